@@ -1,0 +1,171 @@
+#include "gateway/config.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "gateway/identity.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace gatehouse {
+namespace {
+
+std::string Resolve(const std::filesystem::path& base, const std::string& p) {
+  if (p.empty() || std::filesystem::path(p).is_absolute()) return p;
+  return (base / p).lexically_normal().string();
+}
+
+absl::Status RequireFile(absl::string_view field, const std::string& path) {
+  if (path.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("config: ", field, " is required"));
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config: ", field, " '", path, "' does not exist"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateConfig(const v1::GatewayConfig& c) {
+  if (!IsValidId(c.org_id())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config: orgId '", c.org_id(),
+        "' must be 1-64 lower-case letters, digits or '-'"));
+  }
+  if (c.client_listen().empty()) {
+    return absl::InvalidArgumentError("config: clientListen is required");
+  }
+  if (c.peer_listen().empty()) {
+    return absl::InvalidArgumentError("config: peerListen is required");
+  }
+  if (c.data_dir().empty()) {
+    return absl::InvalidArgumentError("config: dataDir is required");
+  }
+  if (c.directory_file().empty()) {
+    return absl::InvalidArgumentError("config: directoryFile is required");
+  }
+  if (c.max_payload_bytes() < 0) {
+    return absl::InvalidArgumentError("config: maxPayloadBytes must not be negative");
+  }
+  if (c.retry().initial_backoff_ms() < 0 || c.retry().max_backoff_ms() < 0 ||
+      c.retry().deliver_timeout_ms() < 0) {
+    return absl::InvalidArgumentError("config: retry times must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+void FillDefaults(v1::GatewayConfig* c) {
+  if (c->max_payload_bytes() == 0) c->set_max_payload_bytes(kDefaultMaxPayloadBytes);
+  v1::RetryConfig* r = c->mutable_retry();
+  if (r->initial_backoff_ms() == 0) r->set_initial_backoff_ms(200);
+  if (r->max_backoff_ms() == 0) r->set_max_backoff_ms(30000);
+  if (r->deliver_timeout_ms() == 0) r->set_deliver_timeout_ms(5000);
+  if (c->tls().refresh_interval_seconds() == 0) {
+    c->mutable_tls()->set_refresh_interval_seconds(5);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadFile(absl::string_view path, size_t max_bytes) {
+  std::string p(path);
+  std::error_code ec;
+  if (!std::filesystem::exists(p, ec)) {
+    return absl::NotFoundError(absl::StrCat("file '", p, "' does not exist"));
+  }
+  auto size = std::filesystem::file_size(p, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("cannot read '", p, "': ", ec.message()));
+  if (size > max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "file '", p, "' is ", size, " bytes; the limit is ", max_bytes));
+  }
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot open '", p, "'"));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+absl::Status ParseJsonStrict(absl::string_view json, absl::string_view what,
+                             google::protobuf::Message* message) {
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), message, options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": ", std::string(status.message())));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::GatewayConfig> ParseGatewayConfig(absl::string_view json) {
+  v1::GatewayConfig config;
+  RETURN_IF_ERROR(ParseJsonStrict(json, "config", &config));
+  RETURN_IF_ERROR(ValidateConfig(config));
+  FillDefaults(&config);
+  return config;
+}
+
+absl::StatusOr<v1::GatewayConfig> LoadGatewayConfig(absl::string_view path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  ASSIGN_OR_RETURN(v1::GatewayConfig config, ParseGatewayConfig(text));
+  std::filesystem::path base = std::filesystem::path(std::string(path)).parent_path();
+  v1::TlsConfig* tls = config.mutable_tls();
+  tls->set_cert_file(Resolve(base, tls->cert_file()));
+  tls->set_key_file(Resolve(base, tls->key_file()));
+  tls->set_ca_file(Resolve(base, tls->ca_file()));
+  tls->set_crl_dir(Resolve(base, tls->crl_dir()));
+  config.set_data_dir(Resolve(base, config.data_dir()));
+  config.set_directory_file(Resolve(base, config.directory_file()));
+  config.set_ports_file(Resolve(base, config.ports_file()));
+  RETURN_IF_ERROR(RequireFile("tls.certFile", tls->cert_file()));
+  RETURN_IF_ERROR(RequireFile("tls.keyFile", tls->key_file()));
+  RETURN_IF_ERROR(RequireFile("tls.caFile", tls->ca_file()));
+  RETURN_IF_ERROR(RequireFile("tls.crlDir", tls->crl_dir()));
+  RETURN_IF_ERROR(RequireFile("directoryFile", config.directory_file()));
+  return config;
+}
+
+absl::StatusOr<v1::Directory> ParseDirectory(absl::string_view json) {
+  v1::Directory dir;
+  RETURN_IF_ERROR(ParseJsonStrict(json, "directory", &dir));
+  std::set<std::string> seen;
+  for (const v1::Organisation& org : dir.organisations()) {
+    if (!IsValidId(org.org_id())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("directory: orgId '", org.org_id(), "' is not a valid id"));
+    }
+    if (!seen.insert(org.org_id()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("directory: orgId '", org.org_id(), "' appears twice"));
+    }
+    for (auto [field, value] : {std::pair<const char*, const std::string*>{"sector", &org.sector()},
+                                {"accreditation", &org.accreditation()},
+                                {"gatewayAddress", &org.gateway_address()}}) {
+      if (value->empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "directory: organisation '", org.org_id(), "' has no ", field));
+      }
+    }
+    if (org.gateway_identity() != GatewayUri(org.org_id())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "directory: organisation '", org.org_id(), "' gatewayIdentity must be ",
+          GatewayUri(org.org_id()), ", not '", org.gateway_identity(), "'"));
+    }
+  }
+  return dir;
+}
+
+absl::StatusOr<v1::Directory> LoadDirectory(absl::string_view path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  return ParseDirectory(text);
+}
+
+}  // namespace gatehouse

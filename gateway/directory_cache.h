@@ -1,0 +1,42 @@
+// The directory the gateway routes and authenticates by, replaceable while
+// calls are in flight (a reload swaps it whole).
+//
+// Thread-safe.
+#ifndef GATEHOUSE_GATEWAY_DIRECTORY_CACHE_H_
+#define GATEHOUSE_GATEWAY_DIRECTORY_CACHE_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "gatehouse/v1/directory.pb.h"
+
+namespace gatehouse {
+
+class DirectoryCache {
+ public:
+  explicit DirectoryCache(v1::Directory directory) : directory_(std::move(directory)) {}
+
+  // The entry for `org_id`, or nullopt if the directory does not list it.
+  std::optional<v1::Organisation> Find(const std::string& org_id) const {
+    absl::MutexLock lock(&mu_);
+    for (const v1::Organisation& org : directory_.organisations()) {
+      if (org.org_id() == org_id) return org;
+    }
+    return std::nullopt;
+  }
+
+  // Replaces the whole directory. The caller has validated it.
+  void Replace(v1::Directory directory) {
+    absl::MutexLock lock(&mu_);
+    directory_ = std::move(directory);
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  v1::Directory directory_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_GATEWAY_DIRECTORY_CACHE_H_

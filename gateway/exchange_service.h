@@ -1,0 +1,57 @@
+// The Exchange API for an organisation's own systems (see exchange.proto).
+// Every call first authenticates the caller as a system of this gateway's
+// organisation from its certificate; claims in a request that differ from
+// the certificate are PermissionDenied and change nothing.
+//
+// Thread-safe: gRPC calls it from many threads.
+#ifndef GATEHOUSE_GATEWAY_EXCHANGE_SERVICE_H_
+#define GATEHOUSE_GATEWAY_EXCHANGE_SERVICE_H_
+
+#include "absl/status/statusor.h"
+#include "gatehouse/v1/config.pb.h"
+#include "gatehouse/v1/exchange.grpc.pb.h"
+#include "gateway/directory_cache.h"
+#include "gateway/identity.h"
+#include "gateway/outbox_sender.h"
+#include "gateway/store.h"
+
+namespace gatehouse {
+
+class ExchangeService final : public v1::Exchange::CallbackService {
+ public:
+  ExchangeService(const v1::GatewayConfig* config, Store* store,
+                  const DirectoryCache* directory, OutboxSender* sender)
+      : config_(config), store_(store), directory_(directory), sender_(sender) {}
+
+  grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
+                                   const v1::SubmitRequest* request,
+                                   v1::SubmitResponse* response) override;
+  grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* context,
+                                  const v1::FetchRequest* request,
+                                  v1::FetchResponse* response) override;
+  grpc::ServerUnaryReactor* Ack(grpc::CallbackServerContext* context,
+                                const v1::AckRequest* request,
+                                v1::AckResponse* response) override;
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
+                                   const v1::StatusRequest* request,
+                                   v1::StatusResponse* response) override;
+
+ private:
+  // The caller, if it is a system of our organisation.
+  absl::StatusOr<Identity> Authenticate(grpc::CallbackServerContext* context) const;
+  // Checks a Submit and builds what goes to the peer; changes nothing.
+  absl::StatusOr<v1::DeliverRequest> Prepare(const Identity& caller,
+                                             const v1::SubmitRequest& request) const;
+
+  const v1::GatewayConfig* const config_;
+  Store* const store_;
+  const DirectoryCache* const directory_;
+  OutboxSender* const sender_;
+};
+
+// The client-facing receipt for an outbox entry.
+v1::Receipt ReceiptFor(const OutboxEntry& entry);
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_GATEWAY_EXCHANGE_SERVICE_H_

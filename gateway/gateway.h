@@ -1,0 +1,65 @@
+// A running gateway: the Exchange API on the client port, the Peer API on the
+// peer port, the outbox sender, and the store under the data directory.
+//
+// Example:
+//   ASSIGN_OR_RETURN(auto config, LoadGatewayConfig(path));
+//   ASSIGN_OR_RETURN(std::unique_ptr<Gateway> gw, Gateway::Start(config));
+//   ...                      // until SIGTERM
+//   gw->Shutdown(absl::Seconds(10));
+//
+// Thread-safe.
+#ifndef GATEHOUSE_GATEWAY_GATEWAY_H_
+#define GATEHOUSE_GATEWAY_GATEWAY_H_
+
+#include <memory>
+
+#include <grpcpp/server.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "gatehouse/v1/config.pb.h"
+#include "gateway/directory_cache.h"
+#include "gateway/exchange_service.h"
+#include "gateway/outbox_sender.h"
+#include "gateway/peer_client.h"
+#include "gateway/peer_service.h"
+#include "gateway/store.h"
+
+namespace gatehouse {
+
+class Gateway {
+ public:
+  // Loads the directory, opens the store, checks the certificate is this
+  // organisation's gateway, and starts listening. InvalidArgument for a bad
+  // config, directory or certificate; Unavailable if a port or the store
+  // cannot be opened. Nothing is left running on error.
+  static absl::StatusOr<std::unique_ptr<Gateway>> Start(const v1::GatewayConfig& config);
+  ~Gateway();
+
+  int client_port() const { return client_port_; }
+  int peer_port() const { return peer_port_; }
+
+  // Stops accepting calls, lets calls in flight finish for up to `grace`,
+  // then stops the outbox sender. Records not yet delivered stay queued.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  explicit Gateway(const v1::GatewayConfig& config) : config_(config) {}
+
+  const v1::GatewayConfig config_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<DirectoryCache> directory_;
+  std::unique_ptr<PeerClient> peers_;
+  std::unique_ptr<OutboxSender> sender_;
+  std::unique_ptr<ExchangeService> exchange_;
+  std::unique_ptr<PeerService> peer_;
+  std::unique_ptr<grpc::Server> client_server_;
+  std::unique_ptr<grpc::Server> peer_server_;
+  int client_port_ = 0;
+  int peer_port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_GATEWAY_GATEWAY_H_

@@ -1,0 +1,155 @@
+#include "gateway/outbox_sender.h"
+
+#include <algorithm>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gateway/log.h"
+
+namespace gatehouse {
+namespace {
+
+constexpr int kMaxInFlight = 256;
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+// Codes after which a retry cannot succeed without someone changing
+// something: the peer refused the record itself.
+bool IsPermanent(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::PERMISSION_DENIED:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+void OutboxSender::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void OutboxSender::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](std::set<std::string>* s) { return s->empty(); }, &in_flight_));
+}
+
+void OutboxSender::Kick() {
+  absl::MutexLock lock(&mu_);
+  kicked_ = true;
+}
+
+int64_t OutboxSender::BackoffMs(int32_t attempts) const {
+  int64_t delay = retry_.initial_backoff_ms();
+  for (int32_t i = 1; i < attempts && delay < retry_.max_backoff_ms(); ++i) delay *= 2;
+  delay = std::min(delay, retry_.max_backoff_ms());
+  // Up to 20% jitter, so that peers coming back are not hit all at once.
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return delay - static_cast<int64_t>(rng() % static_cast<uint64_t>(delay / 5 + 1));
+}
+
+void OutboxSender::DeliverNow(const OutboxEntry& entry, Done done) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ || !in_flight_.insert(entry.request.record_id()).second) {
+      done(entry);
+      return;
+    }
+  }
+  Attempt(entry, std::move(done));
+}
+
+void OutboxSender::Attempt(const OutboxEntry& entry, Done done) {
+  std::optional<v1::Organisation> peer = directory_->Find(entry.request.labels().recipient_org());
+  if (!peer.has_value()) {
+    Finish(entry,
+           grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        absl::StrCat("recipient organisation '",
+                                     entry.request.labels().recipient_org(),
+                                     "' is not in the directory")),
+           std::move(done));
+    return;
+  }
+  peers_->Deliver(*peer, entry.request, retry_.deliver_timeout_ms(),
+                  [this, entry, done = std::move(done)](grpc::Status status,
+                                                        const v1::DeliverResponse&) mutable {
+                    Finish(entry, status, std::move(done));
+                  });
+}
+
+void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& status, Done done) {
+  const std::string& id = entry.request.record_id();
+  absl::Status stored;
+  if (status.ok()) {
+    stored = store_->MarkDelivered(id, NowMs());
+    LogInfo("delivered", {{"record_id", id},
+                          {"recipient_org", entry.request.labels().recipient_org()}});
+  } else {
+    std::string error = absl::StrCat(
+        "peer ", entry.request.labels().recipient_org(), ": ",
+        GrpcCodeName(status.error_code()), ": ", status.error_message());
+    if (IsPermanent(status.error_code())) {
+      stored = store_->MarkRejected(id, error);
+      LogWarning("rejected by peer", {{"record_id", id}, {"error", error}});
+    } else {
+      stored = store_->MarkAttemptFailed(id, NowMs() + BackoffMs(entry.attempts + 1), error);
+      LogInfo("delivery will be retried", {{"record_id", id}, {"error", error}});
+    }
+  }
+  if (!stored.ok()) {
+    LogError("outbox update failed", {{"record_id", id}, {"error", stored.ToString()}});
+  }
+  absl::StatusOr<OutboxEntry> now = store_->GetOutbox(id);
+  {
+    absl::MutexLock lock(&mu_);
+    in_flight_.erase(id);
+  }
+  if (done) done(now.ok() ? *now : entry);
+}
+
+void OutboxSender::Run() {
+  // When every due record is already in flight, wait a little rather than spin.
+  int64_t floor_ms = 0;
+  while (true) {
+    int64_t wait_ms = 1000;
+    {
+      absl::StatusOr<int64_t> next = store_->NextAttemptMs();
+      if (next.ok() && *next >= 0) wait_ms = std::clamp<int64_t>(*next - NowMs(), floor_ms, 1000);
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || kicked_; };
+      mu_.AwaitWithTimeout(absl::Condition(&woken), absl::Milliseconds(wait_ms));
+      if (stopping_) return;
+      kicked_ = false;
+    }
+    absl::StatusOr<std::vector<OutboxEntry>> due = store_->DueForDelivery(NowMs(), 64);
+    if (!due.ok()) {
+      LogError("outbox read failed", {{"error", due.status().ToString()}});
+      continue;
+    }
+    floor_ms = due->empty() ? 0 : 50;
+    for (const OutboxEntry& entry : *due) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (stopping_) return;
+        if (in_flight_.size() >= kMaxInFlight) break;
+        if (!in_flight_.insert(entry.request.record_id()).second) continue;
+      }
+      floor_ms = 0;
+      Attempt(entry, nullptr);
+    }
+  }
+}
+
+}  // namespace gatehouse

@@ -1,0 +1,66 @@
+// Delivers outbox records to peer gateways: at once when a record is
+// submitted, then again with exponential backoff (and jitter) until the peer
+// acknowledges it or refuses it for good. At-least-once: the peer
+// deduplicates by record id. At most one attempt per record is in flight.
+//
+// Thread-safe. Start() once; Stop() waits for attempts in flight.
+#ifndef GATEHOUSE_GATEWAY_OUTBOX_SENDER_H_
+#define GATEHOUSE_GATEWAY_OUTBOX_SENDER_H_
+
+#include <functional>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "gatehouse/v1/config.pb.h"
+#include "gateway/directory_cache.h"
+#include "gateway/peer_client.h"
+#include "gateway/store.h"
+
+namespace gatehouse {
+
+class OutboxSender {
+ public:
+  using Done = std::function<void(const OutboxEntry&)>;
+
+  OutboxSender(Store* store, const DirectoryCache* directory, PeerClient* peers,
+               v1::RetryConfig retry)
+      : store_(store), directory_(directory), peers_(peers), retry_(std::move(retry)) {}
+  ~OutboxSender() { Stop(); }
+
+  void Start();
+  // Stops retrying and waits for attempts in flight to finish.
+  void Stop();
+
+  // Attempts `entry` now; `done` gets its state afterwards (delivered,
+  // rejected, or still queued with the next attempt scheduled). If an
+  // attempt for it is already in flight, `done` gets `entry` as it is.
+  void DeliverNow(const OutboxEntry& entry, Done done);
+
+  // Wakes the retry loop (e.g. after the directory changed).
+  void Kick();
+
+  // The delay before retry number `attempts` (1 for the first retry).
+  int64_t BackoffMs(int32_t attempts) const;
+
+ private:
+  void Run();
+  void Attempt(const OutboxEntry& entry, Done done);
+  void Finish(const OutboxEntry& entry, const grpc::Status& status, Done done);
+
+  Store* const store_;
+  const DirectoryCache* const directory_;
+  PeerClient* const peers_;
+  const v1::RetryConfig retry_;
+
+  absl::Mutex mu_;
+  std::set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool kicked_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_GATEWAY_OUTBOX_SENDER_H_

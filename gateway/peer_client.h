@@ -1,0 +1,52 @@
+// Calls to other organisations' gateways over mutual TLS. One channel per
+// peer organisation, made on first use and remade if the directory changes
+// the peer's address or identity. The server certificate must carry the
+// identity the directory lists for that organisation.
+//
+// Thread-safe.
+#ifndef GATEHOUSE_GATEWAY_PEER_CLIENT_H_
+#define GATEHOUSE_GATEWAY_PEER_CLIENT_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "gatehouse/v1/config.pb.h"
+#include "gatehouse/v1/directory.pb.h"
+#include "gatehouse/v1/peer.grpc.pb.h"
+
+namespace gatehouse {
+
+class PeerClient {
+ public:
+  PeerClient(v1::TlsConfig tls, int64_t max_message_bytes)
+      : tls_(std::move(tls)), max_message_bytes_(max_message_bytes) {}
+
+  using DeliverCallback = std::function<void(grpc::Status, const v1::DeliverResponse&)>;
+
+  // Starts Deliver to `peer`'s gateway with a deadline of `timeout_ms`;
+  // `done` runs once, on a gRPC thread, with the outcome. If no channel can
+  // be made (bad TLS files), `done` runs at once with UNAVAILABLE.
+  void Deliver(const v1::Organisation& peer, const v1::DeliverRequest& request,
+               int64_t timeout_ms, DeliverCallback done);
+
+ private:
+  absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> StubFor(const v1::Organisation& peer);
+
+  struct Entry {
+    std::string address;
+    std::string identity;
+    std::shared_ptr<v1::Peer::Stub> stub;
+  };
+  const v1::TlsConfig tls_;
+  const int64_t max_message_bytes_;
+  absl::Mutex mu_;
+  std::map<std::string, Entry> stubs_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_GATEWAY_PEER_CLIENT_H_

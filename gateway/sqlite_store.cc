@@ -1,0 +1,354 @@
+#include "gateway/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace gatehouse {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS outbox (
+  record_id       TEXT PRIMARY KEY,
+  sender_system   TEXT NOT NULL,
+  idempotency_key TEXT,
+  request         BLOB NOT NULL,
+  state           INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  accepted_ms     INTEGER NOT NULL,
+  delivered_ms    INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT NOT NULL DEFAULT '',
+  UNIQUE (sender_system, idempotency_key)
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_ms);
+CREATE TABLE IF NOT EXISTS mailbox (
+  seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+  sender_org       TEXT NOT NULL,
+  record_id        TEXT NOT NULL,
+  recipient_system TEXT NOT NULL,
+  record           BLOB,
+  received_ms      INTEGER NOT NULL,
+  acked_ms         INTEGER,
+  UNIQUE (sender_org, record_id)
+);
+CREATE INDEX IF NOT EXISTS mailbox_open ON mailbox (acked_ms, recipient_system, seq);
+)sql";
+
+// A prepared statement, finalised on scope exit.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  absl::Status ok() const { return Check(rc_, "prepare"); }
+  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void BindBlob(int i, const std::string& v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void BindNull(int i) { sqlite3_bind_null(stmt_, i); }
+  // SQLITE_ROW, SQLITE_DONE, or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+  bool IsNull(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+  std::string Text(int col) {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    int n = sqlite3_column_bytes(stmt_, col);
+    return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), n);
+  }
+  absl::Status Check(int rc, const char* what) const {
+    if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return absl::OkStatus();
+    return absl::UnavailableError(
+        absl::StrCat("store: ", what, " failed: ", sqlite3_errmsg(db_)));
+  }
+  absl::Status Done() { return Check(Step(), "write"); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+absl::Status Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return absl::UnavailableError(absl::StrCat("store: ", msg));
+  }
+  return absl::OkStatus();
+}
+
+// Columns: record_id, idempotency_key, request, state, attempts,
+// next_attempt_ms, delivered_ms, last_error.
+constexpr const char* kOutboxColumns =
+    "SELECT idempotency_key, request, state, attempts, next_attempt_ms, "
+    "delivered_ms, last_error FROM outbox ";
+
+absl::StatusOr<OutboxEntry> ReadOutboxRow(Stmt& s) {
+  OutboxEntry e;
+  e.idempotency_key = s.Text(0);
+  if (!e.request.ParseFromString(s.Text(1))) {
+    return absl::DataLossError("store: an outbox row does not parse");
+  }
+  e.state = static_cast<v1::RecordState>(s.Int(2));
+  e.attempts = static_cast<int32_t>(s.Int(3));
+  e.next_attempt_ms = s.Int(4);
+  e.delivered_ms = s.Int(5);
+  e.last_error = s.Text(6);
+  return e;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return absl::UnavailableError(absl::StrCat("store: cannot open ", path, ": ", msg));
+  }
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db));
+  sqlite3_busy_timeout(db, 5000);
+  absl::MutexLock lock(&store->mu_);
+  RETURN_IF_ERROR(Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
+  RETURN_IF_ERROR(Exec(db, kSchema));
+  return store;
+}
+
+SqliteStore::~SqliteStore() {
+  absl::MutexLock lock(&mu_);
+  sqlite3_close(db_);
+}
+
+absl::StatusOr<OutboxEntry> SqliteStore::AddToOutbox(const v1::DeliverRequest& request,
+                                                     const std::string& idempotency_key,
+                                                     int64_t now_ms, bool* inserted) {
+  absl::MutexLock lock(&mu_);
+  *inserted = false;
+  if (!idempotency_key.empty()) {
+    Stmt find(db_, "SELECT record_id FROM outbox WHERE sender_system = ? AND idempotency_key = ?");
+    RETURN_IF_ERROR(find.ok());
+    find.Bind(1, request.sender_system());
+    find.Bind(2, idempotency_key);
+    int rc = find.Step();
+    if (rc == SQLITE_ROW) return GetOutboxLocked(find.Text(0));
+    RETURN_IF_ERROR(find.Check(rc, "lookup"));
+  }
+  Stmt s(db_,
+         "INSERT INTO outbox (record_id, sender_system, idempotency_key, request, state, "
+         "next_attempt_ms, accepted_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, request.record_id());
+  s.Bind(2, request.sender_system());
+  if (idempotency_key.empty()) {
+    s.BindNull(3);
+  } else {
+    s.Bind(3, idempotency_key);
+  }
+  s.BindBlob(4, request.SerializeAsString());
+  s.Bind(5, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+  s.Bind(6, now_ms);
+  s.Bind(7, now_ms);
+  RETURN_IF_ERROR(s.Done());
+  *inserted = true;
+  OutboxEntry e;
+  e.request = request;
+  e.idempotency_key = idempotency_key;
+  e.next_attempt_ms = now_ms;
+  return e;
+}
+
+absl::StatusOr<std::vector<OutboxEntry>> SqliteStore::DueForDelivery(int64_t now_ms, int limit) {
+  absl::MutexLock lock(&mu_);
+  Stmt s(db_, (std::string(kOutboxColumns) +
+               "WHERE state = ? AND next_attempt_ms <= ? ORDER BY next_attempt_ms LIMIT ?")
+                  .c_str());
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+  s.Bind(2, now_ms);
+  s.Bind(3, limit);
+  std::vector<OutboxEntry> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    ASSIGN_OR_RETURN(OutboxEntry e, ReadOutboxRow(s));
+    out.push_back(std::move(e));
+  }
+  RETURN_IF_ERROR(s.Check(rc, "read"));
+  return out;
+}
+
+absl::StatusOr<int64_t> SqliteStore::NextAttemptMs() {
+  absl::MutexLock lock(&mu_);
+  Stmt s(db_, "SELECT MIN(next_attempt_ms) FROM outbox WHERE state = ?");
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+  int rc = s.Step();
+  RETURN_IF_ERROR(s.Check(rc, "read"));
+  if (rc != SQLITE_ROW || s.IsNull(0)) return -1;
+  return s.Int(0);
+}
+
+absl::Status SqliteStore::MarkDelivered(const std::string& record_id, int64_t delivered_ms) {
+  absl::MutexLock lock(&mu_);
+  Stmt s(db_, "UPDATE outbox SET state = ?, delivered_ms = ?, last_error = '', attempts = attempts + 1 "
+              "WHERE record_id = ? AND state = ?");
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_DELIVERED));
+  s.Bind(2, delivered_ms);
+  s.Bind(3, record_id);
+  s.Bind(4, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+  RETURN_IF_ERROR(s.Done());
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::MarkAttemptFailed(const std::string& record_id,
+                                            int64_t next_attempt_ms,
+                                            const std::string& error) {
+  absl::MutexLock lock(&mu_);
+  Stmt s(db_, "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?, "
+              "last_error = ? WHERE record_id = ? AND state = ?");
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, next_attempt_ms);
+  s.Bind(2, error);
+  s.Bind(3, record_id);
+  s.Bind(4, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+  return s.Done();
+}
+
+absl::Status SqliteStore::MarkRejected(const std::string& record_id,
+                                       const std::string& error) {
+  absl::MutexLock lock(&mu_);
+  Stmt s(db_, "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ? "
+              "WHERE record_id = ? AND state = ?");
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_REJECTED));
+  s.Bind(2, error);
+  s.Bind(3, record_id);
+  s.Bind(4, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+  return s.Done();
+}
+
+absl::StatusOr<OutboxEntry> SqliteStore::GetOutbox(const std::string& record_id) {
+  absl::MutexLock lock(&mu_);
+  return GetOutboxLocked(record_id);
+}
+
+absl::StatusOr<OutboxEntry> SqliteStore::GetOutboxLocked(const std::string& record_id) {
+  Stmt s(db_, (std::string(kOutboxColumns) + "WHERE record_id = ?").c_str());
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, record_id);
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) {
+    return absl::NotFoundError(absl::StrCat("no record ", record_id, " in the outbox"));
+  }
+  RETURN_IF_ERROR(s.Check(rc, "read"));
+  return ReadOutboxRow(s);
+}
+
+absl::StatusOr<int64_t> SqliteStore::OutboxDepth() {
+  absl::MutexLock lock(&mu_);
+  Stmt s(db_, "SELECT COUNT(*) FROM outbox WHERE state = ?");
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+  RETURN_IF_ERROR(s.Check(s.Step(), "read"));
+  return s.Int(0);
+}
+
+absl::StatusOr<MailboxPut> SqliteStore::AddToMailbox(const v1::Record& record, int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  Stmt find(db_, "SELECT received_ms FROM mailbox WHERE sender_org = ? AND record_id = ?");
+  RETURN_IF_ERROR(find.ok());
+  find.Bind(1, record.sender_org());
+  find.Bind(2, record.record_id());
+  int rc = find.Step();
+  if (rc == SQLITE_ROW) return MailboxPut{false, find.Int(0)};
+  RETURN_IF_ERROR(find.Check(rc, "lookup"));
+
+  v1::Record stored = record;
+  stored.set_received_unix_ms(now_ms);
+  Stmt s(db_, "INSERT INTO mailbox (sender_org, record_id, recipient_system, record, "
+              "received_ms) VALUES (?, ?, ?, ?, ?)");
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, record.sender_org());
+  s.Bind(2, record.record_id());
+  s.Bind(3, record.labels().recipient_system());
+  s.BindBlob(4, stored.SerializeAsString());
+  s.Bind(5, now_ms);
+  RETURN_IF_ERROR(s.Done());
+  return MailboxPut{true, now_ms};
+}
+
+absl::StatusOr<std::vector<MailboxEntry>> SqliteStore::FetchMailbox(const std::string& system,
+                                                                    int64_t after_seq,
+                                                                    int limit) {
+  absl::MutexLock lock(&mu_);
+  Stmt s(db_, "SELECT seq, record FROM mailbox WHERE acked_ms IS NULL AND seq > ? AND "
+              "(recipient_system = ? OR recipient_system = '') ORDER BY seq LIMIT ?");
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, after_seq);
+  s.Bind(2, system);
+  s.Bind(3, limit);
+  std::vector<MailboxEntry> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    MailboxEntry e;
+    e.seq = s.Int(0);
+    if (!e.record.ParseFromString(s.Text(1))) {
+      return absl::DataLossError("store: a mailbox row does not parse");
+    }
+    out.push_back(std::move(e));
+  }
+  RETURN_IF_ERROR(s.Check(rc, "read"));
+  return out;
+}
+
+absl::StatusOr<int> SqliteStore::AckMailbox(const std::string& system,
+                                            const std::vector<std::string>& record_ids,
+                                            int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+  int acked = 0;
+  for (const std::string& id : record_ids) {
+    Stmt s(db_, "UPDATE mailbox SET acked_ms = ?, record = NULL WHERE record_id = ? AND "
+                "acked_ms IS NULL AND (recipient_system = ? OR recipient_system = '')");
+    absl::Status st = s.ok();
+    if (st.ok()) {
+      s.Bind(1, now_ms);
+      s.Bind(2, id);
+      s.Bind(3, system);
+      st = s.Done();
+    }
+    if (!st.ok()) {
+      Exec(db_, "ROLLBACK").IgnoreError();
+      return st;
+    }
+    acked += sqlite3_changes(db_);
+  }
+  RETURN_IF_ERROR(Exec(db_, "COMMIT"));
+  return acked;
+}
+
+absl::StatusOr<int64_t> SqliteStore::MailboxDepth(const std::string& system) {
+  absl::MutexLock lock(&mu_);
+  Stmt s(db_, "SELECT COUNT(*) FROM mailbox WHERE acked_ms IS NULL AND "
+              "(? = '' OR recipient_system = ? OR recipient_system = '')");
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, system);
+  s.Bind(2, system);
+  RETURN_IF_ERROR(s.Check(s.Step(), "read"));
+  return s.Int(0);
+}
+
+}  // namespace gatehouse

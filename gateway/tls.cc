@@ -1,0 +1,116 @@
+#include "gateway/tls.h"
+
+#include <sys/stat.h>
+
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace gatehouse {
+namespace {
+
+using grpc::experimental::ExternalCertificateVerifier;
+using grpc::experimental::FileWatcherCertificateProvider;
+using grpc::experimental::TlsCustomVerificationCheckRequest;
+
+// Accepts a server certificate only if it names exactly one identity and
+// that identity is the one the directory expects.
+class ExpectedIdentityVerifier : public ExternalCertificateVerifier {
+ public:
+  explicit ExpectedIdentityVerifier(std::string expected)
+      : expected_(std::move(expected)) {}
+
+  bool Verify(TlsCustomVerificationCheckRequest* request,
+              std::function<void(grpc::Status)> /*callback*/,
+              grpc::Status* sync_status) override {
+    std::vector<std::string> uris;
+    for (const grpc::string_ref& u : request->uri_names()) {
+      uris.emplace_back(u.data(), u.size());
+    }
+    absl::StatusOr<Identity> id = IdentityFromSanUris(uris);
+    if (!id.ok()) {
+      *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                  std::string(id.status().message()));
+    } else if (id->uri != expected_) {
+      *sync_status = grpc::Status(
+          grpc::StatusCode::UNAUTHENTICATED,
+          absl::StrCat("peer presented ", id->uri, " but ", expected_, " was expected"));
+    } else {
+      *sync_status = grpc::Status::OK;
+    }
+    return true;  // Answered synchronously.
+  }
+
+  void Cancel(TlsCustomVerificationCheckRequest*) override {}
+
+ private:
+  const std::string expected_;
+};
+
+std::shared_ptr<FileWatcherCertificateProvider> MakeProvider(const v1::TlsConfig& tls) {
+  return std::make_shared<FileWatcherCertificateProvider>(
+      tls.key_file(), tls.cert_file(), tls.ca_file(),
+      tls.refresh_interval_seconds() > 0 ? tls.refresh_interval_seconds() : 5);
+}
+
+}  // namespace
+
+absl::Status CheckTlsFiles(const v1::TlsConfig& tls) {
+  for (auto [field, path] : {std::pair<const char*, const std::string*>{"certFile", &tls.cert_file()},
+                             {"keyFile", &tls.key_file()},
+                             {"caFile", &tls.ca_file()},
+                             {"crlDir", &tls.crl_dir()}}) {
+    struct stat st;
+    if (path->empty() || stat(path->c_str(), &st) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tls.", field, " '", *path, "' does not exist"));
+    }
+  }
+  struct stat st;
+  stat(tls.key_file().c_str(), &st);
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tls.keyFile '", tls.key_file(),
+        "' is readable by other users; chmod 600 it"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const v1::TlsConfig& tls) {
+  RETURN_IF_ERROR(CheckTlsFiles(tls));
+  grpc::experimental::TlsServerCredentialsOptions options(MakeProvider(tls));
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.set_crl_directory(tls.crl_dir());
+  return grpc::experimental::TlsServerCredentials(options);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
+    const v1::TlsConfig& tls, const std::string& expected_server_uri) {
+  RETURN_IF_ERROR(CheckTlsFiles(tls));
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_certificate_provider(MakeProvider(tls));
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  options.set_verify_server_certs(true);
+  options.set_check_call_host(false);
+  options.set_crl_directory(tls.crl_dir());
+  options.set_certificate_verifier(
+      ExternalCertificateVerifier::Create<ExpectedIdentityVerifier>(expected_server_uri));
+  return grpc::experimental::TlsCredentials(options);
+}
+
+absl::StatusOr<Identity> PeerIdentity(const grpc::AuthContext& auth) {
+  std::vector<grpc::string_ref> pems = auth.FindPropertyValues("x509_pem_cert");
+  if (pems.empty()) {
+    return absl::UnauthenticatedError("the caller presented no client certificate");
+  }
+  return IdentityFromCertificatePem(absl::string_view(pems[0].data(), pems[0].size()));
+}
+
+}  // namespace gatehouse
