@@ -64,6 +64,7 @@ absl::Status CheckTlsFiles(const v1::TlsConfig& tls) {
                              {"caFile", &tls.ca_file()},
                              {"crlDir", &tls.crl_dir()}}) {
     struct stat st;
+    if (path == &tls.crl_dir() && path->empty()) continue;  // optional for clients
     if (path->empty() || stat(path->c_str(), &st) != 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("tls.", field, " '", *path, "' does not exist"));
@@ -82,6 +83,7 @@ absl::Status CheckTlsFiles(const v1::TlsConfig& tls) {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const v1::TlsConfig& tls) {
   RETURN_IF_ERROR(CheckTlsFiles(tls));
+  if (tls.crl_dir().empty()) return absl::InvalidArgumentError("tls.crlDir is required");
   grpc::experimental::TlsServerCredentialsOptions options(MakeProvider(tls));
   options.watch_root_certs();
   options.watch_identity_key_cert_pairs();
@@ -99,7 +101,7 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials
   options.watch_identity_key_cert_pairs();
   options.set_verify_server_certs(true);
   options.set_check_call_host(false);
-  options.set_crl_directory(tls.crl_dir());
+  if (!tls.crl_dir().empty()) options.set_crl_directory(tls.crl_dir());
   options.set_certificate_verifier(
       ExternalCertificateVerifier::Create<ExpectedIdentityVerifier>(expected_server_uri));
   return grpc::experimental::TlsCredentials(options);

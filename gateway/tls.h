@@ -29,7 +29,7 @@
 
 namespace gatehouse {
 
-// Checks that the files exist and that the private key is not readable by
+// Checks that the files exist (crl_dir may be empty) and that the private key is not readable by
 // group or others (InvalidArgument naming the file otherwise).
 absl::Status CheckTlsFiles(const v1::TlsConfig& tls);
 

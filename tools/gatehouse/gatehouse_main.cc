@@ -1,0 +1,253 @@
+// gatehouse: the command-line client of a Gatehouse gateway, for people and
+// scripts. It talks to its organisation's gateway over mutual TLS with a
+// system certificate; the gateway it reaches must present
+// psn://org/<the same org>/gateway.
+//
+//   gatehouse [connection flags] submit --to ORG --type TYPE --classification C
+//             [--to-system S] [--caveat X]... [--purpose P] [--originator ORG]
+//             [--end-user U] [--content-type T] [--idempotency-key K]
+//             [--sender-org ORG] [--sender-system S] [--file F | stdin]
+//   (--sender-org/--sender-system are claims the gateway checks against the
+//   certificate and refuses if they differ; identity is never taken from them)
+//   gatehouse [connection flags] fetch [--max N] [--ack] [--out-dir DIR]
+//   gatehouse [connection flags] ack RECORD_ID...
+//   gatehouse [connection flags] status [RECORD_ID]
+//
+// Connection flags (or environment): --gateway HOST:PORT (GATEHOUSE_GATEWAY),
+// --cert FILE (GATEHOUSE_CERT), --key FILE (GATEHOUSE_KEY), --ca FILE
+// (GATEHOUSE_CA), --crl-dir DIR (GATEHOUSE_CRL_DIR, optional).
+//
+// Output: one JSON object a line on stdout. Errors on stderr name the gRPC
+// code and the gateway's reason. Exit: 0 ok, 1 refused or failed, 2 usage.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gatehouse/v1/exchange.grpc.pb.h"
+#include "gateway/config.h"
+#include "gateway/identity.h"
+#include "gateway/log.h"
+#include "gateway/tls.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace gatehouse {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: gatehouse [--gateway HOST:PORT --cert FILE --key FILE --ca FILE [--crl-dir DIR]]\n"
+    "                 submit|fetch|ack|status [options]\n"
+    "  submit --to ORG --type TYPE --classification C [--to-system S] [--caveat X]...\n"
+    "         [--purpose P] [--originator ORG] [--end-user U] [--content-type T]\n"
+    "         [--idempotency-key K] [--sender-org ORG] [--sender-system S]\n"
+    "         [--file F]   (payload from F, or stdin)\n"
+    "  fetch [--max N] [--ack] [--out-dir DIR]\n"
+    "  ack RECORD_ID...\n"
+    "  status [RECORD_ID]\n";
+
+int Usage(const std::string& why) {
+  std::fprintf(stderr, "gatehouse: %s\n%s", why.c_str(), kUsage);
+  return 2;
+}
+
+// Flags of the form --name value (or --name for booleans in `switches`).
+struct Args {
+  std::map<std::string, std::vector<std::string>> flags;
+  std::vector<std::string> positional;
+
+  std::string Get(const std::string& name, const char* env = nullptr) const {
+    auto it = flags.find(name);
+    if (it != flags.end()) return it->second.back();
+    const char* v = env ? std::getenv(env) : nullptr;
+    return v ? v : "";
+  }
+  bool Has(const std::string& name) const { return flags.count(name) > 0; }
+};
+
+bool Parse(int argc, char** argv, Args* args, std::string* error) {
+  static const char* kSwitches[] = {"ack"};
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) != 0) {
+      args->positional.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(2);
+    bool is_switch = false;
+    for (const char* s : kSwitches) is_switch |= (name == s);
+    if (is_switch) {
+      args->flags[name].push_back("true");
+    } else if (i + 1 < argc) {
+      args->flags[name].push_back(argv[++i]);
+    } else {
+      *error = absl::StrCat("--", name, " needs a value");
+      return false;
+    }
+  }
+  return true;
+}
+
+int Fail(const char* what, const grpc::Status& s) {
+  std::fprintf(stderr, "gatehouse: %s failed: %s: %s\n", what, GrpcCodeName(s.error_code()),
+               s.error_message().c_str());
+  return 1;
+}
+
+void PrintJson(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  std::cout << out << "\n";
+}
+
+int Submit(v1::Exchange::Stub& stub, const Args& args) {
+  v1::SubmitRequest req;
+  v1::Labels* l = req.mutable_labels();
+  l->set_recipient_org(args.Get("to"));
+  l->set_recipient_system(args.Get("to-system"));
+  l->set_record_type(args.Get("type"));
+  l->set_classification(args.Get("classification"));
+  if (args.Has("caveat")) {
+    for (const std::string& c : args.flags.at("caveat")) l->add_caveats(c);
+  }
+  l->set_purpose(args.Get("purpose"));
+  l->set_originator(args.Get("originator"));
+  l->set_end_user(args.Get("end-user"));
+  l->set_content_type(args.Get("content-type"));
+  req.set_idempotency_key(args.Get("idempotency-key"));
+  req.set_sender_org(args.Get("sender-org"));
+  req.set_sender_system(args.Get("sender-system"));
+  if (l->recipient_org().empty() || l->record_type().empty() || l->classification().empty()) {
+    return Usage("submit needs --to, --type and --classification");
+  }
+  std::string file = args.Get("file");
+  if (file.empty() || file == "-") {
+    req.set_payload(std::string(std::istreambuf_iterator<char>(std::cin), {}));
+  } else {
+    absl::StatusOr<std::string> payload = ReadFile(file, 1u << 30);
+    if (!payload.ok()) {
+      std::fprintf(stderr, "gatehouse: %s\n", std::string(payload.status().message()).c_str());
+      return 1;
+    }
+    req.set_payload(*std::move(payload));
+  }
+  grpc::ClientContext ctx;
+  v1::SubmitResponse resp;
+  grpc::Status s = stub.Submit(&ctx, req, &resp);
+  if (!s.ok()) return Fail("submit", s);
+  PrintJson(resp.receipt());
+  return 0;
+}
+
+int Fetch(v1::Exchange::Stub& stub, const Args& args) {
+  int max = 100;
+  if (args.Has("max") && !absl::SimpleAtoi(args.Get("max"), &max)) {
+    return Usage("--max must be a number");
+  }
+  std::string out_dir = args.Get("out-dir");
+  v1::FetchRequest req;
+  req.set_max_records(max);
+  grpc::ClientContext ctx;
+  v1::FetchResponse resp;
+  grpc::Status s = stub.Fetch(&ctx, req, &resp);
+  if (!s.ok()) return Fail("fetch", s);
+  v1::AckRequest ack;
+  for (v1::Record& r : *resp.mutable_records()) {
+    if (!out_dir.empty()) {
+      std::ofstream f(out_dir + "/" + r.record_id(), std::ios::binary);
+      f << r.payload();
+      if (!f) {
+        std::fprintf(stderr, "gatehouse: cannot write %s/%s; not acknowledged\n",
+                     out_dir.c_str(), r.record_id().c_str());
+        return 1;
+      }
+      r.clear_payload();
+    }
+    PrintJson(r);
+    ack.add_record_ids(r.record_id());
+  }
+  if (args.Has("ack") && ack.record_ids_size() > 0) {
+    grpc::ClientContext actx;
+    v1::AckResponse aresp;
+    grpc::Status as = stub.Ack(&actx, ack, &aresp);
+    if (!as.ok()) return Fail("ack", as);
+  }
+  return 0;
+}
+
+int Ack(v1::Exchange::Stub& stub, const Args& args) {
+  if (args.positional.size() < 2) return Usage("ack needs record ids");
+  v1::AckRequest req;
+  for (size_t i = 1; i < args.positional.size(); ++i) req.add_record_ids(args.positional[i]);
+  grpc::ClientContext ctx;
+  v1::AckResponse resp;
+  grpc::Status s = stub.Ack(&ctx, req, &resp);
+  if (!s.ok()) return Fail("ack", s);
+  PrintJson(resp);
+  return 0;
+}
+
+int Status(v1::Exchange::Stub& stub, const Args& args) {
+  v1::StatusRequest req;
+  if (args.positional.size() > 1) req.set_record_id(args.positional[1]);
+  grpc::ClientContext ctx;
+  v1::StatusResponse resp;
+  grpc::Status s = stub.Status(&ctx, req, &resp);
+  if (!s.ok()) return Fail("status", s);
+  PrintJson(resp);
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  Args args;
+  std::string error;
+  if (!Parse(argc, argv, &args, &error)) return Usage(error);
+  if (args.positional.empty()) return Usage("no command given");
+  const std::string& command = args.positional[0];
+
+  v1::TlsConfig tls;
+  tls.set_cert_file(args.Get("cert", "GATEHOUSE_CERT"));
+  tls.set_key_file(args.Get("key", "GATEHOUSE_KEY"));
+  tls.set_ca_file(args.Get("ca", "GATEHOUSE_CA"));
+  tls.set_crl_dir(args.Get("crl-dir", "GATEHOUSE_CRL_DIR"));
+  std::string address = args.Get("gateway", "GATEHOUSE_GATEWAY");
+  if (address.empty() || tls.cert_file().empty() || tls.key_file().empty() ||
+      tls.ca_file().empty()) {
+    return Usage("--gateway, --cert, --key and --ca are required");
+  }
+  absl::StatusOr<std::string> pem = ReadFile(tls.cert_file());
+  absl::StatusOr<Identity> me =
+      pem.ok() ? IdentityFromCertificatePem(*pem) : absl::StatusOr<Identity>(pem.status());
+  if (!me.ok()) {
+    std::fprintf(stderr, "gatehouse: --cert: %s\n", std::string(me.status().message()).c_str());
+    return 1;
+  }
+  auto creds = MakeChannelCredentials(tls, GatewayUri(me->org));
+  if (!creds.ok()) {
+    std::fprintf(stderr, "gatehouse: %s\n", std::string(creds.status().message()).c_str());
+    return 1;
+  }
+  grpc::ChannelArguments ch;
+  ch.SetMaxSendMessageSize(1 << 30);
+  ch.SetMaxReceiveMessageSize(1 << 30);
+  auto stub = v1::Exchange::NewStub(grpc::CreateCustomChannel(address, *creds, ch));
+  if (command == "submit") return Submit(*stub, args);
+  if (command == "fetch") return Fetch(*stub, args);
+  if (command == "ack") return Ack(*stub, args);
+  if (command == "status") return Status(*stub, args);
+  return Usage(absl::StrCat("unknown command '", command, "'"));
+}
+
+}  // namespace
+}  // namespace gatehouse
+
+int main(int argc, char** argv) { return gatehouse::Main(argc, argv); }
