@@ -4,7 +4,7 @@
 #
 #   certs/gen-dev-pki.sh DIR [ORG:SYSTEM,SYSTEM ...]
 #
-# Default organisations: nhs-trust-a (systems ehr, pas), council-a (care),
+# Default organisations: nhs-trust-a (systems ehr, pas), council-a (care, finance),
 # police-a (rms). Layout:
 #   DIR/ca.crt                    trust anchor for every gateway and system
 #   DIR/crl/<hash>.r0             the CA's CRL, in OpenSSL hashed-dir form
@@ -24,7 +24,7 @@ if [ $# -lt 1 ]; then
 fi
 out="$1"; shift
 orgs=("$@")
-[ ${#orgs[@]} -gt 0 ] || orgs=("nhs-trust-a:ehr,pas" "council-a:care" "police-a:rms")
+[ ${#orgs[@]} -gt 0 ] || orgs=("nhs-trust-a:ehr,pas" "council-a:care,finance" "police-a:rms")
 
 umask 077
 mkdir -p "$out"

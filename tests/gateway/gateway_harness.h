@@ -1,0 +1,93 @@
+// Real gatehoused processes on loopback for integration tests: a cluster of
+// organisations sharing one directory, each gateway started, killed and
+// restarted as a child process, and clients with any certificate of the
+// test PKI.
+//
+// Not thread-safe: one test thread drives it.
+#ifndef GATEHOUSE_TESTS_GATEWAY_GATEWAY_HARNESS_H_
+#define GATEHOUSE_TESTS_GATEWAY_GATEWAY_HARNESS_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "gatehouse/v1/exchange.grpc.pb.h"
+#include "gatehouse/v1/peer.grpc.pb.h"
+#include "tests/gateway/test_pki.h"
+
+namespace gatehouse {
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreePort();
+
+class Cluster {
+ public:
+  // Organisations from the test PKI: nhs-trust-a, council-a, police-a.
+  Cluster();
+  ~Cluster();  // SIGKILLs whatever is still running.
+
+  // Writes `org`'s config (with `extra_json` fields appended, e.g.
+  // R"("maxPayloadBytes": 1024)") and starts its gateway; returns false (and
+  // prints the log) if it did not come up within 15 s.
+  bool Start(const std::string& org, const std::string& extra_json = "");
+  // SIGTERM, wait; returns the exit status (0 for a clean drain).
+  int Stop(const std::string& org);
+  // SIGKILL, wait.
+  void Kill(const std::string& org);
+  // Starts again with the same config and data.
+  bool Restart(const std::string& org) { return Start(org, extra_[org]); }
+
+  // An Exchange client of `org`'s gateway using certificate `cert` (a path
+  // prefix in the PKI, e.g. "nhs-trust-a/ehr" or "bad/expired"). The client
+  // expects the server to be `org`'s gateway.
+  std::unique_ptr<v1::Exchange::Stub> Client(const std::string& org, const std::string& cert,
+                                             const TestPki& pki = TestPki::Get());
+  // A Peer client of `org`'s gateway presenting `cert`.
+  std::unique_ptr<v1::Peer::Stub> PeerClient(const std::string& org, const std::string& cert);
+
+  // Rows in `org`'s store: SQL `SELECT COUNT(*) FROM <table> WHERE <where>`.
+  int64_t Count(const std::string& org, const std::string& table,
+                const std::string& where = "1");
+
+  // Replaces the directory file with one where `org`'s gateway address is
+  // `address` (other entries unchanged). Gateways read it at start.
+  void SetAddress(const std::string& org, const std::string& address);
+
+  int client_port(const std::string& org) { return client_port_[org]; }
+  int peer_port(const std::string& org) { return peer_port_[org]; }
+  const std::string& dir() const { return dir_; }
+  std::string Log(const std::string& org);
+  std::string ConfigPath(const std::string& org) { return dir_ + "/" + org + ".json"; }
+  // The directory holding `org`'s TLS files (copies, so tests may replace them).
+  std::string TlsDir(const std::string& org) { return dir_ + "/tls-" + org; }
+
+ private:
+  void WriteDirectory();
+
+  std::string dir_;
+  std::vector<std::string> orgs_;
+  std::map<std::string, int> client_port_, peer_port_;
+  std::map<std::string, std::string> address_override_, extra_;
+  std::map<std::string, pid_t> pids_;
+};
+
+// Runs a call with a 10 s deadline.
+template <typename Stub, typename Req, typename Resp>
+grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                  Stub& stub, const Req& req, Resp* resp) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return (stub.*method)(&ctx, req, resp);
+}
+
+// A ready-made Submit from nhs-trust-a's ehr to council-a.
+v1::SubmitRequest SampleSubmit(const std::string& payload = "{\"note\":\"discharge\"}");
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_TESTS_GATEWAY_GATEWAY_HARNESS_H_

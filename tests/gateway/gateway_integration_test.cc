@@ -1,0 +1,498 @@
+// Integration tests: real gatehoused processes on loopback, real mutual TLS,
+// certificates from certs/gen-dev-pki.sh.
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <future>
+
+#include <grpcpp/generic/generic_stub.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "gateway/tls.h"
+#include "tests/gateway/gateway_harness.h"
+
+namespace gatehouse {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::AnyOf;
+using ::testing::HasSubstr;
+
+// Polls `cond` every 100 ms for up to `seconds`.
+template <typename F>
+bool Eventually(F cond, int seconds = 20) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return cond();
+}
+
+v1::FetchResponse FetchAll(v1::Exchange::Stub& stub) {
+  v1::FetchRequest req;
+  req.set_max_records(1000);
+  v1::FetchResponse resp;
+  grpc::Status s = Call(&v1::Exchange::Stub::Fetch, stub, req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return resp;
+}
+
+v1::RecordState StateOf(v1::Exchange::Stub& stub, const std::string& record_id) {
+  v1::StatusRequest req;
+  req.set_record_id(record_id);
+  v1::StatusResponse resp;
+  if (!Call(&v1::Exchange::Stub::Status, stub, req, &resp).ok()) {
+    return v1::RECORD_STATE_UNSPECIFIED;
+  }
+  return resp.receipt().state();
+}
+
+class GatewayIntegrationTest : public ::testing::Test {
+ protected:
+  Cluster cluster_;
+};
+
+TEST_F(GatewayIntegrationTest, RecordReachesCouncilExactlyOnceIntact) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  std::string payload("{\"resourceType\":\"Composition\"}\0\xff binary", 38);
+  v1::SubmitRequest req = SampleSubmit(payload);
+  req.mutable_labels()->set_recipient_system("care");
+  req.mutable_labels()->set_end_user("dr.jones");
+  v1::SubmitResponse resp;
+  grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr, req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.receipt().state(), v1::RECORD_STATE_DELIVERED);
+  EXPECT_EQ(resp.receipt().sender_org(), "nhs-trust-a");
+  EXPECT_EQ(resp.receipt().record_id().size(), 32u);
+
+  auto care = cluster_.Client("council-a", "council-a/care");
+  v1::FetchResponse got = FetchAll(*care);
+  ASSERT_EQ(got.records_size(), 1);
+  const v1::Record& r = got.records(0);
+  EXPECT_EQ(r.record_id(), resp.receipt().record_id());
+  EXPECT_EQ(r.payload(), payload);
+  EXPECT_EQ(r.sender_org(), "nhs-trust-a");
+  EXPECT_EQ(r.sender_system(), "ehr");
+  EXPECT_EQ(r.labels().SerializeAsString(), req.labels().SerializeAsString());
+
+  // Addressed to the care system: the council's finance system does not see it.
+  auto finance = cluster_.Client("council-a", "council-a/finance");
+  EXPECT_EQ(FetchAll(*finance).records_size(), 0);
+
+  // Acknowledged, it is gone; acknowledged again, nothing changes.
+  v1::AckRequest ack;
+  ack.add_record_ids(r.record_id());
+  v1::AckResponse acked;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Ack, *care, ack, &acked).ok());
+  EXPECT_EQ(acked.acked(), 1);
+  EXPECT_EQ(FetchAll(*care).records_size(), 0);
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Ack, *care, ack, &acked).ok());
+  EXPECT_EQ(acked.acked(), 0);
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 1);
+}
+
+TEST_F(GatewayIntegrationTest, SameIdempotencyKeyMakesOneRecord) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitRequest req = SampleSubmit();
+  req.set_idempotency_key("discharge-42");
+  v1::SubmitResponse first, second;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, req, &first).ok());
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, req, &second).ok());
+  EXPECT_EQ(first.receipt().record_id(), second.receipt().record_id());
+  EXPECT_FALSE(first.receipt().duplicate());
+  EXPECT_TRUE(second.receipt().duplicate());
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 1);
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 1);
+}
+
+TEST_F(GatewayIntegrationTest, FetchPagesThroughTheMailbox) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  for (int i = 0; i < 3; ++i) {
+    v1::SubmitResponse resp;
+    ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(std::to_string(i)), &resp).ok());
+  }
+  auto care = cluster_.Client("council-a", "council-a/care");
+  v1::FetchRequest req;
+  req.set_max_records(2);
+  v1::FetchResponse page1, page2;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Fetch, *care, req, &page1).ok());
+  ASSERT_EQ(page1.records_size(), 2);
+  EXPECT_EQ(page1.records(0).payload(), "0");
+  ASSERT_FALSE(page1.next_page_token().empty());
+  req.set_page_token(page1.next_page_token());
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Fetch, *care, req, &page2).ok());
+  ASSERT_EQ(page2.records_size(), 1);
+  EXPECT_EQ(page2.records(0).payload(), "2");
+  EXPECT_TRUE(page2.next_page_token().empty());
+
+  req.set_page_token("not-a-token");
+  v1::FetchResponse bad;
+  EXPECT_EQ(Call(&v1::Exchange::Stub::Fetch, *care, req, &bad).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Each bad client certificate is refused at the handshake (UNAVAILABLE) or,
+// where the chain is good but the identity is not, with UNAUTHENTICATED; and
+// nothing is stored.
+TEST_F(GatewayIntegrationTest, BadClientCertificatesAreRefused) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  struct Case {
+    const char* cert;
+    grpc::StatusCode code;
+  };
+  for (const Case& c : {Case{"bad/expired", grpc::StatusCode::UNAVAILABLE},
+                        Case{"bad/notyet", grpc::StatusCode::UNAVAILABLE},
+                        Case{"bad/revoked", grpc::StatusCode::UNAVAILABLE},
+                        Case{"bad/untrusted", grpc::StatusCode::UNAVAILABLE},
+                        Case{"bad/nosan", grpc::StatusCode::UNAUTHENTICATED},
+                        Case{"bad/twosans", grpc::StatusCode::UNAUTHENTICATED},
+                        // A gateway certificate on the systems' port.
+                        Case{"nhs-trust-a/gateway", grpc::StatusCode::UNAUTHENTICATED}}) {
+    auto stub = cluster_.Client("nhs-trust-a", c.cert);
+    v1::SubmitResponse resp;
+    grpc::Status s = Call(&v1::Exchange::Stub::Submit, *stub, SampleSubmit(), &resp);
+    EXPECT_EQ(s.error_code(), c.code) << c.cert << ": " << s.error_message();
+    v1::FetchResponse fetched;
+    s = Call(&v1::Exchange::Stub::Fetch, *stub, v1::FetchRequest(), &fetched);
+    EXPECT_EQ(s.error_code(), c.code) << c.cert << ": " << s.error_message();
+  }
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 0);
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
+}
+
+TEST_F(GatewayIntegrationTest, SystemCannotSubmitAsAnotherOrganisation) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto care = cluster_.Client("council-a", "council-a/care");
+  v1::SubmitRequest req = SampleSubmit();
+  req.mutable_labels()->set_recipient_org("police-a");
+  req.set_sender_org("nhs-trust-a");
+  v1::SubmitResponse resp;
+  grpc::Status s = Call(&v1::Exchange::Stub::Submit, *care, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("psn://org/council-a/system/care"));
+
+  req.set_sender_org("council-a");
+  req.set_sender_system("finance");
+  s = Call(&v1::Exchange::Stub::Submit, *care, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(cluster_.Count("council-a", "outbox"), 0);
+}
+
+TEST_F(GatewayIntegrationTest, SystemCannotFetchForAnotherOrganisation) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse sent;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &sent).ok());
+
+  // Claiming the council's mailbox through its own gateway.
+  v1::FetchRequest req;
+  req.set_org_id("council-a");
+  req.set_system_id("care");
+  v1::FetchResponse resp;
+  EXPECT_EQ(Call(&v1::Exchange::Stub::Fetch, *ehr, req, &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(resp.records_size(), 0);
+
+  // Going to the council's gateway with an NHS certificate.
+  auto intruder = cluster_.Client("council-a", "nhs-trust-a/ehr");
+  EXPECT_EQ(Call(&v1::Exchange::Stub::Fetch, *intruder, v1::FetchRequest(), &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  v1::AckRequest ack;
+  ack.add_record_ids(sent.receipt().record_id());
+  v1::AckResponse acked;
+  EXPECT_EQ(Call(&v1::Exchange::Stub::Ack, *intruder, ack, &acked).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+
+  // Another organisation's record is not the caller's to see or acknowledge.
+  auto rms = cluster_.Client("police-a", "police-a/rms");
+  ASSERT_TRUE(cluster_.Start("police-a"));
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Ack, *rms, ack, &acked).ok());
+  EXPECT_EQ(acked.acked(), 0);
+
+  // The record is still waiting, untouched, for the council.
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox", "acked_ms IS NULL"), 1);
+  auto care = cluster_.Client("council-a", "council-a/care");
+  EXPECT_EQ(FetchAll(*care).records_size(), 1);
+}
+
+TEST_F(GatewayIntegrationTest, StatusShowsOnlyTheCallersOwnRecords) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse sent;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &sent).ok());
+  EXPECT_EQ(StateOf(*ehr, sent.receipt().record_id()), v1::RECORD_STATE_DELIVERED);
+  auto pas = cluster_.Client("nhs-trust-a", "nhs-trust-a/pas");
+  v1::StatusRequest req;
+  req.set_record_id(sent.receipt().record_id());
+  v1::StatusResponse resp;
+  EXPECT_EQ(Call(&v1::Exchange::Stub::Status, *pas, req, &resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(GatewayIntegrationTest, ReceiverDownRecordIsQueuedThenDelivered) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse resp;
+  grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit("queued"), &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.receipt().state(), v1::RECORD_STATE_QUEUED);
+  EXPECT_FALSE(resp.receipt().last_error().empty());
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox", "state = 1"), 1);
+
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  const std::string id = resp.receipt().record_id();
+  EXPECT_TRUE(Eventually([&] { return StateOf(*ehr, id) == v1::RECORD_STATE_DELIVERED; }));
+  auto care = cluster_.Client("council-a", "council-a/care");
+  v1::FetchResponse got = FetchAll(*care);
+  ASSERT_EQ(got.records_size(), 1);
+  EXPECT_EQ(got.records(0).payload(), "queued");
+}
+
+TEST_F(GatewayIntegrationTest, SenderKilledAfterSubmitDeliversOnceAfterRestart) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse queued;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit("a"), &queued).ok());
+  EXPECT_EQ(queued.receipt().state(), v1::RECORD_STATE_QUEUED);
+  cluster_.Kill("nhs-trust-a");
+
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  // Delivered already; then killed before anything else could happen.
+  ASSERT_TRUE(cluster_.Restart("nhs-trust-a"));
+  ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse delivered;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit("b"), &delivered).ok());
+  EXPECT_EQ(delivered.receipt().state(), v1::RECORD_STATE_DELIVERED);
+  cluster_.Kill("nhs-trust-a");
+  ASSERT_TRUE(cluster_.Restart("nhs-trust-a"));
+
+  ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  EXPECT_TRUE(Eventually([&] {
+    return StateOf(*ehr, queued.receipt().record_id()) == v1::RECORD_STATE_DELIVERED;
+  }));
+  auto care = cluster_.Client("council-a", "council-a/care");
+  v1::FetchResponse got = FetchAll(*care);
+  ASSERT_EQ(got.records_size(), 2);
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 2);
+}
+
+TEST_F(GatewayIntegrationTest, OversizedPayloadIsResourceExhaustedWithTheLimit) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a", R"("maxPayloadBytes": 1024)"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse resp;
+  grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(std::string(1025, 'x')), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(s.error_message(), HasSubstr("1024"));
+  // Exactly at the limit is fine.
+  s = Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(std::string(1024, 'x')), &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 1);
+}
+
+TEST_F(GatewayIntegrationTest, MalformedLabelsAreInvalidArgument) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  struct Case {
+    const char* what;
+    std::function<void(v1::SubmitRequest*)> mutate;
+    grpc::StatusCode code;
+  };
+  std::vector<Case> cases = {
+      {"no recipient", [](v1::SubmitRequest* r) { r->mutable_labels()->clear_recipient_org(); },
+       grpc::StatusCode::INVALID_ARGUMENT},
+      {"no classification",
+       [](v1::SubmitRequest* r) { r->mutable_labels()->clear_classification(); },
+       grpc::StatusCode::INVALID_ARGUMENT},
+      {"unknown recipient",
+       [](v1::SubmitRequest* r) { r->mutable_labels()->set_recipient_org("nowhere"); },
+       grpc::StatusCode::NOT_FOUND},
+      {"to itself",
+       [](v1::SubmitRequest* r) { r->mutable_labels()->set_recipient_org("nhs-trust-a"); },
+       grpc::StatusCode::INVALID_ARGUMENT},
+      {"bad system",
+       [](v1::SubmitRequest* r) { r->mutable_labels()->set_recipient_system("Care Team"); },
+       grpc::StatusCode::INVALID_ARGUMENT},
+      {"huge label",
+       [](v1::SubmitRequest* r) { r->mutable_labels()->set_purpose(std::string(5000, 'p')); },
+       grpc::StatusCode::INVALID_ARGUMENT},
+      {"too many caveats",
+       [](v1::SubmitRequest* r) {
+         for (int i = 0; i < 100; ++i) r->mutable_labels()->add_caveats("X");
+       },
+       grpc::StatusCode::INVALID_ARGUMENT},
+  };
+  for (const Case& c : cases) {
+    v1::SubmitRequest req = SampleSubmit();
+    c.mutate(&req);
+    v1::SubmitResponse resp;
+    EXPECT_EQ(Call(&v1::Exchange::Stub::Submit, *ehr, req, &resp).error_code(), c.code) << c.what;
+  }
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 0);
+}
+
+TEST_F(GatewayIntegrationTest, MalformedConfigNamesTheField) {
+  EXPECT_FALSE(cluster_.Start("nhs-trust-a", R"("maxPayloadByte": 10)"));
+  EXPECT_THAT(cluster_.Log("nhs-trust-a"), HasSubstr("maxPayloadByte"));
+  EXPECT_FALSE(cluster_.Start("council-a", R"("maxPayloadBytes": "ten")"));
+  EXPECT_THAT(cluster_.Log("council-a"), HasSubstr("max_payload_bytes"));
+}
+
+TEST_F(GatewayIntegrationTest, WorldReadableKeyIsRefusedAtStart) {
+  fs::permissions(cluster_.TlsDir("nhs-trust-a") + "/gateway.key", fs::perms::others_read,
+                  fs::perm_options::add);
+  EXPECT_FALSE(cluster_.Start("nhs-trust-a"));
+  EXPECT_THAT(cluster_.Log("nhs-trust-a"), HasSubstr("readable by other users"));
+}
+
+TEST_F(GatewayIntegrationTest, PeerImpersonationIsUnauthenticated) {
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  v1::DeliverRequest req;
+  req.set_record_id("0123456789abcdef0123456789abcdef");
+  req.set_sender_org("nhs-trust-a");
+  req.set_sender_system("ehr");
+  *req.mutable_labels() = SampleSubmit().labels();
+  req.set_payload("forged");
+  v1::DeliverResponse resp;
+
+  // The police gateway claims to deliver the NHS trust's record.
+  auto police = cluster_.PeerClient("council-a", "police-a/gateway");
+  grpc::Status s = Call(&v1::Peer::Stub::Deliver, *police, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(s.error_message(), HasSubstr("psn://org/police-a/gateway"));
+  // A system certificate may not call the peer API at all.
+  auto system = cluster_.PeerClient("council-a", "nhs-trust-a/ehr");
+  EXPECT_EQ(Call(&v1::Peer::Stub::Deliver, *system, req, &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // A gateway certificate from an untrusted CA fails the handshake.
+  auto rogue = cluster_.PeerClient("council-a", "bad/untrusted-gateway");
+  EXPECT_EQ(Call(&v1::Peer::Stub::Deliver, *rogue, req, &resp).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
+}
+
+TEST_F(GatewayIntegrationTest, PeerDeliveryIsDeduplicatedByRecordId) {
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  v1::DeliverRequest req;
+  req.set_record_id("0123456789abcdef0123456789abcdef");
+  req.set_sender_org("nhs-trust-a");
+  req.set_sender_system("ehr");
+  *req.mutable_labels() = SampleSubmit().labels();
+  req.set_payload("once");
+  auto nhs = cluster_.PeerClient("council-a", "nhs-trust-a/gateway");
+  v1::DeliverResponse first, second;
+  ASSERT_TRUE(Call(&v1::Peer::Stub::Deliver, *nhs, req, &first).ok());
+  req.set_payload("twice");
+  ASSERT_TRUE(Call(&v1::Peer::Stub::Deliver, *nhs, req, &second).ok());
+  EXPECT_FALSE(first.duplicate());
+  EXPECT_TRUE(second.duplicate());
+  EXPECT_EQ(first.received_unix_ms(), second.received_unix_ms());
+  auto care = cluster_.Client("council-a", "council-a/care");
+  v1::FetchResponse got = FetchAll(*care);
+  ASSERT_EQ(got.records_size(), 1);
+  EXPECT_EQ(got.records(0).payload(), "once");
+
+  // Misrouted and malformed deliveries are refused and store nothing.
+  req.set_record_id("fedcba9876543210fedcba9876543210");
+  req.mutable_labels()->set_recipient_org("police-a");
+  EXPECT_EQ(Call(&v1::Peer::Stub::Deliver, *nhs, req, &second).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  req.mutable_labels()->set_recipient_org("council-a");
+  req.set_record_id("../../etc/passwd");
+  EXPECT_EQ(Call(&v1::Peer::Stub::Deliver, *nhs, req, &second).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 1);
+}
+
+// The sender checks that the gateway it reaches is the recipient's: here the
+// directory points the council's address at the police gateway.
+TEST_F(GatewayIntegrationTest, SenderRefusesAGatewayThatIsNotTheRecipients) {
+  cluster_.SetAddress("council-a", "127.0.0.1:" + std::to_string(cluster_.peer_port("police-a")));
+  ASSERT_TRUE(cluster_.Start("police-a"));
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse resp;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp).ok());
+  EXPECT_EQ(resp.receipt().state(), v1::RECORD_STATE_QUEUED);
+  EXPECT_EQ(cluster_.Count("police-a", "mailbox"), 0);
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox", "state = 1"), 1);
+}
+
+TEST_F(GatewayIntegrationTest, ReplacedCertificateIsServedWithoutRestart) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  const TestPki& other = TestPki::Other();
+  auto stranger = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr", other);
+  v1::StatusResponse resp;
+  EXPECT_EQ(Call(&v1::Exchange::Stub::Status, *stranger, v1::StatusRequest(), &resp).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
+  // Replace the gateway's certificate, key, trust anchor and CRLs on disk.
+  const std::string tls = cluster_.TlsDir("nhs-trust-a");
+  for (const auto& crl : fs::directory_iterator(other.Path("crl"))) {
+    fs::copy_file(crl.path(), tls + "/crl/" + crl.path().filename().string(),
+                  fs::copy_options::overwrite_existing);
+  }
+  for (auto [from, to] : {std::pair<std::string, std::string>{"nhs-trust-a/gateway.key", "gateway.key"},
+                          {"nhs-trust-a/gateway.crt", "gateway.crt"},
+                          {"ca.crt", "ca.crt"}}) {
+    fs::copy_file(other.Path(from), tls + "/" + to + ".new");
+    fs::rename(tls + "/" + to + ".new", tls + "/" + to);
+  }
+  EXPECT_TRUE(Eventually([&] {
+    auto fresh = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr", other);
+    return Call(&v1::Exchange::Stub::Status, *fresh, v1::StatusRequest(), &resp).ok();
+  }));
+  EXPECT_EQ(resp.org_id(), "nhs-trust-a");
+  // The old trust anchor no longer gets in.
+  auto old = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  EXPECT_EQ(Call(&v1::Exchange::Stub::Status, *old, v1::StatusRequest(), &resp).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(GatewayIntegrationTest, HealthCheckServesAndSigtermDrainsCleanly) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  v1::TlsConfig tls;
+  const TestPki& pki = TestPki::Get();
+  tls.set_cert_file(pki.Path("nhs-trust-a/ehr.crt"));
+  tls.set_key_file(pki.Path("nhs-trust-a/ehr.key"));
+  tls.set_ca_file(pki.Path("ca.crt"));
+  auto creds = MakeChannelCredentials(tls, "psn://org/nhs-trust-a/gateway");
+  ASSERT_TRUE(creds.ok());
+  auto channel = grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(cluster_.client_port("nhs-trust-a")), *creds);
+  grpc::GenericStub generic(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::ByteBuffer request, response;  // empty HealthCheckRequest: all services
+  grpc::Slice empty("", 0);
+  request = grpc::ByteBuffer(&empty, 1);
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                    &response, [&](grpc::Status s) { done.set_value(s); });
+  grpc::Status s = done.get_future().get();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));  // status: SERVING
+
+  EXPECT_EQ(cluster_.Stop("nhs-trust-a"), 0);
+  EXPECT_THAT(cluster_.Log("nhs-trust-a"), HasSubstr("gateway stopped"));
+}
+
+}  // namespace
+}  // namespace gatehouse
