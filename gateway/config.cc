@@ -53,6 +53,12 @@ absl::Status ValidateConfig(const v1::GatewayConfig& c) {
   if (c.max_payload_bytes() < 0) {
     return absl::InvalidArgumentError("config: maxPayloadBytes must not be negative");
   }
+  if (c.max_outbox_records() < 0 || c.submit_rate_per_system() < 0 ||
+      c.submit_burst_per_system() < 0 || c.directory_refresh_seconds() < 0) {
+    return absl::InvalidArgumentError(
+        "config: maxOutboxRecords, submitRatePerSystem, submitBurstPerSystem and "
+        "directoryRefreshSeconds must not be negative");
+  }
   if (c.retry().initial_backoff_ms() < 0 || c.retry().max_backoff_ms() < 0 ||
       c.retry().deliver_timeout_ms() < 0) {
     return absl::InvalidArgumentError("config: retry times must not be negative");
@@ -66,6 +72,8 @@ void FillDefaults(v1::GatewayConfig* c) {
   if (r->initial_backoff_ms() == 0) r->set_initial_backoff_ms(200);
   if (r->max_backoff_ms() == 0) r->set_max_backoff_ms(30000);
   if (r->deliver_timeout_ms() == 0) r->set_deliver_timeout_ms(5000);
+  if (c->max_outbox_records() == 0) c->set_max_outbox_records(100000);
+  if (c->directory_refresh_seconds() == 0) c->set_directory_refresh_seconds(5);
   if (c->tls().refresh_interval_seconds() == 0) {
     c->mutable_tls()->set_refresh_interval_seconds(5);
   }

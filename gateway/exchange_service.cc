@@ -86,6 +86,24 @@ absl::StatusOr<Identity> ExchangeService::Authenticate(
   return id;
 }
 
+absl::Status ExchangeService::Admit(const Identity& caller,
+                                    grpc::CallbackServerContext* context) {
+  if (int64_t wait_ms = limiter_.Take(caller.uri, NowMs()); wait_ms > 0) {
+    context->AddTrailingMetadata("retry-after-ms", absl::StrCat(wait_ms));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        caller.uri, " is over its limit of ", config_->submit_rate_per_system(),
+        " submits a second; retry after ", wait_ms, " ms"));
+  }
+  ASSIGN_OR_RETURN(int64_t depth, store_->OutboxDepth());
+  if (depth >= config_->max_outbox_records()) {
+    context->AddTrailingMetadata("retry-after-ms", "1000");
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the outbox holds ", depth, " undelivered records, its limit; retry once peers have "
+        "caught up"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::DeliverRequest> ExchangeService::Prepare(
     const Identity& caller, const v1::SubmitRequest& request) const {
   RETURN_IF_ERROR(CheckClaims(caller, request.sender_org(), request.sender_system(), "submit"));
@@ -140,10 +158,18 @@ absl::StatusOr<v1::DeliverRequest> ExchangeService::Prepare(
 grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* context,
                                                   const v1::SubmitRequest* request,
                                                   v1::SubmitResponse* response) {
+  const absl::Time start = absl::Now();
   absl::StatusOr<Identity> caller = Authenticate(context);
-  if (!caller.ok()) return Done(context, caller.status());
-  absl::StatusOr<v1::DeliverRequest> prepared = Prepare(*caller, *request);
+  if (!caller.ok()) {
+    metrics_->CountRefusal("exchange", "UNAUTHENTICATED");
+    return Done(context, caller.status());
+  }
+  absl::Status admitted = Admit(*caller, context);
+  absl::StatusOr<v1::DeliverRequest> prepared =
+      admitted.ok() ? Prepare(*caller, *request) : admitted;
   if (!prepared.ok()) {
+    metrics_->CountRefusal(
+        "exchange", GrpcCodeName(static_cast<grpc::StatusCode>(prepared.status().code())));
     LogWarning("submit refused", {{"caller", caller->uri},
                                   {"error", prepared.status().ToString()}});
     return Done(context, prepared.status());
@@ -161,9 +187,11 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
   LogInfo("submitted", {{"record_id", prepared->record_id()},
                         {"sender", caller->uri},
                         {"recipient_org", prepared->labels().recipient_org()}});
+  metrics_->CountRecord("outbound", "submitted");
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  sender_->DeliverNow(*entry, [reactor, response](const OutboxEntry& now) {
+  sender_->DeliverNow(*entry, [this, reactor, response, start](const OutboxEntry& now) {
     *response->mutable_receipt() = ReceiptFor(now);
+    metrics_->submit_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;

@@ -12,7 +12,9 @@
 #include "gatehouse/v1/exchange.grpc.pb.h"
 #include "gateway/directory_cache.h"
 #include "gateway/identity.h"
+#include "gateway/metrics.h"
 #include "gateway/outbox_sender.h"
+#include "gateway/rate_limiter.h"
 #include "gateway/store.h"
 
 namespace gatehouse {
@@ -20,8 +22,13 @@ namespace gatehouse {
 class ExchangeService final : public v1::Exchange::CallbackService {
  public:
   ExchangeService(const v1::GatewayConfig* config, Store* store,
-                  const DirectoryCache* directory, OutboxSender* sender)
-      : config_(config), store_(store), directory_(directory), sender_(sender) {}
+                  const DirectoryCache* directory, OutboxSender* sender, Metrics* metrics)
+      : config_(config),
+        store_(store),
+        directory_(directory),
+        sender_(sender),
+        metrics_(metrics),
+        limiter_(config->submit_rate_per_system(), config->submit_burst_per_system()) {}
 
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
                                    const v1::SubmitRequest* request,
@@ -39,6 +46,9 @@ class ExchangeService final : public v1::Exchange::CallbackService {
  private:
   // The caller, if it is a system of our organisation.
   absl::StatusOr<Identity> Authenticate(grpc::CallbackServerContext* context) const;
+  // Refuses with ResourceExhausted if the caller is over its rate or the
+  // outbox is full; changes nothing.
+  absl::Status Admit(const Identity& caller, grpc::CallbackServerContext* context);
   // Checks a Submit and builds what goes to the peer; changes nothing.
   absl::StatusOr<v1::DeliverRequest> Prepare(const Identity& caller,
                                              const v1::SubmitRequest& request) const;
@@ -47,6 +57,8 @@ class ExchangeService final : public v1::Exchange::CallbackService {
   Store* const store_;
   const DirectoryCache* const directory_;
   OutboxSender* const sender_;
+  Metrics* const metrics_;
+  RateLimiter limiter_;
 };
 
 // The client-facing receipt for an outbox entry.

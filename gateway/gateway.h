@@ -18,7 +18,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gatehouse/v1/config.pb.h"
+#include "gateway/admin_server.h"
 #include "gateway/directory_cache.h"
+#include "gateway/metrics.h"
 #include "gateway/exchange_service.h"
 #include "gateway/outbox_sender.h"
 #include "gateway/peer_client.h"
@@ -38,6 +40,10 @@ class Gateway {
 
   int client_port() const { return client_port_; }
   int peer_port() const { return peer_port_; }
+  int admin_port() const { return admin_ ? admin_->port() : 0; }
+
+  // The admin endpoint's answer for `path` (/metrics, /readyz, /healthz).
+  AdminServer::Response Admin(absl::string_view path);
 
   // Stops accepting calls, lets calls in flight finish for up to `grace`,
   // then stops the outbox sender. Records not yet delivered stay queued.
@@ -45,8 +51,15 @@ class Gateway {
 
  private:
   explicit Gateway(const v1::GatewayConfig& config) : config_(config) {}
+  // Re-reads the directory file when it changes; a bad one is refused,
+  // logged and counted, and the last good one stays.
+  void WatchDirectory();
+  void ReloadDirectoryIfChanged();
+  // Each readiness check: name → empty if fine, else what is wrong.
+  std::vector<std::pair<std::string, std::string>> ReadinessChecks();
 
   const v1::GatewayConfig config_;
+  Metrics metrics_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<DirectoryCache> directory_;
   std::unique_ptr<PeerClient> peers_;
@@ -55,9 +68,17 @@ class Gateway {
   std::unique_ptr<PeerService> peer_;
   std::unique_ptr<grpc::Server> client_server_;
   std::unique_ptr<grpc::Server> peer_server_;
+  std::unique_ptr<AdminServer> admin_;
   int client_port_ = 0;
   int peer_port_ = 0;
   bool stopped_ = false;
+
+  absl::Mutex watch_mu_;
+  bool watch_stopping_ ABSL_GUARDED_BY(watch_mu_) = false;
+  std::string directory_stamp_ ABSL_GUARDED_BY(watch_mu_);  // size and mtime last read
+  std::string directory_error_ ABSL_GUARDED_BY(watch_mu_);  // last refusal, if any
+  int64_t directory_loaded_unix_ ABSL_GUARDED_BY(watch_mu_) = 0;
+  std::thread watcher_;
 };
 
 }  // namespace gatehouse

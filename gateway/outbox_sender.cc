@@ -80,9 +80,11 @@ void OutboxSender::Attempt(const OutboxEntry& entry, Done done) {
            std::move(done));
     return;
   }
+  const absl::Time start = absl::Now();
   peers_->Deliver(*peer, entry.request, retry_.deliver_timeout_ms(),
-                  [this, entry, done = std::move(done)](grpc::Status status,
-                                                        const v1::DeliverResponse&) mutable {
+                  [this, entry, start, done = std::move(done)](
+                      grpc::Status status, const v1::DeliverResponse&) mutable {
+                    metrics_->deliver_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
                     Finish(entry, status, std::move(done));
                   });
 }
@@ -92,6 +94,7 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& status, 
   absl::Status stored;
   if (status.ok()) {
     stored = store_->MarkDelivered(id, NowMs());
+    metrics_->CountRecord("outbound", "delivered");
     LogInfo("delivered", {{"record_id", id},
                           {"recipient_org", entry.request.labels().recipient_org()}});
   } else {
@@ -100,9 +103,11 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& status, 
         GrpcCodeName(status.error_code()), ": ", status.error_message());
     if (IsPermanent(status.error_code())) {
       stored = store_->MarkRejected(id, error);
+      metrics_->CountRecord("outbound", "rejected", GrpcCodeName(status.error_code()));
       LogWarning("rejected by peer", {{"record_id", id}, {"error", error}});
     } else {
       stored = store_->MarkAttemptFailed(id, NowMs() + BackoffMs(entry.attempts + 1), error);
+      metrics_->CountRecord("outbound", "retry", GrpcCodeName(status.error_code()));
       LogInfo("delivery will be retried", {{"record_id", id}, {"error", error}});
     }
   }

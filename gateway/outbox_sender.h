@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gatehouse/v1/config.pb.h"
 #include "gateway/directory_cache.h"
+#include "gateway/metrics.h"
 #include "gateway/peer_client.h"
 #include "gateway/store.h"
 
@@ -25,8 +26,12 @@ class OutboxSender {
   using Done = std::function<void(const OutboxEntry&)>;
 
   OutboxSender(Store* store, const DirectoryCache* directory, PeerClient* peers,
-               v1::RetryConfig retry)
-      : store_(store), directory_(directory), peers_(peers), retry_(std::move(retry)) {}
+               v1::RetryConfig retry, Metrics* metrics)
+      : store_(store),
+        directory_(directory),
+        peers_(peers),
+        retry_(std::move(retry)),
+        metrics_(metrics) {}
   ~OutboxSender() { Stop(); }
 
   void Start();
@@ -53,6 +58,7 @@ class OutboxSender {
   const DirectoryCache* const directory_;
   PeerClient* const peers_;
   const v1::RetryConfig retry_;
+  Metrics* const metrics_;
 
   absl::Mutex mu_;
   std::set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);

@@ -78,6 +78,7 @@ grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* cont
     LogWarning("delivery refused", {{"record_id", request->record_id()},
                                     {"caller", caller.ok() ? caller->uri : "unknown"},
                                     {"error", checked.ToString()}});
+    metrics_->CountRefusal("peer", GrpcCodeName(static_cast<grpc::StatusCode>(checked.code())));
     reactor->Finish(ToGrpcStatus(checked));
     return reactor;
   }
@@ -93,6 +94,7 @@ grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* cont
     reactor->Finish(ToGrpcStatus(put.status()));
     return reactor;
   }
+  metrics_->CountRecord("inbound", put->inserted ? "received" : "duplicate");
   if (put->inserted) {
     LogInfo("received", {{"record_id", request->record_id()},
                          {"sender_org", request->sender_org()}});

@@ -10,14 +10,16 @@
 #include "gatehouse/v1/config.pb.h"
 #include "gatehouse/v1/peer.grpc.pb.h"
 #include "gateway/directory_cache.h"
+#include "gateway/metrics.h"
 #include "gateway/store.h"
 
 namespace gatehouse {
 
 class PeerService final : public v1::Peer::CallbackService {
  public:
-  PeerService(const v1::GatewayConfig* config, Store* store, const DirectoryCache* directory)
-      : config_(config), store_(store), directory_(directory) {}
+  PeerService(const v1::GatewayConfig* config, Store* store, const DirectoryCache* directory,
+              Metrics* metrics)
+      : config_(config), store_(store), directory_(directory), metrics_(metrics) {}
 
   grpc::ServerUnaryReactor* Deliver(grpc::CallbackServerContext* context,
                                     const v1::DeliverRequest* request,
@@ -33,6 +35,7 @@ class PeerService final : public v1::Peer::CallbackService {
   const v1::GatewayConfig* const config_;
   Store* const store_;
   const DirectoryCache* const directory_;
+  Metrics* const metrics_;
 };
 
 }  // namespace gatehouse

@@ -124,6 +124,10 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
   absl::MutexLock lock(&store->mu_);
   RETURN_IF_ERROR(Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
   RETURN_IF_ERROR(Exec(db, kSchema));
+  Stmt count(db, "SELECT COUNT(*) FROM outbox WHERE state = 1");
+  RETURN_IF_ERROR(count.ok());
+  RETURN_IF_ERROR(count.Check(count.Step(), "read"));
+  store->queued_ = count.Int(0);
   return store;
 }
 
@@ -163,6 +167,7 @@ absl::StatusOr<OutboxEntry> SqliteStore::AddToOutbox(const v1::DeliverRequest& r
   s.Bind(7, now_ms);
   RETURN_IF_ERROR(s.Done());
   *inserted = true;
+  ++queued_;
   OutboxEntry e;
   e.request = request;
   e.idempotency_key = idempotency_key;
@@ -210,6 +215,7 @@ absl::Status SqliteStore::MarkDelivered(const std::string& record_id, int64_t de
   s.Bind(3, record_id);
   s.Bind(4, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
   RETURN_IF_ERROR(s.Done());
+  queued_ -= sqlite3_changes(db_);
   return absl::OkStatus();
 }
 
@@ -237,7 +243,9 @@ absl::Status SqliteStore::MarkRejected(const std::string& record_id,
   s.Bind(2, error);
   s.Bind(3, record_id);
   s.Bind(4, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
-  return s.Done();
+  RETURN_IF_ERROR(s.Done());
+  queued_ -= sqlite3_changes(db_);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<OutboxEntry> SqliteStore::GetOutbox(const std::string& record_id) {
@@ -259,11 +267,7 @@ absl::StatusOr<OutboxEntry> SqliteStore::GetOutboxLocked(const std::string& reco
 
 absl::StatusOr<int64_t> SqliteStore::OutboxDepth() {
   absl::MutexLock lock(&mu_);
-  Stmt s(db_, "SELECT COUNT(*) FROM outbox WHERE state = ?");
-  RETURN_IF_ERROR(s.ok());
-  s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
-  RETURN_IF_ERROR(s.Check(s.Step(), "read"));
-  return s.Int(0);
+  return queued_;
 }
 
 absl::StatusOr<MailboxPut> SqliteStore::AddToMailbox(const v1::Record& record, int64_t now_ms) {

@@ -51,6 +51,7 @@ class SqliteStore final : public Store {
 
   absl::Mutex mu_;
   sqlite3* const db_ ABSL_GUARDED_BY(mu_);
+  int64_t queued_ ABSL_GUARDED_BY(mu_) = 0;  // outbox rows still queued
 };
 
 }  // namespace gatehouse

@@ -6,8 +6,14 @@
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <ctime>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "gateway/config.h"
 
 namespace gatehouse {
 namespace {
@@ -105,6 +111,24 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials
   options.set_certificate_verifier(
       ExternalCertificateVerifier::Create<ExpectedIdentityVerifier>(expected_server_uri));
   return grpc::experimental::TlsCredentials(options);
+}
+
+absl::StatusOr<CertificateValidity> ReadCertificateValidity(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string pem, ReadFile(path));
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr, &X509_free);
+  if (cert == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("'", path, "' holds no PEM certificate"));
+  }
+  auto to_unix = [](const ASN1_TIME* t) -> int64_t {
+    struct tm tm {};
+    if (ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+    return static_cast<int64_t>(timegm(&tm));
+  };
+  return CertificateValidity{to_unix(X509_get0_notBefore(cert.get())),
+                             to_unix(X509_get0_notAfter(cert.get()))};
 }
 
 absl::StatusOr<Identity> PeerIdentity(const grpc::AuthContext& auth) {

@@ -44,6 +44,13 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
     const v1::TlsConfig& tls, const std::string& expected_server_uri);
 
+// The validity window of the first certificate in a PEM file, Unix seconds.
+struct CertificateValidity {
+  int64_t not_before = 0;
+  int64_t not_after = 0;
+};
+absl::StatusOr<CertificateValidity> ReadCertificateValidity(const std::string& path);
+
 // The identity of an authenticated caller, from its certificate.
 // Unauthenticated if there is no certificate or it names no single identity.
 absl::StatusOr<Identity> PeerIdentity(const grpc::AuthContext& auth);

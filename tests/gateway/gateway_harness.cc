@@ -208,6 +208,41 @@ int64_t Cluster::Count(const std::string& org, const std::string& table,
   return n;
 }
 
+int Cluster::AdminPort(const std::string& org) {
+  std::ifstream in(dir_ + "/" + org + ".ports");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  size_t at = text.find("\"adminPort\": ");
+  return at == std::string::npos ? 0 : std::atoi(text.c_str() + at + 13);
+}
+
+std::string HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return "";
+  }
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+    close(fd);
+    return "";
+  }
+  std::string resp;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) resp.append(buf, static_cast<size_t>(n));
+  close(fd);
+  size_t sp = resp.find(' ');
+  size_t body = resp.find("\r\n\r\n");
+  if (sp == std::string::npos || body == std::string::npos) return "";
+  return resp.substr(sp + 1, 3) + "\n" + resp.substr(body + 4);
+}
+
 v1::SubmitRequest SampleSubmit(const std::string& payload) {
   v1::SubmitRequest req;
   v1::Labels* l = req.mutable_labels();

@@ -58,6 +58,9 @@ class Cluster {
   // `address` (other entries unchanged). Gateways read it at start.
   void SetAddress(const std::string& org, const std::string& address);
 
+  // The admin port `org`'s gateway wrote to its ports file (0 if none).
+  int AdminPort(const std::string& org);
+
   int client_port(const std::string& org) { return client_port_[org]; }
   int peer_port(const std::string& org) { return peer_port_[org]; }
   const std::string& dir() const { return dir_; }
@@ -84,6 +87,9 @@ grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&,
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   return (stub.*method)(&ctx, req, resp);
 }
+
+// GET http://127.0.0.1:port/path; returns "<code>\n<body>", or "" on error.
+std::string HttpGet(int port, const std::string& path);
 
 // A ready-made Submit from nhs-trust-a's ehr to council-a.
 v1::SubmitRequest SampleSubmit(const std::string& payload = "{\"note\":\"discharge\"}");

@@ -1,0 +1,113 @@
+#include "gateway/metrics.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace gatehouse {
+namespace {
+
+// Label values come from our own vocabulary, but escape anyway.
+std::string Escape(absl::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+void Histogram::Observe(double seconds) {
+  size_t i = 0;
+  while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+  counts_[i].fetch_add(1, std::memory_order_relaxed);
+  total_micros_.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+void Histogram::Render(absl::string_view name, absl::string_view help, std::string* out) const {
+  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " histogram\n");
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < kBounds.size(); ++i) {
+    cumulative += counts_[i].load(std::memory_order_relaxed);
+    absl::StrAppend(out, name, "_bucket{le=\"", absl::StrFormat("%g", kBounds[i]), "\"} ",
+                    cumulative, "\n");
+  }
+  cumulative += counts_[kBounds.size()].load(std::memory_order_relaxed);
+  absl::StrAppend(out, name, "_bucket{le=\"+Inf\"} ", cumulative, "\n");
+  absl::StrAppend(out, name, "_sum ",
+                  absl::StrFormat("%.6f", total_micros_.load(std::memory_order_relaxed) / 1e6),
+                  "\n", name, "_count ", cumulative, "\n");
+}
+
+void Metrics::CountRecord(absl::string_view direction, absl::string_view outcome,
+                          absl::string_view reason) {
+  absl::MutexLock lock(&mu_);
+  ++records_[Key(std::string(direction), std::string(outcome), std::string(reason))];
+}
+
+void Metrics::CountRefusal(absl::string_view api, absl::string_view code) {
+  absl::MutexLock lock(&mu_);
+  ++refusals_[{std::string(api), std::string(code)}];
+}
+
+void Metrics::CountReload(absl::string_view what, bool ok) {
+  absl::MutexLock lock(&mu_);
+  ++reloads_[{std::string(what), ok}];
+}
+
+uint64_t Metrics::RecordCount(absl::string_view direction, absl::string_view outcome,
+                              absl::string_view reason) const {
+  absl::MutexLock lock(&mu_);
+  auto it = records_.find(Key(std::string(direction), std::string(outcome), std::string(reason)));
+  return it == records_.end() ? 0 : it->second;
+}
+
+std::string Metrics::Render(const std::vector<Gauge>& gauges) const {
+  std::string out;
+  {
+    absl::MutexLock lock(&mu_);
+    absl::StrAppend(&out,
+                    "# HELP gatehouse_records_total Records by direction, outcome and reason.\n"
+                    "# TYPE gatehouse_records_total counter\n");
+    for (const auto& [key, n] : records_) {
+      absl::StrAppend(&out, "gatehouse_records_total{direction=\"", Escape(std::get<0>(key)),
+                      "\",outcome=\"", Escape(std::get<1>(key)), "\",reason=\"",
+                      Escape(std::get<2>(key)), "\"} ", n, "\n");
+    }
+    absl::StrAppend(&out,
+                    "# HELP gatehouse_refusals_total Calls refused, by API and gRPC code.\n"
+                    "# TYPE gatehouse_refusals_total counter\n");
+    for (const auto& [key, n] : refusals_) {
+      absl::StrAppend(&out, "gatehouse_refusals_total{api=\"", Escape(key.first), "\",code=\"",
+                      Escape(key.second), "\"} ", n, "\n");
+    }
+    absl::StrAppend(&out,
+                    "# HELP gatehouse_reloads_total Reloads of directory, policy and the like.\n"
+                    "# TYPE gatehouse_reloads_total counter\n");
+    for (const auto& [key, n] : reloads_) {
+      absl::StrAppend(&out, "gatehouse_reloads_total{what=\"", Escape(key.first), "\",result=\"",
+                      key.second ? "ok" : "refused", "\"} ", n, "\n");
+    }
+  }
+  submit_seconds_.Render("gatehouse_submit_seconds",
+                         "Submit latency as seen by the gateway, seconds.", &out);
+  deliver_seconds_.Render("gatehouse_deliver_seconds",
+                          "Peer Deliver call latency from the sender, seconds.", &out);
+  std::string last;
+  for (const Gauge& g : gauges) {
+    if (g.name != last) {
+      absl::StrAppend(&out, "# HELP ", g.name, " ", g.help, "\n# TYPE ", g.name, " gauge\n");
+      last = g.name;
+    }
+    absl::StrAppend(&out, g.name, g.labels.empty() ? "" : absl::StrCat("{", g.labels, "}"), " ",
+                    absl::StrFormat("%.17g", g.value), "\n");
+  }
+  return out;
+}
+
+}  // namespace gatehouse

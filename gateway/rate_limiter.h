@@ -1,0 +1,55 @@
+// Token buckets keyed by caller (e.g. a system's SAN URI): `rate` tokens a
+// second up to `burst`. A call that finds no token is told how long to wait.
+//
+// Example:
+//   RateLimiter limits(50, 100);
+//   if (int64_t wait_ms = limits.Take(caller.uri, now_ms); wait_ms > 0) ... refuse
+//
+// Thread-safe.
+#ifndef GATEHOUSE_GATEWAY_RATE_LIMITER_H_
+#define GATEHOUSE_GATEWAY_RATE_LIMITER_H_
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+
+namespace gatehouse {
+
+class RateLimiter {
+ public:
+  // rate <= 0 means unlimited; burst <= 0 means burst = rate.
+  RateLimiter(double rate, double burst)
+      : rate_(rate), burst_(burst > 0 ? burst : std::max(rate, 1.0)) {}
+
+  // Takes a token for `key`: 0 if granted, else the milliseconds until one
+  // will be available (nothing is taken then).
+  int64_t Take(const std::string& key, int64_t now_ms) {
+    if (rate_ <= 0) return 0;
+    absl::MutexLock lock(&mu_);
+    Bucket& b = buckets_.try_emplace(key, Bucket{burst_, now_ms}).first->second;
+    b.tokens = std::min(burst_, b.tokens + (now_ms - b.last_ms) * rate_ / 1000.0);
+    b.last_ms = now_ms;
+    if (b.tokens >= 1.0) {
+      b.tokens -= 1.0;
+      return 0;
+    }
+    return static_cast<int64_t>(std::ceil((1.0 - b.tokens) * 1000.0 / rate_));
+  }
+
+ private:
+  struct Bucket {
+    double tokens;
+    int64_t last_ms;
+  };
+  const double rate_;
+  const double burst_;
+  absl::Mutex mu_;
+  std::map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_GATEWAY_RATE_LIMITER_H_

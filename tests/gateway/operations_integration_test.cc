@@ -1,0 +1,150 @@
+// Integration tests of operating a gateway: the admin endpoint, directory
+// reload, the outbox bound and per-system rate limits.
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/gateway/gateway_harness.h"
+
+namespace gatehouse {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+template <typename F>
+bool Eventually(F cond, int seconds = 20) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return cond();
+}
+
+constexpr const char* kAdmin = R"("adminListen": "127.0.0.1:0", "directoryRefreshSeconds": 1)";
+
+TEST(OperationsIntegrationTest, AdminEndpointServesMetricsAndReadiness) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.Start("nhs-trust-a", kAdmin));
+  ASSERT_TRUE(cluster.Start("council-a"));
+  int admin = cluster.AdminPort("nhs-trust-a");
+  ASSERT_GT(admin, 0);
+  EXPECT_EQ(HttpGet(admin, "/healthz"), "200\nok\n");
+  std::string ready = HttpGet(admin, "/readyz");
+  EXPECT_THAT(ready, StartsWith("200\n"));
+  EXPECT_THAT(ready, HasSubstr("certificate: ok"));
+  EXPECT_THAT(ready, HasSubstr("directory: ok"));
+  EXPECT_THAT(HttpGet(admin, "/nothing"), StartsWith("404\n"));
+
+  auto ehr = cluster.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse resp;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp).ok());
+  auto intruder = cluster.Client("nhs-trust-a", "bad/nosan");
+  EXPECT_FALSE(Call(&v1::Exchange::Stub::Submit, *intruder, SampleSubmit(), &resp).ok());
+
+  std::string metrics = HttpGet(admin, "/metrics");
+  EXPECT_THAT(metrics, StartsWith("200\n"));
+  EXPECT_THAT(metrics, HasSubstr(
+      "gatehouse_records_total{direction=\"outbound\",outcome=\"delivered\",reason=\"\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("gatehouse_refusals_total{api=\"exchange\",code=\"UNAUTHENTICATED\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("gatehouse_submit_seconds_count 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("gatehouse_outbox_depth 0\n"));
+  EXPECT_THAT(metrics, HasSubstr("gatehouse_certificate_expiry_timestamp_seconds "));
+  // Never a payload in the metrics.
+  EXPECT_THAT(metrics, ::testing::Not(HasSubstr("discharge\\\"")));
+}
+
+TEST(OperationsIntegrationTest, BadDirectoryIsRefusedAndTheLastGoodOneStays) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.Start("nhs-trust-a", kAdmin));
+  ASSERT_TRUE(cluster.Start("council-a"));
+  const std::string path = cluster.dir() + "/directory.json";
+  std::string good;
+  {
+    std::ifstream in(path);
+    good.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  {
+    std::ofstream out(path + ".tmp");
+    out << "{\"organisations\": [{\"orgId\": \"council-a\", \"bogus\": 1}]}";
+  }
+  std::filesystem::rename(path + ".tmp", path);
+  int admin = cluster.AdminPort("nhs-trust-a");
+  EXPECT_TRUE(Eventually([&] {
+    return HttpGet(admin, "/metrics").find(
+               "gatehouse_reloads_total{what=\"directory\",result=\"refused\"} 1") !=
+           std::string::npos;
+  }));
+  EXPECT_THAT(cluster.Log("nhs-trust-a"), HasSubstr("bogus"));
+  std::string ready = HttpGet(admin, "/readyz");
+  EXPECT_THAT(ready, StartsWith("200\n"));
+  EXPECT_THAT(ready, HasSubstr("serving the last good one"));
+  // Records still route by the last good directory.
+  auto ehr = cluster.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse resp;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp).ok());
+  EXPECT_EQ(resp.receipt().state(), v1::RECORD_STATE_DELIVERED);
+}
+
+TEST(OperationsIntegrationTest, ChangedDirectoryIsPickedUpWithoutRestart) {
+  Cluster cluster;
+  // The council's entry points at a dead port: records queue.
+  const int council_port = cluster.peer_port("council-a");
+  cluster.SetAddress("council-a", "127.0.0.1:1");
+  ASSERT_TRUE(cluster.Start("nhs-trust-a", kAdmin));
+  ASSERT_TRUE(cluster.Start("council-a"));
+  auto ehr = cluster.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse resp;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp).ok());
+  EXPECT_EQ(resp.receipt().state(), v1::RECORD_STATE_QUEUED);
+  // Fix the directory on disk; the gateway reloads it and delivers.
+  cluster.SetAddress("council-a", "127.0.0.1:" + std::to_string(council_port));
+  EXPECT_TRUE(Eventually([&] { return cluster.Count("council-a", "mailbox") == 1; }));
+  EXPECT_THAT(HttpGet(cluster.AdminPort("nhs-trust-a"), "/metrics"),
+              HasSubstr("gatehouse_reloads_total{what=\"directory\",result=\"ok\"} 1"));
+}
+
+TEST(OperationsIntegrationTest, FullOutboxAnswersResourceExhausted) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.Start("nhs-trust-a", R"("maxOutboxRecords": 2)"));
+  auto ehr = cluster.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse resp;
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp).ok());
+    EXPECT_EQ(resp.receipt().state(), v1::RECORD_STATE_QUEUED);
+  }
+  grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(s.error_message(), HasSubstr("outbox holds 2"));
+  EXPECT_EQ(cluster.Count("nhs-trust-a", "outbox"), 2);
+  // Once the peer is back and the outbox drains, Submit works again.
+  ASSERT_TRUE(cluster.Start("council-a"));
+  EXPECT_TRUE(Eventually([&] { return cluster.Count("nhs-trust-a", "outbox", "state = 1") == 0; }));
+  EXPECT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp).ok());
+}
+
+TEST(OperationsIntegrationTest, SystemOverItsRateIsToldWhenToRetry) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.Start("nhs-trust-a",
+                            R"("submitRatePerSystem": 0.5, "submitBurstPerSystem": 2)"));
+  ASSERT_TRUE(cluster.Start("council-a"));
+  auto ehr = cluster.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse resp;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp).ok());
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp).ok());
+  grpc::ClientContext ctx;
+  grpc::Status s = ehr->Submit(&ctx, SampleSubmit(), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(s.error_message(), HasSubstr("retry after"));
+  EXPECT_EQ(ctx.GetServerTrailingMetadata().count("retry-after-ms"), 1u);
+  // Another system of the same organisation has its own allowance.
+  auto pas = cluster.Client("nhs-trust-a", "nhs-trust-a/pas");
+  EXPECT_TRUE(Call(&v1::Exchange::Stub::Submit, *pas, SampleSubmit(), &resp).ok());
+  EXPECT_EQ(cluster.Count("council-a", "mailbox"), 3);
+}
+
+}  // namespace
+}  // namespace gatehouse
