@@ -1,0 +1,83 @@
+// The transport, checked from outside: a real TLS scanner (Debian's sslscan)
+// against a running gateway, and a client without a certificate.
+#include <cstdio>
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/gateway/gateway_harness.h"
+
+namespace gatehouse {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string RunCommand(const std::string& command) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+TEST(TransportIntegrationTest, ScannerFindsOnlyTls12And13WithAeadCiphers) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.Start("nhs-trust-a"));
+  for (int port : {cluster.client_port("nhs-trust-a"), cluster.peer_port("nhs-trust-a")}) {
+    std::string report =
+        RunCommand("sslscan --no-colour --no-heartbleed 127.0.0.1:" + std::to_string(port) + " 2>&1");
+    ASSERT_THAT(report, HasSubstr("SSL/TLS Protocols")) << report;
+    EXPECT_THAT(report, HasSubstr("SSLv2     disabled"));
+    EXPECT_THAT(report, HasSubstr("SSLv3     disabled"));
+    EXPECT_THAT(report, HasSubstr("TLSv1.0   disabled"));
+    EXPECT_THAT(report, HasSubstr("TLSv1.1   disabled"));
+    EXPECT_THAT(report, HasSubstr("TLSv1.3   enabled"));
+    std::istringstream lines(report);
+    std::string line;
+    int accepted = 0;
+    std::regex cipher_line("^(Preferred|Accepted)\\s+(\\S+)\\s+\\d+ bits\\s+(\\S+)");
+    std::regex aead("GCM|CHACHA20|CCM");
+    std::smatch m;
+    while (std::getline(lines, line)) {
+      if (!std::regex_search(line, m, cipher_line)) continue;
+      ++accepted;
+      EXPECT_TRUE(m[2] == "TLSv1.2" || m[2] == "TLSv1.3") << line;
+      EXPECT_TRUE(std::regex_search(m[3].str(), aead)) << "not an AEAD suite: " << line;
+    }
+    EXPECT_GT(accepted, 0) << report;
+  }
+}
+
+TEST(TransportIntegrationTest, ClientWithoutCertificateGetsNoConnection) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.Start("nhs-trust-a"));
+  // Trusts the gateway, presents nothing.
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      TestPki::Get().Path("ca.crt"), 1);
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_certificate_provider(provider);
+  options.watch_root_certs();
+  options.set_verify_server_certs(true);
+  options.set_check_call_host(false);
+  options.set_certificate_verifier(
+      std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  auto channel = grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(cluster.client_port("nhs-trust-a")),
+      grpc::experimental::TlsCredentials(options));
+  auto stub = v1::Exchange::NewStub(channel);
+  v1::SubmitResponse resp;
+  grpc::Status s = Call(&v1::Exchange::Stub::Submit, *stub, SampleSubmit(), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(cluster.Count("nhs-trust-a", "outbox"), 0);
+}
+
+}  // namespace
+}  // namespace gatehouse
