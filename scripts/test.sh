@@ -1,10 +1,33 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: installs missing Debian packages,
 # builds, and runs ctest (unit tests, integration tests that start real
-# gateways on loopback, and fuzz-corpus replays). Exits non-zero on failure.
+# gateways on loopback, fuzz-corpus replays), then builds again with
+# AddressSanitizer and UndefinedBehaviorSanitizer and runs the suite again.
+# Exits non-zero on any failure.
+#
+#   scripts/test.sh                      # every stage
+#   GATEHOUSE_TEST_STAGES=plain scripts/test.sh   # only the plain build
+#   scripts/test.sh -R Gateway           # extra arguments go to ctest
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh"
-"$root/scripts/build.sh"
-build="${GATEHOUSE_BUILD_DIR:-$root/build}"
-ctest --test-dir "$build" --output-on-failure -j2 --timeout 300 "$@"
+stages="${GATEHOUSE_TEST_STAGES:-plain asan}"
+
+for stage in $stages; do
+  case "$stage" in
+    plain)
+      build="${GATEHOUSE_BUILD_DIR:-$root/build}"
+      GATEHOUSE_BUILD_DIR="$build" "$root/scripts/build.sh"
+      ;;
+    asan)
+      build="$root/build-asan"
+      GATEHOUSE_BUILD_DIR="$build" CMAKE_BUILD_TYPE=Debug \
+        GATEHOUSE_CMAKE_ARGS="-DGATEHOUSE_SANITIZE=address,undefined" "$root/scripts/build.sh"
+      export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+      export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+      ;;
+    *) echo "test: unknown stage '$stage'" >&2; exit 2 ;;
+  esac
+  echo "== ctest ($stage)"
+  ctest --test-dir "$build" --output-on-failure -j2 --timeout 300 "$@"
+done
