@@ -60,15 +60,15 @@ absl::Status BatchSealer::Add(const RecordLabels& labels, const RecipientKey& re
   if (!key.ok()) return key.status();
   EpochKey& epoch = **key;
 
-  header_.mode = EnvelopeMode::kBatch;
-  header_.labels = labels;
-  header_.sender_key_id = signing_key_->id;
-  header_.recipient_key_id = recipient.id;
-  header_.key_commitment = epoch.commitment;
+  HeaderKeys keys;
+  keys.mode = EnvelopeMode::kBatch;
+  keys.sender_key_id = signing_key_->id;
+  keys.recipient_key_id = recipient.id;
+  keys.key_commitment = epoch.commitment;
 
   const size_t start = arena_.size();
   arena_.append(kPayloadTag.data(), kPayloadTag.size());
-  if (absl::Status s = AppendHeader(header_, &arena_); !s.ok()) {
+  if (absl::Status s = AppendHeader(keys, labels, &arena_); !s.ok()) {
     arena_.resize(start);
     return s;
   }
@@ -78,7 +78,14 @@ absl::Status BatchSealer::Add(const RecordLabels& labels, const RecipientKey& re
   p.ciphertext_offset = arena_.size();
   p.ciphertext_size = payload.size() + internal::kAeadTagBytes;
   p.wrapped = epoch.wrapped;
-  randombytes_buf(p.nonce.data(), p.nonce.size());
+  if (pending_.empty()) randombytes_buf(nonce_base_.data(), nonce_base_.size());
+  p.nonce = nonce_base_;
+  uint64_t carry = pending_.size();
+  for (size_t i = p.nonce.size(); i-- > p.nonce.size() - 8 && carry != 0;) {
+    carry += p.nonce[i];
+    p.nonce[i] = static_cast<uint8_t>(carry);
+    carry >>= 8;
+  }
   arena_.resize(arena_.size() + p.ciphertext_size);
   const absl::string_view ad(arena_.data() + start, p.ciphertext_offset - start);
   internal::EncryptPayload(epoch.data_key, ad, p.nonce.data(), payload,
@@ -103,8 +110,7 @@ void BatchSealer::Finish(std::vector<std::string>* out) {
   parts.signature = AsStringView(signature, sizeof signature);
   parts.has_batch = true;
   parts.tree_size = n;
-  const size_t first = out->size();
-  out->resize(first + n);
+  out->resize(n);
   for (uint64_t i = 0; i < n; ++i) {
     const Pending& p = pending_[i];
     path.clear();
@@ -116,14 +122,13 @@ void BatchSealer::Finish(std::vector<std::string>* out) {
     parts.leaf_index = i;
     parts.path_length = path.size();
     for (size_t j = 0; j < path.size(); ++j) parts.path[j] = AsStringView(path[j]);
-    std::string& env = (*out)[first + i];
+    std::string& env = (*out)[i];
     env.clear();
     env.reserve(p.header_size + p.ciphertext_size + 240 + path.size() * 34);
     AppendEnvelope(parts, &env);
   }
   pending_.clear();
   leaves_ = std::vector<Hash>();
-  leaves_.reserve(n);
   arena_.clear();
 }
 

@@ -68,8 +68,9 @@ class BatchSealer {
   size_t size() const { return pending_.size(); }
 
   // Signs the pending batch and returns its envelopes in the order added
-  // (empty if nothing is pending); the batch is then empty. Appends to
-  // `*out`, so a caller can reuse one vector's strings.
+  // (empty if nothing is pending); the batch is then empty. The pointer form
+  // replaces the contents of `*out`, reusing its strings' storage, so a
+  // caller that keeps one vector allocates nothing per record.
   void Finish(std::vector<std::string>* out);
   std::vector<std::string> Finish();
 
@@ -102,7 +103,11 @@ class BatchSealer {
   std::string arena_;
   std::vector<Pending> pending_;
   std::vector<internal::Hash> leaves_;
-  EnvelopeHeader header_;  // reused to avoid an allocation per Add
+  // Nonces: a random 24-byte base drawn once per batch, with the record's
+  // index in the batch added to its last 8 bytes (docs/envelope.md, "Batch
+  // mode"): unique under a data key with overwhelming probability, without a
+  // system call per record.
+  std::array<uint8_t, internal::kNonceBytes> nonce_base_{};
 };
 
 }  // namespace gatehouse::envelope

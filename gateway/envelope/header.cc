@@ -82,7 +82,15 @@ bool EnvelopeHeader::operator==(const EnvelopeHeader& o) const {
 }
 
 absl::Status AppendHeader(const EnvelopeHeader& h, std::string* out) {
-  const RecordLabels& l = h.labels;
+  HeaderKeys keys;
+  keys.mode = h.mode;
+  keys.sender_key_id = h.sender_key_id;
+  keys.recipient_key_id = h.recipient_key_id;
+  keys.key_commitment = h.key_commitment;
+  return AppendHeader(keys, h.labels, out);
+}
+
+absl::Status AppendHeader(const HeaderKeys& h, const RecordLabels& l, std::string* out) {
   if (absl::Status s = CheckLabels(l); !s.ok()) return s;
   // Sort caveats by reference, so the caller's order does not matter.
   const std::string* caveats[kMaxCaveats];

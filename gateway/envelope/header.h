@@ -67,6 +67,16 @@ struct EnvelopeHeader {
   bool operator==(const EnvelopeHeader&) const;
 };
 
+// The fields of a header other than the labels; lets a sealer encode a
+// header without copying the caller's labels.
+struct HeaderKeys {
+  EnvelopeMode mode = EnvelopeMode::kRecord;
+  KeyId sender_key_id{};
+  KeyId recipient_key_id{};
+  std::array<uint8_t, kCommitmentBytes> key_commitment{};
+};
+absl::Status AppendHeader(const HeaderKeys& keys, const RecordLabels& labels, std::string* out);
+
 // Appends the canonical bytes of `header` to `*out`. Caveats are written
 // sorted. InvalidArgument (and `*out` unchanged) if a required field is empty,
 // a field is over its limit, or caveats repeat.
