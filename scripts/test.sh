@@ -2,7 +2,9 @@
 # Sets everything up and runs every test: installs missing Debian packages,
 # builds, and runs ctest (unit tests, integration tests that start real
 # gateways on loopback, fuzz-corpus replays), then builds again with
-# AddressSanitizer and UndefinedBehaviorSanitizer and runs the suite again.
+# AddressSanitizer and UndefinedBehaviorSanitizer and runs the suite again,
+# then builds the fuzz targets with clang's libFuzzer and runs each briefly
+# (GATEHOUSE_FUZZ_SECONDS, default 10).
 # Exits non-zero on any failure.
 #
 #   scripts/test.sh                      # every stage
@@ -11,7 +13,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh"
-stages="${GATEHOUSE_TEST_STAGES:-plain asan}"
+stages="${GATEHOUSE_TEST_STAGES:-plain asan fuzz}"
 
 for stage in $stages; do
   case "$stage" in
@@ -25,6 +27,11 @@ for stage in $stages; do
         GATEHOUSE_CMAKE_ARGS="-DGATEHOUSE_SANITIZE=address,undefined" "$root/scripts/build.sh"
       export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
       export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+      ;;
+    fuzz)
+      echo "== fuzz"
+      "$root/scripts/fuzz.sh" "${GATEHOUSE_FUZZ_SECONDS:-10}"
+      continue
       ;;
     *) echo "test: unknown stage '$stage'" >&2; exit 2 ;;
   esac
