@@ -494,5 +494,48 @@ TEST_F(GatewayIntegrationTest, HealthCheckServesAndSigtermDrainsCleanly) {
   EXPECT_THAT(cluster_.Log("nhs-trust-a"), HasSubstr("gateway stopped"));
 }
 
+// Server reflection answers list_services (a hand-encoded
+// ServerReflectionRequest: field 7 list_services = "*") with our services.
+TEST_F(GatewayIntegrationTest, ServerReflectionListsTheExchangeService) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  v1::TlsConfig tls;
+  const TestPki& pki = TestPki::Get();
+  tls.set_cert_file(pki.Path("nhs-trust-a/ehr.crt"));
+  tls.set_key_file(pki.Path("nhs-trust-a/ehr.key"));
+  tls.set_ca_file(pki.Path("ca.crt"));
+  auto creds = MakeChannelCredentials(tls, "psn://org/nhs-trust-a/gateway");
+  ASSERT_TRUE(creds.ok());
+  grpc::GenericStub generic(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(cluster_.client_port("nhs-trust-a")), *creds));
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto call = generic.PrepareCall(
+      &ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  void* tag;
+  bool ok;
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  grpc::Slice req("\x3a\x01*", 3);
+  call->Write(grpc::ByteBuffer(&req, 1), reinterpret_cast<void*>(2));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  grpc::ByteBuffer resp;
+  call->Read(&resp, reinterpret_cast<void*>(3));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(resp.Dump(&slices).ok());
+  std::string bytes;
+  for (auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  EXPECT_THAT(bytes, HasSubstr("gatehouse.v1.Exchange"));
+  call->WritesDone(reinterpret_cast<void*>(4));
+  cq.Next(&tag, &ok);
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+}
+
 }  // namespace
 }  // namespace gatehouse
