@@ -4,7 +4,8 @@
 # gateways on loopback, fuzz-corpus replays), then builds again with
 # AddressSanitizer and UndefinedBehaviorSanitizer and runs the suite again,
 # then builds the fuzz targets with clang's libFuzzer and runs each briefly
-# (GATEHOUSE_FUZZ_SECONDS, default 10).
+# (GATEHOUSE_FUZZ_SECONDS, default 10). The concurrent parts also run under
+# ThreadSanitizer.
 # Exits non-zero on any failure.
 #
 #   scripts/test.sh                      # every stage
@@ -13,7 +14,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh"
-stages="${GATEHOUSE_TEST_STAGES:-plain asan fuzz}"
+stages="${GATEHOUSE_TEST_STAGES:-plain asan tsan fuzz}"
 
 for stage in $stages; do
   case "$stage" in
@@ -27,6 +28,17 @@ for stage in $stages; do
         GATEHOUSE_CMAKE_ARGS="-DGATEHOUSE_SANITIZE=address,undefined" "$root/scripts/build.sh"
       export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
       export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+      ;;
+    tsan)
+      # The gateway's concurrent parts (store, metrics, limits) under
+      # ThreadSanitizer; gRPC itself is not TSan-instrumented, so the suite
+      # for this stage is the tests labelled tsan.
+      build="$root/build-tsan"
+      GATEHOUSE_BUILD_DIR="$build" CMAKE_BUILD_TYPE=Debug \
+        GATEHOUSE_CMAKE_ARGS="-DGATEHOUSE_SANITIZE=thread" "$root/scripts/build.sh" --target concurrency_test
+      echo "== ctest (tsan)"
+      TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$build" --output-on-failure -L tsan
+      continue
       ;;
     fuzz)
       echo "== fuzz"
