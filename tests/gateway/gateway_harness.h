@@ -79,12 +79,12 @@ class Cluster {
   std::map<std::string, pid_t> pids_;
 };
 
-// Runs a call with a 10 s deadline.
+// Runs a call with a 30 s deadline (generous: CI machines may be loaded).
 template <typename Stub, typename Req, typename Resp>
 grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
                   Stub& stub, const Req& req, Resp* resp) {
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   return (stub.*method)(&ctx, req, resp);
 }
 

@@ -28,13 +28,21 @@ TestPki TestPki::Make() {
   return TestPki(dir);
 }
 
+// ctest makes both PKIs once for the whole run (the test_pki fixture) and
+// names them in the environment; a test binary run by hand makes its own.
 const TestPki& TestPki::Get() {
-  static const TestPki* pki = new TestPki(Make());
+  static const TestPki* pki = [] {
+    const char* root = std::getenv("GATEHOUSE_TEST_PKI_ROOT");
+    return root ? new TestPki(std::string(root) + "/main") : new TestPki(Make());
+  }();
   return *pki;
 }
 
 const TestPki& TestPki::Other() {
-  static const TestPki* pki = new TestPki(Make());
+  static const TestPki* pki = [] {
+    const char* root = std::getenv("GATEHOUSE_TEST_PKI_ROOT");
+    return root ? new TestPki(std::string(root) + "/other") : new TestPki(Make());
+  }();
   return *pki;
 }
 

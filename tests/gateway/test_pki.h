@@ -1,5 +1,6 @@
-// A development PKI for tests, made once per test binary by
-// certs/gen-dev-pki.sh into a temporary directory.
+// A development PKI for tests, made by certs/gen-dev-pki.sh: once per ctest
+// run (the test_pki fixture: $GATEHOUSE_TEST_PKI_ROOT/main and .../other),
+// or once per test binary run by hand.
 //
 // Thread-safe after the first Get().
 #ifndef GATEHOUSE_TESTS_GATEWAY_TEST_PKI_H_
