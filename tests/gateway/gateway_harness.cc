@@ -172,7 +172,6 @@ std::shared_ptr<grpc::Channel> Channel(int port, const TestPki& pki, const std::
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   // Gateways are killed and restarted in tests: reconnect promptly.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
   return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), *creds, args);
 }
