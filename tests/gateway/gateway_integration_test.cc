@@ -5,6 +5,11 @@
 #include <fstream>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <future>
 
 #include <grpcpp/generic/generic_stub.h>
@@ -492,6 +497,43 @@ TEST_F(GatewayIntegrationTest, HealthCheckServesAndSigtermDrainsCleanly) {
 
   EXPECT_EQ(cluster_.Stop("nhs-trust-a"), 0);
   EXPECT_THAT(cluster_.Log("nhs-trust-a"), HasSubstr("gateway stopped"));
+}
+
+// SIGTERM while Submits are in flight (their first delivery attempt stuck on
+// a peer that accepts TCP and never answers): every one completes, queued
+// and durable, and the gateway exits 0.
+TEST_F(GatewayIntegrationTest, SigtermDrainsSubmitsInFlight) {
+  int blackhole = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(blackhole, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(blackhole, 16), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(blackhole, reinterpret_cast<sockaddr*>(&addr), &len);
+  cluster_.SetAddress("council-a", "127.0.0.1:" + std::to_string(ntohs(addr.sin_port)));
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+
+  constexpr int kCalls = 4;
+  std::vector<std::thread> callers;
+  std::vector<grpc::Status> results(kCalls);
+  std::vector<v1::SubmitResponse> responses(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    callers.emplace_back([&, i] {
+      auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+      results[i] = Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &responses[i]);
+    });
+  }
+  // Let the calls reach the gateway and start their delivery attempts.
+  EXPECT_TRUE(Eventually([&] { return cluster_.Count("nhs-trust-a", "outbox") == kCalls; }));
+  EXPECT_EQ(cluster_.Stop("nhs-trust-a"), 0);
+  for (auto& t : callers) t.join();
+  for (int i = 0; i < kCalls; ++i) {
+    EXPECT_TRUE(results[i].ok()) << results[i].error_message();
+    EXPECT_EQ(responses[i].receipt().state(), v1::RECORD_STATE_QUEUED);
+  }
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox", "state = 1"), kCalls);
+  close(blackhole);
 }
 
 // Server reflection answers list_services (a hand-encoded
