@@ -110,76 +110,160 @@ absl::StatusOr<OutboxEntry> ReadOutboxRow(Stmt& s) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return absl::UnavailableError(absl::StrCat("store: cannot open ", path, ": ", msg));
+  auto open = [&](sqlite3** db) -> absl::Status {
+    int rc = sqlite3_open_v2(path.c_str(), db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+      std::string msg = *db ? sqlite3_errmsg(*db) : "out of memory";
+      sqlite3_close(*db);
+      *db = nullptr;
+      return absl::UnavailableError(absl::StrCat("store: cannot open ", path, ": ", msg));
+    }
+    sqlite3_busy_timeout(*db, 5000);
+    return absl::OkStatus();
+  };
+  sqlite3* writer = nullptr;
+  RETURN_IF_ERROR(open(&writer));
+  absl::Status st = Exec(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+  if (st.ok()) st = Exec(writer, kSchema);
+  sqlite3* reader = nullptr;
+  if (st.ok()) st = open(&reader);
+  if (!st.ok()) {
+    sqlite3_close(writer);
+    return st;
   }
-  std::unique_ptr<SqliteStore> store(new SqliteStore(db));
-  sqlite3_busy_timeout(db, 5000);
-  absl::MutexLock lock(&store->mu_);
-  RETURN_IF_ERROR(Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
-  RETURN_IF_ERROR(Exec(db, kSchema));
-  Stmt count(db, "SELECT COUNT(*) FROM outbox WHERE state = 1");
+  std::unique_ptr<SqliteStore> store(new SqliteStore(writer, reader));
+  Stmt count(writer, "SELECT COUNT(*) FROM outbox WHERE state = 1");
   RETURN_IF_ERROR(count.ok());
   RETURN_IF_ERROR(count.Check(count.Step(), "read"));
-  store->queued_ = count.Int(0);
+  {
+    absl::MutexLock lock(&store->write_mu_);
+    store->queued_ = count.Int(0);
+  }
+  store->committer_ = std::thread([s = store.get()] { s->CommitLoop(); });
   return store;
 }
 
 SqliteStore::~SqliteStore() {
-  absl::MutexLock lock(&mu_);
-  sqlite3_close(db_);
+  {
+    absl::MutexLock lock(&write_mu_);
+    stopping_ = true;
+  }
+  if (committer_.joinable()) committer_.join();
+  sqlite3_close(writer_);
+  absl::MutexLock lock(&read_mu_);
+  sqlite3_close(reader_);
+}
+
+int64_t SqliteStore::commits() const {
+  absl::MutexLock lock(&write_mu_);
+  return commits_;
+}
+
+absl::Status SqliteStore::RunWrite(
+    std::function<absl::Status(sqlite3*, int64_t* queued_delta)> apply) {
+  Write w;
+  w.apply = [&w, apply = std::move(apply)](sqlite3* db) { return apply(db, &w.queued_delta); };
+  absl::MutexLock lock(&write_mu_);
+  if (stopping_) return absl::UnavailableError("store: closing");
+  pending_.push_back(&w);
+  write_mu_.Await(absl::Condition(&w.done));
+  return w.result;
+}
+
+void SqliteStore::CommitLoop() {
+  while (true) {
+    std::deque<Write*> batch;
+    {
+      absl::MutexLock lock(&write_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
+        return stopping_ || !pending_.empty();
+      };
+      write_mu_.Await(absl::Condition(&ready));
+      if (pending_.empty()) return;  // stopping, nothing left
+      batch.swap(pending_);
+    }
+    absl::Status txn = Exec(writer_, "BEGIN IMMEDIATE");
+    if (txn.ok()) {
+      for (Write* w : batch) {
+        if (!(w->result = Exec(writer_, "SAVEPOINT w")).ok()) continue;
+        w->result = w->apply(writer_);
+        if (!w->result.ok()) {
+          w->queued_delta = 0;
+          Exec(writer_, "ROLLBACK TO w").IgnoreError();
+        }
+        Exec(writer_, "RELEASE w").IgnoreError();
+      }
+      txn = Exec(writer_, "COMMIT");
+      if (!txn.ok()) Exec(writer_, "ROLLBACK").IgnoreError();
+    }
+    absl::MutexLock lock(&write_mu_);
+    ++commits_;
+    for (Write* w : batch) {
+      if (!txn.ok()) {
+        w->result = txn;  // nothing of this group is durable
+      } else if (w->result.ok()) {
+        queued_ += w->queued_delta;
+      }
+      w->done = true;
+    }
+  }
 }
 
 absl::StatusOr<OutboxEntry> SqliteStore::AddToOutbox(const v1::DeliverRequest& request,
                                                      const std::string& idempotency_key,
                                                      int64_t now_ms, bool* inserted) {
-  absl::MutexLock lock(&mu_);
   *inserted = false;
-  if (!idempotency_key.empty()) {
-    Stmt find(db_, "SELECT record_id FROM outbox WHERE sender_system = ? AND idempotency_key = ?");
-    RETURN_IF_ERROR(find.ok());
-    find.Bind(1, request.sender_system());
-    find.Bind(2, idempotency_key);
-    int rc = find.Step();
-    if (rc == SQLITE_ROW) return GetOutboxLocked(find.Text(0));
-    RETURN_IF_ERROR(find.Check(rc, "lookup"));
-  }
-  Stmt s(db_,
-         "INSERT INTO outbox (record_id, sender_system, idempotency_key, request, state, "
-         "next_attempt_ms, accepted_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
-  RETURN_IF_ERROR(s.ok());
-  s.Bind(1, request.record_id());
-  s.Bind(2, request.sender_system());
-  if (idempotency_key.empty()) {
-    s.BindNull(3);
-  } else {
-    s.Bind(3, idempotency_key);
-  }
-  s.BindBlob(4, request.SerializeAsString());
-  s.Bind(5, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
-  s.Bind(6, now_ms);
-  s.Bind(7, now_ms);
-  RETURN_IF_ERROR(s.Done());
-  *inserted = true;
-  ++queued_;
-  OutboxEntry e;
-  e.request = request;
-  e.idempotency_key = idempotency_key;
-  e.next_attempt_ms = now_ms;
-  return e;
+  OutboxEntry result;
+  bool was_inserted = false;
+  absl::Status st = RunWrite([&](sqlite3* db, int64_t* delta) -> absl::Status {
+    if (!idempotency_key.empty()) {
+      Stmt find(db, "SELECT record_id FROM outbox WHERE sender_system = ? AND idempotency_key = ?");
+      RETURN_IF_ERROR(find.ok());
+      find.Bind(1, request.sender_system());
+      find.Bind(2, idempotency_key);
+      int rc = find.Step();
+      if (rc == SQLITE_ROW) {
+        ASSIGN_OR_RETURN(result, GetOutboxOn(db, find.Text(0)));
+        return absl::OkStatus();
+      }
+      RETURN_IF_ERROR(find.Check(rc, "lookup"));
+    }
+    Stmt s(db,
+           "INSERT INTO outbox (record_id, sender_system, idempotency_key, request, state, "
+           "next_attempt_ms, accepted_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    RETURN_IF_ERROR(s.ok());
+    s.Bind(1, request.record_id());
+    s.Bind(2, request.sender_system());
+    if (idempotency_key.empty()) {
+      s.BindNull(3);
+    } else {
+      s.Bind(3, idempotency_key);
+    }
+    s.BindBlob(4, request.SerializeAsString());
+    s.Bind(5, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+    s.Bind(6, now_ms);
+    s.Bind(7, now_ms);
+    RETURN_IF_ERROR(s.Done());
+    *delta = 1;
+    was_inserted = true;
+    result = OutboxEntry();
+    result.request = request;
+    result.idempotency_key = idempotency_key;
+    result.next_attempt_ms = now_ms;
+    return absl::OkStatus();
+  });
+  RETURN_IF_ERROR(st);
+  *inserted = was_inserted;
+  return result;
 }
 
 absl::StatusOr<std::vector<OutboxEntry>> SqliteStore::DueForDelivery(int64_t now_ms, int limit) {
-  absl::MutexLock lock(&mu_);
-  Stmt s(db_, (std::string(kOutboxColumns) +
-               "WHERE state = ? AND next_attempt_ms <= ? ORDER BY next_attempt_ms LIMIT ?")
-                  .c_str());
+  absl::MutexLock lock(&read_mu_);
+  Stmt s(reader_, (std::string(kOutboxColumns) +
+                   "WHERE state = ? AND next_attempt_ms <= ? ORDER BY next_attempt_ms LIMIT ?")
+                      .c_str());
   RETURN_IF_ERROR(s.ok());
   s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
   s.Bind(2, now_ms);
@@ -195,8 +279,8 @@ absl::StatusOr<std::vector<OutboxEntry>> SqliteStore::DueForDelivery(int64_t now
 }
 
 absl::StatusOr<int64_t> SqliteStore::NextAttemptMs() {
-  absl::MutexLock lock(&mu_);
-  Stmt s(db_, "SELECT MIN(next_attempt_ms) FROM outbox WHERE state = ?");
+  absl::MutexLock lock(&read_mu_);
+  Stmt s(reader_, "SELECT MIN(next_attempt_ms) FROM outbox WHERE state = ?");
   RETURN_IF_ERROR(s.ok());
   s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
   int rc = s.Step();
@@ -206,55 +290,58 @@ absl::StatusOr<int64_t> SqliteStore::NextAttemptMs() {
 }
 
 absl::Status SqliteStore::MarkDelivered(const std::string& record_id, int64_t delivered_ms) {
-  absl::MutexLock lock(&mu_);
-  Stmt s(db_, "UPDATE outbox SET state = ?, delivered_ms = ?, last_error = '', attempts = attempts + 1 "
-              "WHERE record_id = ? AND state = ?");
-  RETURN_IF_ERROR(s.ok());
-  s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_DELIVERED));
-  s.Bind(2, delivered_ms);
-  s.Bind(3, record_id);
-  s.Bind(4, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
-  RETURN_IF_ERROR(s.Done());
-  queued_ -= sqlite3_changes(db_);
-  return absl::OkStatus();
+  return RunWrite([&](sqlite3* db, int64_t* delta) -> absl::Status {
+    Stmt s(db, "UPDATE outbox SET state = ?, delivered_ms = ?, last_error = '', "
+               "attempts = attempts + 1 WHERE record_id = ? AND state = ?");
+    RETURN_IF_ERROR(s.ok());
+    s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_DELIVERED));
+    s.Bind(2, delivered_ms);
+    s.Bind(3, record_id);
+    s.Bind(4, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+    RETURN_IF_ERROR(s.Done());
+    *delta = -sqlite3_changes(db);
+    return absl::OkStatus();
+  });
 }
 
 absl::Status SqliteStore::MarkAttemptFailed(const std::string& record_id,
                                             int64_t next_attempt_ms,
                                             const std::string& error) {
-  absl::MutexLock lock(&mu_);
-  Stmt s(db_, "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?, "
-              "last_error = ? WHERE record_id = ? AND state = ?");
-  RETURN_IF_ERROR(s.ok());
-  s.Bind(1, next_attempt_ms);
-  s.Bind(2, error);
-  s.Bind(3, record_id);
-  s.Bind(4, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
-  return s.Done();
+  return RunWrite([&](sqlite3* db, int64_t*) -> absl::Status {
+    Stmt s(db, "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?, "
+               "last_error = ? WHERE record_id = ? AND state = ?");
+    RETURN_IF_ERROR(s.ok());
+    s.Bind(1, next_attempt_ms);
+    s.Bind(2, error);
+    s.Bind(3, record_id);
+    s.Bind(4, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+    return s.Done();
+  });
 }
 
 absl::Status SqliteStore::MarkRejected(const std::string& record_id,
                                        const std::string& error) {
-  absl::MutexLock lock(&mu_);
-  Stmt s(db_, "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ? "
-              "WHERE record_id = ? AND state = ?");
-  RETURN_IF_ERROR(s.ok());
-  s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_REJECTED));
-  s.Bind(2, error);
-  s.Bind(3, record_id);
-  s.Bind(4, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
-  RETURN_IF_ERROR(s.Done());
-  queued_ -= sqlite3_changes(db_);
-  return absl::OkStatus();
+  return RunWrite([&](sqlite3* db, int64_t* delta) -> absl::Status {
+    Stmt s(db, "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ? "
+               "WHERE record_id = ? AND state = ?");
+    RETURN_IF_ERROR(s.ok());
+    s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_REJECTED));
+    s.Bind(2, error);
+    s.Bind(3, record_id);
+    s.Bind(4, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+    RETURN_IF_ERROR(s.Done());
+    *delta = -sqlite3_changes(db);
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<OutboxEntry> SqliteStore::GetOutbox(const std::string& record_id) {
-  absl::MutexLock lock(&mu_);
-  return GetOutboxLocked(record_id);
+  absl::MutexLock lock(&read_mu_);
+  return GetOutboxOn(reader_, record_id);
 }
 
-absl::StatusOr<OutboxEntry> SqliteStore::GetOutboxLocked(const std::string& record_id) {
-  Stmt s(db_, (std::string(kOutboxColumns) + "WHERE record_id = ?").c_str());
+absl::StatusOr<OutboxEntry> SqliteStore::GetOutboxOn(sqlite3* db, const std::string& record_id) {
+  Stmt s(db, (std::string(kOutboxColumns) + "WHERE record_id = ?").c_str());
   RETURN_IF_ERROR(s.ok());
   s.Bind(1, record_id);
   int rc = s.Step();
@@ -266,40 +353,47 @@ absl::StatusOr<OutboxEntry> SqliteStore::GetOutboxLocked(const std::string& reco
 }
 
 absl::StatusOr<int64_t> SqliteStore::OutboxDepth() {
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock lock(&write_mu_);
   return queued_;
 }
 
 absl::StatusOr<MailboxPut> SqliteStore::AddToMailbox(const v1::Record& record, int64_t now_ms) {
-  absl::MutexLock lock(&mu_);
-  Stmt find(db_, "SELECT received_ms FROM mailbox WHERE sender_org = ? AND record_id = ?");
-  RETURN_IF_ERROR(find.ok());
-  find.Bind(1, record.sender_org());
-  find.Bind(2, record.record_id());
-  int rc = find.Step();
-  if (rc == SQLITE_ROW) return MailboxPut{false, find.Int(0)};
-  RETURN_IF_ERROR(find.Check(rc, "lookup"));
-
-  v1::Record stored = record;
-  stored.set_received_unix_ms(now_ms);
-  Stmt s(db_, "INSERT INTO mailbox (sender_org, record_id, recipient_system, record, "
-              "received_ms) VALUES (?, ?, ?, ?, ?)");
-  RETURN_IF_ERROR(s.ok());
-  s.Bind(1, record.sender_org());
-  s.Bind(2, record.record_id());
-  s.Bind(3, record.labels().recipient_system());
-  s.BindBlob(4, stored.SerializeAsString());
-  s.Bind(5, now_ms);
-  RETURN_IF_ERROR(s.Done());
-  return MailboxPut{true, now_ms};
+  MailboxPut put;
+  absl::Status st = RunWrite([&](sqlite3* db, int64_t*) -> absl::Status {
+    Stmt find(db, "SELECT received_ms FROM mailbox WHERE sender_org = ? AND record_id = ?");
+    RETURN_IF_ERROR(find.ok());
+    find.Bind(1, record.sender_org());
+    find.Bind(2, record.record_id());
+    int rc = find.Step();
+    if (rc == SQLITE_ROW) {
+      put = MailboxPut{false, find.Int(0)};
+      return absl::OkStatus();
+    }
+    RETURN_IF_ERROR(find.Check(rc, "lookup"));
+    v1::Record stored = record;
+    stored.set_received_unix_ms(now_ms);
+    Stmt s(db, "INSERT INTO mailbox (sender_org, record_id, recipient_system, record, "
+               "received_ms) VALUES (?, ?, ?, ?, ?)");
+    RETURN_IF_ERROR(s.ok());
+    s.Bind(1, record.sender_org());
+    s.Bind(2, record.record_id());
+    s.Bind(3, record.labels().recipient_system());
+    s.BindBlob(4, stored.SerializeAsString());
+    s.Bind(5, now_ms);
+    RETURN_IF_ERROR(s.Done());
+    put = MailboxPut{true, now_ms};
+    return absl::OkStatus();
+  });
+  RETURN_IF_ERROR(st);
+  return put;
 }
 
 absl::StatusOr<std::vector<MailboxEntry>> SqliteStore::FetchMailbox(const std::string& system,
                                                                     int64_t after_seq,
                                                                     int limit) {
-  absl::MutexLock lock(&mu_);
-  Stmt s(db_, "SELECT seq, record FROM mailbox WHERE acked_ms IS NULL AND seq > ? AND "
-              "(recipient_system = ? OR recipient_system = '') ORDER BY seq LIMIT ?");
+  absl::MutexLock lock(&read_mu_);
+  Stmt s(reader_, "SELECT seq, record FROM mailbox WHERE acked_ms IS NULL AND seq > ? AND "
+                  "(recipient_system = ? OR recipient_system = '') ORDER BY seq LIMIT ?");
   RETURN_IF_ERROR(s.ok());
   s.Bind(1, after_seq);
   s.Bind(2, system);
@@ -321,33 +415,29 @@ absl::StatusOr<std::vector<MailboxEntry>> SqliteStore::FetchMailbox(const std::s
 absl::StatusOr<int> SqliteStore::AckMailbox(const std::string& system,
                                             const std::vector<std::string>& record_ids,
                                             int64_t now_ms) {
-  absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
   int acked = 0;
-  for (const std::string& id : record_ids) {
-    Stmt s(db_, "UPDATE mailbox SET acked_ms = ?, record = NULL WHERE record_id = ? AND "
-                "acked_ms IS NULL AND (recipient_system = ? OR recipient_system = '')");
-    absl::Status st = s.ok();
-    if (st.ok()) {
+  absl::Status st = RunWrite([&](sqlite3* db, int64_t*) -> absl::Status {
+    acked = 0;
+    for (const std::string& id : record_ids) {
+      Stmt s(db, "UPDATE mailbox SET acked_ms = ?, record = NULL WHERE record_id = ? AND "
+                 "acked_ms IS NULL AND (recipient_system = ? OR recipient_system = '')");
+      RETURN_IF_ERROR(s.ok());
       s.Bind(1, now_ms);
       s.Bind(2, id);
       s.Bind(3, system);
-      st = s.Done();
+      RETURN_IF_ERROR(s.Done());
+      acked += sqlite3_changes(db);
     }
-    if (!st.ok()) {
-      Exec(db_, "ROLLBACK").IgnoreError();
-      return st;
-    }
-    acked += sqlite3_changes(db_);
-  }
-  RETURN_IF_ERROR(Exec(db_, "COMMIT"));
+    return absl::OkStatus();
+  });
+  RETURN_IF_ERROR(st);
   return acked;
 }
 
 absl::StatusOr<int64_t> SqliteStore::MailboxDepth(const std::string& system) {
-  absl::MutexLock lock(&mu_);
-  Stmt s(db_, "SELECT COUNT(*) FROM mailbox WHERE acked_ms IS NULL AND "
-              "(? = '' OR recipient_system = ? OR recipient_system = '')");
+  absl::MutexLock lock(&read_mu_);
+  Stmt s(reader_, "SELECT COUNT(*) FROM mailbox WHERE acked_ms IS NULL AND "
+                  "(? = '' OR recipient_system = ? OR recipient_system = '')");
   RETURN_IF_ERROR(s.ok());
   s.Bind(1, system);
   s.Bind(2, system);

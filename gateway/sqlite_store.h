@@ -1,16 +1,25 @@
 // Store on SQLite in WAL mode with synchronous=FULL: a committed change
 // survives a crash of the process or the machine.
 //
+// Writes are group-committed: callers on many threads hand their change to
+// one committer thread, which applies every change waiting in one
+// transaction (each under its own savepoint, so one failing change does not
+// undo another) and syncs once. A write call returns when its change is
+// durable. Reads use a second connection and see every committed change.
+//
 // Example:
-//   ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+//   ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store,
 //                    SqliteStore::Open("/var/lib/gatehouse/gatehouse.db"));
 //
-// Thread-safe: one connection, serialised by a mutex.
+// Thread-safe.
 #ifndef GATEHOUSE_GATEWAY_SQLITE_STORE_H_
 #define GATEHOUSE_GATEWAY_SQLITE_STORE_H_
 
+#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/synchronization/mutex.h"
 #include "gateway/store.h"
@@ -44,14 +53,35 @@ class SqliteStore final : public Store {
                                  int64_t now_ms) override;
   absl::StatusOr<int64_t> MailboxDepth(const std::string& system) override;
 
- private:
-  explicit SqliteStore(sqlite3* db) : db_(db) {}
-  absl::StatusOr<OutboxEntry> GetOutboxLocked(const std::string& record_id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Transactions committed so far (each may hold many writes).
+  int64_t commits() const;
 
-  absl::Mutex mu_;
-  sqlite3* const db_ ABSL_GUARDED_BY(mu_);
-  int64_t queued_ ABSL_GUARDED_BY(mu_) = 0;  // outbox rows still queued
+ private:
+  // One change, run by the committer inside the group's transaction.
+  struct Write {
+    std::function<absl::Status(sqlite3*)> apply;
+    int64_t queued_delta = 0;  // set by `apply`; counted once committed
+    absl::Status result;
+    bool done = false;
+  };
+
+  SqliteStore(sqlite3* writer, sqlite3* reader) : writer_(writer), reader_(reader) {}
+  // Queues `apply` and waits until it is committed (or failed).
+  absl::Status RunWrite(std::function<absl::Status(sqlite3*, int64_t* queued_delta)> apply);
+  void CommitLoop();
+  absl::StatusOr<OutboxEntry> GetOutboxOn(sqlite3* db, const std::string& record_id);
+
+  sqlite3* const writer_;  // used only by the committer thread (and Open)
+
+  mutable absl::Mutex read_mu_;
+  sqlite3* const reader_ ABSL_GUARDED_BY(read_mu_);
+
+  mutable absl::Mutex write_mu_;
+  std::deque<Write*> pending_ ABSL_GUARDED_BY(write_mu_);
+  bool stopping_ ABSL_GUARDED_BY(write_mu_) = false;
+  int64_t queued_ ABSL_GUARDED_BY(write_mu_) = 0;  // outbox rows still queued
+  int64_t commits_ ABSL_GUARDED_BY(write_mu_) = 0;
+  std::thread committer_;
 };
 
 }  // namespace gatehouse

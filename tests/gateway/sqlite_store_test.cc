@@ -1,6 +1,7 @@
 #include "gateway/sqlite_store.h"
 
 #include <filesystem>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "tests/gateway/test_pki.h"
@@ -139,6 +140,43 @@ TEST_F(SqliteStoreTest, AckRemovesOnlyVisibleRecordsAndKeepsTheId) {
   EXPECT_EQ(store_->FetchMailbox("finance", 0, 10)->size(), 1u);
   // A redelivery after the ack is still recognised.
   EXPECT_FALSE(store_->AddToMailbox(Record("care", "care"), 9)->inserted);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentWritesShareCommits) {
+  constexpr int kThreads = 16, kEach = 20;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        bool inserted;
+        EXPECT_TRUE(store_->AddToOutbox(Request(std::to_string(t * 1000 + i)), "", 1, &inserted).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(*store_->OutboxDepth(), kThreads * kEach);
+  // Group commit: fewer transactions than writes.
+  EXPECT_LT(store_->commits(), kThreads * kEach);
+  Reopen();
+  EXPECT_EQ(*store_->OutboxDepth(), kThreads * kEach);
+}
+
+TEST_F(SqliteStoreTest, AFailedWriteDoesNotUndoItsGroup) {
+  bool inserted;
+  ASSERT_TRUE(store_->AddToOutbox(Request("dup"), "", 1, &inserted).ok());
+  std::thread a([&] {
+    bool ins;
+    // Same primary key: fails on its own savepoint.
+    EXPECT_FALSE(store_->AddToOutbox(Request("dup"), "", 2, &ins).ok());
+  });
+  std::thread b([&] {
+    bool ins;
+    EXPECT_TRUE(store_->AddToOutbox(Request("fresh"), "", 2, &ins).ok());
+  });
+  a.join();
+  b.join();
+  EXPECT_EQ(*store_->OutboxDepth(), 2);
+  EXPECT_TRUE(store_->GetOutbox("fresh").ok());
 }
 
 TEST_F(SqliteStoreTest, UnopenablePathIsUnavailable) {
