@@ -4,8 +4,7 @@
 # gateways on loopback, fuzz-corpus replays), then builds again with
 # AddressSanitizer and UndefinedBehaviorSanitizer and runs the suite again,
 # then builds the fuzz targets with clang's libFuzzer and runs each briefly
-# (GATEHOUSE_FUZZ_SECONDS, default 10). The concurrent parts also run under
-# ThreadSanitizer.
+# (GATEHOUSE_FUZZ_SECONDS, default 10).
 # Exits non-zero on any failure.
 #
 #   scripts/test.sh                      # every stage
@@ -14,7 +13,11 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh"
-stages="${GATEHOUSE_TEST_STAGES:-plain asan tsan fuzz}"
+# The tsan stage is not in the default list: Debian's Abseil is not built
+# with ThreadSanitizer, so absl::Mutex's synchronisation is invisible to it
+# and it reports races that are not there (GATEHOUSE_TEST_STAGES=tsan runs
+# it anyway).
+stages="${GATEHOUSE_TEST_STAGES:-plain asan fuzz}"
 
 for stage in $stages; do
   case "$stage" in
