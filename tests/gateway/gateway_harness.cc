@@ -184,6 +184,11 @@ std::unique_ptr<v1::Exchange::Stub> Cluster::Client(const std::string& org,
   return v1::Exchange::NewStub(Channel(client_port_[org], pki, cert, GatewayUri(org)));
 }
 
+std::shared_ptr<grpc::Channel> Cluster::ClientChannel(const std::string& org,
+                                                     const std::string& cert) {
+  return Channel(client_port_[org], TestPki::Get(), cert, GatewayUri(org));
+}
+
 std::unique_ptr<v1::Peer::Stub> Cluster::PeerClient(const std::string& org,
                                                     const std::string& cert) {
   return v1::Peer::NewStub(Channel(peer_port_[org], TestPki::Get(), cert, GatewayUri(org)));

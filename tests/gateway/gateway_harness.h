@@ -47,6 +47,8 @@ class Cluster {
   // expects the server to be `org`'s gateway.
   std::unique_ptr<v1::Exchange::Stub> Client(const std::string& org, const std::string& cert,
                                              const TestPki& pki = TestPki::Get());
+  // A channel to `org`'s client port presenting `cert`, for generic calls.
+  std::shared_ptr<grpc::Channel> ClientChannel(const std::string& org, const std::string& cert);
   // A Peer client of `org`'s gateway presenting `cert`.
   std::unique_ptr<v1::Peer::Stub> PeerClient(const std::string& org, const std::string& cert);
 

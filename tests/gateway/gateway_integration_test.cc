@@ -469,16 +469,7 @@ TEST_F(GatewayIntegrationTest, ReplacedCertificateIsServedWithoutRestart) {
 
 TEST_F(GatewayIntegrationTest, HealthCheckServesAndSigtermDrainsCleanly) {
   ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
-  v1::TlsConfig tls;
-  const TestPki& pki = TestPki::Get();
-  tls.set_cert_file(pki.Path("nhs-trust-a/ehr.crt"));
-  tls.set_key_file(pki.Path("nhs-trust-a/ehr.key"));
-  tls.set_ca_file(pki.Path("ca.crt"));
-  auto creds = MakeChannelCredentials(tls, "psn://org/nhs-trust-a/gateway");
-  ASSERT_TRUE(creds.ok());
-  auto channel = grpc::CreateChannel(
-      "127.0.0.1:" + std::to_string(cluster_.client_port("nhs-trust-a")), *creds);
-  grpc::GenericStub generic(channel);
+  grpc::GenericStub generic(cluster_.ClientChannel("nhs-trust-a", "nhs-trust-a/ehr"));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc::ByteBuffer request, response;  // empty HealthCheckRequest: all services
@@ -540,15 +531,7 @@ TEST_F(GatewayIntegrationTest, SigtermDrainsSubmitsInFlight) {
 // ServerReflectionRequest: field 7 list_services = "*") with our services.
 TEST_F(GatewayIntegrationTest, ServerReflectionListsTheExchangeService) {
   ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
-  v1::TlsConfig tls;
-  const TestPki& pki = TestPki::Get();
-  tls.set_cert_file(pki.Path("nhs-trust-a/ehr.crt"));
-  tls.set_key_file(pki.Path("nhs-trust-a/ehr.key"));
-  tls.set_ca_file(pki.Path("ca.crt"));
-  auto creds = MakeChannelCredentials(tls, "psn://org/nhs-trust-a/gateway");
-  ASSERT_TRUE(creds.ok());
-  grpc::GenericStub generic(grpc::CreateChannel(
-      "127.0.0.1:" + std::to_string(cluster_.client_port("nhs-trust-a")), *creds));
+  grpc::GenericStub generic(cluster_.ClientChannel("nhs-trust-a", "nhs-trust-a/ehr"));
   grpc::CompletionQueue cq;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
