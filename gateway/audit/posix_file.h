@@ -1,0 +1,76 @@
+// Thin POSIX file helpers for the audit log: an append-only file with
+// explicit fdatasync, whole-file reads, directory sync. Errors carry errno
+// text; the caller decides what they mean.
+//
+// Thread-safety: AppendFile is not thread-safe (one writer). MappedFile is
+// immutable and may be read from any number of threads. The free functions
+// are thread-safe.
+#ifndef GATEHOUSE_GATEWAY_AUDIT_POSIX_FILE_H_
+#define GATEHOUSE_GATEWAY_AUDIT_POSIX_FILE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace gatehouse::audit {
+
+class AppendFile {
+ public:
+  // Opens (creating if asked) `path` for appending at `offset`, truncating
+  // anything past it. NotFound if absent and !create; Unavailable otherwise.
+  static absl::StatusOr<std::unique_ptr<AppendFile>> Open(const std::string& path,
+                                                          uint64_t offset, bool create);
+  ~AppendFile();
+  AppendFile(const AppendFile&) = delete;
+  AppendFile& operator=(const AppendFile&) = delete;
+
+  // Writes all of `data` at the end. On failure the file may hold a prefix of
+  // `data`; size() is unchanged and the next Append overwrites it.
+  absl::Status Append(absl::string_view data);
+  // fdatasync: everything appended so far is durable when this returns OK.
+  absl::Status Sync();
+  uint64_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  AppendFile(int fd, std::string path, uint64_t size) : fd_(fd), path_(std::move(path)), size_(size) {}
+  int fd_;
+  std::string path_;
+  uint64_t size_;
+};
+
+// A read-only memory map of a whole file (no copy, no zero-fill): for
+// scanning segments. The view is valid while the object lives.
+class MappedFile {
+ public:
+  // NotFound if absent; Unavailable on other errors. An empty file maps to an
+  // empty view.
+  static absl::StatusOr<std::unique_ptr<MappedFile>> Open(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  absl::string_view data() const { return absl::string_view(static_cast<const char*>(addr_), size_); }
+
+ private:
+  MappedFile(void* addr, size_t size) : addr_(addr), size_(size) {}
+  void* addr_;
+  size_t size_;
+};
+
+// The whole file. NotFound if it does not exist.
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
+// Writes `data` to a temporary file, fsyncs it, renames it over `path` and
+// fsyncs the directory.
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view data, int mode);
+// fsync on a directory, so a created or renamed entry survives a crash.
+absl::Status SyncDir(const std::string& dir);
+// Truncates `path` to `size` bytes and fdatasyncs it.
+absl::Status TruncateFile(const std::string& path, uint64_t size);
+
+}  // namespace gatehouse::audit
+
+#endif  // GATEHOUSE_GATEWAY_AUDIT_POSIX_FILE_H_

@@ -1,0 +1,65 @@
+// Helpers shared by the audit tests: a scratch directory removed on
+// destruction, deterministic entries, and raw file surgery.
+#ifndef GATEHOUSE_TESTS_AUDIT_AUDIT_TEST_UTIL_H_
+#define GATEHOUSE_TESTS_AUDIT_AUDIT_TEST_UTIL_H_
+
+#include <stdlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gatehouse/v1/audit.pb.h"
+
+namespace gatehouse::audit::testing {
+
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "gh-audit-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~ScratchDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+inline gatehouse::v1::AuditEntry MakeEntry(uint64_t i) {
+  gatehouse::v1::AuditEntry e;
+  e.set_event(i % 3 == 0 ? gatehouse::v1::AUDIT_EVENT_SUBMITTED
+                         : (i % 3 == 1 ? gatehouse::v1::AUDIT_EVENT_DENIED
+                                       : gatehouse::v1::AUDIT_EVENT_RECEIVED));
+  e.set_time_unix_ns(1700000000000000000 + static_cast<int64_t>(i) * 1000);
+  e.set_record_id(absl::StrCat("rec-", i));
+  e.set_sender_org("health-a");
+  e.set_sender_system("ehr");
+  e.set_recipient_org(i % 2 ? "council-a" : "police-b");
+  e.mutable_labels()->set_classification("OFFICIAL-SENSITIVE");
+  e.mutable_labels()->set_record_type("discharge_summary");
+  e.set_decision(i % 3 == 1 ? gatehouse::v1::AUDIT_DECISION_DENY : gatehouse::v1::AUDIT_DECISION_PERMIT);
+  e.add_rule_ids(absl::StrCat("rule-", i % 7));
+  e.set_reason(i % 3 == 1 ? "recipient accreditation below classification" : "");
+  e.set_payload_sha256(std::string(32, static_cast<char>(i)));
+  e.set_purpose("direct_care");
+  return e;
+}
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+inline void WriteFile(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+
+}  // namespace gatehouse::audit::testing
+
+#endif  // GATEHOUSE_TESTS_AUDIT_AUDIT_TEST_UTIL_H_

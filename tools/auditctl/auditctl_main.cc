@@ -1,0 +1,462 @@
+// auditctl: offline tools over an audit log directory (docs/audit-log.md).
+//
+//   auditctl keygen --name NAME --out PREFIX [--cosigner]
+//   auditctl verify --dir DIR [--key PUB]... [--cosigner PUB]...
+//   auditctl prove --dir DIR (--index N | --record-id ID) [--size S]
+//   auditctl prove --dir DIR --from S1 [--to S2]
+//   auditctl check-proof --proof FILE.json --key PUB
+//   auditctl inspect|tail|export --dir DIR [--record-id ID] [--org ORG]
+//            [--event NAME] [--since RFC3339] [--until RFC3339] [-n N]
+//   auditctl checkpoint --dir DIR
+//   auditctl vectors --out DIR
+//
+// Read-only on the log: safe while a gateway is appending to it. `prove`
+// recomputes the tree from the segments rather than trusting tree/.
+// Exit status: 0 success, 1 verification failure or error, 2 usage.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "common/status_macros.h"
+#include "gatehouse/v1/audit.pb.h"
+#include "gateway/audit/checkpoint.h"
+#include "gateway/audit/log_directory.h"
+#include "gateway/audit/log_format.h"
+#include "gateway/audit/log_verifier.h"
+#include "gateway/audit/merkle_tree.h"
+#include "gateway/audit/merkle_verifier.h"
+#include "gateway/audit/posix_file.h"
+#include "google/protobuf/util/json_util.h"
+#include "tools/auditctl/entry_filter.h"
+#include "tools/auditctl/proof_vectors.h"
+
+namespace gatehouse::auditctl {
+namespace {
+
+using audit::Hash;
+
+constexpr char kUsage[] =
+    "usage: auditctl <command> [flags]\n"
+    "  keygen --name NAME --out PREFIX [--cosigner]   write PREFIX.key (secret) and PREFIX.pub\n"
+    "  verify --dir DIR [--key PUB]... [--cosigner PUB]...  check the log from genesis\n"
+    "         (repeat --key for keys used before a rotation)\n"
+    "  prove --dir DIR (--index N | --record-id ID) [--size S]   inclusion proof (JSON)\n"
+    "  prove --dir DIR --from S1 [--to S2]             consistency proof (JSON)\n"
+    "  check-proof --proof FILE --key PUB              verify a proof JSON offline\n"
+    "  inspect|tail|export --dir DIR [--record-id ID] [--org ORG] [--event NAME]\n"
+    "         [--since RFC3339] [--until RFC3339] [-n N]\n"
+    "  checkpoint --dir DIR                            print the latest signed checkpoint\n"
+    "  vectors --out DIR                               write the proof test vectors\n";
+
+struct Flags {
+  std::multimap<std::string, std::string> values;
+  bool Has(const std::string& k) const { return values.count(k) > 0; }
+  std::string Get(const std::string& k, const std::string& def = "") const {
+    auto it = values.find(k);
+    return it == values.end() ? def : it->second;
+  }
+  std::vector<std::string> All(const std::string& k) const {
+    std::vector<std::string> out;
+    for (auto [it, end] = values.equal_range(k); it != end; ++it) out.push_back(it->second);
+    return out;
+  }
+};
+
+absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
+  Flags f;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-n") a = "--n";
+    if (a.rfind("--", 0) != 0) return absl::InvalidArgumentError("unexpected argument " + a);
+    a = a.substr(2);
+    size_t eq = a.find('=');
+    if (eq != std::string::npos) {
+      f.values.emplace(a.substr(0, eq), a.substr(eq + 1));
+    } else if (a == "cosigner" && (i + 1 >= argc || std::string(argv[i + 1]).rfind("--", 0) == 0)) {
+      f.values.emplace(a, "");
+    } else if (i + 1 < argc) {
+      f.values.emplace(a, argv[++i]);
+    } else {
+      f.values.emplace(a, "");
+    }
+  }
+  return f;
+}
+
+absl::StatusOr<uint64_t> GetU64(const Flags& f, const std::string& k) {
+  uint64_t v;
+  if (!absl::SimpleAtoi(f.Get(k), &v)) return absl::InvalidArgumentError("--" + k + " wants a number");
+  return v;
+}
+
+absl::StatusOr<std::string> ReadText(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string s, audit::ReadWholeFile(path));
+  return std::string(absl::StripTrailingAsciiWhitespace(s));
+}
+
+absl::StatusOr<audit::NoteVerifier> LoadVerifier(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string vkey, ReadText(path));
+  return audit::NoteVerifier::FromVerifierKey(vkey);
+}
+
+std::string Json(const google::protobuf::Message& m, bool pretty) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = pretty;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  if (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+// The stored checkpoint notes by size (not verified here; verify does that).
+std::map<uint64_t, std::string> LoadCheckpoints(const std::string& dir) {
+  std::map<uint64_t, std::string> out;
+  uint64_t end;
+  absl::Status st;
+  auto notes = audit::ReadRecordFile(audit::CheckpointsPath(dir), audit::kCheckpointMagic, &end, &st);
+  if (!notes.ok()) return out;
+  for (const std::string& n : *notes) {
+    auto note = audit::ParseNote(n);
+    if (!note.ok()) continue;
+    auto cp = audit::ParseCheckpoint(note->text);
+    if (cp.ok()) out[cp->size] = n;
+  }
+  return out;
+}
+
+int Keygen(const Flags& f) {
+  if (!f.Has("name") || !f.Has("out")) {
+    std::cerr << "keygen: --name and --out are required\n";
+    return 2;
+  }
+  const uint8_t type = f.Has("cosigner") ? audit::kSigTypeCosignatureV1 : audit::kSigTypeEd25519;
+  absl::StatusOr<audit::NoteSigner> s = audit::NoteSigner::Generate(f.Get("name"), type);
+  if (!s.ok()) {
+    std::cerr << "keygen: " << s.status() << "\n";
+    return 1;
+  }
+  const std::string prefix = f.Get("out");
+  absl::Status st = audit::WriteFileAtomically(prefix + ".key", s->PrivateKeyString() + "\n", 0600);
+  if (st.ok()) st = audit::WriteFileAtomically(prefix + ".pub", s->VerifierKeyString() + "\n", 0644);
+  if (!st.ok()) {
+    std::cerr << "keygen: " << st << "\n";
+    return 1;
+  }
+  std::cout << s->VerifierKeyString() << "\n";
+  return 0;
+}
+
+int Verify(const Flags& f) {
+  audit::VerifyOptions opts;
+  std::vector<audit::NoteVerifier> keys;  // the first is current, the rest from before rotations
+  std::vector<audit::NoteVerifier> cosigners;
+  for (const std::string& path : f.All("key")) {
+    auto v = LoadVerifier(path);
+    if (!v.ok()) {
+      std::cerr << "verify: --key: " << v.status() << "\n";
+      return 2;
+    }
+    keys.push_back(*v);
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i == 0) opts.log_key = &keys[0];
+    else opts.previous_log_keys.push_back(&keys[i]);
+  }
+  for (const std::string& path : f.All("cosigner")) {
+    auto v = LoadVerifier(path);
+    if (!v.ok()) {
+      std::cerr << "verify: --cosigner: " << v.status() << "\n";
+      return 2;
+    }
+    cosigners.push_back(*v);
+  }
+  for (const auto& c : cosigners) opts.cosigners.push_back(&c);
+  absl::StatusOr<audit::VerifyReport> r = audit::VerifyLog(f.Get("dir"), opts);
+  if (!r.ok()) {
+    std::cout << "FAIL: " << r.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "OK: " << r->entries << " entries in " << r->segments << " segments; "
+            << r->checkpoints << " checkpoints ("
+            << (r->signatures_checked ? "signatures verified" : "signatures NOT checked: no --key")
+            << "); cosignatures: " << r->cosignatures_verified << " verified, "
+            << r->cosignatures_unknown << " by unknown keys; root "
+            << audit::HashToHex(r->root) << "\n";
+  return 0;
+}
+
+// Every leaf (and entry, if wanted) of the log, read-only.
+absl::Status LoadTree(const std::string& dir, audit::MemoryTree* tree,
+                      const std::function<void(uint64_t, const gatehouse::v1::AuditEntry&)>& each) {
+  gatehouse::v1::AuditEntry e;
+  return audit::ForEachEntry(dir, 0, [&](uint64_t index, absl::string_view payload) {
+    tree->Append(audit::HashLeaf(payload));
+    if (each) {
+      e.ParseFromArray(payload.data(), static_cast<int>(payload.size()));
+      each(index, e);
+    }
+    return true;
+  });
+}
+
+int Prove(const Flags& f) {
+  const std::string dir = f.Get("dir");
+  std::map<uint64_t, std::string> cps = LoadCheckpoints(dir);
+  audit::MemoryTree tree;
+  std::map<uint64_t, gatehouse::v1::AuditEntry> wanted;
+  const std::string record_id = f.Get("record-id");
+  absl::StatusOr<uint64_t> index = f.Has("index") ? GetU64(f, "index") : absl::StatusOr<uint64_t>(0);
+  absl::Status st = LoadTree(dir, &tree, [&](uint64_t i, const gatehouse::v1::AuditEntry& e) {
+    if ((f.Has("index") && index.ok() && i == *index) ||
+        (!record_id.empty() && e.record_id() == record_id)) {
+      wanted[i] = e;
+    }
+  });
+  if (!st.ok()) {
+    std::cerr << "prove: " << st << "\n";
+    return 1;
+  }
+  const uint64_t latest = cps.empty() ? tree.size() : cps.rbegin()->first;
+  auto fail = [](const absl::Status& s) {
+    std::cerr << "prove: " << s << "\n";
+    return 1;
+  };
+  if (f.Has("from")) {  // consistency
+    auto s1 = GetU64(f, "from");
+    auto s2 = f.Has("to") ? GetU64(f, "to") : absl::StatusOr<uint64_t>(latest);
+    if (!s1.ok() || !s2.ok()) return 2;
+    if (*s2 > tree.size()) return fail(absl::InvalidArgumentError("--to is beyond the log"));
+    auto proof = audit::BuildConsistencyProof(tree, *s1, *s2);
+    if (!proof.ok()) return fail(proof.status());
+    gatehouse::v1::AuditConsistencyProof out;
+    out.set_size1(*s1);
+    out.set_size2(*s2);
+    out.set_root1(audit::HashToBytes(*audit::TreeRoot(tree, *s1)));
+    out.set_root2(audit::HashToBytes(*audit::TreeRoot(tree, *s2)));
+    for (const Hash& h : *proof) out.add_hashes(audit::HashToBytes(h));
+    if (cps.count(*s1)) out.set_checkpoint1(cps[*s1]);
+    if (cps.count(*s2)) out.set_checkpoint2(cps[*s2]);
+    std::cout << Json(out, true) << "\n";
+    return 0;
+  }
+  if (!f.Has("index") && record_id.empty()) {
+    std::cerr << "prove: want --index, --record-id or --from\n";
+    return 2;
+  }
+  if (!index.ok()) return 2;
+  if (wanted.empty()) {
+    return fail(absl::NotFoundError(record_id.empty() ? absl::StrCat("no entry ", *index)
+                                                      : "no entry with record id " + record_id));
+  }
+  auto size = f.Has("size") ? GetU64(f, "size") : absl::StatusOr<uint64_t>(latest);
+  if (!size.ok()) return 2;
+  if (*size > tree.size()) return fail(absl::InvalidArgumentError("--size is beyond the log"));
+  for (const auto& [i, entry] : wanted) {  // a record id may have several entries
+    if (i >= *size) {
+      std::cerr << "prove: entry " << i << " is not covered by tree size " << *size
+                << " (wait for the next checkpoint or pass --size)\n";
+      continue;
+    }
+    auto proof = audit::BuildInclusionProof(tree, i, *size);
+    if (!proof.ok()) return fail(proof.status());
+    gatehouse::v1::AuditInclusionProof out;
+    out.set_leaf_index(i);
+    out.set_tree_size(*size);
+    out.set_leaf_hash(audit::HashToBytes(*tree.GetNode(0, i)));
+    out.set_root_hash(audit::HashToBytes(*audit::TreeRoot(tree, *size)));
+    for (const Hash& h : *proof) out.add_hashes(audit::HashToBytes(h));
+    if (cps.count(*size)) out.set_checkpoint(cps[*size]);
+    *out.mutable_entry() = entry;
+    std::cout << Json(out, true) << "\n";
+  }
+  return 0;
+}
+
+// Verifies an inclusion or consistency proof JSON against its checkpoint(s)
+// and the log key: what an auditor without the log runs.
+int CheckProof(const Flags& f) {
+  auto key = LoadVerifier(f.Get("key"));
+  auto text = audit::ReadWholeFile(f.Get("proof"));
+  if (!key.ok() || !text.ok()) {
+    std::cerr << "check-proof: want --proof FILE and --key PUB\n";
+    return 2;
+  }
+  auto hashes = [](const auto& in) {
+    std::vector<Hash> out;
+    for (const std::string& s : in) {
+      Hash h{};
+      if (!audit::HashFromBytes(s, &h)) h.fill(0);
+      out.push_back(h);
+    }
+    return out;
+  };
+  auto root_of = [&](const std::string& note, uint64_t size) -> absl::StatusOr<Hash> {
+    ASSIGN_OR_RETURN(audit::SignedCheckpoint cp, audit::OpenCheckpoint(note, *key));
+    if (cp.checkpoint.size != size) return absl::DataLossError("checkpoint is for another size");
+    return cp.checkpoint.root;
+  };
+  gatehouse::v1::AuditInclusionProof inc;
+  gatehouse::v1::AuditConsistencyProof con;
+  absl::Status st;
+  if (google::protobuf::util::JsonStringToMessage(*text, &inc).ok() && inc.has_entry()) {
+    auto root = root_of(inc.checkpoint(), inc.tree_size());
+    std::string bytes;
+    inc.entry().SerializeToString(&bytes);
+    Hash leaf = audit::HashLeaf(bytes);
+    st = root.ok() ? audit::VerifyInclusion(inc.leaf_index(), inc.tree_size(), leaf,
+                                            hashes(inc.hashes()), *root)
+                   : root.status();
+    if (st.ok() && audit::HashToBytes(leaf) != inc.leaf_hash()) {
+      st = absl::DataLossError("leaf_hash does not match the entry");
+    }
+  } else if (google::protobuf::util::JsonStringToMessage(*text, &con).ok()) {
+    auto r1 = root_of(con.checkpoint1(), con.size1());
+    auto r2 = root_of(con.checkpoint2(), con.size2());
+    st = !r1.ok() ? r1.status()
+         : !r2.ok() ? r2.status()
+                    : audit::VerifyConsistency(con.size1(), con.size2(), *r1, *r2, hashes(con.hashes()));
+  } else {
+    st = absl::InvalidArgumentError("not an inclusion or consistency proof");
+  }
+  if (!st.ok()) {
+    std::cout << "FAIL: " << st << "\n";
+    return 1;
+  }
+  std::cout << "OK\n";
+  return 0;
+}
+
+std::string Line(uint64_t i, const gatehouse::v1::AuditEntry& e) {
+  const std::string event_name = gatehouse::v1::AuditEvent_Name(e.event());
+  const std::string decision_name = gatehouse::v1::AuditDecision_Name(e.decision());
+  const std::string event(absl::StripPrefix(event_name, "AUDIT_EVENT_"));
+  const std::string decision(absl::StripPrefix(decision_name, "AUDIT_DECISION_"));
+  return absl::StrCat(
+      i, " ", absl::FormatTime(absl::RFC3339_full, absl::FromUnixNanos(e.time_unix_ns()), absl::UTCTimeZone()),
+      " ", event, " ", e.record_id().empty() ? "-" : e.record_id(), " ",
+      e.sender_org(), e.sender_system().empty() ? "" : "/" + e.sender_system(), " -> ",
+      e.recipient_org(), e.recipient_system().empty() ? "" : "/" + e.recipient_system(),
+      e.decision() ? " " + decision : "", e.rule_ids_size() ? " rule=" + e.rule_ids(0) : "",
+      e.reason().empty() ? "" : " reason=\"" + e.reason() + "\"");
+}
+
+int Scan(const std::string& cmd, const Flags& f) {
+  EntryFilter filter;
+  filter.record_id = f.Get("record-id");
+  filter.org = f.Get("org");
+  if (f.Has("event")) {
+    auto ev = ParseEventName(f.Get("event"));
+    if (!ev.ok()) {
+      std::cerr << cmd << ": " << ev.status() << "\n";
+      return 2;
+    }
+    filter.event = *ev;
+  }
+  for (const char* k : {"since", "until"}) {
+    if (!f.Has(k)) continue;
+    auto t = ParseTime(f.Get(k));
+    if (!t.ok()) {
+      std::cerr << cmd << ": " << t.status() << "\n";
+      return 2;
+    }
+    (std::string(k) == "since" ? filter.since_ns : filter.until_ns) = *t;
+  }
+  uint64_t n = cmd == "tail" ? 20 : UINT64_MAX;
+  if (f.Has("n") && !absl::SimpleAtoi(f.Get("n"), &n)) return 2;
+  std::deque<std::string> last;  // tail keeps only the last n
+  uint64_t printed = 0;
+  gatehouse::v1::AuditEntry e;
+  absl::Status st = audit::ForEachEntry(f.Get("dir"), 0, [&](uint64_t i, absl::string_view payload) {
+    if (!e.ParseFromArray(payload.data(), static_cast<int>(payload.size())) || !filter.Matches(e)) {
+      return true;
+    }
+    std::string out;
+    if (cmd == "export") {
+      gatehouse::v1::AuditInclusionProof row;  // reuse: index, leaf hash, entry
+      row.set_leaf_index(i);
+      row.set_leaf_hash(audit::HashToBytes(audit::HashLeaf(payload)));
+      *row.mutable_entry() = e;
+      out = Json(row, false);
+    } else {
+      out = Line(i, e);
+    }
+    if (cmd == "tail") {
+      last.push_back(out);
+      if (last.size() > n) last.pop_front();
+      return true;
+    }
+    std::cout << out << "\n";
+    return ++printed < n;
+  });
+  for (const std::string& s : last) std::cout << s << "\n";
+  if (!st.ok()) {
+    std::cerr << cmd << ": " << st << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int PrintCheckpoint(const Flags& f) {
+  auto cps = LoadCheckpoints(f.Get("dir"));
+  if (cps.empty()) {
+    std::cerr << "checkpoint: none signed yet\n";
+    return 1;
+  }
+  std::cout << cps.rbegin()->second;
+  return 0;
+}
+
+int Vectors(const Flags& f) {
+  absl::StatusOr<int> n = WriteProofVectors(f.Get("out", "tests/testdata/audit"));
+  if (!n.ok()) {
+    std::cerr << "vectors: " << n.status() << "\n";
+    return 1;
+  }
+  std::cout << "wrote " << *n << " vectors\n";
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  absl::StatusOr<Flags> f = ParseFlags(argc, argv);
+  if (!f.ok()) {
+    std::cerr << f.status().message() << "\n" << kUsage;
+    return 2;
+  }
+  const bool needs_dir = cmd != "keygen" && cmd != "vectors" && cmd != "check-proof";
+  if (needs_dir && !f->Has("dir")) {
+    std::cerr << cmd << ": --dir is required\n";
+    return 2;
+  }
+  if (cmd == "keygen") return Keygen(*f);
+  if (cmd == "verify") return Verify(*f);
+  if (cmd == "prove") return Prove(*f);
+  if (cmd == "check-proof") return CheckProof(*f);
+  if (cmd == "inspect" || cmd == "tail" || cmd == "export") return Scan(cmd, *f);
+  if (cmd == "checkpoint") return PrintCheckpoint(*f);
+  if (cmd == "vectors") return Vectors(*f);
+  std::cerr << kUsage;
+  return 2;
+}
+
+}  // namespace
+}  // namespace gatehouse::auditctl
+
+int main(int argc, char** argv) { return gatehouse::auditctl::Main(argc, argv); }
