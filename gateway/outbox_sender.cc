@@ -61,8 +61,13 @@ int64_t OutboxSender::BackoffMs(int32_t attempts) const {
 void OutboxSender::DeliverNow(const OutboxEntry& entry, Done done) {
   {
     absl::MutexLock lock(&mu_);
-    if (stopping_ || !in_flight_.insert(entry.request.record_id()).second) {
+    if (stopping_) {
       done(entry);
+      return;
+    }
+    if (!in_flight_.insert(entry.request.record_id()).second) {
+      // The retry loop got there first: answer when its attempt ends.
+      waiters_[entry.request.record_id()].push_back(std::move(done));
       return;
     }
   }
@@ -92,8 +97,13 @@ void OutboxSender::Attempt(const OutboxEntry& entry, Done done) {
 void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& status, Done done) {
   const std::string& id = entry.request.record_id();
   absl::Status stored;
+  OutboxEntry now = entry;  // what the store will hold, without reading it back
+  ++now.attempts;
   if (status.ok()) {
-    stored = store_->MarkDelivered(id, NowMs());
+    now.state = v1::RECORD_STATE_DELIVERED;
+    now.delivered_ms = NowMs();
+    now.last_error.clear();
+    stored = store_->MarkDelivered(id, now.delivered_ms);
     metrics_->CountRecord("outbound", "delivered");
     LogInfo("delivered", {{"record_id", id},
                           {"recipient_org", entry.request.labels().recipient_org()}});
@@ -101,12 +111,15 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& status, 
     std::string error = absl::StrCat(
         "peer ", entry.request.labels().recipient_org(), ": ",
         GrpcCodeName(status.error_code()), ": ", status.error_message());
+    now.last_error = error;
     if (IsPermanent(status.error_code())) {
+      now.state = v1::RECORD_STATE_REJECTED;
       stored = store_->MarkRejected(id, error);
       metrics_->CountRecord("outbound", "rejected", GrpcCodeName(status.error_code()));
       LogWarning("rejected by peer", {{"record_id", id}, {"error", error}});
     } else {
-      stored = store_->MarkAttemptFailed(id, NowMs() + BackoffMs(entry.attempts + 1), error);
+      now.next_attempt_ms = NowMs() + BackoffMs(entry.attempts + 1);
+      stored = store_->MarkAttemptFailed(id, now.next_attempt_ms, error);
       metrics_->CountRecord("outbound", "retry", GrpcCodeName(status.error_code()));
       LogInfo("delivery will be retried", {{"record_id", id}, {"error", error}});
     }
@@ -114,12 +127,23 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& status, 
   if (!stored.ok()) {
     LogError("outbox update failed", {{"record_id", id}, {"error", stored.ToString()}});
   }
-  absl::StatusOr<OutboxEntry> now = store_->GetOutbox(id);
+  if (!stored.ok()) {
+    // The outcome is not durable: report the record as it was, still queued.
+    now = entry;
+    now.last_error = stored.ToString();
+  }
+  std::vector<Done> waiters;
   {
     absl::MutexLock lock(&mu_);
     in_flight_.erase(id);
+    auto it = waiters_.find(id);
+    if (it != waiters_.end()) {
+      waiters = std::move(it->second);
+      waiters_.erase(it);
+    }
   }
-  if (done) done(now.ok() ? *now : entry);
+  if (done) done(now);
+  for (Done& w : waiters) w(now);
 }
 
 void OutboxSender::Run() {

@@ -8,7 +8,9 @@
 #define GATEHOUSE_GATEWAY_OUTBOX_SENDER_H_
 
 #include <functional>
+#include <map>
 #include <set>
+#include <vector>
 #include <string>
 #include <thread>
 
@@ -39,8 +41,9 @@ class OutboxSender {
   void Stop();
 
   // Attempts `entry` now; `done` gets its state afterwards (delivered,
-  // rejected, or still queued with the next attempt scheduled). If an
-  // attempt for it is already in flight, `done` gets `entry` as it is.
+  // rejected, or still queued with the next attempt scheduled). If the
+  // retry loop already has an attempt for it in flight, `done` gets that
+  // attempt's outcome.
   void DeliverNow(const OutboxEntry& entry, Done done);
 
   // Wakes the retry loop (e.g. after the directory changed).
@@ -62,6 +65,8 @@ class OutboxSender {
 
   absl::Mutex mu_;
   std::set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);
+  // Callers of DeliverNow waiting on an attempt the retry loop started.
+  std::map<std::string, std::vector<Done>> waiters_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool kicked_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
