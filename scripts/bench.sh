@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of Gatehouse beside a bare gRPC echo server and nginx,
+# in one run on this machine (issue 7). Writes docs/benchmarks/e2e.{json,md}.
+#
+#   scripts/bench.sh [--duration S] [--warmup S] [--concurrency N] [--channels N]
+#                    [--payload BYTES] [--nginx-workers N|auto]
+#                    [--build-dir DIR] [--out-dir DIR] [--no-build] [--keep]
+#                    [--skip-components] [--build-components] [--diagnose]
+#
+# Arms, each with ghbench (tools/ghbench) over mutual TLS:
+#   a      ghbench -> echo_server                          echo, 100 B
+#   b      ghbench -> nginx (mTLS gRPC proxy) -> echo_server  echo, 100 B
+#   c_1k   ghbench -> gatehoused (sender) -> gatehoused (receiver), Submit, 1 KiB
+#   c_64k  the same, 64 KiB
+#   c_half the same at 1 KiB, open loop at half of c_1k's throughput
+#   c_1k_nofsync  (--diagnose only) c_1k with fsync made a no-op (libeatmydata)
+# all at --concurrency in flight (default 64) over --channels connections
+# (default 1); the servers' CPU and peak RSS
+# are watched. Then every component benchmark found in the build directory
+# (executables named *_bench, *_benchmark or bench_*) runs, if any;
+# --build-components first builds every such target CMake knows (a target
+# that does not compile is skipped). To profile the gateways under the load of
+# arm (c): scripts/bench/profile.sh.
+#
+# Defaults: 10 s per arm after 2 s of warm-up, in a Release build in
+# ./build-bench; the arms take about 1.5 minutes, the component benchmarks
+# found here about 2 more (3.3 minutes in all on 2 cores). Run as root on Debian 12: what is missing
+# (build packages, nginx-light, jq, python3) is installed with apt-get.
+# Environment: BENCH_JOBS (build parallelism, default 1),
+# BENCH_COMPONENT_TIMEOUT (seconds each, default 90), BENCH_SUBMIT_LABELS
+# (ghbench label flags of the (c) arms; default: a discharge summary,
+# OFFICIAL-SENSITIVE, PERSONAL, direct_care, nhs-trust-a to council-a, as in
+# scripts/demo.sh), BENCH_ARGS_<component> (see below), BENCH_GATEWAY_HOOK
+# (see scripts/bench/gateways.sh), BENCH_NGINX_PEER (default
+# ../shared/peers/nginx: start.sh and its config template, only read),
+# GATEHOUSE_BUILD_DIR (as --build-dir).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+here="$root/scripts/bench"
+command_line="scripts/bench.sh $*"
+
+duration=10 warmup=2 concurrency=64 channels=1 payload=100 nginx_workers=auto
+bin="${GATEHOUSE_BUILD_DIR:-$root/build-bench}"
+out="$root/docs/benchmarks"
+build=1 keep=0 components=1 build_components=0 diagnose=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) duration="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --concurrency) concurrency="$2"; shift 2 ;;
+    --channels) channels="$2"; shift 2 ;;
+    --payload) payload="$2"; shift 2 ;;
+    --nginx-workers) nginx_workers="$2"; shift 2 ;;
+    --build-dir) bin="$2"; shift 2 ;;
+    --out-dir) out="$2"; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --keep) keep=1; shift ;;
+    --skip-components) components=0; shift ;;
+    --build-components) build_components=1; shift ;;
+    --diagnose) diagnose=1; shift ;;
+    *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
+  esac
+done
+bin="$(realpath -m "$bin")"
+out="$(realpath -m "$out")"
+
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+# shellcheck source=bench/gateways.sh
+. "$here/gateways.sh"
+
+# --- Packages and build ---------------------------------------------------
+need=()
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v jq >/dev/null || need+=(jq)
+command -v python3 >/dev/null || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "bench: installing ${need[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "bench: missing ${need[*]}; run as root to install them" >&2
+  fi
+fi
+command -v python3 >/dev/null && command -v jq >/dev/null || { echo "bench: needs python3 and jq" >&2; exit 1; }
+if [ "$build" = 1 ]; then
+  "$root/scripts/setup.sh"
+  [ -f "$bin/CMakeCache.txt" ] || cmake -S "$root" -B "$bin" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  echo "bench: building ghbench echo_server gatehoused in $bin"
+  nice cmake --build "$bin" --target ghbench echo_server gatehoused -j"${BENCH_JOBS:-1}" >/dev/null
+  if [ "$build_components" = 1 ]; then
+    for t in $(cmake --build "$bin" --target help | grep -oE '[A-Za-z0-9_]+_(bench|benchmark)\b' | sort -u); do
+      echo "bench: building component benchmark $t"
+      nice cmake --build "$bin" --target "$t" -j"${BENCH_JOBS:-1}" >/dev/null ||
+        echo "bench: $t does not build; skipped" >&2
+    done
+  fi
+fi
+ghbench="$bin/tools/ghbench/ghbench"
+echo_server="$bin/tools/echo_server/echo_server"
+for b in "$ghbench" "$echo_server" "$bin/gateway/gatehoused"; do
+  [ -x "$b" ] || { echo "bench: $b is missing; build it or drop --no-build" >&2; exit 1; }
+done
+
+# --- Run directory (on disk, not tmpfs: the gateways fsync) ---------------
+run="$(mktemp -d /var/tmp/gatehouse-bench.XXXXXX)"
+chmod 0755 "$run"  # nginx workers run as nobody
+results="$run/results.jsonl"
+: > "$results"
+pids=()
+nginx_pidfile=""
+cleanup() {
+  gw_stop || true
+  [ -n "$nginx_pidfile" ] && [ -f "$nginx_pidfile" ] && stop_pid "$(cat "$nginx_pidfile")"
+  local p
+  for p in "${pids[@]}"; do stop_pid "$p"; done
+  if [ "$keep" = 1 ]; then echo "bench: run directory kept: $run"; else rm -rf "$run"; fi
+}
+trap cleanup EXIT
+
+"$here/pki.sh" "$run/pki" >/dev/null
+pki="$run/pki"
+client=(--cert "$pki/nhs-trust-a/ehr.crt" --key "$pki/nhs-trust-a/ehr.key" --ca "$pki/ca.crt")
+common=(--concurrency "$concurrency" --channels "$channels" --duration "$duration" --warmup "$warmup" --json)
+
+# arm LABEL ARGS...: one ghbench run, its JSON line appended to the results.
+arm() {
+  local label="$1"; shift
+  echo "bench: arm $label" >&2
+  if ! "$ghbench" --label "$label" "$@" >> "$results"; then
+    echo "bench: arm $label reported errors (see above); its figures are kept" >&2
+  fi
+}
+
+# --- (a) ghbench -> echo_server -------------------------------------------
+"$echo_server" --listen 127.0.0.1:0 --cert "$pki/bench/echo.crt" --key "$pki/bench/echo.key" \
+  --ca "$pki/ca.crt" --crl-dir "$pki/crl" --ports-file "$run/echo.ports" 2>"$run/echo.log" &
+echo_pid=$!
+pids+=("$echo_pid")
+wait_for_file "$run/echo.ports" "$echo_pid" echo_server
+echo_port=$(jq .port "$run/echo.ports")
+arm a --mode echo --target "127.0.0.1:$echo_port" --server-uri psn://org/bench-echo/gateway \
+  "${client[@]}" "${common[@]}" --payload "$payload" --watch-pid "$echo_pid"
+
+# --- (b) ghbench -> nginx -> echo_server ----------------------------------
+nginx_peer="${BENCH_NGINX_PEER:-$root/../shared/peers/nginx}"
+if command -v nginx >/dev/null && [ -x "$nginx_peer/start.sh" ]; then
+  read -r nginx_port < <(free_ports 1)
+  "$nginx_peer/start.sh" "$run/nginx" "127.0.0.1:$nginx_port" "127.0.0.1:$echo_port" \
+    echo.bench.test "$pki/ca.crt" "$pki/bench/nginx.crt" "$pki/bench/nginx.key" \
+    "$pki/bench/nginx.crt" "$pki/bench/nginx.key" "$nginx_workers"
+  nginx_pidfile="$run/nginx/nginx.pid"
+  sleep 0.5
+  nginx_master=$(cat "$nginx_pidfile")
+  watch=(--watch-pid "$echo_pid" --watch-pid "$nginx_master")
+  for w in $(pgrep -P "$nginx_master"); do watch+=(--watch-pid "$w"); done
+  arm b --mode echo --target "127.0.0.1:$nginx_port" --server-name nginx.bench.test \
+    "${client[@]}" "${common[@]}" --payload "$payload" "${watch[@]}"
+  stop_pid "$nginx_master"
+  nginx_pidfile=""
+else
+  echo "bench: nginx or $nginx_peer/start.sh missing; arm b skipped" >&2
+fi
+stop_pid "$echo_pid"
+
+# --- (c) ghbench -> gatehoused -> gatehoused ------------------------------
+submit_arm() {
+  local label="$1"; shift
+  gw_start "$run/gw-$label" "$pki"
+  read -ra labels <<< "${BENCH_SUBMIT_LABELS:---type discharge_summary --classification OFFICIAL-SENSITIVE --caveat PERSONAL --purpose direct_care}"
+  arm "$label" --mode submit --target "127.0.0.1:$GW_CLIENT_PORT" --to "$GW_RECEIVER" \
+    "${labels[@]}" "${client[@]}" --warmup "$warmup" --duration "$duration" --json \
+    --channels "$channels" \
+    --watch-pid "$GW_SEND_PID" --watch-pid "$GW_RECV_PID" "$@"
+  gw_stop
+}
+# The disk's one-at-a-time fdatasync rate, beside the gateway figures: the
+# ceiling of any path that syncs once per record.
+python3 "$here/fsync_probe.py" "$run" 2 > "$run/fsync.jsonl"
+submit_arm c_1k --payload 1024 --concurrency "$concurrency"
+submit_arm c_64k --payload 65536 --concurrency "$concurrency"
+peak=$(jq -r 'select(.label=="c_1k") | .throughput_per_s' "$results" | tail -1)
+if [ -n "$peak" ]; then
+  half=$(python3 -c "print(max(1.0, float('$peak') / 2))")
+  submit_arm c_half --payload 1024 --concurrency "$concurrency" --rate "$half"
+else
+  echo "bench: no c_1k figure; c_half skipped" >&2
+fi
+python3 "$here/fsync_probe.py" "$run" 2 >> "$run/fsync.jsonl"
+# Diagnostic only (--diagnose): c_1k again with every fsync made a no-op by
+# libeatmydata, to show how much of the gap the disk explains. Not a valid
+# configuration of a gateway.
+eatmydata_lib=/usr/lib/x86_64-linux-gnu/libeatmydata.so
+if [ "$diagnose" = 1 ]; then
+  if [ ! -e "$eatmydata_lib" ] && [ "$(id -u)" -eq 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q eatmydata >/dev/null || true
+  fi
+  if [ -e "$eatmydata_lib" ]; then
+    LD_PRELOAD="$eatmydata_lib" submit_arm c_1k_nofsync --payload 1024 --concurrency "$concurrency"
+  else
+    echo "bench: libeatmydata missing; diagnostic arm skipped" >&2
+  fi
+fi
+
+# --- Component benchmarks ---------------------------------------------------
+# Any executable in the build directory named *_bench, *_benchmark or bench_*
+# (other than ghbench) runs once, in a scratch directory of its own, with the
+# arguments in BENCH_ARGS_<name> if set (e.g. BENCH_ARGS_envelope_bench=
+# "--records=20000"). Google Benchmark programs write JSON; others, text.
+mkdir -p "$run/components"
+if [ "$components" = 1 ]; then
+  while IFS= read -r exe; do
+    name=$(basename "$exe")
+    var="BENCH_ARGS_${name//[^A-Za-z0-9_]/_}"
+    read -ra extra <<< "${!var:-}"
+    work="$run/components/work-$name"
+    mkdir -p "$work"
+    echo "bench: component $name ${extra[*]}" >&2
+    if ldd "$exe" 2>/dev/null | grep -q libbenchmark || grep -qa -- --benchmark_filter "$exe"; then
+      (cd "$work" && timeout "${BENCH_COMPONENT_TIMEOUT:-90}" nice "$exe" \
+        --benchmark_out="$run/components/$name.json" --benchmark_out_format=json "${extra[@]}" \
+        >/dev/null 2>"$run/components/$name.err") || echo "bench: $name failed or timed out" >&2
+    else
+      (cd "$work" && timeout "${BENCH_COMPONENT_TIMEOUT:-90}" nice "$exe" "${extra[@]}" \
+        >"$run/components/$name.txt" 2>"$run/components/$name.err") ||
+        echo "bench: $name failed or timed out" >&2
+    fi
+    rm -rf "$work"
+  done < <(find "$bin" -path '*/CMakeFiles' -prune -o -type f -executable \
+             \( -name '*_bench' -o -name '*_benchmark' -o -name 'bench_*' \) -print | sort)
+fi
+
+# --- Report -----------------------------------------------------------------
+mkdir -p "$out"
+python3 "$here/report.py" --results "$results" --components "$run/components" --fsync "$run/fsync.jsonl" \
+  --command "$command_line" --nginx-version "$(nginx -v 2>&1 || true)" \
+  --git "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet 2>/dev/null || echo '+changes')" \
+  --json-out "$out/e2e.json" --md-out "$out/e2e.md"
+echo "bench: wrote $out/e2e.json and $out/e2e.md"
