@@ -1,0 +1,119 @@
+// The syntax tree of one policy source file, as the parser builds it and the
+// formatter prints it. Names are unresolved strings with their positions;
+// the compiler (compiler.h) resolves them. Plain values; thread-compatible.
+// The grammar is in docs/policy-language.md.
+#ifndef GATEHOUSE_POLICY_AST_H_
+#define GATEHOUSE_POLICY_AST_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "policy/diagnostic.h"
+
+namespace gatehouse::policy {
+
+// A name as written (identifier or quoted string) and where.
+struct Name {
+  std::string text;
+  SourcePos pos;
+};
+
+// What a condition talks about.
+enum class Subject {
+  kSender,                   // sender organisation
+  kRecipient,                // recipient organisation
+  kOriginator,               // originating organisation
+  kSenderSector,
+  kRecipientSector,
+  kSenderAccreditation,
+  kRecipientAccreditation,
+  kRecordType,
+  kPurpose,
+  kClassification,
+  kCaveats,
+};
+
+enum class Op {
+  kIs,
+  kIsNot,
+  kIn,
+  kNotIn,
+  kAtLeast,
+  kAtMost,
+  kBelow,
+  kAbove,
+  kFromTo,        // values = {low, high}
+  kIncludeAll,    // caveats include X / include all of (...)
+  kIncludeAny,    // caveats include any of (...)
+  kIncludeNone,   // caveats include none of (...)
+};
+
+// One comparison, e.g. "recipient sector is not sender sector".
+struct Atom {
+  Subject subject = Subject::kSender;
+  Op op = Op::kIs;
+  std::vector<Name> values;  // literal values; empty when `other` is set
+  bool has_other = false;    // right-hand side is another subject
+  Subject other = Subject::kSender;
+  SourcePos pos;             // of the subject
+  SourcePos other_pos;
+};
+
+struct Expr {
+  enum class Kind { kAtom, kAnd, kOr, kNot };
+  Kind kind = Kind::kAtom;
+  Atom atom;                                  // kAtom
+  std::vector<std::unique_ptr<Expr>> children;  // kAnd/kOr (>=2), kNot (1)
+  bool parenthesised = false;
+  SourcePos pos;
+};
+
+struct ObligationsAst {
+  bool encrypt = false;
+  std::vector<Name> redact;
+  int retain_amount = 0;        // as written
+  std::string retain_unit;      // "days", "months" or "years"
+  bool notify_originator = false;
+  SourcePos pos;
+};
+
+struct RuleAst {
+  bool forbid = false;
+  Name id;
+  std::string description;
+  std::unique_ptr<Expr> when;    // null: always
+  std::unique_ptr<Expr> unless;  // null: no exception
+  bool has_obligations = false;
+  ObligationsAst obligations;
+  SourcePos pos;
+};
+
+struct OrganisationAst {
+  Name id;
+  Name sector;
+  Name accreditation;
+};
+
+enum class DeclKind { kClassifications, kCaveats, kSectors, kRecordTypes,
+                      kPurposes };
+
+struct DeclAst {
+  DeclKind kind = DeclKind::kCaveats;
+  std::vector<Name> names;
+  SourcePos pos;
+};
+
+// One parsed file. Declarations and rules keep their order for fmt.
+struct PolicyFileAst {
+  int file = 0;
+  Name policy_name;
+  bool local_layer = false;  // "layer local" (narrows the baseline)
+  std::vector<DeclAst> decls;
+  std::vector<OrganisationAst> organisations;
+  std::vector<RuleAst> rules;
+};
+
+}  // namespace gatehouse::policy
+
+#endif  // GATEHOUSE_POLICY_AST_H_

@@ -1,0 +1,153 @@
+#include "policy/bundle.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace gatehouse::policy {
+namespace {
+
+constexpr absl::string_view kDomainTag("gatehouse.policy.v1\0", 20);
+
+void InitSodium() {
+  static const bool ok = sodium_init() >= 0;
+  (void)ok;
+}
+
+std::string SignedMessage(absl::string_view payload) {
+  return absl::StrCat(kDomainTag, payload);
+}
+
+const unsigned char* U(absl::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+}  // namespace
+
+std::string KeyFingerprint(absl::string_view public_key) {
+  return absl::BytesToHexString(public_key.substr(0, 8));
+}
+
+OfficerKeyPair GenerateOfficerKey() {
+  InitSodium();
+  OfficerKeyPair k;
+  k.public_key.resize(crypto_sign_PUBLICKEYBYTES);
+  k.secret_key.resize(crypto_sign_SECRETKEYBYTES);
+  crypto_sign_keypair(reinterpret_cast<unsigned char*>(k.public_key.data()),
+                      reinterpret_cast<unsigned char*>(k.secret_key.data()));
+  return k;
+}
+
+absl::StatusOr<std::string> MakeBundle(
+    const gatehouse::v1::CompiledPolicy& compiled, int required,
+    absl::string_view version) {
+  if (required < 1) {
+    return absl::InvalidArgumentError(
+        "a bundle must require at least one officer signature");
+  }
+  gatehouse::v1::PolicyBundlePayload payload;
+  payload.set_compiled_policy(compiled.SerializeAsString());
+  payload.set_required_signatures(static_cast<uint32_t>(required));
+  payload.set_version(std::string(version));
+  gatehouse::v1::SignedPolicyBundle bundle;
+  bundle.set_payload(payload.SerializeAsString());
+  return bundle.SerializeAsString();
+}
+
+absl::StatusOr<std::string> SignBundle(absl::string_view bundle_bytes,
+                                       absl::string_view secret_key,
+                                       absl::string_view signer_name) {
+  InitSodium();
+  gatehouse::v1::SignedPolicyBundle bundle;
+  if (!bundle.ParseFromArray(bundle_bytes.data(),
+                             static_cast<int>(bundle_bytes.size()))) {
+    return absl::InvalidArgumentError("not a policy bundle");
+  }
+  if (secret_key.size() != crypto_sign_SECRETKEYBYTES) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("officer secret key must be ", crypto_sign_SECRETKEYBYTES,
+                     " bytes, got ", secret_key.size()));
+  }
+  std::string public_key(crypto_sign_PUBLICKEYBYTES, '\0');
+  crypto_sign_ed25519_sk_to_pk(reinterpret_cast<unsigned char*>(public_key.data()),
+                               U(secret_key));
+  for (const auto& s : bundle.signatures()) {
+    if (s.public_key() == public_key) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "key ", KeyFingerprint(public_key), " has already signed this bundle"));
+    }
+  }
+  const std::string msg = SignedMessage(bundle.payload());
+  std::string sig(crypto_sign_BYTES, '\0');
+  crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr,
+                       U(msg), msg.size(), U(secret_key));
+  auto* s = bundle.add_signatures();
+  s->set_public_key(public_key);
+  s->set_signature(sig);
+  s->set_signer_name(std::string(signer_name));
+  return bundle.SerializeAsString();
+}
+
+absl::StatusOr<gatehouse::v1::PolicyBundlePayload> VerifyBundle(
+    absl::string_view bundle_bytes, const BundleTrust& trust) {
+  InitSodium();
+  gatehouse::v1::SignedPolicyBundle bundle;
+  if (!bundle.ParseFromArray(bundle_bytes.data(),
+                             static_cast<int>(bundle_bytes.size()))) {
+    return absl::InvalidArgumentError("not a policy bundle (does not parse)");
+  }
+  gatehouse::v1::PolicyBundlePayload payload;
+  if (!payload.ParseFromString(bundle.payload())) {
+    return absl::InvalidArgumentError("bundle payload does not parse");
+  }
+  if (payload.required_signatures() < 1) {
+    return absl::InvalidArgumentError(
+        "bundle requires no signatures; refusing an unsigned policy");
+  }
+  if (payload.required_signatures() > 64) {
+    return absl::InvalidArgumentError(
+        "bundle requires more than 64 signatures; refusing it");
+  }
+  const absl::flat_hash_set<std::string> trusted(trust.officer_keys.begin(),
+                                                 trust.officer_keys.end());
+  const std::string msg = SignedMessage(bundle.payload());
+  absl::flat_hash_set<std::string> signers;
+  for (const auto& s : bundle.signatures()) {
+    const std::string who = absl::StrCat(
+        "'", s.signer_name(), "' (key ", KeyFingerprint(s.public_key()), ")");
+    if (s.public_key().size() != crypto_sign_PUBLICKEYBYTES ||
+        s.signature().size() != crypto_sign_BYTES) {
+      return absl::UnauthenticatedError(
+          absl::StrCat("signature by ", who, " is malformed"));
+    }
+    if (!trusted.contains(s.public_key())) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "bundle is signed by ", who,
+          ", which is not a trusted security officer key"));
+    }
+    if (!signers.insert(s.public_key()).second) {
+      return absl::UnauthenticatedError(
+          absl::StrCat("officer ", who, " signed the bundle twice"));
+    }
+    if (crypto_sign_verify_detached(U(s.signature()), U(msg), msg.size(),
+                                    U(s.public_key())) != 0) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "signature by ", who,
+          " does not verify: the bundle was altered after signing"));
+    }
+  }
+  const int need = std::max(static_cast<int>(payload.required_signatures()),
+                            trust.min_signatures);
+  if (static_cast<int>(signers.size()) < need) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "bundle has ", signers.size(), " valid officer signature(s); ", need,
+        " distinct signatures are required"));
+  }
+  return payload;
+}
+
+}  // namespace gatehouse::policy

@@ -1,0 +1,500 @@
+#include "policy/compiler.h"
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "policy/formatter.h"
+#include "policy/parser.h"
+
+namespace gatehouse::policy {
+namespace {
+
+enum class Kind { kOrg, kSector, kLevel, kRecordType, kPurpose, kCaveat };
+
+absl::string_view KindName(Kind k) {
+  switch (k) {
+    case Kind::kOrg: return "organisation";
+    case Kind::kSector: return "sector";
+    case Kind::kLevel: return "classification level";
+    case Kind::kRecordType: return "record type";
+    case Kind::kPurpose: return "purpose";
+    case Kind::kCaveat: return "caveat";
+  }
+  return "name";
+}
+
+absl::string_view SubjectName(Subject s) {
+  switch (s) {
+    case Subject::kSender: return "sender";
+    case Subject::kRecipient: return "recipient";
+    case Subject::kOriginator: return "originator";
+    case Subject::kSenderSector: return "sender sector";
+    case Subject::kRecipientSector: return "recipient sector";
+    case Subject::kSenderAccreditation: return "sender accreditation";
+    case Subject::kRecipientAccreditation: return "recipient accreditation";
+    case Subject::kRecordType: return "record type";
+    case Subject::kPurpose: return "purpose";
+    case Subject::kClassification: return "classification";
+    case Subject::kCaveats: return "caveats";
+  }
+  return "?";
+}
+
+Kind SubjectKind(Subject s) {
+  switch (s) {
+    case Subject::kSender:
+    case Subject::kRecipient:
+    case Subject::kOriginator: return Kind::kOrg;
+    case Subject::kSenderSector:
+    case Subject::kRecipientSector: return Kind::kSector;
+    case Subject::kSenderAccreditation:
+    case Subject::kRecipientAccreditation:
+    case Subject::kClassification: return Kind::kLevel;
+    case Subject::kRecordType: return Kind::kRecordType;
+    case Subject::kPurpose: return Kind::kPurpose;
+    case Subject::kCaveats: return Kind::kCaveat;
+  }
+  return Kind::kOrg;
+}
+
+// The org dimension an org/sector/accreditation subject ranges over.
+int OrgDim(Subject s) {
+  switch (s) {
+    case Subject::kSender:
+    case Subject::kSenderSector:
+    case Subject::kSenderAccreditation: return kDimSender;
+    case Subject::kRecipient:
+    case Subject::kRecipientSector:
+    case Subject::kRecipientAccreditation: return kDimRecipient;
+    case Subject::kOriginator: return kDimOriginator;
+    default: return -1;
+  }
+}
+
+class Compiler {
+ public:
+  Compiler(const SourceSet& sources, std::vector<Diagnostic>* diags)
+      : sources_(sources), diags_(diags) {}
+
+  Model Run(const std::vector<PolicyFileAst>& files) {
+    const PolicyFileAst* baseline = nullptr;
+    for (const PolicyFileAst& f : files) {
+      if (f.local_layer) continue;
+      if (baseline) {
+        Error("layer", f.policy_name.pos,
+              "only one baseline policy may be compiled at once; mark "
+              "local agreements with 'layer local'");
+        continue;
+      }
+      baseline = &f;
+    }
+    if (!baseline) {
+      Error("layer", SourcePos{0, 1, 1},
+            "no baseline policy: one file must say 'layer baseline' and "
+            "declare the domains");
+      return model_;
+    }
+    model_.name = baseline->policy_name.text;
+    Declare(*baseline);
+    for (const PolicyFileAst& f : files) {
+      if (f.local_layer && (!f.decls.empty() || !f.organisations.empty())) {
+        SourcePos p = f.decls.empty() ? f.organisations[0].id.pos
+                                      : f.decls[0].pos;
+        Error("layer", p,
+              "a local layer may not declare domains or organisations; "
+              "declare them in the baseline");
+      }
+    }
+    shape_ = model_.domains.shape();
+    for (const PolicyFileAst& f : files) {
+      const std::string layer =
+          f.local_layer ? (f.policy_name.text.empty() ? sources_[f.file].name
+                                                      : f.policy_name.text)
+                        : "baseline";
+      for (const RuleAst& r : f.rules) CompileRule(r, layer, f.local_layer);
+      model_.canonical_source.push_back(FormatPolicy(f));
+    }
+    return std::move(model_);
+  }
+
+ private:
+  void Error(absl::string_view code, SourcePos pos, std::string msg) {
+    diags_->push_back(Diagnostic{Severity::kError, std::string(code), pos,
+                                 std::move(msg)});
+  }
+
+  void AddNames(Kind kind, const std::vector<Name>& names,
+                std::vector<std::string>* out) {
+    for (const Name& n : names) {
+      auto [it, inserted] = names_[kind].emplace(n.text, static_cast<int>(out->size()));
+      if (!inserted) {
+        Error("duplicate-name", n.pos,
+              absl::StrCat(KindName(kind), " '", n.text, "' is declared twice"));
+        continue;
+      }
+      if (out->size() >= 64) {
+        Error("limit", n.pos,
+              absl::StrCat("more than 64 ", KindName(kind),
+                           "s are not supported"));
+        names_[kind].erase(it);
+        continue;
+      }
+      out->push_back(n.text);
+    }
+  }
+
+  void Declare(const PolicyFileAst& f) {
+    Domains& d = model_.domains;
+    for (const DeclAst& decl : f.decls) {
+      switch (decl.kind) {
+        case DeclKind::kClassifications:
+          if (!d.classifications.empty()) {
+            Error("duplicate-name", decl.pos, "classifications declared twice");
+            break;
+          }
+          AddNames(Kind::kLevel, decl.names, &d.classifications);
+          break;
+        case DeclKind::kCaveats:
+          AddNames(Kind::kCaveat, decl.names, &d.caveats);
+          break;
+        case DeclKind::kSectors:
+          AddNames(Kind::kSector, decl.names, &d.sectors);
+          break;
+        case DeclKind::kRecordTypes:
+          AddNames(Kind::kRecordType, decl.names, &d.record_types);
+          break;
+        case DeclKind::kPurposes:
+          AddNames(Kind::kPurpose, decl.names, &d.purposes);
+          break;
+      }
+    }
+    if (d.classifications.empty()) {
+      Error("unknown-name", f.policy_name.pos,
+            "the baseline must declare its classifications, e.g. "
+            "'classifications OFFICIAL < OFFICIAL-SENSITIVE < SECRET'");
+    }
+    std::vector<std::string> ids;
+    for (const OrganisationAst& o : f.organisations) {
+      std::vector<std::string> one;
+      const size_t before = ids.size();
+      AddNames(Kind::kOrg, {o.id}, &ids);
+      if (ids.size() == before) continue;
+      Organisation org{o.id.text, 0, 0};
+      if (auto s = Lookup(Kind::kSector, o.sector)) org.sector = *s;
+      if (auto a = Lookup(Kind::kLevel, o.accreditation)) org.accreditation = *a;
+      d.organisations.push_back(org);
+    }
+  }
+
+  // Resolves `n` as a `kind`; reports unknown-name or type-error.
+  std::optional<int> Lookup(Kind kind, const Name& n) {
+    auto it = names_[kind].find(n.text);
+    if (it != names_[kind].end()) return it->second;
+    for (auto& [other, map] : names_) {
+      if (other != kind && map.contains(n.text)) {
+        Error("type-error", n.pos,
+              absl::StrCat("'", n.text, "' is a ", KindName(other), ", not a ",
+                           KindName(kind)));
+        return std::nullopt;
+      }
+    }
+    Error("unknown-name", n.pos,
+          absl::StrCat("unknown ", KindName(kind), " '", n.text, "'"));
+    return std::nullopt;
+  }
+
+  uint64_t OrgsWhere(const std::function<bool(const Organisation&)>& pred) {
+    uint64_t m = 0;
+    const auto& orgs = model_.domains.organisations;
+    for (size_t i = 0; i < orgs.size(); ++i) {
+      if (pred(orgs[i])) m |= 1ULL << i;
+    }
+    return m;
+  }
+
+  Cube With(int dim, uint64_t mask) {
+    Cube c = Cube::Universe(shape_);
+    c.m[dim] = mask;
+    return c;
+  }
+
+  static bool Compare(Op op, int a, int b) {
+    switch (op) {
+      case Op::kIs: return a == b;
+      case Op::kIsNot: return a != b;
+      case Op::kAtLeast: return a >= b;
+      case Op::kAtMost: return a <= b;
+      case Op::kBelow: return a < b;
+      case Op::kAbove: return a > b;
+      default: return false;
+    }
+  }
+
+  bool Ordered(Op op) {
+    return op == Op::kAtLeast || op == Op::kAtMost || op == Op::kBelow ||
+           op == Op::kAbove || op == Op::kFromTo;
+  }
+
+  std::optional<Region> Relational(const Atom& a) {
+    const Kind lk = SubjectKind(a.subject), rk = SubjectKind(a.other);
+    auto type_error = [&](absl::string_view why) -> std::optional<Region> {
+      Error("type-error", a.other_pos,
+            absl::StrCat("cannot compare ", SubjectName(a.subject), " with ",
+                         SubjectName(a.other), ": ", why));
+      return std::nullopt;
+    };
+    if (lk != rk) return type_error("they are different kinds of value");
+    if (a.subject == a.other) return type_error("it is the same attribute");
+    const auto& orgs = model_.domains.organisations;
+    Region r;
+    if (lk == Kind::kOrg || lk == Kind::kSector) {
+      if (a.op != Op::kIs && a.op != Op::kIsNot) {
+        return type_error("only 'is' and 'is not' apply");
+      }
+      const int da = OrgDim(a.subject), db = OrgDim(a.other);
+      const bool by_sector = lk == Kind::kSector;
+      const int groups = by_sector
+                             ? static_cast<int>(model_.domains.sectors.size())
+                             : static_cast<int>(orgs.size());
+      for (int g = 0; g < groups; ++g) {
+        const uint64_t in = by_sector
+                                ? OrgsWhere([&](const Organisation& o) { return o.sector == g; })
+                                : (1ULL << g);
+        Cube c = Cube::Universe(shape_);
+        c.m[da] = in;
+        c.m[db] = a.op == Op::kIs ? in : (shape_.Full(db) & ~in);
+        r.push_back(c);
+      }
+      Simplify(shape_, &r);
+      return r;
+    }
+    if (lk == Kind::kLevel) {
+      if (a.op == Op::kFromTo) return type_error("'from ... to' needs levels");
+      // One side is the classification, the other an accreditation.
+      const bool left_class = a.subject == Subject::kClassification;
+      const bool right_class = a.other == Subject::kClassification;
+      if (left_class == right_class) {
+        return type_error("compare an accreditation with the classification");
+      }
+      const int org_dim = OrgDim(left_class ? a.other : a.subject);
+      for (size_t k = 0; k < model_.domains.classifications.size(); ++k) {
+        const int ki = static_cast<int>(k);
+        uint64_t m = OrgsWhere([&](const Organisation& o) {
+          return left_class ? Compare(a.op, ki, o.accreditation)
+                            : Compare(a.op, o.accreditation, ki);
+        });
+        if (!m) continue;
+        Cube c = Cube::Universe(shape_);
+        c.m[kDimClassification] = 1ULL << k;
+        c.m[org_dim] = m;
+        r.push_back(c);
+      }
+      return r;
+    }
+    return type_error("only organisations, sectors and levels compare");
+  }
+
+  std::optional<Region> AtomRegion(const Atom& a) {
+    if (a.has_other) return Relational(a);
+    const Kind kind = SubjectKind(a.subject);
+    if (Ordered(a.op) && kind != Kind::kLevel) {
+      Error("type-error", a.pos,
+            absl::StrCat(SubjectName(a.subject),
+                         " has no order; use 'is' or 'in'"));
+      return std::nullopt;
+    }
+    std::vector<int> ids;
+    bool ok = true;
+    for (const Name& n : a.values) {
+      auto id = Lookup(kind, n);
+      if (id) ids.push_back(*id); else ok = false;
+    }
+    if (!ok || ids.empty()) return std::nullopt;
+    if (kind == Kind::kCaveat) {
+      if (a.op != Op::kIncludeAll && a.op != Op::kIncludeAny &&
+          a.op != Op::kIncludeNone) {
+        Error("type-error", a.pos, "caveats take 'include'");
+        return std::nullopt;
+      }
+      Region r;
+      Cube c = Cube::Universe(shape_);
+      for (int id : ids) {
+        const uint64_t bit = 1ULL << id;
+        if (a.op == Op::kIncludeAny) {
+          Cube one = Cube::Universe(shape_);
+          one.absent_ok &= ~bit;
+          r.push_back(one);
+        } else if (a.op == Op::kIncludeAll) {
+          c.absent_ok &= ~bit;
+        } else {
+          c.present_ok &= ~bit;
+        }
+      }
+      if (a.op != Op::kIncludeAny) r.push_back(c);
+      return r;
+    }
+    if (a.op == Op::kIncludeAll || a.op == Op::kIncludeAny ||
+        a.op == Op::kIncludeNone) {
+      Error("type-error", a.pos, "'include' applies only to caveats");
+      return std::nullopt;
+    }
+    // The set of values of the subject's own domain that satisfy the atom.
+    const int n = kind == Kind::kSector
+                      ? static_cast<int>(model_.domains.sectors.size())
+                  : kind == Kind::kLevel
+                      ? static_cast<int>(model_.domains.classifications.size())
+                  : kind == Kind::kOrg
+                      ? static_cast<int>(model_.domains.organisations.size())
+                  : kind == Kind::kRecordType
+                      ? static_cast<int>(model_.domains.record_types.size())
+                      : static_cast<int>(model_.domains.purposes.size());
+    uint64_t values = 0;
+    for (int v = 0; v < n; ++v) {
+      bool in_list = false;
+      for (int id : ids) in_list |= (id == v);
+      bool sat = false;
+      switch (a.op) {
+        case Op::kIs:
+        case Op::kIn: sat = in_list; break;
+        case Op::kIsNot:
+        case Op::kNotIn: sat = !in_list; break;
+        case Op::kFromTo:
+          sat = ids.size() == 2 && v >= ids[0] && v <= ids[1];
+          break;
+        default: sat = Compare(a.op, v, ids[0]); break;
+      }
+      if (sat) values |= 1ULL << v;
+    }
+    if ((a.op == Op::kIs || a.op == Op::kIsNot) && ids.size() != 1) {
+      Error("type-error", a.pos, "'is' takes one value; use 'in (...)'");
+      return std::nullopt;
+    }
+    switch (a.subject) {
+      case Subject::kRecordType: return Region{With(kDimRecordType, values)};
+      case Subject::kPurpose: return Region{With(kDimPurpose, values)};
+      case Subject::kClassification:
+        return Region{With(kDimClassification, values)};
+      case Subject::kSender:
+      case Subject::kRecipient:
+      case Subject::kOriginator:
+        return Region{With(OrgDim(a.subject), values)};
+      case Subject::kSenderSector:
+      case Subject::kRecipientSector:
+        return Region{With(OrgDim(a.subject), OrgsWhere([&](const Organisation& o) {
+                             return (values >> o.sector) & 1;
+                           }))};
+      case Subject::kSenderAccreditation:
+      case Subject::kRecipientAccreditation:
+        return Region{With(OrgDim(a.subject), OrgsWhere([&](const Organisation& o) {
+                             return (values >> o.accreditation) & 1;
+                           }))};
+      case Subject::kCaveats: break;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Region> ExprRegion(const Expr& e) {
+    switch (e.kind) {
+      case Expr::Kind::kAtom: return AtomRegion(e.atom);
+      case Expr::Kind::kNot: {
+        auto inner = ExprRegion(*e.children[0]);
+        if (!inner) return std::nullopt;
+        return Complement(shape_, *inner);
+      }
+      case Expr::Kind::kAnd:
+      case Expr::Kind::kOr: {
+        std::optional<Region> acc;
+        bool ok = true;
+        for (const auto& c : e.children) {
+          auto r = ExprRegion(*c);
+          if (!r) { ok = false; continue; }
+          if (!acc) { acc = std::move(r); continue; }
+          if (e.kind == Expr::Kind::kAnd) {
+            acc = IntersectRegions(shape_, *acc, *r);
+          } else {
+            acc = Union(*acc, *r);
+            Simplify(shape_, &*acc);
+          }
+        }
+        if (!ok) return std::nullopt;
+        return acc;
+      }
+    }
+    return std::nullopt;
+  }
+
+  void CompileRule(const RuleAst& r, const std::string& layer, bool local) {
+    Rule rule;
+    rule.id = r.id.text;
+    rule.description = r.description;
+    rule.forbid = r.forbid;
+    rule.pos = r.pos;
+    rule.source = absl::StrCat(sources_[r.pos.file].name, ":", r.pos.line, ":",
+                               r.pos.column);
+    rule.layer = layer;
+    rule.local = local;
+    auto [it, inserted] = rule_ids_.emplace(r.id.text, r.id.pos);
+    if (!inserted) {
+      Error("duplicate-id", r.id.pos,
+            absl::StrCat("rule id '", r.id.text, "' is already used at line ",
+                         it->second.line));
+    }
+    bool ok = true;
+    Region region{Cube::Universe(shape_)};
+    if (r.when) {
+      auto w = ExprRegion(*r.when);
+      if (w) region = std::move(*w); else ok = false;
+    }
+    if (r.unless) {
+      auto u = ExprRegion(*r.unless);
+      if (u) region = SubtractRegions(shape_, region, *u); else ok = false;
+      Simplify(shape_, &region);
+    }
+    if (r.has_obligations) {
+      if (r.forbid) {
+        Error("type-error", r.obligations.pos,
+              "obligations ('then ...') apply only to permit rules");
+      }
+      const ObligationsAst& o = r.obligations;
+      rule.obligations.encrypt = o.encrypt;
+      for (const Name& f : o.redact) rule.obligations.redact_fields.push_back(f.text);
+      const int per = o.retain_unit == "years" ? 365
+                      : o.retain_unit == "months" ? 30 : 1;
+      rule.obligations.retain_days = static_cast<uint32_t>(o.retain_amount) * per;
+      rule.obligations.notify_originator = o.notify_originator;
+    }
+    if (!ok) return;
+    rule.region = std::move(region);
+    model_.rules.push_back(std::move(rule));
+  }
+
+  const SourceSet& sources_;
+  std::vector<Diagnostic>* diags_;
+  Model model_;
+  Shape shape_;
+  absl::flat_hash_map<Kind, absl::flat_hash_map<std::string, int>> names_;
+  absl::flat_hash_map<std::string, SourcePos> rule_ids_;
+};
+
+}  // namespace
+
+Model CompileParsed(const SourceSet& sources,
+                    const std::vector<PolicyFileAst>& files,
+                    std::vector<Diagnostic>* diagnostics) {
+  return Compiler(sources, diagnostics).Run(files);
+}
+
+Model CompilePolicy(const SourceSet& sources,
+                    std::vector<Diagnostic>* diagnostics) {
+  std::vector<PolicyFileAst> files;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    files.push_back(
+        ParsePolicy(static_cast<int>(i), sources[i].text, diagnostics));
+  }
+  return CompileParsed(sources, files, diagnostics);
+}
+
+}  // namespace gatehouse::policy

@@ -1,0 +1,177 @@
+#include "policy/model.h"
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+
+namespace gatehouse::policy {
+
+Shape Domains::shape() const {
+  Shape s;
+  s.size[kDimSender] = static_cast<int>(organisations.size());
+  s.size[kDimRecipient] = static_cast<int>(organisations.size());
+  s.size[kDimRecordType] = static_cast<int>(record_types.size());
+  s.size[kDimClassification] = static_cast<int>(classifications.size());
+  s.size[kDimPurpose] = static_cast<int>(purposes.size());
+  s.size[kDimOriginator] = static_cast<int>(organisations.size());
+  s.caveats = static_cast<int>(caveats.size());
+  return s;
+}
+
+Region Domains::WriteDownRegion() const {
+  const Shape s = shape();
+  Region r;
+  for (size_t k = 0; k < classifications.size(); ++k) {
+    uint64_t below = 0;
+    for (size_t o = 0; o < organisations.size(); ++o) {
+      if (organisations[o].accreditation < static_cast<int>(k)) {
+        below |= 1ULL << o;
+      }
+    }
+    if (!below) continue;
+    Cube c = Cube::Universe(s);
+    c.m[kDimClassification] = 1ULL << k;
+    c.m[kDimRecipient] = below;
+    r.push_back(c);
+  }
+  return r;
+}
+
+gatehouse::v1::CompiledPolicy ToProto(const Model& model) {
+  gatehouse::v1::CompiledPolicy p;
+  const Domains& d = model.domains;
+  p.set_name(model.name);
+  p.set_format_version(1);
+  for (const auto& s : d.classifications) p.add_classifications(s);
+  for (const auto& s : d.caveats) p.add_caveats(s);
+  for (const auto& s : d.sectors) p.add_sectors(s);
+  for (const auto& o : d.organisations) {
+    auto* po = p.add_organisations();
+    po->set_id(o.id);
+    po->set_sector(o.sector);
+    po->set_accreditation(o.accreditation);
+  }
+  for (const auto& s : d.record_types) p.add_record_types(s);
+  for (const auto& s : d.purposes) p.add_purposes(s);
+  for (const Rule& r : model.rules) {
+    auto* pr = p.add_rules();
+    pr->set_id(r.id);
+    pr->set_description(r.description);
+    pr->set_forbid(r.forbid);
+    pr->set_source(r.source);
+    pr->set_layer(r.layer);
+    for (const Cube& c : r.region) {
+      auto* pc = pr->add_cubes();
+      for (uint64_t m : c.m) pc->add_masks(m);
+      pc->add_masks(c.absent_ok);
+      pc->add_masks(c.present_ok);
+    }
+    if (!r.forbid) {
+      auto* ob = pr->mutable_obligations();
+      ob->set_encrypt(r.obligations.encrypt);
+      for (const auto& f : r.obligations.redact_fields) ob->add_redact_fields(f);
+      ob->set_retain_days(r.obligations.retain_days);
+      ob->set_notify_originator(r.obligations.notify_originator);
+    }
+  }
+  for (const auto& s : model.canonical_source) p.add_canonical_source(s);
+  return p;
+}
+
+namespace {
+
+absl::Status CheckNames(absl::string_view what,
+                        const google::protobuf::RepeatedPtrField<std::string>& names,
+                        size_t max, std::vector<std::string>* out) {
+  if (names.size() > static_cast<int>(max)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("compiled policy has ", names.size(), " ", what,
+                     "; at most ", max, " are supported"));
+  }
+  absl::flat_hash_set<std::string> seen;
+  for (const auto& n : names) {
+    if (n.empty() || !seen.insert(n).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("compiled policy has an empty or duplicate ", what,
+                       " name '", n, "'"));
+    }
+    out->push_back(n);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Model> FromProto(const gatehouse::v1::CompiledPolicy& p) {
+  if (p.format_version() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "compiled policy format version ", p.format_version(),
+        " is not supported (expected 1)"));
+  }
+  Model m;
+  m.name = p.name();
+  Domains& d = m.domains;
+  absl::Status s = CheckNames("classifications", p.classifications(), 64,
+                              &d.classifications);
+  if (s.ok()) s = CheckNames("caveats", p.caveats(), 64, &d.caveats);
+  if (s.ok()) s = CheckNames("sectors", p.sectors(), 64, &d.sectors);
+  if (s.ok()) s = CheckNames("record types", p.record_types(), 64,
+                             &d.record_types);
+  if (s.ok()) s = CheckNames("purposes", p.purposes(), 64, &d.purposes);
+  if (!s.ok()) return s;
+  if (d.classifications.empty()) {
+    return absl::InvalidArgumentError("compiled policy has no classifications");
+  }
+  if (p.organisations_size() > 64) {
+    return absl::InvalidArgumentError("compiled policy has more than 64 organisations");
+  }
+  absl::flat_hash_set<std::string> org_ids;
+  for (const auto& po : p.organisations()) {
+    if (po.id().empty() || !org_ids.insert(po.id()).second ||
+        po.sector() >= d.sectors.size() ||
+        po.accreditation() >= d.classifications.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "compiled policy has an invalid organisation '", po.id(), "'"));
+    }
+    d.organisations.push_back(Organisation{
+        po.id(), static_cast<int>(po.sector()),
+        static_cast<int>(po.accreditation())});
+  }
+  const Shape shape = d.shape();
+  absl::flat_hash_set<std::string> rule_ids;
+  for (const auto& pr : p.rules()) {
+    if (pr.id().empty() || !rule_ids.insert(pr.id()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "compiled policy has an empty or duplicate rule id '", pr.id(), "'"));
+    }
+    Rule r;
+    r.id = pr.id();
+    r.description = pr.description();
+    r.forbid = pr.forbid();
+    r.source = pr.source();
+    r.layer = pr.layer();
+    for (const auto& pc : pr.cubes()) {
+      if (pc.masks_size() != kNumValueDims + 2) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "rule ", r.id, " has a cube with ", pc.masks_size(),
+            " masks (expected ", kNumValueDims + 2, ")"));
+      }
+      Cube c;
+      for (int i = 0; i < kNumValueDims; ++i) {
+        c.m[i] = pc.masks(i) & shape.Full(i);
+      }
+      c.absent_ok = pc.masks(kNumValueDims) & shape.CaveatsFull();
+      c.present_ok = pc.masks(kNumValueDims + 1) & shape.CaveatsFull();
+      if (!c.Empty(shape)) r.region.push_back(c);
+    }
+    const auto& ob = pr.obligations();
+    r.obligations.encrypt = ob.encrypt();
+    for (const auto& f : ob.redact_fields()) r.obligations.redact_fields.push_back(f);
+    r.obligations.retain_days = ob.retain_days();
+    r.obligations.notify_originator = ob.notify_originator();
+    m.rules.push_back(std::move(r));
+  }
+  for (const auto& src : p.canonical_source()) m.canonical_source.push_back(src);
+  return m;
+}
+
+}  // namespace gatehouse::policy

@@ -1,0 +1,140 @@
+// Signed bundles: a good bundle loads; too few signatures, a duplicate
+// signer, an unknown signer, a tampered payload or a lowered signature
+// requirement each fail with a clear error.
+#include <string>
+
+#include "gtest/gtest.h"
+#include "policy/bundle.h"
+#include "tests/policy/test_util.h"
+
+namespace gatehouse::policy::testing {
+namespace {
+
+gatehouse::v1::CompiledPolicy SmallPolicy() {
+  Compiled c = CompileText(R"(policy "p"
+classifications OFFICIAL
+sectors health
+record types summary
+purposes care
+organisation trust-a sector health accredited OFFICIAL
+organisation trust-b sector health accredited OFFICIAL
+permit P1 when purpose is care
+)");
+  EXPECT_FALSE(HasErrors(c.diagnostics)) << c.Dump();
+  return ToProto(c.model);
+}
+
+class PolicyBundleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    alice_ = GenerateOfficerKey();
+    bob_ = GenerateOfficerKey();
+    trust_.officer_keys = {alice_.public_key, bob_.public_key};
+    auto b = MakeBundle(SmallPolicy(), 2, "v1");
+    ASSERT_TRUE(b.ok());
+    unsigned_ = *b;
+  }
+  std::string SignedByBoth() {
+    auto a = SignBundle(unsigned_, alice_.secret_key, "alice");
+    EXPECT_TRUE(a.ok());
+    auto ab = SignBundle(*a, bob_.secret_key, "bob");
+    EXPECT_TRUE(ab.ok());
+    return *ab;
+  }
+  OfficerKeyPair alice_, bob_;
+  BundleTrust trust_;
+  std::string unsigned_;
+};
+
+TEST_F(PolicyBundleTest, TwoOfficersSignAndTheEngineLoads) {
+  const std::string b = SignedByBoth();
+  auto payload = VerifyBundle(b, trust_);
+  ASSERT_TRUE(payload.ok()) << payload.status();
+  EXPECT_EQ(payload->version(), "v1");
+  auto engine = Engine::FromBundle(b, trust_);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  EXPECT_TRUE(engine->Evaluate({"trust-a", "trust-b", "summary", "OFFICIAL", "care", "", {}}).allowed);
+}
+
+TEST_F(PolicyBundleTest, OneSignatureOfTwoRequiredIsRejected) {
+  auto a = SignBundle(unsigned_, alice_.secret_key, "alice");
+  ASSERT_TRUE(a.ok());
+  auto v = VerifyBundle(*a, trust_);
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_NE(v.status().message().find("2 distinct signatures are required"), std::string::npos)
+      << v.status();
+  EXPECT_FALSE(Engine::FromBundle(*a, trust_).ok());
+}
+
+TEST_F(PolicyBundleTest, UnsignedBundleIsRejected) {
+  EXPECT_EQ(VerifyBundle(unsigned_, trust_).status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(PolicyBundleTest, SameOfficerSigningTwiceIsRefusedAndRejected) {
+  auto a = SignBundle(unsigned_, alice_.secret_key, "alice");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(SignBundle(*a, alice_.secret_key, "alice again").status().code(),
+            absl::StatusCode::kAlreadyExists);
+  // Forge the duplicate by hand: copy the signature entry.
+  gatehouse::v1::SignedPolicyBundle b;
+  ASSERT_TRUE(b.ParseFromString(*a));
+  *b.add_signatures() = b.signatures(0);
+  auto v = VerifyBundle(b.SerializeAsString(), trust_);
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_NE(v.status().message().find("twice"), std::string::npos) << v.status();
+}
+
+TEST_F(PolicyBundleTest, SignatureByUntrustedKeyIsRejected) {
+  const OfficerKeyPair mallory = GenerateOfficerKey();
+  auto a = SignBundle(unsigned_, alice_.secret_key, "alice");
+  auto am = SignBundle(*a, mallory.secret_key, "mallory");
+  ASSERT_TRUE(am.ok());
+  auto v = VerifyBundle(*am, trust_);
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_NE(v.status().message().find("not a trusted"), std::string::npos) << v.status();
+}
+
+TEST_F(PolicyBundleTest, TamperedPolicyIsRejected) {
+  gatehouse::v1::SignedPolicyBundle b;
+  ASSERT_TRUE(b.ParseFromString(SignedByBoth()));
+  gatehouse::v1::PolicyBundlePayload payload;
+  ASSERT_TRUE(payload.ParseFromString(b.payload()));
+  gatehouse::v1::CompiledPolicy compiled;
+  ASSERT_TRUE(compiled.ParseFromString(payload.compiled_policy()));
+  compiled.mutable_rules(0)->set_forbid(true);  // flip a permit to forbid
+  payload.set_compiled_policy(compiled.SerializeAsString());
+  b.set_payload(payload.SerializeAsString());
+  auto v = VerifyBundle(b.SerializeAsString(), trust_);
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_NE(v.status().message().find("altered"), std::string::npos) << v.status();
+}
+
+TEST_F(PolicyBundleTest, LoweringRequiredSignaturesBreaksSignatures) {
+  auto a = SignBundle(unsigned_, alice_.secret_key, "alice");
+  gatehouse::v1::SignedPolicyBundle b;
+  ASSERT_TRUE(b.ParseFromString(*a));
+  gatehouse::v1::PolicyBundlePayload payload;
+  ASSERT_TRUE(payload.ParseFromString(b.payload()));
+  payload.set_required_signatures(1);
+  b.set_payload(payload.SerializeAsString());
+  EXPECT_FALSE(VerifyBundle(b.SerializeAsString(), trust_).ok());
+}
+
+TEST_F(PolicyBundleTest, GatewayFloorRaisesTheRequirement) {
+  auto one = MakeBundle(SmallPolicy(), 1, "v1");
+  auto a = SignBundle(*one, alice_.secret_key, "alice");
+  ASSERT_TRUE(VerifyBundle(*a, trust_).ok());
+  BundleTrust strict = trust_;
+  strict.min_signatures = 2;
+  EXPECT_EQ(VerifyBundle(*a, strict).status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(PolicyBundleTest, GarbageIsInvalidArgument) {
+  EXPECT_EQ(VerifyBundle("\xff\xff\xff not a bundle", trust_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MakeBundle(SmallPolicy(), 0, "v").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(SignBundle(unsigned_, "short", "x").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace gatehouse::policy::testing

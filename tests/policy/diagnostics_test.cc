@@ -1,0 +1,233 @@
+// One test per compiler diagnostic: a policy that triggers it and a policy
+// that does not. Named after the mistake an officer would make.
+#include <string>
+
+#include "gtest/gtest.h"
+#include "tests/policy/cedar_requests.h"
+#include "tests/policy/test_util.h"
+
+namespace gatehouse::policy::testing {
+namespace {
+
+const char kPrelude[] = R"(policy "test"
+layer baseline
+classifications OFFICIAL < OFFICIAL-SENSITIVE < SECRET
+caveats PERSONAL, MEDICAL
+sectors health, police, council
+record types referral, summary
+purposes care, safeguarding
+organisation trust-a sector health accredited OFFICIAL-SENSITIVE
+organisation force-a sector police accredited SECRET
+organisation council-a sector council accredited OFFICIAL
+)";
+
+Compiled WithRules(const std::string& rules) {
+  return CompileText(std::string(kPrelude) + rules);
+}
+
+const Diagnostic* Find(const Compiled& c, absl::string_view code) {
+  for (const Diagnostic& d : c.diagnostics) {
+    if (d.code == code) return &d;
+  }
+  return nullptr;
+}
+
+TEST(PolicyDiagnostics, CleanPolicyHasNoDiagnostics) {
+  Compiled c = WithRules("permit P1 when sender sector is health and purpose is care\n");
+  EXPECT_FALSE(HasErrors(c.diagnostics)) << c.Dump();
+  EXPECT_TRUE(c.diagnostics.empty()) << c.Dump();
+}
+
+TEST(PolicyDiagnostics, SyntaxErrorHasLineColumnAndCaret) {
+  Compiled c = WithRules("permit P1 when sender sector health\n");
+  const Diagnostic* d = Find(c, "syntax");
+  ASSERT_NE(d, nullptr) << c.Dump();
+  EXPECT_EQ(d->pos.line, 11);
+  EXPECT_EQ(d->pos.column, 30);
+  const std::string text = FormatDiagnostic(c.sources, *d);
+  EXPECT_NE(text.find("policy0.ghp:11:30: error:"), std::string::npos) << text;
+  EXPECT_NE(text.find("  permit P1 when sender sector health\n"
+                      "                               ^\n"),
+            std::string::npos)
+      << text;
+}
+
+TEST(PolicyDiagnostics, MisspelledSectorIsUnknownName) {
+  Compiled c = WithRules("permit P1 when sender sector is helth\n");
+  const Diagnostic* d = Find(c, "unknown-name");
+  ASSERT_NE(d, nullptr) << c.Dump();
+  EXPECT_EQ(d->pos.line, 11);
+  EXPECT_EQ(d->pos.column, 33);
+  EXPECT_NE(d->message.find("unknown sector 'helth'"), std::string::npos);
+  EXPECT_FALSE(WithRules("permit P1 when sender sector is health\n").HasCode("unknown-name"));
+}
+
+TEST(PolicyDiagnostics, UnknownCaveatIsUnknownName) {
+  EXPECT_TRUE(WithRules("forbid F1 when caveats include LOCSEN\n").HasCode("unknown-name"));
+  EXPECT_FALSE(WithRules("forbid F1 when caveats include MEDICAL\n").HasCode("unknown-name"));
+}
+
+TEST(PolicyDiagnostics, LevelUsedAsSectorIsTypeError) {
+  Compiled c = WithRules("permit P1 when recipient sector is SECRET\n");
+  const Diagnostic* d = Find(c, "type-error");
+  ASSERT_NE(d, nullptr) << c.Dump();
+  EXPECT_NE(d->message.find("'SECRET' is a classification level, not a sector"),
+            std::string::npos);
+  EXPECT_FALSE(WithRules("permit P1 when classification is SECRET and recipient sector is police\n")
+                   .HasCode("type-error"));
+}
+
+TEST(PolicyDiagnostics, OrderingAnUnorderedAttributeIsTypeError) {
+  EXPECT_TRUE(WithRules("permit P1 when purpose at least care\n").HasCode("type-error"));
+  EXPECT_FALSE(WithRules("permit P1 when classification at most OFFICIAL\n").HasCode("type-error"));
+}
+
+TEST(PolicyDiagnostics, ComparingSectorWithOrganisationIsTypeError) {
+  EXPECT_TRUE(WithRules("permit P1 when recipient sector is sender\n").HasCode("type-error"));
+  EXPECT_FALSE(WithRules("permit P1 when recipient sector is sender sector\n").HasCode("type-error"));
+}
+
+TEST(PolicyDiagnostics, ObligationsOnForbidAreTypeError) {
+  EXPECT_TRUE(WithRules("forbid F1 when purpose is care then encrypt\n").HasCode("type-error"));
+  EXPECT_FALSE(WithRules("permit P1 when purpose is care then encrypt\n").HasCode("type-error"));
+}
+
+TEST(PolicyDiagnostics, SameRuleIdTwiceIsDuplicateId) {
+  Compiled c = WithRules("permit P1 when purpose is care\npermit P1 when purpose is safeguarding\n");
+  const Diagnostic* d = Find(c, "duplicate-id");
+  ASSERT_NE(d, nullptr) << c.Dump();
+  EXPECT_EQ(d->pos.line, 12);
+  EXPECT_FALSE(WithRules("permit P1 when purpose is care\npermit P2 when purpose is safeguarding\n")
+                   .HasCode("duplicate-id"));
+}
+
+TEST(PolicyDiagnostics, OrganisationDeclaredTwiceIsDuplicateName) {
+  EXPECT_TRUE(WithRules("organisation trust-a sector health accredited OFFICIAL\n")
+                  .HasCode("duplicate-name"));
+  EXPECT_FALSE(WithRules("organisation trust-b sector health accredited OFFICIAL\n")
+                   .HasCode("duplicate-name"));
+}
+
+TEST(PolicyDiagnostics, ContradictoryConditionsNeverFire) {
+  Compiled c = WithRules("permit P1 when sender sector is health and sender is force-a\n");
+  const Diagnostic* d = Find(c, "never-fires");
+  ASSERT_NE(d, nullptr) << c.Dump();
+  EXPECT_EQ(d->severity, Severity::kWarning);
+  EXPECT_FALSE(WithRules("permit P1 when sender sector is health and sender is trust-a\n")
+                   .HasCode("never-fires"));
+}
+
+TEST(PolicyDiagnostics, PermitOnlyForWriteDownFlowsNeverFires) {
+  // council-a is accredited OFFICIAL only; and this also trips write-down.
+  EXPECT_TRUE(WithRules("permit P1 when recipient is council-a and classification is SECRET\n")
+                  .HasCode("never-fires"));
+  EXPECT_FALSE(WithRules("permit P1 when recipient is council-a and classification is OFFICIAL\n")
+                   .HasCode("never-fires"));
+}
+
+TEST(PolicyDiagnostics, PermitKilledByForbidIsOverridden) {
+  Compiled c = WithRules(
+      "forbid F1 when recipient sector is council\n"
+      "permit P1 when recipient is council-a and purpose is care\n");
+  const Diagnostic* d = Find(c, "overridden");
+  ASSERT_NE(d, nullptr) << c.Dump();
+  EXPECT_NE(d->message.find("F1"), std::string::npos);
+  EXPECT_FALSE(WithRules("forbid F1 when recipient sector is council and purpose is safeguarding\n"
+                         "permit P1 when recipient is council-a and purpose is care\n")
+                   .HasCode("overridden"));
+}
+
+TEST(PolicyDiagnostics, PermitCoveredByTwoOthersIsRedundant) {
+  Compiled c = WithRules(
+      "permit P1 when purpose is care and record type is referral\n"
+      "permit P2 when purpose is care and record type is summary\n"
+      "permit P3 when purpose is care and sender sector is health\n");
+  const Diagnostic* d = Find(c, "redundant");
+  ASSERT_NE(d, nullptr) << c.Dump();
+  EXPECT_NE(d->message.find("P3"), std::string::npos);
+  EXPECT_NE(d->message.find("P1, P2"), std::string::npos);
+  EXPECT_FALSE(WithRules("permit P1 when purpose is care and record type is referral\n"
+                         "permit P3 when purpose is care and sender sector is health\n")
+                   .HasCode("redundant"));
+}
+
+TEST(PolicyDiagnostics, PartlyForbiddenPermitIsInfoOverlap) {
+  Compiled c = WithRules(
+      "forbid F1 when caveats include MEDICAL\n"
+      "permit P1 when purpose is care\n");
+  const Diagnostic* d = Find(c, "overlap");
+  ASSERT_NE(d, nullptr) << c.Dump();
+  EXPECT_EQ(d->severity, Severity::kInfo);
+  EXPECT_FALSE(WithRules("forbid F1 when purpose is safeguarding\n"
+                         "permit P1 when purpose is care\n")
+                   .HasCode("overlap"));
+}
+
+TEST(PolicyDiagnostics, SecretToOfficialOnlyCouncilIsWriteDown) {
+  Compiled c = WithRules(
+      "permit P1 when classification at least OFFICIAL-SENSITIVE and purpose is safeguarding\n");
+  const Diagnostic* d = Find(c, "write-down");
+  ASSERT_NE(d, nullptr) << c.Dump();
+  EXPECT_EQ(d->severity, Severity::kError);
+  EXPECT_NE(d->message.find("council-a"), std::string::npos) << d->message;
+  // Restricting the recipients to accredited ones removes the error, and so
+  // does a forbid that removes the write-down flows.
+  EXPECT_FALSE(WithRules("permit P1 when classification at least OFFICIAL-SENSITIVE "
+                         "and recipient sector is police\n")
+                   .HasCode("write-down"));
+  EXPECT_FALSE(WithRules("forbid F1 when recipient accreditation below classification\n"
+                         "permit P1 when classification at least OFFICIAL-SENSITIVE\n")
+                   .HasCode("write-down"));
+}
+
+TEST(PolicyDiagnostics, LocalPermitWideningBaselineIsLayerWidens) {
+  const std::string local_wide =
+      "policy \"local\"\nlayer local\npermit L1 when purpose is safeguarding\n";
+  const std::string local_narrow =
+      "policy \"local\"\nlayer local\n"
+      "permit L1 when purpose is care and sender is trust-a then redact (nhs_number)\n"
+      "forbid L2 when recipient is council-a\n";
+  const std::string base = std::string(kPrelude) + "permit P1 when purpose is care\n";
+  EXPECT_TRUE(CompileTexts({base, local_wide}).HasCode("layer-widens"));
+  Compiled ok = CompileTexts({base, local_narrow});
+  EXPECT_FALSE(ok.HasCode("layer-widens")) << ok.Dump();
+  EXPECT_FALSE(HasErrors(ok.diagnostics)) << ok.Dump();
+}
+
+TEST(PolicyDiagnostics, DeclarationsInLocalLayerAreLayerError) {
+  const std::string base = std::string(kPrelude) + "permit P1 when purpose is care\n";
+  EXPECT_TRUE(CompileTexts({base, "layer local\npurposes research\n"}).HasCode("layer"));
+  EXPECT_TRUE(CompileTexts({base, base}).HasCode("layer"));  // two baselines
+  EXPECT_FALSE(CompileTexts({base, "layer local\nforbid L1 when purpose is care\n"}).HasCode("layer"));
+}
+
+TEST(PolicyDiagnostics, SixtyFiveCaveatsExceedTheLimit) {
+  auto with_caveats = [](int n) {
+    std::string t = "policy p\nclassifications A\nsectors s\nrecord types r\npurposes x\ncaveats C0";
+    for (int i = 1; i < n; ++i) t += ", C" + std::to_string(i);
+    return CompileText(t + "\npermit P when caveats include C" + std::to_string(n - 1) + "\n");
+  };
+  EXPECT_TRUE(with_caveats(65).HasCode("limit"));
+  EXPECT_FALSE(with_caveats(64).HasCode("limit"));
+}
+
+TEST(PolicyDiagnostics, InterorgExampleFindsThePeersDeliberateAnomalies) {
+  std::string text;
+  ASSERT_TRUE(ReadFileToString(SourcePath("policy/examples/interorg.ghp"), &text));
+  Compiled c = CompileText(text);
+  EXPECT_FALSE(HasErrors(c.diagnostics)) << c.Dump();
+  auto flagged = [&](absl::string_view code, absl::string_view rule) {
+    for (const Diagnostic& d : c.diagnostics) {
+      if (d.code == code && d.message.find(std::string(rule) + " ") != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(flagged("redundant", "P24-domestic-abuse-notification"));
+  EXPECT_TRUE(flagged("overridden", "P25-police-council-intel-crime-prevention"));
+  EXPECT_TRUE(flagged("redundant", "P27-benefit-fraud-investigation"));
+  EXPECT_TRUE(flagged("redundant", "P28-health-council-service-planning"));
+  EXPECT_TRUE(flagged("redundant", "P29-police-police-intelligence"));
+}
+
+}  // namespace
+}  // namespace gatehouse::policy::testing

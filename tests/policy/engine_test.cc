@@ -1,0 +1,249 @@
+// The engine decides as documented in engine.h and fails closed: unknown or
+// missing labels, and write-down, are denials no rule can turn into allows.
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "tests/policy/cedar_requests.h"
+#include "tests/policy/test_util.h"
+
+// Counts heap allocations so a test can prove Evaluate makes none. GCC
+// cannot see that the replaced new and delete match.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+static std::atomic<long> g_allocations{0};
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  std::abort();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace gatehouse::policy::testing {
+namespace {
+
+Engine Interorg() {
+  std::string text;
+  EXPECT_TRUE(ReadFileToString(SourcePath("policy/examples/interorg.ghp"), &text));
+  Compiled c = CompileText(text);
+  EXPECT_FALSE(HasErrors(c.diagnostics)) << c.Dump();
+  return *Engine::FromModel(c.model);
+}
+
+struct Spot {
+  const char* sender;
+  const char* recipient;
+  const char* type;
+  const char* classification;
+  std::vector<absl::string_view> caveats;
+  const char* purpose;
+  const char* originator;
+  bool allow;
+  std::vector<std::string> rules;
+};
+
+std::vector<std::string> Rules(const Decision& d) {
+  std::vector<std::string> out;
+  for (int i = 0; i < d.recorded_rules(); ++i) {
+    out.emplace_back(d.rule_id(i));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The 18 spot checks of the Cedar peer (bench.mjs), with the exact set of
+// determining rules Cedar reports. F01 is built in here (no write-down), so
+// that one check reports the built-in instead of a rule.
+TEST(PolicyEngine, CedarSpotChecksWithDecidingRules) {
+  const Engine e = Interorg();
+  const std::vector<Spot> spots = {
+      {"trust-01", "trust-02", "patient_summary", "OFFICIAL-SENSITIVE", {"PERSONAL", "MEDICAL"}, "direct_care", "", true, {"P01-health-health-direct-care"}},
+      {"trust-01", "council-02", "discharge_summary", "OFFICIAL-SENSITIVE", {"PERSONAL", "MEDICAL"}, "direct_care", "", false, {"F06-medical-caveat"}},
+      {"trust-01", "council-02", "discharge_summary", "OFFICIAL-SENSITIVE", {"PERSONAL"}, "direct_care", "", true, {"P04-health-council-care"}},
+      {"force-01", "force-02", "intelligence_report", "SECRET", {"SOURCE_PROTECTED"}, "investigation", "", true, {"P08-police-police-operational", "P29-police-police-intelligence"}},
+      {"force-01", "council-01", "intelligence_report", "OFFICIAL-SENSITIVE", {}, "crime_prevention", "", false, {"F17-intelligence-police-only"}},
+      {"force-01", "trust-01", "safeguarding_referral", "SECRET", {}, "safeguarding", "", false, {}},  // built-in write-down
+      {"force-03", "nca-01", "intelligence_report", "TOP SECRET", {}, "investigation", "", false, {"F03-no-top-secret-over-gateway"}},
+      {"council-07", "council-01", "housing_record", "OFFICIAL", {}, "service_planning", "", false, {"F20-suspended-sender"}},
+      {"council-01", "trust-13", "aggregate_statistics", "OFFICIAL", {}, "statistics", "", false, {"F21-suspended-recipient"}},
+      {"council-01", "trust-02", "aggregate_statistics", "OFFICIAL", {}, "statistics", "", true, {"P20-aggregate-statistics"}},
+      {"force-02", "force-01", "intelligence_report", "OFFICIAL-SENSITIVE", {"ORCON"}, "investigation", "nca-01", false, {"F05-orcon-originator-only"}},
+      {"force-02", "force-01", "intelligence_report", "OFFICIAL-SENSITIVE", {"ORCON"}, "investigation", "", true, {"P08-police-police-operational", "P29-police-police-intelligence"}},
+      {"council-01", "force-01", "housing_record", "OFFICIAL", {}, "research", "", false, {}},
+      {"force-01", "council-01", "crime_report", "OFFICIAL-SENSITIVE", {"LEGAL_PRIVILEGE"}, "legal_proceedings", "", true, {"P13-police-legal-proceedings"}},
+      {"force-02", "trust-01", "custody_record", "OFFICIAL-SENSITIVE", {"PERSONAL"}, "vital_interests", "", true, {"P10-police-health-detainee-care"}},
+      {"trust-01", "trust-02", "research_extract", "OFFICIAL", {"PERSONAL"}, "research", "", false, {"F13-personal-not-for-secondary-use"}},
+      {"council-01", "trust-02", "aggregate_statistics", "OFFICIAL", {"LOCSEN", "CHILD"}, "statistics", "", false, {"F11-locsen-same-sector", "F12-child-purpose-limit"}},
+      {"force-01", "trust-02", "domestic_abuse_notification", "OFFICIAL-SENSITIVE", {"PERSONAL"}, "safeguarding", "", true, {"P09-police-health-safeguarding", "P24-domestic-abuse-notification"}},
+  };
+  for (const Spot& s : spots) {
+    Request r{s.sender, s.recipient, s.type, s.classification, s.purpose, s.originator, s.caveats};
+    const Decision d = e.Evaluate(r);
+    EXPECT_EQ(d.allowed, s.allow) << s.sender << "->" << s.recipient << " " << s.type << ": " << d.reason;
+    std::vector<std::string> want = s.rules;
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(Rules(d), want) << s.sender << "->" << s.recipient << " " << s.type;
+  }
+}
+
+TEST(PolicyEngine, SecretToOfficialSensitiveTrustIsWriteDownEvenWithoutF01) {
+  Compiled c = CompileText(R"(policy "p"
+classifications OFFICIAL < SECRET
+sectors police, health
+record types referral
+purposes safeguarding
+organisation force-a sector police accredited SECRET
+organisation trust-a sector health accredited OFFICIAL
+permit P1 when purpose is safeguarding
+)");
+  ASSERT_FALSE(HasErrors(c.diagnostics)) << c.Dump();
+  const Engine e = *Engine::FromModel(c.model);
+  Request r{"force-a", "trust-a", "referral", "SECRET", "safeguarding", "", {}};
+  const Decision d = e.Evaluate(r);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.outcome, Outcome::kWriteDown);
+  EXPECT_EQ(OutcomeName(d.outcome), "write-down");
+  r.classification = "OFFICIAL";
+  EXPECT_TRUE(e.Evaluate(r).allowed);
+}
+
+TEST(PolicyEngine, UnknownCaveatIsDeniedUnlikeCedarSkipOnError) {
+  const Engine e = Interorg();
+  const absl::string_view caveats[] = {"PERSONAL", "NOT-A-CAVEAT"};
+  Request r{"trust-01", "trust-02", "patient_summary", "OFFICIAL", "direct_care", "", caveats};
+  const Decision d = e.Evaluate(r);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.outcome, Outcome::kUnknownLabel);
+  EXPECT_NE(d.reason.find("caveat"), absl::string_view::npos);
+}
+
+TEST(PolicyEngine, UnknownOrMissingLabelsAreDenied) {
+  const Engine e = Interorg();
+  const Request ok{"trust-01", "trust-02", "patient_summary", "OFFICIAL", "direct_care", "", {}};
+  ASSERT_TRUE(e.Evaluate(ok).allowed);
+  Request r = ok;
+  r.classification = "official";  // labels are exact
+  EXPECT_EQ(e.Evaluate(r).outcome, Outcome::kUnknownLabel);
+  r = ok;
+  r.recipient = "trust-99";
+  EXPECT_EQ(e.Evaluate(r).outcome, Outcome::kUnknownLabel);
+  r = ok;
+  r.originator = "nobody";
+  EXPECT_EQ(e.Evaluate(r).outcome, Outcome::kUnknownLabel);
+  r = ok;
+  r.purpose = "";
+  EXPECT_EQ(e.Evaluate(r).outcome, Outcome::kMissingLabel);
+  r = ok;
+  r.sender = "";
+  EXPECT_EQ(e.Evaluate(r).outcome, Outcome::kMissingLabel);
+}
+
+TEST(PolicyEngine, OutOfRangeResolvedRequestIsDenied) {
+  const Engine e = Interorg();
+  ResolvedRequest r;
+  r.sender = 200;
+  EXPECT_EQ(e.EvaluateResolved(r).outcome, Outcome::kUnknownLabel);
+  r.sender = 0;
+  r.caveats = 1ULL << 40;
+  EXPECT_FALSE(e.EvaluateResolved(r).allowed);
+}
+
+TEST(PolicyEngine, EvaluateDoesNotAllocate) {
+  const Engine e = Interorg();
+  const std::vector<PeerRequest> reqs = GenerateRequests(2000, 7);
+  std::vector<Request> requests;
+  for (const PeerRequest& p : reqs) requests.push_back(p.AsRequest());
+  const long before = g_allocations.load();
+  int allows = 0;
+  for (const Request& r : requests) allows += e.Evaluate(r).allowed;
+  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_GT(allows, 0);
+}
+
+TEST(PolicyEngine, ObligationsOfAllMatchingPermitsAreMerged) {
+  Compiled c = CompileText(R"(policy "p"
+classifications OFFICIAL
+sectors health, council
+record types summary
+purposes care
+organisation trust-a sector health accredited OFFICIAL
+organisation council-a sector council accredited OFFICIAL
+permit P1 when purpose is care then encrypt and redact (nhs_number) and retain 30 days
+permit P2 when recipient sector is council then redact (gp_notes, nhs_number) and retain 1 years and notify originator
+)");
+  ASSERT_FALSE(HasErrors(c.diagnostics)) << c.Dump();
+  const Engine e = *Engine::FromModel(c.model);
+  const Decision d = e.Evaluate({"trust-a", "council-a", "summary", "OFFICIAL", "care", "", {}});
+  ASSERT_TRUE(d.allowed);
+  EXPECT_EQ(d.num_rules, 2);
+  EXPECT_TRUE(d.obligations.encrypt);
+  EXPECT_TRUE(d.obligations.notify_originator);
+  EXPECT_EQ(d.obligations.retain_days, 365u);
+  EXPECT_EQ(e.RedactFields(d.obligations),
+            (std::vector<std::string>{"nhs_number", "gp_notes"}));
+  const Decision d2 = e.Evaluate({"council-a", "trust-a", "summary", "OFFICIAL", "care", "", {}});
+  ASSERT_TRUE(d2.allowed);
+  EXPECT_EQ(d2.obligations.retain_days, 30u);
+  EXPECT_FALSE(d2.obligations.notify_originator);
+}
+
+TEST(PolicyEngine, LabelIndexFindsEveryNameAndNothingElse) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 64; ++i) names.push_back("label-" + std::to_string(i * 7919));
+  names[3] = "";  // never matched by Evaluate, which checks for empty first
+  names[5] = "TOP SECRET";
+  LabelIndex index;
+  index.Build(names);
+  for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(index.Find(names[i]), static_cast<int>(i));
+  EXPECT_EQ(index.Find("TOP SECRET "), -1);
+  EXPECT_EQ(index.Find("label-"), -1);
+  EXPECT_EQ(index.Find("label-7919x"), -1);
+  EXPECT_EQ(index.Find(std::string(1000, 'x')), -1);
+}
+
+TEST(PolicyEngine, NoPermitIsDefaultDenyWithReason) {
+  const Engine e = Interorg();
+  const Decision d = e.Evaluate({"council-01", "force-01", "housing_record", "OFFICIAL", "research", "", {}});
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.outcome, Outcome::kNoPermit);
+  EXPECT_EQ(d.num_rules, 0);
+  EXPECT_FALSE(d.reason.empty());
+}
+
+TEST(PolicyEngine, CompiledProtoRoundTripDecidesTheSame) {
+  std::string text;
+  ASSERT_TRUE(ReadFileToString(SourcePath("policy/examples/interorg.ghp"), &text));
+  Compiled c = CompileText(text);
+  const Engine direct = *Engine::FromModel(c.model);
+  gatehouse::v1::CompiledPolicy proto;
+  ASSERT_TRUE(proto.ParseFromString(ToProto(c.model).SerializeAsString()));
+  auto via = Engine::FromCompiled(proto);
+  ASSERT_TRUE(via.ok()) << via.status();
+  for (const PeerRequest& p : GenerateRequests(5000, 99)) {
+    ASSERT_EQ(direct.Evaluate(p.AsRequest()).allowed, via->Evaluate(p.AsRequest()).allowed);
+  }
+}
+
+TEST(PolicyEngine, CorruptCompiledPolicyIsRejected) {
+  std::string text;
+  ASSERT_TRUE(ReadFileToString(SourcePath("policy/examples/interorg.ghp"), &text));
+  gatehouse::v1::CompiledPolicy proto = ToProto(CompileText(text).model);
+  gatehouse::v1::CompiledPolicy bad = proto;
+  bad.mutable_organisations(0)->set_sector(99);
+  EXPECT_EQ(Engine::FromCompiled(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad = proto;
+  bad.mutable_rules(0)->mutable_cubes(0)->add_masks(1);
+  EXPECT_EQ(Engine::FromCompiled(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad = proto;
+  bad.set_format_version(2);
+  EXPECT_EQ(Engine::FromCompiled(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad = proto;
+  bad.mutable_rules(1)->set_id(proto.rules(0).id());
+  EXPECT_EQ(Engine::FromCompiled(bad).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace gatehouse::policy::testing
