@@ -9,9 +9,14 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 seconds="${1:-60}"
 pattern="${2:-.}"
 "$root/scripts/setup.sh"
-if ! command -v clang++-14 >/dev/null; then
-  apt-get install -y -q --no-install-recommends clang-14 libclang-rt-14-dev
-fi
+for p in clang-14 libclang-rt-14-dev; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends clang-14 libclang-rt-14-dev
+    break
+  fi
+done
 build="$root/build-fuzz"
 CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DGATEHOUSE_LIBFUZZER=ON -DGATEHOUSE_SANITIZE=address,undefined \
