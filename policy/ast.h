@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "policy/diagnostic.h"
 
 namespace gatehouse::policy {
@@ -33,6 +34,24 @@ enum class Subject {
   kClassification,
   kCaveats,
 };
+
+// How a subject is written in policy text, e.g. "recipient sector".
+inline absl::string_view SubjectText(Subject s) {
+  switch (s) {
+    case Subject::kSender: return "sender";
+    case Subject::kRecipient: return "recipient";
+    case Subject::kOriginator: return "originator";
+    case Subject::kSenderSector: return "sender sector";
+    case Subject::kRecipientSector: return "recipient sector";
+    case Subject::kSenderAccreditation: return "sender accreditation";
+    case Subject::kRecipientAccreditation: return "recipient accreditation";
+    case Subject::kRecordType: return "record type";
+    case Subject::kPurpose: return "purpose";
+    case Subject::kClassification: return "classification";
+    case Subject::kCaveats: return "caveats";
+  }
+  return "?";
+}
 
 enum class Op {
   kIs,

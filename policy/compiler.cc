@@ -26,23 +26,6 @@ absl::string_view KindName(Kind k) {
   return "name";
 }
 
-absl::string_view SubjectName(Subject s) {
-  switch (s) {
-    case Subject::kSender: return "sender";
-    case Subject::kRecipient: return "recipient";
-    case Subject::kOriginator: return "originator";
-    case Subject::kSenderSector: return "sender sector";
-    case Subject::kRecipientSector: return "recipient sector";
-    case Subject::kSenderAccreditation: return "sender accreditation";
-    case Subject::kRecipientAccreditation: return "recipient accreditation";
-    case Subject::kRecordType: return "record type";
-    case Subject::kPurpose: return "purpose";
-    case Subject::kClassification: return "classification";
-    case Subject::kCaveats: return "caveats";
-  }
-  return "?";
-}
-
 Kind SubjectKind(Subject s) {
   switch (s) {
     case Subject::kSender:
@@ -242,8 +225,8 @@ class Compiler {
     const Kind lk = SubjectKind(a.subject), rk = SubjectKind(a.other);
     auto type_error = [&](absl::string_view why) -> std::optional<Region> {
       Error("type-error", a.other_pos,
-            absl::StrCat("cannot compare ", SubjectName(a.subject), " with ",
-                         SubjectName(a.other), ": ", why));
+            absl::StrCat("cannot compare ", SubjectText(a.subject), " with ",
+                         SubjectText(a.other), ": ", why));
       return std::nullopt;
     };
     if (lk != rk) return type_error("they are different kinds of value");
@@ -302,7 +285,7 @@ class Compiler {
     const Kind kind = SubjectKind(a.subject);
     if (Ordered(a.op) && kind != Kind::kLevel) {
       Error("type-error", a.pos,
-            absl::StrCat(SubjectName(a.subject),
+            absl::StrCat(SubjectText(a.subject),
                          " has no order; use 'is' or 'in'"));
       return std::nullopt;
     }

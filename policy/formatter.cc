@@ -43,23 +43,6 @@ std::string List(const std::vector<Name>& names) {
   return absl::StrCat("(", Names(names, ", "), ")");
 }
 
-absl::string_view SubjectText(Subject s) {
-  switch (s) {
-    case Subject::kSender: return "sender";
-    case Subject::kRecipient: return "recipient";
-    case Subject::kOriginator: return "originator";
-    case Subject::kSenderSector: return "sender sector";
-    case Subject::kRecipientSector: return "recipient sector";
-    case Subject::kSenderAccreditation: return "sender accreditation";
-    case Subject::kRecipientAccreditation: return "recipient accreditation";
-    case Subject::kRecordType: return "record type";
-    case Subject::kPurpose: return "purpose";
-    case Subject::kClassification: return "classification";
-    case Subject::kCaveats: return "caveats";
-  }
-  return "?";
-}
-
 std::string AtomText(const Atom& a) {
   std::string rhs = a.has_other ? std::string(SubjectText(a.other))
                     : a.values.empty() ? std::string("\"\"")
