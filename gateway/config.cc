@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -59,6 +60,16 @@ absl::Status ValidateConfig(const v1::GatewayConfig& c) {
         "config: maxOutboxRecords, submitRatePerSystem, submitBurstPerSystem and "
         "directoryRefreshSeconds must not be negative");
   }
+  if (c.profile() != "" && c.profile() != "police" && c.profile() != "health") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config: profile '", c.profile(), "' is not one of \"police\", \"health\" or empty"));
+  }
+  if (c.policy().min_signatures() < 0 || c.replay_window_seconds() < 0 ||
+      c.cosign_interval_seconds() < 0 || c.audit().checkpoint_interval_ms() < 0) {
+    return absl::InvalidArgumentError(
+        "config: policy.minSignatures, replayWindowSeconds, cosignIntervalSeconds and "
+        "audit.checkpointIntervalMs must not be negative");
+  }
   if (c.retry().initial_backoff_ms() < 0 || c.retry().max_backoff_ms() < 0 ||
       c.retry().deliver_timeout_ms() < 0) {
     return absl::InvalidArgumentError("config: retry times must not be negative");
@@ -76,6 +87,21 @@ void FillDefaults(v1::GatewayConfig* c) {
   if (c->directory_refresh_seconds() == 0) c->set_directory_refresh_seconds(5);
   if (c->tls().refresh_interval_seconds() == 0) {
     c->mutable_tls()->set_refresh_interval_seconds(5);
+  }
+  v1::PolicyConfig* p = c->mutable_policy();
+  if (p->min_signatures() == 0) p->set_min_signatures(1);
+  if (c->replay_window_seconds() == 0) c->set_replay_window_seconds(7 * 24 * 3600);
+  if (c->cosign_interval_seconds() == 0) c->set_cosign_interval_seconds(10);
+  v1::AuditConfig* a = c->mutable_audit();
+  if (a->checkpoint_interval_ms() == 0) a->set_checkpoint_interval_ms(1000);
+  if (a->checkpoint_every_entries() == 0) a->set_checkpoint_every_entries(10000);
+  // Profiles are floors: they only ever make a setting stricter.
+  if (c->profile() == "police") {
+    p->set_min_signatures(std::max(p->min_signatures(), 2));
+    c->set_require_end_user(true);
+    c->set_require_purpose(true);
+  } else if (c->profile() == "health") {
+    c->set_require_purpose(true);
   }
 }
 
@@ -133,17 +159,47 @@ absl::StatusOr<v1::GatewayConfig> LoadGatewayConfig(absl::string_view path) {
   config.set_data_dir(Resolve(base, config.data_dir()));
   config.set_directory_file(Resolve(base, config.directory_file()));
   config.set_ports_file(Resolve(base, config.ports_file()));
+  config.set_keyset_file(Resolve(base, config.keyset_file()));
+  config.set_directory_authority_file(Resolve(base, config.directory_authority_file()));
+  v1::AuditConfig* audit = config.mutable_audit();
+  audit->set_dir(audit->dir().empty() ? config.data_dir() + "/audit" : Resolve(base, audit->dir()));
+  audit->set_key_file(Resolve(base, audit->key_file()));
+  audit->set_cosigner_key_file(Resolve(base, audit->cosigner_key_file()));
+  v1::PolicyConfig* policy = config.mutable_policy();
+  policy->set_bundle_file(Resolve(base, policy->bundle_file()));
+  policy->set_shadow_bundle_file(Resolve(base, policy->shadow_bundle_file()));
+  for (std::string& f : *policy->mutable_officer_key_files()) f = Resolve(base, f);
   RETURN_IF_ERROR(RequireFile("tls.certFile", tls->cert_file()));
   RETURN_IF_ERROR(RequireFile("tls.keyFile", tls->key_file()));
   RETURN_IF_ERROR(RequireFile("tls.caFile", tls->ca_file()));
   RETURN_IF_ERROR(RequireFile("tls.crlDir", tls->crl_dir()));
   RETURN_IF_ERROR(RequireFile("directoryFile", config.directory_file()));
+  RETURN_IF_ERROR(RequireFile("keysetFile", config.keyset_file()));
+  RETURN_IF_ERROR(RequireFile("directoryAuthorityFile", config.directory_authority_file()));
+  RETURN_IF_ERROR(RequireFile("audit.keyFile", audit->key_file()));
+  RETURN_IF_ERROR(RequireFile("audit.cosignerKeyFile", audit->cosigner_key_file()));
+  RETURN_IF_ERROR(RequireFile("policy.bundleFile", policy->bundle_file()));
+  if (policy->officer_key_files().empty()) {
+    return absl::InvalidArgumentError(
+        "config: policy.officerKeyFiles must name at least one security officer's key");
+  }
+  for (const std::string& f : policy->officer_key_files()) {
+    RETURN_IF_ERROR(RequireFile("policy.officerKeyFiles", f));
+  }
+  if (!policy->shadow_bundle_file().empty()) {
+    RETURN_IF_ERROR(RequireFile("policy.shadowBundleFile", policy->shadow_bundle_file()));
+  }
   return config;
 }
 
 absl::StatusOr<v1::Directory> ParseDirectory(absl::string_view json) {
   v1::Directory dir;
   RETURN_IF_ERROR(ParseJsonStrict(json, "directory", &dir));
+  RETURN_IF_ERROR(ValidateDirectoryEntries(dir));
+  return dir;
+}
+
+absl::Status ValidateDirectoryEntries(const v1::Directory& dir) {
   std::set<std::string> seen;
   for (const v1::Organisation& org : dir.organisations()) {
     if (!IsValidId(org.org_id())) {
@@ -168,12 +224,7 @@ absl::StatusOr<v1::Directory> ParseDirectory(absl::string_view json) {
           GatewayUri(org.org_id()), ", not '", org.gateway_identity(), "'"));
     }
   }
-  return dir;
-}
-
-absl::StatusOr<v1::Directory> LoadDirectory(absl::string_view path) {
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  return ParseDirectory(text);
+  return absl::OkStatus();
 }
 
 }  // namespace gatehouse

@@ -44,7 +44,8 @@ absl::StatusOr<v1::GatewayConfig> ParseGatewayConfig(absl::string_view json);
 // entry with a sector, accreditation, gateway address and a gateway identity
 // equal to psn://org/<org-id>/gateway.
 absl::StatusOr<v1::Directory> ParseDirectory(absl::string_view json);
-absl::StatusOr<v1::Directory> LoadDirectory(absl::string_view path);
+// The same checks on a directory already parsed (e.g. out of a signed one).
+absl::Status ValidateDirectoryEntries(const v1::Directory& directory);
 
 }  // namespace gatehouse
 

@@ -6,6 +6,7 @@
 #define GATEHOUSE_GATEWAY_DIRECTORY_CACHE_H_
 
 #include <optional>
+#include <vector>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
@@ -24,6 +25,16 @@ class DirectoryCache {
       if (org.org_id() == org_id) return org;
     }
     return std::nullopt;
+  }
+
+  // Every entry.
+  std::vector<v1::Organisation> All() const {
+    absl::MutexLock lock(&mu_);
+    return {directory_.organisations().begin(), directory_.organisations().end()};
+  }
+  uint64_t version() const {
+    absl::MutexLock lock(&mu_);
+    return directory_.version();
   }
 
   // Replaces the whole directory. The caller has validated it.

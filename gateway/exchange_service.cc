@@ -9,7 +9,12 @@
 #include "common/status_macros.h"
 #include "gateway/grpc_status.h"
 #include "gateway/log.h"
+#include "gateway/peer_audit.h"
+#include "gateway/receipt.h"
+#include "gateway/sealed_record.h"
+#include "gateway/redaction.h"
 #include "gateway/tls.h"
+#include "absl/strings/str_join.h"
 
 namespace gatehouse {
 namespace {
@@ -56,18 +61,44 @@ absl::Status CheckClaims(const Identity& caller, const std::string& org,
   return absl::OkStatus();
 }
 
+// The audit entry's view of a Submit: parties and labels, never the payload.
+v1::AuditEntry SubmitEntry(const Identity& caller, const v1::SubmitRequest& request,
+                           const std::string& record_id) {
+  v1::AuditEntry e;
+  e.set_record_id(record_id);
+  e.set_sender_org(caller.org);
+  e.set_sender_system(caller.system);
+  e.set_recipient_org(request.labels().recipient_org());
+  e.set_recipient_system(request.labels().recipient_system());
+  *e.mutable_labels() = request.labels();
+  return e;
+}
+
 }  // namespace
+
+int ClassificationRank(absl::string_view c) {
+  if (c == "OFFICIAL") return 1;
+  if (c == "OFFICIAL-SENSITIVE") return 2;
+  if (c == "SECRET") return 3;
+  if (c == "TOP SECRET") return 4;
+  return 0;
+}
 
 v1::Receipt ReceiptFor(const OutboxEntry& entry) {
   v1::Receipt r;
-  r.set_record_id(entry.request.record_id());
+  r.set_record_id(entry.record.record_id());
   r.set_state(entry.state);
-  r.set_sender_org(entry.request.sender_org());
-  r.set_recipient_org(entry.request.labels().recipient_org());
-  r.set_accepted_unix_ms(entry.request.accepted_unix_ms());
+  r.set_sender_org(entry.record.sender_org());
+  r.set_recipient_org(entry.record.labels().recipient_org());
+  r.set_accepted_unix_ms(entry.record.accepted_unix_ms());
   r.set_delivered_unix_ms(entry.delivered_ms);
   r.set_attempts(entry.attempts);
   r.set_last_error(entry.last_error);
+  r.set_audit_index(entry.record.audit_index());
+  *r.mutable_rule_ids() = entry.record.rule_ids();
+  if (!entry.receipt.receipt().empty()) {
+    r.mutable_delivery()->ParseFromString(entry.receipt.receipt());
+  }
   return r;
 }
 
@@ -104,8 +135,8 @@ absl::Status ExchangeService::Admit(const Identity& caller,
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::DeliverRequest> ExchangeService::Prepare(
-    const Identity& caller, const v1::SubmitRequest& request) const {
+absl::Status ExchangeService::Check(const Identity& caller,
+                                    const v1::SubmitRequest& request) const {
   RETURN_IF_ERROR(CheckClaims(caller, request.sender_org(), request.sender_system(), "submit"));
   if (static_cast<int64_t>(request.payload().size()) > config_->max_payload_bytes()) {
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -120,9 +151,9 @@ absl::StatusOr<v1::DeliverRequest> ExchangeService::Prepare(
   RETURN_IF_ERROR(CheckLabel("recipient_org", l.recipient_org(), true));
   RETURN_IF_ERROR(CheckLabel("record_type", l.record_type(), true));
   RETURN_IF_ERROR(CheckLabel("classification", l.classification(), true));
-  for (auto [name, value] : {std::pair<const char*, const std::string*>{"purpose", &l.purpose()},
-                             {"originator", &l.originator()},
-                             {"end_user", &l.end_user()},
+  RETURN_IF_ERROR(CheckLabel("purpose", l.purpose(), config_->require_purpose()));
+  RETURN_IF_ERROR(CheckLabel("end_user", l.end_user(), config_->require_end_user()));
+  for (auto [name, value] : {std::pair<const char*, const std::string*>{"originator", &l.originator()},
                              {"content_type", &l.content_type()},
                              {"recipient_system", &l.recipient_system()}}) {
     RETURN_IF_ERROR(CheckLabel(name, *value, false));
@@ -136,23 +167,176 @@ absl::StatusOr<v1::DeliverRequest> ExchangeService::Prepare(
     return absl::InvalidArgumentError(
         absl::StrCat("labels.recipient_system '", l.recipient_system(), "' is not a valid id"));
   }
+  if (!l.originator().empty() && !IsValidId(l.originator())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("labels.originator '", l.originator(), "' is not a valid organisation id"));
+  }
   if (l.recipient_org() == config_->org_id()) {
     return absl::InvalidArgumentError(
         "labels.recipient_org is this gateway's own organisation; Gatehouse carries "
         "records between organisations");
   }
-  if (!directory_->Find(l.recipient_org()).has_value()) {
-    return absl::NotFoundError(absl::StrCat("recipient organisation '", l.recipient_org(),
-                                            "' is not in the directory"));
+  return absl::OkStatus();
+}
+
+absl::Status ExchangeService::Refuse(const Identity& caller, const v1::SubmitRequest& request,
+                                     const std::string& record_id, const absl::Status& refusal,
+                                     const std::vector<std::string>& rule_ids) {
+  v1::AuditEntry e = SubmitEntry(caller, request, record_id);
+  e.set_event(v1::AUDIT_EVENT_DENIED);
+  e.set_decision(v1::AUDIT_DECISION_DENY);
+  for (const std::string& r : rule_ids) e.add_rule_ids(r);
+  e.set_reason(std::string(refusal.message()));
+  e.set_status_code(GrpcCodeName(static_cast<grpc::StatusCode>(refusal.code())));
+  if (std::shared_ptr<const LoadedPolicy> p = ctx_->policy->live()) {
+    e.set_policy_version(p->version);
   }
-  v1::DeliverRequest out;
-  out.set_record_id(NewRecordId());
-  out.set_sender_org(caller.org);
-  out.set_sender_system(caller.system);
-  *out.mutable_labels() = l;
-  out.set_payload(request.payload());
-  out.set_accepted_unix_ms(NowMs());
-  return out;
+  absl::StatusOr<uint64_t> index = ctx_->auditor->Append(std::move(e));
+  if (!index.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "the record was refused (", refusal.message(),
+        ") but the refusal could not be audited; retry later"));
+  }
+  return refusal;
+}
+
+absl::StatusOr<OutboxEntry> ExchangeService::Accept(const Identity& caller,
+                                                    const v1::SubmitRequest& request,
+                                                    bool* inserted) {
+  *inserted = false;
+  const v1::Labels& l = request.labels();
+  const std::string record_id = NewRecordId();
+  std::optional<v1::Organisation> recipient = directory_->Find(l.recipient_org());
+  if (!recipient.has_value()) {
+    return Refuse(caller, request, record_id,
+                  absl::NotFoundError(absl::StrCat("recipient organisation '", l.recipient_org(),
+                                                   "' is not in the directory")));
+  }
+  // The directory's accreditation is the recipient gateway's own: never send
+  // above it, whatever the policy says.
+  const int level = ClassificationRank(l.classification());
+  const int accredited = ClassificationRank(recipient->accreditation());
+  if (level > 0 && level > accredited) {
+    return Refuse(caller, request, record_id,
+                  absl::PermissionDeniedError(absl::StrCat(
+                      "denied: write-down: ", l.recipient_org(), "'s gateway is accredited to ",
+                      recipient->accreditation(), ", below this record's ", l.classification())));
+  }
+
+  std::vector<absl::string_view> caveats(l.caveats().begin(), l.caveats().end());
+  policy::Request req;
+  req.sender = config_->org_id();
+  req.recipient = l.recipient_org();
+  req.record_type = l.record_type();
+  req.classification = l.classification();
+  req.purpose = l.purpose();
+  req.originator = l.originator();
+  req.caveats = caveats;
+  PolicyHolder::Outcome decided = ctx_->policy->Decide(req);
+  if (decided.differs) {
+    v1::AuditEntry shadow = SubmitEntry(caller, request, record_id);
+    shadow.set_event(v1::AUDIT_EVENT_SHADOW_DIFFERS);
+    shadow.set_decision(decided.shadow.allowed ? v1::AUDIT_DECISION_PERMIT
+                                               : v1::AUDIT_DECISION_DENY);
+    for (const std::string& r : PolicyHolder::Outcome::RuleIds(decided.shadow)) {
+      shadow.add_rule_ids(r);
+    }
+    shadow.set_reason(decided.DescribeDifference());
+    shadow.set_policy_version(decided.shadow_policy->version);
+    ctx_->auditor->Note(std::move(shadow));
+    metrics_->CountRecord("outbound", "shadow_differs");
+  }
+  const std::vector<std::string> rule_ids = PolicyHolder::Outcome::RuleIds(decided.live);
+  if (!decided.live.allowed) {
+    metrics_->CountRecord("outbound", "denied", policy::OutcomeName(decided.live.outcome));
+    return Refuse(caller, request, record_id,
+                  absl::PermissionDeniedError(std::string(decided.live.reason)), rule_ids);
+  }
+
+  // Obligations. One the gateway cannot carry out is a denial.
+  const policy::DecisionObligations& ob = decided.live.obligations;
+  v1::SealedContent content;
+  content.set_sender_system(caller.system);
+  content.set_recipient_system(l.recipient_system());
+  content.set_originator(l.originator());
+  content.set_end_user(l.end_user());
+  std::string obligations_done;
+  if (ob.redact != 0) {
+    std::vector<std::string> fields = decided.live_policy->engine.RedactFields(ob);
+    absl::StatusOr<Redacted> redacted = RedactJson(request.payload(), fields);
+    if (!redacted.ok()) {
+      metrics_->CountRecord("outbound", "denied", "obligation");
+      return Refuse(caller, request, record_id,
+                    absl::PermissionDeniedError(absl::StrCat(
+                        "denied: rule ", rule_ids.empty() ? "" : rule_ids[0],
+                        " requires redacting ", absl::StrJoin(fields, ", "),
+                        " and the payload cannot be redacted: ", redacted.status().message())),
+                    rule_ids);
+    }
+    content.set_payload(std::move(redacted->json));
+    absl::StrAppend(&obligations_done, "redacted ", redacted->removed, " field(s) (",
+                    absl::StrJoin(fields, ", "), "); ");
+  } else {
+    content.set_payload(request.payload());
+  }
+  if (ob.notify_originator && !l.originator().empty() && l.originator() != config_->org_id()) {
+    metrics_->CountRecord("outbound", "denied", "obligation");
+    return Refuse(caller, request, record_id,
+                  absl::PermissionDeniedError(absl::StrCat(
+                      "denied: rule ", rule_ids.empty() ? "" : rule_ids[0],
+                      " requires notifying the originator ", l.originator(),
+                      ", which this gateway cannot do; ask ", l.originator(),
+                      " to send the record itself")),
+                  rule_ids);
+  }
+  if (ob.retain_days > 0) absl::StrAppend(&obligations_done, "retain ", ob.retain_days, " days; ");
+  absl::StrAppend(&obligations_done, "encrypted");
+
+  absl::StatusOr<envelope::RecipientKey> to = envelope::RecipientKeyFromDirectory(*recipient);
+  if (!to.ok()) {
+    return Refuse(caller, request, record_id,
+                  absl::FailedPreconditionError(absl::StrCat(
+                      "the directory has no usable encryption key for ", l.recipient_org(), ": ",
+                      to.status().message())));
+  }
+  envelope::RecordLabels labels;
+  labels.record_id = record_id;
+  labels.sender_org = config_->org_id();
+  labels.recipient_org = l.recipient_org();
+  labels.record_type = l.record_type();
+  labels.classification = l.classification();
+  labels.caveats.assign(l.caveats().begin(), l.caveats().end());
+  labels.purpose = l.purpose();
+  labels.created_unix_ms = NowMs();
+  labels.content_type = l.content_type();
+  absl::StatusOr<std::string> sealed =
+      ctx_->sealer->Seal(labels, *to, content.SerializeAsString());
+  if (!sealed.ok()) {
+    return Refuse(caller, request, record_id,
+                  absl::InvalidArgumentError(absl::StrCat("cannot seal the record: ",
+                                                          sealed.status().message())));
+  }
+
+  v1::AuditEntry e = SubmitEntry(caller, request, record_id);
+  e.set_event(v1::AUDIT_EVENT_SUBMITTED);
+  e.set_decision(v1::AUDIT_DECISION_PERMIT);
+  for (const std::string& r : rule_ids) e.add_rule_ids(r);
+  e.set_reason(absl::StrCat(decided.live.reason, "; ", obligations_done));
+  e.set_payload_sha256(Sha256(content.payload()));
+  e.set_policy_version(decided.live_policy->version);
+  ASSIGN_OR_RETURN(uint64_t index, ctx_->auditor->Append(std::move(e)));
+
+  v1::OutboxRecord record;
+  record.set_record_id(record_id);
+  record.set_sender_org(config_->org_id());
+  record.set_sender_system(caller.system);
+  *record.mutable_labels() = l;
+  record.set_accepted_unix_ms(labels.created_unix_ms);
+  record.set_envelope(*std::move(sealed));
+  record.set_audit_index(index);
+  for (const std::string& r : rule_ids) record.add_rule_ids(r);
+  return store_->AddToOutbox(record, request.idempotency_key(), record.accepted_unix_ms(),
+                             inserted);
 }
 
 grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* context,
@@ -164,29 +348,36 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
     metrics_->CountRefusal("exchange", "UNAUTHENTICATED");
     return Done(context, caller.status());
   }
-  absl::Status admitted = Admit(*caller, context);
-  absl::StatusOr<v1::DeliverRequest> prepared =
-      admitted.ok() ? Prepare(*caller, *request) : admitted;
-  if (!prepared.ok()) {
-    metrics_->CountRefusal(
-        "exchange", GrpcCodeName(static_cast<grpc::StatusCode>(prepared.status().code())));
-    LogWarning("submit refused", {{"caller", caller->uri},
-                                  {"error", prepared.status().ToString()}});
-    return Done(context, prepared.status());
+  if (!request->idempotency_key().empty()) {
+    absl::StatusOr<OutboxEntry> seen =
+        store_->FindByIdempotencyKey(caller->system, request->idempotency_key());
+    if (seen.ok()) {
+      *response->mutable_receipt() = ReceiptFor(*seen);
+      response->mutable_receipt()->set_duplicate(true);
+      return Done(context, absl::OkStatus());
+    }
   }
+  absl::Status checked = Admit(*caller, context);
+  if (checked.ok()) checked = Check(*caller, *request);
+  if (!checked.ok()) checked = Refuse(*caller, *request, "", checked);
   bool inserted = false;
   absl::StatusOr<OutboxEntry> entry =
-      store_->AddToOutbox(*prepared, request->idempotency_key(),
-                          prepared->accepted_unix_ms(), &inserted);
-  if (!entry.ok()) return Done(context, entry.status());
+      checked.ok() ? Accept(*caller, *request, &inserted) : checked;
+  if (!entry.ok()) {
+    metrics_->CountRefusal(
+        "exchange", GrpcCodeName(static_cast<grpc::StatusCode>(entry.status().code())));
+    LogWarning("submit refused", {{"caller", caller->uri},
+                                  {"error", entry.status().ToString()}});
+    return Done(context, entry.status());
+  }
   if (!inserted) {
     *response->mutable_receipt() = ReceiptFor(*entry);
     response->mutable_receipt()->set_duplicate(true);
     return Done(context, absl::OkStatus());
   }
-  LogInfo("submitted", {{"record_id", prepared->record_id()},
+  LogInfo("submitted", {{"record_id", entry->record.record_id()},
                         {"sender", caller->uri},
-                        {"recipient_org", prepared->labels().recipient_org()}});
+                        {"recipient_org", entry->record.labels().recipient_org()}});
   metrics_->CountRecord("outbound", "submitted");
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   sender_->DeliverNow(*entry, [this, reactor, response, start](const OutboxEntry& now) {
@@ -216,7 +407,42 @@ grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* co
   if (!entries.ok()) return Done(context, entries.status());
   bool more = static_cast<int>(entries->size()) > limit;
   if (more) entries->pop_back();
-  for (MailboxEntry& e : *entries) *response->add_records() = std::move(e.record);
+  std::vector<v1::AuditEntry> audit;
+  for (const MailboxEntry& e : *entries) {
+    const v1::MailboxRecord& m = e.record;
+    absl::StatusOr<OpenedContent> opened = OpenRecord(*ctx_, m.envelope(), m.sender_org());
+    if (!opened.ok()) {
+      // Verified when it arrived; failing now means a key it needs is gone.
+      LogError("a held record no longer opens", {{"record_id", m.record_id()},
+                                                {"error", opened.status().ToString()}});
+      return Done(context, absl::DataLossError(absl::StrCat(
+                               "record ", m.record_id(), " from ", m.sender_org(),
+                               " no longer opens (", opened.status().message(),
+                               "); ask the operator to restore the key it was sealed to")));
+    }
+    v1::Record* r = response->add_records();
+    r->set_record_id(m.record_id());
+    r->set_sender_org(m.sender_org());
+    r->set_sender_system(opened->content.sender_system());
+    *r->mutable_labels() = LabelsOf(*opened);
+    r->set_received_unix_ms(m.received_unix_ms());
+    v1::AuditEntry a;
+    a.set_event(v1::AUDIT_EVENT_FETCHED);
+    a.set_record_id(m.record_id());
+    a.set_sender_org(m.sender_org());
+    a.set_sender_system(r->sender_system());
+    a.set_recipient_org(config_->org_id());
+    a.set_recipient_system(caller->system);
+    *a.mutable_labels() = r->labels();
+    a.set_payload_sha256(Sha256(opened->content.payload()));
+    audit.push_back(std::move(a));
+    r->set_payload(std::move(*opened->content.mutable_payload()));
+  }
+  if (absl::Status s = ctx_->auditor->AppendAll(std::move(audit)); !s.ok()) {
+    response->Clear();
+    return Done(context, absl::UnavailableError(
+                             "the fetch could not be audited, so nothing is released; retry"));
+  }
   if (more) response->set_next_page_token(absl::StrCat(entries->back().seq));
   return Done(context, absl::OkStatus());
 }
@@ -231,9 +457,25 @@ grpc::ServerUnaryReactor* ExchangeService::Ack(grpc::CallbackServerContext* cont
                              absl::StrCat("at most ", kMaxPage, " record ids per Ack")));
   }
   std::vector<std::string> ids(request->record_ids().begin(), request->record_ids().end());
-  absl::StatusOr<int> acked = store_->AckMailbox(caller->system, ids, NowMs());
+  absl::StatusOr<std::vector<MailboxAcked>> acked =
+      store_->AckMailbox(caller->system, ids, NowMs());
   if (!acked.ok()) return Done(context, acked.status());
-  response->set_acked(*acked);
+  std::vector<v1::AuditEntry> audit;
+  for (const MailboxAcked& a : *acked) {
+    v1::AuditEntry e;
+    e.set_event(v1::AUDIT_EVENT_ACKED);
+    e.set_record_id(a.record_id);
+    e.set_sender_org(a.sender_org);
+    e.set_recipient_org(config_->org_id());
+    e.set_recipient_system(caller->system);
+    audit.push_back(std::move(e));
+  }
+  if (absl::Status s = ctx_->auditor->AppendAll(std::move(audit)); !s.ok()) {
+    return Done(context, absl::UnavailableError(absl::StrCat(
+                             "the acknowledgement is stored but could not be audited: ",
+                             s.message())));
+  }
+  response->set_acked(static_cast<int>(acked->size()));
   return Done(context, absl::OkStatus());
 }
 
@@ -253,11 +495,12 @@ grpc::ServerUnaryReactor* ExchangeService::Status(grpc::CallbackServerContext* c
   if (!request->record_id().empty()) {
     absl::StatusOr<OutboxEntry> entry = store_->GetOutbox(request->record_id());
     // Another system's record is reported exactly as a missing one.
-    if (!entry.ok() || entry->request.sender_system() != caller->system) {
+    if (!entry.ok() || entry->record.sender_system() != caller->system) {
       return Done(context, absl::NotFoundError(absl::StrCat(
                                "you submitted no record ", request->record_id())));
     }
     *response->mutable_receipt() = ReceiptFor(*entry);
+    if (request->with_proof()) *response->mutable_proof() = CheckDeliveryProof(*ctx_, *entry);
   }
   return Done(context, absl::OkStatus());
 }

@@ -10,25 +10,23 @@
 #include "absl/status/statusor.h"
 #include "gatehouse/v1/config.pb.h"
 #include "gatehouse/v1/exchange.grpc.pb.h"
-#include "gateway/directory_cache.h"
+#include "gateway/context.h"
 #include "gateway/identity.h"
-#include "gateway/metrics.h"
 #include "gateway/outbox_sender.h"
 #include "gateway/rate_limiter.h"
-#include "gateway/store.h"
 
 namespace gatehouse {
 
 class ExchangeService final : public v1::Exchange::CallbackService {
  public:
-  ExchangeService(const v1::GatewayConfig* config, Store* store,
-                  const DirectoryCache* directory, OutboxSender* sender, Metrics* metrics)
-      : config_(config),
-        store_(store),
-        directory_(directory),
+  ExchangeService(const GatewayContext* ctx, OutboxSender* sender)
+      : ctx_(ctx),
+        config_(ctx->config),
+        store_(ctx->store),
+        directory_(ctx->directory),
         sender_(sender),
-        metrics_(metrics),
-        limiter_(config->submit_rate_per_system(), config->submit_burst_per_system()) {}
+        metrics_(ctx->metrics),
+        limiter_(config_->submit_rate_per_system(), config_->submit_burst_per_system()) {}
 
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
                                    const v1::SubmitRequest* request,
@@ -49,10 +47,20 @@ class ExchangeService final : public v1::Exchange::CallbackService {
   // Refuses with ResourceExhausted if the caller is over its rate or the
   // outbox is full; changes nothing.
   absl::Status Admit(const Identity& caller, grpc::CallbackServerContext* context);
-  // Checks a Submit and builds what goes to the peer; changes nothing.
-  absl::StatusOr<v1::DeliverRequest> Prepare(const Identity& caller,
-                                             const v1::SubmitRequest& request) const;
+  // Checks a Submit's claims, size and labels; changes nothing.
+  absl::Status Check(const Identity& caller, const v1::SubmitRequest& request) const;
+  // Decides, carries out the obligations, seals and audits one checked
+  // Submit, and puts it in the outbox. On a refusal the audit entry is
+  // written (DENIED) and nothing else changes.
+  absl::StatusOr<OutboxEntry> Accept(const Identity& caller, const v1::SubmitRequest& request,
+                                     bool* inserted);
+  // Audits a refused Submit; returns `refusal`, or Unavailable if even the
+  // refusal could not be audited.
+  absl::Status Refuse(const Identity& caller, const v1::SubmitRequest& request,
+                      const std::string& record_id, const absl::Status& refusal,
+                      const std::vector<std::string>& rule_ids = {});
 
+  const GatewayContext* const ctx_;
   const v1::GatewayConfig* const config_;
   Store* const store_;
   const DirectoryCache* const directory_;

@@ -1,6 +1,7 @@
 #include "gateway/gateway.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,7 +10,11 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/audit/note.h"
+#include "gateway/envelope/signed_directory.h"
+#include "gateway/grpc_status.h"
 #include "common/status_macros.h"
 #include "gateway/config.h"
 #include "gateway/identity.h"
@@ -37,11 +42,70 @@ absl::Status CheckOwnCertificate(const v1::GatewayConfig& config) {
   return absl::OkStatus();
 }
 
-// Size and modification time, to notice a replaced file.
-std::string FileStamp(const std::string& path) {
+// A secret key file: refused if group or others may read it.
+absl::StatusOr<std::string> ReadSecretFile(absl::string_view field, const std::string& path) {
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) return "";
-  return absl::StrCat(st.st_size, ":", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec, ":", st.st_ino);
+  if (stat(path.c_str(), &st) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " '", path, "' does not exist"));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " '", path, "' may be read by group or others; chmod 600 it"));
+  }
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4096));
+  return std::string(absl::StripAsciiWhitespace(text));
+}
+
+absl::StatusOr<audit::NoteSigner> LoadNoteKey(absl::string_view field, const std::string& path,
+                                              uint8_t type) {
+  ASSIGN_OR_RETURN(std::string text, ReadSecretFile(field, path));
+  absl::StatusOr<audit::NoteSigner> signer = audit::NoteSigner::FromPrivateKey(text);
+  if (!signer.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " '", path, "': ", signer.status().message()));
+  }
+  if (signer->type() != type) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " '", path, "' is not a ",
+        type == audit::kSigTypeCosignatureV1 ? "cosigner key (auditctl keygen --cosigner)"
+                                             : "log key (auditctl keygen)"));
+  }
+  return signer;
+}
+
+// The directory's entry for us must publish the keys we hold, or peers
+// could neither seal to us nor check what we sign.
+absl::Status CheckOwnEntry(const v1::Organisation& entry, const envelope::Keyset& keys,
+                           const audit::NoteSigner& log_key, const audit::NoteSigner& cosigner) {
+  absl::StatusOr<envelope::RecipientKey> enc = envelope::RecipientKeyFromDirectory(entry);
+  if (!enc.ok() || keys.FindEncryptionKey(enc->id) == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the directory's encryption key for ", entry.org_id(),
+        " is not one this gateway's keyset holds; publish `ghkey export` of keysetFile"));
+  }
+  const envelope::Keyset::Key* signing = keys.Primary(v1::KEY_PURPOSE_SIGNING);
+  bool listed = false;
+  absl::StatusOr<std::vector<envelope::VerifyingKey>> verifying =
+      envelope::VerifyingKeysFromDirectory(entry);
+  for (const envelope::VerifyingKey& k : verifying.ok() ? *verifying
+                                                        : std::vector<envelope::VerifyingKey>{}) {
+    listed |= signing != nullptr && k.id == signing->id;
+  }
+  if (!listed) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the directory does not list this gateway's primary signing key for ", entry.org_id()));
+  }
+  if (entry.audit_key() != log_key.VerifierKeyString()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the directory's auditKey for ", entry.org_id(), " is not audit.keyFile's public key (",
+        log_key.VerifierKeyString(), ")"));
+  }
+  if (entry.cosigner_key() != cosigner.VerifierKeyString()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the directory's cosignerKey for ", entry.org_id(),
+        " is not audit.cosignerKeyFile's public key (", cosigner.VerifierKeyString(), ")"));
+  }
+  return absl::OkStatus();
 }
 
 int64_t NowUnix() { return absl::ToUnixSeconds(absl::Now()); }
@@ -63,24 +127,87 @@ absl::Status WritePortsFile(const std::string& path, int client_port, int peer_p
 
 }  // namespace
 
+absl::StatusOr<v1::Directory> Gateway::ReadDirectory(const std::string& path,
+                                                     int64_t* not_after_ms) const {
+  ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  ASSIGN_OR_RETURN(v1::Directory directory,
+                   envelope::VerifySignedDirectory(bytes, authority_keys_, absl::Now()));
+  v1::SignedDirectory signed_directory;
+  signed_directory.ParseFromString(bytes);  // verified above
+  *not_after_ms = signed_directory.not_after_unix_ms();
+  RETURN_IF_ERROR(ValidateDirectoryEntries(directory));
+  bool listed = false;
+  for (const v1::Organisation& o : directory.organisations()) listed |= o.org_id() == config_.org_id();
+  if (!listed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("it does not list this gateway's organisation ", config_.org_id()));
+  }
+  return directory;
+}
+
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig& config) {
   std::unique_ptr<Gateway> gw(new Gateway(config));
   const v1::GatewayConfig& c = gw->config_;
   RETURN_IF_ERROR(CheckTlsFiles(c.tls()));
   RETURN_IF_ERROR(CheckOwnCertificate(c));
-  std::string stamp = FileStamp(c.directory_file());
-  ASSIGN_OR_RETURN(v1::Directory directory, LoadDirectory(c.directory_file()));
-  gw->directory_ = std::make_unique<DirectoryCache>(std::move(directory));
-  if (!gw->directory_->Find(c.org_id()).has_value()) {
+
+  // Keys.
+  absl::StatusOr<envelope::Keyset> keyset = envelope::Keyset::LoadFromFile(c.keyset_file());
+  if (!keyset.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the directory does not list this gateway's organisation ", c.org_id()));
+        absl::StrCat("keysetFile '", c.keyset_file(), "': ", keyset.status().message()));
   }
+  if (keyset->org_id() != c.org_id()) {
+    return absl::InvalidArgumentError(absl::StrCat("keysetFile '", c.keyset_file(),
+                                                   "' belongs to ", keyset->org_id(),
+                                                   ", not ", c.org_id()));
+  }
+  gw->keyset_ = std::make_shared<const envelope::Keyset>(*std::move(keyset));
+  ASSIGN_OR_RETURN(gw->sealer_, envelope::Sealer::Create(gw->keyset_));
+  ASSIGN_OR_RETURN(gw->opener_, envelope::Opener::Create(gw->keyset_));
+  ASSIGN_OR_RETURN(audit::NoteSigner log_key,
+                   LoadNoteKey("audit.keyFile", c.audit().key_file(), audit::kSigTypeEd25519));
+  ASSIGN_OR_RETURN(audit::NoteSigner cosigner_key,
+                   LoadNoteKey("audit.cosignerKeyFile", c.audit().cosigner_key_file(),
+                               audit::kSigTypeCosignatureV1));
+
+  // The signed directory.
+  {
+    ASSIGN_OR_RETURN(std::string text, ReadFile(c.directory_authority_file()));
+    v1::Organisation authority;
+    RETURN_IF_ERROR(ParseJsonStrict(text, "directoryAuthorityFile", &authority));
+    absl::StatusOr<std::vector<envelope::VerifyingKey>> keys =
+        envelope::VerifyingKeysFromDirectory(authority);
+    if (!keys.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("directoryAuthorityFile '",
+                                                     c.directory_authority_file(),
+                                                     "': ", keys.status().message()));
+    }
+    gw->authority_keys_ = *std::move(keys);
+  }
+  std::string stamp = FileStamp(c.directory_file());
+  int64_t not_after_ms = 0;
+  absl::StatusOr<v1::Directory> directory = gw->ReadDirectory(c.directory_file(), &not_after_ms);
+  if (!directory.ok()) {
+    return absl::Status(directory.status().code(),
+                        absl::StrCat("directoryFile '", c.directory_file(),
+                                     "' refused: ", directory.status().message()));
+  }
+  gw->directory_ = std::make_unique<DirectoryCache>(*std::move(directory));
+  RETURN_IF_ERROR(CheckOwnEntry(*gw->directory_->Find(c.org_id()), *gw->keyset_, log_key,
+                                cosigner_key));
   {
     absl::MutexLock lock(&gw->watch_mu_);
     gw->directory_stamp_ = stamp;
     gw->directory_loaded_unix_ = NowUnix();
+    gw->directory_not_after_ms_ = not_after_ms;
+    gw->cert_stamp_ = FileStamp(c.tls().cert_file()) + "|" + FileStamp(c.tls().key_file());
   }
 
+  // The policy.
+  ASSIGN_OR_RETURN(gw->policy_, PolicyHolder::Load(c.policy()));
+
+  // Durable state: the store and the audit log.
   std::error_code ec;
   std::filesystem::create_directories(c.data_dir(), ec);
   if (ec) {
@@ -89,16 +216,59 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   }
   chmod(c.data_dir().c_str(), 0700);
   ASSIGN_OR_RETURN(gw->store_, SqliteStore::Open(c.data_dir() + "/gatehouse.db"));
+  audit::AuditLogOptions audit_options;
+  audit_options.signer = std::make_shared<const audit::NoteSigner>(log_key);
+  audit_options.checkpoint_every_entries = c.audit().checkpoint_every_entries();
+  audit_options.checkpoint_interval = absl::Milliseconds(c.audit().checkpoint_interval_ms());
+  absl::StatusOr<std::unique_ptr<audit::AuditLog>> log =
+      audit::AuditLog::Open(c.audit().dir(), audit_options);
+  if (!log.ok()) {
+    return absl::Status(log.status().code(), absl::StrCat("audit log '", c.audit().dir(),
+                                                          "': ", log.status().message()));
+  }
+  gw->audit_log_ = *std::move(log);
+  gw->auditor_ = std::make_unique<Auditor>(gw->audit_log_.get(), c.org_id(),
+                                           &gw->metrics_.audit_append_seconds());
 
   const int64_t max_message = c.max_payload_bytes() + kMessageOverhead;
   gw->peers_ = std::make_unique<PeerClient>(c.tls(), max_message);
-  gw->sender_ = std::make_unique<OutboxSender>(gw->store_.get(), gw->directory_.get(),
-                                               gw->peers_.get(), c.retry(), &gw->metrics_);
-  gw->exchange_ = std::make_unique<ExchangeService>(&gw->config_, gw->store_.get(),
-                                                    gw->directory_.get(), gw->sender_.get(),
-                                                    &gw->metrics_);
-  gw->peer_ = std::make_unique<PeerService>(&gw->config_, gw->store_.get(),
-                                            gw->directory_.get(), &gw->metrics_);
+  GatewayContext& ctx = gw->ctx_;
+  ctx.config = &gw->config_;
+  ctx.store = gw->store_.get();
+  ctx.directory = gw->directory_.get();
+  ctx.policy = gw->policy_.get();
+  ctx.keyset = gw->keyset_;
+  ctx.sealer = gw->sealer_.get();
+  ctx.opener = gw->opener_.get();
+  ctx.auditor = gw->auditor_.get();
+  ctx.metrics = &gw->metrics_;
+  ctx.peers = gw->peers_.get();
+
+  gw->AuditEvent(v1::AUDIT_EVENT_GATEWAY_STARTED,
+                 absl::StrCat("audit log recovery: ", gw->audit_log_->recovery_report().ToString()));
+  gw->AuditEvent(v1::AUDIT_EVENT_CONFIG_LOADED,
+                 absl::StrCat("profile ", c.profile().empty() ? "default" : c.profile(),
+                              "; policy needs ", c.policy().min_signatures(),
+                              " officer signature(s); purpose ",
+                              c.require_purpose() ? "required" : "optional", "; end user ",
+                              c.require_end_user() ? "required" : "optional"));
+  gw->AuditEvent(v1::AUDIT_EVENT_DIRECTORY_LOADED,
+                 absl::StrCat("directory version ", gw->directory_->version()));
+  {
+    std::shared_ptr<const LoadedPolicy> p = gw->policy_->live();
+    gw->AuditEvent(v1::AUDIT_EVENT_POLICY_LOADED,
+                   absl::StrCat("policy ", p->name, " version ", p->version, " sha256 ", p->sha256));
+    if (std::shared_ptr<const LoadedPolicy> sh = gw->policy_->shadow()) {
+      gw->AuditEvent(v1::AUDIT_EVENT_POLICY_LOADED,
+                     absl::StrCat("shadow policy ", sh->name, " version ", sh->version,
+                                  " sha256 ", sh->sha256, " (decisions recorded, not enforced)"));
+    }
+  }
+
+  gw->sender_ = std::make_unique<OutboxSender>(&gw->ctx_);
+  gw->exchange_ = std::make_unique<ExchangeService>(&gw->ctx_, gw->sender_.get());
+  gw->peer_ = std::make_unique<PeerService>(&gw->ctx_);
+  gw->cosigner_ = std::make_unique<Cosigner>(&gw->ctx_, std::move(cosigner_key));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -137,15 +307,29 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
     gw->admin_ = *std::move(admin);
   }
   gw->sender_->Start();
-  gw->watcher_ = std::thread([raw = gw.get()] { raw->WatchDirectory(); });
+  gw->cosigner_->Start();
+  gw->watcher_ = std::thread([raw = gw.get()] { raw->WatchFiles(); });
   if (!c.ports_file().empty()) {
     RETURN_IF_ERROR(WritePortsFile(c.ports_file(), gw->client_port_, gw->peer_port_,
                                    gw->admin_port()));
   }
   LogInfo("gateway started", {{"org_id", c.org_id()},
                               {"client_port", absl::StrCat(gw->client_port_)},
-                              {"peer_port", absl::StrCat(gw->peer_port_)}});
+                              {"peer_port", absl::StrCat(gw->peer_port_)},
+                              {"audit_entries", absl::StrCat(gw->audit_log_->Size())}});
   return gw;
+}
+
+void Gateway::AuditEvent(v1::AuditEvent event, const std::string& reason,
+                         const std::string& status_code) {
+  v1::AuditEntry e;
+  e.set_event(event);
+  e.set_reason(reason);
+  e.set_status_code(status_code);
+  if (policy_ != nullptr) {
+    if (std::shared_ptr<const LoadedPolicy> p = policy_->live()) e.set_policy_version(p->version);
+  }
+  auditor_->Note(std::move(e));
 }
 
 void Gateway::Shutdown(absl::Duration grace) {
@@ -155,18 +339,24 @@ void Gateway::Shutdown(absl::Duration grace) {
   if (client_server_) client_server_->Shutdown(deadline);
   if (peer_server_) peer_server_->Shutdown(deadline);
   if (sender_) sender_->Stop();
+  if (cosigner_) cosigner_->Stop();
   {
     absl::MutexLock lock(&watch_mu_);
     watch_stopping_ = true;
   }
   if (watcher_.joinable()) watcher_.join();
   if (admin_) admin_->Stop();
+  if (audit_log_) {
+    if (absl::Status s = audit_log_->Close(); !s.ok()) {
+      LogError("audit log close failed", {{"error", s.ToString()}});
+    }
+  }
   LogInfo("gateway stopped", {{"org_id", config_.org_id()}});
 }
 
 Gateway::~Gateway() { Shutdown(absl::Seconds(5)); }
 
-void Gateway::WatchDirectory() {
+void Gateway::WatchFiles() {
   const absl::Duration period = absl::Seconds(config_.directory_refresh_seconds());
   while (true) {
     {
@@ -174,6 +364,8 @@ void Gateway::WatchDirectory() {
       if (watch_mu_.AwaitWithTimeout(absl::Condition(&watch_stopping_), period)) return;
     }
     ReloadDirectoryIfChanged();
+    ReloadPolicyIfChanged();
+    CheckCertificateIfChanged();
   }
 }
 
@@ -185,24 +377,97 @@ void Gateway::ReloadDirectoryIfChanged() {
     if (stamp == directory_stamp_) return;
     directory_stamp_ = stamp;
   }
-  absl::StatusOr<v1::Directory> loaded = LoadDirectory(path);
-  if (loaded.ok() && !DirectoryCache(*loaded).Find(config_.org_id()).has_value()) {
-    loaded = absl::InvalidArgumentError(
-        absl::StrCat("it does not list this gateway's organisation ", config_.org_id()));
+  int64_t not_after_ms = 0;
+  absl::StatusOr<v1::Directory> loaded = ReadDirectory(path, &not_after_ms);
+  if (loaded.ok() && loaded->version() < directory_->version()) {
+    loaded = absl::InvalidArgumentError(absl::StrCat(
+        "its version ", loaded->version(), " is older than the one in use (",
+        directory_->version(), ")"));
   }
   metrics_.CountReload("directory", loaded.ok());
-  absl::MutexLock lock(&watch_mu_);
   if (!loaded.ok()) {
-    directory_error_ = std::string(loaded.status().message());
+    {
+      absl::MutexLock lock(&watch_mu_);
+      directory_error_ = std::string(loaded.status().message());
+    }
     LogError("directory refused; keeping the last good one",
              {{"file", path}, {"error", loaded.status().ToString()}});
+    AuditEvent(v1::AUDIT_EVENT_DIRECTORY_REFUSED,
+               absl::StrCat("directory refused, version ", directory_->version(), " stays: ",
+                            loaded.status().message()),
+               GrpcCodeName(static_cast<grpc::StatusCode>(loaded.status().code())));
     return;
   }
+  const uint64_t version = loaded->version();
   directory_->Replace(*std::move(loaded));
-  directory_error_.clear();
-  directory_loaded_unix_ = NowUnix();
-  LogInfo("directory loaded", {{"file", path}});
+  {
+    absl::MutexLock lock(&watch_mu_);
+    directory_error_.clear();
+    directory_loaded_unix_ = NowUnix();
+    directory_not_after_ms_ = not_after_ms;
+  }
+  LogInfo("directory loaded", {{"file", path}, {"version", absl::StrCat(version)}});
+  AuditEvent(v1::AUDIT_EVENT_DIRECTORY_LOADED, absl::StrCat("directory version ", version));
   sender_->Kick();
+}
+
+void Gateway::ReloadPolicyIfChanged() {
+  for (const PolicyHolder::Reload& r : policy_->ReloadIfChanged()) {
+    metrics_.CountReload(r.which, r.loaded);
+    {
+      absl::MutexLock lock(&watch_mu_);
+      policy_error_ = r.loaded ? "" : r.error;
+    }
+    if (r.loaded) {
+      LogInfo("policy loaded", {{"which", r.which}, {"version", r.version}});
+      AuditEvent(v1::AUDIT_EVENT_POLICY_LOADED,
+                 absl::StrCat(r.which, " version ", r.version, " sha256 ", r.sha256));
+    } else {
+      LogError("policy refused; keeping the last good one",
+               {{"which", r.which}, {"error", r.error}});
+      AuditEvent(v1::AUDIT_EVENT_POLICY_REFUSED,
+                 absl::StrCat(r.which, " refused, version ", r.version, " stays: ", r.error));
+    }
+  }
+}
+
+void Gateway::CheckCertificateIfChanged() {
+  const v1::TlsConfig& tls = config_.tls();
+  std::string stamp = FileStamp(tls.cert_file()) + "|" + FileStamp(tls.key_file());
+  {
+    absl::MutexLock lock(&watch_mu_);
+    if (stamp == cert_stamp_) return;
+    cert_stamp_ = stamp;
+  }
+  // gRPC's file watcher serves the new files itself (and keeps the old pair
+  // if the key does not match the certificate); this check makes a bad
+  // replacement visible, audited and on /readyz.
+  absl::Status ok = CheckOwnCertificate(config_);
+  if (ok.ok()) {
+    absl::StatusOr<CertificateValidity> v = ReadCertificateValidity(tls.cert_file());
+    const int64_t now = NowUnix();
+    if (!v.ok()) {
+      ok = v.status();
+    } else if (now < v->not_before || now > v->not_after) {
+      ok = absl::InvalidArgumentError("the new certificate is outside its validity period");
+    }
+  }
+  if (ok.ok()) ok = CheckTlsFiles(tls);
+  metrics_.CountReload("certificate", ok.ok());
+  {
+    absl::MutexLock lock(&watch_mu_);
+    cert_error_ = ok.ok() ? "" : std::string(ok.message());
+  }
+  if (ok.ok()) {
+    LogInfo("certificate reloaded", {{"file", tls.cert_file()}});
+    AuditEvent(v1::AUDIT_EVENT_CONFIG_LOADED, absl::StrCat("certificate ", tls.cert_file(),
+                                                           " reloaded"));
+  } else {
+    LogError("certificate refused", {{"file", tls.cert_file()}, {"error", ok.ToString()}});
+    AuditEvent(v1::AUDIT_EVENT_CERTIFICATE_REFUSED,
+               absl::StrCat("this gateway's replaced certificate is not usable: ", ok.message()),
+               "INVALID_ARGUMENT");
+  }
 }
 
 std::vector<std::pair<std::string, std::string>> Gateway::ReadinessChecks() {
@@ -218,10 +483,27 @@ std::vector<std::pair<std::string, std::string>> Gateway::ReadinessChecks() {
   }
   {
     absl::MutexLock lock(&watch_mu_);
-    checks.push_back({"directory", directory_loaded_unix_ > 0 ? "" : "not loaded"});
+    std::string problem;
+    if (directory_loaded_unix_ == 0) {
+      problem = "not loaded";
+    } else if (directory_not_after_ms_ < absl::ToUnixMillis(absl::Now())) {
+      problem = "the directory in use has expired; publish a freshly signed one";
+    }
+    checks.push_back({"directory", problem});
   }
   absl::StatusOr<int64_t> depth = store_->OutboxDepth();
   checks.push_back({"store", depth.ok() ? "" : std::string(depth.status().message())});
+  checks.push_back({"policy", policy_->live() != nullptr ? "" : "not loaded"});
+  // Writable: no append has failed (the log refuses every append after a
+  // write failure until it is reopened) and its directory is writable.
+  std::string audit_problem;
+  if (auditor_->failures() > 0) {
+    audit_problem = absl::StrCat(auditor_->failures(), " audit append(s) failed; restart the "
+                                 "gateway once the disk is fixed");
+  } else if (access(config_.audit().dir().c_str(), W_OK) != 0) {
+    audit_problem = "the audit directory is not writable";
+  }
+  checks.push_back({"audit", audit_problem});
   return checks;
 }
 
@@ -240,6 +522,18 @@ AdminServer::Response Gateway::Admin(absl::string_view path) {
         absl::StrAppend(&body, "warning: the last directory reload was refused (",
                         directory_error_, "); serving the last good one\n");
       }
+      if (!policy_error_.empty()) {
+        absl::StrAppend(&body, "warning: the last policy reload was refused (", policy_error_,
+                        "); enforcing the last good one\n");
+      }
+      if (!cert_error_.empty()) {
+        absl::StrAppend(&body, "warning: the replaced certificate is not usable (", cert_error_,
+                        ")\n");
+      }
+    }
+    for (const auto& [peer, detail] : cosigner_->alarms()) {
+      absl::StrAppend(&body, "ALERT: ", peer, "'s audit log is inconsistent with what this "
+                      "gateway cosigned: ", detail, "\n");
     }
     return {ready ? 200 : 503, body};
   }
@@ -259,6 +553,10 @@ AdminServer::Response Gateway::Admin(absl::string_view path) {
                         "When the gateway's certificate expires, Unix seconds.",
                         static_cast<double>(v->not_after), ""});
     }
+    gauges.push_back({"gatehouse_audit_entries", "Entries in this gateway's audit log.",
+                      static_cast<double>(audit_log_->Size()), ""});
+    gauges.push_back({"gatehouse_audit_pending", "Audit entries handed over, not yet durable.",
+                      static_cast<double>(auditor_->pending()), ""});
     {
       absl::MutexLock lock(&watch_mu_);
       gauges.push_back({"gatehouse_directory_loaded_timestamp_seconds",

@@ -19,22 +19,33 @@
 #include "absl/time/time.h"
 #include "gatehouse/v1/config.pb.h"
 #include "gateway/admin_server.h"
+#include "gateway/audit/audit_log.h"
+#include "gateway/auditor.h"
+#include "gateway/context.h"
 #include "gateway/directory_cache.h"
-#include "gateway/metrics.h"
+#include "gateway/envelope/keyset.h"
+#include "gateway/envelope/opener.h"
+#include "gateway/envelope/sealer.h"
 #include "gateway/exchange_service.h"
+#include "gateway/metrics.h"
 #include "gateway/outbox_sender.h"
+#include "gateway/peer_audit.h"
 #include "gateway/peer_client.h"
 #include "gateway/peer_service.h"
+#include "gateway/policy_holder.h"
 #include "gateway/store.h"
 
 namespace gatehouse {
 
 class Gateway {
  public:
-  // Loads the directory, opens the store, checks the certificate is this
-  // organisation's gateway, and starts listening. InvalidArgument for a bad
-  // config, directory or certificate; Unavailable if a port or the store
-  // cannot be opened. Nothing is left running on error.
+  // Loads keys, the signed directory and the signed policy; checks the
+  // certificate is this organisation's gateway and the directory lists this
+  // gateway's keys; opens the store and the audit log (recovering it after
+  // a crash); and starts listening. InvalidArgument or Unauthenticated for
+  // a bad config, key, directory, policy or certificate; Unavailable if a
+  // port, the store or the audit log cannot be opened. Nothing is left
+  // running on error.
   static absl::StatusOr<std::unique_ptr<Gateway>> Start(const v1::GatewayConfig& config);
   ~Gateway();
 
@@ -51,19 +62,38 @@ class Gateway {
 
  private:
   explicit Gateway(const v1::GatewayConfig& config) : config_(config) {}
-  // Re-reads the directory file when it changes; a bad one is refused,
-  // logged and counted, and the last good one stays.
-  void WatchDirectory();
+  // Re-reads the directory, policy bundles and certificate files when they
+  // change; a bad one is refused, audited, logged and counted, and the last
+  // good one stays.
+  void WatchFiles();
   void ReloadDirectoryIfChanged();
+  void ReloadPolicyIfChanged();
+  void CheckCertificateIfChanged();
+  // Verifies a signed directory file and checks it against this gateway.
+  // Sets *not_after_ms to when it expires.
+  absl::StatusOr<v1::Directory> ReadDirectory(const std::string& path,
+                                              int64_t* not_after_ms) const;
+  // Audits an operational event (reloads, start) without waiting.
+  void AuditEvent(v1::AuditEvent event, const std::string& reason,
+                  const std::string& status_code = "");
   // Each readiness check: name → empty if fine, else what is wrong.
   std::vector<std::pair<std::string, std::string>> ReadinessChecks();
 
   const v1::GatewayConfig config_;
   Metrics metrics_;
+  std::vector<envelope::VerifyingKey> authority_keys_;
+  std::shared_ptr<const envelope::Keyset> keyset_;
+  std::unique_ptr<envelope::Sealer> sealer_;
+  std::unique_ptr<envelope::Opener> opener_;
+  std::unique_ptr<PolicyHolder> policy_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<audit::AuditLog> audit_log_;
+  std::unique_ptr<Auditor> auditor_;
   std::unique_ptr<DirectoryCache> directory_;
   std::unique_ptr<PeerClient> peers_;
+  GatewayContext ctx_;
   std::unique_ptr<OutboxSender> sender_;
+  std::unique_ptr<Cosigner> cosigner_;
   std::unique_ptr<ExchangeService> exchange_;
   std::unique_ptr<PeerService> peer_;
   std::unique_ptr<grpc::Server> client_server_;
@@ -78,6 +108,10 @@ class Gateway {
   std::string directory_stamp_ ABSL_GUARDED_BY(watch_mu_);  // size and mtime last read
   std::string directory_error_ ABSL_GUARDED_BY(watch_mu_);  // last refusal, if any
   int64_t directory_loaded_unix_ ABSL_GUARDED_BY(watch_mu_) = 0;
+  int64_t directory_not_after_ms_ ABSL_GUARDED_BY(watch_mu_) = 0;
+  std::string policy_error_ ABSL_GUARDED_BY(watch_mu_);
+  std::string cert_stamp_ ABSL_GUARDED_BY(watch_mu_);
+  std::string cert_error_ ABSL_GUARDED_BY(watch_mu_);
   std::thread watcher_;
 };
 

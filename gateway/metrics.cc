@@ -55,6 +55,11 @@ void Metrics::CountRefusal(absl::string_view api, absl::string_view code) {
   ++refusals_[{std::string(api), std::string(code)}];
 }
 
+void Metrics::CountPeerCheckpoint(absl::string_view peer, absl::string_view result) {
+  absl::MutexLock lock(&mu_);
+  ++peer_checkpoints_[{std::string(peer), std::string(result)}];
+}
+
 void Metrics::CountReload(absl::string_view what, bool ok) {
   absl::MutexLock lock(&mu_);
   ++reloads_[{std::string(what), ok}];
@@ -93,7 +98,18 @@ std::string Metrics::Render(const std::vector<Gauge>& gauges) const {
       absl::StrAppend(&out, "gatehouse_reloads_total{what=\"", Escape(key.first), "\",result=\"",
                       key.second ? "ok" : "refused", "\"} ", n, "\n");
     }
+    absl::StrAppend(&out,
+                    "# HELP gatehouse_peer_checkpoints_total Peers' audit checkpoints checked, "
+                    "by result (cosigned, inconsistent, unavailable).\n"
+                    "# TYPE gatehouse_peer_checkpoints_total counter\n");
+    for (const auto& [key, n] : peer_checkpoints_) {
+      absl::StrAppend(&out, "gatehouse_peer_checkpoints_total{peer=\"", Escape(key.first),
+                      "\",result=\"", Escape(key.second), "\"} ", n, "\n");
+    }
   }
+  audit_append_seconds_.Render("gatehouse_audit_append_seconds",
+                               "Time from handing an audit entry over to it being durable "
+                               "(the audit lag), seconds.", &out);
   submit_seconds_.Render("gatehouse_submit_seconds",
                          "Submit latency as seen by the gateway, seconds.", &out);
   deliver_seconds_.Render("gatehouse_deliver_seconds",

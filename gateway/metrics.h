@@ -57,7 +57,11 @@ class Metrics {
   // Counts a reload of `what` ("directory", "policy", ...) by result.
   void CountReload(absl::string_view what, bool ok);
 
+  // Counts a check of a peer's audit checkpoint by result.
+  void CountPeerCheckpoint(absl::string_view peer, absl::string_view result);
+
   Histogram& submit_seconds() { return submit_seconds_; }
+  Histogram& audit_append_seconds() { return audit_append_seconds_; }
   Histogram& deliver_seconds() { return deliver_seconds_; }
 
   // The whole exposition, counters first, then histograms, then `gauges`.
@@ -73,7 +77,9 @@ class Metrics {
   std::map<Key, uint64_t> records_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, uint64_t> refusals_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, bool>, uint64_t> reloads_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, uint64_t> peer_checkpoints_ ABSL_GUARDED_BY(mu_);
   Histogram submit_seconds_;
+  Histogram audit_append_seconds_;
   Histogram deliver_seconds_;
 };
 

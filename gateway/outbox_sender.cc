@@ -5,7 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "gateway/log.h"
+#include "gateway/receipt.h"
 
 namespace gatehouse {
 namespace {
@@ -22,6 +24,7 @@ bool IsPermanent(grpc::StatusCode code) {
     case grpc::StatusCode::PERMISSION_DENIED:
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
     case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::ALREADY_EXISTS:
       return true;
     default:
       return false;
@@ -65,9 +68,9 @@ void OutboxSender::DeliverNow(const OutboxEntry& entry, Done done) {
       done(entry);
       return;
     }
-    if (!in_flight_.insert(entry.request.record_id()).second) {
+    if (!in_flight_.insert(entry.record.record_id()).second) {
       // The retry loop got there first: answer when its attempt ends.
-      waiters_[entry.request.record_id()].push_back(std::move(done));
+      waiters_[entry.record.record_id()].push_back(std::move(done));
       return;
     }
   }
@@ -75,27 +78,57 @@ void OutboxSender::DeliverNow(const OutboxEntry& entry, Done done) {
 }
 
 void OutboxSender::Attempt(const OutboxEntry& entry, Done done) {
-  std::optional<v1::Organisation> peer = directory_->Find(entry.request.labels().recipient_org());
+  const std::string& to = entry.record.labels().recipient_org();
+  std::optional<v1::Organisation> peer = directory_->Find(to);
   if (!peer.has_value()) {
     Finish(entry,
            grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        absl::StrCat("recipient organisation '",
-                                     entry.request.labels().recipient_org(),
+                        absl::StrCat("recipient organisation '", to,
                                      "' is not in the directory")),
-           std::move(done));
+           v1::DeliverResponse(), std::move(done));
     return;
   }
+  v1::DeliverRequest request;
+  request.set_envelope(entry.record.envelope());
   const absl::Time start = absl::Now();
-  peers_->Deliver(*peer, entry.request, retry_.deliver_timeout_ms(),
+  peers_->Deliver(*peer, request, retry_.deliver_timeout_ms(),
                   [this, entry, start, done = std::move(done)](
-                      grpc::Status status, const v1::DeliverResponse&) mutable {
+                      grpc::Status status, const v1::DeliverResponse& response) mutable {
                     metrics_->deliver_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
-                    Finish(entry, status, std::move(done));
+                    Finish(entry, status, response, std::move(done));
                   });
 }
 
-void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& status, Done done) {
-  const std::string& id = entry.request.record_id();
+absl::StatusOr<v1::DeliveryReceipt> OutboxSender::CheckReceipt(
+    const OutboxEntry& entry, const v1::DeliverResponse& response) const {
+  const std::string& to = entry.record.labels().recipient_org();
+  std::optional<v1::Organisation> peer = directory_->Find(to);
+  if (!peer.has_value()) {
+    return absl::UnavailableError(absl::StrCat(to, " is not in the directory"));
+  }
+  ASSIGN_OR_RETURN(v1::DeliveryReceipt r, VerifyReceipt(response.receipt(), *peer));
+  if (r.record_id() != entry.record.record_id() || r.sender_org() != entry.record.sender_org() ||
+      r.envelope_sha256() != Sha256(entry.record.envelope())) {
+    return absl::UnauthenticatedError(
+        "the receipt is for another record or another envelope than the one sent");
+  }
+  return r;
+}
+
+void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivered,
+                          const v1::DeliverResponse& response, Done done) {
+  const std::string& id = entry.record.record_id();
+  const std::string& to = entry.record.labels().recipient_org();
+  grpc::Status status = delivered;
+  absl::StatusOr<v1::DeliveryReceipt> receipt;
+  if (status.ok()) {
+    receipt = CheckReceipt(entry, response);
+    if (!receipt.ok()) {
+      // Not durable with a receipt we can show: try again.
+      status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            absl::StrCat("bad receipt: ", receipt.status().message()));
+    }
+  }
   absl::Status stored;
   OutboxEntry now = entry;  // what the store will hold, without reading it back
   ++now.attempts;
@@ -103,14 +136,23 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& status, 
     now.state = v1::RECORD_STATE_DELIVERED;
     now.delivered_ms = NowMs();
     now.last_error.clear();
-    stored = store_->MarkDelivered(id, now.delivered_ms);
+    now.receipt = response.receipt();
+    stored = store_->MarkDelivered(id, now.delivered_ms, now.receipt);
     metrics_->CountRecord("outbound", "delivered");
-    LogInfo("delivered", {{"record_id", id},
-                          {"recipient_org", entry.request.labels().recipient_org()}});
+    LogInfo("delivered", {{"record_id", id}, {"recipient_org", to}});
+    v1::AuditEntry e;
+    e.set_event(v1::AUDIT_EVENT_DELIVERED);
+    e.set_record_id(id);
+    e.set_sender_org(entry.record.sender_org());
+    e.set_sender_system(entry.record.sender_system());
+    e.set_recipient_org(to);
+    e.set_recipient_system(entry.record.labels().recipient_system());
+    e.set_reason(absl::StrCat(to, " signed a receipt; its audit entry ",
+                              receipt->audit_index(), " in log ", receipt->audit_origin()));
+    ctx_->auditor->Note(std::move(e));
   } else {
     std::string error = absl::StrCat(
-        "peer ", entry.request.labels().recipient_org(), ": ",
-        GrpcCodeName(status.error_code()), ": ", status.error_message());
+        "peer ", to, ": ", GrpcCodeName(status.error_code()), ": ", status.error_message());
     now.last_error = error;
     if (IsPermanent(status.error_code())) {
       now.state = v1::RECORD_STATE_REJECTED;
@@ -173,7 +215,7 @@ void OutboxSender::Run() {
         absl::MutexLock lock(&mu_);
         if (stopping_) return;
         if (in_flight_.size() >= kMaxInFlight) break;
-        if (!in_flight_.insert(entry.request.record_id()).second) continue;
+        if (!in_flight_.insert(entry.record.record_id()).second) continue;
       }
       floor_ms = 0;
       Attempt(entry, nullptr);

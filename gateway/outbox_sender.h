@@ -16,10 +16,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "gatehouse/v1/config.pb.h"
-#include "gateway/directory_cache.h"
-#include "gateway/metrics.h"
-#include "gateway/peer_client.h"
-#include "gateway/store.h"
+#include "gateway/context.h"
 
 namespace gatehouse {
 
@@ -27,13 +24,13 @@ class OutboxSender {
  public:
   using Done = std::function<void(const OutboxEntry&)>;
 
-  OutboxSender(Store* store, const DirectoryCache* directory, PeerClient* peers,
-               v1::RetryConfig retry, Metrics* metrics)
-      : store_(store),
-        directory_(directory),
-        peers_(peers),
-        retry_(std::move(retry)),
-        metrics_(metrics) {}
+  explicit OutboxSender(const GatewayContext* ctx)
+      : ctx_(ctx),
+        store_(ctx->store),
+        directory_(ctx->directory),
+        peers_(ctx->peers),
+        retry_(ctx->config->retry()),
+        metrics_(ctx->metrics) {}
   ~OutboxSender() { Stop(); }
 
   void Start();
@@ -55,8 +52,14 @@ class OutboxSender {
  private:
   void Run();
   void Attempt(const OutboxEntry& entry, Done done);
-  void Finish(const OutboxEntry& entry, const grpc::Status& status, Done done);
+  // The peer's receipt, if it is signed by the recipient and is for this
+  // record and envelope.
+  absl::StatusOr<v1::DeliveryReceipt> CheckReceipt(const OutboxEntry& entry,
+                                                   const v1::DeliverResponse& response) const;
+  void Finish(const OutboxEntry& entry, const grpc::Status& status,
+              const v1::DeliverResponse& response, Done done);
 
+  const GatewayContext* const ctx_;
   Store* const store_;
   const DirectoryCache* const directory_;
   PeerClient* const peers_;

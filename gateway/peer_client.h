@@ -33,9 +33,10 @@ class PeerClient {
   void Deliver(const v1::Organisation& peer, const v1::DeliverRequest& request,
                int64_t timeout_ms, DeliverCallback done);
 
- private:
+  // The stub for `peer`'s gateway, for the other Peer calls.
   absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> StubFor(const v1::Organisation& peer);
 
+ private:
   struct Entry {
     std::string address;
     std::string identity;

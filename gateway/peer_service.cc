@@ -4,13 +4,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
+#include "gateway/audit/checkpoint.h"
+#include "gateway/audit/note.h"
+#include "gateway/envelope/envelope_codec.h"
 #include "gateway/grpc_status.h"
-#include "gateway/identity.h"
 #include "gateway/log.h"
+#include "gateway/receipt.h"
 #include "gateway/tls.h"
 
 namespace gatehouse {
 namespace {
+
+// A created time this far ahead of our clock is refused whatever the window.
+constexpr int64_t kMaxClockSkewMs = 5 * 60 * 1000;
 
 bool IsRecordId(const std::string& id) {
   if (id.size() != 32) return false;
@@ -22,48 +28,242 @@ bool IsRecordId(const std::string& id) {
   return true;
 }
 
+std::string HashBytes(const audit::Hash& h) {
+  return std::string(reinterpret_cast<const char*>(h.data()), h.size());
+}
+
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& s) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(s));
+  return reactor;
+}
+
+// The size of the newest signed checkpoint and its note.
+absl::StatusOr<std::pair<uint64_t, std::string>> LatestSigned(const audit::AuditLog& log) {
+  std::vector<uint64_t> sizes = log.CheckpointSizes();
+  if (sizes.empty()) return absl::NotFoundError("no audit checkpoint has been signed yet");
+  ASSIGN_OR_RETURN(std::string note, log.CheckpointAt(sizes.back()));
+  return std::make_pair(sizes.back(), std::move(note));
+}
+
 }  // namespace
 
-absl::Status PeerService::Check(const std::string& caller_uri,
-                                const v1::DeliverRequest& request) const {
-  ASSIGN_OR_RETURN(Identity caller, ParseIdentityUri(caller_uri));
+absl::StatusOr<Identity> PeerService::Authenticate(grpc::CallbackServerContext* context) const {
+  ASSIGN_OR_RETURN(Identity caller, PeerIdentity(*context->auth_context()));
   if (caller.kind != Identity::Kind::kGateway) {
     return absl::UnauthenticatedError(
-        absl::StrCat(caller.uri, " is not a gateway; only gateways may deliver"));
+        absl::StrCat(caller.uri, " is not a gateway; the Peer API is for gateways"));
   }
-  if (request.sender_org() != caller.org) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "the record claims sender organisation '", request.sender_org(),
-        "' but the connection is from ", caller.uri));
-  }
-  std::optional<v1::Organisation> sender = directory_->Find(caller.org);
-  if (!sender.has_value()) {
+  std::optional<v1::Organisation> org = ctx_->directory->Find(caller.org);
+  if (!org.has_value()) {
     return absl::UnauthenticatedError(
         absl::StrCat("organisation '", caller.org, "' is not in the directory"));
   }
-  if (sender->gateway_identity() != caller.uri) {
+  if (org->gateway_identity() != caller.uri) {
     return absl::UnauthenticatedError(absl::StrCat(
         caller.uri, " is not the gateway the directory lists for ", caller.org));
   }
-  if (request.labels().recipient_org() != config_->org_id()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "record is addressed to '", request.labels().recipient_org(), "', but this is ",
-        config_->org_id(), "'s gateway"));
+  return caller;
+}
+
+absl::Status PeerService::Reject(const Identity& caller, const envelope::EnvelopeHeader* header,
+                                 const OpenedContent* opened, const absl::Status& refusal,
+                                 const std::vector<std::string>& rule_ids) {
+  v1::AuditEntry e;
+  e.set_event(v1::AUDIT_EVENT_REJECTED);
+  e.set_sender_org(caller.org);
+  e.set_recipient_org(ctx_->config->org_id());
+  if (header != nullptr) {
+    // Unauthenticated unless `opened` is set: recorded as what was claimed.
+    e.set_record_id(header->labels.record_id);
+    e.mutable_labels()->set_record_type(header->labels.record_type);
+    e.mutable_labels()->set_classification(header->labels.classification);
+    e.mutable_labels()->set_purpose(header->labels.purpose);
+    e.mutable_labels()->set_recipient_org(header->labels.recipient_org);
   }
-  if (!IsRecordId(request.record_id())) {
-    return absl::InvalidArgumentError("record_id must be 32 lower-case hex characters");
+  if (opened != nullptr) {
+    *e.mutable_labels() = LabelsOf(*opened);
+    e.set_sender_system(opened->content.sender_system());
+    e.set_recipient_system(opened->content.recipient_system());
   }
-  if (!IsValidId(request.sender_system())) {
-    return absl::InvalidArgumentError("sender_system is not a valid id");
+  if (!rule_ids.empty()) e.set_decision(v1::AUDIT_DECISION_DENY);
+  for (const std::string& r : rule_ids) e.add_rule_ids(r);
+  e.set_reason(std::string(refusal.message()));
+  e.set_status_code(GrpcCodeName(static_cast<grpc::StatusCode>(refusal.code())));
+  if (std::shared_ptr<const LoadedPolicy> p = ctx_->policy->live()) {
+    e.set_policy_version(p->version);
   }
-  if (!request.labels().recipient_system().empty() &&
-      !IsValidId(request.labels().recipient_system())) {
-    return absl::InvalidArgumentError("labels.recipient_system is not a valid id");
+  ctx_->metrics->CountRecord("inbound", "rejected",
+                             GrpcCodeName(static_cast<grpc::StatusCode>(refusal.code())));
+  LogWarning("delivery refused", {{"record_id", e.record_id()},
+                                  {"caller", caller.uri},
+                                  {"error", refusal.ToString()}});
+  if (!ctx_->auditor->Append(std::move(e)).ok()) {
+    return absl::UnavailableError("this gateway cannot write its audit log; retry later");
   }
-  if (static_cast<int64_t>(request.payload().size()) > config_->max_payload_bytes()) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "payload is ", request.payload().size(), " bytes; this gateway accepts at most ",
-        config_->max_payload_bytes(), " bytes"));
+  return refusal;
+}
+
+absl::Status PeerService::Accept(const Identity& caller, const std::string& envelope,
+                                 v1::DeliverResponse* response) {
+  const v1::GatewayConfig& config = *ctx_->config;
+  if (static_cast<int64_t>(envelope.size()) > config.max_payload_bytes() + (64 << 10)) {
+    return Reject(caller, nullptr, nullptr,
+                  absl::ResourceExhaustedError(absl::StrCat(
+                      "envelope is ", envelope.size(), " bytes; this gateway accepts records of "
+                      "at most ", config.max_payload_bytes(), " bytes")));
+  }
+  absl::StatusOr<envelope::EnvelopeHeader> claimed = envelope::PeekHeader(envelope);
+  if (!claimed.ok()) {
+    return Reject(caller, nullptr, nullptr,
+                  absl::InvalidArgumentError(absl::StrCat("malformed envelope: ",
+                                                          claimed.status().message())));
+  }
+  const envelope::RecordLabels& h = claimed->labels;
+  if (h.sender_org != caller.org) {
+    return Reject(caller, &*claimed, nullptr,
+                  absl::UnauthenticatedError(absl::StrCat(
+                      "the envelope claims sender organisation '", h.sender_org,
+                      "' but the connection is from ", caller.uri)));
+  }
+  if (h.recipient_org != config.org_id()) {
+    return Reject(caller, &*claimed, nullptr,
+                  absl::InvalidArgumentError(absl::StrCat(
+                      "record is addressed to '", h.recipient_org, "', but this is ",
+                      config.org_id(), "'s gateway")));
+  }
+  if (!IsRecordId(h.record_id)) {
+    return Reject(caller, &*claimed, nullptr,
+                  absl::InvalidArgumentError("record id must be 32 lower-case hex characters"));
+  }
+  const std::string envelope_sha256 = Sha256(envelope);
+  // A record id seen before: the same envelope is a retry (answered with the
+  // first receipt); any other envelope under that id is a replay.
+  absl::StatusOr<MailboxSeen> seen = ctx_->store->FindInMailbox(h.sender_org, h.record_id);
+  if (seen.ok()) {
+    if (seen->envelope_sha256 != envelope_sha256) {
+      return Reject(caller, &*claimed, nullptr,
+                    absl::AlreadyExistsError(absl::StrCat(
+                        "replay refused: record ", h.record_id, " from ", h.sender_org,
+                        " was already delivered with different contents")));
+    }
+    *response->mutable_receipt() = seen->receipt;
+    response->set_duplicate(true);
+    ctx_->metrics->CountRecord("inbound", "duplicate");
+    return absl::OkStatus();
+  }
+  if (!absl::IsNotFound(seen.status())) return seen.status();
+
+  absl::StatusOr<OpenedContent> opened = OpenRecord(*ctx_, envelope, caller.org);
+  if (!opened.ok()) {
+    absl::Status s = opened.status();
+    if (absl::IsInvalidArgument(s) || absl::IsNotFound(s)) {
+      s = absl::Status(s.code(), absl::StrCat("envelope refused: ", s.message()));
+    } else {
+      s = absl::UnauthenticatedError(absl::StrCat("envelope refused: ", s.message()));
+    }
+    return Reject(caller, &*claimed, nullptr, s);
+  }
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  const int64_t created = opened->header.labels.created_unix_ms;
+  if (created < now_ms - config.replay_window_seconds() * 1000 ||
+      created > now_ms + kMaxClockSkewMs) {
+    return Reject(caller, &opened->header, &*opened,
+                  absl::FailedPreconditionError(absl::StrCat(
+                      "replay refused: record ", h.record_id, " was created at ", created,
+                      " ms, outside this gateway's window of ", config.replay_window_seconds(),
+                      " s before now (", now_ms, " ms)")));
+  }
+  if (!opened->content.recipient_system().empty() &&
+      !IsValidId(opened->content.recipient_system())) {
+    return Reject(caller, &opened->header, &*opened,
+                  absl::InvalidArgumentError("recipient system is not a valid id"));
+  }
+  std::optional<v1::Organisation> self = ctx_->directory->Find(config.org_id());
+  const int level = ClassificationRank(h.classification);
+  if (self.has_value() && level > 0 && level > ClassificationRank(self->accreditation())) {
+    return Reject(caller, &opened->header, &*opened,
+                  absl::PermissionDeniedError(absl::StrCat(
+                      "denied: write-down: this gateway is accredited to ",
+                      self->accreditation(), ", below the record's ", h.classification)));
+  }
+  std::vector<absl::string_view> caveats(opened->header.labels.caveats.begin(),
+                                         opened->header.labels.caveats.end());
+  policy::Request req;
+  req.sender = h.sender_org;
+  req.recipient = config.org_id();
+  req.record_type = opened->header.labels.record_type;
+  req.classification = opened->header.labels.classification;
+  req.purpose = opened->header.labels.purpose;
+  req.originator = opened->content.originator();
+  req.caveats = caveats;
+  PolicyHolder::Outcome decided = ctx_->policy->Decide(req);
+  const std::vector<std::string> rule_ids = PolicyHolder::Outcome::RuleIds(decided.live);
+  if (decided.differs) {
+    v1::AuditEntry shadow;
+    shadow.set_event(v1::AUDIT_EVENT_SHADOW_DIFFERS);
+    shadow.set_record_id(h.record_id);
+    shadow.set_sender_org(h.sender_org);
+    shadow.set_recipient_org(config.org_id());
+    *shadow.mutable_labels() = LabelsOf(*opened);
+    shadow.set_decision(decided.shadow.allowed ? v1::AUDIT_DECISION_PERMIT
+                                               : v1::AUDIT_DECISION_DENY);
+    for (const std::string& r : PolicyHolder::Outcome::RuleIds(decided.shadow)) {
+      shadow.add_rule_ids(r);
+    }
+    shadow.set_reason(decided.DescribeDifference());
+    shadow.set_policy_version(decided.shadow_policy->version);
+    ctx_->auditor->Note(std::move(shadow));
+    ctx_->metrics->CountRecord("inbound", "shadow_differs");
+  }
+  if (!decided.live.allowed) {
+    return Reject(caller, &opened->header, &*opened,
+                  absl::PermissionDeniedError(absl::StrCat(
+                      "refused by ", config.org_id(), "'s inbound policy: ",
+                      decided.live.reason)),
+                  rule_ids);
+  }
+
+  v1::AuditEntry e;
+  e.set_event(v1::AUDIT_EVENT_RECEIVED);
+  e.set_record_id(h.record_id);
+  e.set_sender_org(h.sender_org);
+  e.set_sender_system(opened->content.sender_system());
+  e.set_recipient_org(config.org_id());
+  e.set_recipient_system(opened->content.recipient_system());
+  *e.mutable_labels() = LabelsOf(*opened);
+  e.set_decision(v1::AUDIT_DECISION_PERMIT);
+  for (const std::string& r : rule_ids) e.add_rule_ids(r);
+  e.set_reason(std::string(decided.live.reason));
+  e.set_payload_sha256(Sha256(opened->content.payload()));
+  e.add_key_ids(envelope::KeyIdToHex(opened->header.sender_key_id));
+  e.add_key_ids(envelope::KeyIdToHex(opened->header.recipient_key_id));
+  e.set_policy_version(decided.live_policy->version);
+  ASSIGN_OR_RETURN(uint64_t index, ctx_->auditor->Append(std::move(e)));
+
+  v1::DeliveryReceipt receipt;
+  receipt.set_record_id(h.record_id);
+  receipt.set_sender_org(h.sender_org);
+  receipt.set_receiver_org(config.org_id());
+  receipt.set_envelope_sha256(envelope_sha256);
+  receipt.set_audit_index(index);
+  receipt.set_audit_origin(ctx_->auditor->log()->origin());
+  receipt.set_received_unix_ms(now_ms);
+  ASSIGN_OR_RETURN(v1::SignedReceipt signed_receipt, SignReceipt(*ctx_->keyset, receipt));
+
+  v1::MailboxRecord record;
+  record.set_record_id(h.record_id);
+  record.set_sender_org(h.sender_org);
+  record.set_recipient_system(opened->content.recipient_system());
+  record.set_envelope(envelope);
+  record.set_received_unix_ms(now_ms);
+  ASSIGN_OR_RETURN(MailboxPut put,
+                   ctx_->store->AddToMailbox(record, envelope_sha256, signed_receipt));
+  *response->mutable_receipt() = put.held.receipt;
+  response->set_duplicate(!put.inserted);
+  ctx_->metrics->CountRecord("inbound", put.inserted ? "received" : "duplicate");
+  if (put.inserted) {
+    LogInfo("received", {{"record_id", h.record_id}, {"sender_org", h.sender_org}});
   }
   return absl::OkStatus();
 }
@@ -71,40 +271,92 @@ absl::Status PeerService::Check(const std::string& caller_uri,
 grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* context,
                                                const v1::DeliverRequest* request,
                                                v1::DeliverResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Identity> caller = PeerIdentity(*context->auth_context());
-  absl::Status checked = caller.ok() ? Check(caller->uri, *request) : caller.status();
-  if (!checked.ok()) {
-    LogWarning("delivery refused", {{"record_id", request->record_id()},
-                                    {"caller", caller.ok() ? caller->uri : "unknown"},
-                                    {"error", checked.ToString()}});
-    metrics_->CountRefusal("peer", GrpcCodeName(static_cast<grpc::StatusCode>(checked.code())));
-    reactor->Finish(ToGrpcStatus(checked));
-    return reactor;
+  absl::StatusOr<Identity> caller = Authenticate(context);
+  if (!caller.ok()) {
+    LogWarning("delivery refused", {{"error", caller.status().ToString()}});
+    ctx_->metrics->CountRefusal("peer", "UNAUTHENTICATED");
+    v1::AuditEntry e;
+    e.set_event(v1::AUDIT_EVENT_CERTIFICATE_REFUSED);
+    e.set_recipient_org(ctx_->config->org_id());
+    e.set_reason(std::string(caller.status().message()));
+    e.set_status_code("UNAUTHENTICATED");
+    ctx_->auditor->Note(std::move(e));
+    return Finish(context, caller.status());
   }
-  v1::Record record;
-  record.set_record_id(request->record_id());
-  record.set_sender_org(request->sender_org());
-  record.set_sender_system(request->sender_system());
-  *record.mutable_labels() = request->labels();
-  record.set_payload(request->payload());
-  absl::StatusOr<MailboxPut> put =
-      store_->AddToMailbox(record, absl::ToUnixMillis(absl::Now()));
-  if (!put.ok()) {
-    reactor->Finish(ToGrpcStatus(put.status()));
-    return reactor;
+  absl::Status s = Accept(*caller, request->envelope(), response);
+  if (!s.ok()) {
+    ctx_->metrics->CountRefusal("peer", GrpcCodeName(static_cast<grpc::StatusCode>(s.code())));
   }
-  metrics_->CountRecord("inbound", put->inserted ? "received" : "duplicate");
-  if (put->inserted) {
-    LogInfo("received", {{"record_id", request->record_id()},
-                         {"sender_org", request->sender_org()}});
+  return Finish(context, s);
+}
+
+grpc::ServerUnaryReactor* PeerService::GetCheckpoint(grpc::CallbackServerContext* context,
+                                                     const v1::GetCheckpointRequest* request,
+                                                     v1::GetCheckpointResponse* response) {
+  absl::StatusOr<Identity> caller = Authenticate(context);
+  if (!caller.ok()) return Finish(context, caller.status());
+  const audit::AuditLog& log = *ctx_->auditor->log();
+  absl::StatusOr<std::pair<uint64_t, std::string>> latest = LatestSigned(log);
+  if (!latest.ok()) return Finish(context, latest.status());
+  response->set_checkpoint(latest->second);
+  const uint64_t from = request->from_size();
+  if (from > 0 && from <= latest->first) {
+    absl::StatusOr<std::vector<audit::Hash>> proof = log.ConsistencyProof(from, latest->first);
+    if (!proof.ok()) return Finish(context, proof.status());
+    for (const audit::Hash& h : *proof) response->add_consistency_proof(HashBytes(h));
   }
-  response->set_record_id(request->record_id());
-  response->set_receiver_org(config_->org_id());
-  response->set_received_unix_ms(put->received_ms);
-  response->set_duplicate(!put->inserted);
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return Finish(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* PeerService::PutCosignature(grpc::CallbackServerContext* context,
+                                                      const v1::PutCosignatureRequest* request,
+                                                      v1::PutCosignatureResponse*) {
+  absl::StatusOr<Identity> caller = Authenticate(context);
+  if (!caller.ok()) return Finish(context, caller.status());
+  std::optional<v1::Organisation> org = ctx_->directory->Find(caller->org);
+  absl::StatusOr<audit::NoteVerifier> cosigner =
+      audit::NoteVerifier::FromVerifierKey(org.has_value() ? org->cosigner_key() : "");
+  if (!cosigner.ok()) {
+    return Finish(context, absl::FailedPreconditionError(absl::StrCat(
+                               "the directory lists no cosigner key for ", caller->org)));
+  }
+  absl::Status s = ctx_->auditor->log()->AddCosignature(request->cosigned_checkpoint(), *cosigner);
+  if (s.ok()) {
+    LogInfo("checkpoint cosigned by peer", {{"peer", caller->org}});
+  } else {
+    LogWarning("cosignature refused", {{"peer", caller->org}, {"error", s.ToString()}});
+  }
+  return Finish(context, s);
+}
+
+grpc::ServerUnaryReactor* PeerService::GetInclusionProof(
+    grpc::CallbackServerContext* context, const v1::GetInclusionProofRequest* request,
+    v1::GetInclusionProofResponse* response) {
+  absl::StatusOr<Identity> caller = Authenticate(context);
+  if (!caller.ok()) return Finish(context, caller.status());
+  const audit::AuditLog& log = *ctx_->auditor->log();
+  const uint64_t index = request->audit_index();
+  absl::StatusOr<std::pair<uint64_t, std::string>> latest = LatestSigned(log);
+  if (!latest.ok()) return Finish(context, latest.status());
+  if (index >= latest->first) {
+    return Finish(context, absl::NotFoundError(absl::StrCat(
+                               "audit entry ", index, " is not yet covered by a signed "
+                               "checkpoint (latest covers ", latest->first,
+                               " entries); ask again after the next one")));
+  }
+  absl::StatusOr<v1::AuditEntry> entry = log.ReadEntry(index);
+  // Only the record's sender may see the entry; any other is reported as missing.
+  if (!entry.ok() || entry->sender_org() != caller->org) {
+    return Finish(context, absl::NotFoundError(absl::StrCat(
+                               "no audit entry ", index, " about a record from ", caller->org)));
+  }
+  absl::StatusOr<std::vector<audit::Hash>> proof = log.InclusionProof(index, latest->first);
+  if (!proof.ok()) return Finish(context, proof.status());
+  response->set_entry(entry->SerializeAsString());
+  response->set_tree_size(latest->first);
+  for (const audit::Hash& h : *proof) response->add_hashes(HashBytes(h));
+  response->set_checkpoint(latest->second);
+  return Finish(context, absl::OkStatus());
 }
 
 }  // namespace gatehouse

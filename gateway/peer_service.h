@@ -1,41 +1,59 @@
 // The Peer API, called by other organisations' gateways (see peer.proto).
-// Deliver accepts a record only from the gateway the directory lists for the
-// record's sending organisation, only for this gateway's organisation, and
-// stores it in the mailbox exactly once per (sender organisation, record id).
+//
+// Deliver, in order: the caller must be the gateway the directory lists for
+// its organisation and the envelope's sender must be that organisation; the
+// envelope's signature is verified before anything is unwrapped; a record id
+// seen before (with another envelope) or a created time outside the replay
+// window is refused; this gateway's own accreditation and inbound policy
+// decide; the decision is audited (RECEIVED or REJECTED, durable before the
+// answer); the envelope is stored still sealed; a signed receipt naming the
+// audit entry goes back. Each refusal changes nothing but the audit log.
+//
+// The checkpoint calls let peers cosign this gateway's audit log and fetch
+// proofs about records they sent.
 //
 // Thread-safe: gRPC calls it from many threads.
 #ifndef GATEHOUSE_GATEWAY_PEER_SERVICE_H_
 #define GATEHOUSE_GATEWAY_PEER_SERVICE_H_
 
-#include "gatehouse/v1/config.pb.h"
+#include "absl/status/statusor.h"
 #include "gatehouse/v1/peer.grpc.pb.h"
-#include "gateway/directory_cache.h"
-#include "gateway/metrics.h"
-#include "gateway/store.h"
+#include "gateway/context.h"
+#include "gateway/identity.h"
+#include "gateway/sealed_record.h"
 
 namespace gatehouse {
 
 class PeerService final : public v1::Peer::CallbackService {
  public:
-  PeerService(const v1::GatewayConfig* config, Store* store, const DirectoryCache* directory,
-              Metrics* metrics)
-      : config_(config), store_(store), directory_(directory), metrics_(metrics) {}
+  explicit PeerService(const GatewayContext* ctx) : ctx_(ctx) {}
 
   grpc::ServerUnaryReactor* Deliver(grpc::CallbackServerContext* context,
                                     const v1::DeliverRequest* request,
                                     v1::DeliverResponse* response) override;
-
-  // Checks an incoming delivery against the caller's certificate URI; changes
-  // nothing. Unauthenticated for a caller that is not the sender's gateway,
-  // InvalidArgument for a malformed or misrouted record, ResourceExhausted
-  // for one over the payload limit.
-  absl::Status Check(const std::string& caller_uri, const v1::DeliverRequest& request) const;
+  grpc::ServerUnaryReactor* GetCheckpoint(grpc::CallbackServerContext* context,
+                                          const v1::GetCheckpointRequest* request,
+                                          v1::GetCheckpointResponse* response) override;
+  grpc::ServerUnaryReactor* PutCosignature(grpc::CallbackServerContext* context,
+                                           const v1::PutCosignatureRequest* request,
+                                           v1::PutCosignatureResponse* response) override;
+  grpc::ServerUnaryReactor* GetInclusionProof(grpc::CallbackServerContext* context,
+                                              const v1::GetInclusionProofRequest* request,
+                                              v1::GetInclusionProofResponse* response) override;
 
  private:
-  const v1::GatewayConfig* const config_;
-  Store* const store_;
-  const DirectoryCache* const directory_;
-  Metrics* const metrics_;
+  // The calling gateway, if the directory lists it for its organisation.
+  absl::StatusOr<Identity> Authenticate(grpc::CallbackServerContext* context) const;
+  // Everything Deliver does; fills `response` on success.
+  absl::Status Accept(const Identity& caller, const std::string& envelope,
+                      v1::DeliverResponse* response);
+  // Audits a refused delivery and returns `refusal` (Unavailable if even
+  // the refusal could not be audited).
+  absl::Status Reject(const Identity& caller, const envelope::EnvelopeHeader* header,
+                      const OpenedContent* opened, const absl::Status& refusal,
+                      const std::vector<std::string>& rule_ids = {});
+
+  const GatewayContext* const ctx_;
 };
 
 }  // namespace gatehouse

@@ -8,18 +8,20 @@
 namespace gatehouse {
 namespace {
 
+constexpr int kSchemaVersion = 2;
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS outbox (
   record_id       TEXT PRIMARY KEY,
   sender_system   TEXT NOT NULL,
   idempotency_key TEXT,
-  request         BLOB NOT NULL,
+  record          BLOB NOT NULL,
   state           INTEGER NOT NULL,
   attempts        INTEGER NOT NULL DEFAULT 0,
   next_attempt_ms INTEGER NOT NULL,
   accepted_ms     INTEGER NOT NULL,
   delivered_ms    INTEGER NOT NULL DEFAULT 0,
   last_error      TEXT NOT NULL DEFAULT '',
+  receipt         BLOB,
   UNIQUE (sender_system, idempotency_key)
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_ms);
@@ -29,11 +31,19 @@ CREATE TABLE IF NOT EXISTS mailbox (
   record_id        TEXT NOT NULL,
   recipient_system TEXT NOT NULL,
   record           BLOB,
+  envelope_sha256  BLOB NOT NULL,
+  receipt          BLOB NOT NULL,
   received_ms      INTEGER NOT NULL,
   acked_ms         INTEGER,
   UNIQUE (sender_org, record_id)
 );
 CREATE INDEX IF NOT EXISTS mailbox_open ON mailbox (acked_ms, recipient_system, seq);
+CREATE TABLE IF NOT EXISTS peer_checkpoint (
+  org   TEXT PRIMARY KEY,
+  size  INTEGER NOT NULL,
+  root  BLOB NOT NULL,
+  note  TEXT NOT NULL
+);
 )sql";
 
 // A prepared statement, finalised on scope exit.
@@ -87,16 +97,15 @@ absl::Status Exec(sqlite3* db, const char* sql) {
   return absl::OkStatus();
 }
 
-// Columns: record_id, idempotency_key, request, state, attempts,
-// next_attempt_ms, delivered_ms, last_error.
 constexpr const char* kOutboxColumns =
-    "SELECT idempotency_key, request, state, attempts, next_attempt_ms, "
-    "delivered_ms, last_error FROM outbox ";
+    "SELECT idempotency_key, record, state, attempts, next_attempt_ms, "
+    "delivered_ms, last_error, receipt FROM outbox ";
 
 absl::StatusOr<OutboxEntry> ReadOutboxRow(Stmt& s) {
   OutboxEntry e;
   e.idempotency_key = s.Text(0);
-  if (!e.request.ParseFromString(s.Text(1))) {
+  if (!e.record.ParseFromString(s.Text(1)) ||
+      (!s.IsNull(7) && !e.receipt.ParseFromString(s.Text(7)))) {
     return absl::DataLossError("store: an outbox row does not parse");
   }
   e.state = static_cast<v1::RecordState>(s.Int(2));
@@ -126,7 +135,21 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
   sqlite3* writer = nullptr;
   RETURN_IF_ERROR(open(&writer));
   absl::Status st = Exec(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+  if (st.ok()) {
+    Stmt version(writer, "PRAGMA user_version");
+    Stmt tables(writer, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'");
+    st = version.ok();
+    if (st.ok()) st = tables.ok();
+    if (st.ok()) st = version.Check(version.Step(), "read");
+    if (st.ok()) st = tables.Check(tables.Step(), "read");
+    if (st.ok() && tables.Int(0) > 0 && version.Int(0) != kSchemaVersion) {
+      st = absl::FailedPreconditionError(absl::StrCat(
+          "store: ", path, " has schema version ", version.Int(0), "; this gateway writes ",
+          kSchemaVersion, ". Deliver or export what it holds with the gateway that wrote it"));
+    }
+  }
   if (st.ok()) st = Exec(writer, kSchema);
+  if (st.ok()) st = Exec(writer, absl::StrCat("PRAGMA user_version = ", kSchemaVersion).c_str());
   sqlite3* reader = nullptr;
   if (st.ok()) st = open(&reader);
   if (!st.ok()) {
@@ -211,7 +234,7 @@ void SqliteStore::CommitLoop() {
   }
 }
 
-absl::StatusOr<OutboxEntry> SqliteStore::AddToOutbox(const v1::DeliverRequest& request,
+absl::StatusOr<OutboxEntry> SqliteStore::AddToOutbox(const v1::OutboxRecord& request,
                                                      const std::string& idempotency_key,
                                                      int64_t now_ms, bool* inserted) {
   *inserted = false;
@@ -231,7 +254,7 @@ absl::StatusOr<OutboxEntry> SqliteStore::AddToOutbox(const v1::DeliverRequest& r
       RETURN_IF_ERROR(find.Check(rc, "lookup"));
     }
     Stmt s(db,
-           "INSERT INTO outbox (record_id, sender_system, idempotency_key, request, state, "
+           "INSERT INTO outbox (record_id, sender_system, idempotency_key, record, state, "
            "next_attempt_ms, accepted_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
     RETURN_IF_ERROR(s.ok());
     s.Bind(1, request.record_id());
@@ -249,7 +272,7 @@ absl::StatusOr<OutboxEntry> SqliteStore::AddToOutbox(const v1::DeliverRequest& r
     *delta = 1;
     was_inserted = true;
     result = OutboxEntry();
-    result.request = request;
+    result.record = request;
     result.idempotency_key = idempotency_key;
     result.next_attempt_ms = now_ms;
     return absl::OkStatus();
@@ -289,15 +312,18 @@ absl::StatusOr<int64_t> SqliteStore::NextAttemptMs() {
   return s.Int(0);
 }
 
-absl::Status SqliteStore::MarkDelivered(const std::string& record_id, int64_t delivered_ms) {
+absl::Status SqliteStore::MarkDelivered(const std::string& record_id, int64_t delivered_ms,
+                                        const v1::SignedReceipt& receipt) {
+  const std::string receipt_bytes = receipt.SerializeAsString();
   return RunWrite([&](sqlite3* db, int64_t* delta) -> absl::Status {
     Stmt s(db, "UPDATE outbox SET state = ?, delivered_ms = ?, last_error = '', "
-               "attempts = attempts + 1 WHERE record_id = ? AND state = ?");
+               "attempts = attempts + 1, receipt = ? WHERE record_id = ? AND state = ?");
     RETURN_IF_ERROR(s.ok());
     s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_DELIVERED));
     s.Bind(2, delivered_ms);
-    s.Bind(3, record_id);
-    s.Bind(4, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+    s.BindBlob(3, receipt_bytes);
+    s.Bind(4, record_id);
+    s.Bind(5, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
     RETURN_IF_ERROR(s.Done());
     *delta = -sqlite3_changes(db);
     return absl::OkStatus();
@@ -335,6 +361,20 @@ absl::Status SqliteStore::MarkRejected(const std::string& record_id,
   });
 }
 
+absl::StatusOr<OutboxEntry> SqliteStore::FindByIdempotencyKey(const std::string& system,
+                                                              const std::string& key) {
+  absl::MutexLock lock(&read_mu_);
+  Stmt s(reader_, (std::string(kOutboxColumns) +
+                   "WHERE sender_system = ? AND idempotency_key = ?").c_str());
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, system);
+  s.Bind(2, key);
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) return absl::NotFoundError("no such idempotency key");
+  RETURN_IF_ERROR(s.Check(rc, "read"));
+  return ReadOutboxRow(s);
+}
+
 absl::StatusOr<OutboxEntry> SqliteStore::GetOutbox(const std::string& record_id) {
   absl::MutexLock lock(&read_mu_);
   return GetOutboxOn(reader_, record_id);
@@ -357,31 +397,59 @@ absl::StatusOr<int64_t> SqliteStore::OutboxDepth() {
   return queued_;
 }
 
-absl::StatusOr<MailboxPut> SqliteStore::AddToMailbox(const v1::Record& record, int64_t now_ms) {
+namespace {
+
+absl::StatusOr<MailboxSeen> FindMailboxOn(sqlite3* db, const std::string& sender_org,
+                                          const std::string& record_id) {
+  Stmt find(db, "SELECT envelope_sha256, receipt FROM mailbox WHERE sender_org = ? AND "
+                "record_id = ?");
+  RETURN_IF_ERROR(find.ok());
+  find.Bind(1, sender_org);
+  find.Bind(2, record_id);
+  int rc = find.Step();
+  if (rc == SQLITE_DONE) return absl::NotFoundError("not in the mailbox");
+  RETURN_IF_ERROR(find.Check(rc, "lookup"));
+  MailboxSeen seen;
+  seen.envelope_sha256 = find.Text(0);
+  if (!seen.receipt.ParseFromString(find.Text(1))) {
+    return absl::DataLossError("store: a mailbox receipt does not parse");
+  }
+  return seen;
+}
+
+}  // namespace
+
+absl::StatusOr<MailboxSeen> SqliteStore::FindInMailbox(const std::string& sender_org,
+                                                       const std::string& record_id) {
+  absl::MutexLock lock(&read_mu_);
+  return FindMailboxOn(reader_, sender_org, record_id);
+}
+
+absl::StatusOr<MailboxPut> SqliteStore::AddToMailbox(const v1::MailboxRecord& record,
+                                                     const std::string& envelope_sha256,
+                                                     const v1::SignedReceipt& receipt) {
   MailboxPut put;
+  const std::string record_bytes = record.SerializeAsString();
+  const std::string receipt_bytes = receipt.SerializeAsString();
   absl::Status st = RunWrite([&](sqlite3* db, int64_t*) -> absl::Status {
-    Stmt find(db, "SELECT received_ms FROM mailbox WHERE sender_org = ? AND record_id = ?");
-    RETURN_IF_ERROR(find.ok());
-    find.Bind(1, record.sender_org());
-    find.Bind(2, record.record_id());
-    int rc = find.Step();
-    if (rc == SQLITE_ROW) {
-      put = MailboxPut{false, find.Int(0)};
+    absl::StatusOr<MailboxSeen> held = FindMailboxOn(db, record.sender_org(), record.record_id());
+    if (held.ok()) {
+      put = MailboxPut{false, *std::move(held)};
       return absl::OkStatus();
     }
-    RETURN_IF_ERROR(find.Check(rc, "lookup"));
-    v1::Record stored = record;
-    stored.set_received_unix_ms(now_ms);
+    if (!absl::IsNotFound(held.status())) return held.status();
     Stmt s(db, "INSERT INTO mailbox (sender_org, record_id, recipient_system, record, "
-               "received_ms) VALUES (?, ?, ?, ?, ?)");
+               "envelope_sha256, receipt, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
     RETURN_IF_ERROR(s.ok());
     s.Bind(1, record.sender_org());
     s.Bind(2, record.record_id());
-    s.Bind(3, record.labels().recipient_system());
-    s.BindBlob(4, stored.SerializeAsString());
-    s.Bind(5, now_ms);
+    s.Bind(3, record.recipient_system());
+    s.BindBlob(4, record_bytes);
+    s.BindBlob(5, envelope_sha256);
+    s.BindBlob(6, receipt_bytes);
+    s.Bind(7, record.received_unix_ms());
     RETURN_IF_ERROR(s.Done());
-    put = MailboxPut{true, now_ms};
+    put = MailboxPut{true, MailboxSeen{envelope_sha256, receipt}};
     return absl::OkStatus();
   });
   RETURN_IF_ERROR(st);
@@ -412,21 +480,22 @@ absl::StatusOr<std::vector<MailboxEntry>> SqliteStore::FetchMailbox(const std::s
   return out;
 }
 
-absl::StatusOr<int> SqliteStore::AckMailbox(const std::string& system,
-                                            const std::vector<std::string>& record_ids,
-                                            int64_t now_ms) {
-  int acked = 0;
+absl::StatusOr<std::vector<MailboxAcked>> SqliteStore::AckMailbox(
+    const std::string& system, const std::vector<std::string>& record_ids, int64_t now_ms) {
+  std::vector<MailboxAcked> acked;
   absl::Status st = RunWrite([&](sqlite3* db, int64_t*) -> absl::Status {
-    acked = 0;
+    acked.clear();
     for (const std::string& id : record_ids) {
       Stmt s(db, "UPDATE mailbox SET acked_ms = ?, record = NULL WHERE record_id = ? AND "
-                 "acked_ms IS NULL AND (recipient_system = ? OR recipient_system = '')");
+                 "acked_ms IS NULL AND (recipient_system = ? OR recipient_system = '') "
+                 "RETURNING sender_org");
       RETURN_IF_ERROR(s.ok());
       s.Bind(1, now_ms);
       s.Bind(2, id);
       s.Bind(3, system);
-      RETURN_IF_ERROR(s.Done());
-      acked += sqlite3_changes(db);
+      int rc;
+      while ((rc = s.Step()) == SQLITE_ROW) acked.push_back({s.Text(0), id});
+      RETURN_IF_ERROR(s.Check(rc, "write"));
     }
     return absl::OkStatus();
   });
@@ -443,6 +512,30 @@ absl::StatusOr<int64_t> SqliteStore::MailboxDepth(const std::string& system) {
   s.Bind(2, system);
   RETURN_IF_ERROR(s.Check(s.Step(), "read"));
   return s.Int(0);
+}
+
+absl::StatusOr<PeerCheckpoint> SqliteStore::GetPeerCheckpoint(const std::string& org) {
+  absl::MutexLock lock(&read_mu_);
+  Stmt s(reader_, "SELECT size, root, note FROM peer_checkpoint WHERE org = ?");
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, org);
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) return absl::NotFoundError(absl::StrCat("no checkpoint of ", org));
+  RETURN_IF_ERROR(s.Check(rc, "read"));
+  return PeerCheckpoint{static_cast<uint64_t>(s.Int(0)), s.Text(1), s.Text(2)};
+}
+
+absl::Status SqliteStore::PutPeerCheckpoint(const std::string& org, const PeerCheckpoint& cp) {
+  return RunWrite([&](sqlite3* db, int64_t*) -> absl::Status {
+    Stmt s(db, "INSERT OR REPLACE INTO peer_checkpoint (org, size, root, note) "
+               "VALUES (?, ?, ?, ?)");
+    RETURN_IF_ERROR(s.ok());
+    s.Bind(1, org);
+    s.Bind(2, static_cast<int64_t>(cp.size));
+    s.BindBlob(3, cp.root);
+    s.Bind(4, cp.note);
+    return s.Done();
+  });
 }
 
 }  // namespace gatehouse

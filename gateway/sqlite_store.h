@@ -34,24 +34,33 @@ class SqliteStore final : public Store {
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path);
   ~SqliteStore() override;
 
-  absl::StatusOr<OutboxEntry> AddToOutbox(const v1::DeliverRequest& request,
+  absl::StatusOr<OutboxEntry> AddToOutbox(const v1::OutboxRecord& record,
                                           const std::string& idempotency_key,
                                           int64_t now_ms, bool* inserted) override;
   absl::StatusOr<std::vector<OutboxEntry>> DueForDelivery(int64_t now_ms, int limit) override;
   absl::StatusOr<int64_t> NextAttemptMs() override;
-  absl::Status MarkDelivered(const std::string& record_id, int64_t delivered_ms) override;
+  absl::Status MarkDelivered(const std::string& record_id, int64_t delivered_ms,
+                             const v1::SignedReceipt& receipt) override;
+  absl::StatusOr<OutboxEntry> FindByIdempotencyKey(const std::string& system,
+                                                   const std::string& key) override;
   absl::Status MarkAttemptFailed(const std::string& record_id, int64_t next_attempt_ms,
                                  const std::string& error) override;
   absl::Status MarkRejected(const std::string& record_id, const std::string& error) override;
   absl::StatusOr<OutboxEntry> GetOutbox(const std::string& record_id) override;
   absl::StatusOr<int64_t> OutboxDepth() override;
-  absl::StatusOr<MailboxPut> AddToMailbox(const v1::Record& record, int64_t now_ms) override;
+  absl::StatusOr<MailboxPut> AddToMailbox(const v1::MailboxRecord& record,
+                                          const std::string& envelope_sha256,
+                                          const v1::SignedReceipt& receipt) override;
+  absl::StatusOr<MailboxSeen> FindInMailbox(const std::string& sender_org,
+                                            const std::string& record_id) override;
   absl::StatusOr<std::vector<MailboxEntry>> FetchMailbox(const std::string& system,
                                                          int64_t after_seq, int limit) override;
-  absl::StatusOr<int> AckMailbox(const std::string& system,
+  absl::StatusOr<std::vector<MailboxAcked>> AckMailbox(const std::string& system,
                                  const std::vector<std::string>& record_ids,
                                  int64_t now_ms) override;
   absl::StatusOr<int64_t> MailboxDepth(const std::string& system) override;
+  absl::StatusOr<PeerCheckpoint> GetPeerCheckpoint(const std::string& org) override;
+  absl::Status PutPeerCheckpoint(const std::string& org, const PeerCheckpoint& cp) override;
 
   // Transactions committed so far (each may hold many writes).
   int64_t commits() const;

@@ -18,27 +18,48 @@
 #include "absl/status/statusor.h"
 #include "gatehouse/v1/exchange.pb.h"
 #include "gatehouse/v1/peer.pb.h"
+#include "gatehouse/v1/store.pb.h"
 
 namespace gatehouse {
 
 struct OutboxEntry {
-  v1::DeliverRequest request;   // what is sent to the peer, payload included
+  v1::OutboxRecord record;      // the sealed envelope and what we know of it
   std::string idempotency_key;  // empty if the client gave none
   v1::RecordState state = v1::RECORD_STATE_QUEUED;
   int32_t attempts = 0;
   int64_t next_attempt_ms = 0;
   int64_t delivered_ms = 0;
   std::string last_error;
+  v1::SignedReceipt receipt;    // the peer's, once delivered
 };
 
 struct MailboxEntry {
   int64_t seq = 0;  // increasing; the page token
-  v1::Record record;
+  v1::MailboxRecord record;
+};
+
+// What the mailbox remembers of a record, even after it is acknowledged.
+struct MailboxSeen {
+  std::string envelope_sha256;
+  v1::SignedReceipt receipt;
 };
 
 struct MailboxPut {
-  bool inserted = false;     // false: already held (a redelivery)
-  int64_t received_ms = 0;   // when it was first stored
+  bool inserted = false;  // false: already held (a redelivery)
+  MailboxSeen held;       // what is held now (the first delivery's)
+};
+
+// A record a system acknowledged.
+struct MailboxAcked {
+  std::string sender_org;
+  std::string record_id;
+};
+
+// A peer gateway's audit checkpoint this gateway last verified and cosigned.
+struct PeerCheckpoint {
+  uint64_t size = 0;
+  std::string root;  // 32 bytes
+  std::string note;
 };
 
 class Store {
@@ -48,7 +69,7 @@ class Store {
   // Adds a record to the outbox, due now. If the submitting system already
   // used `idempotency_key`, stores nothing and returns the existing entry
   // with *inserted = false.
-  virtual absl::StatusOr<OutboxEntry> AddToOutbox(const v1::DeliverRequest& request,
+  virtual absl::StatusOr<OutboxEntry> AddToOutbox(const v1::OutboxRecord& record,
                                                   const std::string& idempotency_key,
                                                   int64_t now_ms, bool* inserted) = 0;
   // Queued entries whose next attempt is at or before now, oldest first.
@@ -56,8 +77,12 @@ class Store {
                                                                   int limit) = 0;
   // The earliest next attempt of any queued entry, or -1 if none is queued.
   virtual absl::StatusOr<int64_t> NextAttemptMs() = 0;
-  // Marks a record delivered. NotFound if it is not in the outbox.
-  virtual absl::Status MarkDelivered(const std::string& record_id, int64_t delivered_ms) = 0;
+  // Marks a record delivered with the peer's receipt.
+  virtual absl::Status MarkDelivered(const std::string& record_id, int64_t delivered_ms,
+                                     const v1::SignedReceipt& receipt) = 0;
+  // The outbox entry already holding `idempotency_key` for `system`, or NotFound.
+  virtual absl::StatusOr<OutboxEntry> FindByIdempotencyKey(const std::string& system,
+                                                           const std::string& key) = 0;
   // Counts a failed attempt and schedules the next.
   virtual absl::Status MarkAttemptFailed(const std::string& record_id,
                                          int64_t next_attempt_ms,
@@ -69,23 +94,33 @@ class Store {
   // Records not yet delivered.
   virtual absl::StatusOr<int64_t> OutboxDepth() = 0;
 
-  // Stores a record delivered to us, unless one with the same sender
-  // organisation and record id is already held.
-  virtual absl::StatusOr<MailboxPut> AddToMailbox(const v1::Record& record,
-                                                  int64_t now_ms) = 0;
+  // Stores a record delivered to us with the receipt we signed for it,
+  // unless one with the same sender organisation and record id is already
+  // held (then returns what is held).
+  virtual absl::StatusOr<MailboxPut> AddToMailbox(const v1::MailboxRecord& record,
+                                                  const std::string& envelope_sha256,
+                                                  const v1::SignedReceipt& receipt) = 0;
+  // What is remembered of (sender_org, record_id), acknowledged or not; NotFound if
+  // it was never delivered.
+  virtual absl::StatusOr<MailboxSeen> FindInMailbox(const std::string& sender_org,
+                                                    const std::string& record_id) = 0;
   // Unacknowledged records for `system` (addressed to it or to any system of
   // our organisation) with seq > after_seq, oldest first.
   virtual absl::StatusOr<std::vector<MailboxEntry>> FetchMailbox(const std::string& system,
                                                                  int64_t after_seq,
                                                                  int limit) = 0;
-  // Acknowledges those of `record_ids` visible to `system`; returns how many.
+  // Acknowledges those of `record_ids` visible to `system`; returns those.
   // The record's id is kept (so a redelivery is still recognised); its
   // payload is dropped.
-  virtual absl::StatusOr<int> AckMailbox(const std::string& system,
+  virtual absl::StatusOr<std::vector<MailboxAcked>> AckMailbox(const std::string& system,
                                          const std::vector<std::string>& record_ids,
                                          int64_t now_ms) = 0;
   // Unacknowledged records visible to `system`; all of them if empty.
   virtual absl::StatusOr<int64_t> MailboxDepth(const std::string& system) = 0;
+
+  // The checkpoint of `org`'s audit log this gateway last cosigned; NotFound if none.
+  virtual absl::StatusOr<PeerCheckpoint> GetPeerCheckpoint(const std::string& org) = 0;
+  virtual absl::Status PutPeerCheckpoint(const std::string& org, const PeerCheckpoint& cp) = 0;
 };
 
 }  // namespace gatehouse

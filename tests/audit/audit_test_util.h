@@ -46,7 +46,7 @@ inline gatehouse::v1::AuditEntry MakeEntry(uint64_t i) {
   e.add_rule_ids(absl::StrCat("rule-", i % 7));
   e.set_reason(i % 3 == 1 ? "recipient accreditation below classification" : "");
   e.set_payload_sha256(std::string(32, static_cast<char>(i)));
-  e.set_purpose("direct_care");
+  e.mutable_labels()->set_purpose("direct_care");
   return e;
 }
 

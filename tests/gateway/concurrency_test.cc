@@ -29,21 +29,21 @@ TEST(ConcurrencyTest, StoreKeepsEveryRecordOnceUnderConcurrentUse) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        v1::DeliverRequest r;
+        v1::OutboxRecord r;
         r.set_record_id(absl::StrCat("r", t, "-", i));
         r.set_sender_system("ehr");
         // Pairs of threads share idempotency keys: one record per key.
         std::string key = absl::StrCat("k", t / 2, "-", i);
         bool was_inserted = false;
         if (store->AddToOutbox(r, key, 1, &was_inserted).ok() && was_inserted) ++inserted;
-        v1::Record m;
+        v1::MailboxRecord m;
         m.set_record_id(absl::StrCat("m", i));  // every thread delivers the same ids
         m.set_sender_org("nhs-trust-a");
-        (void)store->AddToMailbox(m, 1);
+        (void)store->AddToMailbox(m, "sha", v1::SignedReceipt());
         auto due = store->DueForDelivery(10, 5);
         if (due.ok()) {
           for (const OutboxEntry& e : *due) {
-            if (store->MarkDelivered(e.request.record_id(), 2).ok()) ++delivered;
+            if (store->MarkDelivered(e.record.record_id(), 2, v1::SignedReceipt()).ok()) ++delivered;
           }
         }
       }

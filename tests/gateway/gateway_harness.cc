@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,9 +16,21 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "gatehouse/v1/config.pb.h"
+#include "gateway/audit/audit_log.h"
+#include "gateway/audit/note.h"
+#include "gateway/config.h"
+#include "gateway/envelope/sealer.h"
+#include "gateway/envelope/signed_directory.h"
+#include "gatehouse/v1/peer.pb.h"
 #include "gateway/identity.h"
 #include "gateway/tls.h"
+#include "google/protobuf/util/json_util.h"
+#include "policy/bundle.h"
+#include "policy/compiler.h"
+#include "policy/model.h"
 
 namespace gatehouse {
 namespace fs = std::filesystem;
@@ -36,8 +49,90 @@ int FreePort() {
   return port;
 }
 
+namespace {
+
+void WriteFileAtomically(const std::string& path, const std::string& bytes, int mode = 0644) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << bytes;
+  }
+  chmod(tmp.c_str(), mode);
+  fs::rename(tmp, path);
+}
+
+void Die(absl::string_view what, const absl::Status& s) {
+  std::fprintf(stderr, "harness: %s: %s\n", std::string(what).c_str(), s.ToString().c_str());
+  std::abort();
+}
+
+}  // namespace
+
+const char kTestPolicy[] = R"(policy "harness"
+classifications OFFICIAL < OFFICIAL-SENSITIVE < SECRET < "TOP SECRET"
+caveats PERSONAL, MEDICAL, CHILD
+sectors health, council, police
+record types discharge_summary, care_plan, safeguarding_referral, intelligence_report
+purposes direct_care, safeguarding, investigation, research
+
+organisation nhs-trust-a sector health accredited OFFICIAL-SENSITIVE
+organisation council-a sector council accredited OFFICIAL-SENSITIVE
+organisation police-a sector police accredited SECRET
+
+forbid medical-stays-in-health
+  "MEDICAL detail goes outside health only to protect someone."
+  when caveats include MEDICAL
+    and recipient sector is not health
+  unless purpose is safeguarding
+
+permit health-council-care
+  "The trust shares discharge summaries and care plans with the council for care."
+  when sender sector is health
+    and recipient sector is council
+    and record type in (discharge_summary, care_plan)
+    and purpose is direct_care
+  then encrypt
+
+permit care-plans-to-health
+  "The council shares care plans with the trust."
+  when sender sector is council
+    and recipient sector is health
+    and record type is care_plan
+    and purpose is direct_care
+  then encrypt
+
+permit safeguarding-referral
+  "Any partner may refer a person at risk to any other partner."
+  when record type is safeguarding_referral
+    and purpose is safeguarding
+  then encrypt
+
+permit police-intelligence
+  "The force shares intelligence with partners accredited to hold it."
+  when sender sector is police
+    and record type is intelligence_report
+    and purpose is investigation
+  then encrypt
+)";
+
 Cluster::Cluster() : dir_(MakeTempDir()), orgs_{"nhs-trust-a", "council-a", "police-a"} {
   const TestPki& pki = TestPki::Get();
+  const absl::Time now = absl::Now();
+  absl::StatusOr<envelope::Keyset> authority =
+      envelope::Keyset::Generate("directory-authority", envelope::Keyset::Kind::kDirectoryAuthority, now);
+  if (!authority.ok()) Die("authority keyset", authority.status());
+  authority_ = std::make_unique<envelope::Keyset>(*std::move(authority));
+  {
+    std::string json;
+    google::protobuf::util::MessageToJsonString(authority_->PublicEntry(), &json);
+    WriteFileAtomically(dir_ + "/authority.json", json);
+  }
+  for (int i = 0; i < 2; ++i) {
+    policy::OfficerKeyPair k = policy::GenerateOfficerKey();
+    officer_secret_.push_back(k.secret_key);
+    WriteFileAtomically(dir_ + "/officer" + std::to_string(i) + ".pub",
+                        absl::BytesToHexString(k.public_key) + "\n");
+  }
   for (const std::string& org : orgs_) {
     client_port_[org] = FreePort();
     peer_port_[org] = FreePort();
@@ -50,8 +145,25 @@ Cluster::Cluster() : dir_(MakeTempDir()), orgs_{"nhs-trust-a", "council-a", "pol
     for (const auto& crl : fs::directory_iterator(pki.Path("crl"))) {
       fs::copy_file(crl.path(), TlsDir(org) + "/crl/" + crl.path().filename().string());
     }
+    const std::string keys = dir_ + "/keys-" + org;
+    fs::create_directories(keys);
+    absl::StatusOr<envelope::Keyset> keyset =
+        envelope::Keyset::Generate(org, envelope::Keyset::Kind::kGateway, now);
+    if (!keyset.ok()) Die("keyset", keyset.status());
+    if (absl::Status s = keyset->SaveToFile(keys + "/keyset.json"); !s.ok()) Die("save", s);
+    entries_[org] = keyset->PublicEntry();
+    absl::StatusOr<audit::NoteSigner> log_key =
+        audit::NoteSigner::Generate("gatehouse.test/" + org + "/audit", audit::kSigTypeEd25519);
+    absl::StatusOr<audit::NoteSigner> cosigner =
+        audit::NoteSigner::Generate("gatehouse.test/" + org, audit::kSigTypeCosignatureV1);
+    if (!log_key.ok() || !cosigner.ok()) Die("note keys", log_key.status());
+    WriteFileAtomically(keys + "/audit.key", log_key->PrivateKeyString() + "\n", 0600);
+    WriteFileAtomically(keys + "/cosigner.key", cosigner->PrivateKeyString() + "\n", 0600);
+    entries_[org].set_audit_key(log_key->VerifierKeyString());
+    entries_[org].set_cosigner_key(cosigner->VerifierKeyString());
   }
   WriteDirectory();
+  WritePolicy(kTestPolicy);
 }
 
 Cluster::~Cluster() {
@@ -65,23 +177,137 @@ Cluster::~Cluster() {
   fs::remove_all(dir_, ec);
 }
 
-void Cluster::WriteDirectory() {
-  std::ofstream out(dir_ + "/directory.json.tmp");
-  out << "{\"organisations\": [";
+v1::Directory Cluster::MakeDirectory() {
+  v1::Directory directory;
+  directory.set_version(++directory_version_);
   const char* sectors[] = {"health", "social_care", "police"};
   const char* levels[] = {"OFFICIAL-SENSITIVE", "OFFICIAL-SENSITIVE", "SECRET"};
   for (size_t i = 0; i < orgs_.size(); ++i) {
     const std::string& org = orgs_[i];
-    std::string address = address_override_.count(org)
-                              ? address_override_[org]
-                              : "127.0.0.1:" + std::to_string(peer_port_[org]);
-    out << (i ? "," : "") << "{\"orgId\": \"" << org << "\", \"sector\": \"" << sectors[i]
-        << "\", \"accreditation\": \"" << levels[i] << "\", \"gatewayAddress\": \"" << address
-        << "\", \"gatewayIdentity\": \"" << GatewayUri(org) << "\"}";
+    v1::Organisation* o = directory.add_organisations();
+    *o = entries_[org];
+    o->set_sector(sectors[i]);
+    o->set_accreditation(accreditation_.count(org) ? accreditation_[org] : levels[i]);
+    o->set_gateway_address(address_override_.count(org)
+                               ? address_override_[org]
+                               : "127.0.0.1:" + std::to_string(peer_port_[org]));
+    o->set_gateway_identity(GatewayUri(org));
   }
-  out << "]}\n";
-  out.close();
-  fs::rename(dir_ + "/directory.json.tmp", dir_ + "/directory.json");
+  return directory;
+}
+
+void Cluster::WriteDirectory() { WriteSignedDirectory(MakeDirectory()); }
+
+void Cluster::WriteSignedDirectory(const v1::Directory& directory) {
+  absl::StatusOr<v1::SignedDirectory> signed_directory = envelope::SignDirectory(
+      directory, *authority_, absl::Now() - absl::Minutes(1), absl::Now() + absl::Hours(24));
+  if (!signed_directory.ok()) Die("sign directory", signed_directory.status());
+  WriteRawDirectory(signed_directory->SerializeAsString());
+}
+
+void Cluster::WriteRawDirectory(const std::string& bytes) {
+  WriteFileAtomically(dir_ + "/directory.signed", bytes);
+}
+
+std::string Cluster::MakePolicyBundle(const std::string& text, int signatures,
+                                      const std::string& version, int required) {
+  std::vector<policy::Diagnostic> diags;
+  policy::Model model = policy::CompilePolicy({{"test.ghp", text}}, &diags);
+  for (const policy::Diagnostic& d : diags) {
+    if (d.severity == policy::Severity::kError) {
+      std::fprintf(stderr, "harness policy: %s\n",
+                   policy::FormatDiagnostic({{"test.ghp", text}}, d).c_str());
+      std::abort();
+    }
+  }
+  absl::StatusOr<std::string> bundle = policy::MakeBundle(policy::ToProto(model), required, version);
+  if (!bundle.ok()) Die("bundle", bundle.status());
+  for (int i = 0; i < signatures; ++i) {
+    bundle = policy::SignBundle(*bundle, officer_secret_[i], "officer" + std::to_string(i));
+    if (!bundle.ok()) Die("sign bundle", bundle.status());
+  }
+  return *bundle;
+}
+
+void Cluster::WritePolicy(const std::string& text, int signatures, const std::string& version,
+                          const std::string& file) {
+  WriteFileAtomically(dir_ + "/" + file,
+                      MakePolicyBundle(text, signatures, version, std::max(1, signatures)));
+}
+
+void Cluster::WriteRawPolicy(const std::string& bytes, const std::string& file) {
+  WriteFileAtomically(dir_ + "/" + file, bytes);
+}
+
+std::string Cluster::SealAs(const std::string& from, const std::string& to,
+                            const v1::Labels& labels, const std::string& payload,
+                            const std::string& record_id, int64_t created_unix_ms,
+                            const std::string& sender_system) {
+  absl::StatusOr<envelope::Keyset> keys =
+      envelope::Keyset::LoadFromFile(dir_ + "/keys-" + from + "/keyset.json");
+  if (!keys.ok()) Die("load keyset", keys.status());
+  absl::StatusOr<std::unique_ptr<envelope::Sealer>> sealer =
+      envelope::Sealer::Create(std::make_shared<const envelope::Keyset>(*std::move(keys)));
+  if (!sealer.ok()) Die("sealer", sealer.status());
+  absl::StatusOr<envelope::RecipientKey> recipient =
+      envelope::RecipientKeyFromDirectory(entries_[to]);
+  if (!recipient.ok()) Die("recipient key", recipient.status());
+  v1::SealedContent content;
+  content.set_sender_system(sender_system);
+  content.set_recipient_system(labels.recipient_system());
+  content.set_originator(labels.originator());
+  content.set_end_user(labels.end_user());
+  content.set_payload(payload);
+  envelope::RecordLabels l;
+  l.record_id = record_id;
+  l.sender_org = from;
+  l.recipient_org = to;
+  l.record_type = labels.record_type();
+  l.classification = labels.classification();
+  l.caveats.assign(labels.caveats().begin(), labels.caveats().end());
+  l.purpose = labels.purpose();
+  l.created_unix_ms = created_unix_ms;
+  l.content_type = labels.content_type();
+  absl::StatusOr<std::string> sealed =
+      (*sealer)->Seal(l, *recipient, content.SerializeAsString());
+  if (!sealed.ok()) Die("seal", sealed.status());
+  return *sealed;
+}
+
+absl::StatusOr<audit::VerifyReport> Cluster::VerifyAuditLog(const std::string& org) {
+  absl::StatusOr<std::string> text = ReadFile(dir_ + "/keys-" + org + "/audit.key");
+  if (!text.ok()) return text.status();
+  absl::StatusOr<audit::NoteSigner> signer =
+      audit::NoteSigner::FromPrivateKey(absl::StripAsciiWhitespace(*text));
+  if (!signer.ok()) return signer.status();
+  absl::StatusOr<audit::NoteVerifier> verifier =
+      audit::NoteVerifier::FromVerifierKey(signer->VerifierKeyString());
+  if (!verifier.ok()) return verifier.status();
+  std::vector<audit::NoteVerifier> cosigners;
+  for (const std::string& other : orgs_) {
+    if (other == org) continue;
+    absl::StatusOr<audit::NoteVerifier> c =
+        audit::NoteVerifier::FromVerifierKey(entries_[other].cosigner_key());
+    if (c.ok()) cosigners.push_back(*c);
+  }
+  audit::VerifyOptions options;
+  options.log_key = &*verifier;
+  for (const audit::NoteVerifier& c : cosigners) options.cosigners.push_back(&c);
+  return audit::VerifyLog(AuditDir(org), options);
+}
+
+std::vector<v1::AuditEntry> Cluster::AuditEntries(const std::string& org) {
+  std::vector<v1::AuditEntry> out;
+  audit::AuditLogOptions options;
+  options.create_if_missing = false;
+  // Reading needs the log's lock: only while the gateway is stopped.
+  absl::StatusOr<std::unique_ptr<audit::AuditLog>> log = audit::AuditLog::Open(AuditDir(org), options);
+  if (!log.ok()) return out;
+  for (uint64_t i = 0; i < (*log)->Size(); ++i) {
+    absl::StatusOr<v1::AuditEntry> e = (*log)->ReadEntry(i);
+    if (e.ok()) out.push_back(*std::move(e));
+  }
+  return out;
 }
 
 void Cluster::SetAddress(const std::string& org, const std::string& address) {
@@ -107,7 +333,15 @@ bool Cluster::Start(const std::string& org, const std::string& extra_json) {
         << "\"certFile\": \"tls-" << org << "/gateway.crt\", \"keyFile\": \"tls-" << org
         << "/gateway.key\", \"caFile\": \"tls-" << org << "/ca.crt\", \"crlDir\": \"tls-" << org
         << "/crl\", \"refreshIntervalSeconds\": 1}, \"dataDir\": \"data-" << org
-        << "\", \"directoryFile\": \"directory.json\", \"portsFile\": \"" << org << ".ports\", "
+        << "\", \"directoryFile\": \"directory.signed\", \"portsFile\": \"" << org << ".ports\", "
+        << "\"directoryAuthorityFile\": \"authority.json\", \"keysetFile\": \"keys-" << org
+        << "/keyset.json\", \"directoryRefreshSeconds\": 1, \"cosignIntervalSeconds\": 1, "
+        << "\"audit\": {\"keyFile\": \"keys-" << org << "/audit.key\", \"cosignerKeyFile\": "
+        << "\"keys-" << org << "/cosigner.key\", \"checkpointIntervalMs\": 200}, "
+        << (extra_json.find("\"policy\"") == std::string::npos
+                ? "\"policy\": {\"bundleFile\": \"policy.bundle\", \"officerKeyFiles\": "
+                  "[\"officer0.pub\", \"officer1.pub\"]}, "
+                : "")
         << "\"retry\": {\"initialBackoffMs\": 100, \"maxBackoffMs\": 500, "
         << "\"deliverTimeoutMs\": 3000}" << (extra_json.empty() ? "" : ", ") << extra_json
         << "}\n";
@@ -258,7 +492,6 @@ v1::SubmitRequest SampleSubmit(const std::string& payload) {
   l->set_record_type("discharge_summary");
   l->set_classification("OFFICIAL-SENSITIVE");
   l->add_caveats("PERSONAL");
-  l->add_caveats("MEDICAL");
   l->set_purpose("direct_care");
   l->set_content_type("application/fhir+json");
   req.set_payload(payload);

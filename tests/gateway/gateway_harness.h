@@ -16,11 +16,19 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/status/statusor.h"
+#include "gatehouse/v1/audit.pb.h"
+#include "gatehouse/v1/directory.pb.h"
 #include "gatehouse/v1/exchange.grpc.pb.h"
+#include "gateway/audit/log_verifier.h"
+#include "gateway/envelope/keyset.h"
 #include "gatehouse/v1/peer.grpc.pb.h"
 #include "tests/gateway/test_pki.h"
 
 namespace gatehouse {
+
+// The policy every cluster gateway enforces unless a test writes another.
+extern const char kTestPolicy[];
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int FreePort();
@@ -57,8 +65,42 @@ class Cluster {
                 const std::string& where = "1");
 
   // Replaces the directory file with one where `org`'s gateway address is
-  // `address` (other entries unchanged). Gateways read it at start.
+  // `address` (other entries unchanged). Gateways reload it within a second.
   void SetAddress(const std::string& org, const std::string& address);
+  // As SetAddress, for `org`'s accreditation.
+  void SetAccreditation(const std::string& org, const std::string& level) {
+    accreditation_[org] = level;
+    WriteDirectory();
+  }
+  // The next directory (version one higher), not yet written.
+  v1::Directory MakeDirectory();
+  // Signs `directory` with the cluster's directory authority and writes it.
+  void WriteSignedDirectory(const v1::Directory& directory);
+  // Writes `bytes` as the directory file as they are.
+  void WriteRawDirectory(const std::string& bytes);
+
+  // A policy bundle of `text`, signed by the first `signatures` of the two
+  // officers the gateways trust, needing `required` signatures.
+  std::string MakePolicyBundle(const std::string& text, int signatures,
+                               const std::string& version, int required);
+  // Writes a bundle of `text` signed by `signatures` officers as `file`
+  // (policy.bundle is what every gateway enforces).
+  void WritePolicy(const std::string& text, int signatures = 1,
+                   const std::string& version = "v1", const std::string& file = "policy.bundle");
+  void WriteRawPolicy(const std::string& bytes, const std::string& file = "policy.bundle");
+
+  // An envelope sealed and signed by `from`'s gateway keys to `to`, as that
+  // gateway would send it (labels.recipient_org is ignored: `to` is used).
+  std::string SealAs(const std::string& from, const std::string& to, const v1::Labels& labels,
+                     const std::string& payload, const std::string& record_id,
+                     int64_t created_unix_ms, const std::string& sender_system = "ehr");
+
+  // Verifies `org`'s audit log offline from genesis (signatures, roots,
+  // cosignatures by the other gateways).
+  absl::StatusOr<audit::VerifyReport> VerifyAuditLog(const std::string& org);
+  // Every entry of `org`'s audit log; only while its gateway is stopped.
+  std::vector<v1::AuditEntry> AuditEntries(const std::string& org);
+  std::string AuditDir(const std::string& org) { return dir_ + "/data-" + org + "/audit"; }
 
   // The admin port `org`'s gateway wrote to its ports file (0 if none).
   int AdminPort(const std::string& org);
@@ -77,7 +119,11 @@ class Cluster {
   std::string dir_;
   std::vector<std::string> orgs_;
   std::map<std::string, int> client_port_, peer_port_;
-  std::map<std::string, std::string> address_override_, extra_;
+  std::map<std::string, std::string> address_override_, extra_, accreditation_;
+  std::unique_ptr<envelope::Keyset> authority_;
+  std::map<std::string, v1::Organisation> entries_;  // public keys per org
+  std::vector<std::string> officer_secret_;
+  uint64_t directory_version_ = 0;
   std::map<std::string, pid_t> pids_;
 };
 

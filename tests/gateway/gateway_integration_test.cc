@@ -14,6 +14,8 @@
 
 #include <grpcpp/generic/generic_stub.h>
 
+#include "absl/time/clock.h"
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "gateway/tls.h"
@@ -21,6 +23,8 @@
 
 namespace gatehouse {
 namespace {
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
 namespace fs = std::filesystem;
 using ::testing::AnyOf;
@@ -366,11 +370,8 @@ TEST_F(GatewayIntegrationTest, WorldReadableKeyIsRefusedAtStart) {
 TEST_F(GatewayIntegrationTest, PeerImpersonationIsUnauthenticated) {
   ASSERT_TRUE(cluster_.Start("council-a"));
   v1::DeliverRequest req;
-  req.set_record_id("0123456789abcdef0123456789abcdef");
-  req.set_sender_org("nhs-trust-a");
-  req.set_sender_system("ehr");
-  *req.mutable_labels() = SampleSubmit().labels();
-  req.set_payload("forged");
+  req.set_envelope(cluster_.SealAs("nhs-trust-a", "council-a", SampleSubmit().labels(), "forged",
+                                   "0123456789abcdef0123456789abcdef", NowMs()));
   v1::DeliverResponse resp;
 
   // The police gateway claims to deliver the NHS trust's record.
@@ -389,34 +390,49 @@ TEST_F(GatewayIntegrationTest, PeerImpersonationIsUnauthenticated) {
   EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
 }
 
-TEST_F(GatewayIntegrationTest, PeerDeliveryIsDeduplicatedByRecordId) {
+TEST_F(GatewayIntegrationTest, PeerDeliveryIsDeduplicatedAndReplaysRefused) {
   ASSERT_TRUE(cluster_.Start("council-a"));
+  const std::string id = "0123456789abcdef0123456789abcdef";
+  const v1::Labels labels = SampleSubmit().labels();
   v1::DeliverRequest req;
-  req.set_record_id("0123456789abcdef0123456789abcdef");
-  req.set_sender_org("nhs-trust-a");
-  req.set_sender_system("ehr");
-  *req.mutable_labels() = SampleSubmit().labels();
-  req.set_payload("once");
+  req.set_envelope(cluster_.SealAs("nhs-trust-a", "council-a", labels, "once", id, NowMs()));
   auto nhs = cluster_.PeerClient("council-a", "nhs-trust-a/gateway");
   v1::DeliverResponse first, second;
   ASSERT_TRUE(Call(&v1::Peer::Stub::Deliver, *nhs, req, &first).ok());
-  req.set_payload("twice");
+  // A retry of the same envelope gets the first receipt again.
   ASSERT_TRUE(Call(&v1::Peer::Stub::Deliver, *nhs, req, &second).ok());
   EXPECT_FALSE(first.duplicate());
   EXPECT_TRUE(second.duplicate());
-  EXPECT_EQ(first.received_unix_ms(), second.received_unix_ms());
+  EXPECT_EQ(first.receipt().SerializeAsString(), second.receipt().SerializeAsString());
+  // The same record id with other contents is a replay.
+  v1::DeliverRequest replay;
+  replay.set_envelope(cluster_.SealAs("nhs-trust-a", "council-a", labels, "twice", id, NowMs()));
+  grpc::Status s = Call(&v1::Peer::Stub::Deliver, *nhs, replay, &second);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(s.error_message(), HasSubstr("replay refused"));
+  // So is a record created outside the window (default 7 days).
+  replay.set_envelope(cluster_.SealAs("nhs-trust-a", "council-a", labels, "old",
+                                      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                                      NowMs() - int64_t{8} * 24 * 3600 * 1000));
+  s = Call(&v1::Peer::Stub::Deliver, *nhs, replay, &second);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), HasSubstr("outside this gateway's window"));
   auto care = cluster_.Client("council-a", "council-a/care");
   v1::FetchResponse got = FetchAll(*care);
   ASSERT_EQ(got.records_size(), 1);
   EXPECT_EQ(got.records(0).payload(), "once");
+  EXPECT_EQ(got.records(0).sender_system(), "ehr");
 
   // Misrouted and malformed deliveries are refused and store nothing.
-  req.set_record_id("fedcba9876543210fedcba9876543210");
-  req.mutable_labels()->set_recipient_org("police-a");
+  req.set_envelope(cluster_.SealAs("nhs-trust-a", "police-a", labels, "x",
+                                   "fedcba9876543210fedcba9876543210", NowMs()));
   EXPECT_EQ(Call(&v1::Peer::Stub::Deliver, *nhs, req, &second).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  req.mutable_labels()->set_recipient_org("council-a");
-  req.set_record_id("../../etc/passwd");
+  req.set_envelope(cluster_.SealAs("nhs-trust-a", "council-a", labels, "x", "../../etc/passwd",
+                                   NowMs()));
+  EXPECT_EQ(Call(&v1::Peer::Stub::Deliver, *nhs, req, &second).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  req.set_envelope("not an envelope");
   EXPECT_EQ(Call(&v1::Peer::Stub::Deliver, *nhs, req, &second).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 1);

@@ -25,23 +25,37 @@ class SqliteStoreTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
   }
-  static v1::DeliverRequest Request(const std::string& id, const std::string& system = "ehr") {
-    v1::DeliverRequest r;
+  static v1::OutboxRecord Request(const std::string& id, const std::string& system = "ehr") {
+    v1::OutboxRecord r;
     r.set_record_id(id);
     r.set_sender_org("nhs-trust-a");
     r.set_sender_system(system);
     r.mutable_labels()->set_recipient_org("council-a");
-    r.set_payload("payload-" + id);
+    r.set_envelope("envelope-" + id);
     return r;
   }
-  static v1::Record Record(const std::string& id, const std::string& recipient_system = "",
-                           const std::string& sender = "nhs-trust-a") {
-    v1::Record r;
+  static v1::MailboxRecord Record(const std::string& id, const std::string& recipient_system = "",
+                                  const std::string& sender = "nhs-trust-a",
+                                  int64_t received_ms = 0) {
+    v1::MailboxRecord r;
     r.set_record_id(id);
     r.set_sender_org(sender);
-    r.mutable_labels()->set_recipient_system(recipient_system);
-    r.set_payload("body-" + id);
+    r.set_recipient_system(recipient_system);
+    r.set_envelope("envelope-" + id);
+    r.set_received_unix_ms(received_ms);
     return r;
+  }
+  static v1::SignedReceipt Receipt(const std::string& tag) {
+    v1::SignedReceipt r;
+    r.set_receipt("receipt-" + tag);
+    return r;
+  }
+  absl::StatusOr<MailboxPut> Put(const v1::MailboxRecord& r, const std::string& tag = "1") {
+    return store_->AddToMailbox(r, "sha-" + r.record_id() + tag, Receipt(tag));
+  }
+  size_t Acked(const std::string& system, const std::vector<std::string>& ids, int64_t now) {
+    absl::StatusOr<std::vector<MailboxAcked>> a = store_->AckMailbox(system, ids, now);
+    return a.ok() ? a->size() : 999;
   }
 
   std::string path_;
@@ -56,7 +70,7 @@ TEST_F(SqliteStoreTest, OutboxEntrySurvivesReopen) {
   auto due = store_->DueForDelivery(1000, 10);
   ASSERT_TRUE(due.ok());
   ASSERT_EQ(due->size(), 1u);
-  EXPECT_EQ((*due)[0].request.payload(), "payload-a");
+  EXPECT_EQ((*due)[0].record.envelope(), "envelope-a");
   EXPECT_EQ(*store_->OutboxDepth(), 1);
 }
 
@@ -66,7 +80,12 @@ TEST_F(SqliteStoreTest, IdempotencyKeyIsPerSystem) {
   auto again = store_->AddToOutbox(Request("b"), "k", 2, &inserted);
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(inserted);
-  EXPECT_EQ(again->request.record_id(), "a");
+  EXPECT_EQ(again->record.record_id(), "a");
+  auto found = store_->FindByIdempotencyKey("ehr", "k");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->record.record_id(), "a");
+  EXPECT_EQ(store_->FindByIdempotencyKey("ehr", "other").status().code(),
+            absl::StatusCode::kNotFound);
   ASSERT_TRUE(store_->AddToOutbox(Request("c", "pas"), "k", 3, &inserted).ok());
   EXPECT_TRUE(inserted);
   EXPECT_EQ(*store_->OutboxDepth(), 2);
@@ -82,10 +101,11 @@ TEST_F(SqliteStoreTest, FailedAttemptIsRescheduledAndDeliveredLeavesTheQueue) {
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->attempts, 1);
   EXPECT_EQ(e->last_error, "peer down");
-  ASSERT_TRUE(store_->MarkDelivered("a", 600).ok());
+  ASSERT_TRUE(store_->MarkDelivered("a", 600, Receipt("a")).ok());
   EXPECT_TRUE(store_->DueForDelivery(10000, 10)->empty());
   EXPECT_EQ(*store_->NextAttemptMs(), -1);
   EXPECT_EQ(store_->GetOutbox("a")->state, v1::RECORD_STATE_DELIVERED);
+  EXPECT_EQ(store_->GetOutbox("a")->receipt.receipt(), "receipt-a");
   // A late failure report does not undo a delivery.
   ASSERT_TRUE(store_->MarkAttemptFailed("a", 700, "late").ok());
   EXPECT_EQ(store_->GetOutbox("a")->state, v1::RECORD_STATE_DELIVERED);
@@ -104,22 +124,28 @@ TEST_F(SqliteStoreTest, UnknownRecordIsNotFound) {
 }
 
 TEST_F(SqliteStoreTest, MailboxDeduplicatesBySenderAndRecordId) {
-  auto first = store_->AddToMailbox(Record("r1"), 10);
+  auto first = Put(Record("r1"), "1");
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(first->inserted);
-  auto second = store_->AddToMailbox(Record("r1"), 20);
+  auto second = Put(Record("r1"), "2");
   ASSERT_TRUE(second.ok());
   EXPECT_FALSE(second->inserted);
-  EXPECT_EQ(second->received_ms, 10);
+  // What is held is the first delivery's hash and receipt.
+  EXPECT_EQ(second->held.envelope_sha256, "sha-r11");
+  EXPECT_EQ(second->held.receipt.receipt(), "receipt-1");
+  auto seen = store_->FindInMailbox("nhs-trust-a", "r1");
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(seen->receipt.receipt(), "receipt-1");
+  EXPECT_EQ(store_->FindInMailbox("police-a", "r1").status().code(), absl::StatusCode::kNotFound);
   // The same id from another organisation is another record.
-  EXPECT_TRUE(store_->AddToMailbox(Record("r1", "", "police-a"), 30)->inserted);
+  EXPECT_TRUE(Put(Record("r1", "", "police-a"))->inserted);
   EXPECT_EQ(*store_->MailboxDepth(""), 2);
 }
 
 TEST_F(SqliteStoreTest, FetchSeesOwnAndOrgWideRecordsOnly) {
-  ASSERT_TRUE(store_->AddToMailbox(Record("any"), 1).ok());
-  ASSERT_TRUE(store_->AddToMailbox(Record("care", "care"), 2).ok());
-  ASSERT_TRUE(store_->AddToMailbox(Record("finance", "finance"), 3).ok());
+  ASSERT_TRUE(Put(Record("any", "", "nhs-trust-a", 1)).ok());
+  ASSERT_TRUE(Put(Record("care", "care", "nhs-trust-a", 2)).ok());
+  ASSERT_TRUE(Put(Record("finance", "finance", "nhs-trust-a", 3)).ok());
   auto got = store_->FetchMailbox("care", 0, 10);
   ASSERT_TRUE(got.ok());
   ASSERT_EQ(got->size(), 2u);
@@ -131,15 +157,44 @@ TEST_F(SqliteStoreTest, FetchSeesOwnAndOrgWideRecordsOnly) {
 }
 
 TEST_F(SqliteStoreTest, AckRemovesOnlyVisibleRecordsAndKeepsTheId) {
-  ASSERT_TRUE(store_->AddToMailbox(Record("care", "care"), 1).ok());
-  ASSERT_TRUE(store_->AddToMailbox(Record("finance", "finance"), 2).ok());
-  EXPECT_EQ(*store_->AckMailbox("care", {"finance", "missing"}, 5), 0);
-  EXPECT_EQ(*store_->AckMailbox("care", {"care"}, 5), 1);
-  EXPECT_EQ(*store_->AckMailbox("care", {"care"}, 6), 0);
+  ASSERT_TRUE(Put(Record("care", "care")).ok());
+  ASSERT_TRUE(Put(Record("finance", "finance")).ok());
+  EXPECT_EQ(Acked("care", {"finance", "missing"}, 5), 0u);
+  auto acked = store_->AckMailbox("care", {"care"}, 5);
+  ASSERT_TRUE(acked.ok());
+  ASSERT_EQ(acked->size(), 1u);
+  EXPECT_EQ((*acked)[0].sender_org, "nhs-trust-a");
+  EXPECT_EQ((*acked)[0].record_id, "care");
+  EXPECT_EQ(Acked("care", {"care"}, 6), 0u);
   EXPECT_TRUE(store_->FetchMailbox("care", 0, 10)->empty());
   EXPECT_EQ(store_->FetchMailbox("finance", 0, 10)->size(), 1u);
   // A redelivery after the ack is still recognised.
-  EXPECT_FALSE(store_->AddToMailbox(Record("care", "care"), 9)->inserted);
+  EXPECT_FALSE(Put(Record("care", "care"))->inserted);
+}
+
+TEST_F(SqliteStoreTest, PeerCheckpointIsKeptPerOrganisation) {
+  EXPECT_EQ(store_->GetPeerCheckpoint("council-a").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(store_->PutPeerCheckpoint("council-a", {5, std::string(32, 'r'), "note"}).ok());
+  ASSERT_TRUE(store_->PutPeerCheckpoint("council-a", {7, std::string(32, 's'), "note2"}).ok());
+  Reopen();
+  auto cp = store_->GetPeerCheckpoint("council-a");
+  ASSERT_TRUE(cp.ok());
+  EXPECT_EQ(cp->size, 7u);
+  EXPECT_EQ(cp->root, std::string(32, 's'));
+  EXPECT_EQ(cp->note, "note2");
+  EXPECT_EQ(store_->GetPeerCheckpoint("police-a").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(SqliteStoreTest, AStoreOfAnotherSchemaVersionIsRefused) {
+  store_.reset();
+  std::string old = MakeTempDir() + "/old.db";
+  ASSERT_EQ(std::system(("sqlite3 " + old + " 'CREATE TABLE outbox (x); PRAGMA user_version=1;'")
+                            .c_str()),
+            0);
+  auto s = SqliteStore::Open(old);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("schema version 1"), std::string::npos);
+  Reopen();
 }
 
 TEST_F(SqliteStoreTest, ConcurrentWritesShareCommits) {

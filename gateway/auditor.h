@@ -1,0 +1,60 @@
+// The gateway's side of its audit log: every entry gets this gateway's id
+// and the policy version in force, appends never block the caller (group
+// commit acknowledges them on the log's thread), and the time from append
+// to durable is measured for the admin endpoint.
+//
+// Thread-safe.
+//
+// Example:
+//   auditor.Record(entry, [](absl::StatusOr<uint64_t> index) { ... });
+#ifndef GATEHOUSE_GATEWAY_AUDITOR_H_
+#define GATEHOUSE_GATEWAY_AUDITOR_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "gatehouse/v1/audit.pb.h"
+#include "gateway/audit/audit_log.h"
+#include "gateway/metrics.h"
+
+namespace gatehouse {
+
+class Auditor {
+ public:
+  using Done = std::function<void(absl::StatusOr<uint64_t>)>;
+
+  Auditor(audit::AuditLog* log, std::string gateway_id, Histogram* append_seconds)
+      : log_(log), gateway_id_(std::move(gateway_id)), append_seconds_(append_seconds) {}
+
+  // Appends `entry` and returns its index once it is durable. Concurrent
+  // callers share one fdatasync (group commit).
+  absl::StatusOr<uint64_t> Append(v1::AuditEntry entry);
+  // Appends all of `entries`; OK once every one is durable.
+  absl::Status AppendAll(std::vector<v1::AuditEntry> entries);
+  // Appends `entry`; `done` gets its index once durable (on the log's
+  // thread: it must be quick and must not block), or the error.
+  void Record(v1::AuditEntry entry, Done done);
+  // Appends `entry` where nothing waits on it; a failure is logged.
+  void Note(v1::AuditEntry entry);
+
+  audit::AuditLog* log() const { return log_; }
+  // Entries handed over but not yet durable.
+  int64_t pending() const { return pending_.load(); }
+  // Failed appends since start (each one a gap a refusal answered for).
+  int64_t failures() const { return failures_.load(); }
+
+ private:
+  audit::AuditLog* const log_;
+  const std::string gateway_id_;
+  std::atomic<int64_t> pending_{0};
+  Histogram* const append_seconds_;
+  std::atomic<int64_t> failures_{0};
+};
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_GATEWAY_AUDITOR_H_

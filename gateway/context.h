@@ -1,0 +1,41 @@
+// What the gateway's services share: configuration, store, directory,
+// policy, keys, audit log and metrics. Owned by Gateway; the services hold
+// a pointer to it for their whole life.
+#ifndef GATEHOUSE_GATEWAY_CONTEXT_H_
+#define GATEHOUSE_GATEWAY_CONTEXT_H_
+
+#include <memory>
+
+#include "gatehouse/v1/config.pb.h"
+#include "gateway/auditor.h"
+#include "gateway/directory_cache.h"
+#include "gateway/envelope/keyset.h"
+#include "gateway/envelope/opener.h"
+#include "gateway/envelope/sealer.h"
+#include "gateway/metrics.h"
+#include "gateway/peer_client.h"
+#include "gateway/policy_holder.h"
+#include "gateway/store.h"
+
+namespace gatehouse {
+
+struct GatewayContext {
+  const v1::GatewayConfig* config = nullptr;
+  Store* store = nullptr;
+  DirectoryCache* directory = nullptr;
+  PolicyHolder* policy = nullptr;
+  std::shared_ptr<const envelope::Keyset> keyset;
+  const envelope::Sealer* sealer = nullptr;
+  const envelope::Opener* opener = nullptr;
+  Auditor* auditor = nullptr;
+  Metrics* metrics = nullptr;
+  PeerClient* peers = nullptr;
+};
+
+// The rank of a Government Security Classification (OFFICIAL 1 ...
+// TOP SECRET 4), or 0 for a name outside it.
+int ClassificationRank(absl::string_view classification);
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_GATEWAY_CONTEXT_H_

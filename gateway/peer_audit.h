@@ -1,0 +1,64 @@
+// Gateways watching each other's audit logs.
+//
+// Cosigner: every few seconds, for each peer in the directory, fetches the
+// peer's latest signed checkpoint with a consistency proof from the one this
+// gateway last cosigned, checks the log signature (the directory's audit key
+// for that peer) and that the log only grew, then cosigns it (C2SP
+// tlog-cosignature) and hands the cosignature back. A checkpoint that does
+// not extend the last one cosigned — a rewritten, truncated or forked log —
+// is never cosigned: it is audited (PEER_LOG_INCONSISTENT), counted, logged
+// and reported on /readyz.
+//
+// CheckDeliveryProof: for a delivered record, fetches the inclusion proof of
+// the receiving gateway's RECEIVED entry and verifies it against that
+// gateway's signed checkpoint.
+//
+// Thread-safe.
+#ifndef GATEHOUSE_GATEWAY_PEER_AUDIT_H_
+#define GATEHOUSE_GATEWAY_PEER_AUDIT_H_
+
+#include <map>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "gatehouse/v1/exchange.pb.h"
+#include "gateway/audit/note.h"
+#include "gateway/context.h"
+
+namespace gatehouse {
+
+class Cosigner {
+ public:
+  Cosigner(const GatewayContext* ctx, audit::NoteSigner cosigner_key)
+      : ctx_(ctx), key_(std::move(cosigner_key)) {}
+  ~Cosigner() { Stop(); }
+
+  void Start();
+  void Stop();
+
+  // One round over every peer now (also what the thread does each period).
+  void RunOnce();
+
+  // Peers whose log was found inconsistent, and what was found.
+  std::map<std::string, std::string> alarms() const;
+
+ private:
+  // Checks and cosigns one peer's latest checkpoint.
+  absl::Status CheckPeer(const v1::Organisation& peer);
+  void Alarm(const std::string& org, const std::string& detail, const std::string& note);
+
+  const GatewayContext* const ctx_;
+  const audit::NoteSigner key_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::string> alarms_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+// Verifies the receiving gateway's audit proof for a delivered record.
+v1::ProofCheck CheckDeliveryProof(const GatewayContext& ctx, const OutboxEntry& entry);
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_GATEWAY_PEER_AUDIT_H_

@@ -1,0 +1,158 @@
+#include "gateway/policy_holder.h"
+
+#include <sys/stat.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "gatehouse/v1/policy.pb.h"
+#include "gateway/config.h"
+#include "gateway/receipt.h"
+
+namespace gatehouse {
+namespace {
+
+absl::StatusOr<std::string> ReadOfficerKey(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4096));
+  std::string hex(absl::StripAsciiWhitespace(text));
+  std::string raw = absl::HexStringToBytes(hex);
+  if (raw.size() != 32 || absl::BytesToHexString(raw) != absl::AsciiStrToLower(hex)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "policy.officerKeyFiles: '", path, "' is not a public key from policyc keygen "
+        "(64 hex digits)"));
+  }
+  return raw;
+}
+
+}  // namespace
+
+std::string FileStamp(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return "";
+  return absl::StrCat(st.st_size, ":", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec, ":", st.st_ino);
+}
+
+std::vector<std::string> PolicyHolder::Outcome::RuleIds(const policy::Decision& d) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < d.recorded_rules(); ++i) ids.emplace_back(d.rule_id(i));
+  return ids;
+}
+
+std::string PolicyHolder::Outcome::DescribeDifference() const {
+  auto describe = [](const policy::Decision& d) {
+    std::string rules = absl::StrJoin(RuleIds(d), ",");
+    return absl::StrCat(policy::OutcomeName(d.outcome), rules.empty() ? "" : " by ", rules);
+  };
+  return absl::StrCat("live policy ", live_policy->version, ": ", describe(live),
+                      "; shadow policy ", shadow_policy->version, ": ", describe(shadow));
+}
+
+absl::StatusOr<std::unique_ptr<PolicyHolder>> PolicyHolder::Load(
+    const v1::PolicyConfig& config) {
+  policy::BundleTrust trust;
+  trust.min_signatures = config.min_signatures();
+  for (const std::string& f : config.officer_key_files()) {
+    ASSIGN_OR_RETURN(std::string key, ReadOfficerKey(f));
+    trust.officer_keys.push_back(std::move(key));
+  }
+  std::unique_ptr<PolicyHolder> holder(new PolicyHolder(config, std::move(trust)));
+  std::string stamp = FileStamp(config.bundle_file());
+  ASSIGN_OR_RETURN(std::shared_ptr<const LoadedPolicy> live,
+                   holder->LoadFile(config.bundle_file()));
+  absl::MutexLock lock(&holder->mu_);
+  holder->live_ = std::move(live);
+  holder->live_stamp_ = stamp;
+  if (!config.shadow_bundle_file().empty()) {
+    holder->shadow_stamp_ = FileStamp(config.shadow_bundle_file());
+    absl::StatusOr<std::shared_ptr<const LoadedPolicy>> shadow =
+        holder->LoadFile(config.shadow_bundle_file());
+    if (!shadow.ok()) {
+      return absl::Status(shadow.status().code(),
+                          absl::StrCat("shadow policy: ", shadow.status().message()));
+    }
+    holder->shadow_ = *std::move(shadow);
+  }
+  return holder;
+}
+
+absl::StatusOr<std::shared_ptr<const LoadedPolicy>> PolicyHolder::LoadFile(
+    const std::string& path) const {
+  ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  absl::StatusOr<v1::PolicyBundlePayload> payload = policy::VerifyBundle(bytes, trust_);
+  absl::StatusOr<policy::Engine> engine =
+      payload.ok() ? policy::Engine::FromBundle(bytes, trust_) : payload.status();
+  if (!engine.ok()) {
+    return absl::Status(engine.status().code(),
+                        absl::StrCat("policy bundle '", path, "' refused: ",
+                                     engine.status().message()));
+  }
+  v1::CompiledPolicy compiled;
+  compiled.ParseFromString(payload->compiled_policy());
+  auto loaded = std::make_shared<LoadedPolicy>(LoadedPolicy{
+      *std::move(engine), compiled.name(), payload->version(), HexSha256(bytes),
+      std::max<int>(trust_.min_signatures, static_cast<int>(payload->required_signatures()))});
+  return std::shared_ptr<const LoadedPolicy>(std::move(loaded));
+}
+
+PolicyHolder::Outcome PolicyHolder::Decide(const policy::Request& request) const {
+  Outcome o;
+  {
+    absl::MutexLock lock(&mu_);
+    o.live_policy = live_;
+    o.shadow_policy = shadow_;
+  }
+  o.live = o.live_policy->engine.Evaluate(request);
+  if (o.shadow_policy != nullptr) {
+    o.shadow = o.shadow_policy->engine.Evaluate(request);
+    o.differs = o.live.allowed != o.shadow.allowed || o.live.outcome != o.shadow.outcome ||
+                Outcome::RuleIds(o.live) != Outcome::RuleIds(o.shadow);
+  }
+  return o;
+}
+
+std::vector<PolicyHolder::Reload> PolicyHolder::ReloadIfChanged() {
+  std::vector<Reload> out;
+  auto reload = [&](const std::string& which, const std::string& path, std::string* stamp_field,
+                    std::shared_ptr<const LoadedPolicy>* slot) {
+    std::string stamp = FileStamp(path);
+    {
+      absl::MutexLock lock(&mu_);
+      if (stamp == *stamp_field) return;
+      *stamp_field = stamp;
+    }
+    Reload r;
+    r.which = which;
+    absl::StatusOr<std::shared_ptr<const LoadedPolicy>> loaded = LoadFile(path);
+    absl::MutexLock lock(&mu_);
+    if (loaded.ok()) {
+      *slot = *std::move(loaded);
+      r.loaded = true;
+    } else {
+      r.error = std::string(loaded.status().message());
+    }
+    if (*slot != nullptr) {
+      r.version = (*slot)->version;
+      r.sha256 = (*slot)->sha256;
+    }
+    out.push_back(std::move(r));
+  };
+  reload("policy", config_.bundle_file(), &live_stamp_, &live_);
+  if (!config_.shadow_bundle_file().empty()) {
+    reload("shadow policy", config_.shadow_bundle_file(), &shadow_stamp_, &shadow_);
+  }
+  return out;
+}
+
+std::shared_ptr<const LoadedPolicy> PolicyHolder::live() const {
+  absl::MutexLock lock(&mu_);
+  return live_;
+}
+
+std::shared_ptr<const LoadedPolicy> PolicyHolder::shadow() const {
+  absl::MutexLock lock(&mu_);
+  return shadow_;
+}
+
+}  // namespace gatehouse

@@ -1,0 +1,94 @@
+// The policy a gateway enforces (a signed bundle, verified against its
+// security officers' keys) and, optionally, a candidate run in shadow mode.
+// Both reload when their files change; a bundle that does not verify or
+// compile is refused and the last good one stays.
+//
+// Thread-safe. Decide takes a snapshot, so a reload never changes a policy
+// under a decision in progress.
+//
+// Example:
+//   ASSIGN_OR_RETURN(auto holder, PolicyHolder::Load(config.policy()));
+//   PolicyHolder::Outcome o = holder->Decide(request);
+//   if (!o.live.allowed) return absl::PermissionDeniedError(o.Explain());
+#ifndef GATEHOUSE_GATEWAY_POLICY_HOLDER_H_
+#define GATEHOUSE_GATEWAY_POLICY_HOLDER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "gatehouse/v1/config.pb.h"
+#include "policy/bundle.h"
+#include "policy/engine.h"
+
+namespace gatehouse {
+
+// One verified bundle and the engine built from it.
+struct LoadedPolicy {
+  policy::Engine engine;
+  std::string name;     // the policy's name
+  std::string version;  // the bundle's version string
+  std::string sha256;   // hex digest of the bundle file, for the audit
+  int required_signatures = 0;  // officer signatures it needed to load
+};
+
+class PolicyHolder {
+ public:
+  // Loads the live bundle (required) and the shadow bundle (if configured).
+  // InvalidArgument/Unauthenticated naming the file if either is refused.
+  static absl::StatusOr<std::unique_ptr<PolicyHolder>> Load(const v1::PolicyConfig& config);
+
+  // A decision by the live policy, and the shadow's if one is loaded. The
+  // snapshots keep the engines (and so the decisions' rule ids) alive.
+  struct Outcome {
+    std::shared_ptr<const LoadedPolicy> live_policy;
+    policy::Decision live;
+    std::shared_ptr<const LoadedPolicy> shadow_policy;  // null without a shadow
+    policy::Decision shadow;
+    // True if a shadow is loaded and decided otherwise (allowed, outcome or
+    // the deciding rules differ).
+    bool differs = false;
+    // The deciding rule ids of a decision, deciding rule first.
+    static std::vector<std::string> RuleIds(const policy::Decision& d);
+    // "live permitted by R1; shadow denied: ..." for the audit.
+    std::string DescribeDifference() const;
+  };
+  Outcome Decide(const policy::Request& request) const;
+
+  // What a reload did, for the audit and metrics.
+  struct Reload {
+    std::string which;  // "policy" or "shadow policy"
+    bool loaded = false;
+    std::string version;  // of the bundle now in force
+    std::string sha256;
+    std::string error;    // when refused
+  };
+  // Re-reads whichever bundle file changed since it was last read.
+  std::vector<Reload> ReloadIfChanged();
+
+  std::shared_ptr<const LoadedPolicy> live() const;
+  std::shared_ptr<const LoadedPolicy> shadow() const;
+
+ private:
+  explicit PolicyHolder(v1::PolicyConfig config, policy::BundleTrust trust)
+      : config_(std::move(config)), trust_(std::move(trust)) {}
+  absl::StatusOr<std::shared_ptr<const LoadedPolicy>> LoadFile(const std::string& path) const;
+
+  const v1::PolicyConfig config_;
+  const policy::BundleTrust trust_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const LoadedPolicy> live_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const LoadedPolicy> shadow_ ABSL_GUARDED_BY(mu_);
+  std::string live_stamp_ ABSL_GUARDED_BY(mu_);
+  std::string shadow_stamp_ ABSL_GUARDED_BY(mu_);
+};
+
+// Size, modification time and inode of a file ("" if it cannot be read), to
+// notice a replaced file.
+std::string FileStamp(const std::string& path);
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_GATEWAY_POLICY_HOLDER_H_

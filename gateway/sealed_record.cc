@@ -1,0 +1,47 @@
+#include "gateway/sealed_record.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace gatehouse {
+
+absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx, absl::string_view envelope,
+                                         const std::string& sender_org) {
+  std::optional<v1::Organisation> sender = ctx.directory->Find(sender_org);
+  if (!sender.has_value()) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("organisation '", sender_org, "' is not in the directory"));
+  }
+  absl::StatusOr<std::vector<envelope::VerifyingKey>> keys =
+      envelope::VerifyingKeysFromDirectory(*sender);
+  if (!keys.ok()) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "the directory lists no usable verification key for ", sender_org, ": ",
+        keys.status().message()));
+  }
+  ASSIGN_OR_RETURN(envelope::OpenedRecord opened,
+                   ctx.opener->Open(envelope, {sender_org, ctx.config->org_id()}, *keys));
+  OpenedContent out;
+  out.header = std::move(opened.header);
+  if (!out.content.ParseFromString(opened.payload)) {
+    return absl::InvalidArgumentError("the sealed content is not a gatehouse.v1.SealedContent");
+  }
+  return out;
+}
+
+v1::Labels LabelsOf(const OpenedContent& opened) {
+  const envelope::RecordLabels& h = opened.header.labels;
+  v1::Labels l;
+  l.set_recipient_org(h.recipient_org);
+  l.set_recipient_system(opened.content.recipient_system());
+  l.set_record_type(h.record_type);
+  l.set_classification(h.classification);
+  for (const std::string& c : h.caveats) l.add_caveats(c);
+  l.set_purpose(h.purpose);
+  l.set_originator(opened.content.originator());
+  l.set_end_user(opened.content.end_user());
+  l.set_content_type(h.content_type);
+  return l;
+}
+
+}  // namespace gatehouse

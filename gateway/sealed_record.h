@@ -1,0 +1,37 @@
+// Opening a sealed record on the receiving side: the sender's verification
+// keys come from the directory, the opener checks the signature before it
+// unwraps anything, and the plaintext is the SealedContent the sending
+// gateway wrapped the payload in (peer.proto).
+//
+// Thread-safe: pure functions over thread-safe parts.
+#ifndef GATEHOUSE_GATEWAY_SEALED_RECORD_H_
+#define GATEHOUSE_GATEWAY_SEALED_RECORD_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "gatehouse/v1/exchange.pb.h"
+#include "gatehouse/v1/peer.pb.h"
+#include "gateway/context.h"
+#include "gateway/envelope/header.h"
+
+namespace gatehouse {
+
+struct OpenedContent {
+  envelope::EnvelopeHeader header;  // authenticated
+  v1::SealedContent content;        // authenticated and decrypted
+};
+
+// Verifies and opens `envelope` from `sender_org` to this gateway's
+// organisation. Errors as envelope::Opener::Open; Unauthenticated if the
+// directory lists no keys for the sender; InvalidArgument if the plaintext
+// is not a SealedContent.
+absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx, absl::string_view envelope,
+                                         const std::string& sender_org);
+
+// The labels as the sending system gave them, from the header and content.
+v1::Labels LabelsOf(const OpenedContent& opened);
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_GATEWAY_SEALED_RECORD_H_
