@@ -151,8 +151,16 @@ absl::Status ExchangeService::Check(const Identity& caller,
   RETURN_IF_ERROR(CheckLabel("recipient_org", l.recipient_org(), true));
   RETURN_IF_ERROR(CheckLabel("record_type", l.record_type(), true));
   RETURN_IF_ERROR(CheckLabel("classification", l.classification(), true));
-  RETURN_IF_ERROR(CheckLabel("purpose", l.purpose(), config_->require_purpose()));
-  RETURN_IF_ERROR(CheckLabel("end_user", l.end_user(), config_->require_end_user()));
+  if (config_->require_purpose() && l.purpose().empty()) {
+    return absl::InvalidArgumentError(
+        "labels.purpose is required: this gateway audits the purpose of every record");
+  }
+  if (config_->require_end_user() && l.end_user().empty()) {
+    return absl::InvalidArgumentError(
+        "labels.end_user is required: this gateway audits the person every record is sent for");
+  }
+  RETURN_IF_ERROR(CheckLabel("purpose", l.purpose(), false));
+  RETURN_IF_ERROR(CheckLabel("end_user", l.end_user(), false));
   for (auto [name, value] : {std::pair<const char*, const std::string*>{"originator", &l.originator()},
                              {"content_type", &l.content_type()},
                              {"recipient_system", &l.recipient_system()}}) {
@@ -250,7 +258,9 @@ absl::StatusOr<OutboxEntry> ExchangeService::Accept(const Identity& caller,
   if (!decided.live.allowed) {
     metrics_->CountRecord("outbound", "denied", policy::OutcomeName(decided.live.outcome));
     return Refuse(caller, request, record_id,
-                  absl::PermissionDeniedError(std::string(decided.live.reason)), rule_ids);
+                  absl::PermissionDeniedError(absl::StrCat(
+                      decided.live.reason, DescribeUnknown(decided.live, req))),
+                  rule_ids);
   }
 
   // Obligations. One the gateway cannot carry out is a denial.

@@ -68,7 +68,7 @@ absl::StatusOr<Identity> PeerService::Authenticate(grpc::CallbackServerContext* 
 
 absl::Status PeerService::Reject(const Identity& caller, const envelope::EnvelopeHeader* header,
                                  const OpenedContent* opened, const absl::Status& refusal,
-                                 const std::vector<std::string>& rule_ids) {
+                                 bool policy_denied, const std::vector<std::string>& rule_ids) {
   v1::AuditEntry e;
   e.set_event(v1::AUDIT_EVENT_REJECTED);
   e.set_sender_org(caller.org);
@@ -86,7 +86,7 @@ absl::Status PeerService::Reject(const Identity& caller, const envelope::Envelop
     e.set_sender_system(opened->content.sender_system());
     e.set_recipient_system(opened->content.recipient_system());
   }
-  if (!rule_ids.empty()) e.set_decision(v1::AUDIT_DECISION_DENY);
+  if (policy_denied) e.set_decision(v1::AUDIT_DECISION_DENY);
   for (const std::string& r : rule_ids) e.add_rule_ids(r);
   e.set_reason(std::string(refusal.message()));
   e.set_status_code(GrpcCodeName(static_cast<grpc::StatusCode>(refusal.code())));
@@ -185,7 +185,8 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
     return Reject(caller, &opened->header, &*opened,
                   absl::PermissionDeniedError(absl::StrCat(
                       "denied: write-down: this gateway is accredited to ",
-                      self->accreditation(), ", below the record's ", h.classification)));
+                      self->accreditation(), ", below the record's ", h.classification)),
+                  true);
   }
   std::vector<absl::string_view> caveats(opened->header.labels.caveats.begin(),
                                          opened->header.labels.caveats.end());
@@ -220,8 +221,8 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
     return Reject(caller, &opened->header, &*opened,
                   absl::PermissionDeniedError(absl::StrCat(
                       "refused by ", config.org_id(), "'s inbound policy: ",
-                      decided.live.reason)),
-                  rule_ids);
+                      decided.live.reason, DescribeUnknown(decided.live, req))),
+                  true, rule_ids);
   }
 
   v1::AuditEntry e;

@@ -51,7 +51,7 @@ class PeerService final : public v1::Peer::CallbackService {
   // the refusal could not be audited).
   absl::Status Reject(const Identity& caller, const envelope::EnvelopeHeader* header,
                       const OpenedContent* opened, const absl::Status& refusal,
-                      const std::vector<std::string>& rule_ids = {});
+                      bool policy_denied = false, const std::vector<std::string>& rule_ids = {});
 
   const GatewayContext* const ctx_;
 };

@@ -28,6 +28,16 @@ absl::StatusOr<std::string> ReadOfficerKey(const std::string& path) {
 
 }  // namespace
 
+std::string DescribeUnknown(const policy::Decision& d, const policy::Request& r) {
+  if (d.outcome != policy::Outcome::kUnknownLabel && d.outcome != policy::Outcome::kMissingLabel) {
+    return "";
+  }
+  return absl::StrCat(" (given: recipient '", r.recipient, "', record type '", r.record_type,
+                      "', classification '", r.classification, "', purpose '", r.purpose,
+                      "', originator '", r.originator, "', caveats '",
+                      absl::StrJoin(r.caveats, ","), "')");
+}
+
 std::string FileStamp(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return "";

@@ -85,6 +85,11 @@ class PolicyHolder {
   std::string shadow_stamp_ ABSL_GUARDED_BY(mu_);
 };
 
+// For a denial over a missing or unknown label, the labels as given (the
+// engine's reason does not repeat them), e.g. " (given: record type
+// 'gossip', classification 'OFFICIAL', ...)"; "" for any other decision.
+std::string DescribeUnknown(const policy::Decision& d, const policy::Request& r);
+
 // Size, modification time and inode of a file ("" if it cannot be read), to
 // notice a replaced file.
 std::string FileStamp(const std::string& path);

@@ -1,44 +1,85 @@
 #!/usr/bin/env bash
 # The three-organisation exchange: an NHS trust (health), a council (social
-# care) and a police force, each with its own gateway on loopback. Their
-# systems send sample records to each other; the demo prints what arrived
-# where. Run as root on Debian 12: it installs what is missing first.
+# care) and a police force, each with its own gateway on loopback, keys,
+# signed directory, signed policy and audit log. Their systems send records
+# to each other; for each record the demo prints whether policy permitted or
+# denied it and why, the receiving gateway's signed receipt, and whether the
+# receiver's audit proof for it verifies. Run as root on Debian 12: it
+# installs what is missing first.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh"
-"$root/scripts/build.sh" --target gatehoused gatehouse >/dev/null
+"$root/scripts/build.sh" --target gatehoused gatehouse ghkey auditctl policyc >/dev/null
 bin="${GATEHOUSE_BUILD_DIR:-$root/build}"
+ghkey="$bin/tools/ghkey/ghkey"
+auditctl="$bin/tools/auditctl/auditctl"
+policyc="$bin/tools/policyc/policyc"
 run="$root/demo-run"
 rm -rf "$run"
-mkdir -p "$run"
+mkdir -p "$run/keys"
+cd "$run"
+umask 077
 "$root/certs/gen-dev-pki.sh" "$run/pki" >/dev/null
 
 orgs=(nhs-trust-a council-a police-a)
 declare -A sector=([nhs-trust-a]=health [council-a]=social_care [police-a]=police)
 declare -A accreditation=([nhs-trust-a]=OFFICIAL-SENSITIVE [council-a]=OFFICIAL-SENSITIVE [police-a]=SECRET)
 declare -A name=([nhs-trust-a]="Northshire NHS Trust" [council-a]="Northshire County Council" [police-a]="Northshire Police")
+declare -A profile=([nhs-trust-a]=health [council-a]="" [police-a]=police)
 declare -A client_port=([nhs-trust-a]=47101 [council-a]=47102 [police-a]=47103)
 declare -A peer_port=([nhs-trust-a]=47201 [council-a]=47202 [police-a]=47203)
+declare -A admin_port=([nhs-trust-a]=47301 [council-a]=47302 [police-a]=47303)
 
+echo "== Keys, directory and policy (nothing secret is committed; all made now)"
+"$ghkey" generate --org=directory-authority --authority --out=keys/authority.json >/dev/null
+"$ghkey" export --keyset=keys/authority.json > authority.json
+for o in "${orgs[@]}"; do
+  "$ghkey" generate --org="$o" --out="keys/$o.keyset.json" >/dev/null
+  "$auditctl" keygen --name "gatehouse.demo/$o/audit" --out "keys/$o.audit" >/dev/null
+  "$auditctl" keygen --name "gatehouse.demo/$o" --out "keys/$o.cosigner" --cosigner >/dev/null
+done
 {
   echo '{"version": 1, "organisations": ['
   sep=""
   for o in "${orgs[@]}"; do
-    printf '%s  {"orgId": "%s", "name": "%s", "sector": "%s", "accreditation": "%s", "gatewayAddress": "127.0.0.1:%s", "gatewayIdentity": "psn://org/%s/gateway"}' \
-      "$sep" "$o" "${name[$o]}" "${sector[$o]}" "${accreditation[$o]}" "${peer_port[$o]}" "$o"
+    printf '%s' "$sep"
+    "$ghkey" export --keyset="keys/$o.keyset.json" | sed '$ d'
+    printf ', "name": "%s", "sector": "%s", "accreditation": "%s", "gateway_address": "127.0.0.1:%s", "gateway_identity": "psn://org/%s/gateway", "audit_key": "%s", "cosigner_key": "%s"}' \
+      "${name[$o]}" "${sector[$o]}" "${accreditation[$o]}" "${peer_port[$o]}" "$o" \
+      "$(cat "keys/$o.audit.pub")" "$(cat "keys/$o.cosigner.pub")"
     sep=$',\n'
   done
   printf '\n]}\n'
-} > "$run/directory.json"
+} > directory.json
+"$ghkey" sign-directory --authority=keys/authority.json --directory=directory.json \
+  --valid-for=24 --out=directory.signed | sed 's/^/   /'
+(cd keys && "$policyc" keygen alice >/dev/null && "$policyc" keygen bob >/dev/null)
+"$policyc" compile "$root/policy/examples/northshire.ghp" -o policy-1of2.bundle \
+  --required-signatures 1 >/dev/null
+"$policyc" sign policy-1of2.bundle --key keys/alice.key --name alice | sed 's/^/   /'
+"$policyc" compile "$root/policy/examples/northshire.ghp" -o policy-2of2.bundle \
+  --required-signatures 2 >/dev/null
+"$policyc" sign policy-2of2.bundle --key keys/alice.key --name alice >/dev/null
+"$policyc" sign policy-2of2.bundle --key keys/bob.key --name bob | sed 's/^/   /'
+echo "   the police gateway needs both officers' signatures on its policy (profile police)"
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 for o in "${orgs[@]}"; do
-  cat > "$run/$o.json" <<JSON
-{"orgId": "$o", "clientListen": "127.0.0.1:${client_port[$o]}", "peerListen": "127.0.0.1:${peer_port[$o]}",
+  bundle=policy-1of2.bundle
+  [ "$o" = police-a ] && bundle=policy-2of2.bundle
+  cat > "$o.json" <<JSON
+{"orgId": "$o", "profile": "${profile[$o]}",
+ "clientListen": "127.0.0.1:${client_port[$o]}", "peerListen": "127.0.0.1:${peer_port[$o]}",
+ "adminListen": "127.0.0.1:${admin_port[$o]}",
  "tls": {"certFile": "pki/$o/gateway.crt", "keyFile": "pki/$o/gateway.key", "caFile": "pki/ca.crt", "crlDir": "pki/crl"},
- "dataDir": "data/$o", "directoryFile": "directory.json", "portsFile": "$o.ports"}
+ "dataDir": "data/$o", "portsFile": "$o.ports",
+ "keysetFile": "keys/$o.keyset.json",
+ "directoryFile": "directory.signed", "directoryAuthorityFile": "authority.json",
+ "audit": {"keyFile": "keys/$o.audit.key", "cosignerKeyFile": "keys/$o.cosigner.key", "checkpointIntervalMs": 500},
+ "policy": {"bundleFile": "$bundle", "officerKeyFiles": ["keys/alice.pub", "keys/bob.pub"]},
+ "cosignIntervalSeconds": 1}
 JSON
   "$bin/gateway/gatehoused" --config "$run/$o.json" 2>"$run/$o.log" &
   pids+=($!)
@@ -47,6 +88,7 @@ for o in "${orgs[@]}"; do
   for _ in $(seq 100); do [ -f "$run/$o.ports" ] && break; sleep 0.1; done
   [ -f "$run/$o.ports" ] || { echo "gateway $o did not start:"; cat "$run/$o.log"; exit 1; }
 done
+echo
 echo "Three gateways up: nhs-trust-a (health), council-a (social care), police-a (police)."
 echo
 
@@ -56,30 +98,68 @@ client() {
   "$bin/tools/gatehouse/gatehouse" --gateway "127.0.0.1:${client_port[$org]}" \
     --cert "$run/pki/$org/$sys.crt" --key "$run/pki/$org/$sys.key" --ca "$run/pki/ca.crt" "$@"
 }
+field() { sed -n -E "s/.*\"$1\":\"?([^\",}]*).*/\1/p" | head -1; }
+sent=()
 send() {
   local org="$1" sys="$2" to="$3" type="$4" class="$5" body="$6"; shift 6
-  printf '%-12s %-5s -> %-12s %-22s %-19s ' "$org" "$sys" "$to" "$type" "$class"
-  if receipt=$(printf '%s' "$body" | client "$org" "$sys" submit --to "$to" --type "$type" \
+  echo "-- $org/$sys -> $to: $type, $class $*"
+  local out
+  if out=$(printf '%s' "$body" | client "$org" "$sys" submit --to "$to" --type "$type" \
       --classification "$class" "$@" 2>&1); then
-    echo "$receipt" | sed -E 's/.*"record_id":"([0-9a-f]+)".*"state":"([A-Z_]+)".*/\2 \1/'
+    local id rules state receiver index
+    id=$(echo "$out" | field record_id)
+    state=$(echo "$out" | field state)
+    rules=$(echo "$out" | sed -n -E 's/.*"rule_ids":\["([^]]*)"\].*/\1/p' | sed 's/","/, /g')
+    local delivery
+    delivery=$(echo "$out" | sed -n -E 's/.*"delivery":\{([^}]*)\}.*/\1/p')
+    receiver=$(echo "$delivery" | field receiver_org)
+    index=$(echo "$delivery" | field audit_index)
+    echo "   PERMITTED by rule ${rules:-?}; record $id is $state"
+    if [ "$state" = RECORD_STATE_DELIVERED ]; then
+      echo "   receipt signed by $receiver: record received, its audit entry $index, envelope sha256 (base64) $(echo "$delivery" | field envelope_sha256)"
+      sent+=("$org:$sys:$id")
+    fi
   else
-    echo "$receipt"
+    echo "   REFUSED: ${out#gatehouse: submit failed: }"
   fi
 }
 
 echo "== Systems submit records"
 send nhs-trust-a ehr council-a discharge_summary OFFICIAL-SENSITIVE \
-  '{"resourceType":"Composition","title":"Discharge summary","subject":"patient 943 476 5919"}' \
-  --caveat PERSONAL --purpose direct_care --content-type application/fhir+json
+  '{"resourceType":"Composition","title":"Discharge summary","subject":"patient 943 476 5919","gp_free_text":"private note for the GP only","section":[{"title":"Care needs","text":"help with meals"}]}' \
+  --caveat PERSONAL --purpose direct_care --content-type application/fhir+json --end-user dr.patel
+send nhs-trust-a ehr council-a discharge_summary OFFICIAL-SENSITIVE \
+  '{"resourceType":"Composition","title":"Discharge summary with diagnosis"}' \
+  --caveat PERSONAL --caveat MEDICAL --purpose direct_care --content-type application/fhir+json
 send council-a care nhs-trust-a care_plan OFFICIAL-SENSITIVE \
   '{"plan":"home care, four visits a day"}' --caveat PERSONAL --purpose direct_care
 send police-a rms council-a safeguarding_referral OFFICIAL-SENSITIVE \
-  '{"referral":"child at risk, address withheld"}' --purpose safeguarding --to-system care
+  '{"referral":"child at risk, address withheld"}' --caveat CHILD --purpose safeguarding \
+  --to-system care --end-user pc.jones
+send police-a rms council-a intelligence_report SECRET '{"report":"..."}' \
+  --purpose investigation --end-user ds.smith
+send police-a rms nhs-trust-a safeguarding_referral OFFICIAL-SENSITIVE \
+  '{"referral":"injury pattern of concern"}' --purpose safeguarding
 send nhs-trust-a pas police-a safeguarding_referral OFFICIAL-SENSITIVE \
   '{"referral":"injury pattern of concern"}' --purpose safeguarding
 echo
 
-echo "== What arrived where"
+echo "== A refusal: a council system claims to submit as the NHS trust"
+echo '{}' | client council-a care submit --to police-a --type care_plan \
+  --classification OFFICIAL --purpose direct_care --sender-org nhs-trust-a 2>&1 | sed 's/^/   /' || true
+echo
+
+echo "== Audit proofs: each receiver's RECEIVED entry, checked against its signed checkpoint"
+sleep 1.5
+for s in "${sent[@]}"; do
+  IFS=: read -r org sys id <<<"$s"
+  out=$(client "$org" "$sys" status "$id" --proof 2>&1) && ok=verified || ok="NOT verified"
+  echo "-- record $id: proof $ok"
+  echo "   $(echo "$out" | sed -n -E 's/.*"detail":"([^"]*)".*/\1/p')"
+done
+echo
+
+echo "== What arrived where (the receiving gateway opens each record for its system)"
 for pair in council-a:care nhs-trust-a:ehr police-a:rms; do
   org="${pair%%:*}"; sys="${pair#*:}"
   echo "-- $org / $sys mailbox:"
@@ -90,8 +170,18 @@ for pair in council-a:care nhs-trust-a:ehr police-a:rms; do
     done
 done
 echo
-echo "== A refusal: a council system claims to submit as the NHS trust"
-echo '{}' | client council-a care submit --to police-a --type care_plan \
-  --classification OFFICIAL --sender-org nhs-trust-a 2>&1 || true
+
+sleep 2  # a cosigning round (every second) after the last checkpoint
+cleanup
+pids=()
+trap - EXIT
 echo
-echo "Logs: $run/*.log; data: $run/data/"
+echo "== Each audit log verified offline from genesis, with the other gateways' cosignatures"
+for o in "${orgs[@]}"; do
+  cosigners=()
+  for p in "${orgs[@]}"; do [ "$p" = "$o" ] || cosigners+=(--cosigner "keys/$p.cosigner.pub"); done
+  printf -- "-- %s: " "$o"
+  "$auditctl" verify --dir "data/$o/audit" --key "keys/$o.audit.pub" "${cosigners[@]}" 2>&1 | head -1
+done
+echo
+echo "Logs: $run/*.log; data: $run/data/; audit logs: $run/data/*/audit"

@@ -11,7 +11,9 @@
 //   certificate and refuses if they differ; identity is never taken from them)
 //   gatehouse [connection flags] fetch [--max N] [--ack] [--out-dir DIR]
 //   gatehouse [connection flags] ack RECORD_ID...
-//   gatehouse [connection flags] status [RECORD_ID]
+//   gatehouse [connection flags] status [RECORD_ID [--proof]]
+//   (--proof: the gateway fetches the receiving gateway's audit inclusion
+//   proof for the record and verifies it; exit status 3 if it does not.)
 //
 // Connection flags (or environment): --gateway HOST:PORT (GATEHOUSE_GATEWAY),
 // --cert FILE (GATEHOUSE_CERT), --key FILE (GATEHOUSE_KEY), --ca FILE
@@ -51,7 +53,7 @@ constexpr const char* kUsage =
     "         [--file F]   (payload from F, or stdin)\n"
     "  fetch [--max N] [--ack] [--out-dir DIR]\n"
     "  ack RECORD_ID...\n"
-    "  status [RECORD_ID]\n";
+    "  status [RECORD_ID [--proof]]\n";
 
 int Usage(const std::string& why) {
   std::fprintf(stderr, "gatehouse: %s\n%s", why.c_str(), kUsage);
@@ -73,7 +75,7 @@ struct Args {
 };
 
 bool Parse(int argc, char** argv, Args* args, std::string* error) {
-  static const char* kSwitches[] = {"ack"};
+  static const char* kSwitches[] = {"ack", "proof"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--", 0) != 0) {
@@ -199,12 +201,17 @@ int Ack(v1::Exchange::Stub& stub, const Args& args) {
 int Status(v1::Exchange::Stub& stub, const Args& args) {
   v1::StatusRequest req;
   if (args.positional.size() > 1) req.set_record_id(args.positional[1]);
+  if (args.Has("proof")) {
+    if (req.record_id().empty()) return Usage("status --proof needs a RECORD_ID");
+    req.set_with_proof(true);
+  }
   grpc::ClientContext ctx;
   v1::StatusResponse resp;
   grpc::Status s = stub.Status(&ctx, req, &resp);
   if (!s.ok()) return Fail("status", s);
   PrintJson(resp);
-  return 0;
+  // With --proof, the exit status says whether the proof verified.
+  return req.with_proof() && !resp.proof().verified() ? 3 : 0;
 }
 
 int Main(int argc, char** argv) {

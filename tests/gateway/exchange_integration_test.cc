@@ -1,0 +1,442 @@
+// Integration tests of the whole record path across three real gateways:
+// policy decisions outbound and inbound, obligations, sealing and signing,
+// receipts and audit proofs, replays and tampering, reloads of policy and
+// directory (good, bad and under load), shadow policy, and gateways
+// cosigning each other's audit logs and catching one that was rewritten.
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/gateway/fault_proxy.h"
+#include "tests/gateway/gateway_harness.h"
+
+namespace gatehouse {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+template <typename F>
+bool Eventually(F cond, int seconds = 20) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return cond();
+}
+
+constexpr const char* kAdmin = R"("adminListen": "127.0.0.1:0")";
+
+// Events of `org`'s audit log, in order, as their enum names (gateway stopped).
+std::vector<v1::AuditEntry> Entries(Cluster& c, const std::string& org, v1::AuditEvent event) {
+  std::vector<v1::AuditEntry> out;
+  for (v1::AuditEntry& e : c.AuditEntries(org)) {
+    if (e.event() == event) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+v1::FetchResponse FetchAll(v1::Exchange::Stub& stub) {
+  v1::FetchRequest req;
+  req.set_max_records(1000);
+  v1::FetchResponse resp;
+  grpc::Status s = Call(&v1::Exchange::Stub::Fetch, stub, req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return resp;
+}
+
+class ExchangeIntegrationTest : public ::testing::Test {
+ protected:
+  bool StartAll(const std::string& extra = "") {
+    return cluster_.Start("nhs-trust-a", extra) && cluster_.Start("council-a", extra) &&
+           cluster_.Start("police-a", extra);
+  }
+  Cluster cluster_;
+};
+
+TEST_F(ExchangeIntegrationTest, PermittedRecordIsReceiptedAuditedAndItsProofVerifies) {
+  ASSERT_TRUE(StartAll());
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitRequest req = SampleSubmit(R"({"note":"home by Friday"})");
+  req.mutable_labels()->set_end_user("dr.patel");
+  v1::SubmitResponse resp;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, req, &resp).ok());
+  const v1::Receipt& r = resp.receipt();
+  ASSERT_EQ(r.state(), v1::RECORD_STATE_DELIVERED);
+  EXPECT_THAT(r.rule_ids(), ::testing::ElementsAre("health-council-care"));
+  EXPECT_EQ(r.delivery().record_id(), r.record_id());
+  EXPECT_EQ(r.delivery().receiver_org(), "council-a");
+  EXPECT_EQ(r.delivery().envelope_sha256().size(), 32u);
+
+  // Once a checkpoint covers the council's entry, the proof verifies.
+  v1::StatusResponse status;
+  EXPECT_TRUE(Eventually([&] {
+    v1::StatusRequest sreq;
+    sreq.set_record_id(r.record_id());
+    sreq.set_with_proof(true);
+    return Call(&v1::Exchange::Stub::Status, *ehr, sreq, &status).ok() &&
+           status.proof().verified();
+  })) << status.proof().detail();
+  EXPECT_EQ(status.proof().leaf_index(), r.delivery().audit_index());
+  EXPECT_THAT(status.proof().checkpoint(), HasSubstr("gatehouse.test/council-a/audit"));
+
+  auto care = cluster_.Client("council-a", "council-a/care");
+  v1::FetchResponse got = FetchAll(*care);
+  ASSERT_EQ(got.records_size(), 1);
+  EXPECT_EQ(got.records(0).payload(), R"({"note":"home by Friday"})");
+  EXPECT_EQ(got.records(0).labels().end_user(), "dr.patel");
+  v1::AckRequest ack;
+  ack.add_record_ids(r.record_id());
+  v1::AckResponse acked;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Ack, *care, ack, &acked).ok());
+  EXPECT_EQ(acked.acked(), 1);
+  // The council's mailbox holds the envelope, never the plaintext.
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox", "instr(record, 'home by Friday') > 0"), 0);
+
+  cluster_.Stop("nhs-trust-a");
+  cluster_.Stop("council-a");
+  auto submitted = Entries(cluster_, "nhs-trust-a", v1::AUDIT_EVENT_SUBMITTED);
+  ASSERT_EQ(submitted.size(), 1u);
+  EXPECT_EQ(submitted[0].labels().end_user(), "dr.patel");
+  EXPECT_EQ(submitted[0].labels().purpose(), "direct_care");
+  EXPECT_EQ(submitted[0].payload_sha256().size(), 32u);
+  EXPECT_EQ(Entries(cluster_, "nhs-trust-a", v1::AUDIT_EVENT_DELIVERED).size(), 1u);
+  EXPECT_EQ(Entries(cluster_, "council-a", v1::AUDIT_EVENT_RECEIVED).size(), 1u);
+  EXPECT_EQ(Entries(cluster_, "council-a", v1::AUDIT_EVENT_FETCHED).size(), 1u);
+  EXPECT_EQ(Entries(cluster_, "council-a", v1::AUDIT_EVENT_ACKED).size(), 1u);
+  // No entry of either log carries the payload.
+  for (const std::string& org : {"nhs-trust-a", "council-a"}) {
+    for (const v1::AuditEntry& e : cluster_.AuditEntries(org)) {
+      EXPECT_THAT(e.SerializeAsString(), Not(HasSubstr("home by Friday")));
+    }
+    absl::StatusOr<audit::VerifyReport> v = cluster_.VerifyAuditLog(org);
+    ASSERT_TRUE(v.ok()) << org << ": " << v.status();
+  }
+}
+
+TEST_F(ExchangeIntegrationTest, OutboundDenialNamesTheRuleAndChangesNothingButTheAudit) {
+  ASSERT_TRUE(StartAll());
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitRequest req = SampleSubmit();
+  req.mutable_labels()->add_caveats("MEDICAL");
+  v1::SubmitResponse resp;
+  grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("medical-stays-in-health"));
+  EXPECT_THAT(s.error_message(), HasSubstr("MEDICAL detail goes outside health only"));
+  // An unknown record type is denied by name too.
+  req = SampleSubmit();
+  req.mutable_labels()->set_record_type("gossip");
+  s = Call(&v1::Exchange::Stub::Submit, *ehr, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("gossip"));
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 0);
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
+  cluster_.Stop("nhs-trust-a");
+  auto denied = Entries(cluster_, "nhs-trust-a", v1::AUDIT_EVENT_DENIED);
+  ASSERT_EQ(denied.size(), 2u);
+  EXPECT_THAT(denied[0].rule_ids(), ::testing::ElementsAre("medical-stays-in-health"));
+  EXPECT_EQ(denied[0].decision(), v1::AUDIT_DECISION_DENY);
+  EXPECT_EQ(denied[0].status_code(), "PERMISSION_DENIED");
+  EXPECT_TRUE(Entries(cluster_, "nhs-trust-a", v1::AUDIT_EVENT_SUBMITTED).empty());
+}
+
+TEST_F(ExchangeIntegrationTest, WriteDownIsRefusedBySenderAndByReceiver) {
+  ASSERT_TRUE(StartAll());
+  auto rms = cluster_.Client("police-a", "police-a/rms");
+  v1::SubmitRequest req = SampleSubmit("{}");
+  req.mutable_labels()->set_record_type("intelligence_report");
+  req.mutable_labels()->set_classification("SECRET");
+  req.mutable_labels()->set_purpose("investigation");
+  req.mutable_labels()->clear_caveats();
+  v1::SubmitResponse resp;
+  grpc::Status s = Call(&v1::Exchange::Stub::Submit, *rms, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("write-down"));
+  // A gateway that seals it anyway is refused by the council's own gateway.
+  v1::DeliverRequest deliver;
+  deliver.set_envelope(cluster_.SealAs("police-a", "council-a", req.labels(), "{}",
+                                       "00000000000000000000000000000001", NowMs(), "rms"));
+  auto police_gw = cluster_.PeerClient("council-a", "police-a/gateway");
+  v1::DeliverResponse dresp;
+  s = Call(&v1::Peer::Stub::Deliver, *police_gw, deliver, &dresp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("write-down"));
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
+  EXPECT_EQ(cluster_.Count("police-a", "outbox"), 0);
+}
+
+TEST_F(ExchangeIntegrationTest, InboundPolicyRejectsAndTheSenderStopsRetrying) {
+  // The council's own policy takes no discharge summaries from health.
+  std::string council_policy = kTestPolicy;
+  council_policy.replace(council_policy.find("(discharge_summary, care_plan)"),
+                         std::string("(discharge_summary, care_plan)").size(), "care_plan");
+  cluster_.WritePolicy(council_policy, 1, "council-v1", "council.bundle");
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start(
+      "council-a",
+      R"("policy": {"bundleFile": "council.bundle", "officerKeyFiles": ["officer0.pub"]})"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse resp;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp).ok());
+  EXPECT_EQ(resp.receipt().state(), v1::RECORD_STATE_REJECTED);
+  EXPECT_THAT(resp.receipt().last_error(), HasSubstr("council-a's inbound policy"));
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox", "state = 3"), 1);
+  cluster_.Stop("council-a");
+  auto rejected = Entries(cluster_, "council-a", v1::AUDIT_EVENT_REJECTED);
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].record_id(), resp.receipt().record_id());
+  EXPECT_EQ(rejected[0].policy_version(), "council-v1");
+  EXPECT_EQ(rejected[0].decision(), v1::AUDIT_DECISION_DENY);
+}
+
+TEST_F(ExchangeIntegrationTest, RedactionObligationIsCarriedOutOrTheRecordIsDenied) {
+  std::string policy = kTestPolicy;
+  policy.replace(policy.find("    and purpose is direct_care\n  then encrypt"),
+                 std::string("    and purpose is direct_care\n  then encrypt").size(),
+                 "    and purpose is direct_care\n  then encrypt\n    and redact (gp_free_text)");
+  cluster_.WritePolicy(policy);
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse resp;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr,
+                   SampleSubmit(R"({"resourceType":"Composition","gp_free_text":"secret",)"
+                                R"("section":[{"gp_free_text":"x","text":"meals"}]})"),
+                   &resp)
+                  .ok());
+  auto care = cluster_.Client("council-a", "council-a/care");
+  v1::FetchResponse got = FetchAll(*care);
+  ASSERT_EQ(got.records_size(), 1);
+  EXPECT_THAT(got.records(0).payload(), Not(HasSubstr("gp_free_text")));
+  EXPECT_THAT(got.records(0).payload(), HasSubstr("meals"));
+  // A payload that cannot be redacted does not go.
+  grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit("not json"), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("requires redacting gp_free_text"));
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 1);
+}
+
+TEST_F(ExchangeIntegrationTest, TamperedEnvelopeIsRefusedAndNothingIsStored) {
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto nhs = cluster_.PeerClient("council-a", "nhs-trust-a/gateway");
+  const std::string good = cluster_.SealAs("nhs-trust-a", "council-a", SampleSubmit().labels(),
+                                           "{}", "0123456789abcdef0123456789abcdef", NowMs());
+  // A byte flipped anywhere (labels, wrapped key, ciphertext, signature).
+  for (size_t at : {size_t{12}, good.size() / 3, good.size() / 2, good.size() - 70,
+                    good.size() - 1}) {
+    std::string bad = good;
+    bad[at] ^= 0x01;
+    v1::DeliverRequest req;
+    req.set_envelope(bad);
+    v1::DeliverResponse resp;
+    grpc::Status s = Call(&v1::Peer::Stub::Deliver, *nhs, req, &resp);
+    EXPECT_THAT(s.error_code(), ::testing::AnyOf(grpc::StatusCode::UNAUTHENTICATED,
+                                                 grpc::StatusCode::INVALID_ARGUMENT))
+        << "byte " << at << ": " << s.error_message();
+  }
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
+  // The untouched envelope is still accepted: the refusals changed nothing.
+  v1::DeliverRequest req;
+  req.set_envelope(good);
+  v1::DeliverResponse resp;
+  ASSERT_TRUE(Call(&v1::Peer::Stub::Deliver, *nhs, req, &resp).ok());
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 1);
+  cluster_.Stop("council-a");
+  EXPECT_EQ(Entries(cluster_, "council-a", v1::AUDIT_EVENT_REJECTED).size(), 5u);
+}
+
+TEST_F(ExchangeIntegrationTest, BytesFlippedOnTheWireNeverLandAndTheRecordArrivesOnceAfter) {
+  std::unique_ptr<FaultProxy> proxy = FaultProxy::Start(cluster_.peer_port("council-a"));
+  ASSERT_NE(proxy, nullptr);
+  proxy->FlipBytes(200);
+  cluster_.SetAddress("council-a", absl::StrCat("127.0.0.1:", proxy->port()));
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse resp;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(R"({"n":1})"), &resp).ok());
+  EXPECT_EQ(resp.receipt().state(), v1::RECORD_STATE_QUEUED);
+  EXPECT_GT(proxy->flipped(), 0);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
+  proxy->Pass();
+  EXPECT_TRUE(Eventually([&] { return cluster_.Count("council-a", "mailbox") == 1; }));
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 1);
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox", "state = 2"), 1);
+}
+
+TEST_F(ExchangeIntegrationTest, PolicyReloadsUnderLoadAndABadBundleIsRefused) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a", kAdmin));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, denied{0}, other{0};
+  std::thread load([&] {
+    while (!stop) {
+      v1::SubmitResponse r;
+      grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &r);
+      if (s.ok()) {
+        ++ok;
+      } else if (s.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+        ++denied;
+      } else {
+        ++other;
+        ADD_FAILURE() << s.error_message();
+      }
+    }
+  });
+  const int admin = cluster_.AdminPort("nhs-trust-a");
+  auto reloads = [&](const std::string& what, const std::string& result) {
+    std::string m = HttpGet(admin, "/metrics");
+    std::string key = absl::StrCat("gatehouse_reloads_total{what=\"", what, "\",result=\"",
+                                   result, "\"} ");
+    size_t at = m.find(key);
+    return at == std::string::npos ? 0 : std::atoi(m.c_str() + at + key.size());
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // v2 stops discharge summaries to the council; the directory and the
+  // certificate are replaced too, all while Submits run.
+  std::string v2 = kTestPolicy;
+  v2.replace(v2.find("(discharge_summary, care_plan)"),
+             std::string("(discharge_summary, care_plan)").size(), "care_plan");
+  cluster_.WritePolicy(v2, 1, "v2");
+  cluster_.SetAddress("police-a", "127.0.0.1:1");
+  std::filesystem::copy_file(cluster_.TlsDir("nhs-trust-a") + "/gateway.crt",
+                             cluster_.TlsDir("nhs-trust-a") + "/gateway.crt.new");
+  std::filesystem::rename(cluster_.TlsDir("nhs-trust-a") + "/gateway.crt.new",
+                          cluster_.TlsDir("nhs-trust-a") + "/gateway.crt");
+  EXPECT_TRUE(Eventually([&] {
+    return reloads("policy", "ok") == 1 && reloads("directory", "ok") == 1 &&
+           reloads("certificate", "ok") == 1;
+  }));
+  EXPECT_TRUE(Eventually([&] { return denied > 0; }));
+  // Bad bundles: unsigned, tampered, signed by an untrusted key.
+  const int denied_before = denied;
+  cluster_.WriteRawPolicy(cluster_.MakePolicyBundle(kTestPolicy, 0, "unsigned", 1));
+  EXPECT_TRUE(Eventually([&] { return reloads("policy", "refused") == 1; }));
+  std::string tampered = cluster_.MakePolicyBundle(kTestPolicy, 1, "v3", 1);
+  tampered[tampered.size() / 2] ^= 0x01;
+  cluster_.WriteRawPolicy(tampered);
+  EXPECT_TRUE(Eventually([&] { return reloads("policy", "refused") == 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  stop = true;
+  load.join();
+  // v2 is still enforced: discharge summaries kept being denied.
+  EXPECT_GT(denied.load(), denied_before);
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_THAT(HttpGet(admin, "/readyz"), HasSubstr("enforcing the last good one"));
+  cluster_.Stop("nhs-trust-a");
+  auto refused = Entries(cluster_, "nhs-trust-a", v1::AUDIT_EVENT_POLICY_REFUSED);
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_THAT(refused[0].reason(), HasSubstr("version v2 stays"));
+  EXPECT_EQ(Entries(cluster_, "nhs-trust-a", v1::AUDIT_EVENT_POLICY_LOADED).size(), 2u);
+}
+
+TEST_F(ExchangeIntegrationTest, PoliceProfileNeedsTwoOfficersAndAnEndUser) {
+  cluster_.WritePolicy(kTestPolicy, 1, "one-officer", "police.bundle");
+  ASSERT_FALSE(cluster_.Start(
+      "police-a", R"("profile": "police", "policy": {"bundleFile": "police.bundle",
+                     "officerKeyFiles": ["officer0.pub", "officer1.pub"]})"));
+  EXPECT_THAT(cluster_.Log("police-a"), HasSubstr("police.bundle"));
+  cluster_.WritePolicy(kTestPolicy, 2, "two-officers", "police.bundle");
+  ASSERT_TRUE(cluster_.Start(
+      "police-a", R"("profile": "police", "policy": {"bundleFile": "police.bundle",
+                     "officerKeyFiles": ["officer0.pub", "officer1.pub"]})"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto rms = cluster_.Client("police-a", "police-a/rms");
+  v1::SubmitRequest req = SampleSubmit("{}");
+  req.mutable_labels()->set_record_type("safeguarding_referral");
+  req.mutable_labels()->set_purpose("safeguarding");
+  v1::SubmitResponse resp;
+  grpc::Status s = Call(&v1::Exchange::Stub::Submit, *rms, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("end_user is required"));
+  req.mutable_labels()->set_end_user("pc.jones");
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *rms, req, &resp).ok());
+  EXPECT_EQ(resp.receipt().state(), v1::RECORD_STATE_DELIVERED);
+  cluster_.Stop("police-a");
+  auto submitted = Entries(cluster_, "police-a", v1::AUDIT_EVENT_SUBMITTED);
+  ASSERT_EQ(submitted.size(), 1u);
+  EXPECT_EQ(submitted[0].labels().end_user(), "pc.jones");
+  EXPECT_EQ(submitted[0].labels().purpose(), "safeguarding");
+}
+
+TEST_F(ExchangeIntegrationTest, ShadowPolicyDifferencesAreAuditedNeverEnforced) {
+  std::string shadow = kTestPolicy;
+  shadow.replace(shadow.find("(discharge_summary, care_plan)"),
+                 std::string("(discharge_summary, care_plan)").size(), "care_plan");
+  cluster_.WritePolicy(shadow, 1, "candidate", "shadow.bundle");
+  ASSERT_TRUE(cluster_.Start(
+      "nhs-trust-a",
+      R"("policy": {"bundleFile": "policy.bundle", "shadowBundleFile": "shadow.bundle",
+                    "officerKeyFiles": ["officer0.pub"]})"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse resp;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp).ok());
+  EXPECT_EQ(resp.receipt().state(), v1::RECORD_STATE_DELIVERED);
+  v1::SubmitRequest plan = SampleSubmit();
+  plan.mutable_labels()->set_record_type("care_plan");
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, plan, &resp).ok());
+  cluster_.Stop("nhs-trust-a");
+  auto differs = Entries(cluster_, "nhs-trust-a", v1::AUDIT_EVENT_SHADOW_DIFFERS);
+  ASSERT_EQ(differs.size(), 1u);  // the care plan: both permit it
+  EXPECT_EQ(differs[0].decision(), v1::AUDIT_DECISION_DENY);
+  EXPECT_EQ(differs[0].policy_version(), "candidate");
+  EXPECT_THAT(differs[0].reason(), HasSubstr("live policy v1: permitted"));
+  EXPECT_EQ(Entries(cluster_, "nhs-trust-a", v1::AUDIT_EVENT_SUBMITTED).size(), 2u);
+}
+
+TEST_F(ExchangeIntegrationTest, GatewaysCosignEachOthersCheckpointsAndCatchARewrittenLog) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a", kAdmin));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  for (int i = 0; i < 3; ++i) {
+    v1::SubmitResponse resp;
+    ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp).ok());
+  }
+  const int admin = cluster_.AdminPort("nhs-trust-a");
+  EXPECT_TRUE(Eventually([&] {
+    return HttpGet(admin, "/metrics")
+               .find("gatehouse_peer_checkpoints_total{peer=\"council-a\",result=\"cosigned\"}") !=
+           std::string::npos;
+  }));
+  // The council's log carries the trust's cosignatures, and verifies.
+  EXPECT_TRUE(Eventually([&] {
+    absl::StatusOr<audit::VerifyReport> v = cluster_.VerifyAuditLog("council-a");
+    return v.ok() && v->cosignatures_verified > 0;
+  }));
+
+  // The council's operator rewrites history: a fresh log in place of the old.
+  cluster_.Stop("council-a");
+  std::filesystem::remove_all(cluster_.AuditDir("council-a"));
+  ASSERT_TRUE(cluster_.Restart("council-a"));
+  for (int i = 0; i < 5; ++i) {
+    v1::SubmitResponse resp;
+    ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp).ok());
+  }
+  EXPECT_TRUE(Eventually([&] {
+    return HttpGet(admin, "/readyz").find("council-a's audit log is inconsistent") !=
+           std::string::npos;
+  }));
+  EXPECT_THAT(HttpGet(admin, "/metrics"),
+              HasSubstr("gatehouse_peer_checkpoints_total{peer=\"council-a\",result=\"inconsistent\"} 1"));
+  cluster_.Stop("nhs-trust-a");
+  auto alarms = Entries(cluster_, "nhs-trust-a", v1::AUDIT_EVENT_PEER_LOG_INCONSISTENT);
+  ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_EQ(alarms[0].sender_org(), "council-a");
+}
+
+}  // namespace
+}  // namespace gatehouse
