@@ -87,7 +87,8 @@ if [ "$build" = 1 ]; then
   "$root/scripts/setup.sh"
   [ -f "$bin/CMakeCache.txt" ] || cmake -S "$root" -B "$bin" -DCMAKE_BUILD_TYPE=Release >/dev/null
   echo "bench: building ghbench echo_server gatehoused in $bin"
-  nice cmake --build "$bin" --target ghbench echo_server gatehoused -j"${BENCH_JOBS:-1}" >/dev/null
+  nice cmake --build "$bin" --target ghbench echo_server gatehoused ghkey auditctl policyc \
+    -j"${BENCH_JOBS:-1}" >/dev/null
   if [ "$build_components" = 1 ]; then
     for t in $(cmake --build "$bin" --target help | grep -oE '[A-Za-z0-9_]+_(bench|benchmark)\b' | sort -u); do
       echo "bench: building component benchmark $t"
@@ -167,9 +168,10 @@ stop_pid "$echo_pid"
 submit_arm() {
   local label="$1"; shift
   gw_start "$run/gw-$label" "$pki"
-  read -ra labels <<< "${BENCH_SUBMIT_LABELS:---type discharge_summary --classification OFFICIAL-SENSITIVE --caveat PERSONAL --purpose direct_care}"
+  read -ra labels <<< "${BENCH_SUBMIT_LABELS:---type care_plan --classification OFFICIAL-SENSITIVE --caveat PERSONAL --purpose direct_care}"
   arm "$label" --mode submit --target "127.0.0.1:$GW_CLIENT_PORT" --to "$GW_RECEIVER" \
-    "${labels[@]}" "${client[@]}" --warmup "$warmup" --duration "$duration" --json \
+    "${labels[@]}" "${client[@]}" --cert "$pki/$GW_CLIENT_CERT.crt" \
+    --key "$pki/$GW_CLIENT_CERT.key" --warmup "$warmup" --duration "$duration" --json \
     --channels "$channels" \
     --watch-pid "$GW_SEND_PID" --watch-pid "$GW_RECV_PID" "$@"
   gw_stop

@@ -11,14 +11,10 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh" --target gatehoused gatehouse ghkey auditctl policyc >/dev/null
 bin="${GATEHOUSE_BUILD_DIR:-$root/build}"
-ghkey="$bin/tools/ghkey/ghkey"
-auditctl="$bin/tools/auditctl/auditctl"
-policyc="$bin/tools/policyc/policyc"
 run="$root/demo-run"
 rm -rf "$run"
-mkdir -p "$run/keys"
+mkdir -p "$run"
 cd "$run"
-umask 077
 "$root/certs/gen-dev-pki.sh" "$run/pki" >/dev/null
 
 orgs=(nhs-trust-a council-a police-a)
@@ -31,37 +27,17 @@ declare -A peer_port=([nhs-trust-a]=47201 [council-a]=47202 [police-a]=47203)
 declare -A admin_port=([nhs-trust-a]=47301 [council-a]=47302 [police-a]=47303)
 
 echo "== Keys, directory and policy (nothing secret is committed; all made now)"
-"$ghkey" generate --org=directory-authority --authority --out=keys/authority.json >/dev/null
-"$ghkey" export --keyset=keys/authority.json > authority.json
+# shellcheck source=lib/trust.sh
+. "$root/scripts/lib/trust.sh"
+trust_init "$run" "$root/policy/examples/northshire.ghp"
+entries=()
 for o in "${orgs[@]}"; do
-  "$ghkey" generate --org="$o" --out="keys/$o.keyset.json" >/dev/null
-  "$auditctl" keygen --name "gatehouse.demo/$o/audit" --out "keys/$o.audit" >/dev/null
-  "$auditctl" keygen --name "gatehouse.demo/$o" --out "keys/$o.cosigner" --cosigner >/dev/null
+  trust_org "$run" "$o"
+  entries+=("$o|${name[$o]}|${sector[$o]}|${accreditation[$o]}|127.0.0.1:${peer_port[$o]}")
 done
-{
-  echo '{"version": 1, "organisations": ['
-  sep=""
-  for o in "${orgs[@]}"; do
-    printf '%s' "$sep"
-    "$ghkey" export --keyset="keys/$o.keyset.json" | sed '$ d'
-    printf ', "name": "%s", "sector": "%s", "accreditation": "%s", "gateway_address": "127.0.0.1:%s", "gateway_identity": "psn://org/%s/gateway", "audit_key": "%s", "cosigner_key": "%s"}' \
-      "${name[$o]}" "${sector[$o]}" "${accreditation[$o]}" "${peer_port[$o]}" "$o" \
-      "$(cat "keys/$o.audit.pub")" "$(cat "keys/$o.cosigner.pub")"
-    sep=$',\n'
-  done
-  printf '\n]}\n'
-} > directory.json
-"$ghkey" sign-directory --authority=keys/authority.json --directory=directory.json \
-  --valid-for=24 --out=directory.signed | sed 's/^/   /'
-(cd keys && "$policyc" keygen alice >/dev/null && "$policyc" keygen bob >/dev/null)
-"$policyc" compile "$root/policy/examples/northshire.ghp" -o policy-1of2.bundle \
-  --required-signatures 1 >/dev/null
-"$policyc" sign policy-1of2.bundle --key keys/alice.key --name alice | sed 's/^/   /'
-"$policyc" compile "$root/policy/examples/northshire.ghp" -o policy-2of2.bundle \
-  --required-signatures 2 >/dev/null
-"$policyc" sign policy-2of2.bundle --key keys/alice.key --name alice >/dev/null
-"$policyc" sign policy-2of2.bundle --key keys/bob.key --name bob | sed 's/^/   /'
-echo "   the police gateway needs both officers' signatures on its policy (profile police)"
+trust_directory "$run" "${entries[@]}" | sed 's/^/   /'
+echo "   policy northshire.ghp compiled; signed by alice (health, council) and by alice and bob"
+echo "   (police: its profile needs two security officers' signatures)"
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -74,12 +50,8 @@ for o in "${orgs[@]}"; do
  "clientListen": "127.0.0.1:${client_port[$o]}", "peerListen": "127.0.0.1:${peer_port[$o]}",
  "adminListen": "127.0.0.1:${admin_port[$o]}",
  "tls": {"certFile": "pki/$o/gateway.crt", "keyFile": "pki/$o/gateway.key", "caFile": "pki/ca.crt", "crlDir": "pki/crl"},
- "dataDir": "data/$o", "portsFile": "$o.ports",
- "keysetFile": "keys/$o.keyset.json",
- "directoryFile": "directory.signed", "directoryAuthorityFile": "authority.json",
- "audit": {"keyFile": "keys/$o.audit.key", "cosignerKeyFile": "keys/$o.cosigner.key", "checkpointIntervalMs": 500},
- "policy": {"bundleFile": "$bundle", "officerKeyFiles": ["keys/alice.pub", "keys/bob.pub"]},
- "cosignIntervalSeconds": 1}
+ "dataDir": "data/$o", "portsFile": "$o.ports", "cosignIntervalSeconds": 1,
+$(trust_config "$run" "$o" "$bundle")}
 JSON
   "$bin/gateway/gatehoused" --config "$run/$o.json" 2>"$run/$o.log" &
   pids+=($!)

@@ -6,12 +6,15 @@
 #                      (the sender's Exchange port) and GW_LOGS.
 #   gw_stop            stops both (SIGTERM: they drain), by pid.
 #
-# When the gateway needs more configuration (policy bundle, keys in the
-# directory), extend gw_write_config here, or set BENCH_GATEWAY_HOOK to a
-# script called as `HOOK DIR PKI SENDER RECEIVER` after the files are written
-# and before the gateways start.
-GW_SENDER=nhs-trust-a
-GW_RECEIVER=council-a
+# Keys, the signed directory and the signed policy (policy/examples/
+# northshire.ghp) are made fresh by scripts/lib/trust.sh. The flow measured is
+# the council's care system sending care plans to the NHS trust: permitted
+# by rule council-health-care (encrypt, retain), so every record is decided,
+# sealed, signed, audited on both sides and receipted. BENCH_GATEWAY_HOOK, if
+# set, is called as `HOOK DIR PKI SENDER RECEIVER` before the gateways start.
+GW_SENDER=council-a
+GW_RECEIVER=nhs-trust-a
+GW_CLIENT_CERT=council-a/care
 GW_SEND_PID=""
 GW_RECV_PID=""
 
@@ -20,18 +23,21 @@ gw_write_config() {
   read -r sc sp rc rp < <(free_ports 4)
   declare -gA gw_client=([$GW_SENDER]=$sc [$GW_RECEIVER]=$rc)
   declare -gA gw_peer=([$GW_SENDER]=$sp [$GW_RECEIVER]=$rp)
-  cat > "$dir/directory.json" <<JSON
-{"version": 1, "organisations": [
-  {"orgId": "$GW_SENDER", "name": "Northshire NHS Trust", "sector": "health", "accreditation": "OFFICIAL-SENSITIVE", "gatewayAddress": "127.0.0.1:$sp", "gatewayIdentity": "psn://org/$GW_SENDER/gateway"},
-  {"orgId": "$GW_RECEIVER", "name": "Northshire County Council", "sector": "social_care", "accreditation": "OFFICIAL-SENSITIVE", "gatewayAddress": "127.0.0.1:$rp", "gatewayIdentity": "psn://org/$GW_RECEIVER/gateway"}
-]}
-JSON
+  # shellcheck source=../lib/trust.sh
+  . "$root/scripts/lib/trust.sh"
+  trust_init "$dir" "$root/policy/examples/northshire.ghp"
+  trust_org "$dir" "$GW_SENDER"
+  trust_org "$dir" "$GW_RECEIVER"
+  trust_directory "$dir" \
+    "$GW_SENDER|Northshire County Council|social_care|OFFICIAL-SENSITIVE|127.0.0.1:$sp" \
+    "$GW_RECEIVER|Northshire NHS Trust|health|OFFICIAL-SENSITIVE|127.0.0.1:$rp" >/dev/null
   local o
   for o in "$GW_SENDER" "$GW_RECEIVER"; do
     cat > "$dir/$o.json" <<JSON
 {"orgId": "$o", "clientListen": "127.0.0.1:${gw_client[$o]}", "peerListen": "127.0.0.1:${gw_peer[$o]}",
  "tls": {"certFile": "$pki/$o/gateway.crt", "keyFile": "$pki/$o/gateway.key", "caFile": "$pki/ca.crt", "crlDir": "$pki/crl"},
- "dataDir": "$dir/data/$o", "directoryFile": "$dir/directory.json", "portsFile": "$dir/$o.ports"}
+ "dataDir": "$dir/data/$o", "portsFile": "$dir/$o.ports",
+$(trust_config "$dir" "$o" policy-1of2.bundle)}
 JSON
   done
 }

@@ -102,7 +102,7 @@ TEST(CrashReliabilityTest, EveryAcknowledgedSubmitIsDeliveredExactlyOnce) {
 
   std::mt19937 rng(20261128);
   const int cycles = Cycles();
-  int sender_kills = 0, receiver_kills = 0;
+  int sender_kills = 0, receiver_kills = 0, audit_verifications = 0;
   for (int c = 0; c < cycles; ++c) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 700));
     const char* victim = (rng() % 2) ? "nhs-trust-a" : "council-a";
@@ -110,6 +110,11 @@ TEST(CrashReliabilityTest, EveryAcknowledgedSubmitIsDeliveredExactlyOnce) {
     cluster.Kill(victim);
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 300));
     ASSERT_TRUE(cluster.Restart(victim)) << victim;
+    // The victim's audit log recovered to a whole, verifiable log (read
+    // while the gateway appends to it again).
+    absl::StatusOr<audit::VerifyReport> v = cluster.VerifyAuditLog(victim);
+    EXPECT_TRUE(v.ok()) << victim << " after kill " << c << ": " << v.status();
+    if (v.ok()) ++audit_verifications;
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   stop = true;
@@ -127,11 +132,20 @@ TEST(CrashReliabilityTest, EveryAcknowledgedSubmitIsDeliveredExactlyOnce) {
     if (it == seen.end()) ++lost;
   }
   for (const auto& [key, n] : seen) duplicated += n > 1 ? n - 1 : 0;
+  // Both logs verify from genesis once the gateways have stopped.
+  cluster.Stop("nhs-trust-a");
+  cluster.Stop("council-a");
+  for (const char* org : {"nhs-trust-a", "council-a"}) {
+    absl::StatusOr<audit::VerifyReport> v = cluster.VerifyAuditLog(org);
+    ASSERT_TRUE(v.ok()) << org << ": " << v.status();
+    EXPECT_GT(v->entries, 0u);
+  }
   std::printf("crash cycles %d (sender %d, receiver %d); submits acknowledged %zu, attempts "
-              "%lld, failed attempts %lld; delivered %zu; lost %d; duplicated %d\n",
+              "%lld, failed attempts %lld; delivered %zu; lost %d; duplicated %d; audit logs "
+              "verified after %d restarts and at the end\n",
               cycles, sender_kills, receiver_kills, acknowledged.size(),
               static_cast<long long>(attempts), static_cast<long long>(failures), seen.size(),
-              lost, duplicated);
+              lost, duplicated, audit_verifications);
   EXPECT_GT(acknowledged.size(), 0u);
   EXPECT_EQ(lost, 0);
   EXPECT_EQ(duplicated, 0);
