@@ -1,6 +1,7 @@
 #include "gateway/auditor.h"
 
 #include "absl/synchronization/mutex.h"
+#include "common/rendezvous.h"
 #include "absl/time/clock.h"
 #include "gateway/log.h"
 
@@ -24,17 +25,9 @@ void Auditor::Record(v1::AuditEntry entry, Done done) {
 }
 
 absl::StatusOr<uint64_t> Auditor::Append(v1::AuditEntry entry) {
-  absl::Mutex mu;
-  bool done = false;
-  absl::StatusOr<uint64_t> result;
-  Record(std::move(entry), [&](absl::StatusOr<uint64_t> index) {
-    absl::MutexLock lock(&mu);
-    result = std::move(index);
-    done = true;
-  });
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(&done));
-  return result;
+  Rendezvous<absl::StatusOr<uint64_t>> r;
+  Record(std::move(entry), r.Callback());
+  return r.Wait();
 }
 
 absl::Status Auditor::AppendAll(std::vector<v1::AuditEntry> entries) {

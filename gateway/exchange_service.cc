@@ -208,10 +208,8 @@ absl::Status ExchangeService::Refuse(const Identity& caller, const v1::SubmitReq
   return refusal;
 }
 
-absl::StatusOr<OutboxEntry> ExchangeService::Accept(const Identity& caller,
-                                                    const v1::SubmitRequest& request,
-                                                    bool* inserted) {
-  *inserted = false;
+absl::StatusOr<ExchangeService::Sealed> ExchangeService::Seal(const Identity& caller,
+                                                              const v1::SubmitRequest& request) {
   const v1::Labels& l = request.labels();
   const std::string record_id = NewRecordId();
   std::optional<v1::Organisation> recipient = directory_->Find(l.recipient_org());
@@ -334,19 +332,18 @@ absl::StatusOr<OutboxEntry> ExchangeService::Accept(const Identity& caller,
   e.set_reason(absl::StrCat(decided.live.reason, "; ", obligations_done));
   e.set_payload_sha256(Sha256(content.payload()));
   e.set_policy_version(decided.live_policy->version);
-  ASSIGN_OR_RETURN(uint64_t index, ctx_->auditor->Append(std::move(e)));
 
-  v1::OutboxRecord record;
+  Sealed out;
+  out.entry = std::move(e);
+  v1::OutboxRecord& record = out.record;
   record.set_record_id(record_id);
   record.set_sender_org(config_->org_id());
   record.set_sender_system(caller.system);
   *record.mutable_labels() = l;
   record.set_accepted_unix_ms(labels.created_unix_ms);
   record.set_envelope(*std::move(sealed));
-  record.set_audit_index(index);
   for (const std::string& r : rule_ids) record.add_rule_ids(r);
-  return store_->AddToOutbox(record, request.idempotency_key(), record.accepted_unix_ms(),
-                             inserted);
+  return out;
 }
 
 grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* context,
@@ -370,31 +367,57 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
   absl::Status checked = Admit(*caller, context);
   if (checked.ok()) checked = Check(*caller, *request);
   if (!checked.ok()) checked = Refuse(*caller, *request, "", checked);
-  bool inserted = false;
-  absl::StatusOr<OutboxEntry> entry =
-      checked.ok() ? Accept(*caller, *request, &inserted) : checked;
-  if (!entry.ok()) {
+  absl::StatusOr<Sealed> sealed = checked.ok() ? Seal(*caller, *request) : checked;
+  if (!sealed.ok()) {
     metrics_->CountRefusal(
-        "exchange", GrpcCodeName(static_cast<grpc::StatusCode>(entry.status().code())));
+        "exchange", GrpcCodeName(static_cast<grpc::StatusCode>(sealed.status().code())));
     LogWarning("submit refused", {{"caller", caller->uri},
-                                  {"error", entry.status().ToString()}});
-    return Done(context, entry.status());
+                                  {"error", sealed.status().ToString()}});
+    return Done(context, sealed.status());
   }
-  if (!inserted) {
-    *response->mutable_receipt() = ReceiptFor(*entry);
-    response->mutable_receipt()->set_duplicate(true);
-    return Done(context, absl::OkStatus());
-  }
-  LogInfo("submitted", {{"record_id", entry->record.record_id()},
-                        {"sender", caller->uri},
-                        {"recipient_org", entry->record.labels().recipient_org()}});
-  metrics_->CountRecord("outbound", "submitted");
+  // Audited, then durable in the outbox, then delivered: each step starts
+  // when the one before has finished, on the thread that finished it, so no
+  // thread waits for a disk.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  sender_->DeliverNow(*entry, [this, reactor, response, start](const OutboxEntry& now) {
-    *response->mutable_receipt() = ReceiptFor(now);
-    metrics_->submit_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
-    reactor->Finish(grpc::Status::OK);
-  });
+  v1::OutboxRecord record = std::move(sealed->record);
+  const std::string key = request->idempotency_key();
+  const std::string sender = caller->uri;
+  ctx_->auditor->Record(
+      std::move(sealed->entry),
+      [this, reactor, response, start, key, sender,
+       record = std::move(record)](absl::StatusOr<uint64_t> index) mutable {
+        if (!index.ok()) {
+          reactor->Finish(ToGrpcStatus(absl::UnavailableError(
+              "the record could not be audited, so it was not accepted; retry")));
+          return;
+        }
+        record.set_audit_index(*index);
+        const int64_t accepted = record.accepted_unix_ms();
+        store_->AddToOutboxAsync(
+            record, key, accepted,
+            [this, reactor, response, start, sender](absl::StatusOr<OutboxEntry> entry,
+                                                     bool inserted) {
+              if (!entry.ok()) {
+                reactor->Finish(ToGrpcStatus(entry.status()));
+                return;
+              }
+              if (!inserted) {
+                *response->mutable_receipt() = ReceiptFor(*entry);
+                response->mutable_receipt()->set_duplicate(true);
+                reactor->Finish(grpc::Status::OK);
+                return;
+              }
+              LogInfo("submitted", {{"record_id", entry->record.record_id()},
+                                    {"sender", sender},
+                                    {"recipient_org", entry->record.labels().recipient_org()}});
+              metrics_->CountRecord("outbound", "submitted");
+              sender_->DeliverNow(*entry, [this, reactor, response, start](const OutboxEntry& now) {
+                *response->mutable_receipt() = ReceiptFor(now);
+                metrics_->submit_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
+                reactor->Finish(grpc::Status::OK);
+              });
+            });
+      });
   return reactor;
 }
 
@@ -503,7 +526,12 @@ grpc::ServerUnaryReactor* ExchangeService::Status(grpc::CallbackServerContext* c
   response->set_mailbox_depth(*mailbox);
   response->set_outbox_depth(*outbox);
   if (!request->record_id().empty()) {
-    absl::StatusOr<OutboxEntry> entry = store_->GetOutbox(request->record_id());
+    // First the record being marked delivered (answered, not yet written),
+    // then the store: a mark that finishes in between is then in the store.
+    std::optional<OutboxEntry> delivering = sender_->Delivering(request->record_id());
+    absl::StatusOr<OutboxEntry> entry = delivering.has_value()
+                                            ? *std::move(delivering)
+                                            : store_->GetOutbox(request->record_id());
     // Another system's record is reported exactly as a missing one.
     if (!entry.ok() || entry->record.sender_system() != caller->system) {
       return Done(context, absl::NotFoundError(absl::StrCat(

@@ -49,11 +49,15 @@ class ExchangeService final : public v1::Exchange::CallbackService {
   absl::Status Admit(const Identity& caller, grpc::CallbackServerContext* context);
   // Checks a Submit's claims, size and labels; changes nothing.
   absl::Status Check(const Identity& caller, const v1::SubmitRequest& request) const;
-  // Decides, carries out the obligations, seals and audits one checked
-  // Submit, and puts it in the outbox. On a refusal the audit entry is
-  // written (DENIED) and nothing else changes.
-  absl::StatusOr<OutboxEntry> Accept(const Identity& caller, const v1::SubmitRequest& request,
-                                     bool* inserted);
+  // A Submit decided, its obligations carried out and sealed: what goes to
+  // the audit log and then to the outbox.
+  struct Sealed {
+    v1::AuditEntry entry;    // SUBMITTED
+    v1::OutboxRecord record;  // audit_index still to fill in
+  };
+  // Decides, carries out the obligations and seals one checked Submit. On
+  // a refusal the audit entry is written (DENIED) and nothing else changes.
+  absl::StatusOr<Sealed> Seal(const Identity& caller, const v1::SubmitRequest& request);
   // Audits a refused Submit; returns `refusal`, or Unavailable if even the
   // refusal could not be audited.
   absl::Status Refuse(const Identity& caller, const v1::SubmitRequest& request,

@@ -46,28 +46,28 @@ void Histogram::Render(absl::string_view name, absl::string_view help, std::stri
 
 void Metrics::CountRecord(absl::string_view direction, absl::string_view outcome,
                           absl::string_view reason) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   ++records_[Key(std::string(direction), std::string(outcome), std::string(reason))];
 }
 
 void Metrics::CountRefusal(absl::string_view api, absl::string_view code) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   ++refusals_[{std::string(api), std::string(code)}];
 }
 
 void Metrics::CountPeerCheckpoint(absl::string_view peer, absl::string_view result) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   ++peer_checkpoints_[{std::string(peer), std::string(result)}];
 }
 
 void Metrics::CountReload(absl::string_view what, bool ok) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   ++reloads_[{std::string(what), ok}];
 }
 
 uint64_t Metrics::RecordCount(absl::string_view direction, absl::string_view outcome,
                               absl::string_view reason) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = records_.find(Key(std::string(direction), std::string(outcome), std::string(reason)));
   return it == records_.end() ? 0 : it->second;
 }
@@ -75,7 +75,7 @@ uint64_t Metrics::RecordCount(absl::string_view direction, absl::string_view out
 std::string Metrics::Render(const std::vector<Gauge>& gauges) const {
   std::string out;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     absl::StrAppend(&out,
                     "# HELP gatehouse_records_total Records by direction, outcome and reason.\n"
                     "# TYPE gatehouse_records_total counter\n");

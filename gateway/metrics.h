@@ -19,7 +19,9 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
+
+#include "absl/base/thread_annotations.h"
 
 namespace gatehouse {
 
@@ -73,7 +75,7 @@ class Metrics {
 
  private:
   using Key = std::tuple<std::string, std::string, std::string>;
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   std::map<Key, uint64_t> records_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, uint64_t> refusals_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<std::string, bool>, uint64_t> reloads_ ABSL_GUARDED_BY(mu_);

@@ -137,7 +137,6 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivere
     now.delivered_ms = NowMs();
     now.last_error.clear();
     now.receipt = response.receipt();
-    stored = store_->MarkDelivered(id, now.delivered_ms, now.receipt);
     metrics_->CountRecord("outbound", "delivered");
     LogInfo("delivered", {{"record_id", id}, {"recipient_org", to}});
     v1::AuditEntry e;
@@ -150,6 +149,27 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivere
     e.set_reason(absl::StrCat(to, " signed a receipt; its audit entry ",
                               receipt->audit_index(), " in log ", receipt->audit_origin()));
     ctx_->auditor->Note(std::move(e));
+    // The record is durable at the peer, which signed for it: answer now.
+    // If marking it delivered here does not become durable, a later attempt
+    // gets the same receipt back (the peer deduplicates), so nothing waits
+    // for this write; the record stays in flight until it is done.
+    {
+      absl::MutexLock lock(&mu_);
+      marking_[id] = now;
+    }
+    for (Done& w : TakeWaiters(id, /*release=*/false)) w(now);
+    if (done) done(now);
+    store_->MarkDeliveredAsync(id, now.delivered_ms, now.receipt, [this, id, now](absl::Status s) {
+      if (!s.ok()) {
+        LogError("outbox update failed", {{"record_id", id}, {"error", s.ToString()}});
+      }
+      {
+        absl::MutexLock lock(&mu_);
+        marking_.erase(id);
+      }
+      for (Done& w : TakeWaiters(id, /*release=*/true)) w(now);
+    });
+    return;
   } else {
     std::string error = absl::StrCat(
         "peer ", to, ": ", GrpcCodeName(status.error_code()), ": ", status.error_message());
@@ -174,18 +194,28 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivere
     now = entry;
     now.last_error = stored.ToString();
   }
-  std::vector<Done> waiters;
-  {
-    absl::MutexLock lock(&mu_);
-    in_flight_.erase(id);
-    auto it = waiters_.find(id);
-    if (it != waiters_.end()) {
-      waiters = std::move(it->second);
-      waiters_.erase(it);
-    }
-  }
+  std::vector<Done> waiters = TakeWaiters(id, /*release=*/true);
   if (done) done(now);
   for (Done& w : waiters) w(now);
+}
+
+std::optional<OutboxEntry> OutboxSender::Delivering(const std::string& record_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = marking_.find(record_id);
+  if (it == marking_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<OutboxSender::Done> OutboxSender::TakeWaiters(const std::string& id, bool release) {
+  std::vector<Done> waiters;
+  absl::MutexLock lock(&mu_);
+  if (release) in_flight_.erase(id);
+  auto it = waiters_.find(id);
+  if (it != waiters_.end()) {
+    waiters = std::move(it->second);
+    waiters_.erase(it);
+  }
+  return waiters;
 }
 
 void OutboxSender::Run() {

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 #include <string>
@@ -43,6 +44,10 @@ class OutboxSender {
   // attempt's outcome.
   void DeliverNow(const OutboxEntry& entry, Done done);
 
+  // A record the peer has signed for whose delivered state is still being
+  // written to the store: what the store will hold. nullopt otherwise.
+  std::optional<OutboxEntry> Delivering(const std::string& record_id) const;
+
   // Wakes the retry loop (e.g. after the directory changed).
   void Kick();
 
@@ -56,6 +61,9 @@ class OutboxSender {
   // record and envelope.
   absl::StatusOr<v1::DeliveryReceipt> CheckReceipt(const OutboxEntry& entry,
                                                    const v1::DeliverResponse& response) const;
+  // Callers waiting on `id`'s attempt; with `release`, the record is no
+  // longer in flight.
+  std::vector<Done> TakeWaiters(const std::string& id, bool release);
   void Finish(const OutboxEntry& entry, const grpc::Status& status,
               const v1::DeliverResponse& response, Done done);
 
@@ -66,8 +74,9 @@ class OutboxSender {
   const v1::RetryConfig retry_;
   Metrics* const metrics_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, OutboxEntry> marking_ ABSL_GUARDED_BY(mu_);
   // Callers of DeliverNow waiting on an attempt the retry loop started.
   std::map<std::string, std::vector<Done>> waiters_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

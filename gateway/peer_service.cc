@@ -105,7 +105,7 @@ absl::Status PeerService::Reject(const Identity& caller, const envelope::Envelop
 }
 
 absl::Status PeerService::Accept(const Identity& caller, const std::string& envelope,
-                                 v1::DeliverResponse* response) {
+                                 v1::DeliverResponse* response, Pending* pending) {
   const v1::GatewayConfig& config = *ctx_->config;
   if (static_cast<int64_t>(envelope.size()) > config.max_payload_bytes() + (64 << 10)) {
     return Reject(caller, nullptr, nullptr,
@@ -240,33 +240,60 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
   e.add_key_ids(envelope::KeyIdToHex(opened->header.sender_key_id));
   e.add_key_ids(envelope::KeyIdToHex(opened->header.recipient_key_id));
   e.set_policy_version(decided.live_policy->version);
-  ASSIGN_OR_RETURN(uint64_t index, ctx_->auditor->Append(std::move(e)));
+  pending->entry = std::move(e);
 
-  v1::DeliveryReceipt receipt;
+  v1::DeliveryReceipt& receipt = pending->receipt;
   receipt.set_record_id(h.record_id);
   receipt.set_sender_org(h.sender_org);
   receipt.set_receiver_org(config.org_id());
   receipt.set_envelope_sha256(envelope_sha256);
-  receipt.set_audit_index(index);
   receipt.set_audit_origin(ctx_->auditor->log()->origin());
   receipt.set_received_unix_ms(now_ms);
-  ASSIGN_OR_RETURN(v1::SignedReceipt signed_receipt, SignReceipt(*ctx_->keyset, receipt));
 
-  v1::MailboxRecord record;
+  v1::MailboxRecord& record = pending->record;
   record.set_record_id(h.record_id);
   record.set_sender_org(h.sender_org);
   record.set_recipient_system(opened->content.recipient_system());
   record.set_envelope(envelope);
   record.set_received_unix_ms(now_ms);
-  ASSIGN_OR_RETURN(MailboxPut put,
-                   ctx_->store->AddToMailbox(record, envelope_sha256, signed_receipt));
-  *response->mutable_receipt() = put.held.receipt;
-  response->set_duplicate(!put.inserted);
-  ctx_->metrics->CountRecord("inbound", put.inserted ? "received" : "duplicate");
-  if (put.inserted) {
-    LogInfo("received", {{"record_id", h.record_id}, {"sender_org", h.sender_org}});
-  }
+  pending->envelope_sha256 = envelope_sha256;
   return absl::OkStatus();
+}
+
+void PeerService::Commit(Pending pending, grpc::ServerUnaryReactor* reactor,
+                        v1::DeliverResponse* response) {
+  // Audited, then the receipt signed with the entry's index, then durable in
+  // the mailbox: each step starts on the thread that finished the last.
+  v1::AuditEntry entry = std::move(pending.entry);
+  ctx_->auditor->Record(std::move(entry), [this, reactor, response,
+                                           pending = std::move(pending)](
+                                              absl::StatusOr<uint64_t> index) mutable {
+    if (!index.ok()) {
+      reactor->Finish(ToGrpcStatus(
+          absl::UnavailableError("this gateway cannot write its audit log; retry later")));
+      return;
+    }
+    pending.receipt.set_audit_index(*index);
+    absl::StatusOr<v1::SignedReceipt> signed_receipt = SignReceipt(*ctx_->keyset, pending.receipt);
+    if (!signed_receipt.ok()) {
+      reactor->Finish(ToGrpcStatus(signed_receipt.status()));
+      return;
+    }
+    ctx_->store->AddToMailboxAsync(
+        pending.record, pending.envelope_sha256, *signed_receipt,
+        [this, reactor, response, id = pending.record.record_id(),
+         from = pending.record.sender_org()](absl::StatusOr<MailboxPut> put) {
+          if (!put.ok()) {
+            reactor->Finish(ToGrpcStatus(put.status()));
+            return;
+          }
+          *response->mutable_receipt() = put->held.receipt;
+          response->set_duplicate(!put->inserted);
+          ctx_->metrics->CountRecord("inbound", put->inserted ? "received" : "duplicate");
+          if (put->inserted) LogInfo("received", {{"record_id", id}, {"sender_org", from}});
+          reactor->Finish(grpc::Status::OK);
+        });
+  });
 }
 
 grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* context,
@@ -284,11 +311,17 @@ grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* cont
     ctx_->auditor->Note(std::move(e));
     return Finish(context, caller.status());
   }
-  absl::Status s = Accept(*caller, request->envelope(), response);
+  Pending pending;
+  absl::Status s = Accept(*caller, request->envelope(), response, &pending);
   if (!s.ok()) {
     ctx_->metrics->CountRefusal("peer", GrpcCodeName(static_cast<grpc::StatusCode>(s.code())));
   }
-  return Finish(context, s);
+  if (!s.ok() || pending.entry.event() == v1::AUDIT_EVENT_UNSPECIFIED) {
+    return Finish(context, s);  // refused, or a repeat answered with its first receipt
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Commit(std::move(pending), reactor, response);
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* PeerService::GetCheckpoint(grpc::CallbackServerContext* context,

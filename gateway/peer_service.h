@@ -44,9 +44,19 @@ class PeerService final : public v1::Peer::CallbackService {
  private:
   // The calling gateway, if the directory lists it for its organisation.
   absl::StatusOr<Identity> Authenticate(grpc::CallbackServerContext* context) const;
-  // Everything Deliver does; fills `response` on success.
+  // A delivery that passed every check, to be audited, receipted and stored.
+  struct Pending {
+    v1::AuditEntry entry;           // RECEIVED
+    v1::DeliveryReceipt receipt;    // audit_index still to fill in
+    v1::MailboxRecord record;
+    std::string envelope_sha256;
+  };
+  // Every check Deliver makes. OK with `pending` filled for a new record; OK
+  // with `response` filled (and `pending` untouched) for a repeat.
   absl::Status Accept(const Identity& caller, const std::string& envelope,
-                      v1::DeliverResponse* response);
+                      v1::DeliverResponse* response, Pending* pending);
+  // Audits, signs the receipt and stores `pending`, then finishes `reactor`.
+  void Commit(Pending pending, grpc::ServerUnaryReactor* reactor, v1::DeliverResponse* response);
   // Audits a refused delivery and returns `refusal` (Unavailable if even
   // the refusal could not be audited).
   absl::Status Reject(const Identity& caller, const envelope::EnvelopeHeader* header,

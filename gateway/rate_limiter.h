@@ -14,7 +14,9 @@
 #include <map>
 #include <string>
 
-#include "absl/synchronization/mutex.h"
+#include <mutex>
+
+#include "absl/base/thread_annotations.h"
 
 namespace gatehouse {
 
@@ -28,7 +30,7 @@ class RateLimiter {
   // will be available (nothing is taken then).
   int64_t Take(const std::string& key, int64_t now_ms) {
     if (rate_ <= 0) return 0;
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     Bucket& b = buckets_.try_emplace(key, Bucket{burst_, now_ms}).first->second;
     b.tokens = std::min(burst_, b.tokens + (now_ms - b.last_ms) * rate_ / 1000.0);
     b.last_ms = now_ms;
@@ -46,7 +48,7 @@ class RateLimiter {
   };
   const double rate_;
   const double burst_;
-  absl::Mutex mu_;
+  std::mutex mu_;
   std::map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
 };
 

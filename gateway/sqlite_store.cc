@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/rendezvous.h"
 #include "common/status_macros.h"
 
 namespace gatehouse {
@@ -161,7 +162,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
   RETURN_IF_ERROR(count.ok());
   RETURN_IF_ERROR(count.Check(count.Step(), "read"));
   {
-    absl::MutexLock lock(&store->write_mu_);
+    std::lock_guard<std::mutex> lock(store->write_mu_);
     store->queued_ = count.Int(0);
   }
   store->committer_ = std::thread([s = store.get()] { s->CommitLoop(); });
@@ -170,40 +171,58 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
 
 SqliteStore::~SqliteStore() {
   {
-    absl::MutexLock lock(&write_mu_);
+    std::lock_guard<std::mutex> lock(write_mu_);
     stopping_ = true;
   }
+  write_cv_.notify_all();
   if (committer_.joinable()) committer_.join();
   sqlite3_close(writer_);
-  absl::MutexLock lock(&read_mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   sqlite3_close(reader_);
 }
 
 int64_t SqliteStore::commits() const {
-  absl::MutexLock lock(&write_mu_);
+  std::lock_guard<std::mutex> lock(write_mu_);
   return commits_;
 }
 
 absl::Status SqliteStore::RunWrite(
     std::function<absl::Status(sqlite3*, int64_t* queued_delta)> apply) {
   Write w;
-  w.apply = [&w, apply = std::move(apply)](sqlite3* db) { return apply(db, &w.queued_delta); };
-  absl::MutexLock lock(&write_mu_);
+  w.apply = std::move(apply);
+  std::unique_lock<std::mutex> lock(write_mu_);
   if (stopping_) return absl::UnavailableError("store: closing");
   pending_.push_back(&w);
-  write_mu_.Await(absl::Condition(&w.done));
+  write_cv_.notify_all();
+  write_cv_.wait(lock, [&w] { return w.done; });
   return w.result;
+}
+
+void SqliteStore::RunWriteAsync(
+    std::function<absl::Status(sqlite3*, int64_t* queued_delta)> apply,
+    std::function<void(absl::Status)> on_done) {
+  auto* w = new Write;
+  w->apply = std::move(apply);
+  w->on_done = std::move(on_done);
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    if (!stopping_) {
+      pending_.push_back(w);
+      write_cv_.notify_all();
+      return;
+    }
+  }
+  std::function<void(absl::Status)> done = std::move(w->on_done);
+  delete w;
+  done(absl::UnavailableError("store: closing"));
 }
 
 void SqliteStore::CommitLoop() {
   while (true) {
     std::deque<Write*> batch;
     {
-      absl::MutexLock lock(&write_mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
-        return stopping_ || !pending_.empty();
-      };
-      write_mu_.Await(absl::Condition(&ready));
+      std::unique_lock<std::mutex> lock(write_mu_);
+      write_cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
       if (pending_.empty()) return;  // stopping, nothing left
       batch.swap(pending_);
     }
@@ -211,7 +230,7 @@ void SqliteStore::CommitLoop() {
     if (txn.ok()) {
       for (Write* w : batch) {
         if (!(w->result = Exec(writer_, "SAVEPOINT w")).ok()) continue;
-        w->result = w->apply(writer_);
+        w->result = w->apply(writer_, &w->queued_delta);
         if (!w->result.ok()) {
           w->queued_delta = 0;
           Exec(writer_, "ROLLBACK TO w").IgnoreError();
@@ -221,69 +240,112 @@ void SqliteStore::CommitLoop() {
       txn = Exec(writer_, "COMMIT");
       if (!txn.ok()) Exec(writer_, "ROLLBACK").IgnoreError();
     }
-    absl::MutexLock lock(&write_mu_);
-    ++commits_;
-    for (Write* w : batch) {
-      if (!txn.ok()) {
-        w->result = txn;  // nothing of this group is durable
-      } else if (w->result.ok()) {
-        queued_ += w->queued_delta;
+    std::vector<Write*> async;
+    {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      ++commits_;
+      for (Write* w : batch) {
+        if (!txn.ok()) {
+          w->result = txn;  // nothing of this group is durable
+        } else if (w->result.ok()) {
+          queued_ += w->queued_delta;
+        }
+        if (w->on_done) {
+          async.push_back(w);
+        } else {
+          w->done = true;  // the waiter owns it: touch it no more
+        }
       }
-      w->done = true;
+    }
+    write_cv_.notify_all();
+    for (Write* w : async) {
+      w->on_done(w->result);
+      delete w;
     }
   }
+}
+
+void SqliteStore::AddToOutboxAsync(const v1::OutboxRecord& request,
+                                   const std::string& idempotency_key, int64_t now_ms,
+                                   OutboxDone done) {
+  struct State {
+    v1::OutboxRecord request;
+    std::string key;
+    std::string bytes;
+    OutboxEntry result;
+    bool inserted = false;
+  };
+  auto st = std::make_shared<State>();
+  st->request = request;
+  st->key = idempotency_key;
+  st->bytes = request.SerializeAsString();
+  RunWriteAsync(
+      [this, st, now_ms](sqlite3* db, int64_t* delta) -> absl::Status {
+        st->inserted = false;
+        if (!st->key.empty()) {
+          Stmt find(db,
+                    "SELECT record_id FROM outbox WHERE sender_system = ? AND idempotency_key = ?");
+          RETURN_IF_ERROR(find.ok());
+          find.Bind(1, st->request.sender_system());
+          find.Bind(2, st->key);
+          int rc = find.Step();
+          if (rc == SQLITE_ROW) {
+            ASSIGN_OR_RETURN(st->result, GetOutboxOn(db, find.Text(0)));
+            return absl::OkStatus();
+          }
+          RETURN_IF_ERROR(find.Check(rc, "lookup"));
+        }
+        Stmt s(db,
+               "INSERT INTO outbox (record_id, sender_system, idempotency_key, record, state, "
+               "next_attempt_ms, accepted_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        RETURN_IF_ERROR(s.ok());
+        s.Bind(1, st->request.record_id());
+        s.Bind(2, st->request.sender_system());
+        if (st->key.empty()) {
+          s.BindNull(3);
+        } else {
+          s.Bind(3, st->key);
+        }
+        s.BindBlob(4, st->bytes);
+        s.Bind(5, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+        s.Bind(6, now_ms);
+        s.Bind(7, now_ms);
+        RETURN_IF_ERROR(s.Done());
+        *delta = 1;
+        st->inserted = true;
+        return absl::OkStatus();
+      },
+      [st, now_ms, done = std::move(done)](absl::Status status) {
+        if (!status.ok()) {
+          done(status, false);
+          return;
+        }
+        if (st->inserted) {
+          st->result = OutboxEntry();
+          st->result.record = std::move(st->request);
+          st->result.idempotency_key = std::move(st->key);
+          st->result.next_attempt_ms = now_ms;
+        }
+        done(std::move(st->result), st->inserted);
+      });
 }
 
 absl::StatusOr<OutboxEntry> SqliteStore::AddToOutbox(const v1::OutboxRecord& request,
                                                      const std::string& idempotency_key,
                                                      int64_t now_ms, bool* inserted) {
-  *inserted = false;
-  OutboxEntry result;
-  bool was_inserted = false;
-  absl::Status st = RunWrite([&](sqlite3* db, int64_t* delta) -> absl::Status {
-    if (!idempotency_key.empty()) {
-      Stmt find(db, "SELECT record_id FROM outbox WHERE sender_system = ? AND idempotency_key = ?");
-      RETURN_IF_ERROR(find.ok());
-      find.Bind(1, request.sender_system());
-      find.Bind(2, idempotency_key);
-      int rc = find.Step();
-      if (rc == SQLITE_ROW) {
-        ASSIGN_OR_RETURN(result, GetOutboxOn(db, find.Text(0)));
-        return absl::OkStatus();
-      }
-      RETURN_IF_ERROR(find.Check(rc, "lookup"));
-    }
-    Stmt s(db,
-           "INSERT INTO outbox (record_id, sender_system, idempotency_key, record, state, "
-           "next_attempt_ms, accepted_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    RETURN_IF_ERROR(s.ok());
-    s.Bind(1, request.record_id());
-    s.Bind(2, request.sender_system());
-    if (idempotency_key.empty()) {
-      s.BindNull(3);
-    } else {
-      s.Bind(3, idempotency_key);
-    }
-    s.BindBlob(4, request.SerializeAsString());
-    s.Bind(5, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
-    s.Bind(6, now_ms);
-    s.Bind(7, now_ms);
-    RETURN_IF_ERROR(s.Done());
-    *delta = 1;
-    was_inserted = true;
-    result = OutboxEntry();
-    result.record = request;
-    result.idempotency_key = idempotency_key;
-    result.next_attempt_ms = now_ms;
-    return absl::OkStatus();
-  });
-  RETURN_IF_ERROR(st);
-  *inserted = was_inserted;
-  return result;
+  using Result = std::pair<absl::StatusOr<OutboxEntry>, bool>;
+  Rendezvous<Result> r;
+  AddToOutboxAsync(request, idempotency_key, now_ms,
+                   [cb = r.Callback()](absl::StatusOr<OutboxEntry> e, bool ins) {
+                     cb(Result(std::move(e), ins));
+                   });
+  Result result = r.Wait();
+  *inserted = result.second;
+  return std::move(result.first);
 }
 
 absl::StatusOr<std::vector<OutboxEntry>> SqliteStore::DueForDelivery(int64_t now_ms, int limit) {
-  absl::MutexLock lock(&read_mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   Stmt s(reader_, (std::string(kOutboxColumns) +
                    "WHERE state = ? AND next_attempt_ms <= ? ORDER BY next_attempt_ms LIMIT ?")
                       .c_str());
@@ -302,7 +364,7 @@ absl::StatusOr<std::vector<OutboxEntry>> SqliteStore::DueForDelivery(int64_t now
 }
 
 absl::StatusOr<int64_t> SqliteStore::NextAttemptMs() {
-  absl::MutexLock lock(&read_mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   Stmt s(reader_, "SELECT MIN(next_attempt_ms) FROM outbox WHERE state = ?");
   RETURN_IF_ERROR(s.ok());
   s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
@@ -312,22 +374,31 @@ absl::StatusOr<int64_t> SqliteStore::NextAttemptMs() {
   return s.Int(0);
 }
 
+void SqliteStore::MarkDeliveredAsync(const std::string& record_id, int64_t delivered_ms,
+                                     const v1::SignedReceipt& receipt, WriteDone done) {
+  RunWriteAsync(
+      [record_id, delivered_ms, receipt_bytes = receipt.SerializeAsString()](
+          sqlite3* db, int64_t* delta) -> absl::Status {
+        Stmt s(db, "UPDATE outbox SET state = ?, delivered_ms = ?, last_error = '', "
+                   "attempts = attempts + 1, receipt = ? WHERE record_id = ? AND state = ?");
+        RETURN_IF_ERROR(s.ok());
+        s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_DELIVERED));
+        s.Bind(2, delivered_ms);
+        s.BindBlob(3, receipt_bytes);
+        s.Bind(4, record_id);
+        s.Bind(5, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+        RETURN_IF_ERROR(s.Done());
+        *delta = -sqlite3_changes(db);
+        return absl::OkStatus();
+      },
+      std::move(done));
+}
+
 absl::Status SqliteStore::MarkDelivered(const std::string& record_id, int64_t delivered_ms,
                                         const v1::SignedReceipt& receipt) {
-  const std::string receipt_bytes = receipt.SerializeAsString();
-  return RunWrite([&](sqlite3* db, int64_t* delta) -> absl::Status {
-    Stmt s(db, "UPDATE outbox SET state = ?, delivered_ms = ?, last_error = '', "
-               "attempts = attempts + 1, receipt = ? WHERE record_id = ? AND state = ?");
-    RETURN_IF_ERROR(s.ok());
-    s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_DELIVERED));
-    s.Bind(2, delivered_ms);
-    s.BindBlob(3, receipt_bytes);
-    s.Bind(4, record_id);
-    s.Bind(5, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
-    RETURN_IF_ERROR(s.Done());
-    *delta = -sqlite3_changes(db);
-    return absl::OkStatus();
-  });
+  Rendezvous<absl::Status> r;
+  MarkDeliveredAsync(record_id, delivered_ms, receipt, r.Callback());
+  return r.Wait();
 }
 
 absl::Status SqliteStore::MarkAttemptFailed(const std::string& record_id,
@@ -363,7 +434,7 @@ absl::Status SqliteStore::MarkRejected(const std::string& record_id,
 
 absl::StatusOr<OutboxEntry> SqliteStore::FindByIdempotencyKey(const std::string& system,
                                                               const std::string& key) {
-  absl::MutexLock lock(&read_mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   Stmt s(reader_, (std::string(kOutboxColumns) +
                    "WHERE sender_system = ? AND idempotency_key = ?").c_str());
   RETURN_IF_ERROR(s.ok());
@@ -376,7 +447,7 @@ absl::StatusOr<OutboxEntry> SqliteStore::FindByIdempotencyKey(const std::string&
 }
 
 absl::StatusOr<OutboxEntry> SqliteStore::GetOutbox(const std::string& record_id) {
-  absl::MutexLock lock(&read_mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   return GetOutboxOn(reader_, record_id);
 }
 
@@ -393,7 +464,7 @@ absl::StatusOr<OutboxEntry> SqliteStore::GetOutboxOn(sqlite3* db, const std::str
 }
 
 absl::StatusOr<int64_t> SqliteStore::OutboxDepth() {
-  absl::MutexLock lock(&write_mu_);
+  std::lock_guard<std::mutex> lock(write_mu_);
   return queued_;
 }
 
@@ -421,45 +492,71 @@ absl::StatusOr<MailboxSeen> FindMailboxOn(sqlite3* db, const std::string& sender
 
 absl::StatusOr<MailboxSeen> SqliteStore::FindInMailbox(const std::string& sender_org,
                                                        const std::string& record_id) {
-  absl::MutexLock lock(&read_mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   return FindMailboxOn(reader_, sender_org, record_id);
+}
+
+void SqliteStore::AddToMailboxAsync(const v1::MailboxRecord& record,
+                                    const std::string& envelope_sha256,
+                                    const v1::SignedReceipt& receipt, MailboxDone done) {
+  struct State {
+    std::string sender_org, record_id, recipient_system, record_bytes, sha, receipt_bytes;
+    int64_t received_ms = 0;
+    v1::SignedReceipt receipt;
+    MailboxPut put;
+  };
+  auto st = std::make_shared<State>();
+  st->sender_org = record.sender_org();
+  st->record_id = record.record_id();
+  st->recipient_system = record.recipient_system();
+  st->record_bytes = record.SerializeAsString();
+  st->sha = envelope_sha256;
+  st->receipt = receipt;
+  st->receipt_bytes = receipt.SerializeAsString();
+  st->received_ms = record.received_unix_ms();
+  RunWriteAsync(
+      [st](sqlite3* db, int64_t*) -> absl::Status {
+        absl::StatusOr<MailboxSeen> held = FindMailboxOn(db, st->sender_org, st->record_id);
+        if (held.ok()) {
+          st->put = MailboxPut{false, *std::move(held)};
+          return absl::OkStatus();
+        }
+        if (!absl::IsNotFound(held.status())) return held.status();
+        Stmt s(db, "INSERT INTO mailbox (sender_org, record_id, recipient_system, record, "
+                   "envelope_sha256, receipt, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        RETURN_IF_ERROR(s.ok());
+        s.Bind(1, st->sender_org);
+        s.Bind(2, st->record_id);
+        s.Bind(3, st->recipient_system);
+        s.BindBlob(4, st->record_bytes);
+        s.BindBlob(5, st->sha);
+        s.BindBlob(6, st->receipt_bytes);
+        s.Bind(7, st->received_ms);
+        RETURN_IF_ERROR(s.Done());
+        st->put = MailboxPut{true, MailboxSeen{st->sha, st->receipt}};
+        return absl::OkStatus();
+      },
+      [st, done = std::move(done)](absl::Status status) {
+        if (!status.ok()) {
+          done(status);
+        } else {
+          done(std::move(st->put));
+        }
+      });
 }
 
 absl::StatusOr<MailboxPut> SqliteStore::AddToMailbox(const v1::MailboxRecord& record,
                                                      const std::string& envelope_sha256,
                                                      const v1::SignedReceipt& receipt) {
-  MailboxPut put;
-  const std::string record_bytes = record.SerializeAsString();
-  const std::string receipt_bytes = receipt.SerializeAsString();
-  absl::Status st = RunWrite([&](sqlite3* db, int64_t*) -> absl::Status {
-    absl::StatusOr<MailboxSeen> held = FindMailboxOn(db, record.sender_org(), record.record_id());
-    if (held.ok()) {
-      put = MailboxPut{false, *std::move(held)};
-      return absl::OkStatus();
-    }
-    if (!absl::IsNotFound(held.status())) return held.status();
-    Stmt s(db, "INSERT INTO mailbox (sender_org, record_id, recipient_system, record, "
-               "envelope_sha256, receipt, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    RETURN_IF_ERROR(s.ok());
-    s.Bind(1, record.sender_org());
-    s.Bind(2, record.record_id());
-    s.Bind(3, record.recipient_system());
-    s.BindBlob(4, record_bytes);
-    s.BindBlob(5, envelope_sha256);
-    s.BindBlob(6, receipt_bytes);
-    s.Bind(7, record.received_unix_ms());
-    RETURN_IF_ERROR(s.Done());
-    put = MailboxPut{true, MailboxSeen{envelope_sha256, receipt}};
-    return absl::OkStatus();
-  });
-  RETURN_IF_ERROR(st);
-  return put;
+  Rendezvous<absl::StatusOr<MailboxPut>> r;
+  AddToMailboxAsync(record, envelope_sha256, receipt, r.Callback());
+  return r.Wait();
 }
 
 absl::StatusOr<std::vector<MailboxEntry>> SqliteStore::FetchMailbox(const std::string& system,
                                                                     int64_t after_seq,
                                                                     int limit) {
-  absl::MutexLock lock(&read_mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   Stmt s(reader_, "SELECT seq, record FROM mailbox WHERE acked_ms IS NULL AND seq > ? AND "
                   "(recipient_system = ? OR recipient_system = '') ORDER BY seq LIMIT ?");
   RETURN_IF_ERROR(s.ok());
@@ -504,7 +601,7 @@ absl::StatusOr<std::vector<MailboxAcked>> SqliteStore::AckMailbox(
 }
 
 absl::StatusOr<int64_t> SqliteStore::MailboxDepth(const std::string& system) {
-  absl::MutexLock lock(&read_mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   Stmt s(reader_, "SELECT COUNT(*) FROM mailbox WHERE acked_ms IS NULL AND "
                   "(? = '' OR recipient_system = ? OR recipient_system = '')");
   RETURN_IF_ERROR(s.ok());
@@ -515,7 +612,7 @@ absl::StatusOr<int64_t> SqliteStore::MailboxDepth(const std::string& system) {
 }
 
 absl::StatusOr<PeerCheckpoint> SqliteStore::GetPeerCheckpoint(const std::string& org) {
-  absl::MutexLock lock(&read_mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   Stmt s(reader_, "SELECT size, root, note FROM peer_checkpoint WHERE org = ?");
   RETURN_IF_ERROR(s.ok());
   s.Bind(1, org);

@@ -21,7 +21,10 @@
 #include <string>
 #include <thread>
 
-#include "absl/synchronization/mutex.h"
+#include <condition_variable>
+#include <mutex>
+
+#include "absl/base/thread_annotations.h"
 #include "gateway/store.h"
 
 struct sqlite3;
@@ -51,6 +54,12 @@ class SqliteStore final : public Store {
   absl::StatusOr<MailboxPut> AddToMailbox(const v1::MailboxRecord& record,
                                           const std::string& envelope_sha256,
                                           const v1::SignedReceipt& receipt) override;
+  void AddToOutboxAsync(const v1::OutboxRecord& record, const std::string& idempotency_key,
+                        int64_t now_ms, OutboxDone done) override;
+  void AddToMailboxAsync(const v1::MailboxRecord& record, const std::string& envelope_sha256,
+                         const v1::SignedReceipt& receipt, MailboxDone done) override;
+  void MarkDeliveredAsync(const std::string& record_id, int64_t delivered_ms,
+                          const v1::SignedReceipt& receipt, WriteDone done) override;
   absl::StatusOr<MailboxSeen> FindInMailbox(const std::string& sender_org,
                                             const std::string& record_id) override;
   absl::StatusOr<std::vector<MailboxEntry>> FetchMailbox(const std::string& system,
@@ -68,24 +77,31 @@ class SqliteStore final : public Store {
  private:
   // One change, run by the committer inside the group's transaction.
   struct Write {
-    std::function<absl::Status(sqlite3*)> apply;
+    std::function<absl::Status(sqlite3*, int64_t* queued_delta)> apply;
     int64_t queued_delta = 0;  // set by `apply`; counted once committed
     absl::Status result;
     bool done = false;
+    // Async writes: called on the committer thread once the group is
+    // committed (or failed); the Write is then deleted.
+    std::function<void(absl::Status)> on_done;
   };
 
   SqliteStore(sqlite3* writer, sqlite3* reader) : writer_(writer), reader_(reader) {}
   // Queues `apply` and waits until it is committed (or failed).
   absl::Status RunWrite(std::function<absl::Status(sqlite3*, int64_t* queued_delta)> apply);
+  // Queues `apply`; `on_done` runs on the committer thread with its result.
+  void RunWriteAsync(std::function<absl::Status(sqlite3*, int64_t* queued_delta)> apply,
+                     std::function<void(absl::Status)> on_done);
   void CommitLoop();
   absl::StatusOr<OutboxEntry> GetOutboxOn(sqlite3* db, const std::string& record_id);
 
   sqlite3* const writer_;  // used only by the committer thread (and Open)
 
-  mutable absl::Mutex read_mu_;
+  mutable std::mutex read_mu_;
   sqlite3* const reader_ ABSL_GUARDED_BY(read_mu_);
 
-  mutable absl::Mutex write_mu_;
+  mutable std::mutex write_mu_;
+  std::condition_variable write_cv_;  // pending_, stopping_ or a Write's done changed
   std::deque<Write*> pending_ ABSL_GUARDED_BY(write_mu_);
   bool stopping_ ABSL_GUARDED_BY(write_mu_) = false;
   int64_t queued_ ABSL_GUARDED_BY(write_mu_) = 0;  // outbox rows still queued

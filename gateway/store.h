@@ -12,6 +12,7 @@
 #define GATEHOUSE_GATEWAY_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,30 @@ struct PeerCheckpoint {
 class Store {
  public:
   virtual ~Store() = default;
+
+  // Asynchronous forms of the writes on the record path, for servers that
+  // must not park a thread per call: `done` runs once the change is durable
+  // (or failed), on a thread of the store's; it must be quick and must not
+  // call a synchronous write. The defaults call the synchronous forms.
+  using OutboxDone = std::function<void(absl::StatusOr<OutboxEntry> entry, bool inserted)>;
+  using MailboxDone = std::function<void(absl::StatusOr<MailboxPut>)>;
+  using WriteDone = std::function<void(absl::Status)>;
+  virtual void AddToOutboxAsync(const v1::OutboxRecord& record,
+                                const std::string& idempotency_key, int64_t now_ms,
+                                OutboxDone done) {
+    bool inserted = false;
+    absl::StatusOr<OutboxEntry> e = AddToOutbox(record, idempotency_key, now_ms, &inserted);
+    done(std::move(e), inserted);
+  }
+  virtual void AddToMailboxAsync(const v1::MailboxRecord& record,
+                                 const std::string& envelope_sha256,
+                                 const v1::SignedReceipt& receipt, MailboxDone done) {
+    done(AddToMailbox(record, envelope_sha256, receipt));
+  }
+  virtual void MarkDeliveredAsync(const std::string& record_id, int64_t delivered_ms,
+                                  const v1::SignedReceipt& receipt, WriteDone done) {
+    done(MarkDelivered(record_id, delivered_ms, receipt));
+  }
 
   // Adds a record to the outbox, due now. If the submitting system already
   // used `idempotency_key`, stores nothing and returns the existing entry

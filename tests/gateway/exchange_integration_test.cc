@@ -23,15 +23,6 @@ using ::testing::Not;
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
-template <typename F>
-bool Eventually(F cond, int seconds = 20) {
-  for (int i = 0; i < seconds * 10; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return cond();
-}
-
 constexpr const char* kAdmin = R"("adminListen": "127.0.0.1:0")";
 
 // Events of `org`'s audit log, in order, as their enum names (gateway stopped).
@@ -112,7 +103,7 @@ TEST_F(ExchangeIntegrationTest, PermittedRecordIsReceiptedAuditedAndItsProofVeri
   EXPECT_EQ(Entries(cluster_, "council-a", v1::AUDIT_EVENT_FETCHED).size(), 1u);
   EXPECT_EQ(Entries(cluster_, "council-a", v1::AUDIT_EVENT_ACKED).size(), 1u);
   // No entry of either log carries the payload.
-  for (const std::string& org : {"nhs-trust-a", "council-a"}) {
+  for (const char* org : {"nhs-trust-a", "council-a"}) {
     for (const v1::AuditEntry& e : cluster_.AuditEntries(org)) {
       EXPECT_THAT(e.SerializeAsString(), Not(HasSubstr("home by Friday")));
     }

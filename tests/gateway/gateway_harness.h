@@ -9,9 +9,11 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
@@ -134,6 +136,16 @@ grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&,
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   return (stub.*method)(&ctx, req, resp);
+}
+
+// Polls `cond` every 100 ms for up to `seconds`; its last answer.
+template <typename F>
+bool Eventually(F cond, int seconds = 20) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return cond();
 }
 
 // GET http://127.0.0.1:port/path; returns "<code>\n<body>", or "" on error.

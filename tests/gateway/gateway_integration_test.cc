@@ -30,16 +30,6 @@ namespace fs = std::filesystem;
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
 
-// Polls `cond` every 100 ms for up to `seconds`.
-template <typename F>
-bool Eventually(F cond, int seconds = 20) {
-  for (int i = 0; i < seconds * 10; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return cond();
-}
-
 v1::FetchResponse FetchAll(v1::Exchange::Stub& stub) {
   v1::FetchRequest req;
   req.set_max_records(1000);

@@ -15,15 +15,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-template <typename F>
-bool Eventually(F cond, int seconds = 20) {
-  for (int i = 0; i < seconds * 10; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return cond();
-}
-
 constexpr const char* kAdmin = R"("adminListen": "127.0.0.1:0", "directoryRefreshSeconds": 1)";
 
 TEST(OperationsIntegrationTest, AdminEndpointServesMetricsAndReadiness) {

@@ -27,15 +27,6 @@
 namespace gatehouse {
 namespace {
 
-template <typename F>
-bool Eventually(F cond, int seconds) {
-  for (int i = 0; i < seconds * 10; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return cond();
-}
-
 int Cycles() {
   const char* v = std::getenv("GATEHOUSE_CRASH_CYCLES");
   return v ? std::max(1, std::atoi(v)) : 6;
