@@ -9,7 +9,9 @@
 #include <vector>
 #include <string>
 
-#include "absl/synchronization/mutex.h"
+#include <mutex>
+
+#include "absl/base/thread_annotations.h"
 #include "gatehouse/v1/directory.pb.h"
 
 namespace gatehouse {
@@ -20,7 +22,7 @@ class DirectoryCache {
 
   // The entry for `org_id`, or nullopt if the directory does not list it.
   std::optional<v1::Organisation> Find(const std::string& org_id) const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     for (const v1::Organisation& org : directory_.organisations()) {
       if (org.org_id() == org_id) return org;
     }
@@ -29,22 +31,22 @@ class DirectoryCache {
 
   // Every entry.
   std::vector<v1::Organisation> All() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return {directory_.organisations().begin(), directory_.organisations().end()};
   }
   uint64_t version() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return directory_.version();
   }
 
   // Replaces the whole directory. The caller has validated it.
   void Replace(v1::Directory directory) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     directory_ = std::move(directory);
   }
 
  private:
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   v1::Directory directory_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -71,7 +71,7 @@ absl::StatusOr<std::unique_ptr<PolicyHolder>> PolicyHolder::Load(
   std::string stamp = FileStamp(config.bundle_file());
   ASSIGN_OR_RETURN(std::shared_ptr<const LoadedPolicy> live,
                    holder->LoadFile(config.bundle_file()));
-  absl::MutexLock lock(&holder->mu_);
+  std::lock_guard<std::mutex> lock(holder->mu_);
   holder->live_ = std::move(live);
   holder->live_stamp_ = stamp;
   if (!config.shadow_bundle_file().empty()) {
@@ -109,7 +109,7 @@ absl::StatusOr<std::shared_ptr<const LoadedPolicy>> PolicyHolder::LoadFile(
 PolicyHolder::Outcome PolicyHolder::Decide(const policy::Request& request) const {
   Outcome o;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     o.live_policy = live_;
     o.shadow_policy = shadow_;
   }
@@ -128,14 +128,14 @@ std::vector<PolicyHolder::Reload> PolicyHolder::ReloadIfChanged() {
                     std::shared_ptr<const LoadedPolicy>* slot) {
     std::string stamp = FileStamp(path);
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       if (stamp == *stamp_field) return;
       *stamp_field = stamp;
     }
     Reload r;
     r.which = which;
     absl::StatusOr<std::shared_ptr<const LoadedPolicy>> loaded = LoadFile(path);
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (loaded.ok()) {
       *slot = *std::move(loaded);
       r.loaded = true;
@@ -156,12 +156,12 @@ std::vector<PolicyHolder::Reload> PolicyHolder::ReloadIfChanged() {
 }
 
 std::shared_ptr<const LoadedPolicy> PolicyHolder::live() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return live_;
 }
 
 std::shared_ptr<const LoadedPolicy> PolicyHolder::shadow() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return shadow_;
 }
 

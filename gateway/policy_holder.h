@@ -18,7 +18,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
+
+#include "absl/base/thread_annotations.h"
 #include "gatehouse/v1/config.pb.h"
 #include "policy/bundle.h"
 #include "policy/engine.h"
@@ -78,7 +80,7 @@ class PolicyHolder {
 
   const v1::PolicyConfig config_;
   const policy::BundleTrust trust_;
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   std::shared_ptr<const LoadedPolicy> live_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const LoadedPolicy> shadow_ ABSL_GUARDED_BY(mu_);
   std::string live_stamp_ ABSL_GUARDED_BY(mu_);

@@ -71,7 +71,8 @@ sleep 0.5
 rate_args=()
 [ "$rate" != 0 ] && rate_args=(--rate "$rate")
 "$bin/tools/ghbench/ghbench" --mode submit --target "127.0.0.1:$GW_CLIENT_PORT" --to "$GW_RECEIVER" \
-  --cert "$run/pki/nhs-trust-a/ehr.crt" --key "$run/pki/nhs-trust-a/ehr.key" --ca "$run/pki/ca.crt" \
+  --type care_plan --caveat PERSONAL --purpose direct_care \
+  --cert "$run/pki/$GW_CLIENT_CERT.crt" --key "$run/pki/$GW_CLIENT_CERT.key" --ca "$run/pki/ca.crt" \
   --payload "$payload" --concurrency "$concurrency" --warmup 0.5 --duration "$duration" \
   "${rate_args[@]}" --watch-pid "$GW_SEND_PID" --watch-pid "$GW_RECV_PID" > "$out/ghbench.txt" || true
 for p in "${recorders[@]}"; do wait "$p" 2>/dev/null || true; done

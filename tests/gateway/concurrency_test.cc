@@ -6,11 +6,19 @@
 #include <thread>
 #include <vector>
 
+#include <fstream>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/directory_cache.h"
 #include "gateway/metrics.h"
+#include "gateway/policy_holder.h"
 #include "gateway/rate_limiter.h"
 #include "gateway/sqlite_store.h"
 #include "gtest/gtest.h"
+#include "policy/bundle.h"
+#include "policy/compiler.h"
+#include "policy/model.h"
 #include "tests/gateway/test_pki.h"
 
 namespace gatehouse {
@@ -88,6 +96,109 @@ TEST(ConcurrencyTest, RateLimiterNeverGrantsMoreThanTheBurst) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(granted.load(), 10);
+}
+
+// A bundle of a one-rule policy that permits (or, with `permit` false,
+// forbids) discharge summaries from a to b, signed by `officer`.
+std::string Bundle(bool permit, const std::string& version, const std::string& officer) {
+  std::string text = absl::StrCat(
+      "policy \"t\"\nclassifications OFFICIAL < SECRET\nsectors health, council\n"
+      "record types discharge_summary\npurposes direct_care\n"
+      "organisation a sector health accredited SECRET\n"
+      "organisation b sector council accredited SECRET\n",
+      permit ? "permit" : "forbid", " r \"rule\"\n  when record type is discharge_summary\n");
+  std::vector<policy::Diagnostic> diags;
+  policy::Model model = policy::CompilePolicy({{"t.ghp", text}}, &diags);
+  absl::StatusOr<std::string> b = policy::MakeBundle(policy::ToProto(model), 1, version);
+  EXPECT_TRUE(b.ok()) << b.status();
+  b = policy::SignBundle(*b, officer, "officer");
+  EXPECT_TRUE(b.ok()) << b.status();
+  return *b;
+}
+
+void WriteAtomically(const std::string& path, const std::string& bytes) {
+  {
+    std::ofstream out(path + ".tmp", std::ios::binary | std::ios::trunc);
+    out << bytes;
+  }
+  std::filesystem::rename(path + ".tmp", path);
+}
+
+TEST(ConcurrencyTest, PolicyDecisionsStayWholeWhileBundlesAreReplaced) {
+  std::string dir = MakeTempDir();
+  policy::OfficerKeyPair officer = policy::GenerateOfficerKey();
+  WriteAtomically(dir + "/officer.pub", absl::BytesToHexString(officer.public_key));
+  const std::string permits = Bundle(true, "permits", officer.secret_key);
+  const std::string forbids = Bundle(false, "forbids", officer.secret_key);
+  WriteAtomically(dir + "/p.bundle", permits);
+  v1::PolicyConfig config;
+  config.set_bundle_file(dir + "/p.bundle");
+  config.add_officer_key_files(dir + "/officer.pub");
+  config.set_min_signatures(1);
+  absl::StatusOr<std::unique_ptr<PolicyHolder>> holder = PolicyHolder::Load(config);
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  std::atomic<bool> stop{false};
+  std::atomic<int> torn{0}, decided{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      policy::Request req;
+      req.sender = "a";
+      req.recipient = "b";
+      req.record_type = "discharge_summary";
+      req.classification = "OFFICIAL";
+      req.purpose = "direct_care";
+      while (!stop) {
+        PolicyHolder::Outcome o = (*holder)->Decide(req);
+        // The decision must be the one of the bundle it was made with.
+        if (o.live.allowed != (o.live_policy->version == "permits")) ++torn;
+        ++decided;
+      }
+    });
+  }
+  int reloads = 0;
+  for (int i = 0; i < 40; ++i) {
+    WriteAtomically(dir + "/p.bundle", i % 2 == 0 ? forbids : permits);
+    for (const PolicyHolder::Reload& r : (*holder)->ReloadIfChanged()) reloads += r.loaded;
+  }
+  stop = true;
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(torn.load(), 0);
+  EXPECT_GT(decided.load(), 0);
+  EXPECT_EQ(reloads, 40);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ConcurrencyTest, DirectoryEntriesStayWholeWhileReplaced) {
+  auto make = [](int version) {
+    v1::Directory d;
+    d.set_version(version);
+    v1::Organisation* o = d.add_organisations();
+    o->set_org_id("council-a");
+    o->set_gateway_address(absl::StrCat("127.0.0.1:", 1000 + version));
+    o->set_name(absl::StrCat("v", version));
+    return d;
+  };
+  DirectoryCache cache(make(0));
+  std::atomic<bool> stop{false};
+  std::atomic<int> torn{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      while (!stop) {
+        std::optional<v1::Organisation> o = cache.Find("council-a");
+        if (!o.has_value() ||
+            o->gateway_address() != absl::StrCat("127.0.0.1:", 1000 + std::stoi(o->name().substr(1)))) {
+          ++torn;
+        }
+      }
+    });
+  }
+  for (int v = 1; v <= 2000; ++v) cache.Replace(make(v));
+  stop = true;
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(torn.load(), 0);
+  EXPECT_EQ(cache.version(), 2000u);
 }
 
 }  // namespace
