@@ -64,6 +64,10 @@ absl::Status ValidateConfig(const v1::GatewayConfig& c) {
     return absl::InvalidArgumentError(absl::StrCat(
         "config: profile '", c.profile(), "' is not one of \"police\", \"health\" or empty"));
   }
+  if (c.deliver_rate_per_org() < 0 || c.deliver_burst_per_org() < 0) {
+    return absl::InvalidArgumentError(
+        "config: deliverRatePerOrg and deliverBurstPerOrg must not be negative");
+  }
   if (c.policy().min_signatures() < 0 || c.replay_window_seconds() < 0 ||
       c.cosign_interval_seconds() < 0 || c.audit().checkpoint_interval_ms() < 0) {
     return absl::InvalidArgumentError(

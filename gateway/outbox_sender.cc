@@ -85,17 +85,18 @@ void OutboxSender::Attempt(const OutboxEntry& entry, Done done) {
            grpc::Status(grpc::StatusCode::UNAVAILABLE,
                         absl::StrCat("recipient organisation '", to,
                                      "' is not in the directory")),
-           v1::DeliverResponse(), std::move(done));
+           v1::DeliverResponse(), 0, std::move(done));
     return;
   }
   v1::DeliverRequest request;
   request.set_envelope(entry.record.envelope());
   const absl::Time start = absl::Now();
-  peers_->Deliver(*peer, request, retry_.deliver_timeout_ms(),
+  peers_->Deliver(*peer, std::move(request), retry_.deliver_timeout_ms(),
                   [this, entry, start, done = std::move(done)](
-                      grpc::Status status, const v1::DeliverResponse& response) mutable {
+                      grpc::Status status, const v1::DeliverResponse& response,
+                      int64_t retry_after_ms) mutable {
                     metrics_->deliver_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
-                    Finish(entry, status, response, std::move(done));
+                    Finish(entry, status, response, retry_after_ms, std::move(done));
                   });
 }
 
@@ -116,7 +117,8 @@ absl::StatusOr<v1::DeliveryReceipt> OutboxSender::CheckReceipt(
 }
 
 void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivered,
-                          const v1::DeliverResponse& response, Done done) {
+                          const v1::DeliverResponse& response, int64_t retry_after_ms,
+                          Done done) {
   const std::string& id = entry.record.record_id();
   const std::string& to = entry.record.labels().recipient_org();
   grpc::Status status = delivered;
@@ -174,13 +176,15 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivere
     std::string error = absl::StrCat(
         "peer ", to, ": ", GrpcCodeName(status.error_code()), ": ", status.error_message());
     now.last_error = error;
-    if (IsPermanent(status.error_code())) {
+    // A peer that says when to retry (its rate limit) has not refused the
+    // record itself.
+    if (IsPermanent(status.error_code()) && retry_after_ms <= 0) {
       now.state = v1::RECORD_STATE_REJECTED;
       stored = store_->MarkRejected(id, error);
       metrics_->CountRecord("outbound", "rejected", GrpcCodeName(status.error_code()));
       LogWarning("rejected by peer", {{"record_id", id}, {"error", error}});
     } else {
-      now.next_attempt_ms = NowMs() + BackoffMs(entry.attempts + 1);
+      now.next_attempt_ms = NowMs() + std::max(retry_after_ms, BackoffMs(entry.attempts + 1));
       stored = store_->MarkAttemptFailed(id, now.next_attempt_ms, error);
       metrics_->CountRecord("outbound", "retry", GrpcCodeName(status.error_code()));
       LogInfo("delivery will be retried", {{"record_id", id}, {"error", error}});

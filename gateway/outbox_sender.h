@@ -65,7 +65,7 @@ class OutboxSender {
   // longer in flight.
   std::vector<Done> TakeWaiters(const std::string& id, bool release);
   void Finish(const OutboxEntry& entry, const grpc::Status& status,
-              const v1::DeliverResponse& response, Done done);
+              const v1::DeliverResponse& response, int64_t retry_after_ms, Done done);
 
   const GatewayContext* const ctx_;
   Store* const store_;

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/numbers.h"
 #include "gateway/tls.h"
 
 namespace gatehouse {
@@ -30,12 +31,12 @@ absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> PeerClient::StubFor(
   return e.stub;
 }
 
-void PeerClient::Deliver(const v1::Organisation& peer, const v1::DeliverRequest& request,
+void PeerClient::Deliver(const v1::Organisation& peer, v1::DeliverRequest request,
                          int64_t timeout_ms, DeliverCallback done) {
   absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> stub = StubFor(peer);
   if (!stub.ok()) {
     done(grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(stub.status().message())),
-         v1::DeliverResponse());
+         v1::DeliverResponse(), 0);
     return;
   }
   struct Call {
@@ -46,12 +47,21 @@ void PeerClient::Deliver(const v1::Organisation& peer, const v1::DeliverRequest&
   };
   auto call = std::make_shared<Call>();
   call->stub = *stub;
-  call->request = request;
+  call->request = std::move(request);
   call->context.set_deadline(std::chrono::system_clock::now() +
                              std::chrono::milliseconds(timeout_ms));
   (*stub)->async()->Deliver(&call->context, &call->request, &call->response,
                             [call, done = std::move(done)](grpc::Status status) {
-                              done(status, call->response);
+                              int64_t retry_after_ms = 0;
+                              const auto& trailers = call->context.GetServerTrailingMetadata();
+                              auto it = trailers.find("retry-after-ms");
+                              if (it != trailers.end() &&
+                                  !absl::SimpleAtoi(absl::string_view(it->second.data(),
+                                                                      it->second.size()),
+                                                    &retry_after_ms)) {
+                                retry_after_ms = 0;
+                              }
+                              done(status, call->response, retry_after_ms);
                             });
 }
 

@@ -25,12 +25,15 @@ class PeerClient {
   PeerClient(v1::TlsConfig tls, int64_t max_message_bytes)
       : tls_(std::move(tls)), max_message_bytes_(max_message_bytes) {}
 
-  using DeliverCallback = std::function<void(grpc::Status, const v1::DeliverResponse&)>;
+  // The outcome, the response, and the peer's retry-after-ms trailer (0 if
+  // it sent none).
+  using DeliverCallback =
+      std::function<void(grpc::Status, const v1::DeliverResponse&, int64_t retry_after_ms)>;
 
   // Starts Deliver to `peer`'s gateway with a deadline of `timeout_ms`;
   // `done` runs once, on a gRPC thread, with the outcome. If no channel can
   // be made (bad TLS files), `done` runs at once with UNAVAILABLE.
-  void Deliver(const v1::Organisation& peer, const v1::DeliverRequest& request,
+  void Deliver(const v1::Organisation& peer, v1::DeliverRequest request,
                int64_t timeout_ms, DeliverCallback done);
 
   // The stub for `peer`'s gateway, for the other Peer calls.

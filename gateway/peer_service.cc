@@ -311,6 +311,16 @@ grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* cont
     ctx_->auditor->Note(std::move(e));
     return Finish(context, caller.status());
   }
+  // Over its rate a peer is told when to retry; counted and logged, not
+  // audited, so that a flood cannot fill the audit log.
+  if (int64_t wait_ms = limiter_.Take(caller->org, absl::ToUnixMillis(absl::Now())); wait_ms > 0) {
+    context->AddTrailingMetadata("retry-after-ms", absl::StrCat(wait_ms));
+    ctx_->metrics->CountRefusal("peer", "RESOURCE_EXHAUSTED");
+    return Finish(context, absl::ResourceExhaustedError(absl::StrCat(
+                               "organisation ", caller->org, " is over its limit of ",
+                               ctx_->config->deliver_rate_per_org(),
+                               " deliveries a second; retry after ", wait_ms, " ms")));
+  }
   Pending pending;
   absl::Status s = Accept(*caller, request->envelope(), response, &pending);
   if (!s.ok()) {

@@ -20,13 +20,16 @@
 #include "gatehouse/v1/peer.grpc.pb.h"
 #include "gateway/context.h"
 #include "gateway/identity.h"
+#include "gateway/rate_limiter.h"
 #include "gateway/sealed_record.h"
 
 namespace gatehouse {
 
 class PeerService final : public v1::Peer::CallbackService {
  public:
-  explicit PeerService(const GatewayContext* ctx) : ctx_(ctx) {}
+  explicit PeerService(const GatewayContext* ctx)
+      : ctx_(ctx),
+        limiter_(ctx->config->deliver_rate_per_org(), ctx->config->deliver_burst_per_org()) {}
 
   grpc::ServerUnaryReactor* Deliver(grpc::CallbackServerContext* context,
                                     const v1::DeliverRequest* request,
@@ -64,6 +67,7 @@ class PeerService final : public v1::Peer::CallbackService {
                       bool policy_denied = false, const std::vector<std::string>& rule_ids = {});
 
   const GatewayContext* const ctx_;
+  RateLimiter limiter_;  // Deliver calls per peer organisation
 };
 
 }  // namespace gatehouse

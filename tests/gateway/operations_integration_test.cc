@@ -155,5 +155,34 @@ TEST(OperationsIntegrationTest, SystemOverItsRateIsToldWhenToRetry) {
   EXPECT_EQ(cluster.Count("council-a", "mailbox"), 3);
 }
 
+TEST(OperationsIntegrationTest, PeerOverItsRateIsToldWhenToRetryAndNothingIsLost) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster.Start("council-a", R"("deliverRatePerOrg": 2, "deliverBurstPerOrg": 1)"));
+  // Straight at the peer API: the second call in a burst of one is refused
+  // with when to retry.
+  auto nhs_gw = cluster.PeerClient("council-a", "nhs-trust-a/gateway");
+  v1::DeliverRequest garbage;
+  garbage.set_envelope("x");
+  v1::DeliverResponse dresp;
+  (void)Call(&v1::Peer::Stub::Deliver, *nhs_gw, garbage, &dresp);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Status limited = nhs_gw->Deliver(&ctx, garbage, &dresp);
+  EXPECT_EQ(limited.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(limited.error_message(), HasSubstr("nhs-trust-a is over its limit"));
+  EXPECT_EQ(ctx.GetServerTrailingMetadata().count("retry-after-ms"), 1u);
+  // Through the gateways: records over the rate are queued and retried, not
+  // rejected, and all arrive once.
+  auto ehr = cluster.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  for (int i = 0; i < 6; ++i) {
+    v1::SubmitResponse resp;
+    ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp).ok());
+    EXPECT_NE(resp.receipt().state(), v1::RECORD_STATE_REJECTED);
+  }
+  EXPECT_TRUE(Eventually([&] { return cluster.Count("council-a", "mailbox") == 6; }, 30));
+  EXPECT_EQ(cluster.Count("nhs-trust-a", "outbox", "state = 3"), 0);
+}
+
 }  // namespace
 }  // namespace gatehouse
