@@ -37,19 +37,20 @@ void OutboxSender::Start() { thread_ = std::thread([this] { Run(); }); }
 
 void OutboxSender::Stop() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (stopping_ && !thread_.joinable()) return;
     stopping_ = true;
+    cv_.notify_all();
   }
   if (thread_.joinable()) thread_.join();
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](std::set<std::string>* s) { return s->empty(); }, &in_flight_));
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return in_flight_.empty(); });
 }
 
 void OutboxSender::Kick() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   kicked_ = true;
+  cv_.notify_all();
 }
 
 int64_t OutboxSender::BackoffMs(int32_t attempts) const {
@@ -63,7 +64,7 @@ int64_t OutboxSender::BackoffMs(int32_t attempts) const {
 
 void OutboxSender::DeliverNow(const OutboxEntry& entry, Done done) {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) {
       done(entry);
       return;
@@ -156,7 +157,7 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivere
     // gets the same receipt back (the peer deduplicates), so nothing waits
     // for this write; the record stays in flight until it is done.
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       marking_[id] = now;
     }
     for (Done& w : TakeWaiters(id, /*release=*/false)) w(now);
@@ -166,7 +167,7 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivere
         LogError("outbox update failed", {{"record_id", id}, {"error", s.ToString()}});
       }
       {
-        absl::MutexLock lock(&mu_);
+        std::lock_guard<std::mutex> lock(mu_);
         marking_.erase(id);
       }
       for (Done& w : TakeWaiters(id, /*release=*/true)) w(now);
@@ -204,7 +205,7 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivere
 }
 
 std::optional<OutboxEntry> OutboxSender::Delivering(const std::string& record_id) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = marking_.find(record_id);
   if (it == marking_.end()) return std::nullopt;
   return it->second;
@@ -212,8 +213,11 @@ std::optional<OutboxEntry> OutboxSender::Delivering(const std::string& record_id
 
 std::vector<OutboxSender::Done> OutboxSender::TakeWaiters(const std::string& id, bool release) {
   std::vector<Done> waiters;
-  absl::MutexLock lock(&mu_);
-  if (release) in_flight_.erase(id);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (release) {
+    in_flight_.erase(id);
+    cv_.notify_all();
+  }
   auto it = waiters_.find(id);
   if (it != waiters_.end()) {
     waiters = std::move(it->second);
@@ -232,9 +236,8 @@ void OutboxSender::Run() {
       if (next.ok() && *next >= 0) wait_ms = std::clamp<int64_t>(*next - NowMs(), floor_ms, 1000);
     }
     {
-      absl::MutexLock lock(&mu_);
-      auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || kicked_; };
-      mu_.AwaitWithTimeout(absl::Condition(&woken), absl::Milliseconds(wait_ms));
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [this] { return stopping_ || kicked_; });
       if (stopping_) return;
       kicked_ = false;
     }
@@ -246,13 +249,24 @@ void OutboxSender::Run() {
     floor_ms = due->empty() ? 0 : 50;
     for (const OutboxEntry& entry : *due) {
       {
-        absl::MutexLock lock(&mu_);
+        std::lock_guard<std::mutex> lock(mu_);
         if (stopping_) return;
         if (in_flight_.size() >= kMaxInFlight) break;
         if (!in_flight_.insert(entry.record.record_id()).second) continue;
       }
+      // The list was read before we claimed the record: an attempt that
+      // finished in between (delivered, or failed and rescheduled) makes it
+      // stale. Read the record again now that no other attempt can start.
+      absl::StatusOr<OutboxEntry> current = store_->GetOutbox(entry.record.record_id());
+      if (!current.ok() || current->state != v1::RECORD_STATE_QUEUED ||
+          current->next_attempt_ms > NowMs()) {
+        for (Done& w : TakeWaiters(entry.record.record_id(), /*release=*/true)) {
+          w(current.ok() ? *current : entry);
+        }
+        continue;
+      }
       floor_ms = 0;
-      Attempt(entry, nullptr);
+      Attempt(*current, nullptr);
     }
   }
 }

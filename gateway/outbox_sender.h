@@ -15,7 +15,10 @@
 #include <string>
 #include <thread>
 
-#include "absl/synchronization/mutex.h"
+#include <condition_variable>
+#include <mutex>
+
+#include "absl/base/thread_annotations.h"
 #include "gatehouse/v1/config.pb.h"
 #include "gateway/context.h"
 
@@ -74,7 +77,8 @@ class OutboxSender {
   const v1::RetryConfig retry_;
   Metrics* const metrics_;
 
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;  // stopping_, kicked_ or in_flight_ changed
   std::set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, OutboxEntry> marking_ ABSL_GUARDED_BY(mu_);
   // Callers of DeliverNow waiting on an attempt the retry loop started.

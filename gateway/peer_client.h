@@ -33,7 +33,10 @@ class PeerClient {
   // Starts Deliver to `peer`'s gateway with a deadline of `timeout_ms`;
   // `done` runs once, on a gRPC thread, with the outcome. If no channel can
   // be made (bad TLS files), `done` runs at once with UNAVAILABLE.
-  void Deliver(const v1::Organisation& peer, v1::DeliverRequest request,
+  virtual ~PeerClient() = default;
+
+  // Virtual so that tests can stand in for the network.
+  virtual void Deliver(const v1::Organisation& peer, v1::DeliverRequest request,
                int64_t timeout_ms, DeliverCallback done);
 
   // The stub for `peer`'s gateway, for the other Peer calls.

@@ -104,8 +104,8 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& dir,
 }
 
 absl::Status AuditLog::Recover() {
-  absl::MutexLock cp_lock(&cp_mu_);
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> cp_lock(cp_mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   // 1. Checkpoints first: they say how many entries must survive.
   std::vector<std::string> notes;
   uint64_t cp_good_end = kSegmentHeaderSize;
@@ -310,12 +310,12 @@ AuditLog::~AuditLog() {
 std::string AuditLog::origin() const { return options_.signer ? options_.signer->name() : ""; }
 
 AuditLogStats AuditLog::stats() const {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   return stats_;
 }
 
 uint64_t AuditLog::Size() const {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   return size_;
 }
 
@@ -336,10 +336,10 @@ absl::Status AuditLog::Prepare(const gatehouse::v1::AuditEntry& entry, Writer* w
 }
 
 absl::Status AuditLog::Enqueue(Writer* w) {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (closed_) return absl::FailedPreconditionError("audit log is closed");
   writers_.push_back(w);
-  if (writers_.size() == 1) commit_cv_.Signal();
+  if (writers_.size() == 1) commit_cv_.notify_one();
   return absl::OkStatus();
 }
 
@@ -378,8 +378,8 @@ void AuditLog::CommitLoop() {
     absl::Status status;
     uint64_t first;
     {
-      absl::MutexLock lock(&mu_);
-      while (writers_.empty() && !stop_commit_) commit_cv_.Wait(&mu_);
+      std::unique_lock<std::mutex> lock(mu_);
+      while (writers_.empty() && !stop_commit_) commit_cv_.wait(lock);
       if (writers_.empty()) return;  // stopping, and nothing left to write
       size_t bytes = 0;
       batch.clear();
@@ -397,14 +397,14 @@ void AuditLog::CommitLoop() {
     uint64_t sync_nanos = 0;
     if (status.ok()) status = WriteBatch(batch, first, &root, &sync_nanos);
     {
-      absl::MutexLock lock(&mu_);
+      std::unique_lock<std::mutex> lock(mu_);
       if (status.ok()) {
         size_ = first + batch.size();
         root_ = root;
         stats_.appended += batch.size();
         ++stats_.batches;
         stats_.sync_nanos += sync_nanos;
-        if (size_ - cp_size_ >= options_.checkpoint_every_entries) cp_cv_.Signal();
+        if (size_ - cp_size_ >= options_.checkpoint_every_entries) cp_cv_.notify_one();
       } else {
         write_error_.Update(status);  // the tail is unknown until reopened
       }
@@ -472,7 +472,7 @@ absl::Status AuditLog::SignCheckpoint(uint64_t size, const Hash& root) {
   AppendRecord(note, &rec);
   RETURN_IF_ERROR(checkpoint_file_->Append(rec));
   RETURN_IF_ERROR(checkpoint_file_->Sync());
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   checkpoints_[size] = note;
   ++stats_.checkpoints;
   cp_size_ = size;
@@ -486,7 +486,7 @@ void AuditLog::CheckpointLoop() {
     uint64_t size;
     Hash root;
     {
-      absl::MutexLock lock(&mu_);
+      std::unique_lock<std::mutex> lock(mu_);
       // Check before waiting: a Signal sent while we were signing is not lost.
       while (true) {
         if (stop_) return;
@@ -496,19 +496,19 @@ void AuditLog::CheckpointLoop() {
         const bool timed = interval > absl::ZeroDuration();
         if (fresh && (by_count || (timed && age >= interval))) break;
         absl::Duration wait = timed ? (fresh ? interval - age : interval) : absl::Seconds(60);
-        cp_cv_.WaitWithTimeout(&mu_, std::max(wait, absl::Milliseconds(1)));
+        cp_cv_.wait_for(lock, absl::ToChronoNanoseconds(std::max(wait, absl::Milliseconds(1))));
       }
       size = size_;
       root = root_;
     }
-    absl::MutexLock cp_lock(&cp_mu_);
+    std::unique_lock<std::mutex> cp_lock(cp_mu_);
     {
-      absl::MutexLock lock(&mu_);
+      std::unique_lock<std::mutex> lock(mu_);
       if (size <= cp_size_) continue;
     }
     absl::Status s = SignCheckpoint(size, root);
     if (!s.ok()) {
-      absl::MutexLock lock(&mu_);
+      std::unique_lock<std::mutex> lock(mu_);
       write_error_.Update(s);  // a log that cannot checkpoint stops accepting entries
     }
   }
@@ -516,11 +516,11 @@ void AuditLog::CheckpointLoop() {
 
 absl::StatusOr<std::string> AuditLog::CheckpointNow() {
   if (!options_.signer) return absl::FailedPreconditionError("audit log has no checkpoint signer");
-  absl::MutexLock cp_lock(&cp_mu_);
+  std::unique_lock<std::mutex> cp_lock(cp_mu_);
   uint64_t size;
   Hash root;
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     size = size_;
     root = root_;
     if (size <= cp_size_ && !checkpoints_.empty()) {
@@ -528,7 +528,7 @@ absl::StatusOr<std::string> AuditLog::CheckpointNow() {
     }
   }
   RETURN_IF_ERROR(SignCheckpoint(size, root));
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   return WithCosignatures(size, checkpoints_[size]);
 }
 
@@ -541,20 +541,20 @@ std::string AuditLog::WithCosignatures(uint64_t size, const std::string& note) c
 }
 
 absl::StatusOr<std::string> AuditLog::LatestCheckpoint() const {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (checkpoints_.empty()) return absl::NotFoundError("no checkpoint has been signed");
   return WithCosignatures(checkpoints_.rbegin()->first, checkpoints_.rbegin()->second);
 }
 
 absl::StatusOr<std::string> AuditLog::CheckpointAt(uint64_t size) const {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   auto it = checkpoints_.find(size);
   if (it == checkpoints_.end()) return absl::NotFoundError(absl::StrCat("no checkpoint at size ", size));
   return WithCosignatures(size, it->second);
 }
 
 std::vector<uint64_t> AuditLog::CheckpointSizes() const {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   std::vector<uint64_t> out;
   for (const auto& [size, note] : checkpoints_) out.push_back(size);
   return out;
@@ -611,9 +611,9 @@ absl::StatusOr<gatehouse::v1::AuditEntry> AuditLog::ReadEntry(uint64_t index) co
 absl::Status AuditLog::AddCosignature(absl::string_view cosigned_note, const NoteVerifier& cosigner) {
   ASSIGN_OR_RETURN(Note note, ParseNote(cosigned_note));
   ASSIGN_OR_RETURN(Checkpoint cp, ParseCheckpoint(note.text));
-  absl::MutexLock cp_lock(&cp_mu_);  // file I/O under cp_mu_, never under mu_
+  std::unique_lock<std::mutex> cp_lock(cp_mu_);  // file I/O under cp_mu_, never under mu_
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     auto it = checkpoints_.find(cp.size);
     if (it == checkpoints_.end() || !absl::StartsWith(it->second, note.text + "\n")) {
       return absl::NotFoundError("cosigned note is not a checkpoint this log signed");
@@ -625,7 +625,7 @@ absl::Status AuditLog::AddCosignature(absl::string_view cosigned_note, const Not
     if (!ts.ok()) return ts.status();
     const std::string line = FormatSignatureLine(sig);
     {
-      absl::MutexLock lock(&mu_);
+      std::unique_lock<std::mutex> lock(mu_);
       const auto& lines = cosignatures_[cp.size];
       if (std::find(lines.begin(), lines.end(), line) != lines.end()) return absl::OkStatus();
     }
@@ -639,7 +639,7 @@ absl::Status AuditLog::AddCosignature(absl::string_view cosigned_note, const Not
     AppendRecord(absl::StrCat(cp.size, "\n", line), &rec);
     RETURN_IF_ERROR(cosignature_file_->Append(rec));
     RETURN_IF_ERROR(cosignature_file_->Sync());
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     cosignatures_[cp.size].push_back(line);
     return absl::OkStatus();
   }
@@ -648,22 +648,22 @@ absl::Status AuditLog::AddCosignature(absl::string_view cosigned_note, const Not
 
 absl::Status AuditLog::Close() {
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (closed_) return absl::OkStatus();
     closed_ = true;  // no new appends; those queued are still committed
     stop_commit_ = true;
-    commit_cv_.Signal();
+    commit_cv_.notify_one();
     stop_ = true;
-    cp_cv_.SignalAll();
+    cp_cv_.notify_all();
   }
   if (committer_.joinable()) committer_.join();
   if (checkpointer_.joinable()) checkpointer_.join();
   if (!options_.signer) return absl::OkStatus();
-  absl::MutexLock cp_lock(&cp_mu_);
+  std::unique_lock<std::mutex> cp_lock(cp_mu_);
   uint64_t size;
   Hash root;
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (size_ <= cp_size_ || !write_error_.ok()) return write_error_;
     size = size_;
     root = root_;

@@ -36,7 +36,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include <condition_variable>
+#include <mutex>
+
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gatehouse/v1/audit.pb.h"
 #include "gateway/audit/checkpoint.h"
@@ -208,20 +211,20 @@ class AuditLog {
   std::unique_ptr<AppendFile> segment_;
   CompactRange range_;
 
-  absl::Mutex cp_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // serializes checkpoint signing
+  std::mutex cp_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // serializes checkpoint signing
   std::unique_ptr<AppendFile> checkpoint_file_ ABSL_GUARDED_BY(cp_mu_);
   std::unique_ptr<AppendFile> cosignature_file_ ABSL_GUARDED_BY(cp_mu_);
 
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);  // waiting for a batch, FIFO
-  absl::CondVar commit_cv_;                            // writers_ became non-empty
+  std::condition_variable commit_cv_;                            // writers_ became non-empty
   bool stop_commit_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t size_ ABSL_GUARDED_BY(mu_) = 0;
   Hash root_ ABSL_GUARDED_BY(mu_){};
   absl::Status write_error_ ABSL_GUARDED_BY(mu_);  // sticky
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  absl::CondVar cp_cv_;
+  std::condition_variable cp_cv_;
   uint64_t cp_size_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time cp_time_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, std::string> checkpoints_ ABSL_GUARDED_BY(mu_);  // size -> note

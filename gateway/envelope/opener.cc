@@ -39,23 +39,23 @@ absl::StatusOr<std::unique_ptr<Opener>> Opener::Create(std::shared_ptr<const Key
 }
 
 Opener::~Opener() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   ClearDataKeysLocked();
 }
 
 bool Opener::BatchVerified(const BatchKey& key) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return verified_batches_.contains(key);
 }
 
 void Opener::RememberBatch(const BatchKey& key) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (verified_batches_.size() >= options_.verified_batch_cache_entries) verified_batches_.clear();
   verified_batches_.insert(key);
 }
 
 bool Opener::CachedDataKey(const WrappedKey& key, DataKey* data_key) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = data_keys_.find(key);
   if (it == data_keys_.end()) return false;
   *data_key = it->second;
@@ -63,7 +63,7 @@ bool Opener::CachedDataKey(const WrappedKey& key, DataKey* data_key) const {
 }
 
 void Opener::RememberDataKey(const WrappedKey& key, const DataKey& data_key) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (data_keys_.size() >= options_.data_key_cache_entries) ClearDataKeysLocked();
   data_keys_.insert_or_assign(key, data_key);
 }

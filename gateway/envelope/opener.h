@@ -35,7 +35,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
+
+#include "absl/base/thread_annotations.h"
 #include "absl/types/span.h"
 #include "gateway/envelope/header.h"
 #include "gateway/envelope/key_id.h"
@@ -104,7 +106,7 @@ class Opener {
 
   std::shared_ptr<const Keyset> keyset_;
   OpenerOptions options_;
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   mutable absl::flat_hash_set<BatchKey> verified_batches_ ABSL_GUARDED_BY(mu_);
   mutable absl::flat_hash_map<WrappedKey, DataKey> data_keys_ ABSL_GUARDED_BY(mu_);
 };
