@@ -241,14 +241,7 @@ absl::StatusOr<ExchangeService::Sealed> ExchangeService::Seal(const Identity& ca
   PolicyHolder::Outcome decided = ctx_->policy->Decide(req);
   if (decided.differs) {
     v1::AuditEntry shadow = SubmitEntry(caller, request, record_id);
-    shadow.set_event(v1::AUDIT_EVENT_SHADOW_DIFFERS);
-    shadow.set_decision(decided.shadow.allowed ? v1::AUDIT_DECISION_PERMIT
-                                               : v1::AUDIT_DECISION_DENY);
-    for (const std::string& r : PolicyHolder::Outcome::RuleIds(decided.shadow)) {
-      shadow.add_rule_ids(r);
-    }
-    shadow.set_reason(decided.DescribeDifference());
-    shadow.set_policy_version(decided.shadow_policy->version);
+    decided.FillShadowEntry(&shadow);
     ctx_->auditor->Note(std::move(shadow));
     metrics_->CountRecord("outbound", "shadow_differs");
   }

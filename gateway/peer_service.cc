@@ -202,18 +202,11 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
   const std::vector<std::string> rule_ids = PolicyHolder::Outcome::RuleIds(decided.live);
   if (decided.differs) {
     v1::AuditEntry shadow;
-    shadow.set_event(v1::AUDIT_EVENT_SHADOW_DIFFERS);
     shadow.set_record_id(h.record_id);
     shadow.set_sender_org(h.sender_org);
     shadow.set_recipient_org(config.org_id());
     *shadow.mutable_labels() = LabelsOf(*opened);
-    shadow.set_decision(decided.shadow.allowed ? v1::AUDIT_DECISION_PERMIT
-                                               : v1::AUDIT_DECISION_DENY);
-    for (const std::string& r : PolicyHolder::Outcome::RuleIds(decided.shadow)) {
-      shadow.add_rule_ids(r);
-    }
-    shadow.set_reason(decided.DescribeDifference());
-    shadow.set_policy_version(decided.shadow_policy->version);
+    decided.FillShadowEntry(&shadow);
     ctx_->auditor->Note(std::move(shadow));
     ctx_->metrics->CountRecord("inbound", "shadow_differs");
   }

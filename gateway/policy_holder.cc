@@ -50,6 +50,14 @@ std::vector<std::string> PolicyHolder::Outcome::RuleIds(const policy::Decision& 
   return ids;
 }
 
+void PolicyHolder::Outcome::FillShadowEntry(v1::AuditEntry* e) const {
+  e->set_event(v1::AUDIT_EVENT_SHADOW_DIFFERS);
+  e->set_decision(shadow.allowed ? v1::AUDIT_DECISION_PERMIT : v1::AUDIT_DECISION_DENY);
+  for (const std::string& r : RuleIds(shadow)) e->add_rule_ids(r);
+  e->set_reason(DescribeDifference());
+  e->set_policy_version(shadow_policy->version);
+}
+
 std::string PolicyHolder::Outcome::DescribeDifference() const {
   auto describe = [](const policy::Decision& d) {
     std::string rules = absl::StrJoin(RuleIds(d), ",");
@@ -90,16 +98,19 @@ absl::StatusOr<std::unique_ptr<PolicyHolder>> PolicyHolder::Load(
 absl::StatusOr<std::shared_ptr<const LoadedPolicy>> PolicyHolder::LoadFile(
     const std::string& path) const {
   ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  auto refused = [&path](const absl::Status& s) {
+    return absl::Status(s.code(),
+                        absl::StrCat("policy bundle '", path, "' refused: ", s.message()));
+  };
+  // Verified once; the engine is built from the verified payload.
   absl::StatusOr<v1::PolicyBundlePayload> payload = policy::VerifyBundle(bytes, trust_);
-  absl::StatusOr<policy::Engine> engine =
-      payload.ok() ? policy::Engine::FromBundle(bytes, trust_) : payload.status();
-  if (!engine.ok()) {
-    return absl::Status(engine.status().code(),
-                        absl::StrCat("policy bundle '", path, "' refused: ",
-                                     engine.status().message()));
-  }
+  if (!payload.ok()) return refused(payload.status());
   v1::CompiledPolicy compiled;
-  compiled.ParseFromString(payload->compiled_policy());
+  if (!compiled.ParseFromString(payload->compiled_policy())) {
+    return refused(absl::InvalidArgumentError("bundle's compiled policy does not parse"));
+  }
+  absl::StatusOr<policy::Engine> engine = policy::Engine::FromCompiled(compiled);
+  if (!engine.ok()) return refused(engine.status());
   auto loaded = std::make_shared<LoadedPolicy>(LoadedPolicy{
       *std::move(engine), compiled.name(), payload->version(), HexSha256(bytes),
       std::max<int>(trust_.min_signatures, static_cast<int>(payload->required_signatures()))});

@@ -21,6 +21,7 @@
 #include <mutex>
 
 #include "absl/base/thread_annotations.h"
+#include "gatehouse/v1/audit.pb.h"
 #include "gatehouse/v1/config.pb.h"
 #include "policy/bundle.h"
 #include "policy/engine.h"
@@ -56,6 +57,9 @@ class PolicyHolder {
     static std::vector<std::string> RuleIds(const policy::Decision& d);
     // "live permitted by R1; shadow denied: ..." for the audit.
     std::string DescribeDifference() const;
+    // Makes `e` (its parties and labels already set) the SHADOW_DIFFERS
+    // entry: the shadow's decision, rules and version, and the difference.
+    void FillShadowEntry(v1::AuditEntry* e) const;
   };
   Outcome Decide(const policy::Request& request) const;
 

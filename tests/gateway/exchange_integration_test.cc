@@ -34,15 +34,6 @@ std::vector<v1::AuditEntry> Entries(Cluster& c, const std::string& org, v1::Audi
   return out;
 }
 
-v1::FetchResponse FetchAll(v1::Exchange::Stub& stub) {
-  v1::FetchRequest req;
-  req.set_max_records(1000);
-  v1::FetchResponse resp;
-  grpc::Status s = Call(&v1::Exchange::Stub::Fetch, stub, req, &resp);
-  EXPECT_TRUE(s.ok()) << s.error_message();
-  return resp;
-}
-
 class ExchangeIntegrationTest : public ::testing::Test {
  protected:
   bool StartAll(const std::string& extra = "") {

@@ -22,6 +22,7 @@
 #include "gatehouse/v1/audit.pb.h"
 #include "gatehouse/v1/directory.pb.h"
 #include "gatehouse/v1/exchange.grpc.pb.h"
+#include "gtest/gtest.h"
 #include "gateway/audit/log_verifier.h"
 #include "gateway/envelope/keyset.h"
 #include "gatehouse/v1/peer.grpc.pb.h"
@@ -146,6 +147,17 @@ bool Eventually(F cond, int seconds = 20) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return cond();
+}
+
+// Up to 1000 records waiting for the stub's system (not acknowledged); the
+// call failing is a test failure.
+inline v1::FetchResponse FetchAll(v1::Exchange::Stub& stub) {
+  v1::FetchRequest req;
+  req.set_max_records(1000);
+  v1::FetchResponse resp;
+  grpc::Status s = Call(&v1::Exchange::Stub::Fetch, stub, req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return resp;
 }
 
 // GET http://127.0.0.1:port/path; returns "<code>\n<body>", or "" on error.

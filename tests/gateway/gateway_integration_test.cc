@@ -30,15 +30,6 @@ namespace fs = std::filesystem;
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
 
-v1::FetchResponse FetchAll(v1::Exchange::Stub& stub) {
-  v1::FetchRequest req;
-  req.set_max_records(1000);
-  v1::FetchResponse resp;
-  grpc::Status s = Call(&v1::Exchange::Stub::Fetch, stub, req, &resp);
-  EXPECT_TRUE(s.ok()) << s.error_message();
-  return resp;
-}
-
 v1::RecordState StateOf(v1::Exchange::Stub& stub, const std::string& record_id) {
   v1::StatusRequest req;
   req.set_record_id(record_id);
