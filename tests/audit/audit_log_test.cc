@@ -165,11 +165,20 @@ TEST_F(AuditLogTest, ConsistencyBetweenCheckpointsAcrossReopen) {
 
 TEST_F(AuditLogTest, CheckpointEveryNEntries) {
   auto log = OpenOrDie(Options(10));
-  Fill(*log, 0, 25);
-  // The checkpointer runs in the background; wait briefly for it.
-  for (int i = 0; i < 200 && log->CheckpointSizes().size() < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  // The checkpointer runs in the background and reads the size when it
+  // wakes; appending on while it wakes could let the first checkpoint cover
+  // more than 15 of 25 entries, leaving too few for a second. So: exactly
+  // 10, wait for that checkpoint, then 15 more.
+  auto wait_for_checkpoints = [&](size_t n) {
+    for (int i = 0; i < 400 && log->CheckpointSizes().size() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  Fill(*log, 0, 10);
+  wait_for_checkpoints(1);
+  ASSERT_EQ(log->CheckpointSizes(), std::vector<uint64_t>{10});
+  Fill(*log, 10, 25);
+  wait_for_checkpoints(2);
   EXPECT_GE(log->CheckpointSizes().size(), 2u);
 }
 
