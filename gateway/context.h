@@ -11,10 +11,10 @@
 #include "gateway/directory_cache.h"
 #include "gateway/envelope/keyset.h"
 #include "gateway/envelope/opener.h"
-#include "gateway/envelope/sealer.h"
 #include "gateway/metrics.h"
 #include "gateway/peer_client.h"
 #include "gateway/policy_holder.h"
+#include "gateway/seal_queue.h"
 #include "gateway/store.h"
 
 namespace gatehouse {
@@ -25,7 +25,7 @@ struct GatewayContext {
   DirectoryCache* directory = nullptr;
   PolicyHolder* policy = nullptr;
   std::shared_ptr<const envelope::Keyset> keyset;
-  const envelope::Sealer* sealer = nullptr;
+  SealQueue* seal_queue = nullptr;
   const envelope::Opener* opener = nullptr;
   Auditor* auditor = nullptr;
   Metrics* metrics = nullptr;

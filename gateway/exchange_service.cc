@@ -208,8 +208,8 @@ absl::Status ExchangeService::Refuse(const Identity& caller, const v1::SubmitReq
   return refusal;
 }
 
-absl::StatusOr<ExchangeService::Sealed> ExchangeService::Seal(const Identity& caller,
-                                                              const v1::SubmitRequest& request) {
+absl::StatusOr<ExchangeService::Decided> ExchangeService::Decide(
+    const Identity& caller, const v1::SubmitRequest& request) {
   const v1::Labels& l = request.labels();
   const std::string record_id = NewRecordId();
   std::optional<v1::Organisation> recipient = directory_->Find(l.recipient_org());
@@ -310,14 +310,6 @@ absl::StatusOr<ExchangeService::Sealed> ExchangeService::Seal(const Identity& ca
   labels.purpose = l.purpose();
   labels.created_unix_ms = NowMs();
   labels.content_type = l.content_type();
-  absl::StatusOr<std::string> sealed =
-      ctx_->sealer->Seal(labels, *to, content.SerializeAsString());
-  if (!sealed.ok()) {
-    return Refuse(caller, request, record_id,
-                  absl::InvalidArgumentError(absl::StrCat("cannot seal the record: ",
-                                                          sealed.status().message())));
-  }
-
   v1::AuditEntry e = SubmitEntry(caller, request, record_id);
   e.set_event(v1::AUDIT_EVENT_SUBMITTED);
   e.set_decision(v1::AUDIT_DECISION_PERMIT);
@@ -326,7 +318,7 @@ absl::StatusOr<ExchangeService::Sealed> ExchangeService::Seal(const Identity& ca
   e.set_payload_sha256(Sha256(content.payload()));
   e.set_policy_version(decided.live_policy->version);
 
-  Sealed out;
+  Decided out;
   out.entry = std::move(e);
   v1::OutboxRecord& record = out.record;
   record.set_record_id(record_id);
@@ -334,8 +326,10 @@ absl::StatusOr<ExchangeService::Sealed> ExchangeService::Seal(const Identity& ca
   record.set_sender_system(caller.system);
   *record.mutable_labels() = l;
   record.set_accepted_unix_ms(labels.created_unix_ms);
-  record.set_envelope(*std::move(sealed));
   for (const std::string& r : rule_ids) record.add_rule_ids(r);
+  out.labels = std::move(labels);
+  out.to = *std::move(to);
+  out.content = content.SerializeAsString();
   return out;
 }
 
@@ -360,23 +354,52 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
   absl::Status checked = Admit(*caller, context);
   if (checked.ok()) checked = Check(*caller, *request);
   if (!checked.ok()) checked = Refuse(*caller, *request, "", checked);
-  absl::StatusOr<Sealed> sealed = checked.ok() ? Seal(*caller, *request) : checked;
-  if (!sealed.ok()) {
+  absl::StatusOr<Decided> decided = checked.ok() ? Decide(*caller, *request) : checked;
+  if (!decided.ok()) {
     metrics_->CountRefusal(
-        "exchange", GrpcCodeName(static_cast<grpc::StatusCode>(sealed.status().code())));
+        "exchange", GrpcCodeName(static_cast<grpc::StatusCode>(decided.status().code())));
     LogWarning("submit refused", {{"caller", caller->uri},
-                                  {"error", sealed.status().ToString()}});
-    return Done(context, sealed.status());
+                                  {"error", decided.status().ToString()}});
+    return Done(context, decided.status());
   }
-  // Audited, then durable in the outbox, then delivered: each step starts
-  // when the one before has finished, on the thread that finished it, so no
-  // thread waits for a disk.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  v1::OutboxRecord record = std::move(sealed->record);
-  const std::string key = request->idempotency_key();
-  const std::string sender = caller->uri;
+  Accept(reactor, *caller, request, response, start, *std::move(decided));
+  return reactor;
+}
+
+void ExchangeService::Accept(grpc::ServerUnaryReactor* reactor, const Identity& caller,
+                             const v1::SubmitRequest* request, v1::SubmitResponse* response,
+                             absl::Time start, Decided decided) {
+  // Sealed, audited, then durable in the outbox, then delivered: each step
+  // starts when the one before has finished, on the thread that finished
+  // it, so no thread waits for a disk or for another record's signature.
+  v1::AuditEntry entry = std::move(decided.entry);
+  v1::OutboxRecord record = std::move(decided.record);
+  ctx_->seal_queue->Seal(
+      std::move(decided.labels), std::move(decided.to), std::move(decided.content),
+      [this, reactor, caller, request, response, start, entry = std::move(entry),
+       record = std::move(record)](absl::StatusOr<std::string> sealed) mutable {
+        if (!sealed.ok()) {
+          absl::Status refused =
+              Refuse(caller, *request, record.record_id(),
+                     absl::InvalidArgumentError(
+                         absl::StrCat("cannot seal the record: ", sealed.status().message())));
+          metrics_->CountRefusal(
+              "exchange", GrpcCodeName(static_cast<grpc::StatusCode>(refused.code())));
+          reactor->Finish(ToGrpcStatus(refused));
+          return;
+        }
+        record.set_envelope(*std::move(sealed));
+        Audit(reactor, caller.uri, request->idempotency_key(), response, start,
+              std::move(entry), std::move(record));
+      });
+}
+
+void ExchangeService::Audit(grpc::ServerUnaryReactor* reactor, const std::string& sender,
+                            const std::string& key, v1::SubmitResponse* response,
+                            absl::Time start, v1::AuditEntry entry, v1::OutboxRecord record) {
   ctx_->auditor->Record(
-      std::move(sealed->entry),
+      std::move(entry),
       [this, reactor, response, start, key, sender,
        record = std::move(record)](absl::StatusOr<uint64_t> index) mutable {
         if (!index.ok()) {
@@ -411,7 +434,6 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
               });
             });
       });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* context,

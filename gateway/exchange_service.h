@@ -49,15 +49,28 @@ class ExchangeService final : public v1::Exchange::CallbackService {
   absl::Status Admit(const Identity& caller, grpc::CallbackServerContext* context);
   // Checks a Submit's claims, size and labels; changes nothing.
   absl::Status Check(const Identity& caller, const v1::SubmitRequest& request) const;
-  // A Submit decided, its obligations carried out and sealed: what goes to
-  // the audit log and then to the outbox.
-  struct Sealed {
-    v1::AuditEntry entry;    // SUBMITTED
-    v1::OutboxRecord record;  // audit_index still to fill in
+  // A Submit decided and its obligations carried out: what is sealed, then
+  // goes to the audit log and then to the outbox.
+  struct Decided {
+    v1::AuditEntry entry;     // SUBMITTED
+    v1::OutboxRecord record;  // envelope and audit_index still to fill in
+    envelope::RecordLabels labels;
+    envelope::RecipientKey to;
+    std::string content;  // the serialized SealedContent
   };
-  // Decides, carries out the obligations and seals one checked Submit. On
-  // a refusal the audit entry is written (DENIED) and nothing else changes.
-  absl::StatusOr<Sealed> Seal(const Identity& caller, const v1::SubmitRequest& request);
+  // Decides one checked Submit and carries out its obligations. On a
+  // refusal the audit entry is written (DENIED) and nothing else changes.
+  absl::StatusOr<Decided> Decide(const Identity& caller, const v1::SubmitRequest& request);
+  // Seals a decided Submit, audits it, makes it durable in the outbox and
+  // delivers it, each step on the thread that finished the one before;
+  // finishes `reactor` when the record is delivered or queued for retry.
+  void Accept(grpc::ServerUnaryReactor* reactor, const Identity& caller,
+              const v1::SubmitRequest* request, v1::SubmitResponse* response, absl::Time start,
+              Decided decided);
+  // The steps of Accept after sealing.
+  void Audit(grpc::ServerUnaryReactor* reactor, const std::string& sender, const std::string& key,
+             v1::SubmitResponse* response, absl::Time start, v1::AuditEntry entry,
+             v1::OutboxRecord record);
   // Audits a refused Submit; returns `refusal`, or Unavailable if even the
   // refusal could not be audited.
   absl::Status Refuse(const Identity& caller, const v1::SubmitRequest& request,

@@ -163,7 +163,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
                                                    ", not ", c.org_id()));
   }
   gw->keyset_ = std::make_shared<const envelope::Keyset>(*std::move(keyset));
-  ASSIGN_OR_RETURN(gw->sealer_, envelope::Sealer::Create(gw->keyset_));
+  ASSIGN_OR_RETURN(gw->seal_queue_, SealQueue::Create(gw->keyset_));
   ASSIGN_OR_RETURN(gw->opener_, envelope::Opener::Create(gw->keyset_));
   ASSIGN_OR_RETURN(audit::NoteSigner log_key,
                    LoadNoteKey("audit.keyFile", c.audit().key_file(), audit::kSigTypeEd25519));
@@ -238,7 +238,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   ctx.directory = gw->directory_.get();
   ctx.policy = gw->policy_.get();
   ctx.keyset = gw->keyset_;
-  ctx.sealer = gw->sealer_.get();
+  ctx.seal_queue = gw->seal_queue_.get();
   ctx.opener = gw->opener_.get();
   ctx.auditor = gw->auditor_.get();
   ctx.metrics = &gw->metrics_;
@@ -338,6 +338,8 @@ void Gateway::Shutdown(absl::Duration grace) {
   auto deadline = absl::ToChronoTime(absl::Now() + grace);
   if (client_server_) client_server_->Shutdown(deadline);
   if (peer_server_) peer_server_->Shutdown(deadline);
+  // Records still being sealed go on to the audit log and the outbox.
+  seal_queue_.reset();
   if (sender_) sender_->Stop();
   if (cosigner_) cosigner_->Stop();
   {

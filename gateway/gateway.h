@@ -25,7 +25,7 @@
 #include "gateway/directory_cache.h"
 #include "gateway/envelope/keyset.h"
 #include "gateway/envelope/opener.h"
-#include "gateway/envelope/sealer.h"
+#include "gateway/seal_queue.h"
 #include "gateway/exchange_service.h"
 #include "gateway/metrics.h"
 #include "gateway/outbox_sender.h"
@@ -83,7 +83,6 @@ class Gateway {
   Metrics metrics_;
   std::vector<envelope::VerifyingKey> authority_keys_;
   std::shared_ptr<const envelope::Keyset> keyset_;
-  std::unique_ptr<envelope::Sealer> sealer_;
   std::unique_ptr<envelope::Opener> opener_;
   std::unique_ptr<PolicyHolder> policy_;
   std::unique_ptr<Store> store_;
@@ -93,6 +92,7 @@ class Gateway {
   std::unique_ptr<PeerClient> peers_;
   GatewayContext ctx_;
   std::unique_ptr<OutboxSender> sender_;
+  std::unique_ptr<SealQueue> seal_queue_;
   std::unique_ptr<Cosigner> cosigner_;
   std::unique_ptr<ExchangeService> exchange_;
   std::unique_ptr<PeerService> peer_;

@@ -5,6 +5,7 @@
 // caches. Run plainly and under ThreadSanitizer (label "tsan").
 #include <atomic>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <mutex>
 #include <random>
@@ -19,7 +20,7 @@
 #include "gateway/envelope/envelope_codec.h"
 #include "gateway/envelope/keyset.h"
 #include "gateway/envelope/opener.h"
-#include "gateway/envelope/sealer.h"
+#include "gateway/seal_queue.h"
 #include "gateway/outbox_sender.h"
 #include "gateway/receipt.h"
 #include "gateway/sqlite_store.h"
@@ -129,7 +130,8 @@ TEST(RecordPathConcurrencyTest, EveryRecordIsDeliveredOnceAndAuditedUnderConcurr
   auto sender = std::make_unique<OutboxSender>(&ctx);
   sender->Start();
 
-  absl::StatusOr<std::unique_ptr<envelope::Sealer>> sealer = envelope::Sealer::Create(sender_keys);
+  // The gateway's sealing thread, fed by every thread: batches form.
+  absl::StatusOr<std::unique_ptr<SealQueue>> sealer = SealQueue::Create(sender_keys);
   absl::StatusOr<std::unique_ptr<envelope::Opener>> opener = envelope::Opener::Create(council_keys);
   ASSERT_TRUE(sealer.ok() && opener.ok());
   const envelope::RecipientKey to = *envelope::RecipientKeyFromDirectory(directory.organisations(0));
@@ -152,7 +154,12 @@ TEST(RecordPathConcurrencyTest, EveryRecordIsDeliveredOnceAndAuditedUnderConcurr
         rec.set_sender_org("nhs-trust-a");
         rec.set_sender_system("ehr");
         rec.mutable_labels()->set_recipient_org("council-a");
-        rec.set_envelope(*(*sealer)->Seal(l, to, "payload"));
+        std::promise<absl::StatusOr<std::string>> sealed;
+        (*sealer)->Seal(l, to, "payload",
+                        [&sealed](absl::StatusOr<std::string> e) { sealed.set_value(std::move(e)); });
+        absl::StatusOr<std::string> envelope = sealed.get_future().get();
+        ASSERT_TRUE(envelope.ok()) << envelope.status();
+        rec.set_envelope(*std::move(envelope));
         // The receiving side's opener, shared by every thread.
         if ((*opener)->Open(rec.envelope(), {"nhs-trust-a", "council-a"}, from).ok()) ++opened;
         v1::AuditEntry e;
@@ -176,6 +183,7 @@ TEST(RecordPathConcurrencyTest, EveryRecordIsDeliveredOnceAndAuditedUnderConcurr
   peer.Join();
   EXPECT_EQ(answered.load(), total);
   EXPECT_EQ(opened.load(), total);
+  EXPECT_EQ((*sealer)->records(), static_cast<uint64_t>(total));
   EXPECT_EQ(*(*store)->OutboxDepth(), 0);
   std::map<std::string, int> delivered = peer.delivered();
   EXPECT_EQ(static_cast<int>(delivered.size()), total);
