@@ -51,8 +51,9 @@ absl::Status ValidateConfig(const v1::GatewayConfig& c) {
   if (c.directory_file().empty()) {
     return absl::InvalidArgumentError("config: directoryFile is required");
   }
-  if (c.max_payload_bytes() < 0) {
-    return absl::InvalidArgumentError("config: maxPayloadBytes must not be negative");
+  if (c.max_payload_bytes() < 0 || c.max_stream_bytes() < 0) {
+    return absl::InvalidArgumentError(
+        "config: maxPayloadBytes and maxStreamBytes must not be negative");
   }
   if (c.max_outbox_records() < 0 || c.submit_rate_per_system() < 0 ||
       c.submit_burst_per_system() < 0 || c.directory_refresh_seconds() < 0) {
@@ -83,6 +84,7 @@ absl::Status ValidateConfig(const v1::GatewayConfig& c) {
 
 void FillDefaults(v1::GatewayConfig* c) {
   if (c->max_payload_bytes() == 0) c->set_max_payload_bytes(kDefaultMaxPayloadBytes);
+  if (c->max_stream_bytes() == 0) c->set_max_stream_bytes(int64_t{4} << 30);
   v1::RetryConfig* r = c->mutable_retry();
   if (r->initial_backoff_ms() == 0) r->set_initial_backoff_ms(200);
   if (r->max_backoff_ms() == 0) r->set_max_backoff_ms(30000);

@@ -11,6 +11,7 @@
 #include "gateway/directory_cache.h"
 #include "gateway/envelope/keyset.h"
 #include "gateway/envelope/opener.h"
+#include "gateway/envelope/stream.h"
 #include "gateway/metrics.h"
 #include "gateway/peer_client.h"
 #include "gateway/policy_holder.h"
@@ -27,6 +28,8 @@ struct GatewayContext {
   std::shared_ptr<const envelope::Keyset> keyset;
   SealQueue* seal_queue = nullptr;
   const envelope::Opener* opener = nullptr;
+  const envelope::StreamSealer* stream_sealer = nullptr;
+  const envelope::StreamOpener* stream_opener = nullptr;
   Auditor* auditor = nullptr;
   Metrics* metrics = nullptr;
   PeerClient* peers = nullptr;

@@ -2,6 +2,9 @@
 
 #include <openssl/rand.h>
 
+#include <filesystem>
+#include <future>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +18,7 @@
 #include "gateway/redaction.h"
 #include "gateway/tls.h"
 #include "absl/strings/str_join.h"
+#include "gateway/stream_spool.h"
 
 namespace gatehouse {
 namespace {
@@ -103,7 +107,7 @@ v1::Receipt ReceiptFor(const OutboxEntry& entry) {
 }
 
 absl::StatusOr<Identity> ExchangeService::Authenticate(
-    grpc::CallbackServerContext* context) const {
+    grpc::ServerContextBase* context) const {
   ASSIGN_OR_RETURN(Identity id, PeerIdentity(*context->auth_context()));
   if (id.kind != Identity::Kind::kSystem) {
     return absl::UnauthenticatedError(absl::StrCat(
@@ -117,8 +121,7 @@ absl::StatusOr<Identity> ExchangeService::Authenticate(
   return id;
 }
 
-absl::Status ExchangeService::Admit(const Identity& caller,
-                                    grpc::CallbackServerContext* context) {
+absl::Status ExchangeService::Admit(const Identity& caller, grpc::ServerContextBase* context) {
   if (int64_t wait_ms = limiter_.Take(caller.uri, NowMs()); wait_ms > 0) {
     context->AddTrailingMetadata("retry-after-ms", absl::StrCat(wait_ms));
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -209,7 +212,7 @@ absl::Status ExchangeService::Refuse(const Identity& caller, const v1::SubmitReq
 }
 
 absl::StatusOr<ExchangeService::Decided> ExchangeService::Decide(
-    const Identity& caller, const v1::SubmitRequest& request) {
+    const Identity& caller, const v1::SubmitRequest& request, bool streamed) {
   const v1::Labels& l = request.labels();
   const std::string record_id = NewRecordId();
   std::optional<v1::Organisation> recipient = directory_->Find(l.recipient_org());
@@ -262,6 +265,16 @@ absl::StatusOr<ExchangeService::Decided> ExchangeService::Decide(
   content.set_originator(l.originator());
   content.set_end_user(l.end_user());
   std::string obligations_done;
+  if (ob.redact != 0 && streamed) {
+    std::vector<std::string> fields = decided.live_policy->engine.RedactFields(ob);
+    metrics_->CountRecord("outbound", "denied", "obligation");
+    return Refuse(caller, request, record_id,
+                  absl::PermissionDeniedError(absl::StrCat(
+                      "denied: rule ", rule_ids.empty() ? "" : rule_ids[0],
+                      " requires redacting ", absl::StrJoin(fields, ", "),
+                      ", which cannot be done to a streamed record; submit it with Submit")),
+                  rule_ids);
+  }
   if (ob.redact != 0) {
     std::vector<std::string> fields = decided.live_policy->engine.RedactFields(ob);
     absl::StatusOr<Redacted> redacted = RedactJson(request.payload(), fields);
@@ -329,7 +342,7 @@ absl::StatusOr<ExchangeService::Decided> ExchangeService::Decide(
   for (const std::string& r : rule_ids) record.add_rule_ids(r);
   out.labels = std::move(labels);
   out.to = *std::move(to);
-  out.content = content.SerializeAsString();
+  out.content = streamed ? StreamPrefix(content) : content.SerializeAsString();
   return out;
 }
 
@@ -354,7 +367,7 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
   absl::Status checked = Admit(*caller, context);
   if (checked.ok()) checked = Check(*caller, *request);
   if (!checked.ok()) checked = Refuse(*caller, *request, "", checked);
-  absl::StatusOr<Decided> decided = checked.ok() ? Decide(*caller, *request) : checked;
+  absl::StatusOr<Decided> decided = checked.ok() ? Decide(*caller, *request, false) : checked;
   if (!decided.ok()) {
     metrics_->CountRefusal(
         "exchange", GrpcCodeName(static_cast<grpc::StatusCode>(decided.status().code())));
@@ -390,20 +403,20 @@ void ExchangeService::Accept(grpc::ServerUnaryReactor* reactor, const Identity& 
           return;
         }
         record.set_envelope(*std::move(sealed));
-        Audit(reactor, caller.uri, request->idempotency_key(), response, start,
-              std::move(entry), std::move(record));
+        Audit([reactor](const grpc::Status& s) { reactor->Finish(s); }, caller.uri,
+              request->idempotency_key(), response, start, std::move(entry), std::move(record));
       });
 }
 
-void ExchangeService::Audit(grpc::ServerUnaryReactor* reactor, const std::string& sender,
-                            const std::string& key, v1::SubmitResponse* response,
-                            absl::Time start, v1::AuditEntry entry, v1::OutboxRecord record) {
+void ExchangeService::Audit(Finisher finish, const std::string& sender, const std::string& key,
+                            v1::SubmitResponse* response, absl::Time start, v1::AuditEntry entry,
+                            v1::OutboxRecord record) {
   ctx_->auditor->Record(
       std::move(entry),
-      [this, reactor, response, start, key, sender,
+      [this, finish = std::move(finish), response, start, key, sender,
        record = std::move(record)](absl::StatusOr<uint64_t> index) mutable {
         if (!index.ok()) {
-          reactor->Finish(ToGrpcStatus(absl::UnavailableError(
+          finish(ToGrpcStatus(absl::UnavailableError(
               "the record could not be audited, so it was not accepted; retry")));
           return;
         }
@@ -411,26 +424,26 @@ void ExchangeService::Audit(grpc::ServerUnaryReactor* reactor, const std::string
         const int64_t accepted = record.accepted_unix_ms();
         store_->AddToOutboxAsync(
             record, key, accepted,
-            [this, reactor, response, start, sender](absl::StatusOr<OutboxEntry> entry,
-                                                     bool inserted) {
+            [this, finish, response, start, sender](absl::StatusOr<OutboxEntry> entry,
+                                                   bool inserted) {
               if (!entry.ok()) {
-                reactor->Finish(ToGrpcStatus(entry.status()));
+                finish(ToGrpcStatus(entry.status()));
                 return;
               }
               if (!inserted) {
                 *response->mutable_receipt() = ReceiptFor(*entry);
                 response->mutable_receipt()->set_duplicate(true);
-                reactor->Finish(grpc::Status::OK);
+                finish(grpc::Status::OK);
                 return;
               }
               LogInfo("submitted", {{"record_id", entry->record.record_id()},
                                     {"sender", sender},
                                     {"recipient_org", entry->record.labels().recipient_org()}});
               metrics_->CountRecord("outbound", "submitted");
-              sender_->DeliverNow(*entry, [this, reactor, response, start](const OutboxEntry& now) {
+              sender_->DeliverNow(*entry, [this, finish, response, start](const OutboxEntry& now) {
                 *response->mutable_receipt() = ReceiptFor(now);
                 metrics_->submit_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
-                reactor->Finish(grpc::Status::OK);
+                finish(grpc::Status::OK);
               });
             });
       });
@@ -458,6 +471,14 @@ grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* co
   std::vector<v1::AuditEntry> audit;
   for (const MailboxEntry& e : *entries) {
     const v1::MailboxRecord& m = e.record;
+    if (!m.envelope_file().empty()) {
+      // Streamed: listed here, its payload read with FetchStream (which
+      // audits FETCHED).
+      v1::Record* r = response->add_records();
+      *r = m.listing();
+      r->set_streamed(true);
+      continue;
+    }
     absl::StatusOr<OpenedContent> opened = OpenRecord(*ctx_, m.envelope(), m.sender_org());
     if (!opened.ok()) {
       // Verified when it arrived; failing now means a key it needs is gone.
@@ -524,6 +545,12 @@ grpc::ServerUnaryReactor* ExchangeService::Ack(grpc::CallbackServerContext* cont
                              s.message())));
   }
   response->set_acked(static_cast<int>(acked->size()));
+  // A streamed record's spool file goes once the record is acknowledged
+  // (the id and envelope hash stay in the store against replays).
+  for (const MailboxAcked& a : *acked) {
+    std::error_code ec;
+    std::filesystem::remove(InboundSpoolPath(config_->data_dir(), a.envelope_sha256), ec);
+  }
   return Done(context, absl::OkStatus());
 }
 
@@ -556,6 +583,166 @@ grpc::ServerUnaryReactor* ExchangeService::Status(grpc::CallbackServerContext* c
     if (request->with_proof()) *response->mutable_proof() = CheckDeliveryProof(*ctx_, *entry);
   }
   return Done(context, absl::OkStatus());
+}
+
+grpc::Status ExchangeService::SubmitStream(grpc::ServerContext* context,
+                                           grpc::ServerReader<v1::SubmitChunk>* reader,
+                                           v1::SubmitResponse* response) {
+  const absl::Time start = absl::Now();
+  absl::StatusOr<Identity> caller = Authenticate(context);
+  if (!caller.ok()) {
+    metrics_->CountRefusal("exchange", "UNAUTHENTICATED");
+    return ToGrpcStatus(caller.status());
+  }
+  v1::SubmitChunk first;
+  if (!reader->Read(&first)) {
+    return ToGrpcStatus(absl::InvalidArgumentError("the stream ended before its first message"));
+  }
+  if (!first.has_head() || !first.data().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "the first message of SubmitStream carries `head` (labels) and no data"));
+  }
+  const v1::SubmitRequest& head = first.head();
+  if (!head.payload().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "SubmitStream's head carries no payload; send it in the messages after the first"));
+  }
+  if (!head.idempotency_key().empty()) {
+    absl::StatusOr<OutboxEntry> seen =
+        store_->FindByIdempotencyKey(caller->system, head.idempotency_key());
+    if (seen.ok()) {
+      *response->mutable_receipt() = ReceiptFor(*seen);
+      response->mutable_receipt()->set_duplicate(true);
+      return grpc::Status::OK;
+    }
+  }
+  absl::Status s = AcceptStream(*caller, head, reader, context, response, start);
+  if (!s.ok()) {
+    metrics_->CountRefusal("exchange", GrpcCodeName(static_cast<grpc::StatusCode>(s.code())));
+    LogWarning("streamed submit refused", {{"caller", caller->uri}, {"error", s.ToString()}});
+  }
+  return ToGrpcStatus(s);
+}
+
+absl::Status ExchangeService::AcceptStream(const Identity& caller, const v1::SubmitRequest& head,
+                                           grpc::ServerReader<v1::SubmitChunk>* reader,
+                                           grpc::ServerContext* context,
+                                           v1::SubmitResponse* response, absl::Time start) {
+  absl::Status checked = Admit(caller, context);
+  if (checked.ok()) checked = Check(caller, head);
+  if (!checked.ok()) return Refuse(caller, head, "", checked);
+  ASSIGN_OR_RETURN(Decided decided, Decide(caller, head, true));
+  const std::string& record_id = decided.record.record_id();
+
+  // Sealed as it arrives, straight into the spool: memory holds a chunk or
+  // two, never the record.
+  const std::string data_dir = config_->data_dir();
+  ASSIGN_OR_RETURN(std::unique_ptr<SpoolFile> spool,
+                   SpoolFile::Create(data_dir + "/" + kSpoolOut,
+                                     SealedStreamLimit(config_->max_stream_bytes())));
+  const uint64_t limit = static_cast<uint64_t>(config_->max_stream_bytes());
+  PayloadSource source(std::move(decided.content),
+                       [reader](std::string* chunk) {
+                         v1::SubmitChunk next;
+                         if (!reader->Read(&next)) return false;
+                         *chunk = std::move(*next.mutable_data());
+                         return true;
+                       },
+                       limit);
+  absl::Status sealed =
+      ctx_->stream_sealer->Seal(decided.labels, decided.to, &source, spool.get());
+  if (sealed.ok() && context->IsCancelled()) {
+    sealed = absl::CancelledError("the client cancelled the stream");
+  }
+  if (sealed.ok()) sealed = spool->Sync();
+  if (!sealed.ok()) {
+    if (source.over_limit()) {
+      return Refuse(caller, head, record_id,
+                    absl::ResourceExhaustedError(absl::StrCat(
+                        "the payload is over this gateway's limit of ",
+                        config_->max_stream_bytes(), " bytes for a streamed record")));
+    }
+    if (context->IsCancelled()) {
+      return absl::CancelledError("the client cancelled the stream; nothing was accepted");
+    }
+    return Refuse(caller, head, record_id,
+                  absl::Status(sealed.code(), absl::StrCat("cannot seal the streamed record: ",
+                                                           sealed.message())));
+  }
+  const std::string relative = absl::StrCat(kSpoolOut, "/", record_id, ".env");
+  RETURN_IF_ERROR(spool->Commit(data_dir + "/" + relative));
+
+  v1::AuditEntry entry = std::move(decided.entry);
+  entry.set_payload_sha256(source.payload_sha256());
+  absl::StrAppend(entry.mutable_reason(), "; streamed ", source.payload_bytes(), " bytes");
+  v1::OutboxRecord record = std::move(decided.record);
+  record.set_envelope_file(relative);
+  record.set_envelope_sha256(spool->sha256());
+  std::promise<grpc::Status> done;
+  Audit([&done](const grpc::Status& s) { done.set_value(s); }, caller.uri,
+        head.idempotency_key(), response, start, std::move(entry), std::move(record));
+  grpc::Status s = done.get_future().get();
+  if (!s.ok()) {
+    // Not accepted: nothing refers to the file.
+    std::error_code ec;
+    std::filesystem::remove(data_dir + "/" + relative, ec);
+    return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status ExchangeService::FetchStream(grpc::ServerContext* context,
+                                          const v1::FetchStreamRequest* request,
+                                          grpc::ServerWriter<v1::FetchChunk>* writer) {
+  absl::StatusOr<Identity> caller = Authenticate(context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::StatusOr<MailboxEntry> held =
+      store_->GetMailbox(caller->system, request->sender_org(), request->record_id());
+  if (!held.ok()) return ToGrpcStatus(held.status());
+  const v1::MailboxRecord& m = held->record;
+  if (m.envelope_file().empty()) {
+    return ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
+        "record ", m.record_id(), " was not streamed; Fetch returns its payload")));
+  }
+  absl::StatusOr<std::unique_ptr<envelope::FileSource>> file =
+      envelope::FileSource::Open(config_->data_dir() + "/" + m.envelope_file());
+  if (!file.ok()) return ToGrpcStatus(absl::DataLossError(file.status().message()));
+
+  v1::FetchChunk first;
+  *first.mutable_record() = m.listing();
+  first.mutable_record()->set_streamed(true);
+  if (!writer->Write(first)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+  // Plaintext leaves a chunk at a time, each authenticated as it is
+  // decrypted; the call ends OK only if the whole record was.
+  ContentSink sink([writer](absl::string_view bytes) {
+    v1::FetchChunk c;
+    c.set_data(std::string(bytes));
+    return writer->Write(c) ? absl::OkStatus() : absl::CancelledError("client went away");
+  });
+  absl::StatusOr<OpenedContent> opened =
+      OpenStreamedRecord(*ctx_, file->get(), m.sender_org(), &sink);
+  if (!opened.ok()) {
+    if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+    LogError("a held streamed record did not open",
+             {{"record_id", m.record_id()}, {"error", opened.status().ToString()}});
+    return ToGrpcStatus(absl::DataLossError(absl::StrCat(
+        "record ", m.record_id(), " from ", m.sender_org(), " did not open (",
+        opened.status().message(), "); discard what arrived")));
+  }
+  v1::AuditEntry a;
+  a.set_event(v1::AUDIT_EVENT_FETCHED);
+  a.set_record_id(m.record_id());
+  a.set_sender_org(m.sender_org());
+  a.set_sender_system(m.listing().sender_system());
+  a.set_recipient_org(config_->org_id());
+  a.set_recipient_system(caller->system);
+  *a.mutable_labels() = m.listing().labels();
+  a.set_payload_sha256(sink.payload_sha256());
+  if (!ctx_->auditor->Append(std::move(a)).ok()) {
+    return ToGrpcStatus(absl::UnavailableError(
+        "the fetch could not be audited, so it is not complete; discard what arrived and retry"));
+  }
+  return grpc::Status::OK;
 }
 
 }  // namespace gatehouse

@@ -17,7 +17,14 @@
 
 namespace gatehouse {
 
-class ExchangeService final : public v1::Exchange::CallbackService {
+// Submit, Fetch, Ack and Status use the callback API; the streaming calls
+// are synchronous (each has a thread of gRPC's while it runs): they are for
+// large records, few at a time, and each reads or writes a file.
+using ExchangeServiceBase = v1::Exchange::WithCallbackMethod_Submit<
+    v1::Exchange::WithCallbackMethod_Fetch<v1::Exchange::WithCallbackMethod_Ack<
+        v1::Exchange::WithCallbackMethod_Status<v1::Exchange::Service>>>>;
+
+class ExchangeService final : public ExchangeServiceBase {
  public:
   ExchangeService(const GatewayContext* ctx, OutboxSender* sender)
       : ctx_(ctx),
@@ -40,13 +47,19 @@ class ExchangeService final : public v1::Exchange::CallbackService {
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
                                    const v1::StatusRequest* request,
                                    v1::StatusResponse* response) override;
+  grpc::Status SubmitStream(grpc::ServerContext* context,
+                            grpc::ServerReader<v1::SubmitChunk>* reader,
+                            v1::SubmitResponse* response) override;
+  grpc::Status FetchStream(grpc::ServerContext* context, const v1::FetchStreamRequest* request,
+                           grpc::ServerWriter<v1::FetchChunk>* writer) override;
 
  private:
+  using Finisher = std::function<void(const grpc::Status&)>;
   // The caller, if it is a system of our organisation.
-  absl::StatusOr<Identity> Authenticate(grpc::CallbackServerContext* context) const;
+  absl::StatusOr<Identity> Authenticate(grpc::ServerContextBase* context) const;
   // Refuses with ResourceExhausted if the caller is over its rate or the
   // outbox is full; changes nothing.
-  absl::Status Admit(const Identity& caller, grpc::CallbackServerContext* context);
+  absl::Status Admit(const Identity& caller, grpc::ServerContextBase* context);
   // Checks a Submit's claims, size and labels; changes nothing.
   absl::Status Check(const Identity& caller, const v1::SubmitRequest& request) const;
   // A Submit decided and its obligations carried out: what is sealed, then
@@ -56,21 +69,31 @@ class ExchangeService final : public v1::Exchange::CallbackService {
     v1::OutboxRecord record;  // envelope and audit_index still to fill in
     envelope::RecordLabels labels;
     envelope::RecipientKey to;
-    std::string content;  // the serialized SealedContent
+    // The serialized SealedContent; for a streamed record, its StreamPrefix
+    // (no payload).
+    std::string content;
   };
   // Decides one checked Submit and carries out its obligations. On a
   // refusal the audit entry is written (DENIED) and nothing else changes.
-  absl::StatusOr<Decided> Decide(const Identity& caller, const v1::SubmitRequest& request);
+  // A streamed record cannot be redacted: a redaction obligation denies it.
+  absl::StatusOr<Decided> Decide(const Identity& caller, const v1::SubmitRequest& request,
+                                 bool streamed);
   // Seals a decided Submit, audits it, makes it durable in the outbox and
   // delivers it, each step on the thread that finished the one before;
   // finishes `reactor` when the record is delivered or queued for retry.
   void Accept(grpc::ServerUnaryReactor* reactor, const Identity& caller,
               const v1::SubmitRequest* request, v1::SubmitResponse* response, absl::Time start,
               Decided decided);
-  // The steps of Accept after sealing.
-  void Audit(grpc::ServerUnaryReactor* reactor, const std::string& sender, const std::string& key,
+  // The steps after sealing: audit, outbox, delivery; then `finish`.
+  void Audit(Finisher finish, const std::string& sender, const std::string& key,
              v1::SubmitResponse* response, absl::Time start, v1::AuditEntry entry,
              v1::OutboxRecord record);
+  // SubmitStream after its first message: seals the payload as it arrives
+  // into the spool, then audits, queues and delivers like Submit.
+  absl::Status AcceptStream(const Identity& caller, const v1::SubmitRequest& head,
+                            grpc::ServerReader<v1::SubmitChunk>* reader,
+                            grpc::ServerContext* context, v1::SubmitResponse* response,
+                            absl::Time start);
   // Audits a refused Submit; returns `refusal`, or Unavailable if even the
   // refusal could not be audited.
   absl::Status Refuse(const Identity& caller, const v1::SubmitRequest& request,

@@ -20,6 +20,7 @@
 #include "gateway/identity.h"
 #include "gateway/log.h"
 #include "gateway/sqlite_store.h"
+#include "gateway/stream_spool.h"
 #include "gateway/tls.h"
 
 namespace gatehouse {
@@ -165,6 +166,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   gw->keyset_ = std::make_shared<const envelope::Keyset>(*std::move(keyset));
   ASSIGN_OR_RETURN(gw->seal_queue_, SealQueue::Create(gw->keyset_));
   ASSIGN_OR_RETURN(gw->opener_, envelope::Opener::Create(gw->keyset_));
+  ASSIGN_OR_RETURN(gw->stream_sealer_, envelope::StreamSealer::Create(gw->keyset_));
+  ASSIGN_OR_RETURN(gw->stream_opener_, envelope::StreamOpener::Create(gw->keyset_));
   ASSIGN_OR_RETURN(audit::NoteSigner log_key,
                    LoadNoteKey("audit.keyFile", c.audit().key_file(), audit::kSigTypeEd25519));
   ASSIGN_OR_RETURN(audit::NoteSigner cosigner_key,
@@ -215,6 +218,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
         absl::StrCat("cannot create dataDir ", c.data_dir(), ": ", ec.message()));
   }
   chmod(c.data_dir().c_str(), 0700);
+  RETURN_IF_ERROR(PrepareSpool(c.data_dir()));
   ASSIGN_OR_RETURN(gw->store_, SqliteStore::Open(c.data_dir() + "/gatehouse.db"));
   audit::AuditLogOptions audit_options;
   audit_options.signer = std::make_shared<const audit::NoteSigner>(log_key);
@@ -240,6 +244,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   ctx.keyset = gw->keyset_;
   ctx.seal_queue = gw->seal_queue_.get();
   ctx.opener = gw->opener_.get();
+  ctx.stream_sealer = gw->stream_sealer_.get();
+  ctx.stream_opener = gw->stream_opener_.get();
   ctx.auditor = gw->auditor_.get();
   ctx.metrics = &gw->metrics_;
   ctx.peers = gw->peers_.get();

@@ -84,6 +84,8 @@ class Gateway {
   std::vector<envelope::VerifyingKey> authority_keys_;
   std::shared_ptr<const envelope::Keyset> keyset_;
   std::unique_ptr<envelope::Opener> opener_;
+  std::unique_ptr<envelope::StreamSealer> stream_sealer_;
+  std::unique_ptr<envelope::StreamOpener> stream_opener_;
   std::unique_ptr<PolicyHolder> policy_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<audit::AuditLog> audit_log_;

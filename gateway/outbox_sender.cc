@@ -1,6 +1,7 @@
 #include "gateway/outbox_sender.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -89,16 +90,27 @@ void OutboxSender::Attempt(const OutboxEntry& entry, Done done) {
            v1::DeliverResponse(), 0, std::move(done));
     return;
   }
+  const absl::Time start = absl::Now();
+  auto finish = [this, entry, start, done = std::move(done)](
+                    grpc::Status status, const v1::DeliverResponse& response,
+                    int64_t retry_after_ms) mutable {
+    metrics_->deliver_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    Finish(entry, status, response, retry_after_ms, std::move(done));
+  };
+  if (!entry.record.envelope_file().empty()) {
+    // Streamed: sent from its spool file, with time for its size (at least
+    // 1 MiB/s on top of the usual deadline).
+    const std::string path = ctx_->config->data_dir() + "/" + entry.record.envelope_file();
+    std::error_code ec;
+    const uintmax_t size = std::filesystem::file_size(path, ec);
+    const int64_t timeout =
+        retry_.deliver_timeout_ms() + (ec ? 0 : static_cast<int64_t>(size >> 20) * 1000);
+    peers_->DeliverFile(*peer, path, timeout, std::move(finish));
+    return;
+  }
   v1::DeliverRequest request;
   request.set_envelope(entry.record.envelope());
-  const absl::Time start = absl::Now();
-  peers_->Deliver(*peer, std::move(request), retry_.deliver_timeout_ms(),
-                  [this, entry, start, done = std::move(done)](
-                      grpc::Status status, const v1::DeliverResponse& response,
-                      int64_t retry_after_ms) mutable {
-                    metrics_->deliver_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
-                    Finish(entry, status, response, retry_after_ms, std::move(done));
-                  });
+  peers_->Deliver(*peer, std::move(request), retry_.deliver_timeout_ms(), std::move(finish));
 }
 
 absl::StatusOr<v1::DeliveryReceipt> OutboxSender::CheckReceipt(
@@ -110,7 +122,9 @@ absl::StatusOr<v1::DeliveryReceipt> OutboxSender::CheckReceipt(
   }
   ASSIGN_OR_RETURN(v1::DeliveryReceipt r, VerifyReceipt(response.receipt(), *peer));
   if (r.record_id() != entry.record.record_id() || r.sender_org() != entry.record.sender_org() ||
-      r.envelope_sha256() != Sha256(entry.record.envelope())) {
+      r.envelope_sha256() != (entry.record.envelope_file().empty()
+                                  ? Sha256(entry.record.envelope())
+                                  : entry.record.envelope_sha256())) {
     return absl::UnauthenticatedError(
         "the receipt is for another record or another envelope than the one sent");
   }
@@ -165,6 +179,11 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivere
     store_->MarkDeliveredAsync(id, now.delivered_ms, now.receipt, [this, id, now](absl::Status s) {
       if (!s.ok()) {
         LogError("outbox update failed", {{"record_id", id}, {"error", s.ToString()}});
+      } else if (!now.record.envelope_file().empty()) {
+        // The peer holds the streamed envelope and the store says so: the
+        // spooled copy is no longer needed.
+        std::error_code ec;
+        std::filesystem::remove(ctx_->config->data_dir() + "/" + now.record.envelope_file(), ec);
       }
       {
         std::lock_guard<std::mutex> lock(mu_);

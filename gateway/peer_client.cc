@@ -2,10 +2,31 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <thread>
+
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/stream_spool.h"
 #include "gateway/tls.h"
 
 namespace gatehouse {
+namespace {
+
+// The peer's retry-after-ms trailer, or 0.
+int64_t RetryAfterMs(const grpc::ClientContext& context) {
+  int64_t ms = 0;
+  const auto& trailers = context.GetServerTrailingMetadata();
+  auto it = trailers.find("retry-after-ms");
+  if (it == trailers.end() ||
+      !absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()), &ms)) {
+    return 0;
+  }
+  return ms;
+}
+
+}  // namespace
 
 absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> PeerClient::StubFor(
     const v1::Organisation& peer) {
@@ -52,17 +73,60 @@ void PeerClient::Deliver(const v1::Organisation& peer, v1::DeliverRequest reques
                              std::chrono::milliseconds(timeout_ms));
   (*stub)->async()->Deliver(&call->context, &call->request, &call->response,
                             [call, done = std::move(done)](grpc::Status status) {
-                              int64_t retry_after_ms = 0;
-                              const auto& trailers = call->context.GetServerTrailingMetadata();
-                              auto it = trailers.find("retry-after-ms");
-                              if (it != trailers.end() &&
-                                  !absl::SimpleAtoi(absl::string_view(it->second.data(),
-                                                                      it->second.size()),
-                                                    &retry_after_ms)) {
-                                retry_after_ms = 0;
-                              }
-                              done(status, call->response, retry_after_ms);
+                              done(status, call->response, RetryAfterMs(call->context));
                             });
+}
+
+void PeerClient::DeliverFile(const v1::Organisation& peer, const std::string& path,
+                             int64_t timeout_ms, DeliverCallback done) {
+  absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> stub = StubFor(peer);
+  if (!stub.ok()) {
+    done(grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(stub.status().message())),
+         v1::DeliverResponse(), 0);
+    return;
+  }
+  const size_t message = std::min<size_t>(kStreamMessageBytes,
+                                          static_cast<size_t>(max_message_bytes_) / 2);
+  std::thread([stub = *std::move(stub), path, timeout_ms, message, done = std::move(done)] {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) {
+      done(grpc::Status(grpc::StatusCode::DATA_LOSS,
+                        absl::StrCat("cannot read spooled envelope ", path)),
+           v1::DeliverResponse(), 0);
+      return;
+    }
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::milliseconds(timeout_ms));
+    v1::DeliverResponse response;
+    std::unique_ptr<grpc::ClientWriter<v1::DeliverChunk>> writer =
+        stub->DeliverStream(&context, &response);
+    v1::DeliverChunk chunk;
+    std::string* data = chunk.mutable_data();
+    bool read_error = false;
+    for (;;) {
+      data->resize(message);
+      const size_t n = std::fread(data->data(), 1, message, f);
+      if (n == 0) {
+        read_error = std::ferror(f) != 0;
+        break;
+      }
+      data->resize(n);
+      if (!writer->Write(chunk)) break;  // the peer ended the call: Finish says why
+    }
+    std::fclose(f);
+    if (read_error) {
+      context.TryCancel();
+      writer->Finish();
+      done(grpc::Status(grpc::StatusCode::DATA_LOSS,
+                        absl::StrCat("cannot read spooled envelope ", path)),
+           v1::DeliverResponse(), 0);
+      return;
+    }
+    writer->WritesDone();
+    grpc::Status status = writer->Finish();
+    done(status, response, RetryAfterMs(context));
+  }).detach();
 }
 
 }  // namespace gatehouse

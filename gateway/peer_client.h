@@ -39,6 +39,13 @@ class PeerClient {
   virtual void Deliver(const v1::Organisation& peer, v1::DeliverRequest request,
                int64_t timeout_ms, DeliverCallback done);
 
+  // DeliverStream of the spooled envelope at `path` to `peer`'s gateway, in
+  // kStreamMessageBytes messages, on a thread of its own (the file is read
+  // as it is sent, so memory stays bounded). `done` runs once, on that
+  // thread. Virtual so that tests can stand in for the network.
+  virtual void DeliverFile(const v1::Organisation& peer, const std::string& path,
+                           int64_t timeout_ms, DeliverCallback done);
+
   // The stub for `peer`'s gateway, for the other Peer calls.
   absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> StubFor(const v1::Organisation& peer);
 

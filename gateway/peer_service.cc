@@ -1,5 +1,8 @@
 #include "gateway/peer_service.h"
 
+#include <filesystem>
+#include <future>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -10,6 +13,7 @@
 #include "gateway/grpc_status.h"
 #include "gateway/log.h"
 #include "gateway/receipt.h"
+#include "gateway/stream_spool.h"
 #include "gateway/tls.h"
 
 namespace gatehouse {
@@ -48,7 +52,7 @@ absl::StatusOr<std::pair<uint64_t, std::string>> LatestSigned(const audit::Audit
 
 }  // namespace
 
-absl::StatusOr<Identity> PeerService::Authenticate(grpc::CallbackServerContext* context) const {
+absl::StatusOr<Identity> PeerService::Authenticate(grpc::ServerContextBase* context) const {
   ASSIGN_OR_RETURN(Identity caller, PeerIdentity(*context->auth_context()));
   if (caller.kind != Identity::Kind::kGateway) {
     return absl::UnauthenticatedError(
@@ -104,6 +108,49 @@ absl::Status PeerService::Reject(const Identity& caller, const envelope::Envelop
   return refusal;
 }
 
+absl::Status PeerService::CheckClaimedParties(const Identity& caller,
+                                              const envelope::EnvelopeHeader& claimed) {
+  const envelope::RecordLabels& h = claimed.labels;
+  if (h.sender_org != caller.org) {
+    return Reject(caller, &claimed, nullptr,
+                  absl::UnauthenticatedError(absl::StrCat(
+                      "the envelope claims sender organisation '", h.sender_org,
+                      "' but the connection is from ", caller.uri)));
+  }
+  if (h.recipient_org != ctx_->config->org_id()) {
+    return Reject(caller, &claimed, nullptr,
+                  absl::InvalidArgumentError(absl::StrCat(
+                      "record is addressed to '", h.recipient_org, "', but this is ",
+                      ctx_->config->org_id(), "'s gateway")));
+  }
+  if (!IsRecordId(h.record_id)) {
+    return Reject(caller, &claimed, nullptr,
+                  absl::InvalidArgumentError("record id must be 32 lower-case hex characters"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PeerService::CheckRepeat(const Identity& caller,
+                                      const envelope::EnvelopeHeader& header,
+                                      const std::string& envelope_sha256,
+                                      v1::DeliverResponse* response) {
+  // A record id seen before: the same envelope is a retry (answered with the
+  // first receipt); any other envelope under that id is a replay.
+  const envelope::RecordLabels& h = header.labels;
+  absl::StatusOr<MailboxSeen> seen = ctx_->store->FindInMailbox(h.sender_org, h.record_id);
+  if (!seen.ok()) return seen.status();
+  if (seen->envelope_sha256 != envelope_sha256) {
+    return Reject(caller, &header, nullptr,
+                  absl::AlreadyExistsError(absl::StrCat(
+                      "replay refused: record ", h.record_id, " from ", h.sender_org,
+                      " was already delivered with different contents")));
+  }
+  *response->mutable_receipt() = seen->receipt;
+  response->set_duplicate(true);
+  ctx_->metrics->CountRecord("inbound", "duplicate");
+  return absl::OkStatus();
+}
+
 absl::Status PeerService::Accept(const Identity& caller, const std::string& envelope,
                                  v1::DeliverResponse* response, Pending* pending) {
   const v1::GatewayConfig& config = *ctx_->config;
@@ -119,40 +166,12 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
                   absl::InvalidArgumentError(absl::StrCat("malformed envelope: ",
                                                           claimed.status().message())));
   }
-  const envelope::RecordLabels& h = claimed->labels;
-  if (h.sender_org != caller.org) {
-    return Reject(caller, &*claimed, nullptr,
-                  absl::UnauthenticatedError(absl::StrCat(
-                      "the envelope claims sender organisation '", h.sender_org,
-                      "' but the connection is from ", caller.uri)));
-  }
-  if (h.recipient_org != config.org_id()) {
-    return Reject(caller, &*claimed, nullptr,
-                  absl::InvalidArgumentError(absl::StrCat(
-                      "record is addressed to '", h.recipient_org, "', but this is ",
-                      config.org_id(), "'s gateway")));
-  }
-  if (!IsRecordId(h.record_id)) {
-    return Reject(caller, &*claimed, nullptr,
-                  absl::InvalidArgumentError("record id must be 32 lower-case hex characters"));
-  }
+  RETURN_IF_ERROR(CheckClaimedParties(caller, *claimed));
   const std::string envelope_sha256 = Sha256(envelope);
-  // A record id seen before: the same envelope is a retry (answered with the
-  // first receipt); any other envelope under that id is a replay.
-  absl::StatusOr<MailboxSeen> seen = ctx_->store->FindInMailbox(h.sender_org, h.record_id);
-  if (seen.ok()) {
-    if (seen->envelope_sha256 != envelope_sha256) {
-      return Reject(caller, &*claimed, nullptr,
-                    absl::AlreadyExistsError(absl::StrCat(
-                        "replay refused: record ", h.record_id, " from ", h.sender_org,
-                        " was already delivered with different contents")));
-    }
-    *response->mutable_receipt() = seen->receipt;
-    response->set_duplicate(true);
-    ctx_->metrics->CountRecord("inbound", "duplicate");
-    return absl::OkStatus();
+  if (absl::Status repeat = CheckRepeat(caller, *claimed, envelope_sha256, response);
+      !absl::IsNotFound(repeat)) {
+    return repeat;
   }
-  if (!absl::IsNotFound(seen.status())) return seen.status();
 
   absl::StatusOr<OpenedContent> opened = OpenRecord(*ctx_, envelope, caller.org);
   if (!opened.ok()) {
@@ -164,6 +183,18 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
     }
     return Reject(caller, &*claimed, nullptr, s);
   }
+  RETURN_IF_ERROR(
+      AcceptOpened(caller, *opened, envelope_sha256, Sha256(opened->content.payload()), pending));
+  pending->record.set_envelope(envelope);
+  return absl::OkStatus();
+}
+
+absl::Status PeerService::AcceptOpened(const Identity& caller, const OpenedContent& opened_ref,
+                                       const std::string& envelope_sha256,
+                                       const std::string& payload_sha256, Pending* pending) {
+  const v1::GatewayConfig& config = *ctx_->config;
+  const OpenedContent* opened = &opened_ref;
+  const envelope::RecordLabels& h = opened->header.labels;
   const int64_t now_ms = absl::ToUnixMillis(absl::Now());
   const int64_t created = opened->header.labels.created_unix_ms;
   if (created < now_ms - config.replay_window_seconds() * 1000 ||
@@ -229,7 +260,7 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
   e.set_decision(v1::AUDIT_DECISION_PERMIT);
   for (const std::string& r : rule_ids) e.add_rule_ids(r);
   e.set_reason(std::string(decided.live.reason));
-  e.set_payload_sha256(Sha256(opened->content.payload()));
+  e.set_payload_sha256(payload_sha256);
   e.add_key_ids(envelope::KeyIdToHex(opened->header.sender_key_id));
   e.add_key_ids(envelope::KeyIdToHex(opened->header.recipient_key_id));
   e.set_policy_version(decided.live_policy->version);
@@ -247,51 +278,47 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
   record.set_record_id(h.record_id);
   record.set_sender_org(h.sender_org);
   record.set_recipient_system(opened->content.recipient_system());
-  record.set_envelope(envelope);
   record.set_received_unix_ms(now_ms);
   pending->envelope_sha256 = envelope_sha256;
   return absl::OkStatus();
 }
 
-void PeerService::Commit(Pending pending, grpc::ServerUnaryReactor* reactor,
-                        v1::DeliverResponse* response) {
+void PeerService::Commit(Pending pending, Finisher finish, v1::DeliverResponse* response) {
   // Audited, then the receipt signed with the entry's index, then durable in
   // the mailbox: each step starts on the thread that finished the last.
   v1::AuditEntry entry = std::move(pending.entry);
-  ctx_->auditor->Record(std::move(entry), [this, reactor, response,
+  ctx_->auditor->Record(std::move(entry), [this, finish, response,
                                            pending = std::move(pending)](
                                               absl::StatusOr<uint64_t> index) mutable {
     if (!index.ok()) {
-      reactor->Finish(ToGrpcStatus(
+      finish(ToGrpcStatus(
           absl::UnavailableError("this gateway cannot write its audit log; retry later")));
       return;
     }
     pending.receipt.set_audit_index(*index);
     absl::StatusOr<v1::SignedReceipt> signed_receipt = SignReceipt(*ctx_->keyset, pending.receipt);
     if (!signed_receipt.ok()) {
-      reactor->Finish(ToGrpcStatus(signed_receipt.status()));
+      finish(ToGrpcStatus(signed_receipt.status()));
       return;
     }
     ctx_->store->AddToMailboxAsync(
         pending.record, pending.envelope_sha256, *signed_receipt,
-        [this, reactor, response, id = pending.record.record_id(),
+        [this, finish, response, id = pending.record.record_id(),
          from = pending.record.sender_org()](absl::StatusOr<MailboxPut> put) {
           if (!put.ok()) {
-            reactor->Finish(ToGrpcStatus(put.status()));
+            finish(ToGrpcStatus(put.status()));
             return;
           }
           *response->mutable_receipt() = put->held.receipt;
           response->set_duplicate(!put->inserted);
           ctx_->metrics->CountRecord("inbound", put->inserted ? "received" : "duplicate");
           if (put->inserted) LogInfo("received", {{"record_id", id}, {"sender_org", from}});
-          reactor->Finish(grpc::Status::OK);
+          finish(grpc::Status::OK);
         });
   });
 }
 
-grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* context,
-                                               const v1::DeliverRequest* request,
-                                               v1::DeliverResponse* response) {
+absl::StatusOr<Identity> PeerService::Admit(grpc::ServerContextBase* context) {
   absl::StatusOr<Identity> caller = Authenticate(context);
   if (!caller.ok()) {
     LogWarning("delivery refused", {{"error", caller.status().ToString()}});
@@ -302,18 +329,26 @@ grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* cont
     e.set_reason(std::string(caller.status().message()));
     e.set_status_code("UNAUTHENTICATED");
     ctx_->auditor->Note(std::move(e));
-    return Finish(context, caller.status());
+    return caller.status();
   }
   // Over its rate a peer is told when to retry; counted and logged, not
   // audited, so that a flood cannot fill the audit log.
   if (int64_t wait_ms = limiter_.Take(caller->org, absl::ToUnixMillis(absl::Now())); wait_ms > 0) {
     context->AddTrailingMetadata("retry-after-ms", absl::StrCat(wait_ms));
     ctx_->metrics->CountRefusal("peer", "RESOURCE_EXHAUSTED");
-    return Finish(context, absl::ResourceExhaustedError(absl::StrCat(
-                               "organisation ", caller->org, " is over its limit of ",
-                               ctx_->config->deliver_rate_per_org(),
-                               " deliveries a second; retry after ", wait_ms, " ms")));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "organisation ", caller->org, " is over its limit of ",
+        ctx_->config->deliver_rate_per_org(), " deliveries a second; retry after ", wait_ms,
+        " ms"));
   }
+  return caller;
+}
+
+grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* context,
+                                               const v1::DeliverRequest* request,
+                                               v1::DeliverResponse* response) {
+  absl::StatusOr<Identity> caller = Admit(context);
+  if (!caller.ok()) return Finish(context, caller.status());
   Pending pending;
   absl::Status s = Accept(*caller, request->envelope(), response, &pending);
   if (!s.ok()) {
@@ -323,8 +358,109 @@ grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* cont
     return Finish(context, s);  // refused, or a repeat answered with its first receipt
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Commit(std::move(pending), reactor, response);
+  Commit(std::move(pending), [reactor](const grpc::Status& st) { reactor->Finish(st); },
+         response);
   return reactor;
+}
+
+grpc::Status PeerService::DeliverStream(grpc::ServerContext* context,
+                                        grpc::ServerReader<v1::DeliverChunk>* reader,
+                                        v1::DeliverResponse* response) {
+  absl::StatusOr<Identity> caller = Admit(context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::Status s = AcceptStream(*caller, context, reader, response);
+  if (!s.ok()) {
+    ctx_->metrics->CountRefusal("peer", GrpcCodeName(static_cast<grpc::StatusCode>(s.code())));
+  }
+  return ToGrpcStatus(s);
+}
+
+absl::Status PeerService::AcceptStream(const Identity& caller, grpc::ServerContext* context,
+                                       grpc::ServerReader<v1::DeliverChunk>* reader,
+                                       v1::DeliverResponse* response) {
+  const v1::GatewayConfig& config = *ctx_->config;
+  // Spooled first, as it arrives: nothing is decided on bytes not yet seen.
+  ASSIGN_OR_RETURN(std::unique_ptr<SpoolFile> spool,
+                   SpoolFile::Create(config.data_dir() + "/" + kSpoolIn,
+                                     SealedStreamLimit(config.max_stream_bytes())));
+  v1::DeliverChunk chunk;
+  while (reader->Read(&chunk)) {
+    if (absl::Status w = spool->Write(chunk.data()); !w.ok()) {
+      if (spool->over_limit()) {
+        return Reject(caller, nullptr, nullptr,
+                      absl::ResourceExhaustedError(absl::StrCat(
+                          "the streamed envelope is over this gateway's limit of ",
+                          config.max_stream_bytes(), " bytes of payload")));
+      }
+      return w;
+    }
+  }
+  if (context->IsCancelled()) {
+    return absl::CancelledError("the sending gateway cancelled the stream; nothing was stored");
+  }
+  RETURN_IF_ERROR(spool->Sync());
+
+  ASSIGN_OR_RETURN(std::unique_ptr<envelope::FileSource> file,
+                   envelope::FileSource::Open(spool->path()));
+  // What it claims, checked against the connection first (as Deliver).
+  absl::StatusOr<envelope::EnvelopeHeader> claimed = envelope::PeekStreamHeader(file.get());
+  if (!claimed.ok()) {
+    return Reject(caller, nullptr, nullptr,
+                  absl::InvalidArgumentError(absl::StrCat("malformed streamed envelope: ",
+                                                          claimed.status().message())));
+  }
+  RETURN_IF_ERROR(CheckClaimedParties(caller, *claimed));
+  RETURN_IF_ERROR(file->Rewind());
+  // Verified (signature over everything, then every chunk decrypted and
+  // authenticated) before anything is decided; the plaintext is dropped.
+  ContentSink sink;
+  absl::StatusOr<OpenedContent> opened = OpenStreamedRecord(*ctx_, file.get(), caller.org, &sink);
+  file.reset();
+  if (!opened.ok()) {
+    absl::Status st = opened.status();
+    if (!absl::IsInvalidArgument(st) && !absl::IsNotFound(st) && !absl::IsUnavailable(st)) {
+      st = absl::UnauthenticatedError(st.message());
+    }
+    return Reject(caller, nullptr, nullptr,
+                  absl::Status(st.code(), absl::StrCat("streamed envelope refused: ",
+                                                       st.message())));
+  }
+  const envelope::RecordLabels& h = opened->header.labels;
+  const std::string envelope_sha256 = spool->sha256();
+  if (absl::Status repeat = CheckRepeat(caller, opened->header, envelope_sha256, response);
+      !absl::IsNotFound(repeat)) {
+    return repeat;
+  }
+  Pending pending;
+  RETURN_IF_ERROR(
+      AcceptOpened(caller, *opened, envelope_sha256, sink.payload_sha256(), &pending));
+
+  // Kept sealed under a name of its own hash: another envelope can never
+  // take its place.
+  const std::string name = InboundSpoolName(envelope_sha256);
+  RETURN_IF_ERROR(spool->Commit(config.data_dir() + "/" + name));
+  v1::MailboxRecord& record = pending.record;
+  record.set_envelope_file(name);
+  v1::Record& listing = *record.mutable_listing();
+  listing.set_record_id(h.record_id);
+  listing.set_sender_org(h.sender_org);
+  listing.set_sender_system(opened->content.sender_system());
+  *listing.mutable_labels() = LabelsOf(*opened);
+  listing.set_received_unix_ms(record.received_unix_ms());
+  listing.set_streamed(true);
+  std::promise<grpc::Status> done;
+  Commit(std::move(pending), [&done](const grpc::Status& st) { done.set_value(st); }, response);
+  grpc::Status st = done.get_future().get();
+  if (!st.ok()) {
+    // Not held: unless a copy of the same envelope was stored meanwhile,
+    // nothing refers to the file.
+    if (absl::IsNotFound(ctx_->store->FindInMailbox(h.sender_org, h.record_id).status())) {
+      std::error_code ec;
+      std::filesystem::remove(config.data_dir() + "/" + name, ec);
+    }
+    return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
+  }
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* PeerService::GetCheckpoint(grpc::CallbackServerContext* context,

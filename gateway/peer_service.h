@@ -25,7 +25,14 @@
 
 namespace gatehouse {
 
-class PeerService final : public v1::Peer::CallbackService {
+// The unary calls use the callback API; DeliverStream is synchronous (a
+// thread of gRPC's while it runs): it is for large records, few at a time,
+// and it writes and reads a spool file.
+using PeerServiceBase = v1::Peer::WithCallbackMethod_Deliver<
+    v1::Peer::WithCallbackMethod_GetCheckpoint<v1::Peer::WithCallbackMethod_PutCosignature<
+        v1::Peer::WithCallbackMethod_GetInclusionProof<v1::Peer::Service>>>>;
+
+class PeerService final : public PeerServiceBase {
  public:
   explicit PeerService(const GatewayContext* ctx)
       : ctx_(ctx),
@@ -43,10 +50,17 @@ class PeerService final : public v1::Peer::CallbackService {
   grpc::ServerUnaryReactor* GetInclusionProof(grpc::CallbackServerContext* context,
                                               const v1::GetInclusionProofRequest* request,
                                               v1::GetInclusionProofResponse* response) override;
+  grpc::Status DeliverStream(grpc::ServerContext* context,
+                             grpc::ServerReader<v1::DeliverChunk>* reader,
+                             v1::DeliverResponse* response) override;
 
  private:
+  using Finisher = std::function<void(const grpc::Status&)>;
   // The calling gateway, if the directory lists it for its organisation.
-  absl::StatusOr<Identity> Authenticate(grpc::CallbackServerContext* context) const;
+  absl::StatusOr<Identity> Authenticate(grpc::ServerContextBase* context) const;
+  // Authenticate and the per-organisation limit, with the refusals
+  // audited, logged and counted as Deliver does.
+  absl::StatusOr<Identity> Admit(grpc::ServerContextBase* context);
   // A delivery that passed every check, to be audited, receipted and stored.
   struct Pending {
     v1::AuditEntry entry;           // RECEIVED
@@ -58,8 +72,27 @@ class PeerService final : public v1::Peer::CallbackService {
   // with `response` filled (and `pending` untouched) for a repeat.
   absl::Status Accept(const Identity& caller, const std::string& envelope,
                       v1::DeliverResponse* response, Pending* pending);
-  // Audits, signs the receipt and stores `pending`, then finishes `reactor`.
-  void Commit(Pending pending, grpc::ServerUnaryReactor* reactor, v1::DeliverResponse* response);
+  // The checks on a record from `caller` whose envelope verified and
+  // opened: the replay window, accreditation and inbound policy. OK with
+  // `pending` filled (all but the stored envelope itself).
+  absl::Status AcceptOpened(const Identity& caller, const OpenedContent& opened,
+                            const std::string& envelope_sha256, const std::string& payload_sha256,
+                            Pending* pending);
+  // What an envelope claims, against the connection: its sender must be
+  // the caller's organisation, its recipient ours, its id well formed.
+  // Refusals audited.
+  absl::Status CheckClaimedParties(const Identity& caller, const envelope::EnvelopeHeader& claimed);
+  // A record id seen before: OK with `response` filled (the first receipt)
+  // if it came with the same envelope, AlreadyExists (audited) if not,
+  // NotFound if the id is new.
+  absl::Status CheckRepeat(const Identity& caller, const envelope::EnvelopeHeader& header,
+                           const std::string& envelope_sha256, v1::DeliverResponse* response);
+  // DeliverStream after authentication: spools, verifies, checks, commits.
+  absl::Status AcceptStream(const Identity& caller, grpc::ServerContext* context,
+                            grpc::ServerReader<v1::DeliverChunk>* reader,
+                            v1::DeliverResponse* response);
+  // Audits, signs the receipt and stores `pending`, then calls `finish`.
+  void Commit(Pending pending, Finisher finish, v1::DeliverResponse* response);
   // Audits a refused delivery and returns `refusal` (Unavailable if even
   // the refusal could not be audited).
   absl::Status Reject(const Identity& caller, const envelope::EnvelopeHeader* header,

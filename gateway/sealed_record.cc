@@ -5,8 +5,8 @@
 
 namespace gatehouse {
 
-absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx, absl::string_view envelope,
-                                         const std::string& sender_org) {
+absl::StatusOr<std::vector<envelope::VerifyingKey>> SenderKeys(const GatewayContext& ctx,
+                                                               const std::string& sender_org) {
   std::optional<v1::Organisation> sender = ctx.directory->Find(sender_org);
   if (!sender.has_value()) {
     return absl::UnauthenticatedError(
@@ -19,13 +19,33 @@ absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx, absl::string
         "the directory lists no usable verification key for ", sender_org, ": ",
         keys.status().message()));
   }
+  return keys;
+}
+
+absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx, absl::string_view envelope,
+                                         const std::string& sender_org) {
+  ASSIGN_OR_RETURN(std::vector<envelope::VerifyingKey> keys, SenderKeys(ctx, sender_org));
   ASSIGN_OR_RETURN(envelope::OpenedRecord opened,
-                   ctx.opener->Open(envelope, {sender_org, ctx.config->org_id()}, *keys));
+                   ctx.opener->Open(envelope, {sender_org, ctx.config->org_id()}, keys));
   OpenedContent out;
   out.header = std::move(opened.header);
   if (!out.content.ParseFromString(opened.payload)) {
     return absl::InvalidArgumentError("the sealed content is not a gatehouse.v1.SealedContent");
   }
+  return out;
+}
+
+absl::StatusOr<OpenedContent> OpenStreamedRecord(const GatewayContext& ctx,
+                                                 envelope::ByteSource* sealed,
+                                                 const std::string& sender_org, ContentSink* sink) {
+  ASSIGN_OR_RETURN(std::vector<envelope::VerifyingKey> keys, SenderKeys(ctx, sender_org));
+  OpenedContent out;
+  ASSIGN_OR_RETURN(out.header, ctx.stream_opener->Open(sealed, {sender_org, ctx.config->org_id()},
+                                                       keys, sink));
+  if (!sink->has_content()) {
+    return absl::InvalidArgumentError("the streamed record has no SealedContent frame");
+  }
+  out.content = sink->content();
   return out;
 }
 

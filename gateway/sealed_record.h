@@ -13,7 +13,9 @@
 #include "gatehouse/v1/exchange.pb.h"
 #include "gatehouse/v1/peer.pb.h"
 #include "gateway/context.h"
+#include "gateway/envelope/byte_stream.h"
 #include "gateway/envelope/header.h"
+#include "gateway/stream_spool.h"
 
 namespace gatehouse {
 
@@ -28,6 +30,19 @@ struct OpenedContent {
 // is not a SealedContent.
 absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx, absl::string_view envelope,
                                          const std::string& sender_org);
+
+// The sender's verification keys from the directory; Unauthenticated if
+// it lists none.
+absl::StatusOr<std::vector<envelope::VerifyingKey>> SenderKeys(const GatewayContext& ctx,
+                                                               const std::string& sender_org);
+
+// Verifies and opens a streamed record (envelope::StreamOpener) from
+// `sender_org` to this organisation, handing the plaintext to `sink`; the
+// returned content has no payload (the sink had it). Errors as OpenRecord;
+// InvalidArgument if the plaintext does not start with a SealedContent.
+absl::StatusOr<OpenedContent> OpenStreamedRecord(const GatewayContext& ctx,
+                                                 envelope::ByteSource* sealed,
+                                                 const std::string& sender_org, ContentSink* sink);
 
 // The labels as the sending system gave them, from the header and content.
 v1::Labels LabelsOf(const OpenedContent& opened);

@@ -577,6 +577,30 @@ absl::StatusOr<std::vector<MailboxEntry>> SqliteStore::FetchMailbox(const std::s
   return out;
 }
 
+absl::StatusOr<MailboxEntry> SqliteStore::GetMailbox(const std::string& system,
+                                                     const std::string& sender_org,
+                                                     const std::string& record_id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s(reader_, "SELECT seq, record FROM mailbox WHERE acked_ms IS NULL AND sender_org = ? AND "
+                  "record_id = ? AND (recipient_system = ? OR recipient_system = '')");
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, sender_org);
+  s.Bind(2, record_id);
+  s.Bind(3, system);
+  const int rc = s.Step();
+  if (rc == SQLITE_DONE) {
+    return absl::NotFoundError(absl::StrCat("record ", record_id, " from ", sender_org,
+                                            " is not waiting in the mailbox of ", system));
+  }
+  RETURN_IF_ERROR(s.Check(rc, "read"));
+  MailboxEntry e;
+  e.seq = s.Int(0);
+  if (!e.record.ParseFromString(s.Text(1))) {
+    return absl::DataLossError("store: a mailbox row does not parse");
+  }
+  return e;
+}
+
 absl::StatusOr<std::vector<MailboxAcked>> SqliteStore::AckMailbox(
     const std::string& system, const std::vector<std::string>& record_ids, int64_t now_ms) {
   std::vector<MailboxAcked> acked;
@@ -585,13 +609,13 @@ absl::StatusOr<std::vector<MailboxAcked>> SqliteStore::AckMailbox(
     for (const std::string& id : record_ids) {
       Stmt s(db, "UPDATE mailbox SET acked_ms = ?, record = NULL WHERE record_id = ? AND "
                  "acked_ms IS NULL AND (recipient_system = ? OR recipient_system = '') "
-                 "RETURNING sender_org");
+                 "RETURNING sender_org, envelope_sha256");
       RETURN_IF_ERROR(s.ok());
       s.Bind(1, now_ms);
       s.Bind(2, id);
       s.Bind(3, system);
       int rc;
-      while ((rc = s.Step()) == SQLITE_ROW) acked.push_back({s.Text(0), id});
+      while ((rc = s.Step()) == SQLITE_ROW) acked.push_back({s.Text(0), id, s.Text(1)});
       RETURN_IF_ERROR(s.Check(rc, "write"));
     }
     return absl::OkStatus();

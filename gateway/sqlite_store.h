@@ -64,6 +64,9 @@ class SqliteStore final : public Store {
                                             const std::string& record_id) override;
   absl::StatusOr<std::vector<MailboxEntry>> FetchMailbox(const std::string& system,
                                                          int64_t after_seq, int limit) override;
+  absl::StatusOr<MailboxEntry> GetMailbox(const std::string& system,
+                                          const std::string& sender_org,
+                                          const std::string& record_id) override;
   absl::StatusOr<std::vector<MailboxAcked>> AckMailbox(const std::string& system,
                                  const std::vector<std::string>& record_ids,
                                  int64_t now_ms) override;

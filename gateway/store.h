@@ -54,6 +54,7 @@ struct MailboxPut {
 struct MailboxAcked {
   std::string sender_org;
   std::string record_id;
+  std::string envelope_sha256;  // names a streamed record's spool file
 };
 
 // A peer gateway's audit checkpoint this gateway last verified and cosigned.
@@ -134,6 +135,11 @@ class Store {
   virtual absl::StatusOr<std::vector<MailboxEntry>> FetchMailbox(const std::string& system,
                                                                  int64_t after_seq,
                                                                  int limit) = 0;
+  // The unacknowledged record (sender_org, record_id) if visible to
+  // `system`; NotFound otherwise.
+  virtual absl::StatusOr<MailboxEntry> GetMailbox(const std::string& system,
+                                                  const std::string& sender_org,
+                                                  const std::string& record_id) = 0;
   // Acknowledges those of `record_ids` visible to `system`; returns those.
   // The record's id is kept (so a redelivery is still recognised); its
   // payload is dropped.

@@ -96,8 +96,8 @@ struct Verified {
   Hash digest;
 };
 
-// Reads the preamble frame; checks it, the header and the parties.
-absl::Status ReadPreamble(ByteSource* in, StreamDigest* digest, const ExpectedParties& parties,
+// Reads the preamble frame; checks it, the header and (if given) the parties.
+absl::Status ReadPreamble(ByteSource* in, StreamDigest* digest, const ExpectedParties* parties,
                           Verified* v) {
   auto len = ReadU32(in, digest);
   if (!len.ok()) return len.status();
@@ -112,8 +112,8 @@ absl::Status ReadPreamble(ByteSource* in, StreamDigest* digest, const ExpectedPa
   if (header->mode != EnvelopeMode::kStream) {
     return absl::InvalidArgumentError("not a streamed record");
   }
-  if (header->labels.sender_org != parties.sender_org ||
-      header->labels.recipient_org != parties.recipient_org) {
+  if (parties != nullptr && (header->labels.sender_org != parties->sender_org ||
+                             header->labels.recipient_org != parties->recipient_org)) {
     return absl::InvalidArgumentError("streamed record is not between the expected parties");
   }
   v->header = *std::move(header);
@@ -121,6 +121,13 @@ absl::Status ReadPreamble(ByteSource* in, StreamDigest* digest, const ExpectedPa
 }
 
 }  // namespace
+
+absl::StatusOr<EnvelopeHeader> PeekStreamHeader(ByteSource* sealed) {
+  Verified v;
+  StreamDigest digest;
+  if (absl::Status s = ReadPreamble(sealed, &digest, nullptr, &v); !s.ok()) return s;
+  return std::move(v.header);
+}
 
 absl::StatusOr<std::unique_ptr<StreamSealer>> StreamSealer::Create(
     std::shared_ptr<const Keyset> keyset, size_t chunk_size) {
@@ -215,7 +222,7 @@ absl::StatusOr<EnvelopeHeader> StreamOpener::Open(ByteSource* sealed,
   // Pass 1: framing, header, parties, signature. Nothing is unwrapped.
   Verified v;
   StreamDigest digest;
-  if (absl::Status s = ReadPreamble(sealed, &digest, parties, &v); !s.ok()) return s;
+  if (absl::Status s = ReadPreamble(sealed, &digest, &parties, &v); !s.ok()) return s;
   const VerifyingKey* signer = nullptr;
   for (const VerifyingKey& k : sender_keys) {
     if (k.id == v.header.sender_key_id) signer = &k;
@@ -251,7 +258,7 @@ absl::StatusOr<EnvelopeHeader> StreamOpener::Open(ByteSource* sealed,
   if (absl::Status s = sealed->Rewind(); !s.ok()) return s;
   Verified again;
   StreamDigest digest2;
-  if (absl::Status s = ReadPreamble(sealed, &digest2, parties, &again); !s.ok()) return s;
+  if (absl::Status s = ReadPreamble(sealed, &digest2, &parties, &again); !s.ok()) return s;
   if (again.preamble != v.preamble) {
     return absl::UnauthenticatedError("streamed record changed between passes");
   }

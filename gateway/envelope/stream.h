@@ -39,6 +39,12 @@ namespace gatehouse::envelope {
 inline constexpr size_t kDefaultChunkBytes = 1u << 20;
 inline constexpr size_t kMaxChunkBytes = 8u << 20;
 
+// The header a streamed record claims, read from its start WITHOUT
+// verifying anything (as PeekHeader for the other modes): for routing and
+// for refusing early, never for trusting. InvalidArgument if the preamble
+// is malformed. Reads only the preamble; rewind the source before opening.
+absl::StatusOr<EnvelopeHeader> PeekStreamHeader(ByteSource* sealed);
+
 class StreamSealer {
  public:
   // InvalidArgument if the keyset has no primary signing key or chunk_size

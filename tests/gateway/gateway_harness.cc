@@ -239,6 +239,22 @@ void Cluster::WriteRawPolicy(const std::string& bytes, const std::string& file) 
   WriteFileAtomically(dir_ + "/" + file, bytes);
 }
 
+envelope::RecordLabels EnvelopeLabels(const v1::Labels& labels, const std::string& record_id,
+                                      const std::string& from, const std::string& to,
+                                      int64_t created_unix_ms) {
+  envelope::RecordLabels l;
+  l.record_id = record_id;
+  l.sender_org = from;
+  l.recipient_org = to;
+  l.record_type = labels.record_type();
+  l.classification = labels.classification();
+  l.caveats.assign(labels.caveats().begin(), labels.caveats().end());
+  l.purpose = labels.purpose();
+  l.created_unix_ms = created_unix_ms;
+  l.content_type = labels.content_type();
+  return l;
+}
+
 std::string Cluster::SealAs(const std::string& from, const std::string& to,
                             const v1::Labels& labels, const std::string& payload,
                             const std::string& record_id, int64_t created_unix_ms,
@@ -258,18 +274,9 @@ std::string Cluster::SealAs(const std::string& from, const std::string& to,
   content.set_originator(labels.originator());
   content.set_end_user(labels.end_user());
   content.set_payload(payload);
-  envelope::RecordLabels l;
-  l.record_id = record_id;
-  l.sender_org = from;
-  l.recipient_org = to;
-  l.record_type = labels.record_type();
-  l.classification = labels.classification();
-  l.caveats.assign(labels.caveats().begin(), labels.caveats().end());
-  l.purpose = labels.purpose();
-  l.created_unix_ms = created_unix_ms;
-  l.content_type = labels.content_type();
   absl::StatusOr<std::string> sealed =
-      (*sealer)->Seal(l, *recipient, content.SerializeAsString());
+      (*sealer)->Seal(EnvelopeLabels(labels, record_id, from, to, created_unix_ms), *recipient,
+                      content.SerializeAsString());
   if (!sealed.ok()) Die("seal", sealed.status());
   return *sealed;
 }

@@ -24,6 +24,7 @@
 #include "gatehouse/v1/exchange.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "gateway/audit/log_verifier.h"
+#include "gateway/envelope/header.h"
 #include "gateway/envelope/keyset.h"
 #include "gatehouse/v1/peer.grpc.pb.h"
 #include "tests/gateway/test_pki.h"
@@ -32,6 +33,11 @@ namespace gatehouse {
 
 // The policy every cluster gateway enforces unless a test writes another.
 extern const char kTestPolicy[];
+
+// The envelope labels a sending gateway would seal `labels` under.
+envelope::RecordLabels EnvelopeLabels(const v1::Labels& labels, const std::string& record_id,
+                                      const std::string& from, const std::string& to,
+                                      int64_t created_unix_ms);
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int FreePort();
