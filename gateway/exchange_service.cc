@@ -395,8 +395,9 @@ void ExchangeService::Accept(grpc::ServerUnaryReactor* reactor, const Identity& 
         if (!sealed.ok()) {
           absl::Status refused =
               Refuse(caller, *request, record.record_id(),
-                     absl::InvalidArgumentError(
-                         absl::StrCat("cannot seal the record: ", sealed.status().message())));
+                     absl::Status(sealed.status().code(),
+                                  absl::StrCat("cannot seal the record: ",
+                                               sealed.status().message())));
           metrics_->CountRefusal(
               "exchange", GrpcCodeName(static_cast<grpc::StatusCode>(refused.code())));
           reactor->Finish(ToGrpcStatus(refused));

@@ -345,7 +345,7 @@ void Gateway::Shutdown(absl::Duration grace) {
   if (client_server_) client_server_->Shutdown(deadline);
   if (peer_server_) peer_server_->Shutdown(deadline);
   // Records still being sealed go on to the audit log and the outbox.
-  seal_queue_.reset();
+  if (seal_queue_) seal_queue_->Stop();
   if (sender_) sender_->Stop();
   if (cosigner_) cosigner_->Stop();
   {
@@ -565,6 +565,13 @@ AdminServer::Response Gateway::Admin(absl::string_view path) {
                       static_cast<double>(audit_log_->Size()), ""});
     gauges.push_back({"gatehouse_audit_pending", "Audit entries handed over, not yet durable.",
                       static_cast<double>(auditor_->pending()), ""});
+    if (seal_queue_ != nullptr) {
+      // Records over batches: how many records one signature serves.
+      gauges.push_back({"gatehouse_sealed_records", "Records sealed since start (batch mode).",
+                        static_cast<double>(seal_queue_->records()), ""});
+      gauges.push_back({"gatehouse_seal_batches", "Signed batches since start.",
+                        static_cast<double>(seal_queue_->batches()), ""});
+    }
     {
       absl::MutexLock lock(&watch_mu_);
       gauges.push_back({"gatehouse_directory_loaded_timestamp_seconds",

@@ -22,22 +22,30 @@ absl::StatusOr<std::unique_ptr<SealQueue>> SealQueue::Create(
   return q;
 }
 
-SealQueue::~SealQueue() {
+SealQueue::~SealQueue() { Stop(); }
+
+void SealQueue::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
   wake_.notify_one();
-  thread_.join();
+  std::lock_guard<std::mutex> lock(join_mu_);
+  if (thread_.joinable()) thread_.join();
 }
 
 void SealQueue::Seal(envelope::RecordLabels labels, envelope::RecipientKey to,
                      std::string plaintext, Done done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(Item{std::move(labels), std::move(to), std::move(plaintext), std::move(done)});
+    if (!stopping_) {
+      queue_.push_back(
+          Item{std::move(labels), std::move(to), std::move(plaintext), std::move(done)});
+      wake_.notify_one();
+      return;
+    }
   }
-  wake_.notify_one();
+  done(absl::UnavailableError("the gateway is stopping; retry"));
 }
 
 uint64_t SealQueue::batches() const {

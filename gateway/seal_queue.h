@@ -35,13 +35,16 @@ class SealQueue {
   // the most records signed together (1..4096).
   static absl::StatusOr<std::unique_ptr<SealQueue>> Create(
       std::shared_ptr<const envelope::Keyset> keyset, size_t max_batch = 256);
-  // Seals what is queued, runs its callbacks, then stops.
+  // Stop, if not yet.
   ~SealQueue();
+  // Seals what is queued, runs its callbacks, then stops the thread; later
+  // records get Unavailable at once.
+  void Stop();
   SealQueue(const SealQueue&) = delete;
   SealQueue& operator=(const SealQueue&) = delete;
 
   // Queues one record; `done` gets its envelope, or InvalidArgument /
-  // ResourceExhausted as BatchSealer::Add.
+  // ResourceExhausted as BatchSealer::Add, or Unavailable once stopped.
   void Seal(envelope::RecordLabels labels, envelope::RecipientKey to, std::string plaintext,
             Done done);
 
@@ -72,6 +75,7 @@ class SealQueue {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t batches_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t records_ ABSL_GUARDED_BY(mu_) = 0;
+  std::mutex join_mu_;  // one Stop joins
   std::thread thread_;
 };
 

@@ -43,6 +43,8 @@ TEST(OperationsIntegrationTest, AdminEndpointServesMetricsAndReadiness) {
   EXPECT_THAT(metrics, HasSubstr("gatehouse_refusals_total{api=\"exchange\",code=\"UNAUTHENTICATED\"} 1\n"));
   EXPECT_THAT(metrics, HasSubstr("gatehouse_submit_seconds_count 1\n"));
   EXPECT_THAT(metrics, HasSubstr("gatehouse_outbox_depth 0\n"));
+  EXPECT_THAT(metrics, HasSubstr("gatehouse_sealed_records 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("gatehouse_seal_batches 1\n"));
   EXPECT_THAT(metrics, HasSubstr("gatehouse_certificate_expiry_timestamp_seconds "));
   // Never a payload in the metrics.
   EXPECT_THAT(metrics, ::testing::Not(HasSubstr("discharge\\\"")));

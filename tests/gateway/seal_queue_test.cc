@@ -167,6 +167,20 @@ TEST_F(SealQueueTest, AnEnvelopeChangedAfterSealingDoesNotOpen) {
   }
 }
 
+TEST_F(SealQueueTest, AfterStopARecordIsRefusedAtOnceAndTheCountsStay) {
+  absl::StatusOr<std::unique_ptr<SealQueue>> q = SealQueue::Create(health_);
+  ASSERT_TRUE(q.ok()) << q.status();
+  absl::StatusOr<std::string> before = absl::UnknownError("not called");
+  (*q)->Seal(Labels("before"), to_, "p", [&](absl::StatusOr<std::string> e) { before = e; });
+  (*q)->Stop();
+  ASSERT_TRUE(before.ok()) << before.status();  // queued before Stop: sealed
+  absl::StatusOr<std::string> after = absl::UnknownError("not called");
+  (*q)->Seal(Labels("after"), to_, "p", [&](absl::StatusOr<std::string> e) { after = e; });
+  EXPECT_EQ(after.status().code(), absl::StatusCode::kUnavailable) << after.status();
+  EXPECT_EQ((*q)->records(), 1u);
+  (*q)->Stop();  // again: nothing happens
+}
+
 TEST(SealQueueCreateTest, RefusesABatchSizeOutOfRange) {
   auto keys = NewKeyset("nhs-trust-a");
   EXPECT_EQ(SealQueue::Create(keys, 0).status().code(), absl::StatusCode::kInvalidArgument);
