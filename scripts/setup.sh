@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config ca-certificates git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libssl-dev openssl libsodium-dev libabsl-dev libsqlite3-dev sqlite3
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   procps psmisc sslscan
 )
 
