@@ -13,6 +13,7 @@
 #   c_1k   ghbench -> gatehoused (sender) -> gatehoused (receiver), Submit, 1 KiB
 #   c_64k  the same, 64 KiB
 #   c_half the same at 1 KiB, open loop at half of c_1k's throughput
+#   c_idle the same at 1 KiB, open loop at 50 calls/s: the latency floor
 #   c_1k_nofsync  (--diagnose only) c_1k with fsync made a no-op (libeatmydata)
 # all at --concurrency in flight (default 64) over --channels connections
 # (default 1); the servers' CPU and peak RSS
@@ -188,6 +189,9 @@ if [ -n "$peak" ]; then
 else
   echo "bench: no c_1k figure; c_half skipped" >&2
 fi
+# Nearly idle: what one record costs in time when nothing queues (every
+# durable write on the path is then its own fdatasync).
+submit_arm c_idle --payload 1024 --concurrency "$concurrency" --rate 50
 python3 "$here/fsync_probe.py" "$run" 2 >> "$run/fsync.jsonl"
 # Diagnostic only (--diagnose): c_1k again with every fsync made a no-op by
 # libeatmydata, to show how much of the gap the disk explains. Not a valid

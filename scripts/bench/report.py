@@ -19,6 +19,7 @@ ARMS = {
     "c_1k": "ghbench → gatehoused → gatehoused, Submit 1 KiB",
     "c_64k": "ghbench → gatehoused → gatehoused, Submit 64 KiB",
     "c_half": "as c_1k, open loop at half of c_1k's calls/s",
+    "c_idle": "as c_1k, open loop at 50 calls/s: the path's latency floor",
     "c_1k_nofsync": "diagnostic: as c_1k with fsync a no-op (libeatmydata); not a valid setup",
 }
 
