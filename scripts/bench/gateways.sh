@@ -11,7 +11,8 @@
 # the council's care system sending care plans to the NHS trust: permitted
 # by rule council-health-care (encrypt, retain), so every record is decided,
 # sealed, signed, audited on both sides and receipted. BENCH_GATEWAY_HOOK, if
-# set, is called as `HOOK DIR PKI SENDER RECEIVER` before the gateways start.
+# set, is called as `HOOK DIR PKI SENDER RECEIVER` before the gateways start;
+# GW_PRELOAD, if set, is preloaded (LD_PRELOAD) into both gateways.
 GW_SENDER=council-a
 GW_RECEIVER=nhs-trust-a
 GW_CLIENT_CERT=council-a/care
@@ -50,9 +51,9 @@ gw_start() {
   if [ -n "${BENCH_GATEWAY_HOOK:-}" ]; then
     "$BENCH_GATEWAY_HOOK" "$dir" "$pki" "$GW_SENDER" "$GW_RECEIVER"
   fi
-  "$bin/gateway/gatehoused" --config "$dir/$GW_RECEIVER.json" 2>"$dir/$GW_RECEIVER.log" &
+  ${GW_PRELOAD:+env LD_PRELOAD=$GW_PRELOAD} "$bin/gateway/gatehoused" --config "$dir/$GW_RECEIVER.json" 2>"$dir/$GW_RECEIVER.log" &
   GW_RECV_PID=$!
-  "$bin/gateway/gatehoused" --config "$dir/$GW_SENDER.json" 2>"$dir/$GW_SENDER.log" &
+  ${GW_PRELOAD:+env LD_PRELOAD=$GW_PRELOAD} "$bin/gateway/gatehoused" --config "$dir/$GW_SENDER.json" 2>"$dir/$GW_SENDER.log" &
   GW_SEND_PID=$!
   GW_LOGS="$dir/$GW_SENDER.log $dir/$GW_RECEIVER.log"
   wait_for_file "$dir/$GW_RECEIVER.ports" "$GW_RECV_PID" "gatehoused $GW_RECEIVER" || { tail -5 "$dir/$GW_RECEIVER.log" >&2; return 1; }
