@@ -362,7 +362,9 @@ bool Cluster::Start(const std::string& org, const std::string& extra_json) {
     _exit(127);
   }
   pids_[org] = pid;
-  for (int i = 0; i < 150; ++i) {
+  // Up to 60 s: a gateway starts in about a second, but under a sanitizer on
+  // a loaded CI machine one restart once took over 15 s.
+  for (int i = 0; i < 600; ++i) {
     if (fs::exists(ports)) return true;
     int status;
     if (waitpid(pid, &status, WNOHANG) == pid) {
