@@ -178,9 +178,20 @@ TEST(DiskFullReliabilityTest, FullDiskIsUnavailableThenRecovers) {
   ASSERT_EQ(mount("tmpfs", data.c_str(), "tmpfs", MS_REMOUNT, "size=64m"), 0);
   ASSERT_TRUE(cluster.Start("council-a"));
   v1::SubmitResponse resp;
-  EXPECT_TRUE(Eventually(
-      [&] { return Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit("after"), &resp).ok(); },
-      20));
+  auto submit_after = [&] {
+    return Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit("after"), &resp).ok();
+  };
+  if (!Eventually(submit_after, 20)) {
+    // Which write met the full disk first is a matter of timing. The store
+    // recovers by itself; the audit log does not: after a failed write its
+    // tail is unknown, so it refuses appends (fail closed) until the gateway
+    // restarts and recovery verifies and trims the tail. An operator's
+    // restart, then.
+    cluster.Stop("nhs-trust-a");
+    ASSERT_TRUE(cluster.Start("nhs-trust-a"));
+    ehr = cluster.Client("nhs-trust-a", "nhs-trust-a/ehr");
+    EXPECT_TRUE(Eventually(submit_after, 20));
+  }
   EXPECT_TRUE(Eventually(
       [&] { return cluster.Count("nhs-trust-a", "outbox", "state = 1") == 0; }, 60));
   std::map<std::string, int> seen;
