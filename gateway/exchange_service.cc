@@ -78,6 +78,22 @@ v1::AuditEntry SubmitEntry(const Identity& caller, const v1::SubmitRequest& requ
   return e;
 }
 
+// The FETCHED entry for `r` taken by `system` of `org`: never the payload,
+// only its hash.
+v1::AuditEntry FetchedEntry(const v1::Record& r, const std::string& org,
+                            const std::string& system, const std::string& payload_sha256) {
+  v1::AuditEntry a;
+  a.set_event(v1::AUDIT_EVENT_FETCHED);
+  a.set_record_id(r.record_id());
+  a.set_sender_org(r.sender_org());
+  a.set_sender_system(r.sender_system());
+  a.set_recipient_org(org);
+  a.set_recipient_system(system);
+  *a.mutable_labels() = r.labels();
+  a.set_payload_sha256(payload_sha256);
+  return a;
+}
+
 }  // namespace
 
 int ClassificationRank(absl::string_view c) {
@@ -136,6 +152,16 @@ absl::Status ExchangeService::Admit(const Identity& caller, grpc::ServerContextB
         "caught up"));
   }
   return absl::OkStatus();
+}
+
+bool ExchangeService::AnswerRepeat(const Identity& caller, const std::string& key,
+                                   v1::SubmitResponse* response) {
+  if (key.empty()) return false;
+  absl::StatusOr<OutboxEntry> seen = store_->FindByIdempotencyKey(caller.system, key);
+  if (!seen.ok()) return false;
+  *response->mutable_receipt() = ReceiptFor(*seen);
+  response->mutable_receipt()->set_duplicate(true);
+  return true;
 }
 
 absl::Status ExchangeService::Check(const Identity& caller,
@@ -265,18 +291,17 @@ absl::StatusOr<ExchangeService::Decided> ExchangeService::Decide(
   content.set_originator(l.originator());
   content.set_end_user(l.end_user());
   std::string obligations_done;
-  if (ob.redact != 0 && streamed) {
-    std::vector<std::string> fields = decided.live_policy->engine.RedactFields(ob);
-    metrics_->CountRecord("outbound", "denied", "obligation");
-    return Refuse(caller, request, record_id,
-                  absl::PermissionDeniedError(absl::StrCat(
-                      "denied: rule ", rule_ids.empty() ? "" : rule_ids[0],
-                      " requires redacting ", absl::StrJoin(fields, ", "),
-                      ", which cannot be done to a streamed record; submit it with Submit")),
-                  rule_ids);
-  }
   if (ob.redact != 0) {
     std::vector<std::string> fields = decided.live_policy->engine.RedactFields(ob);
+    if (streamed) {
+      metrics_->CountRecord("outbound", "denied", "obligation");
+      return Refuse(caller, request, record_id,
+                    absl::PermissionDeniedError(absl::StrCat(
+                        "denied: rule ", rule_ids.empty() ? "" : rule_ids[0],
+                        " requires redacting ", absl::StrJoin(fields, ", "),
+                        ", which cannot be done to a streamed record; submit it with Submit")),
+                    rule_ids);
+    }
     absl::StatusOr<Redacted> redacted = RedactJson(request.payload(), fields);
     if (!redacted.ok()) {
       metrics_->CountRecord("outbound", "denied", "obligation");
@@ -355,14 +380,8 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
     metrics_->CountRefusal("exchange", "UNAUTHENTICATED");
     return Done(context, caller.status());
   }
-  if (!request->idempotency_key().empty()) {
-    absl::StatusOr<OutboxEntry> seen =
-        store_->FindByIdempotencyKey(caller->system, request->idempotency_key());
-    if (seen.ok()) {
-      *response->mutable_receipt() = ReceiptFor(*seen);
-      response->mutable_receipt()->set_duplicate(true);
-      return Done(context, absl::OkStatus());
-    }
+  if (AnswerRepeat(*caller, request->idempotency_key(), response)) {
+    return Done(context, absl::OkStatus());
   }
   absl::Status checked = Admit(*caller, context);
   if (checked.ok()) checked = Check(*caller, *request);
@@ -496,16 +515,8 @@ grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* co
     r->set_sender_system(opened->content.sender_system());
     *r->mutable_labels() = LabelsOf(*opened);
     r->set_received_unix_ms(m.received_unix_ms());
-    v1::AuditEntry a;
-    a.set_event(v1::AUDIT_EVENT_FETCHED);
-    a.set_record_id(m.record_id());
-    a.set_sender_org(m.sender_org());
-    a.set_sender_system(r->sender_system());
-    a.set_recipient_org(config_->org_id());
-    a.set_recipient_system(caller->system);
-    *a.mutable_labels() = r->labels();
-    a.set_payload_sha256(Sha256(opened->content.payload()));
-    audit.push_back(std::move(a));
+    audit.push_back(FetchedEntry(*r, config_->org_id(), caller->system,
+                                 Sha256(opened->content.payload())));
     r->set_payload(std::move(*opened->content.mutable_payload()));
   }
   if (absl::Status s = ctx_->auditor->AppendAll(std::move(audit)); !s.ok()) {
@@ -608,15 +619,7 @@ grpc::Status ExchangeService::SubmitStream(grpc::ServerContext* context,
     return ToGrpcStatus(absl::InvalidArgumentError(
         "SubmitStream's head carries no payload; send it in the messages after the first"));
   }
-  if (!head.idempotency_key().empty()) {
-    absl::StatusOr<OutboxEntry> seen =
-        store_->FindByIdempotencyKey(caller->system, head.idempotency_key());
-    if (seen.ok()) {
-      *response->mutable_receipt() = ReceiptFor(*seen);
-      response->mutable_receipt()->set_duplicate(true);
-      return grpc::Status::OK;
-    }
-  }
+  if (AnswerRepeat(*caller, head.idempotency_key(), response)) return grpc::Status::OK;
   absl::Status s = AcceptStream(*caller, head, reader, context, response, start);
   if (!s.ok()) {
     metrics_->CountRefusal("exchange", GrpcCodeName(static_cast<grpc::StatusCode>(s.code())));
@@ -730,16 +733,10 @@ grpc::Status ExchangeService::FetchStream(grpc::ServerContext* context,
         "record ", m.record_id(), " from ", m.sender_org(), " did not open (",
         opened.status().message(), "); discard what arrived")));
   }
-  v1::AuditEntry a;
-  a.set_event(v1::AUDIT_EVENT_FETCHED);
-  a.set_record_id(m.record_id());
-  a.set_sender_org(m.sender_org());
-  a.set_sender_system(m.listing().sender_system());
-  a.set_recipient_org(config_->org_id());
-  a.set_recipient_system(caller->system);
-  *a.mutable_labels() = m.listing().labels();
-  a.set_payload_sha256(sink.payload_sha256());
-  if (!ctx_->auditor->Append(std::move(a)).ok()) {
+  if (!ctx_->auditor
+           ->Append(FetchedEntry(m.listing(), config_->org_id(), caller->system,
+                                 sink.payload_sha256()))
+           .ok()) {
     return ToGrpcStatus(absl::UnavailableError(
         "the fetch could not be audited, so it is not complete; discard what arrived and retry"));
   }

@@ -60,6 +60,10 @@ class ExchangeService final : public ExchangeServiceBase {
   // Refuses with ResourceExhausted if the caller is over its rate or the
   // outbox is full; changes nothing.
   absl::Status Admit(const Identity& caller, grpc::ServerContextBase* context);
+  // A Submit repeating the caller's idempotency key: the first record's
+  // receipt, marked duplicate, into `response`; true if so.
+  bool AnswerRepeat(const Identity& caller, const std::string& key,
+                    v1::SubmitResponse* response);
   // Checks a Submit's claims, size and labels; changes nothing.
   absl::Status Check(const Identity& caller, const v1::SubmitRequest& request) const;
   // A Submit decided and its obligations carried out: what is sealed, then
