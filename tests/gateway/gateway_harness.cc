@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -35,18 +36,21 @@
 namespace gatehouse {
 namespace fs = std::filesystem;
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+ReservedPort ReservePort() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
   socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+      bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    perror("ReservePort");
+    abort();
+  }
+  return ReservedPort{ntohs(addr.sin_port), fd};
 }
 
 namespace {
@@ -134,8 +138,11 @@ Cluster::Cluster() : dir_(MakeTempDir()), orgs_{"nhs-trust-a", "council-a", "pol
                         absl::BytesToHexString(k.public_key) + "\n");
   }
   for (const std::string& org : orgs_) {
-    client_port_[org] = FreePort();
-    peer_port_[org] = FreePort();
+    for (int* port : {&client_port_[org], &peer_port_[org]}) {
+      ReservedPort r = ReservePort();
+      *port = r.port;
+      reserved_fds_.push_back(r.fd);
+    }
     fs::create_directories(TlsDir(org) + "/crl");
     for (auto [from, to] : {std::pair<std::string, std::string>{org + "/gateway.crt", "gateway.crt"},
                             {org + "/gateway.key", "gateway.key"},
@@ -173,6 +180,7 @@ Cluster::~Cluster() {
       waitpid(pid, nullptr, 0);
     }
   }
+  for (int fd : reserved_fds_) close(fd);
   std::error_code ec;
   fs::remove_all(dir_, ec);
 }

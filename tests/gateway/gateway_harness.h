@@ -39,8 +39,17 @@ envelope::RecordLabels EnvelopeLabels(const v1::Labels& labels, const std::strin
                                       const std::string& from, const std::string& to,
                                       int64_t created_unix_ms);
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-int FreePort();
+// A TCP port on 127.0.0.1 held for this process until the returned socket
+// is closed: the socket is bound (not listening) with SO_REUSEPORT, so a
+// gateway (gRPC sets SO_REUSEPORT) can listen on it while no other bind(0) in
+// any process is handed the same port. Tests run in parallel; a port that
+// was merely "free a moment ago" was once handed to two gateways of two
+// tests, which then shared its connections.
+struct ReservedPort {
+  int port = 0;
+  int fd = -1;
+};
+ReservedPort ReservePort();
 
 class Cluster {
  public:
@@ -134,6 +143,7 @@ class Cluster {
   std::vector<std::string> officer_secret_;
   uint64_t directory_version_ = 0;
   std::map<std::string, pid_t> pids_;
+  std::vector<int> reserved_fds_;  // closed by the destructor
 };
 
 // Runs a call with a 30 s deadline (generous: CI machines may be loaded).
