@@ -10,6 +10,9 @@
 # Arms, each with ghbench (tools/ghbench) over mutual TLS:
 #   a      ghbench -> echo_server                          echo, 100 B
 #   b      ghbench -> nginx (mTLS gRPC proxy) -> echo_server  echo, 100 B
+#   a_relay      ghbench -> echo_server --relay-to -> echo_server  echo, 100 B:
+#                the two mTLS hops of (b) and (c) on our own gRPC stack, no work
+#   a_relay_idle the same, 1 KiB, open loop at 50 calls/s: two hops' latency floor
 #   c_1k   ghbench -> gatehoused (sender) -> gatehoused (receiver), Submit, 1 KiB
 #   c_64k  the same, 64 KiB
 #   c_half the same at 1 KiB, open loop at half of c_1k's throughput
@@ -163,6 +166,21 @@ if command -v nginx >/dev/null && [ -x "$nginx_peer/start.sh" ]; then
 else
   echo "bench: nginx or $nginx_peer/start.sh missing; arm b skipped" >&2
 fi
+
+# --- relay: ghbench -> echo_server (relay) -> echo_server ------------------
+"$echo_server" --listen 127.0.0.1:0 --cert "$pki/bench/echo.crt" --key "$pki/bench/echo.key" \
+  --ca "$pki/ca.crt" --crl-dir "$pki/crl" --ports-file "$run/relay.ports" \
+  --relay-to "127.0.0.1:$echo_port" --relay-uri psn://org/bench-echo/gateway 2>"$run/relay.log" &
+relay_pid=$!
+pids+=("$relay_pid")
+wait_for_file "$run/relay.ports" "$relay_pid" "echo_server --relay-to"
+relay_port=$(jq .port "$run/relay.ports")
+arm a_relay --mode echo --target "127.0.0.1:$relay_port" --server-uri psn://org/bench-echo/gateway \
+  "${client[@]}" "${common[@]}" --payload "$payload" --watch-pid "$echo_pid" --watch-pid "$relay_pid"
+arm a_relay_idle --mode echo --target "127.0.0.1:$relay_port" \
+  --server-uri psn://org/bench-echo/gateway "${client[@]}" "${common[@]}" --payload 1024 \
+  --rate 50 --watch-pid "$echo_pid" --watch-pid "$relay_pid"
+stop_pid "$relay_pid"
 stop_pid "$echo_pid"
 
 # --- (c) ghbench -> gatehoused -> gatehoused ------------------------------
@@ -178,8 +196,10 @@ submit_arm() {
   gw_stop
 }
 # The disk's one-at-a-time fdatasync rate, beside the gateway figures: the
-# ceiling of any path that syncs once per record.
+# ceiling of any path that syncs once per record; then four files synced side
+# by side, as the two gateways' audit logs and databases are.
 python3 "$here/fsync_probe.py" "$run" 2 > "$run/fsync.jsonl"
+python3 "$here/fsync_probe.py" "$run" 2 4 >> "$run/fsync.jsonl"
 submit_arm c_1k --payload 1024 --concurrency "$concurrency"
 submit_arm c_64k --payload 65536 --concurrency "$concurrency"
 peak=$(jq -r 'select(.label=="c_1k") | .throughput_per_s' "$results" | tail -1)

@@ -45,4 +45,4 @@ gw_start "$run/gw" "$pki"
   --duration "${DUR:-8}" --watch-pid "$GW_SEND_PID" --watch-pid "$GW_RECV_PID" ${EXTRA:-}
 python3 -c "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())" \
   "http://127.0.0.1:$admin_port/metrics" |
-  grep -E "^gatehouse_(sealed_records|seal_batches|audit_append_seconds_(sum|count)|submit_seconds_(sum|count)|deliver_seconds_(sum|count)) "
+  grep -E "^gatehouse_(sealed_records|seal_batches|audit_append_seconds_(sum|count)|submit_seconds_(sum|count)|deliver_seconds_(sum|count))[ {]"

@@ -16,6 +16,8 @@ import subprocess
 ARMS = {
     "a": "ghbench → echo_server (bare gRPC, mTLS)",
     "b": "ghbench → nginx → echo_server",
+    "a_relay": "ghbench → echo_server (relay) → echo_server: (b)'s two hops on our gRPC stack",
+    "a_relay_idle": "as a_relay at 1 KiB, open loop at 50 calls/s: two hops' latency floor",
     "c_1k": "ghbench → gatehoused → gatehoused, Submit 1 KiB",
     "c_64k": "ghbench → gatehoused → gatehoused, Submit 64 KiB",
     "c_half": "as c_1k, open loop at half of c_1k's calls/s",
@@ -120,6 +122,8 @@ def main():
         "c_1k_over_b": ratio(tp.get("c_1k"), tp.get("b")),
         "c_1k_over_a": ratio(tp.get("c_1k"), tp.get("a")),
         "b_over_a": ratio(tp.get("b"), tp.get("a")),
+        "a_relay_over_b": ratio(tp.get("a_relay"), tp.get("b")),
+        "c_1k_over_a_relay": ratio(tp.get("c_1k"), tp.get("a_relay")),
         "c_64k_over_c_1k": ratio(tp.get("c_64k"), tp.get("c_1k")),
     }
     if "c_1k_nofsync" in tp:
@@ -163,7 +167,8 @@ def main():
              "ghbench runs on the same cores as the servers.")
     if fsync:
         L.append("- Disk under the gateways' data: " + "; ".join(
-            f"{x['per_s']:.0f} fdatasync/s one at a time (512-byte appends; p50 {x['p50_us']/1000:.2f} ms, "
+            f"{x['per_s']:.0f} fdatasync/s in all with {x.get('streams', 1)} file(s) synced side by side, "
+            f"one sync at a time in each (512-byte appends; each sync p50 {x['p50_us']/1000:.2f} ms, "
             f"p99 {x['p99_us']/1000:.2f} ms)" for x in fsync) + " — measured before and after the (c) arms.")
     L.append("- *other load* = machine busy cores minus ghbench and the watched servers: "
              "work by other processes during the window. When it is not near 0 the figures "

@@ -2,7 +2,7 @@
 // gateway's end-to-end figures are compared with (scripts/bench.sh).
 //
 //   echo_server --listen HOST:PORT --cert F --key F --ca F --crl-dir D
-//               [--ports-file F]
+//               [--ports-file F] [--relay-to HOST:PORT --relay-uri URI]
 //
 // Serves /gatehouse.bench.Echo/Echo with the callback API and a generic
 // service: each call's request bytes come back unchanged, with no protobuf
@@ -11,6 +11,13 @@
 // exactly as for the gateway's listeners (same credentials code,
 // gateway/tls.h). With port 0 the bound port is written to --ports-file as
 // {"port": N}. Runs until SIGTERM or SIGINT.
+//
+// With --relay-to it is a relay instead: each call's request bytes go on,
+// unparsed, in a call of its own (callback API, one channel, mutual TLS
+// with the same certificate; the upstream must present --relay-uri) to the
+// echo server at HOST:PORT, and its answer comes back. That is the shape of
+// a gateway's record path (client -> gateway -> peer) with no work on it:
+// what two mutual-TLS gRPC hops of our own stack cost, beside nginx.
 //
 // Exit: 0 after a signal, 1 if it cannot start, 2 on usage.
 #include <signal.h>
@@ -21,6 +28,7 @@
 #include <string>
 
 #include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include "gateway/tls.h"
@@ -53,22 +61,65 @@ class EchoReactor : public grpc::ServerGenericBidiReactor {
   grpc::ByteBuffer buffer_;
 };
 
+// One relayed call: read the request, make the same call upstream, answer
+// with what upstream answered (its status too).
+class RelayReactor : public grpc::ServerGenericBidiReactor {
+ public:
+  RelayReactor(bool known_method, grpc::GenericStub* upstream) : upstream_(upstream) {
+    if (!known_method) {
+      Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "only " + std::string(kEchoMethod)));
+      return;
+    }
+    StartRead(&request_);
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request message"));
+      return;
+    }
+    upstream_->UnaryCall(&upstream_context_, kEchoMethod, grpc::StubOptions(), &request_,
+                         &response_, [this](grpc::Status status) {
+                           if (!status.ok()) {
+                             Finish(status);
+                           } else {
+                             StartWriteAndFinish(&response_, grpc::WriteOptions(),
+                                                 grpc::Status::OK);
+                           }
+                         });
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  grpc::GenericStub* const upstream_;
+  grpc::ClientContext upstream_context_;
+  grpc::ByteBuffer request_, response_;
+};
+
 class EchoService : public grpc::CallbackGenericService {
+ public:
+  // Relays to `upstream` if it is not null; echoes otherwise.
+  explicit EchoService(grpc::GenericStub* upstream) : upstream_(upstream) {}
+
+ private:
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override {
-    return new EchoReactor(context->method() == kEchoMethod);
+    const bool known = context->method() == kEchoMethod;
+    if (upstream_ != nullptr) return new RelayReactor(known, upstream_);
+    return new EchoReactor(known);
   }
+
+  grpc::GenericStub* const upstream_;
 };
 
 int Usage() {
   std::fprintf(stderr,
                "usage: echo_server --listen HOST:PORT --cert F --key F --ca F --crl-dir D "
-               "[--ports-file F]\n");
+               "[--ports-file F] [--relay-to HOST:PORT --relay-uri URI]\n");
   return 2;
 }
 
 int Main(int argc, char** argv) {
-  std::string listen, ports_file;
+  std::string listen, ports_file, relay_to, relay_uri;
   v1::TlsConfig tls;
   for (int i = 1; i < argc; ++i) {
     if (i + 1 >= argc) return Usage();
@@ -79,9 +130,11 @@ int Main(int argc, char** argv) {
     else if (flag == "--ca") tls.set_ca_file(value);
     else if (flag == "--crl-dir") tls.set_crl_dir(value);
     else if (flag == "--ports-file") ports_file = value;
+    else if (flag == "--relay-to") relay_to = value;
+    else if (flag == "--relay-uri") relay_uri = value;
     else return Usage();
   }
-  if (listen.empty()) return Usage();
+  if (listen.empty() || relay_to.empty() != relay_uri.empty()) return Usage();
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -94,7 +147,21 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "echo_server: %s\n", std::string(creds.status().message()).c_str());
     return 1;
   }
-  EchoService service;
+  std::unique_ptr<grpc::GenericStub> upstream;
+  if (!relay_to.empty()) {
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> client =
+        MakeChannelCredentials(tls, relay_uri);
+    if (!client.ok()) {
+      std::fprintf(stderr, "echo_server: %s\n", std::string(client.status().message()).c_str());
+      return 1;
+    }
+    grpc::ChannelArguments args;
+    args.SetMaxSendMessageSize(64 << 20);
+    args.SetMaxReceiveMessageSize(64 << 20);
+    upstream = std::make_unique<grpc::GenericStub>(
+        grpc::CreateCustomChannel(relay_to, *client, args));
+  }
+  EchoService service(upstream.get());
   int port = 0;
   grpc::ServerBuilder builder;
   builder.AddListeningPort(listen, *creds, &port);
@@ -114,7 +181,8 @@ int Main(int argc, char** argv) {
       return 1;
     }
   }
-  std::fprintf(stderr, "echo_server: listening on port %d\n", port);
+  std::fprintf(stderr, "echo_server: listening on port %d%s%s\n", port,
+               relay_to.empty() ? "" : ", relaying to ", relay_to.c_str());
   int sig = 0;
   sigwait(&signals, &sig);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
