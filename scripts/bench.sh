@@ -12,6 +12,7 @@
 #   b      ghbench -> nginx (mTLS gRPC proxy) -> echo_server  echo, 100 B
 #   a_relay      ghbench -> echo_server --relay-to -> echo_server  echo, 100 B:
 #                the two mTLS hops of (b) and (c) on our own gRPC stack, no work
+#   a_relay_half the same, 1 KiB, open loop at c_half's rate (after the c arms)
 #   a_relay_idle the same, 1 KiB, open loop at 50 calls/s: two hops' latency floor
 #   c_1k   ghbench -> gatehoused (sender) -> gatehoused (receiver), Submit, 1 KiB
 #   c_64k  the same, 64 KiB
@@ -27,8 +28,8 @@
 # arm (c): scripts/bench/profile.sh.
 #
 # Defaults: 10 s per arm after 2 s of warm-up, in a Release build in
-# ./build-bench; the arms take about 1.5 minutes, the component benchmarks
-# found here about 2 more (3.3 minutes in all on 2 cores). Run as root on Debian 12: what is missing
+# ./build-bench; the arms take about 2.5 minutes, the component benchmarks
+# found here about 2 more (4.5 minutes in all on 2 cores). Run as root on Debian 12: what is missing
 # (build packages, nginx-light, jq, python3) is installed with apt-get.
 # Environment: BENCH_JOBS (build parallelism, default 1),
 # BENCH_COMPONENT_TIMEOUT (seconds each, default 90), BENCH_SUBMIT_LABELS
@@ -177,11 +178,8 @@ wait_for_file "$run/relay.ports" "$relay_pid" "echo_server --relay-to"
 relay_port=$(jq .port "$run/relay.ports")
 arm a_relay --mode echo --target "127.0.0.1:$relay_port" --server-uri psn://org/bench-echo/gateway \
   "${client[@]}" "${common[@]}" --payload "$payload" --watch-pid "$echo_pid" --watch-pid "$relay_pid"
-arm a_relay_idle --mode echo --target "127.0.0.1:$relay_port" \
-  --server-uri psn://org/bench-echo/gateway "${client[@]}" "${common[@]}" --payload 1024 \
-  --rate 50 --watch-pid "$echo_pid" --watch-pid "$relay_pid"
-stop_pid "$relay_pid"
-stop_pid "$echo_pid"
+# The relay and its echo stay up, idle, for a_relay_half and a_relay_idle
+# after the (c) arms (at the rates of c_half and c_idle).
 
 # --- (c) ghbench -> gatehoused -> gatehoused ------------------------------
 submit_arm() {
@@ -212,6 +210,17 @@ fi
 # Nearly idle: what one record costs in time when nothing queues (every
 # durable write on the path is then its own fdatasync).
 submit_arm c_idle --payload 1024 --concurrency "$concurrency" --rate 50
+# The two hops alone at the same rates: what the transport leaves of 5 ms.
+relay_arm() {
+  local label="$1" rate="$2"
+  arm "$label" --mode echo --target "127.0.0.1:$relay_port" \
+    --server-uri psn://org/bench-echo/gateway "${client[@]}" "${common[@]}" --payload 1024 \
+    --rate "$rate" --watch-pid "$echo_pid" --watch-pid "$relay_pid"
+}
+[ -n "$peak" ] && relay_arm a_relay_half "$half"
+relay_arm a_relay_idle 50
+stop_pid "$relay_pid"
+stop_pid "$echo_pid"
 python3 "$here/fsync_probe.py" "$run" 2 >> "$run/fsync.jsonl"
 # Diagnostic only (--diagnose): c_1k again with every fsync made a no-op by
 # libeatmydata, to show how much of the gap the disk explains. Not a valid

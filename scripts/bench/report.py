@@ -17,6 +17,7 @@ ARMS = {
     "a": "ghbench → echo_server (bare gRPC, mTLS)",
     "b": "ghbench → nginx → echo_server",
     "a_relay": "ghbench → echo_server (relay) → echo_server: (b)'s two hops on our gRPC stack",
+    "a_relay_half": "as a_relay at 1 KiB, open loop at c_half's calls/s: two hops alone at half load",
     "a_relay_idle": "as a_relay at 1 KiB, open loop at 50 calls/s: two hops' latency floor",
     "c_1k": "ghbench → gatehoused → gatehoused, Submit 1 KiB",
     "c_64k": "ghbench → gatehoused → gatehoused, Submit 64 KiB",
