@@ -395,7 +395,8 @@ void AuditLog::CommitLoop() {
     }
     Hash root{};
     uint64_t sync_nanos = 0;
-    if (status.ok()) status = WriteBatch(batch, first, &root, &sync_nanos);
+    bool tail_known = true;
+    if (status.ok()) status = WriteBatch(batch, first, &root, &sync_nanos, &tail_known);
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (status.ok()) {
@@ -405,9 +406,11 @@ void AuditLog::CommitLoop() {
         ++stats_.batches;
         stats_.sync_nanos += sync_nanos;
         if (size_ - cp_size_ >= options_.checkpoint_every_entries) cp_cv_.notify_one();
-      } else {
+      } else if (!tail_known) {
         write_error_.Update(status);  // the tail is unknown until reopened
       }
+      // Else the write was refused (a full disk) and cut back: this batch
+      // fails, the log still ends at its last durable entry and goes on.
     }
     for (size_t i = 0; i < batch.size(); ++i) {
       Writer* x = batch[i];
@@ -425,7 +428,11 @@ void AuditLog::CommitLoop() {
 }
 
 absl::Status AuditLog::WriteBatch(const std::vector<Writer*>& batch, uint64_t first_index,
-                                  Hash* root, uint64_t* sync_nanos) {
+                                  Hash* root, uint64_t* sync_nanos, bool* tail_known) {
+  // Until this batch's records are written, the log ends where it did. A
+  // next segment left half made by a failure here is made again by the next
+  // try (or, after a crash, trimmed by recovery).
+  *tail_known = true;
   if (segment_->size() > kSegmentHeaderSize && segment_->size() >= options_.segment_bytes) {
     ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> next,
                      AppendFile::Open(SegmentPath(dir_, first_index), 0, true));
@@ -439,7 +446,11 @@ absl::Status AuditLog::WriteBatch(const std::vector<Writer*>& batch, uint64_t fi
   for (const Writer* x : batch) total += x->payload.size() + kRecordHeaderSize;
   buf.reserve(total);
   for (const Writer* x : batch) AppendRecord(x->payload, &buf);
-  RETURN_IF_ERROR(segment_->Append(buf));
+  // A refused write that was cut back leaves the tail as it was; a failed
+  // fdatasync does not (what reached the disk is unknown), nor does a
+  // failure after it.
+  RETURN_IF_ERROR(segment_->Append(buf, tail_known));
+  *tail_known = false;
   const int64_t start = absl::GetCurrentTimeNanos();
   RETURN_IF_ERROR(segment_->Sync());
   *sync_nanos = static_cast<uint64_t>(absl::GetCurrentTimeNanos() - start);
@@ -454,7 +465,7 @@ absl::Status AuditLog::WriteBatch(const std::vector<Writer*>& batch, uint64_t fi
   return tree_->Append(nodes);
 }
 
-absl::Status AuditLog::SignCheckpoint(uint64_t size, const Hash& root) {
+absl::Status AuditLog::SignCheckpoint(uint64_t size, const Hash& root, bool* refused) {
   // REQUIRES cp_mu_ held.
   RETURN_IF_ERROR(tree_->Sync());  // recovery trusts tree nodes a checkpoint covers
   Checkpoint cp;
@@ -470,7 +481,12 @@ absl::Status AuditLog::SignCheckpoint(uint64_t size, const Hash& root) {
   }
   std::string rec;
   AppendRecord(note, &rec);
-  RETURN_IF_ERROR(checkpoint_file_->Append(rec));
+  bool cut_back = false;
+  absl::Status written = checkpoint_file_->Append(rec, &cut_back);
+  if (!written.ok()) {
+    if (refused != nullptr) *refused = cut_back;
+    return written;
+  }
   RETURN_IF_ERROR(checkpoint_file_->Sync());
   std::unique_lock<std::mutex> lock(mu_);
   checkpoints_[size] = note;
@@ -494,8 +510,12 @@ void AuditLog::CheckpointLoop() {
         const bool by_count = size_ - cp_size_ >= options_.checkpoint_every_entries;
         const absl::Duration age = absl::Now() - cp_time_;
         const bool timed = interval > absl::ZeroDuration();
-        if (fresh && (by_count || (timed && age >= interval))) break;
+        const absl::Duration backoff = cp_retry_after_ - absl::Now();
+        if (fresh && backoff <= absl::ZeroDuration() && (by_count || (timed && age >= interval))) {
+          break;
+        }
         absl::Duration wait = timed ? (fresh ? interval - age : interval) : absl::Seconds(60);
+        if (fresh) wait = std::max(wait, backoff);
         cp_cv_.wait_for(lock, absl::ToChronoNanoseconds(std::max(wait, absl::Milliseconds(1))));
       }
       size = size_;
@@ -506,10 +526,16 @@ void AuditLog::CheckpointLoop() {
       std::unique_lock<std::mutex> lock(mu_);
       if (size <= cp_size_) continue;
     }
-    absl::Status s = SignCheckpoint(size, root);
+    bool refused = false;
+    absl::Status s = SignCheckpoint(size, root, &refused);
     if (!s.ok()) {
       std::unique_lock<std::mutex> lock(mu_);
-      write_error_.Update(s);  // a log that cannot checkpoint stops accepting entries
+      if (refused) {
+        // A full disk: nothing was written; try again in a second.
+        cp_retry_after_ = absl::Now() + absl::Seconds(1);
+      } else {
+        write_error_.Update(s);  // a log that cannot checkpoint stops accepting entries
+      }
     }
   }
 }

@@ -125,10 +125,13 @@ class AuditLog {
   // and in the Merkle tree, so InclusionProof(index, Size()) works at once.
   // If entry.time_unix_ns() is 0 the stored copy gets the clock's time.
   // Errors: InvalidArgument if the entry serializes to more than 1 MiB;
-  // FailedPrecondition after Close(); Unavailable/ResourceExhausted on a
-  // write or fdatasync failure, after which every later Append fails too (the
-  // log's tail is unknown until it is reopened and recovered). A failed
-  // Append is not acknowledged and may or may not be present after reopening.
+  // FailedPrecondition after Close(); ResourceExhausted/Unavailable when
+  // the write is refused (a full disk): the segment is cut back to its last
+  // durable entry and later appends are tried again. Unavailable on a failed
+  // fdatasync (or a write that could not be cut back), after which every
+  // later Append fails too: the log's tail is unknown until it is reopened
+  // and recovered. A failed Append is not acknowledged and may or may not be
+  // present after reopening.
   absl::StatusOr<uint64_t> Append(const gatehouse::v1::AuditEntry& entry);
 
   // As Append, but returns at once and calls `done` with the index (or the
@@ -194,9 +197,13 @@ class AuditLog {
   absl::Status Prepare(const gatehouse::v1::AuditEntry& entry, Writer* w) const;
   absl::Status Enqueue(Writer* w);
   void CommitLoop();
+  // On failure, *tail_known says whether the segment still ends where it
+  // did (a write refused and cut back): then the log can go on.
   absl::Status WriteBatch(const std::vector<Writer*>& batch, uint64_t first_index, Hash* root,
-                          uint64_t* sync_nanos);
-  absl::Status SignCheckpoint(uint64_t size, const Hash& root);
+                          uint64_t* sync_nanos, bool* tail_known);
+  // On failure, *refused (if given) says the checkpoint's write was refused
+  // and cut back: the file is as it was and a later try may succeed.
+  absl::Status SignCheckpoint(uint64_t size, const Hash& root, bool* refused = nullptr);
   void CheckpointLoop();
   std::string WithCosignatures(uint64_t size, const std::string& note) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -227,6 +234,8 @@ class AuditLog {
   std::condition_variable cp_cv_;
   uint64_t cp_size_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time cp_time_ ABSL_GUARDED_BY(mu_);
+  // After a checkpoint write refused by a full disk, the next try waits.
+  absl::Time cp_retry_after_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::map<uint64_t, std::string> checkpoints_ ABSL_GUARDED_BY(mu_);  // size -> note
   AuditLogStats stats_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, std::vector<std::string>> cosignatures_ ABSL_GUARDED_BY(mu_);

@@ -36,13 +36,16 @@ absl::StatusOr<std::unique_ptr<AppendFile>> AppendFile::Open(const std::string& 
 
 AppendFile::~AppendFile() { ::close(fd_); }
 
-absl::Status AppendFile::Append(absl::string_view data) {
+absl::Status AppendFile::Append(absl::string_view data, bool* cut_back) {
   uint64_t off = size_;
   while (!data.empty()) {
     ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(off));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Errno("write", path_);
+      absl::Status failed = Errno("write", path_);
+      const bool cut = ::ftruncate(fd_, static_cast<off_t>(size_)) == 0;
+      if (cut_back != nullptr) *cut_back = cut;
+      return failed;
     }
     data.remove_prefix(static_cast<size_t>(n));
     off += static_cast<uint64_t>(n);

@@ -28,9 +28,11 @@ class AppendFile {
   AppendFile(const AppendFile&) = delete;
   AppendFile& operator=(const AppendFile&) = delete;
 
-  // Writes all of `data` at the end. On failure the file may hold a prefix of
-  // `data`; size() is unchanged and the next Append overwrites it.
-  absl::Status Append(absl::string_view data);
+  // Writes all of `data` at the end. On failure size() is unchanged and the
+  // file is cut back to it, so it holds nothing of `data`; if even the cut
+  // fails, *cut_back (when given) is false and the file may hold a prefix of
+  // `data` past size() (the next Append overwrites it).
+  absl::Status Append(absl::string_view data, bool* cut_back = nullptr);
   // fdatasync: everything appended so far is durable when this returns OK.
   absl::Status Sync();
   uint64_t size() const { return size_; }

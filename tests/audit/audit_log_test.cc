@@ -3,7 +3,11 @@
 // (segment header, record length, record payload, segment boundary).
 #include "gateway/audit/audit_log.h"
 
+#include <sys/mount.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 #include <vector>
@@ -603,6 +607,68 @@ TEST_F(AuditLogTest, TornCheckpointAndCosignatureFilesAreCut) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->checkpoints, 2u);
   EXPECT_EQ(r->cosignatures_unknown, 1u);
+}
+
+// The log's directory on a 256 KiB filesystem of the test's own: a refused
+// write fails only its own batch, changes nothing, and once there is space
+// again appends go on without reopening.
+TEST_F(AuditLogTest, AFullDiskFailsOnlyTheRefusedBatchAndTheLogGoesOn) {
+  const std::string dir = dir_.Sub("small");
+  std::filesystem::create_directories(dir);
+  if (mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=256k") != 0) {
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): " << std::strerror(errno);
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{dir};
+  // A checkpoint after every entry: its writes meet the full disk too.
+  auto opened = AuditLog::Open(dir, Options(1));
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<AuditLog> log = *std::move(opened);
+  auto big = [](uint64_t i) {
+    gatehouse::v1::AuditEntry e = MakeEntry(i);
+    e.set_reason(std::string(48 << 10, 'r'));
+    return e;
+  };
+  absl::Status refused;
+  uint64_t n = 0;
+  for (; n < 100; ++n) {
+    absl::StatusOr<uint64_t> idx = log->Append(big(n));
+    if (!idx.ok()) {
+      refused = idx.status();
+      break;
+    }
+    ASSERT_EQ(*idx, n);
+  }
+  ASSERT_TRUE(absl::IsResourceExhausted(refused)) << refused;
+  ASSERT_GT(n, 0u);
+  // Nothing of the refused batch stays: the segment ends at the last entry.
+  EXPECT_EQ(log->Size(), n);
+  auto segments = *ListSegments(dir);
+  ASSERT_EQ(segments.size(), 1u);
+  const uintmax_t segment_size = std::filesystem::file_size(segments[0].path);
+  EXPECT_TRUE(absl::IsResourceExhausted(log->Append(big(n)).status()));
+  EXPECT_EQ(std::filesystem::file_size(segments[0].path), segment_size);
+  // Space returns: the same log takes entries again, at the next index.
+  ASSERT_EQ(mount("tmpfs", dir.c_str(), "tmpfs", MS_REMOUNT, "size=8m"), 0);
+  absl::StatusOr<uint64_t> idx = log->Append(big(n));
+  ASSERT_TRUE(idx.ok()) << idx.status();
+  EXPECT_EQ(*idx, n);
+  EXPECT_TRUE(log->InclusionProof(n, n + 1).ok());
+  auto signed_size = [&]() -> uint64_t {
+    absl::StatusOr<std::string> note = log->LatestCheckpoint();
+    return note.ok() ? ParseCheckpoint(ParseNote(*note)->text)->size : 0;
+  };
+  for (int i = 0; i < 500 && signed_size() < n + 1; ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(signed_size(), n + 1) << "checkpoints are signed again once there is space";
+  ASSERT_TRUE(log->Close().ok());
+  log.reset();
+  // Reopened: every acknowledged entry, nothing cut, and it verifies.
+  opened = AuditLog::Open(dir, Options(1));
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ((*opened)->Size(), n + 1);
+  EXPECT_EQ((*opened)->recovery_report().dropped_bytes, 0u);
 }
 
 TEST_F(AuditLogTest, AppendAfterCloseFails) {

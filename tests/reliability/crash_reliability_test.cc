@@ -183,10 +183,11 @@ TEST(DiskFullReliabilityTest, FullDiskIsUnavailableThenRecovers) {
   };
   if (!Eventually(submit_after, 20)) {
     // Which write met the full disk first is a matter of timing. The store
-    // recovers by itself; the audit log does not: after a failed write its
-    // tail is unknown, so it refuses appends (fail closed) until the gateway
-    // restarts and recovery verifies and trims the tail. An operator's
-    // restart, then.
+    // and the audit log recover by themselves from a refused write (the
+    // audit segment is cut back); but if the disk filled after an audit
+    // batch's sync, at its tree write, the log's tail is unknown and it
+    // refuses appends (fail closed) until the gateway restarts and recovery
+    // verifies and trims the tail. An operator's restart, then.
     cluster.Stop("nhs-trust-a");
     ASSERT_TRUE(cluster.Start("nhs-trust-a"));
     ehr = cluster.Client("nhs-trust-a", "nhs-trust-a/ehr");
