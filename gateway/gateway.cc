@@ -220,6 +220,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   chmod(c.data_dir().c_str(), 0700);
   RETURN_IF_ERROR(PrepareSpool(c.data_dir()));
   ASSIGN_OR_RETURN(gw->store_, SqliteStore::Open(c.data_dir() + "/gatehouse.db"));
+  SweepSpool(c.data_dir(), *gw->store_);
   audit::AuditLogOptions audit_options;
   audit_options.signer = std::make_shared<const audit::NoteSigner>(log_key);
   audit_options.checkpoint_every_entries = c.audit().checkpoint_every_entries();

@@ -568,6 +568,17 @@ absl::StatusOr<MailboxSeen> SqliteStore::FindInMailbox(const std::string& sender
   return FindMailboxOn(reader_, sender_org, record_id);
 }
 
+absl::StatusOr<bool> SqliteStore::HoldsEnvelope(const std::string& envelope_sha256) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s(reader_,
+         "SELECT 1 FROM mailbox WHERE acked_ms IS NULL AND envelope_sha256 = ? LIMIT 1");
+  RETURN_IF_ERROR(s.ok());
+  s.BindBlob(1, envelope_sha256);
+  const int rc = s.Step();
+  RETURN_IF_ERROR(s.Check(rc, "read"));
+  return rc == SQLITE_ROW;
+}
+
 void SqliteStore::AddToMailboxAsync(const v1::MailboxRecord& record,
                                     const std::string& envelope_sha256,
                                     const v1::SignedReceipt& receipt, MailboxDone done) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/log.h"
 
 namespace gatehouse {
 namespace {
@@ -61,6 +63,49 @@ absl::Status PrepareSpool(const std::string& data_dir) {
     }
   }
   return absl::OkStatus();
+}
+
+int SweepSpool(const std::string& data_dir, Store& store) {
+  int removed = 0;
+  for (const bool out : {true, false}) {
+    const char* sub = out ? kSpoolOut : kSpoolIn;
+    std::error_code ec;
+    for (const auto& f : std::filesystem::directory_iterator(
+             std::filesystem::path(data_dir) / sub, ec)) {
+      const std::string name = f.path().filename().string();
+      if (!absl::EndsWith(name, ".env")) continue;
+      const std::string stem = name.substr(0, name.size() - 4);
+      absl::StatusOr<bool> referred;
+      if (out) {
+        absl::StatusOr<OutboxEntry> e = store.GetOutbox(stem);
+        if (e.ok()) {
+          referred = e->state == v1::RECORD_STATE_QUEUED;
+        } else if (absl::IsNotFound(e.status())) {
+          referred = false;
+        } else {
+          referred = e.status();
+        }
+      } else {
+        const bool hex = stem.size() == 64 && std::all_of(stem.begin(), stem.end(), [](char c) {
+                           return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                         });
+        referred = hex ? store.HoldsEnvelope(absl::HexStringToBytes(stem))
+                       : absl::StatusOr<bool>(false);
+      }
+      if (!referred.ok()) {
+        LogWarning("spool file kept: the store cannot say whether it is needed",
+                   {{"file", f.path().string()}, {"error", referred.status().ToString()}});
+        continue;
+      }
+      if (*referred) continue;
+      std::error_code rm;
+      if (std::filesystem::remove(f.path(), rm)) {
+        ++removed;
+        LogInfo("removed a spool file no record refers to", {{"file", f.path().string()}});
+      }
+    }
+  }
+  return removed;
 }
 
 std::string InboundSpoolName(absl::string_view envelope_sha256) {

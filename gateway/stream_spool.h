@@ -24,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "gatehouse/v1/peer.pb.h"
 #include "gateway/envelope/byte_stream.h"
+#include "gateway/store.h"
 
 namespace gatehouse {
 
@@ -51,6 +52,15 @@ std::string InboundSpoolPath(const std::string& data_dir, absl::string_view enve
 // Creates <data_dir>/spool/{out,in} (mode 0700) and removes the partial
 // files (*.part) a stopped or crashed gateway left there.
 absl::Status PrepareSpool(const std::string& data_dir);
+
+// Removes the spool files no record refers to any more, which a crash can
+// leave behind (between a file's rename into the spool and the store write
+// that names it) and which a record refused by its peer leaves in spool/out:
+// spool/out/<record_id>.env unless that record is queued in the outbox,
+// spool/in/<sha256 hex>.env unless an unacknowledged mailbox record is kept
+// under that envelope. A file whose status the store cannot tell is kept.
+// Call at start, before the gateway serves. Returns how many were removed.
+int SweepSpool(const std::string& data_dir, Store& store);
 
 // The frame of `content` that starts a streamed record's plaintext.
 std::string StreamPrefix(const v1::SealedContent& content);

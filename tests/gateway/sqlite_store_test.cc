@@ -234,6 +234,14 @@ TEST_F(SqliteStoreTest, AFailedWriteDoesNotUndoItsGroup) {
   EXPECT_TRUE(store_->GetOutbox("fresh").ok());
 }
 
+TEST_F(SqliteStoreTest, AnEnvelopeIsHeldUntilItsRecordIsAcknowledged) {
+  ASSERT_TRUE(Put(Record("a", "care")).ok());  // kept under "sha-a1"
+  EXPECT_TRUE(*store_->HoldsEnvelope("sha-a1"));
+  EXPECT_FALSE(*store_->HoldsEnvelope("sha-b1"));
+  EXPECT_EQ(Acked("care", {"a"}, 5), 1u);
+  EXPECT_FALSE(*store_->HoldsEnvelope("sha-a1"));
+}
+
 TEST_F(SqliteStoreTest, UnopenablePathIsUnavailable) {
   EXPECT_EQ(SqliteStore::Open("/nonexistent/dir/store.db").status().code(),
             absl::StatusCode::kUnavailable);

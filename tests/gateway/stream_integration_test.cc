@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <utility>
@@ -310,6 +311,54 @@ TEST_F(StreamIntegrationTest, StreamedRecordArrivesWholeAndIsAuditedOnBothSides)
     absl::StatusOr<audit::VerifyReport> v = cluster_.VerifyAuditLog(org);
     EXPECT_TRUE(v.ok()) << org << ": " << v.status();
   }
+}
+
+// Files a crash can leave in the spool (renamed in, never named by a store
+// row) go at the next start; a queued record's file stays and is delivered.
+TEST_F(StreamIntegrationTest, SpoolFilesNoRecordRefersToAreRemovedAtStart) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));  // council down: the record stays queued
+  const std::string payload = Pattern(3 * kMiB);
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitRequest head = StreamHead();
+  v1::SubmitResponse resp;
+  grpc::Status s = SubmitStream(*ehr, &head, payload, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(resp.receipt().state(), v1::RECORD_STATE_QUEUED);
+  const std::string id = resp.receipt().record_id();
+  const std::string queued = SpoolOut("nhs-trust-a") + "/" + id + ".env";
+  ASSERT_TRUE(fs::exists(queued));
+  cluster_.Stop("nhs-trust-a");
+
+  const std::string orphan_out = SpoolOut("nhs-trust-a") + "/" + std::string(32, 'f') + ".env";
+  const std::string orphan_in = SpoolIn("council-a") + "/" + std::string(64, 'a') + ".env";
+  const std::string not_ours = SpoolIn("council-a") + "/README";
+  fs::create_directories(SpoolIn("council-a"));
+  for (const std::string& f : {orphan_out, orphan_in, not_ours}) {
+    std::ofstream(f) << "sealed bytes a crash left behind";
+  }
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  EXPECT_FALSE(fs::exists(orphan_out));
+  EXPECT_TRUE(fs::exists(queued)) << "a queued record's envelope was removed";
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox", "state = 1"), 1);
+
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  EXPECT_FALSE(fs::exists(orphan_in));
+  EXPECT_TRUE(fs::exists(not_ours)) << "only *.env files are the spool's";
+  // The queued record still goes, whole; then the sender's copy goes too.
+  EXPECT_TRUE(Eventually([&] { return cluster_.Count("council-a", "mailbox") == 1; }, 30));
+  EXPECT_TRUE(Eventually([&] { return !fs::exists(queued); }, 10));
+  v1::Record record;
+  std::string got;
+  auto care = cluster_.Client("council-a", "council-a/care");
+  s = FetchStream(*care, id, "nhs-trust-a", &record, &got);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(got == payload) << "the payload came back changed";
+  // Restarting the receiver keeps the envelope of a record not yet acknowledged.
+  cluster_.Stop("council-a");
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  EXPECT_EQ(FilesUnder(SpoolIn("council-a")).size(), 2u);  // the record's, and README
+  s = FetchStream(*care, id, "nhs-trust-a", &record, &got);
+  EXPECT_TRUE(s.ok()) << s.error_message();
 }
 
 TEST_F(StreamIntegrationTest, FirstMessageWithoutHeadOrWithAPayloadIsInvalidAndStoresNothing) {
