@@ -52,14 +52,19 @@ absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> PeerClient::StubFor(
   return e.stub;
 }
 
+std::shared_ptr<v1::Peer::Stub> PeerClient::StubOrFail(const v1::Organisation& peer,
+                                                       const DeliverCallback& done) {
+  absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> stub = StubFor(peer);
+  if (stub.ok()) return *std::move(stub);
+  done(grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(stub.status().message())),
+       v1::DeliverResponse(), 0);
+  return nullptr;
+}
+
 void PeerClient::Deliver(const v1::Organisation& peer, v1::DeliverRequest request,
                          int64_t timeout_ms, DeliverCallback done) {
-  absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> stub = StubFor(peer);
-  if (!stub.ok()) {
-    done(grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(stub.status().message())),
-         v1::DeliverResponse(), 0);
-    return;
-  }
+  std::shared_ptr<v1::Peer::Stub> stub = StubOrFail(peer, done);
+  if (stub == nullptr) return;
   struct Call {
     grpc::ClientContext context;
     v1::DeliverRequest request;
@@ -67,27 +72,23 @@ void PeerClient::Deliver(const v1::Organisation& peer, v1::DeliverRequest reques
     std::shared_ptr<v1::Peer::Stub> stub;  // keeps the channel alive
   };
   auto call = std::make_shared<Call>();
-  call->stub = *stub;
+  call->stub = stub;
   call->request = std::move(request);
   call->context.set_deadline(std::chrono::system_clock::now() +
                              std::chrono::milliseconds(timeout_ms));
-  (*stub)->async()->Deliver(&call->context, &call->request, &call->response,
-                            [call, done = std::move(done)](grpc::Status status) {
-                              done(status, call->response, RetryAfterMs(call->context));
-                            });
+  stub->async()->Deliver(&call->context, &call->request, &call->response,
+                         [call, done = std::move(done)](grpc::Status status) {
+                           done(status, call->response, RetryAfterMs(call->context));
+                         });
 }
 
 void PeerClient::DeliverFile(const v1::Organisation& peer, const std::string& path,
                              int64_t timeout_ms, DeliverCallback done) {
-  absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> stub = StubFor(peer);
-  if (!stub.ok()) {
-    done(grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(stub.status().message())),
-         v1::DeliverResponse(), 0);
-    return;
-  }
+  std::shared_ptr<v1::Peer::Stub> stub = StubOrFail(peer, done);
+  if (stub == nullptr) return;
   const size_t message = std::min<size_t>(kStreamMessageBytes,
                                           static_cast<size_t>(max_message_bytes_) / 2);
-  std::thread([stub = *std::move(stub), path, timeout_ms, message, done = std::move(done)] {
+  std::thread([stub = std::move(stub), path, timeout_ms, message, done = std::move(done)] {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (f == nullptr) {
       done(grpc::Status(grpc::StatusCode::DATA_LOSS,

@@ -50,6 +50,10 @@ class PeerClient {
   absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> StubFor(const v1::Organisation& peer);
 
  private:
+  // The stub for `peer`, or null once `done` has been told (Unavailable)
+  // why there is none.
+  std::shared_ptr<v1::Peer::Stub> StubOrFail(const v1::Organisation& peer,
+                                             const DeliverCallback& done);
   struct Entry {
     std::string address;
     std::string identity;

@@ -19,6 +19,18 @@
 namespace gatehouse {
 namespace {
 
+// Why an envelope that did not open is refused. Malformed (InvalidArgument)
+// and sealed for keys we do not hold (NotFound) keep their codes, and so
+// does Unavailable for one read back from our spool (our I/O, not the
+// sender's doing); any other failure is the envelope's signature or sealing:
+// Unauthenticated.
+absl::Status EnvelopeRefusal(const absl::Status& s, absl::string_view what, bool from_spool) {
+  const bool keep = absl::IsInvalidArgument(s) || absl::IsNotFound(s) ||
+                    (from_spool && absl::IsUnavailable(s));
+  return absl::Status(keep ? s.code() : absl::StatusCode::kUnauthenticated,
+                      absl::StrCat(what, " refused: ", s.message()));
+}
+
 // A created time this far ahead of our clock is refused whatever the window.
 constexpr int64_t kMaxClockSkewMs = 5 * 60 * 1000;
 
@@ -175,13 +187,8 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
 
   absl::StatusOr<OpenedContent> opened = OpenRecord(*ctx_, envelope, caller.org);
   if (!opened.ok()) {
-    absl::Status s = opened.status();
-    if (absl::IsInvalidArgument(s) || absl::IsNotFound(s)) {
-      s = absl::Status(s.code(), absl::StrCat("envelope refused: ", s.message()));
-    } else {
-      s = absl::UnauthenticatedError(absl::StrCat("envelope refused: ", s.message()));
-    }
-    return Reject(caller, &*claimed, nullptr, s);
+    return Reject(caller, &*claimed, nullptr,
+                  EnvelopeRefusal(opened.status(), "envelope", /*from_spool=*/false));
   }
   RETURN_IF_ERROR(
       AcceptOpened(caller, *opened, envelope_sha256, Sha256(opened->content.payload()), pending));
@@ -417,13 +424,8 @@ absl::Status PeerService::AcceptStream(const Identity& caller, grpc::ServerConte
   absl::StatusOr<OpenedContent> opened = OpenStreamedRecord(*ctx_, file.get(), caller.org, &sink);
   file.reset();
   if (!opened.ok()) {
-    absl::Status st = opened.status();
-    if (!absl::IsInvalidArgument(st) && !absl::IsNotFound(st) && !absl::IsUnavailable(st)) {
-      st = absl::UnauthenticatedError(st.message());
-    }
     return Reject(caller, nullptr, nullptr,
-                  absl::Status(st.code(), absl::StrCat("streamed envelope refused: ",
-                                                       st.message())));
+                  EnvelopeRefusal(opened.status(), "streamed envelope", /*from_spool=*/true));
   }
   const envelope::RecordLabels& h = opened->header.labels;
   const std::string envelope_sha256 = spool->sha256();

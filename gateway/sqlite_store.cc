@@ -185,6 +185,16 @@ absl::StatusOr<OutboxEntry> ReadOutboxRow(Stmt& s) {
   return e;
 }
 
+// A mailbox row selected as (seq, record).
+absl::StatusOr<MailboxEntry> ReadMailboxRow(Stmt& s) {
+  MailboxEntry e;
+  e.seq = s.Int(0);
+  if (!e.record.ParseFromString(s.Text(1))) {
+    return absl::DataLossError("store: a mailbox row does not parse");
+  }
+  return e;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
@@ -649,11 +659,7 @@ absl::StatusOr<std::vector<MailboxEntry>> SqliteStore::FetchMailbox(const std::s
   std::vector<MailboxEntry> out;
   int rc;
   while ((rc = s.Step()) == SQLITE_ROW) {
-    MailboxEntry e;
-    e.seq = s.Int(0);
-    if (!e.record.ParseFromString(s.Text(1))) {
-      return absl::DataLossError("store: a mailbox row does not parse");
-    }
+    ASSIGN_OR_RETURN(MailboxEntry e, ReadMailboxRow(s));
     out.push_back(std::move(e));
   }
   RETURN_IF_ERROR(s.Check(rc, "read"));
@@ -676,12 +682,7 @@ absl::StatusOr<MailboxEntry> SqliteStore::GetMailbox(const std::string& system,
                                             " is not waiting in the mailbox of ", system));
   }
   RETURN_IF_ERROR(s.Check(rc, "read"));
-  MailboxEntry e;
-  e.seq = s.Int(0);
-  if (!e.record.ParseFromString(s.Text(1))) {
-    return absl::DataLossError("store: a mailbox row does not parse");
-  }
-  return e;
+  return ReadMailboxRow(s);
 }
 
 absl::StatusOr<std::vector<MailboxAcked>> SqliteStore::AckMailbox(
