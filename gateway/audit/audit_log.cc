@@ -50,6 +50,27 @@ class OneShot {
   std::atomic<uint32_t> state_{0};
 };
 
+// Creates the record file at `path` with its header, synced, and only then
+// hands it over: a file whose header did not reach the disk is never
+// written to (a record at offset 0 would leave a file that cannot be read).
+// Open truncates, so a later try starts afresh. *refused says the header's
+// write was refused and cut back.
+absl::StatusOr<std::unique_ptr<AppendFile>> CreateRecordFile(const std::string& dir,
+                                                             const std::string& path,
+                                                             absl::string_view magic,
+                                                             bool* refused) {
+  ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> f, AppendFile::Open(path, 0, true));
+  bool cut_back = false;
+  absl::Status written = f->Append(EncodeSegmentHeader(magic, 0), &cut_back);
+  if (!written.ok()) {
+    *refused = cut_back;
+    return written;
+  }
+  RETURN_IF_ERROR(f->Sync());
+  RETURN_IF_ERROR(SyncDir(dir));
+  return f;
+}
+
 }  // namespace
 
 // One pending append: on the caller's stack (Append) or the heap (AppendAsync).
@@ -473,15 +494,18 @@ absl::Status AuditLog::SignCheckpoint(uint64_t size, const Hash& root, bool* ref
   cp.size = size;
   cp.root = root;
   std::string note = SignNote(FormatCheckpoint(cp), {options_.signer.get()});
+  bool cut_back = false;
   if (!checkpoint_file_) {
-    ASSIGN_OR_RETURN(checkpoint_file_, AppendFile::Open(CheckpointsPath(dir_), 0, true));
-    RETURN_IF_ERROR(checkpoint_file_->Append(EncodeSegmentHeader(kCheckpointMagic, 0)));
-    RETURN_IF_ERROR(checkpoint_file_->Sync());
-    RETURN_IF_ERROR(SyncDir(dir_));
+    absl::StatusOr<std::unique_ptr<AppendFile>> created =
+        CreateRecordFile(dir_, CheckpointsPath(dir_), kCheckpointMagic, &cut_back);
+    if (!created.ok()) {
+      if (refused != nullptr) *refused = cut_back;
+      return created.status();
+    }
+    checkpoint_file_ = *std::move(created);
   }
   std::string rec;
   AppendRecord(note, &rec);
-  bool cut_back = false;
   absl::Status written = checkpoint_file_->Append(rec, &cut_back);
   if (!written.ok()) {
     if (refused != nullptr) *refused = cut_back;
@@ -656,10 +680,9 @@ absl::Status AuditLog::AddCosignature(absl::string_view cosigned_note, const Not
       if (std::find(lines.begin(), lines.end(), line) != lines.end()) return absl::OkStatus();
     }
     if (!cosignature_file_) {
-      ASSIGN_OR_RETURN(cosignature_file_, AppendFile::Open(CosignaturesPath(dir_), 0, true));
-      RETURN_IF_ERROR(cosignature_file_->Append(EncodeSegmentHeader(kCosignatureMagic, 0)));
-      RETURN_IF_ERROR(cosignature_file_->Sync());
-      RETURN_IF_ERROR(SyncDir(dir_));
+      bool refused = false;
+      ASSIGN_OR_RETURN(cosignature_file_, CreateRecordFile(dir_, CosignaturesPath(dir_),
+                                                           kCosignatureMagic, &refused));
     }
     std::string rec;
     AppendRecord(absl::StrCat(cp.size, "\n", line), &rec);

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -669,6 +670,48 @@ TEST_F(AuditLogTest, AFullDiskFailsOnlyTheRefusedBatchAndTheLogGoesOn) {
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_EQ((*opened)->Size(), n + 1);
   EXPECT_EQ((*opened)->recovery_report().dropped_bytes, 0u);
+}
+
+// The first checkpoint meets a full disk while its file is being created:
+// that file is never written to headerless, and once there is space the
+// checkpoint is signed and the log reopens. (It used to write the record at
+// offset 0, and the log then refused to open: "header: wrong magic".)
+TEST_F(AuditLogTest, ACheckpointFileThatCouldNotBeStartedIsStartedAgain) {
+  const std::string dir = dir_.Sub("small");
+  std::filesystem::create_directories(dir);
+  if (mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=128k") != 0) {
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): " << std::strerror(errno);
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{dir};
+  auto opened = AuditLog::Open(dir + "/log", Options());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<AuditLog> log = *std::move(opened);
+  Fill(*log, 0, 3);
+  {
+    // Every page of the filesystem taken.
+    std::ofstream filler(dir + "/filler", std::ios::binary);
+    const std::string page(4096, 'f');
+    for (int i = 0; i < 64 && filler.write(page.data(), page.size()).flush(); ++i) {
+    }
+  }
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<std::string> cp = log->CheckpointNow();
+    EXPECT_TRUE(absl::IsResourceExhausted(cp.status())) << cp.status();
+  }
+  std::error_code ec;
+  EXPECT_EQ(std::filesystem::file_size(dir + "/log/checkpoints.log", ec), 0u);
+  std::filesystem::remove(dir + "/filler");
+  absl::StatusOr<std::string> cp = log->CheckpointNow();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  ASSERT_TRUE(log->Close().ok());
+  log.reset();
+  opened = AuditLog::Open(dir + "/log", Options());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ((*opened)->Size(), 3u);
+  EXPECT_EQ(ParseCheckpoint(ParseNote(*(*opened)->LatestCheckpoint())->text)->size, 3u);
 }
 
 TEST_F(AuditLogTest, AppendAfterCloseFails) {
