@@ -369,6 +369,11 @@ TEST_F(GatewayIntegrationTest, PeerImpersonationIsUnauthenticated) {
   EXPECT_EQ(Call(&v1::Peer::Stub::Deliver, *rogue, req, &resp).error_code(),
             grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
+  // gRPC frees a failed handshake's OpenSSL objects on its own threads after
+  // the call returns; give it a moment before the process exits, or
+  // LeakSanitizer may catch them half-freed (seen once under ASan in CI).
+  rogue.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
 }
 
 TEST_F(GatewayIntegrationTest, PeerDeliveryIsDeduplicatedAndReplaysRefused) {
