@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -13,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/audit/note.h"
+#include "gateway/audit/posix_file.h"
 #include "gateway/envelope/signed_directory.h"
 #include "gateway/grpc_status.h"
 #include "common/status_macros.h"
@@ -113,17 +113,11 @@ int64_t NowUnix() { return absl::ToUnixSeconds(absl::Now()); }
 
 absl::Status WritePortsFile(const std::string& path, int client_port, int peer_port,
                             int admin_port) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << "{\"clientPort\": " << client_port << ", \"peerPort\": " << peer_port
-        << ", \"adminPort\": " << admin_port << "}\n";
-    if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", tmp));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ", ec.message()));
-  return absl::OkStatus();
+  return audit::WriteFileAtomically(
+      path,
+      absl::StrCat("{\"clientPort\": ", client_port, ", \"peerPort\": ", peer_port,
+                   ", \"adminPort\": ", admin_port, "}\n"),
+      0644);
 }
 
 }  // namespace

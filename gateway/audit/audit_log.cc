@@ -53,17 +53,17 @@ class OneShot {
 // Creates the record file at `path` with its header, synced, and only then
 // hands it over: a file whose header did not reach the disk is never
 // written to (a record at offset 0 would leave a file that cannot be read).
-// Open truncates, so a later try starts afresh. *refused says the header's
-// write was refused and cut back.
+// Open truncates, so a later try starts afresh. *refused (if given) says the
+// header's write was refused and cut back.
 absl::StatusOr<std::unique_ptr<AppendFile>> CreateRecordFile(const std::string& dir,
                                                              const std::string& path,
                                                              absl::string_view magic,
-                                                             bool* refused) {
+                                                             bool* refused = nullptr) {
   ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> f, AppendFile::Open(path, 0, true));
   bool cut_back = false;
   absl::Status written = f->Append(EncodeSegmentHeader(magic, 0), &cut_back);
   if (!written.ok()) {
-    *refused = cut_back;
+    if (refused != nullptr) *refused = cut_back;
     return written;
   }
   RETURN_IF_ERROR(f->Sync());
@@ -680,9 +680,8 @@ absl::Status AuditLog::AddCosignature(absl::string_view cosigned_note, const Not
       if (std::find(lines.begin(), lines.end(), line) != lines.end()) return absl::OkStatus();
     }
     if (!cosignature_file_) {
-      bool refused = false;
-      ASSIGN_OR_RETURN(cosignature_file_, CreateRecordFile(dir_, CosignaturesPath(dir_),
-                                                           kCosignatureMagic, &refused));
+      ASSIGN_OR_RETURN(cosignature_file_,
+                       CreateRecordFile(dir_, CosignaturesPath(dir_), kCosignatureMagic));
     }
     std::string rec;
     AppendRecord(absl::StrCat(cp.size, "\n", line), &rec);

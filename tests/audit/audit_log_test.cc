@@ -3,11 +3,8 @@
 // (segment header, record length, record payload, segment boundary).
 #include "gateway/audit/audit_log.h"
 
-#include <sys/mount.h>
 
 #include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -22,6 +19,7 @@
 #include "gateway/audit/merkle_verifier.h"
 #include "gtest/gtest.h"
 #include "tests/audit/audit_test_util.h"
+#include "tests/common/small_tmpfs.h"
 
 namespace gatehouse::audit {
 namespace {
@@ -616,13 +614,10 @@ TEST_F(AuditLogTest, TornCheckpointAndCosignatureFilesAreCut) {
 TEST_F(AuditLogTest, AFullDiskFailsOnlyTheRefusedBatchAndTheLogGoesOn) {
   const std::string dir = dir_.Sub("small");
   std::filesystem::create_directories(dir);
-  if (mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=256k") != 0) {
-    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): " << std::strerror(errno);
-  }
-  struct Unmount {
-    std::string path;
-    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
-  } unmount{dir};
+  std::string why;
+  std::unique_ptr<gatehouse::testing::SmallTmpfs> small =
+      gatehouse::testing::SmallTmpfs::Mount(dir, "256k", &why);
+  if (small == nullptr) GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): " << why;
   // A checkpoint after every entry: its writes meet the full disk too.
   auto opened = AuditLog::Open(dir, Options(1));
   ASSERT_TRUE(opened.ok()) << opened.status();
@@ -652,7 +647,7 @@ TEST_F(AuditLogTest, AFullDiskFailsOnlyTheRefusedBatchAndTheLogGoesOn) {
   EXPECT_TRUE(absl::IsResourceExhausted(log->Append(big(n)).status()));
   EXPECT_EQ(std::filesystem::file_size(segments[0].path), segment_size);
   // Space returns: the same log takes entries again, at the next index.
-  ASSERT_EQ(mount("tmpfs", dir.c_str(), "tmpfs", MS_REMOUNT, "size=8m"), 0);
+  ASSERT_TRUE(small->Resize("8m"));
   absl::StatusOr<uint64_t> idx = log->Append(big(n));
   ASSERT_TRUE(idx.ok()) << idx.status();
   EXPECT_EQ(*idx, n);
@@ -679,13 +674,10 @@ TEST_F(AuditLogTest, AFullDiskFailsOnlyTheRefusedBatchAndTheLogGoesOn) {
 TEST_F(AuditLogTest, ACheckpointFileThatCouldNotBeStartedIsStartedAgain) {
   const std::string dir = dir_.Sub("small");
   std::filesystem::create_directories(dir);
-  if (mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=128k") != 0) {
-    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): " << std::strerror(errno);
-  }
-  struct Unmount {
-    std::string path;
-    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
-  } unmount{dir};
+  std::string why;
+  std::unique_ptr<gatehouse::testing::SmallTmpfs> small =
+      gatehouse::testing::SmallTmpfs::Mount(dir, "128k", &why);
+  if (small == nullptr) GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): " << why;
   auto opened = AuditLog::Open(dir + "/log", Options());
   ASSERT_TRUE(opened.ok()) << opened.status();
   std::unique_ptr<AuditLog> log = *std::move(opened);

@@ -4,10 +4,7 @@
 // key, as a real client must.
 //
 // Bounded: GATEHOUSE_CRASH_CYCLES (default 6) kills, about a second apart.
-#include <sys/mount.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 #include <atomic>
@@ -22,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/common/small_tmpfs.h"
 #include "tests/gateway/gateway_harness.h"
 
 namespace gatehouse {
@@ -152,13 +150,10 @@ TEST(DiskFullReliabilityTest, FullDiskIsUnavailableThenRecovers) {
   Cluster cluster;
   const std::string data = cluster.dir() + "/data-nhs-trust-a";
   std::filesystem::create_directories(data);
-  if (mount("tmpfs", data.c_str(), "tmpfs", 0, "size=1m") != 0) {
-    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): " << std::strerror(errno);
-  }
-  struct Unmount {
-    std::string path;
-    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
-  } unmount{data};
+  std::string why;
+  std::unique_ptr<gatehouse::testing::SmallTmpfs> small =
+      gatehouse::testing::SmallTmpfs::Mount(data, "1m", &why);
+  if (small == nullptr) GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): " << why;
 
   ASSERT_TRUE(cluster.Start("nhs-trust-a"));  // council down: records stay queued
   auto ehr = cluster.Client("nhs-trust-a", "nhs-trust-a/ehr");
@@ -175,7 +170,7 @@ TEST(DiskFullReliabilityTest, FullDiskIsUnavailableThenRecovers) {
   EXPECT_GT(acknowledged.size(), 0u);
 
   // Space returns.
-  ASSERT_EQ(mount("tmpfs", data.c_str(), "tmpfs", MS_REMOUNT, "size=64m"), 0);
+  ASSERT_TRUE(small->Resize("64m"));
   ASSERT_TRUE(cluster.Start("council-a"));
   v1::SubmitResponse resp;
   auto submit_after = [&] {

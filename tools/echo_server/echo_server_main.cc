@@ -24,13 +24,13 @@
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <string>
 
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include "gateway/audit/posix_file.h"
 #include "gateway/tls.h"
 
 namespace gatehouse::bench {
@@ -38,34 +38,13 @@ namespace {
 
 constexpr const char* kEchoMethod = "/gatehouse.bench.Echo/Echo";
 
-// One call: read the single request message, write it back, finish.
+// One call: read the single request message, then either write it back or,
+// relaying, make the same call upstream and answer with what upstream
+// answered (its status too).
 class EchoReactor : public grpc::ServerGenericBidiReactor {
  public:
-  explicit EchoReactor(bool known_method) {
-    if (!known_method) {
-      Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "only " + std::string(kEchoMethod)));
-      return;
-    }
-    StartRead(&buffer_);
-  }
-  void OnReadDone(bool ok) override {
-    if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request message"));
-      return;
-    }
-    StartWriteAndFinish(&buffer_, grpc::WriteOptions(), grpc::Status::OK);
-  }
-  void OnDone() override { delete this; }
-
- private:
-  grpc::ByteBuffer buffer_;
-};
-
-// One relayed call: read the request, make the same call upstream, answer
-// with what upstream answered (its status too).
-class RelayReactor : public grpc::ServerGenericBidiReactor {
- public:
-  RelayReactor(bool known_method, grpc::GenericStub* upstream) : upstream_(upstream) {
+  // Relays to `upstream` if it is not null.
+  EchoReactor(bool known_method, grpc::GenericStub* upstream) : upstream_(upstream) {
     if (!known_method) {
       Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "only " + std::string(kEchoMethod)));
       return;
@@ -75,6 +54,10 @@ class RelayReactor : public grpc::ServerGenericBidiReactor {
   void OnReadDone(bool ok) override {
     if (!ok) {
       Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request message"));
+      return;
+    }
+    if (upstream_ == nullptr) {
+      StartWriteAndFinish(&request_, grpc::WriteOptions(), grpc::Status::OK);
       return;
     }
     upstream_->UnaryCall(&upstream_context_, kEchoMethod, grpc::StubOptions(), &request_,
@@ -103,9 +86,7 @@ class EchoService : public grpc::CallbackGenericService {
  private:
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override {
-    const bool known = context->method() == kEchoMethod;
-    if (upstream_ != nullptr) return new RelayReactor(known, upstream_);
-    return new EchoReactor(known);
+    return new EchoReactor(context->method() == kEchoMethod, upstream_);
   }
 
   grpc::GenericStub* const upstream_;
@@ -174,10 +155,10 @@ int Main(int argc, char** argv) {
     return 1;
   }
   if (!ports_file.empty()) {
-    std::string tmp = ports_file + ".tmp";
-    { std::ofstream(tmp) << "{\"port\": " << port << "}\n"; }
-    if (std::rename(tmp.c_str(), ports_file.c_str()) != 0) {
-      std::fprintf(stderr, "echo_server: cannot write %s\n", ports_file.c_str());
+    absl::Status written = audit::WriteFileAtomically(
+        ports_file, "{\"port\": " + std::to_string(port) + "}\n", 0644);
+    if (!written.ok()) {
+      std::fprintf(stderr, "echo_server: %s\n", written.ToString().c_str());
       return 1;
     }
   }
