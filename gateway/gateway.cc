@@ -560,6 +560,21 @@ AdminServer::Response Gateway::Admin(absl::string_view path) {
                       static_cast<double>(audit_log_->Size()), ""});
     gauges.push_back({"gatehouse_audit_pending", "Audit entries handed over, not yet durable.",
                       static_cast<double>(auditor_->pending()), ""});
+    // Group commits: entries (or writes) over commits is the group size, and
+    // seconds over commits the time one commit takes.
+    const audit::AuditLogStats audit_stats = audit_log_->stats();
+    gauges.push_back({"gatehouse_audit_batches_total",
+                      "Audit group commits since start (one fdatasync each).",
+                      static_cast<double>(audit_stats.batches), "", true});
+    gauges.push_back({"gatehouse_audit_sync_seconds_total",
+                      "Time in the audit log's fdatasync since start.",
+                      static_cast<double>(audit_stats.sync_nanos) / 1e9, "", true});
+    const StoreStats store_stats = store_->Stats();
+    gauges.push_back({"gatehouse_store_commits_total", "Store group commits since start.",
+                      static_cast<double>(store_stats.commits), "", true});
+    gauges.push_back({"gatehouse_store_commit_seconds_total",
+                      "Time in store group commits since start (writes and sync).",
+                      static_cast<double>(store_stats.commit_nanos) / 1e9, "", true});
     if (seal_queue_ != nullptr) {
       // Records over batches: how many records one signature serves.
       gauges.push_back({"gatehouse_sealed_records", "Records sealed since start (batch mode).",

@@ -117,7 +117,8 @@ std::string Metrics::Render(const std::vector<Gauge>& gauges) const {
   std::string last;
   for (const Gauge& g : gauges) {
     if (g.name != last) {
-      absl::StrAppend(&out, "# HELP ", g.name, " ", g.help, "\n# TYPE ", g.name, " gauge\n");
+      absl::StrAppend(&out, "# HELP ", g.name, " ", g.help, "\n# TYPE ", g.name,
+                      g.counter ? " counter\n" : " gauge\n");
       last = g.name;
     }
     absl::StrAppend(&out, g.name, g.labels.empty() ? "" : absl::StrCat("{", g.labels, "}"), " ",

@@ -45,6 +45,7 @@ struct Gauge {
   std::string help;
   double value = 0;
   std::string labels;  // e.g. file="gateway.crt"; may be empty
+  bool counter = false;  // only ever grows: typed counter, named *_total
 };
 
 class Metrics {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/rendezvous.h"
 #include "common/status_macros.h"
 
@@ -263,9 +264,9 @@ SqliteStore::~SqliteStore() {
   sqlite3_close(reader_);
 }
 
-int64_t SqliteStore::commits() const {
+StoreStats SqliteStore::Stats() const {
   std::lock_guard<std::mutex> lock(write_mu_);
-  return commits_;
+  return stats_;
 }
 
 absl::Status SqliteStore::RunWrite(
@@ -308,6 +309,7 @@ void SqliteStore::CommitLoop() {
       if (pending_.empty()) return;  // stopping, nothing left
       batch.swap(pending_);
     }
+    const int64_t start = absl::GetCurrentTimeNanos();
     absl::Status txn = Exec(writer_, "BEGIN IMMEDIATE");
     if (txn.ok()) {
       for (Write* w : batch) {
@@ -325,7 +327,8 @@ void SqliteStore::CommitLoop() {
     std::vector<Write*> async;
     {
       std::lock_guard<std::mutex> lock(write_mu_);
-      ++commits_;
+      ++stats_.commits;
+      stats_.commit_nanos += absl::GetCurrentTimeNanos() - start;
       for (Write* w : batch) {
         if (!txn.ok()) {
           w->result = txn;  // nothing of this group is durable

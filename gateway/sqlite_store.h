@@ -75,8 +75,7 @@ class SqliteStore final : public Store {
   absl::StatusOr<PeerCheckpoint> GetPeerCheckpoint(const std::string& org) override;
   absl::Status PutPeerCheckpoint(const std::string& org, const PeerCheckpoint& cp) override;
 
-  // Transactions committed so far (each may hold many writes).
-  int64_t commits() const;
+  StoreStats Stats() const override;
 
  private:
   // One change, run by the committer inside the group's transaction.
@@ -109,7 +108,7 @@ class SqliteStore final : public Store {
   std::deque<Write*> pending_ ABSL_GUARDED_BY(write_mu_);
   bool stopping_ ABSL_GUARDED_BY(write_mu_) = false;
   int64_t queued_ ABSL_GUARDED_BY(write_mu_) = 0;  // outbox rows still queued
-  int64_t commits_ ABSL_GUARDED_BY(write_mu_) = 0;
+  StoreStats stats_ ABSL_GUARDED_BY(write_mu_);
   std::thread committer_;
 };
 

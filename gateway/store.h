@@ -34,6 +34,12 @@ struct OutboxEntry {
   v1::SignedReceipt receipt;    // the peer's, once delivered
 };
 
+// Counters since the store was opened, for metrics.
+struct StoreStats {
+  int64_t commits = 0;       // durable transactions (group commits: each may hold many writes)
+  int64_t commit_nanos = 0;  // total time in them: applying the writes, writing, syncing
+};
+
 struct MailboxEntry {
   int64_t seq = 0;  // increasing; the page token
   v1::MailboxRecord record;
@@ -155,6 +161,8 @@ class Store {
   // The checkpoint of `org`'s audit log this gateway last cosigned; NotFound if none.
   virtual absl::StatusOr<PeerCheckpoint> GetPeerCheckpoint(const std::string& org) = 0;
   virtual absl::Status PutPeerCheckpoint(const std::string& org, const PeerCheckpoint& cp) = 0;
+
+  virtual StoreStats Stats() const = 0;
 };
 
 }  // namespace gatehouse

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A quick probe of arm c_1k of scripts/bench.sh: the two bench gateways
-# (scripts/bench/gateways.sh), ghbench Submits at 1 KiB, then the sending
-# gateway's own counters from its admin port (records sealed and signed
-# batches, audit-append, Submit and Deliver latency sums). Prints figures;
+# (scripts/bench/gateways.sh), ghbench Submits at 1 KiB, then each gateway's
+# own counters from its admin port (records sealed and signed batches, audit
+# and store group commits and the time in them, audit-append, Submit and
+# Deliver latency sums). Prints figures;
 # not a test. Used to compare one change before and after in the same
 # conditions; scripts/bench.sh is the full side-by-side run.
 #
@@ -21,16 +22,16 @@ bin="$(realpath -m "${BUILD:-$root/build-bench}")"
 . "$here/gateways.sh"
 run="$(mktemp -d /var/tmp/gatehouse-probe.XXXXXX)"
 trap 'gw_stop || true; rm -rf "$run"' EXIT
-admin_port=$(free_ports 1)
+read -r send_admin recv_admin < <(free_ports 2)
 add_admin() {
-  python3 - "$1/$3.json" "$admin_port" <<'PY'
+  python3 - "$1/$3.json" "$send_admin" "$1/$4.json" "$recv_admin" <<'PY'
 import json, sys
-path, port = sys.argv[1], sys.argv[2]
-with open(path) as f:
-    c = json.load(f)
-c["adminListen"] = "127.0.0.1:" + port
-with open(path, "w") as f:
-    json.dump(c, f)
+for path, port in ((sys.argv[1], sys.argv[2]), (sys.argv[3], sys.argv[4])):
+    with open(path) as f:
+        c = json.load(f)
+    c["adminListen"] = "127.0.0.1:" + port
+    with open(path, "w") as f:
+        json.dump(c, f)
 PY
 }
 BENCH_GATEWAY_HOOK=add_admin
@@ -43,6 +44,10 @@ gw_start "$run/gw" "$pki"
   --purpose direct_care --ca "$pki/ca.crt" --cert "$pki/$GW_CLIENT_CERT.crt" \
   --key "$pki/$GW_CLIENT_CERT.key" --payload 1024 --concurrency "${CONC:-64}" --warmup 2 \
   --duration "${DUR:-8}" --watch-pid "$GW_SEND_PID" --watch-pid "$GW_RECV_PID" ${EXTRA:-}
-python3 -c "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())" \
-  "http://127.0.0.1:$admin_port/metrics" |
-  grep -E "^gatehouse_(sealed_records|seal_batches|audit_append_seconds_(sum|count)|submit_seconds_(sum|count)|deliver_seconds_(sum|count))[ {]"
+for side in sender:$send_admin receiver:$recv_admin; do
+  echo "${side%%:*}:"
+  python3 -c "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())" \
+    "http://127.0.0.1:${side#*:}/metrics" |
+    grep -E "^gatehouse_(sealed_records|seal_batches|audit_entries|audit_(batches|sync_seconds)_total|store_(commits|commit_seconds)_total|audit_append_seconds_(sum|count)|submit_seconds_(sum|count)|deliver_seconds_(sum|count))[ {]" |
+    sed 's/^/  /'
+done

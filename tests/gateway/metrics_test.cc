@@ -48,5 +48,12 @@ TEST(MetricsTest, GaugesAreRenderedWithTypeOnce) {
   EXPECT_THAT(text, HasSubstr("# TYPE g gauge\ng{a=\"1\"} 1\ng{a=\"2\"} 2\n"));
 }
 
+TEST(MetricsTest, CountersHandedInAsGaugesAreTypedCounter) {
+  Metrics m;
+  std::string text = m.Render({{"c_total", "help", 3, "", true}, {"g", "help", 4, ""}});
+  EXPECT_THAT(text, HasSubstr("# TYPE c_total counter\nc_total 3\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE g gauge\ng 4\n"));
+}
+
 }  // namespace
 }  // namespace gatehouse

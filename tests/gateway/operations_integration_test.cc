@@ -46,6 +46,17 @@ TEST(OperationsIntegrationTest, AdminEndpointServesMetricsAndReadiness) {
   EXPECT_THAT(metrics, HasSubstr("gatehouse_sealed_records 1\n"));
   EXPECT_THAT(metrics, HasSubstr("gatehouse_seal_batches 1\n"));
   EXPECT_THAT(metrics, HasSubstr("gatehouse_certificate_expiry_timestamp_seconds "));
+  // At least one group commit each, and time in them.
+  auto value = [&metrics](const std::string& name) {
+    const size_t at = metrics.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(metrics.substr(at + name.size() + 2));
+  };
+  EXPECT_GE(value("gatehouse_audit_batches_total"), 1);
+  EXPECT_LE(value("gatehouse_audit_batches_total"), value("gatehouse_audit_entries"));
+  EXPECT_GT(value("gatehouse_audit_sync_seconds_total"), 0);
+  EXPECT_GE(value("gatehouse_store_commits_total"), 2);  // queued, then marked delivered
+  EXPECT_GT(value("gatehouse_store_commit_seconds_total"), 0);
+  EXPECT_THAT(metrics, HasSubstr("# TYPE gatehouse_store_commits_total counter\n"));
   // Never a payload in the metrics.
   EXPECT_THAT(metrics, ::testing::Not(HasSubstr("discharge\\\"")));
 }

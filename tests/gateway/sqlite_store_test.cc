@@ -211,7 +211,7 @@ TEST_F(SqliteStoreTest, ConcurrentWritesShareCommits) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(*store_->OutboxDepth(), kThreads * kEach);
   // Group commit: fewer transactions than writes.
-  EXPECT_LT(store_->commits(), kThreads * kEach);
+  EXPECT_LT(store_->Stats().commits, kThreads * kEach);
   Reopen();
   EXPECT_EQ(*store_->OutboxDepth(), kThreads * kEach);
 }
