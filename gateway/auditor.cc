@@ -8,6 +8,7 @@
 namespace gatehouse {
 
 void Auditor::Record(v1::AuditEntry entry, Done done) {
+  if (any_held_.load(std::memory_order_relaxed)) RetryHeld();
   entry.set_gateway_id(gateway_id_);
   const absl::Time start = absl::Now();
   ++pending_;
@@ -46,6 +47,37 @@ absl::Status Auditor::AppendAll(std::vector<v1::AuditEntry> entries) {
   return first_error;
 }
 
-void Auditor::Note(v1::AuditEntry entry) { Record(std::move(entry), nullptr); }
+void Auditor::Note(v1::AuditEntry entry) {
+  v1::AuditEntry kept = entry;
+  Record(std::move(entry), [this, kept = std::move(kept)](absl::StatusOr<uint64_t> index) mutable {
+    if (!absl::IsResourceExhausted(index.status())) return;
+    std::lock_guard<std::mutex> lock(held_mu_);
+    if (held_.size() >= kMaxHeld) {
+      LogError("audit entry dropped: too many held for want of space",
+               {{"event", v1::AuditEvent_Name(kept.event())}, {"held", std::to_string(held_.size())}});
+      return;
+    }
+    held_.push_back(std::move(kept));
+    any_held_.store(true, std::memory_order_relaxed);
+  });
+}
+
+void Auditor::RetryHeld() {
+  std::vector<v1::AuditEntry> again;
+  {
+    std::lock_guard<std::mutex> lock(held_mu_);
+    const absl::Time now = absl::Now();
+    if (held_.empty() || now < retry_after_) return;
+    retry_after_ = now + absl::Seconds(1);
+    again.swap(held_);
+    any_held_.store(false, std::memory_order_relaxed);
+  }
+  for (v1::AuditEntry& e : again) Note(std::move(e));
+}
+
+size_t Auditor::held() const {
+  std::lock_guard<std::mutex> lock(held_mu_);
+  return held_.size();
+}
 
 }  // namespace gatehouse

@@ -11,12 +11,15 @@
 #define GATEHOUSE_GATEWAY_AUDITOR_H_
 
 #include <atomic>
+#include <mutex>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "gatehouse/v1/audit.pb.h"
 #include "gateway/audit/audit_log.h"
 #include "gateway/metrics.h"
@@ -38,8 +41,16 @@ class Auditor {
   // Appends `entry`; `done` gets its index once durable (on the log's
   // thread: it must be quick and must not block), or the error.
   void Record(v1::AuditEntry entry, Done done);
-  // Appends `entry` where nothing waits on it; a failure is logged.
+  // Appends `entry` where nothing waits on it; a failure is logged. An entry
+  // the log refused for want of space (ResourceExhausted: the log goes on
+  // once there is space) is held and appended again, at most once a second,
+  // by later calls and by RetryHeld(): a full disk leaves no gap in the trail.
   void Note(v1::AuditEntry entry);
+  // Appends the held entries again if a second has passed since the last
+  // try. Called by the gateway's periodic work; Record calls it too.
+  void RetryHeld();
+  // Entries refused for want of space and held for another try.
+  size_t held() const;
 
   audit::AuditLog* log() const { return log_; }
   // Entries handed over but not yet durable.
@@ -53,6 +64,14 @@ class Auditor {
   std::atomic<int64_t> pending_{0};
   Histogram* const append_seconds_;
   std::atomic<int64_t> failures_{0};
+
+  // Held notes: bounded, so a disk that stays full cannot take all memory
+  // (past the bound an entry is dropped, logged and counted as a failure).
+  static constexpr size_t kMaxHeld = 1 << 16;
+  mutable std::mutex held_mu_;
+  std::vector<v1::AuditEntry> held_ ABSL_GUARDED_BY(held_mu_);
+  absl::Time retry_after_ ABSL_GUARDED_BY(held_mu_) = absl::InfinitePast();
+  std::atomic<bool> any_held_{false};  // lets Record skip the lock
 };
 
 }  // namespace gatehouse

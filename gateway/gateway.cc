@@ -214,7 +214,6 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   chmod(c.data_dir().c_str(), 0700);
   RETURN_IF_ERROR(PrepareSpool(c.data_dir()));
   ASSIGN_OR_RETURN(gw->store_, SqliteStore::Open(c.data_dir() + "/gatehouse.db"));
-  SweepSpool(c.data_dir(), *gw->store_);
   audit::AuditLogOptions audit_options;
   audit_options.signer = std::make_shared<const audit::NoteSigner>(log_key);
   audit_options.checkpoint_every_entries = c.audit().checkpoint_every_entries();
@@ -226,6 +225,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
                                                           "': ", log.status().message()));
   }
   gw->audit_log_ = *std::move(log);
+  // Only now: the audit log's lock says no other gateway runs on this data
+  // (a second one must not sweep the spool under a running one).
+  SweepSpool(c.data_dir(), *gw->store_);
   gw->auditor_ = std::make_unique<Auditor>(gw->audit_log_.get(), c.org_id(),
                                            &gw->metrics_.audit_append_seconds());
 
@@ -354,6 +356,10 @@ void Gateway::Shutdown(absl::Duration grace) {
       LogError("audit log close failed", {{"error", s.ToString()}});
     }
   }
+  if (auditor_ && auditor_->held() > 0) {
+    LogError("audit entries refused for want of space were never written",
+             {{"count", absl::StrCat(auditor_->held())}});
+  }
   LogInfo("gateway stopped", {{"org_id", config_.org_id()}});
 }
 
@@ -369,6 +375,7 @@ void Gateway::WatchFiles() {
     ReloadDirectoryIfChanged();
     ReloadPolicyIfChanged();
     CheckCertificateIfChanged();
+    auditor_->RetryHeld();
   }
 }
 

@@ -581,15 +581,20 @@ absl::StatusOr<MailboxSeen> SqliteStore::FindInMailbox(const std::string& sender
   return FindMailboxOn(reader_, sender_org, record_id);
 }
 
-absl::StatusOr<bool> SqliteStore::HoldsEnvelope(const std::string& envelope_sha256) {
+absl::StatusOr<std::set<std::string>> SqliteStore::HeldEnvelopes(
+    const std::set<std::string>& among) {
+  std::set<std::string> held;
+  if (among.empty()) return held;
   std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s(reader_,
-         "SELECT 1 FROM mailbox WHERE acked_ms IS NULL AND envelope_sha256 = ? LIMIT 1");
+  Stmt s(reader_, "SELECT envelope_sha256 FROM mailbox WHERE acked_ms IS NULL");
   RETURN_IF_ERROR(s.ok());
-  s.BindBlob(1, envelope_sha256);
-  const int rc = s.Step();
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    std::string sha = s.Text(0);
+    if (among.count(sha) > 0) held.insert(std::move(sha));
+  }
   RETURN_IF_ERROR(s.Check(rc, "read"));
-  return rc == SQLITE_ROW;
+  return held;
 }
 
 void SqliteStore::AddToMailboxAsync(const v1::MailboxRecord& record,

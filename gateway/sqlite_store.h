@@ -62,7 +62,7 @@ class SqliteStore final : public Store {
                           const v1::SignedReceipt& receipt, WriteDone done) override;
   absl::StatusOr<MailboxSeen> FindInMailbox(const std::string& sender_org,
                                             const std::string& record_id) override;
-  absl::StatusOr<bool> HoldsEnvelope(const std::string& envelope_sha256) override;
+  absl::StatusOr<std::set<std::string>> HeldEnvelopes(const std::set<std::string>& among) override;
   absl::StatusOr<std::vector<MailboxEntry>> FetchMailbox(const std::string& system,
                                                          int64_t after_seq, int limit) override;
   absl::StatusOr<MailboxEntry> GetMailbox(const std::string& system,

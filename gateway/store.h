@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -136,9 +137,11 @@ class Store {
   // it was never delivered.
   virtual absl::StatusOr<MailboxSeen> FindInMailbox(const std::string& sender_org,
                                                     const std::string& record_id) = 0;
-  // Whether an unacknowledged mailbox record is kept under this envelope
-  // SHA-256 (a streamed record's spool file is named by it).
-  virtual absl::StatusOr<bool> HoldsEnvelope(const std::string& envelope_sha256) = 0;
+  // Those of `among` (envelope SHA-256s: a streamed record's spool file is
+  // named by it) under which an unacknowledged mailbox record is kept. One
+  // pass over the unacknowledged records, however many are asked about.
+  virtual absl::StatusOr<std::set<std::string>> HeldEnvelopes(
+      const std::set<std::string>& among) = 0;
   // Unacknowledged records for `system` (addressed to it or to any system of
   // our organisation) with seq > after_seq, oldest first.
   virtual absl::StatusOr<std::vector<MailboxEntry>> FetchMailbox(const std::string& system,

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -66,43 +68,59 @@ absl::Status PrepareSpool(const std::string& data_dir) {
 }
 
 int SweepSpool(const std::string& data_dir, Store& store) {
-  int removed = 0;
+  struct File {
+    std::filesystem::path path;
+    std::string key;  // spool/out: the record id; spool/in: the envelope SHA-256
+  };
+  std::vector<File> out_files, in_files;
+  std::set<std::string> in_shas;
   for (const bool out : {true, false}) {
-    const char* sub = out ? kSpoolOut : kSpoolIn;
     std::error_code ec;
     for (const auto& f : std::filesystem::directory_iterator(
-             std::filesystem::path(data_dir) / sub, ec)) {
+             std::filesystem::path(data_dir) / (out ? kSpoolOut : kSpoolIn), ec)) {
       const std::string name = f.path().filename().string();
       if (!absl::EndsWith(name, ".env")) continue;
       const std::string stem = name.substr(0, name.size() - 4);
-      absl::StatusOr<bool> referred;
       if (out) {
-        absl::StatusOr<OutboxEntry> e = store.GetOutbox(stem);
-        if (e.ok()) {
-          referred = e->state == v1::RECORD_STATE_QUEUED;
-        } else if (absl::IsNotFound(e.status())) {
-          referred = false;
-        } else {
-          referred = e.status();
-        }
-      } else {
-        const bool hex = stem.size() == 64 && std::all_of(stem.begin(), stem.end(), [](char c) {
-                           return std::isxdigit(static_cast<unsigned char>(c)) != 0;
-                         });
-        referred = hex ? store.HoldsEnvelope(absl::HexStringToBytes(stem))
-                       : absl::StatusOr<bool>(false);
-      }
-      if (!referred.ok()) {
-        LogWarning("spool file kept: the store cannot say whether it is needed",
-                   {{"file", f.path().string()}, {"error", referred.status().ToString()}});
+        out_files.push_back({f.path(), stem});
         continue;
       }
-      if (*referred) continue;
-      std::error_code rm;
-      if (std::filesystem::remove(f.path(), rm)) {
-        ++removed;
-        LogInfo("removed a spool file no record refers to", {{"file", f.path().string()}});
-      }
+      const bool hex = stem.size() == 64 && std::all_of(stem.begin(), stem.end(), [](char c) {
+                         return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                       });
+      in_files.push_back({f.path(), hex ? absl::HexStringToBytes(stem) : std::string()});
+      if (hex) in_shas.insert(in_files.back().key);
+    }
+  }
+  int removed = 0;
+  auto sweep = [&removed](const File& f, const absl::StatusOr<bool>& referred) {
+    if (!referred.ok()) {
+      LogWarning("spool file kept: the store cannot say whether it is needed",
+                 {{"file", f.path.string()}, {"error", referred.status().ToString()}});
+      return;
+    }
+    if (*referred) return;
+    std::error_code rm;
+    if (std::filesystem::remove(f.path, rm)) {
+      ++removed;
+      LogInfo("removed a spool file no record refers to", {{"file", f.path.string()}});
+    }
+  };
+  for (const File& f : out_files) {
+    absl::StatusOr<OutboxEntry> e = store.GetOutbox(f.key);
+    if (e.ok()) {
+      sweep(f, e->state == v1::RECORD_STATE_QUEUED);
+    } else {
+      sweep(f, absl::IsNotFound(e.status()) ? absl::StatusOr<bool>(false)
+                                            : absl::StatusOr<bool>(e.status()));
+    }
+  }
+  absl::StatusOr<std::set<std::string>> held = store.HeldEnvelopes(in_shas);
+  for (const File& f : in_files) {
+    if (!held.ok()) {
+      sweep(f, held.status());
+    } else {
+      sweep(f, !f.key.empty() && held->count(f.key) > 0);
     }
   }
   return removed;

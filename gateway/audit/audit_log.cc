@@ -54,12 +54,17 @@ class OneShot {
 // hands it over: a file whose header did not reach the disk is never
 // written to (a record at offset 0 would leave a file that cannot be read).
 // Open truncates, so a later try starts afresh. *refused (if given) says the
-// header's write was refused and cut back.
+// file could not be made for want of space and nothing of it stays written.
 absl::StatusOr<std::unique_ptr<AppendFile>> CreateRecordFile(const std::string& dir,
                                                              const std::string& path,
                                                              absl::string_view magic,
                                                              bool* refused = nullptr) {
-  ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> f, AppendFile::Open(path, 0, true));
+  absl::StatusOr<std::unique_ptr<AppendFile>> opened = AppendFile::Open(path, 0, true);
+  if (!opened.ok()) {
+    if (refused != nullptr) *refused = absl::IsResourceExhausted(opened.status());
+    return opened.status();
+  }
+  std::unique_ptr<AppendFile> f = *std::move(opened);
   bool cut_back = false;
   absl::Status written = f->Append(EncodeSegmentHeader(magic, 0), &cut_back);
   if (!written.ok()) {
@@ -304,7 +309,7 @@ absl::Status AuditLog::Recover() {
         if (!inner.ok()) return false;
       }
       return true;
-    }));
+    }, /*map_newest=*/true));  // at Open nothing else writes to the log
     RETURN_IF_ERROR(inner);
     if (range_.size() != last_first) {
       return absl::DataLossError("segments hold fewer entries than their names say");
@@ -539,7 +544,9 @@ void AuditLog::CheckpointLoop() {
           break;
         }
         absl::Duration wait = timed ? (fresh ? interval - age : interval) : absl::Seconds(60);
-        if (fresh) wait = std::max(wait, backoff);
+        // Only the backoff after a refused write holds back a checkpoint
+        // that is due by count: wait for it alone.
+        if (fresh) wait = by_count ? backoff : std::max(wait, backoff);
         cp_cv_.wait_for(lock, absl::ToChronoNanoseconds(std::max(wait, absl::Milliseconds(1))));
       }
       size = size_;
@@ -650,10 +657,15 @@ absl::StatusOr<gatehouse::v1::AuditEntry> AuditLog::ReadEntry(uint64_t index) co
   if (index >= Size()) return absl::InvalidArgumentError(absl::StrCat("no entry ", index));
   gatehouse::v1::AuditEntry entry;
   bool found = false;
-  RETURN_IF_ERROR(ForEachEntry(dir_, index, [&](uint64_t, absl::string_view payload) {
-    found = entry.ParseFromArray(payload.data(), static_cast<int>(payload.size()));
-    return false;
-  }));
+  // Mapped: the scan stops at `index`, which is durable, and a cut-back never
+  // reaches below a durable entry.
+  RETURN_IF_ERROR(ForEachEntry(
+      dir_, index,
+      [&](uint64_t, absl::string_view payload) {
+        found = entry.ParseFromArray(payload.data(), static_cast<int>(payload.size()));
+        return false;
+      },
+      /*map_newest=*/true));
   if (!found) return absl::DataLossError(absl::StrCat("entry ", index, " does not parse"));
   return entry;
 }

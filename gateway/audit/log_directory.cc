@@ -48,7 +48,8 @@ absl::StatusOr<std::vector<SegmentFile>> ListSegments(const std::string& dir) {
 }
 
 absl::Status ForEachEntry(const std::string& dir, uint64_t start,
-                          const std::function<bool(uint64_t, absl::string_view)>& fn) {
+                          const std::function<bool(uint64_t, absl::string_view)>& fn,
+                          bool map_newest) {
   absl::StatusOr<std::vector<SegmentFile>> segs = ListSegments(dir);
   if (!segs.ok()) return segs.status();
   uint64_t expect = segs->empty() ? 0 : (*segs)[0].first_index;
@@ -64,7 +65,9 @@ absl::Status ForEachEntry(const std::string& dir, uint64_t start,
       expect = (*segs)[s + 1].first_index;
       continue;
     }
-    absl::StatusOr<std::unique_ptr<MappedFile>> mapped = MappedFile::Open(seg.path);
+    const bool newest = s + 1 == segs->size();
+    absl::StatusOr<std::unique_ptr<MappedFile>> mapped =
+        MappedFile::Open(seg.path, /*copy=*/newest && !map_newest);
     if (!mapped.ok()) return mapped.status();
     const absl::string_view bytes = (*mapped)->data();
     absl::StatusOr<SegmentHeader> h = ParseSegmentHeader(bytes, kSegmentMagic);

@@ -37,9 +37,13 @@ std::string TreeDir(const std::string& dir);
 // until fn returns false. Stops with DataLoss at the first bad record or a
 // gap between segments. A record running past the end of the last segment
 // ends the scan cleanly: it is being written now, or was torn by a crash
-// (which AuditLog::Open repairs and VerifyLog reports).
+// (which AuditLog::Open repairs and VerifyLog reports). The newest segment
+// is read into memory, since a live log may cut it back (a refused write)
+// while it is read; `map_newest` maps it instead, for a caller that stops at
+// an entry already durable (the cut never reaches below those).
 absl::Status ForEachEntry(const std::string& dir, uint64_t start,
-                          const std::function<bool(uint64_t, absl::string_view)>& fn);
+                          const std::function<bool(uint64_t, absl::string_view)>& fn,
+                          bool map_newest = false);
 
 // Reads every record payload of a checkpoint or cosignature file (`magic`).
 // NotFound if the file does not exist. *good_end gets the offset after the

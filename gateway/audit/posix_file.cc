@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace gatehouse::audit {
 namespace {
@@ -42,9 +43,12 @@ absl::Status AppendFile::Append(absl::string_view data, bool* cut_back) {
     ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(off));
     if (n < 0) {
       if (errno == EINTR) continue;
+      const int error = errno;
       absl::Status failed = Errno("write", path_);
+      // Only a full disk (or quota) is a refusal the caller can go on
+      // after; any other write error leaves the file suspect.
       const bool cut = ::ftruncate(fd_, static_cast<off_t>(size_)) == 0;
-      if (cut_back != nullptr) *cut_back = cut;
+      if (cut_back != nullptr) *cut_back = cut && (error == ENOSPC || error == EDQUOT);
       return failed;
     }
     data.remove_prefix(static_cast<size_t>(n));
@@ -59,7 +63,12 @@ absl::Status AppendFile::Sync() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path,
+                                                             bool copy) {
+  if (copy) {
+    ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path));
+    return std::unique_ptr<MappedFile>(new MappedFile(std::move(bytes)));
+  }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Errno("open", path);
   struct stat st;

@@ -29,9 +29,11 @@ class AppendFile {
   AppendFile& operator=(const AppendFile&) = delete;
 
   // Writes all of `data` at the end. On failure size() is unchanged and the
-  // file is cut back to it, so it holds nothing of `data`; if even the cut
-  // fails, *cut_back (when given) is false and the file may hold a prefix of
-  // `data` past size() (the next Append overwrites it).
+  // file is cut back to it, so it holds nothing of `data`. *cut_back (when
+  // given) says the write was refused for want of space (ENOSPC, EDQUOT) and
+  // the cut worked, so the caller can go on; it is false for any other error,
+  // or if even the cut failed (then the file may hold a prefix of `data` past
+  // size(), which the next Append overwrites).
   absl::Status Append(absl::string_view data, bool* cut_back = nullptr);
   // fdatasync: everything appended so far is durable when this returns OK.
   absl::Status Sync();
@@ -50,17 +52,27 @@ class AppendFile {
 class MappedFile {
  public:
   // NotFound if absent; Unavailable on other errors. An empty file maps to an
-  // empty view.
-  static absl::StatusOr<std::unique_ptr<MappedFile>> Open(const std::string& path);
+  // empty view. With `copy` the file is read into memory instead: for a file
+  // a writer may shrink while it is read (the newest segment of a live log,
+  // where a refused write is cut back), since touching a mapped page past
+  // the new end of the file faults (SIGBUS).
+  static absl::StatusOr<std::unique_ptr<MappedFile>> Open(const std::string& path,
+                                                          bool copy = false);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
-  absl::string_view data() const { return absl::string_view(static_cast<const char*>(addr_), size_); }
+  absl::string_view data() const {
+    return addr_ == nullptr ? absl::string_view(copied_)
+                            : absl::string_view(static_cast<const char*>(addr_), size_);
+  }
 
  private:
   MappedFile(void* addr, size_t size) : addr_(addr), size_(size) {}
-  void* addr_;
+  explicit MappedFile(std::string copied)
+      : addr_(nullptr), size_(copied.size()), copied_(std::move(copied)) {}
+  void* addr_;  // null when copied (or empty)
   size_t size_;
+  std::string copied_;
 };
 
 // The whole file. NotFound if it does not exist.

@@ -17,6 +17,7 @@
 #include "gateway/audit/log_verifier.h"
 #include "gateway/audit/segment_reader.h"
 #include "gateway/audit/merkle_verifier.h"
+#include "gateway/audit/posix_file.h"
 #include "gtest/gtest.h"
 #include "tests/audit/audit_test_util.h"
 #include "tests/common/small_tmpfs.h"
@@ -627,8 +628,14 @@ TEST_F(AuditLogTest, AFullDiskFailsOnlyTheRefusedBatchAndTheLogGoesOn) {
     e.set_reason(std::string(48 << 10, 'r'));
     return e;
   };
+  auto segment_size = [&dir] {
+    auto segments = *ListSegments(dir);
+    EXPECT_EQ(segments.size(), 1u);
+    return segments.empty() ? 0 : std::filesystem::file_size(segments[0].path);
+  };
   absl::Status refused;
   uint64_t n = 0;
+  uintmax_t durable_size = 0;  // the segment's size after the last acknowledged entry
   for (; n < 100; ++n) {
     absl::StatusOr<uint64_t> idx = log->Append(big(n));
     if (!idx.ok()) {
@@ -636,16 +643,16 @@ TEST_F(AuditLogTest, AFullDiskFailsOnlyTheRefusedBatchAndTheLogGoesOn) {
       break;
     }
     ASSERT_EQ(*idx, n);
+    durable_size = segment_size();
   }
   ASSERT_TRUE(absl::IsResourceExhausted(refused)) << refused;
   ASSERT_GT(n, 0u);
-  // Nothing of the refused batch stays: the segment ends at the last entry.
+  // Nothing of the refused batch stays: the segment ends at the last entry
+  // (the refused write had room for part of the entry before it was cut).
   EXPECT_EQ(log->Size(), n);
-  auto segments = *ListSegments(dir);
-  ASSERT_EQ(segments.size(), 1u);
-  const uintmax_t segment_size = std::filesystem::file_size(segments[0].path);
+  EXPECT_EQ(segment_size(), durable_size);
   EXPECT_TRUE(absl::IsResourceExhausted(log->Append(big(n)).status()));
-  EXPECT_EQ(std::filesystem::file_size(segments[0].path), segment_size);
+  EXPECT_EQ(segment_size(), durable_size);
   // Space returns: the same log takes entries again, at the next index.
   ASSERT_TRUE(small->Resize("8m"));
   absl::StatusOr<uint64_t> idx = log->Append(big(n));
@@ -710,6 +717,25 @@ TEST_F(AuditLogTest, AppendAfterCloseFails) {
   auto log = OpenOrDie(Options());
   ASSERT_TRUE(log->Close().ok());
   EXPECT_TRUE(absl::IsFailedPrecondition(log->Append(MakeEntry(0)).status()));
+}
+
+
+// A file read with copy stays whole when its writer cuts it back while it is
+// being read (as the log does after a refused write); a mapped view's pages
+// past the new end would fault.
+TEST(MappedFileTest, ACopyIsUnchangedByTheWriterCuttingTheFileBack) {
+  testing::ScratchDir dir;
+  const std::string path = dir.Sub("segment");
+  std::string written(64 << 10, '\0');
+  for (size_t i = 0; i < written.size(); ++i) written[i] = static_cast<char>(i * 7);
+  ASSERT_TRUE(WriteFileAtomically(path, written, 0600).ok());
+  absl::StatusOr<std::unique_ptr<MappedFile>> copy = MappedFile::Open(path, /*copy=*/true);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  std::filesystem::resize_file(path, 100);
+  EXPECT_EQ((*copy)->data(), written);
+  absl::StatusOr<std::unique_ptr<MappedFile>> mapped = MappedFile::Open(path);
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_EQ((*mapped)->data(), absl::string_view(written).substr(0, 100));
 }
 
 }  // namespace

@@ -236,10 +236,13 @@ TEST_F(SqliteStoreTest, AFailedWriteDoesNotUndoItsGroup) {
 
 TEST_F(SqliteStoreTest, AnEnvelopeIsHeldUntilItsRecordIsAcknowledged) {
   ASSERT_TRUE(Put(Record("a", "care")).ok());  // kept under "sha-a1"
-  EXPECT_TRUE(*store_->HoldsEnvelope("sha-a1"));
-  EXPECT_FALSE(*store_->HoldsEnvelope("sha-b1"));
+  ASSERT_TRUE(Put(Record("c", "care")).ok());  // kept under "sha-c1"
+  using Shas = std::set<std::string>;
+  EXPECT_EQ(*store_->HeldEnvelopes({"sha-a1", "sha-b1"}), Shas({"sha-a1"}));
+  EXPECT_EQ(*store_->HeldEnvelopes({"sha-a1", "sha-c1"}), Shas({"sha-a1", "sha-c1"}));
+  EXPECT_EQ(*store_->HeldEnvelopes({}), Shas());
   EXPECT_EQ(Acked("care", {"a"}, 5), 1u);
-  EXPECT_FALSE(*store_->HoldsEnvelope("sha-a1"));
+  EXPECT_EQ(*store_->HeldEnvelopes({"sha-a1", "sha-c1"}), Shas({"sha-c1"}));
 }
 
 TEST_F(SqliteStoreTest, UnopenablePathIsUnavailable) {
