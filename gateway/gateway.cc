@@ -1,8 +1,12 @@
 #include "gateway/gateway.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -212,6 +216,18 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
         absl::StrCat("cannot create dataDir ", c.data_dir(), ": ", ec.message()));
   }
   chmod(c.data_dir().c_str(), 0700);
+  // One gateway a data directory, before anything in it is read or changed:
+  // a second one started by mistake stops here (and the spool sweep below
+  // cannot remove files a running gateway still needs).
+  const std::string lock_path = c.data_dir() + "/LOCK";
+  gw->data_lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (gw->data_lock_fd_ < 0) {
+    return absl::UnavailableError(absl::StrCat("cannot open ", lock_path, ": ", strerror(errno)));
+  }
+  if (flock(gw->data_lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "dataDir ", c.data_dir(), " is in use by another gateway (", lock_path, " is locked)"));
+  }
   RETURN_IF_ERROR(PrepareSpool(c.data_dir()));
   ASSIGN_OR_RETURN(gw->store_, SqliteStore::Open(c.data_dir() + "/gatehouse.db"));
   audit::AuditLogOptions audit_options;
@@ -225,8 +241,6 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
                                                           "': ", log.status().message()));
   }
   gw->audit_log_ = *std::move(log);
-  // Only now: the audit log's lock says no other gateway runs on this data
-  // (a second one must not sweep the spool under a running one).
   SweepSpool(c.data_dir(), *gw->store_);
   gw->auditor_ = std::make_unique<Auditor>(gw->audit_log_.get(), c.org_id(),
                                            &gw->metrics_.audit_append_seconds());
@@ -363,7 +377,10 @@ void Gateway::Shutdown(absl::Duration grace) {
   LogInfo("gateway stopped", {{"org_id", config_.org_id()}});
 }
 
-Gateway::~Gateway() { Shutdown(absl::Seconds(5)); }
+Gateway::~Gateway() {
+  Shutdown(absl::Seconds(5));
+  if (data_lock_fd_ >= 0) close(data_lock_fd_);  // releases the flock, last
+}
 
 void Gateway::WatchFiles() {
   const absl::Duration period = absl::Seconds(config_.directory_refresh_seconds());

@@ -87,6 +87,7 @@ class Gateway {
   std::unique_ptr<envelope::StreamSealer> stream_sealer_;
   std::unique_ptr<envelope::StreamOpener> stream_opener_;
   std::unique_ptr<PolicyHolder> policy_;
+  int data_lock_fd_ = -1;  // flock on dataDir/LOCK: one gateway a data directory
   std::unique_ptr<Store> store_;
   std::unique_ptr<audit::AuditLog> audit_log_;
   std::unique_ptr<Auditor> auditor_;

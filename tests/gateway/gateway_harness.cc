@@ -386,6 +386,32 @@ bool Cluster::Start(const std::string& org, const std::string& extra_json) {
   return false;
 }
 
+int Cluster::RunAnother(const std::string& org, std::string* log) {
+  const std::string log_path = dir_ + "/" + org + ".another.log";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, STDERR_FILENO);
+    execl(GATEHOUSED_PATH, "gatehoused", "--config", ConfigPath(org).c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  bool exited = false;
+  for (int i = 0; i < 600 && !exited; ++i) {
+    exited = waitpid(pid, &status, WNOHANG) == pid;
+    if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!exited) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  std::ifstream in(log_path);
+  log->assign(std::istreambuf_iterator<char>(in), {});
+  if (!exited) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int Cluster::Stop(const std::string& org) {
   pid_t pid = pids_[org];
   if (pid <= 0) return -1;

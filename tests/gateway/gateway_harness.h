@@ -67,6 +67,10 @@ class Cluster {
   void Kill(const std::string& org);
   // Starts again with the same config and data.
   bool Restart(const std::string& org) { return Start(org, extra_[org]); }
+  // Runs another gateway with `org`'s config (as Start last wrote it) while
+  // the first may still run; waits up to 60 s for it to exit and returns its
+  // exit status (-1 if it did not exit: it is then killed), its log in *log.
+  int RunAnother(const std::string& org, std::string* log);
 
   // An Exchange client of `org`'s gateway using certificate `cert` (a path
   // prefix in the PKI, e.g. "nhs-trust-a/ehr" or "bad/expired"). The client

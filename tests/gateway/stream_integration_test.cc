@@ -315,6 +315,29 @@ TEST_F(StreamIntegrationTest, StreamedRecordArrivesWholeAndIsAuditedOnBothSides)
 
 // Files a crash can leave in the spool (renamed in, never named by a store
 // row) go at the next start; a queued record's file stays and is delivered.
+// A second gateway started by mistake on a running one's data stops before
+// it reads or changes anything: the running one's spool is left alone.
+TEST_F(StreamIntegrationTest, ASecondGatewayOnTheSameDataRefusesToStartAndChangesNothing) {
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  fs::create_directories(SpoolIn("council-a"));
+  // A file the running gateway has just spooled, not yet in its store: a
+  // sweep at a start would remove it.
+  const std::string spooled = SpoolIn("council-a") + "/" + std::string(64, 'b') + ".env";
+  std::ofstream(spooled) << "sealed bytes being received";
+  std::string log;
+  EXPECT_NE(cluster_.RunAnother("council-a", &log), 0);
+  EXPECT_NE(log.find("is in use by another gateway"), std::string::npos) << log;
+  EXPECT_TRUE(fs::exists(spooled)) << "the second gateway swept the running one's spool";
+  // The running gateway still serves.
+  auto care = cluster_.Client("council-a", "council-a/care");
+  v1::FetchRequest req;
+  req.set_org_id("council-a");
+  req.set_system_id("care");
+  v1::FetchResponse resp;
+  grpc::Status s = Call(&v1::Exchange::Stub::Fetch, *care, req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
 TEST_F(StreamIntegrationTest, SpoolFilesNoRecordRefersToAreRemovedAtStart) {
   ASSERT_TRUE(cluster_.Start("nhs-trust-a"));  // council down: the record stays queued
   const std::string payload = Pattern(3 * kMiB);
