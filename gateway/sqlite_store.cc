@@ -273,6 +273,14 @@ absl::Status SqliteStore::RunWrite(
     std::function<absl::Status(sqlite3*, int64_t* queued_delta)> apply) {
   Write w;
   w.apply = std::move(apply);
+  if (std::this_thread::get_id() == committer_.get_id()) {
+    // Called on the committer thread itself (a callback of an earlier write
+    // that writes again, e.g. a delivery attempt that failed at once):
+    // queueing would wait for this very thread. It owns the connection, so
+    // it commits the write here, as a group of one.
+    CommitGroup({&w});
+    return w.result;
+  }
   std::unique_lock<std::mutex> lock(write_mu_);
   if (stopping_) return absl::UnavailableError("store: closing");
   pending_.push_back(&w);
@@ -309,45 +317,48 @@ void SqliteStore::CommitLoop() {
       if (pending_.empty()) return;  // stopping, nothing left
       batch.swap(pending_);
     }
-    const int64_t start = absl::GetCurrentTimeNanos();
-    absl::Status txn = Exec(writer_, "BEGIN IMMEDIATE");
-    if (txn.ok()) {
-      for (Write* w : batch) {
-        if (!(w->result = Exec(writer_, "SAVEPOINT w")).ok()) continue;
-        w->result = w->apply(writer_, &w->queued_delta);
-        if (!w->result.ok()) {
-          w->queued_delta = 0;
-          Exec(writer_, "ROLLBACK TO w").IgnoreError();
-        }
-        Exec(writer_, "RELEASE w").IgnoreError();
-      }
-      txn = Exec(writer_, "COMMIT");
-      if (!txn.ok()) Exec(writer_, "ROLLBACK").IgnoreError();
-    }
-    std::vector<Write*> async;
-    {
-      std::lock_guard<std::mutex> lock(write_mu_);
-      ++stats_.commits;
-      stats_.commit_nanos += absl::GetCurrentTimeNanos() - start;
-      for (Write* w : batch) {
-        if (!txn.ok()) {
-          w->result = txn;  // nothing of this group is durable
-        } else if (w->result.ok()) {
-          queued_ += w->queued_delta;
-        }
-        if (w->on_done) {
-          async.push_back(w);
-        } else {
-          w->done = true;  // the waiter owns it: touch it no more
-        }
-      }
-    }
+    std::vector<Write*> async = CommitGroup(batch);
     write_cv_.notify_all();
     for (Write* w : async) {
       w->on_done(w->result);
       delete w;
     }
   }
+}
+
+std::vector<SqliteStore::Write*> SqliteStore::CommitGroup(const std::deque<Write*>& batch) {
+  const int64_t start = absl::GetCurrentTimeNanos();
+  absl::Status txn = Exec(writer_, "BEGIN IMMEDIATE");
+  if (txn.ok()) {
+    for (Write* w : batch) {
+      if (!(w->result = Exec(writer_, "SAVEPOINT w")).ok()) continue;
+      w->result = w->apply(writer_, &w->queued_delta);
+      if (!w->result.ok()) {
+        w->queued_delta = 0;
+        Exec(writer_, "ROLLBACK TO w").IgnoreError();
+      }
+      Exec(writer_, "RELEASE w").IgnoreError();
+    }
+    txn = Exec(writer_, "COMMIT");
+    if (!txn.ok()) Exec(writer_, "ROLLBACK").IgnoreError();
+  }
+  std::vector<Write*> async;
+  std::lock_guard<std::mutex> lock(write_mu_);
+  ++stats_.commits;
+  stats_.commit_nanos += absl::GetCurrentTimeNanos() - start;
+  for (Write* w : batch) {
+    if (!txn.ok()) {
+      w->result = txn;  // nothing of this group is durable
+    } else if (w->result.ok()) {
+      queued_ += w->queued_delta;
+    }
+    if (w->on_done) {
+      async.push_back(w);
+    } else {
+      w->done = true;  // the waiter owns it: touch it no more
+    }
+  }
+  return async;
 }
 
 void SqliteStore::AddToOutboxAsync(const v1::OutboxRecord& request,

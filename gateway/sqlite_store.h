@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <condition_variable>
 #include <mutex>
@@ -96,6 +97,10 @@ class SqliteStore final : public Store {
   void RunWriteAsync(std::function<absl::Status(sqlite3*, int64_t* queued_delta)> apply,
                      std::function<void(absl::Status)> on_done);
   void CommitLoop();
+  // Commits `batch` as one transaction (each write in a savepoint of its
+  // own); on the committer thread only. Returns the async writes, whose
+  // callbacks the caller runs.
+  std::vector<Write*> CommitGroup(const std::deque<Write*>& batch);
   absl::StatusOr<OutboxEntry> GetOutboxOn(sqlite3* db, const std::string& record_id);
 
   sqlite3* const writer_;  // used only by the committer thread (and Open)

@@ -77,8 +77,10 @@ class Store {
 
   // Asynchronous forms of the writes on the record path, for servers that
   // must not park a thread per call: `done` runs once the change is durable
-  // (or failed), on a thread of the store's; it must be quick and must not
-  // call a synchronous write. The defaults call the synchronous forms.
+  // (or failed), on a thread of the store's; it must be quick. A synchronous
+  // write made from `done` is allowed (a delivery that fails at once marks
+  // its record for retry there): it is committed at once, on its own. The
+  // defaults call the synchronous forms.
   using OutboxDone = std::function<void(absl::StatusOr<OutboxEntry> entry, bool inserted)>;
   using MailboxDone = std::function<void(absl::StatusOr<MailboxPut>)>;
   using WriteDone = std::function<void(absl::Status)>;

@@ -1,6 +1,9 @@
 #include "gateway/sqlite_store.h"
 
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -232,6 +235,35 @@ TEST_F(SqliteStoreTest, AFailedWriteDoesNotUndoItsGroup) {
   b.join();
   EXPECT_EQ(*store_->OutboxDepth(), 2);
   EXPECT_TRUE(store_->GetOutbox("fresh").ok());
+}
+
+// A callback of an async write runs on the committer thread; a write it
+// makes and waits for (a delivery attempt that failed at once, marking the
+// record for retry) is committed there, not queued behind itself forever.
+TEST_F(SqliteStoreTest, AWriteWaitedForInsideAnAsyncWritesCallbackCompletes) {
+  std::promise<absl::Status> marked;
+  store_->AddToOutboxAsync(Request("a"), "", 1,
+                           [&](absl::StatusOr<OutboxEntry> entry, bool inserted) {
+                             if (!entry.ok() || !inserted) {
+                               marked.set_value(absl::InternalError("not inserted"));
+                               return;
+                             }
+                             marked.set_value(store_->MarkAttemptFailed("a", 500, "peer down"));
+                           });
+  std::future<absl::Status> result = marked.get_future();
+  if (result.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    ADD_FAILURE() << "the write inside the callback never completed (the committer waits on itself)";
+    std::_Exit(1);  // the committer thread is stuck: the store cannot be closed
+  }
+  EXPECT_TRUE(result.get().ok());
+  absl::StatusOr<OutboxEntry> entry = store_->GetOutbox("a");
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_EQ(entry->last_error, "peer down");
+  EXPECT_EQ(entry->next_attempt_ms, 500);
+  // And the store goes on taking writes from other threads.
+  bool inserted = false;
+  EXPECT_TRUE(store_->AddToOutbox(Request("b"), "", 2, &inserted).ok());
+  EXPECT_TRUE(inserted);
 }
 
 TEST_F(SqliteStoreTest, AnEnvelopeIsHeldUntilItsRecordIsAcknowledged) {
