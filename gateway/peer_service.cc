@@ -163,6 +163,20 @@ absl::Status PeerService::CheckRepeat(const Identity& caller,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::shared_ptr<void>> PeerService::Claim(const std::string& sender_org,
+                                                          const std::string& record_id) {
+  std::pair<std::string, std::string> key(sender_org, record_id);
+  std::lock_guard<std::mutex> lock(claims_mu_);
+  if (!claims_.insert(key).second) {
+    return absl::UnavailableError(absl::StrCat("record ", record_id, " from ", sender_org,
+                                               " is being delivered by another call; retry"));
+  }
+  return std::shared_ptr<void>(nullptr, [this, key = std::move(key)](void*) {
+    std::lock_guard<std::mutex> lock(claims_mu_);
+    claims_.erase(key);
+  });
+}
+
 absl::Status PeerService::Accept(const Identity& caller, const std::string& envelope,
                                  v1::DeliverResponse* response, Pending* pending) {
   const v1::GatewayConfig& config = *ctx_->config;
@@ -184,6 +198,7 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
       !absl::IsNotFound(repeat)) {
     return repeat;
   }
+  ASSIGN_OR_RETURN(pending->claim, Claim(claimed->labels.sender_org, claimed->labels.record_id));
 
   absl::StatusOr<OpenedContent> opened = OpenRecord(*ctx_, envelope, caller.org);
   if (!opened.ok()) {
@@ -311,7 +326,8 @@ void PeerService::Commit(Pending pending, Finisher finish, v1::DeliverResponse* 
     ctx_->store->AddToMailboxAsync(
         pending.record, pending.envelope_sha256, *signed_receipt,
         [this, finish, response, id = pending.record.record_id(),
-         from = pending.record.sender_org()](absl::StatusOr<MailboxPut> put) {
+         from = pending.record.sender_org(),
+         claim = std::move(pending.claim)](absl::StatusOr<MailboxPut> put) {
           if (!put.ok()) {
             finish(ToGrpcStatus(put.status()));
             return;
@@ -434,6 +450,10 @@ absl::Status PeerService::AcceptStream(const Identity& caller, grpc::ServerConte
     return repeat;
   }
   Pending pending;
+  ASSIGN_OR_RETURN(pending.claim, Claim(h.sender_org, h.record_id));
+  // Held to the end, past the cleanup below: no other call of this record
+  // can have stored its envelope file meanwhile.
+  const std::shared_ptr<void> claim = pending.claim;
   RETURN_IF_ERROR(
       AcceptOpened(caller, *opened, envelope_sha256, sink.payload_sha256(), &pending));
 

@@ -16,6 +16,13 @@
 #ifndef GATEHOUSE_GATEWAY_PEER_SERVICE_H_
 #define GATEHOUSE_GATEWAY_PEER_SERVICE_H_
 
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "gatehouse/v1/peer.grpc.pb.h"
 #include "gateway/context.h"
@@ -67,7 +74,14 @@ class PeerService final : public PeerServiceBase {
     v1::DeliveryReceipt receipt;    // audit_index still to fill in
     v1::MailboxRecord record;
     std::string envelope_sha256;
+    std::shared_ptr<void> claim;    // from Claim: held until stored or refused
   };
+  // Claims the record (sender, id) for this call until the returned token is
+  // dropped: Unavailable if another call is delivering it now. Otherwise two
+  // copies sent at once (a retry after the sender's deadline) would both
+  // pass CheckRepeat and both be audited RECEIVED.
+  absl::StatusOr<std::shared_ptr<void>> Claim(const std::string& sender_org,
+                                              const std::string& record_id);
   // Every check Deliver makes. OK with `pending` filled for a new record; OK
   // with `response` filled (and `pending` untouched) for a repeat.
   absl::Status Accept(const Identity& caller, const std::string& envelope,
@@ -101,6 +115,8 @@ class PeerService final : public PeerServiceBase {
 
   const GatewayContext* const ctx_;
   RateLimiter limiter_;  // Deliver calls per peer organisation
+  std::mutex claims_mu_;
+  std::set<std::pair<std::string, std::string>> claims_ ABSL_GUARDED_BY(claims_mu_);
 };
 
 }  // namespace gatehouse

@@ -424,6 +424,53 @@ TEST_F(GatewayIntegrationTest, PeerDeliveryIsDeduplicatedAndReplaysRefused) {
   EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 1);
 }
 
+// Copies of one envelope delivered at once (a sender retrying after its
+// deadline while the first call is still being stored): one is received and
+// audited once; every other call gets that receipt, or is told to retry.
+TEST_F(GatewayIntegrationTest, CopiesDeliveredAtOnceAreReceivedAndAuditedOnce) {
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  const std::string id = "00112233445566778899aabbccddeeff";
+  v1::DeliverRequest req;
+  req.set_envelope(
+      cluster_.SealAs("nhs-trust-a", "council-a", SampleSubmit().labels(), "once", id, NowMs()));
+  constexpr int kCopies = 8;
+  std::vector<std::unique_ptr<v1::Peer::Stub>> stubs;
+  for (int i = 0; i < kCopies; ++i) {
+    stubs.push_back(cluster_.PeerClient("council-a", "nhs-trust-a/gateway"));
+  }
+  std::vector<grpc::Status> status(kCopies);
+  std::vector<v1::DeliverResponse> resp(kCopies);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCopies; ++i) {
+    threads.emplace_back([&, i] { status[i] = Call(&v1::Peer::Stub::Deliver, *stubs[i], req, &resp[i]); });
+  }
+  for (std::thread& t : threads) t.join();
+  int received = 0;
+  std::string receipt;
+  for (int i = 0; i < kCopies; ++i) {
+    if (!status[i].ok()) {
+      EXPECT_EQ(status[i].error_code(), grpc::StatusCode::UNAVAILABLE) << status[i].error_message();
+      continue;
+    }
+    if (!resp[i].duplicate()) ++received;
+    if (receipt.empty()) receipt = resp[i].receipt().SerializeAsString();
+    EXPECT_EQ(resp[i].receipt().SerializeAsString(), receipt) << "two receipts for one record";
+  }
+  EXPECT_EQ(received, 1);
+  // A retry now gets the one receipt.
+  v1::DeliverResponse again;
+  ASSERT_TRUE(Call(&v1::Peer::Stub::Deliver, *stubs[0], req, &again).ok());
+  EXPECT_TRUE(again.duplicate());
+  if (!receipt.empty()) EXPECT_EQ(again.receipt().SerializeAsString(), receipt);
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 1);
+  cluster_.Stop("council-a");
+  int audited = 0;
+  for (const v1::AuditEntry& e : cluster_.AuditEntries("council-a")) {
+    if (e.event() == v1::AUDIT_EVENT_RECEIVED && e.record_id() == id) ++audited;
+  }
+  EXPECT_EQ(audited, 1) << "one record, audited RECEIVED more than once";
+}
+
 // The sender checks that the gateway it reaches is the recipient's: here the
 // directory points the council's address at the police gateway.
 TEST_F(GatewayIntegrationTest, SenderRefusesAGatewayThatIsNotTheRecipients) {
