@@ -380,6 +380,13 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
     metrics_->CountRefusal("exchange", "UNAUTHENTICATED");
     return Done(context, caller.status());
   }
+  // Claimed before the repeat check: a Submit with the same key that ends
+  // in between is then seen as the repeat it is.
+  absl::StatusOr<std::shared_ptr<void>> claim = ClaimKey(*caller, request->idempotency_key());
+  if (!claim.ok()) {
+    metrics_->CountRefusal("exchange", "UNAVAILABLE");
+    return Done(context, claim.status());
+  }
   if (AnswerRepeat(*caller, request->idempotency_key(), response)) {
     return Done(context, absl::OkStatus());
   }
@@ -395,13 +402,22 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
     return Done(context, decided.status());
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Accept(reactor, *caller, request, response, start, *std::move(decided));
+  Accept(reactor, *caller, request, response, start, *std::move(decided), *std::move(claim));
   return reactor;
+}
+
+absl::StatusOr<std::shared_ptr<void>> ExchangeService::ClaimKey(const Identity& caller,
+                                                                const std::string& key) {
+  if (key.empty()) return std::shared_ptr<void>();
+  return submitting_.Claim(
+      gatehouse::ClaimKey(caller.system, key),
+      "a Submit with this idempotency key is in progress; retry to get its receipt");
 }
 
 void ExchangeService::Accept(grpc::ServerUnaryReactor* reactor, const Identity& caller,
                              const v1::SubmitRequest* request, v1::SubmitResponse* response,
-                             absl::Time start, Decided decided) {
+                             absl::Time start, Decided decided,
+                             std::shared_ptr<void> claim) {
   // Sealed, audited, then durable in the outbox, then delivered: each step
   // starts when the one before has finished, on the thread that finished
   // it, so no thread waits for a disk or for another record's signature.
@@ -410,7 +426,8 @@ void ExchangeService::Accept(grpc::ServerUnaryReactor* reactor, const Identity& 
   ctx_->seal_queue->Seal(
       std::move(decided.labels), std::move(decided.to), std::move(decided.content),
       [this, reactor, caller, request, response, start, entry = std::move(entry),
-       record = std::move(record)](absl::StatusOr<std::string> sealed) mutable {
+       record = std::move(record),
+       claim = std::move(claim)](absl::StatusOr<std::string> sealed) mutable {
         if (!sealed.ok()) {
           absl::Status refused =
               Refuse(caller, *request, record.record_id(),
@@ -423,7 +440,8 @@ void ExchangeService::Accept(grpc::ServerUnaryReactor* reactor, const Identity& 
           return;
         }
         record.set_envelope(*std::move(sealed));
-        Audit([reactor](const grpc::Status& s) { reactor->Finish(s); }, caller.uri,
+        // The key stays claimed until the call is answered.
+        Audit([reactor, claim](const grpc::Status& s) { reactor->Finish(s); }, caller.uri,
               request->idempotency_key(), response, start, std::move(entry), std::move(record));
       });
 }
@@ -618,6 +636,11 @@ grpc::Status ExchangeService::SubmitStream(grpc::ServerContext* context,
   if (!head.payload().empty()) {
     return ToGrpcStatus(absl::InvalidArgumentError(
         "SubmitStream's head carries no payload; send it in the messages after the first"));
+  }
+  absl::StatusOr<std::shared_ptr<void>> claim = ClaimKey(*caller, head.idempotency_key());
+  if (!claim.ok()) {
+    metrics_->CountRefusal("exchange", "UNAVAILABLE");
+    return ToGrpcStatus(claim.status());
   }
   if (AnswerRepeat(*caller, head.idempotency_key(), response)) return grpc::Status::OK;
   absl::Status s = AcceptStream(*caller, head, reader, context, response, start);

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "gatehouse/v1/config.pb.h"
 #include "gatehouse/v1/exchange.grpc.pb.h"
+#include "gateway/claims.h"
 #include "gateway/context.h"
 #include "gateway/identity.h"
 #include "gateway/outbox_sender.h"
@@ -87,7 +88,11 @@ class ExchangeService final : public ExchangeServiceBase {
   // finishes `reactor` when the record is delivered or queued for retry.
   void Accept(grpc::ServerUnaryReactor* reactor, const Identity& caller,
               const v1::SubmitRequest* request, v1::SubmitResponse* response, absl::Time start,
-              Decided decided);
+              Decided decided, std::shared_ptr<void> claim);
+  // Claims the caller's idempotency key `key` (if any) until the token is
+  // dropped: Unavailable while another Submit with it is in progress, which
+  // would otherwise be sealed and audited SUBMITTED as a second record.
+  absl::StatusOr<std::shared_ptr<void>> ClaimKey(const Identity& caller, const std::string& key);
   // The steps after sealing: audit, outbox, delivery; then `finish`.
   void Audit(Finisher finish, const std::string& sender, const std::string& key,
              v1::SubmitResponse* response, absl::Time start, v1::AuditEntry entry,
@@ -110,6 +115,7 @@ class ExchangeService final : public ExchangeServiceBase {
   const DirectoryCache* const directory_;
   OutboxSender* const sender_;
   Metrics* const metrics_;
+  Claims submitting_;  // idempotency keys of Submits in progress, by (system, key)
   RateLimiter limiter_;
 };
 

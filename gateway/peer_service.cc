@@ -163,20 +163,6 @@ absl::Status PeerService::CheckRepeat(const Identity& caller,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<void>> PeerService::Claim(const std::string& sender_org,
-                                                          const std::string& record_id) {
-  std::pair<std::string, std::string> key(sender_org, record_id);
-  std::lock_guard<std::mutex> lock(claims_mu_);
-  if (!claims_.insert(key).second) {
-    return absl::UnavailableError(absl::StrCat("record ", record_id, " from ", sender_org,
-                                               " is being delivered by another call; retry"));
-  }
-  return std::shared_ptr<void>(nullptr, [this, key = std::move(key)](void*) {
-    std::lock_guard<std::mutex> lock(claims_mu_);
-    claims_.erase(key);
-  });
-}
-
 absl::Status PeerService::Accept(const Identity& caller, const std::string& envelope,
                                  v1::DeliverResponse* response, Pending* pending) {
   const v1::GatewayConfig& config = *ctx_->config;

@@ -17,14 +17,12 @@
 #define GATEHOUSE_GATEWAY_PEER_SERVICE_H_
 
 #include <memory>
-#include <mutex>
-#include <set>
 #include <string>
-#include <utility>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "gatehouse/v1/peer.grpc.pb.h"
+#include "gateway/claims.h"
 #include "gateway/context.h"
 #include "gateway/identity.h"
 #include "gateway/rate_limiter.h"
@@ -81,7 +79,11 @@ class PeerService final : public PeerServiceBase {
   // copies sent at once (a retry after the sender's deadline) would both
   // pass CheckRepeat and both be audited RECEIVED.
   absl::StatusOr<std::shared_ptr<void>> Claim(const std::string& sender_org,
-                                              const std::string& record_id);
+                                              const std::string& record_id) {
+    return delivering_.Claim(ClaimKey(sender_org, record_id),
+                             absl::StrCat("record ", record_id, " from ", sender_org,
+                                          " is being delivered by another call; retry"));
+  }
   // Every check Deliver makes. OK with `pending` filled for a new record; OK
   // with `response` filled (and `pending` untouched) for a repeat.
   absl::Status Accept(const Identity& caller, const std::string& envelope,
@@ -115,8 +117,7 @@ class PeerService final : public PeerServiceBase {
 
   const GatewayContext* const ctx_;
   RateLimiter limiter_;  // Deliver calls per peer organisation
-  std::mutex claims_mu_;
-  std::set<std::pair<std::string, std::string>> claims_ ABSL_GUARDED_BY(claims_mu_);
+  Claims delivering_;  // records being delivered, by (sender, record id)
 };
 
 }  // namespace gatehouse

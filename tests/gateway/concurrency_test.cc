@@ -10,6 +10,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/claims.h"
 #include "gateway/directory_cache.h"
 #include "gateway/metrics.h"
 #include "gateway/policy_holder.h"
@@ -65,6 +66,43 @@ TEST(ConcurrencyTest, StoreKeepsEveryRecordOnceUnderConcurrentUse) {
   EXPECT_EQ(*store->OutboxDepth(), static_cast<int64_t>(rest->size()));
   store.reset();
   std::filesystem::remove_all(dir);
+}
+
+// A key is held by one caller at a time; dropped tokens free it, also
+// after the Claims that gave them is gone.
+TEST(ConcurrencyTest, AClaimedKeyIsHeldByOneCallerAtATime) {
+  auto claims = std::make_unique<Claims>();
+  std::atomic<int> holders{0}, most{0}, granted{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        absl::StatusOr<std::shared_ptr<void>> token = claims->Claim("k", "busy");
+        if (!token.ok()) {
+          EXPECT_TRUE(absl::IsUnavailable(token.status()));
+          EXPECT_EQ(token.status().message(), "busy");
+          ++refused;
+          continue;
+        }
+        ++granted;
+        const int now = ++holders;
+        int seen = most.load();
+        while (now > seen && !most.compare_exchange_weak(seen, now)) {
+        }
+        --holders;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(most.load(), 1);
+  EXPECT_EQ(granted.load() + refused.load(), kThreads * 2000);
+  EXPECT_GT(granted.load(), 0);
+  absl::StatusOr<std::shared_ptr<void>> kept = claims->Claim("k", "busy");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_FALSE(claims->Claim("k", "busy").ok());
+  EXPECT_TRUE(claims->Claim(ClaimKey("k", "other"), "busy").ok());
+  claims.reset();
+  kept->reset();  // the token outlives its Claims safely
 }
 
 TEST(ConcurrencyTest, MetricsCountEveryIncrementWhileRendering) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -422,6 +423,43 @@ TEST_F(GatewayIntegrationTest, PeerDeliveryIsDeduplicatedAndReplaysRefused) {
   EXPECT_EQ(Call(&v1::Peer::Stub::Deliver, *nhs, req, &second).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 1);
+}
+
+// Submits with one idempotency key at once (a client retrying after its
+// deadline while the first call is still in progress): one record, sealed
+// and audited SUBMITTED once; every call gets its receipt or is told to retry.
+TEST_F(GatewayIntegrationTest, SubmitsWithOneIdempotencyKeyAtOnceMakeOneRecord) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  v1::SubmitRequest req = SampleSubmit();
+  req.set_idempotency_key("discharge-at-once");
+  constexpr int kCopies = 8;
+  std::vector<std::unique_ptr<v1::Exchange::Stub>> stubs;
+  for (int i = 0; i < kCopies; ++i) stubs.push_back(cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr"));
+  std::vector<grpc::Status> status(kCopies);
+  std::vector<v1::SubmitResponse> resp(kCopies);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCopies; ++i) {
+    threads.emplace_back(
+        [&, i] { status[i] = Call(&v1::Exchange::Stub::Submit, *stubs[i], req, &resp[i]); });
+  }
+  for (std::thread& t : threads) t.join();
+  std::set<std::string> ids;
+  for (int i = 0; i < kCopies; ++i) {
+    if (!status[i].ok()) {
+      EXPECT_EQ(status[i].error_code(), grpc::StatusCode::UNAVAILABLE) << status[i].error_message();
+      continue;
+    }
+    ids.insert(resp[i].receipt().record_id());
+  }
+  EXPECT_EQ(ids.size(), 1u) << "one idempotency key, several records";
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 1);
+  cluster_.Stop("nhs-trust-a");
+  int submitted = 0;
+  for (const v1::AuditEntry& e : cluster_.AuditEntries("nhs-trust-a")) {
+    if (e.event() == v1::AUDIT_EVENT_SUBMITTED) ++submitted;
+  }
+  EXPECT_EQ(submitted, 1) << "SUBMITTED audited for a record that was never kept";
 }
 
 // Copies of one envelope delivered at once (a sender retrying after its
