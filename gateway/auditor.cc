@@ -31,12 +31,14 @@ absl::StatusOr<uint64_t> Auditor::Append(v1::AuditEntry entry) {
   return r.Wait();
 }
 
-absl::Status Auditor::AppendAll(std::vector<v1::AuditEntry> entries) {
+absl::Status Auditor::AppendAll(std::vector<v1::AuditEntry> entries, bool hold_refused) {
   absl::Mutex mu;
   size_t left = entries.size();
   absl::Status first_error;
   for (v1::AuditEntry& e : entries) {
-    Record(std::move(e), [&](absl::StatusOr<uint64_t> index) {
+    Done hold = hold_refused ? HoldIfRefused(e) : nullptr;
+    Record(std::move(e), [&, hold = std::move(hold)](absl::StatusOr<uint64_t> index) {
+      if (hold) hold(index);
       absl::MutexLock lock(&mu);
       if (!index.ok() && first_error.ok()) first_error = index.status();
       --left;
@@ -48,8 +50,12 @@ absl::Status Auditor::AppendAll(std::vector<v1::AuditEntry> entries) {
 }
 
 void Auditor::Note(v1::AuditEntry entry) {
-  v1::AuditEntry kept = entry;
-  Record(std::move(entry), [this, kept = std::move(kept)](absl::StatusOr<uint64_t> index) mutable {
+  Done hold = HoldIfRefused(entry);
+  Record(std::move(entry), std::move(hold));
+}
+
+Auditor::Done Auditor::HoldIfRefused(v1::AuditEntry kept) {
+  return [this, kept = std::move(kept)](absl::StatusOr<uint64_t> index) mutable {
     if (!absl::IsResourceExhausted(index.status())) return;
     std::lock_guard<std::mutex> lock(held_mu_);
     if (held_.size() >= kMaxHeld) {
@@ -59,7 +65,7 @@ void Auditor::Note(v1::AuditEntry entry) {
     }
     held_.push_back(std::move(kept));
     any_held_.store(true, std::memory_order_relaxed);
-  });
+  };
 }
 
 void Auditor::RetryHeld() {

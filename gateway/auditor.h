@@ -36,8 +36,10 @@ class Auditor {
   // Appends `entry` and returns its index once it is durable. Concurrent
   // callers share one fdatasync (group commit).
   absl::StatusOr<uint64_t> Append(v1::AuditEntry entry);
-  // Appends all of `entries`; OK once every one is durable.
-  absl::Status AppendAll(std::vector<v1::AuditEntry> entries);
+  // Appends all of `entries`; OK once every one is durable. With
+  // `hold_refused`, an entry refused for want of space is also held and
+  // appended again, as Note does (for entries about a change already made).
+  absl::Status AppendAll(std::vector<v1::AuditEntry> entries, bool hold_refused = false);
   // Appends `entry`; `done` gets its index once durable (on the log's
   // thread: it must be quick and must not block), or the error.
   void Record(v1::AuditEntry entry, Done done);
@@ -59,6 +61,10 @@ class Auditor {
   int64_t failures() const { return failures_.load(); }
 
  private:
+  // A callback for Record that holds `entry` if the log refuses it for want
+  // of space.
+  Done HoldIfRefused(v1::AuditEntry entry);
+
   audit::AuditLog* const log_;
   const std::string gateway_id_;
   std::atomic<int64_t> pending_{0};

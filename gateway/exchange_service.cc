@@ -569,10 +569,14 @@ grpc::ServerUnaryReactor* ExchangeService::Ack(grpc::CallbackServerContext* cont
     e.set_recipient_system(caller->system);
     audit.push_back(std::move(e));
   }
-  if (absl::Status s = ctx_->auditor->AppendAll(std::move(audit)); !s.ok()) {
+  // The acknowledgement is already stored, so a retry would find nothing to
+  // acknowledge: entries the full disk refuses are held and written later.
+  if (absl::Status s = ctx_->auditor->AppendAll(std::move(audit), /*hold_refused=*/true);
+      !s.ok()) {
     return Done(context, absl::UnavailableError(absl::StrCat(
-                             "the acknowledgement is stored but could not be audited: ",
-                             s.message())));
+                             "the acknowledgement is stored but could not yet be audited (",
+                             s.message(), "); entries refused for want of space are held "
+                             "and written once the audit log has room")));
   }
   response->set_acked(static_cast<int>(acked->size()));
   // A streamed record's spool file goes once the record is acknowledged

@@ -4,7 +4,9 @@
 
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "gateway/audit/audit_log.h"
@@ -102,6 +104,26 @@ TEST_F(AuditorTest, ANoteRefusedByAFullDiskIsHeldAndWrittenOnceThereIsSpace) {
   ASSERT_TRUE(written.ok()) << written.status();
   EXPECT_EQ(written->record_id(), "delivered-1");
   EXPECT_EQ(written->gateway_id(), "council-a");
+}
+
+// AppendAll for a change already made (an Ack stored before it is audited):
+// the caller hears of the refusal, and the entries are held all the same.
+TEST_F(AuditorTest, AppendAllHoldingRefusedEntriesWritesThemOnceThereIsSpace) {
+  if (!Open("256k")) GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): " << why_;
+  const uint64_t n = Fill();
+  std::vector<v1::AuditEntry> acked = {Entry("acked-1", 48 << 10), Entry("acked-2", 48 << 10)};
+  absl::Status s = auditor_->AppendAll(acked, /*hold_refused=*/true);
+  ASSERT_TRUE(absl::IsResourceExhausted(s)) << s;
+  EXPECT_EQ(auditor_->held(), 2u);
+  EXPECT_EQ(log_->Size(), n);
+  ASSERT_TRUE(small_->Resize("8m"));
+  ASSERT_TRUE(Eventually([&] {
+    auditor_->RetryHeld();
+    return log_->Size() == n + 2;
+  }));
+  std::set<std::string> written;
+  for (uint64_t i = n; i < n + 2; ++i) written.insert(log_->ReadEntry(i)->record_id());
+  EXPECT_EQ(written, std::set<std::string>({"acked-1", "acked-2"}));
 }
 
 // Entries somebody waits on are not held: the caller gets the refusal and
