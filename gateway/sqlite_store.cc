@@ -336,11 +336,23 @@ std::vector<SqliteStore::Write*> SqliteStore::CommitGroup(const std::deque<Write
       if (!w->result.ok()) {
         w->queued_delta = 0;
         Exec(writer_, "ROLLBACK TO w").IgnoreError();
+        if (sqlite3_get_autocommit(writer_)) {
+          // SQLite rolled the whole transaction back (an I/O error, a full
+          // disk, no memory): nothing of the group stays, and a later
+          // SAVEPOINT would start a transaction of its own, committed apart
+          // from the group. Fail the group.
+          txn = absl::UnavailableError(
+              absl::StrCat("store: the group's transaction was rolled back: ",
+                           w->result.message()));
+          break;
+        }
       }
       Exec(writer_, "RELEASE w").IgnoreError();
     }
-    txn = Exec(writer_, "COMMIT");
-    if (!txn.ok()) Exec(writer_, "ROLLBACK").IgnoreError();
+    if (txn.ok()) {
+      txn = Exec(writer_, "COMMIT");
+      if (!txn.ok()) Exec(writer_, "ROLLBACK").IgnoreError();
+    }
   }
   std::vector<Write*> async;
   std::lock_guard<std::mutex> lock(write_mu_);
