@@ -150,6 +150,18 @@ absl::Status PeerService::CheckRepeat(const Identity& caller,
   // first receipt); any other envelope under that id is a replay.
   const envelope::RecordLabels& h = header.labels;
   absl::StatusOr<MailboxSeen> seen = ctx_->store->FindInMailbox(h.sender_org, h.record_id);
+  if (absl::IsNotFound(seen.status())) {
+    // New from this sender; but an id another organisation used is refused:
+    // our systems acknowledge records by id, and one Ack must not take both.
+    absl::StatusOr<bool> taken = ctx_->store->RecordIdTakenByOther(h.sender_org, h.record_id);
+    if (!taken.ok()) return taken.status();
+    if (*taken) {
+      return Reject(caller, &header, nullptr,
+                    absl::AlreadyExistsError(absl::StrCat(
+                        "record id ", h.record_id,
+                        " was already used by another organisation; send it under a new id")));
+    }
+  }
   if (!seen.ok()) return seen.status();
   if (seen->envelope_sha256 != envelope_sha256) {
     return Reject(caller, &header, nullptr,

@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS mailbox (
   UNIQUE (sender_org, record_id)
 );
 CREATE INDEX IF NOT EXISTS mailbox_open ON mailbox (acked_ms, recipient_system, seq);
+CREATE INDEX IF NOT EXISTS mailbox_record ON mailbox (record_id);
 CREATE TABLE IF NOT EXISTS peer_checkpoint (
   org   TEXT PRIMARY KEY,
   size  INTEGER NOT NULL,
@@ -597,6 +598,18 @@ absl::StatusOr<MailboxSeen> FindMailboxOn(sqlite3* db, const std::string& sender
 }
 
 }  // namespace
+
+absl::StatusOr<bool> SqliteStore::RecordIdTakenByOther(const std::string& sender_org,
+                                                        const std::string& record_id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s(reader_, "SELECT 1 FROM mailbox WHERE record_id = ? AND sender_org != ? LIMIT 1");
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, record_id);
+  s.Bind(2, sender_org);
+  const int rc = s.Step();
+  RETURN_IF_ERROR(s.Check(rc, "read"));
+  return rc == SQLITE_ROW;
+}
 
 absl::StatusOr<MailboxSeen> SqliteStore::FindInMailbox(const std::string& sender_org,
                                                        const std::string& record_id) {

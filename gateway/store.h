@@ -139,6 +139,10 @@ class Store {
   // it was never delivered.
   virtual absl::StatusOr<MailboxSeen> FindInMailbox(const std::string& sender_org,
                                                     const std::string& record_id) = 0;
+  // Whether an organisation other than `sender_org` delivered a record under
+  // `record_id` (Ack names records by id alone, so an id is one sender's).
+  virtual absl::StatusOr<bool> RecordIdTakenByOther(const std::string& sender_org,
+                                                    const std::string& record_id) = 0;
   // Those of `among` (envelope SHA-256s: a streamed record's spool file is
   // named by it) under which an unacknowledged mailbox record is kept. One
   // pass over the unacknowledged records, however many are asked about.

@@ -425,6 +425,29 @@ TEST_F(GatewayIntegrationTest, PeerDeliveryIsDeduplicatedAndReplaysRefused) {
   EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 1);
 }
 
+// Record ids are one sender's: our systems acknowledge by id, so another
+// organisation's record under an id already used is refused, and an Ack of
+// the first never takes the second.
+TEST_F(GatewayIntegrationTest, ARecordIdAnotherOrganisationUsedIsRefused) {
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  const std::string id = "ffeeddccbbaa99887766554433221100";
+  v1::Labels labels = SampleSubmit().labels();  // a referral any partner may send
+  labels.set_record_type("safeguarding_referral");
+  labels.set_purpose("safeguarding");
+  v1::DeliverRequest first, second;
+  first.set_envelope(cluster_.SealAs("nhs-trust-a", "council-a", labels, "from the trust", id, NowMs()));
+  second.set_envelope(cluster_.SealAs("police-a", "council-a", labels, "from the police", id, NowMs()));
+  v1::DeliverResponse resp;
+  auto nhs = cluster_.PeerClient("council-a", "nhs-trust-a/gateway");
+  ASSERT_TRUE(Call(&v1::Peer::Stub::Deliver, *nhs, first, &resp).ok());
+  auto police = cluster_.PeerClient("council-a", "police-a/gateway");
+  grpc::Status s = Call(&v1::Peer::Stub::Deliver, *police, second, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("another organisation"));
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 1);
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox", "sender_org = 'police-a'"), 0);
+}
+
 // Submits with one idempotency key at once (a client retrying after its
 // deadline while the first call is still in progress): one record, sealed
 // and audited SUBMITTED once; every call gets its receipt or is told to retry.

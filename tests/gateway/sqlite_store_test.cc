@@ -266,6 +266,15 @@ TEST_F(SqliteStoreTest, AWriteWaitedForInsideAnAsyncWritesCallbackCompletes) {
   EXPECT_TRUE(inserted);
 }
 
+TEST_F(SqliteStoreTest, ARecordIdIsTakenByTheOrganisationThatDeliveredIt) {
+  ASSERT_TRUE(Put(Record("a", "care", "nhs-trust-a")).ok());
+  EXPECT_FALSE(*store_->RecordIdTakenByOther("nhs-trust-a", "a"));
+  EXPECT_TRUE(*store_->RecordIdTakenByOther("police-a", "a"));
+  EXPECT_FALSE(*store_->RecordIdTakenByOther("police-a", "b"));
+  EXPECT_EQ(Acked("care", {"a"}, 5), 1u);
+  EXPECT_TRUE(*store_->RecordIdTakenByOther("police-a", "a")) << "ids stay taken after Ack";
+}
+
 TEST_F(SqliteStoreTest, AnEnvelopeIsHeldUntilItsRecordIsAcknowledged) {
   ASSERT_TRUE(Put(Record("a", "care")).ok());  // kept under "sha-a1"
   ASSERT_TRUE(Put(Record("c", "care")).ok());  // kept under "sha-c1"
