@@ -1,12 +1,8 @@
 #include "gateway/gateway.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -219,15 +215,13 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   // One gateway a data directory, before anything in it is read or changed:
   // a second one started by mistake stops here (and the spool sweep below
   // cannot remove files a running gateway still needs).
-  const std::string lock_path = c.data_dir() + "/LOCK";
-  gw->data_lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (gw->data_lock_fd_ < 0) {
-    return absl::UnavailableError(absl::StrCat("cannot open ", lock_path, ": ", strerror(errno)));
-  }
-  if (flock(gw->data_lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+  absl::StatusOr<int> lock = audit::LockFile(c.data_dir() + "/LOCK", 0600);
+  if (absl::IsFailedPrecondition(lock.status())) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "dataDir ", c.data_dir(), " is in use by another gateway (", lock_path, " is locked)"));
+        "dataDir ", c.data_dir(), " is in use by another gateway (", lock.status().message(), ")"));
   }
+  if (!lock.ok()) return lock.status();
+  gw->data_lock_fd_ = *lock;
   RETURN_IF_ERROR(PrepareSpool(c.data_dir()));
   ASSIGN_OR_RETURN(gw->store_, SqliteStore::Open(c.data_dir() + "/gatehouse.db"));
   audit::AuditLogOptions audit_options;

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <string.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <linux/futex.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -113,14 +112,12 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& dir,
     }
   }
   std::unique_ptr<AuditLog> log(new AuditLog(dir, std::move(options)));
-  const std::string lock_path = dir + "/LOCK";
-  log->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (log->lock_fd_ < 0) {
-    return absl::UnavailableError(absl::StrCat("open ", lock_path, ": ", strerror(errno)));
-  }
-  if (::flock(log->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+  absl::StatusOr<int> lock = LockFile(dir + "/LOCK", 0640);
+  if (absl::IsFailedPrecondition(lock.status())) {
     return absl::FailedPreconditionError(absl::StrCat("audit log ", dir, " is in use by another writer"));
   }
+  if (!lock.ok()) return lock.status();
+  log->lock_fd_ = *lock;
   RETURN_IF_ERROR(log->Recover());
   log->committer_ = std::thread([l = log.get()] { l->CommitLoop(); });
   if (log->options_.signer) {

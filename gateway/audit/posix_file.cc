@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -145,6 +146,16 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view data
   if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("rename", tmp);
   std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
   return SyncDir(dir.empty() ? "." : dir);
+}
+
+absl::StatusOr<int> LockFile(const std::string& path, int mode) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, mode);
+  if (fd < 0) return absl::UnavailableError(absl::StrCat("open ", path, ": ", strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return absl::FailedPreconditionError(absl::StrCat(path, " is locked"));
+  }
+  return fd;
 }
 
 absl::Status SyncDir(const std::string& dir) {

@@ -80,6 +80,10 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
 // Writes `data` to a temporary file, fsyncs it, renames it over `path` and
 // fsyncs the directory.
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view data, int mode);
+// Opens `path` (creating it with `mode`) and takes an exclusive flock on it,
+// held until the returned descriptor is closed: one process at a time.
+// FailedPrecondition if another holds it; Unavailable if it cannot be opened.
+absl::StatusOr<int> LockFile(const std::string& path, int mode);
 // fsync on a directory, so a created or renamed entry survives a crash.
 absl::Status SyncDir(const std::string& dir);
 // Truncates `path` to `size` bytes and fdatasyncs it.
