@@ -382,7 +382,8 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
   }
   // Claimed before the repeat check: a Submit with the same key that ends
   // in between is then seen as the repeat it is.
-  absl::StatusOr<std::shared_ptr<void>> claim = ClaimKey(*caller, request->idempotency_key());
+  absl::StatusOr<std::shared_ptr<void>> claim =
+      ClaimIdempotencyKey(*caller, request->idempotency_key());
   if (!claim.ok()) {
     metrics_->CountRefusal("exchange", "UNAVAILABLE");
     return Done(context, claim.status());
@@ -406,8 +407,8 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
   return reactor;
 }
 
-absl::StatusOr<std::shared_ptr<void>> ExchangeService::ClaimKey(const Identity& caller,
-                                                                const std::string& key) {
+absl::StatusOr<std::shared_ptr<void>> ExchangeService::ClaimIdempotencyKey(
+    const Identity& caller, const std::string& key) {
   if (key.empty()) return std::shared_ptr<void>();
   return submitting_.Claim(
       gatehouse::ClaimKey(caller.system, key),
@@ -641,7 +642,8 @@ grpc::Status ExchangeService::SubmitStream(grpc::ServerContext* context,
     return ToGrpcStatus(absl::InvalidArgumentError(
         "SubmitStream's head carries no payload; send it in the messages after the first"));
   }
-  absl::StatusOr<std::shared_ptr<void>> claim = ClaimKey(*caller, head.idempotency_key());
+  absl::StatusOr<std::shared_ptr<void>> claim =
+      ClaimIdempotencyKey(*caller, head.idempotency_key());
   if (!claim.ok()) {
     metrics_->CountRefusal("exchange", "UNAVAILABLE");
     return ToGrpcStatus(claim.status());

@@ -92,7 +92,8 @@ class ExchangeService final : public ExchangeServiceBase {
   // Claims the caller's idempotency key `key` (if any) until the token is
   // dropped: Unavailable while another Submit with it is in progress, which
   // would otherwise be sealed and audited SUBMITTED as a second record.
-  absl::StatusOr<std::shared_ptr<void>> ClaimKey(const Identity& caller, const std::string& key);
+  absl::StatusOr<std::shared_ptr<void>> ClaimIdempotencyKey(const Identity& caller,
+                                                            const std::string& key);
   // The steps after sealing: audit, outbox, delivery; then `finish`.
   void Audit(Finisher finish, const std::string& sender, const std::string& key,
              v1::SubmitResponse* response, absl::Time start, v1::AuditEntry entry,

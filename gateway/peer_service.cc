@@ -150,19 +150,15 @@ absl::Status PeerService::CheckRepeat(const Identity& caller,
   // first receipt); any other envelope under that id is a replay.
   const envelope::RecordLabels& h = header.labels;
   absl::StatusOr<MailboxSeen> seen = ctx_->store->FindInMailbox(h.sender_org, h.record_id);
-  if (absl::IsNotFound(seen.status())) {
-    // New from this sender; but an id another organisation used is refused:
-    // our systems acknowledge records by id, and one Ack must not take both.
-    absl::StatusOr<bool> taken = ctx_->store->RecordIdTakenByOther(h.sender_org, h.record_id);
-    if (!taken.ok()) return taken.status();
-    if (*taken) {
-      return Reject(caller, &header, nullptr,
-                    absl::AlreadyExistsError(absl::StrCat(
-                        "record id ", h.record_id,
-                        " was already used by another organisation; send it under a new id")));
-    }
+  if (!seen.ok()) return seen.status();  // NotFound: a new record
+  if (seen->sender_org != h.sender_org) {
+    // An id another organisation used is refused: our systems acknowledge
+    // records by id, and one Ack must not take both.
+    return Reject(caller, &header, nullptr,
+                  absl::AlreadyExistsError(absl::StrCat(
+                      "record id ", h.record_id,
+                      " was already used by another organisation; send it under a new id")));
   }
-  if (!seen.ok()) return seen.status();
   if (seen->envelope_sha256 != envelope_sha256) {
     return Reject(caller, &header, nullptr,
                   absl::AlreadyExistsError(absl::StrCat(
@@ -474,7 +470,9 @@ absl::Status PeerService::AcceptStream(const Identity& caller, grpc::ServerConte
   if (!st.ok()) {
     // Not held: unless a copy of the same envelope was stored meanwhile,
     // nothing refers to the file.
-    if (absl::IsNotFound(ctx_->store->FindInMailbox(h.sender_org, h.record_id).status())) {
+    absl::StatusOr<MailboxSeen> held = ctx_->store->FindInMailbox(h.sender_org, h.record_id);
+    if (absl::IsNotFound(held.status()) ||
+        (held.ok() && held->envelope_sha256 != envelope_sha256)) {
       std::error_code ec;
       std::filesystem::remove(config.data_dir() + "/" + name, ec);
     }

@@ -581,35 +581,25 @@ namespace {
 
 absl::StatusOr<MailboxSeen> FindMailboxOn(sqlite3* db, const std::string& sender_org,
                                           const std::string& record_id) {
-  Stmt find(db, "SELECT envelope_sha256, receipt FROM mailbox WHERE sender_org = ? AND "
-                "record_id = ?");
+  // By index mailbox_record; the sender's own row first if there are more.
+  Stmt find(db, "SELECT sender_org, envelope_sha256, receipt FROM mailbox WHERE record_id = ? "
+                "ORDER BY sender_org = ? DESC LIMIT 1");
   RETURN_IF_ERROR(find.ok());
-  find.Bind(1, sender_org);
-  find.Bind(2, record_id);
+  find.Bind(1, record_id);
+  find.Bind(2, sender_org);
   int rc = find.Step();
   if (rc == SQLITE_DONE) return absl::NotFoundError("not in the mailbox");
   RETURN_IF_ERROR(find.Check(rc, "lookup"));
   MailboxSeen seen;
-  seen.envelope_sha256 = find.Text(0);
-  if (!seen.receipt.ParseFromString(find.Text(1))) {
+  seen.sender_org = find.Text(0);
+  seen.envelope_sha256 = find.Text(1);
+  if (!seen.receipt.ParseFromString(find.Text(2))) {
     return absl::DataLossError("store: a mailbox receipt does not parse");
   }
   return seen;
 }
 
 }  // namespace
-
-absl::StatusOr<bool> SqliteStore::RecordIdTakenByOther(const std::string& sender_org,
-                                                        const std::string& record_id) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s(reader_, "SELECT 1 FROM mailbox WHERE record_id = ? AND sender_org != ? LIMIT 1");
-  RETURN_IF_ERROR(s.ok());
-  s.Bind(1, record_id);
-  s.Bind(2, sender_org);
-  const int rc = s.Step();
-  RETURN_IF_ERROR(s.Check(rc, "read"));
-  return rc == SQLITE_ROW;
-}
 
 absl::StatusOr<MailboxSeen> SqliteStore::FindInMailbox(const std::string& sender_org,
                                                        const std::string& record_id) {
@@ -654,11 +644,11 @@ void SqliteStore::AddToMailboxAsync(const v1::MailboxRecord& record,
   RunWriteAsync(
       [st](sqlite3* db, int64_t*) -> absl::Status {
         absl::StatusOr<MailboxSeen> held = FindMailboxOn(db, st->sender_org, st->record_id);
-        if (held.ok()) {
+        if (held.ok() && held->sender_org == st->sender_org) {
           st->put = MailboxPut{false, *std::move(held)};
           return absl::OkStatus();
         }
-        if (!absl::IsNotFound(held.status())) return held.status();
+        if (!held.ok() && !absl::IsNotFound(held.status())) return held.status();
         Stmt s(db, "INSERT INTO mailbox (sender_org, record_id, recipient_system, record, "
                    "envelope_sha256, receipt, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
         RETURN_IF_ERROR(s.ok());
@@ -670,7 +660,7 @@ void SqliteStore::AddToMailboxAsync(const v1::MailboxRecord& record,
         s.BindBlob(6, st->receipt_bytes);
         s.Bind(7, st->received_ms);
         RETURN_IF_ERROR(s.Done());
-        st->put = MailboxPut{true, MailboxSeen{st->sha, st->receipt}};
+        st->put = MailboxPut{true, MailboxSeen{st->sender_org, st->sha, st->receipt}};
         return absl::OkStatus();
       },
       [st, done = std::move(done)](absl::Status status) {

@@ -61,8 +61,6 @@ class SqliteStore final : public Store {
                          const v1::SignedReceipt& receipt, MailboxDone done) override;
   void MarkDeliveredAsync(const std::string& record_id, int64_t delivered_ms,
                           const v1::SignedReceipt& receipt, WriteDone done) override;
-  absl::StatusOr<bool> RecordIdTakenByOther(const std::string& sender_org,
-                                            const std::string& record_id) override;
   absl::StatusOr<MailboxSeen> FindInMailbox(const std::string& sender_org,
                                             const std::string& record_id) override;
   absl::StatusOr<std::set<std::string>> HeldEnvelopes(const std::set<std::string>& among) override;

@@ -48,6 +48,7 @@ struct MailboxEntry {
 
 // What the mailbox remembers of a record, even after it is acknowledged.
 struct MailboxSeen {
+  std::string sender_org;  // the organisation that delivered it
   std::string envelope_sha256;
   v1::SignedReceipt receipt;
 };
@@ -135,13 +136,12 @@ class Store {
   virtual absl::StatusOr<MailboxPut> AddToMailbox(const v1::MailboxRecord& record,
                                                   const std::string& envelope_sha256,
                                                   const v1::SignedReceipt& receipt) = 0;
-  // What is remembered of (sender_org, record_id), acknowledged or not; NotFound if
-  // it was never delivered.
+  // What is remembered of a record delivered under `record_id`, acknowledged
+  // or not: `sender_org`'s own if it delivered one, else another
+  // organisation's (Ack names records by id alone, so an id is one sender's;
+  // the caller compares MailboxSeen::sender_org). NotFound if no organisation
+  // delivered one. One indexed read.
   virtual absl::StatusOr<MailboxSeen> FindInMailbox(const std::string& sender_org,
-                                                    const std::string& record_id) = 0;
-  // Whether an organisation other than `sender_org` delivered a record under
-  // `record_id` (Ack names records by id alone, so an id is one sender's).
-  virtual absl::StatusOr<bool> RecordIdTakenByOther(const std::string& sender_org,
                                                     const std::string& record_id) = 0;
   // Those of `among` (envelope SHA-256s: a streamed record's spool file is
   // named by it) under which an unacknowledged mailbox record is kept. One

@@ -66,8 +66,8 @@ absl::Status ForEachEntry(const std::string& dir, uint64_t start,
       continue;
     }
     const bool newest = s + 1 == segs->size();
-    absl::StatusOr<std::unique_ptr<MappedFile>> mapped =
-        MappedFile::Open(seg.path, /*copy=*/newest && !map_newest);
+    absl::StatusOr<std::unique_ptr<FileBytes>> mapped =
+        FileBytes::Open(seg.path, /*copy=*/newest && !map_newest);
     if (!mapped.ok()) return mapped.status();
     const absl::string_view bytes = (*mapped)->data();
     absl::StatusOr<SegmentHeader> h = ParseSegmentHeader(bytes, kSegmentMagic);

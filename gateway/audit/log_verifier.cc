@@ -115,8 +115,8 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
                                               seg.path, " starts at ", seg.first_index, ")"));
     }
     // The newest segment is read into memory: the gateway may be appending
-    // to it, and cuts it back after a refused write (see MappedFile::Open).
-    ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> mapped, MappedFile::Open(seg.path, newest));
+    // to it, and cuts it back after a refused write (see FileBytes::Open).
+    ASSIGN_OR_RETURN(std::unique_ptr<FileBytes> mapped, FileBytes::Open(seg.path, newest));
     const absl::string_view bytes = mapped->data();
     absl::StatusOr<SegmentHeader> h = ParseSegmentHeader(bytes, kSegmentMagic);
     if (!h.ok()) {

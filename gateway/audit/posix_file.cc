@@ -64,11 +64,11 @@ absl::Status AppendFile::Sync() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path,
-                                                             bool copy) {
+absl::StatusOr<std::unique_ptr<FileBytes>> FileBytes::Open(const std::string& path,
+                                                           bool copy) {
   if (copy) {
     ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path));
-    return std::unique_ptr<MappedFile>(new MappedFile(std::move(bytes)));
+    return std::unique_ptr<FileBytes>(new FileBytes(std::move(bytes)));
   }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Errno("open", path);
@@ -81,17 +81,17 @@ absl::StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& 
   const size_t size = static_cast<size_t>(st.st_size);
   if (size == 0) {
     ::close(fd);
-    return std::unique_ptr<MappedFile>(new MappedFile(nullptr, 0));
+    return std::unique_ptr<FileBytes>(new FileBytes(nullptr, 0));
   }
   void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   absl::Status s = addr == MAP_FAILED ? Errno("mmap", path) : absl::OkStatus();
   ::close(fd);
   if (!s.ok()) return s;
   ::madvise(addr, size, MADV_SEQUENTIAL | MADV_WILLNEED);
-  return std::unique_ptr<MappedFile>(new MappedFile(addr, size));
+  return std::unique_ptr<FileBytes>(new FileBytes(addr, size));
 }
 
-MappedFile::~MappedFile() {
+FileBytes::~FileBytes() {
   if (addr_ != nullptr) ::munmap(addr_, size_);
 }
 

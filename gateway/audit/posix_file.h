@@ -2,7 +2,7 @@
 // explicit fdatasync, whole-file reads, directory sync. Errors carry errno
 // text; the caller decides what they mean.
 //
-// Thread-safety: AppendFile is not thread-safe (one writer). MappedFile is
+// Thread-safety: AppendFile is not thread-safe (one writer). FileBytes is
 // immutable and may be read from any number of threads. The free functions
 // are thread-safe.
 #ifndef GATEHOUSE_GATEWAY_AUDIT_POSIX_FILE_H_
@@ -47,28 +47,29 @@ class AppendFile {
   uint64_t size_;
 };
 
-// A read-only memory map of a whole file (no copy, no zero-fill): for
-// scanning segments. The view is valid while the object lives.
-class MappedFile {
+// A read-only view of a whole file's bytes, for scanning segments: a memory
+// map (no copy, no zero-fill), or with `copy` the bytes read into memory.
+// The view is valid while the object lives.
+class FileBytes {
  public:
   // NotFound if absent; Unavailable on other errors. An empty file maps to an
   // empty view. With `copy` the file is read into memory instead: for a file
   // a writer may shrink while it is read (the newest segment of a live log,
   // where a refused write is cut back), since touching a mapped page past
   // the new end of the file faults (SIGBUS).
-  static absl::StatusOr<std::unique_ptr<MappedFile>> Open(const std::string& path,
-                                                          bool copy = false);
-  ~MappedFile();
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
+  static absl::StatusOr<std::unique_ptr<FileBytes>> Open(const std::string& path,
+                                                         bool copy = false);
+  ~FileBytes();
+  FileBytes(const FileBytes&) = delete;
+  FileBytes& operator=(const FileBytes&) = delete;
   absl::string_view data() const {
     return addr_ == nullptr ? absl::string_view(copied_)
                             : absl::string_view(static_cast<const char*>(addr_), size_);
   }
 
  private:
-  MappedFile(void* addr, size_t size) : addr_(addr), size_(size) {}
-  explicit MappedFile(std::string copied)
+  FileBytes(void* addr, size_t size) : addr_(addr), size_(size) {}
+  explicit FileBytes(std::string copied)
       : addr_(nullptr), size_(copied.size()), copied_(std::move(copied)) {}
   void* addr_;  // null when copied (or empty)
   size_t size_;

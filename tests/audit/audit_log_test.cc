@@ -723,17 +723,17 @@ TEST_F(AuditLogTest, AppendAfterCloseFails) {
 // A file read with copy stays whole when its writer cuts it back while it is
 // being read (as the log does after a refused write); a mapped view's pages
 // past the new end would fault.
-TEST(MappedFileTest, ACopyIsUnchangedByTheWriterCuttingTheFileBack) {
+TEST(FileBytesTest, ACopyIsUnchangedByTheWriterCuttingTheFileBack) {
   testing::ScratchDir dir;
   const std::string path = dir.Sub("segment");
   std::string written(64 << 10, '\0');
   for (size_t i = 0; i < written.size(); ++i) written[i] = static_cast<char>(i * 7);
   ASSERT_TRUE(WriteFileAtomically(path, written, 0600).ok());
-  absl::StatusOr<std::unique_ptr<MappedFile>> copy = MappedFile::Open(path, /*copy=*/true);
+  absl::StatusOr<std::unique_ptr<FileBytes>> copy = FileBytes::Open(path, /*copy=*/true);
   ASSERT_TRUE(copy.ok()) << copy.status();
   std::filesystem::resize_file(path, 100);
   EXPECT_EQ((*copy)->data(), written);
-  absl::StatusOr<std::unique_ptr<MappedFile>> mapped = MappedFile::Open(path);
+  absl::StatusOr<std::unique_ptr<FileBytes>> mapped = FileBytes::Open(path);
   ASSERT_TRUE(mapped.ok()) << mapped.status();
   EXPECT_EQ((*mapped)->data(), absl::string_view(written).substr(0, 100));
 }

@@ -139,9 +139,12 @@ TEST_F(SqliteStoreTest, MailboxDeduplicatesBySenderAndRecordId) {
   auto seen = store_->FindInMailbox("nhs-trust-a", "r1");
   ASSERT_TRUE(seen.ok());
   EXPECT_EQ(seen->receipt.receipt(), "receipt-1");
-  EXPECT_EQ(store_->FindInMailbox("police-a", "r1").status().code(), absl::StatusCode::kNotFound);
-  // The same id from another organisation is another record.
+  EXPECT_EQ(store_->FindInMailbox("police-a", "r1")->sender_org, "nhs-trust-a");
+  // The same id from another organisation is another record (the store
+  // keeps both; the peer service refuses the second before it gets here).
   EXPECT_TRUE(Put(Record("r1", "", "police-a"))->inserted);
+  EXPECT_EQ(store_->FindInMailbox("police-a", "r1")->sender_org, "police-a");
+  EXPECT_EQ(store_->FindInMailbox("nhs-trust-a", "r1")->sender_org, "nhs-trust-a");
   EXPECT_EQ(*store_->MailboxDepth(""), 2);
 }
 
@@ -268,11 +271,17 @@ TEST_F(SqliteStoreTest, AWriteWaitedForInsideAnAsyncWritesCallbackCompletes) {
 
 TEST_F(SqliteStoreTest, ARecordIdIsTakenByTheOrganisationThatDeliveredIt) {
   ASSERT_TRUE(Put(Record("a", "care", "nhs-trust-a")).ok());
-  EXPECT_FALSE(*store_->RecordIdTakenByOther("nhs-trust-a", "a"));
-  EXPECT_TRUE(*store_->RecordIdTakenByOther("police-a", "a"));
-  EXPECT_FALSE(*store_->RecordIdTakenByOther("police-a", "b"));
+  auto own = store_->FindInMailbox("nhs-trust-a", "a");
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(own->sender_org, "nhs-trust-a");
+  auto other = store_->FindInMailbox("police-a", "a");
+  ASSERT_TRUE(other.ok()) << "the id is found for another organisation too";
+  EXPECT_EQ(other->sender_org, "nhs-trust-a");
+  EXPECT_EQ(store_->FindInMailbox("police-a", "b").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(Acked("care", {"a"}, 5), 1u);
-  EXPECT_TRUE(*store_->RecordIdTakenByOther("police-a", "a")) << "ids stay taken after Ack";
+  auto after = store_->FindInMailbox("police-a", "a");
+  ASSERT_TRUE(after.ok()) << "ids stay taken after Ack";
+  EXPECT_EQ(after->sender_org, "nhs-trust-a");
 }
 
 TEST_F(SqliteStoreTest, AnEnvelopeIsHeldUntilItsRecordIsAcknowledged) {
