@@ -19,6 +19,8 @@
 #   c_half the same at 1 KiB, open loop at half of c_1k's throughput
 #   c_idle the same at 1 KiB, open loop at 50 calls/s: the latency floor
 #   c_1k_nofsync  (--diagnose only) c_1k with fsync made a no-op (libeatmydata)
+#   c_half_nofsync, c_idle_nofsync  (--diagnose only) c_half and c_idle likewise:
+#                 the latency the path would have if no durable write were waited on
 # all at --concurrency in flight (default 64) over --channels connections
 # (default 1); the servers' CPU and peak RSS
 # are watched. Then every component benchmark found in the build directory
@@ -232,6 +234,12 @@ if [ "$diagnose" = 1 ]; then
   fi
   if [ -e "$eatmydata_lib" ]; then
     LD_PRELOAD="$eatmydata_lib" submit_arm c_1k_nofsync --payload 1024 --concurrency "$concurrency"
+    # At c_half's and c_idle's rates: a floor under any arrangement of the
+    # durable writes (fewer, overlapped or batched), since here none is waited on.
+    [ -n "$peak" ] && LD_PRELOAD="$eatmydata_lib" submit_arm c_half_nofsync --payload 1024 \
+      --concurrency "$concurrency" --rate "$half"
+    LD_PRELOAD="$eatmydata_lib" submit_arm c_idle_nofsync --payload 1024 \
+      --concurrency "$concurrency" --rate 50
   else
     echo "bench: libeatmydata missing; diagnostic arm skipped" >&2
   fi

@@ -24,6 +24,8 @@ ARMS = {
     "c_half": "as c_1k, open loop at half of c_1k's calls/s",
     "c_idle": "as c_1k, open loop at 50 calls/s: the path's latency floor",
     "c_1k_nofsync": "diagnostic: as c_1k with fsync a no-op (libeatmydata); not a valid setup",
+    "c_half_nofsync": "diagnostic: as c_half with fsync a no-op; not a valid setup",
+    "c_idle_nofsync": "diagnostic: as c_idle with fsync a no-op; not a valid setup",
 }
 
 
