@@ -28,25 +28,36 @@ bool RegionsIntersect(const Shape& s, const Region& a, const Region& b) {
   return false;
 }
 
-// True if `a` asks for nothing beyond what `covering` rules together ask.
-bool ObligationsImplied(const Obligations& a,
+// True if every request in `region` gets each of `a`'s obligations from
+// the `covering` rules alone. A request gets the obligations of every permit
+// that matches it, so each obligation is checked on its own: the rules that
+// carry it must together cover the region (not merely some rule somewhere).
+bool ObligationsImplied(const Shape& shape, const Obligations& a, const Region& region,
                         const std::vector<const Rule*>& covering) {
-  bool encrypt = false, notify = false;
-  uint32_t retain = 0;
-  std::vector<std::string> redact;
-  for (const Rule* r : covering) {
-    encrypt |= r->obligations.encrypt;
-    notify |= r->obligations.notify_originator;
-    retain = std::max(retain, r->obligations.retain_days);
-    redact.insert(redact.end(), r->obligations.redact_fields.begin(),
-                  r->obligations.redact_fields.end());
+  auto covered_by = [&](auto carries) {
+    Region with;
+    for (const Rule* r : covering) {
+      if (carries(r->obligations)) with.insert(with.end(), r->region.begin(), r->region.end());
+    }
+    return Covered(shape, region, with);
+  };
+  if (a.encrypt && !covered_by([](const Obligations& o) { return o.encrypt; })) return false;
+  if (a.notify_originator &&
+      !covered_by([](const Obligations& o) { return o.notify_originator; })) {
+    return false;
   }
-  if ((a.encrypt && !encrypt) || (a.notify_originator && !notify) ||
-      a.retain_days > retain) {
+  if (a.retain_days > 0 && !covered_by([&](const Obligations& o) {
+        return o.retain_days >= a.retain_days;
+      })) {
     return false;
   }
   for (const std::string& f : a.redact_fields) {
-    if (std::find(redact.begin(), redact.end(), f) == redact.end()) return false;
+    if (!covered_by([&](const Obligations& o) {
+          return std::find(o.redact_fields.begin(), o.redact_fields.end(), f) !=
+                 o.redact_fields.end();
+        })) {
+      return false;
+    }
   }
   return true;
 }
@@ -194,7 +205,7 @@ class Analyzer {
       }
       if (covering.empty() || !Covered(shape_, effective[k], others)) continue;
       // A permit that adds obligations still changes what happens.
-      if (!ObligationsImplied(m_.rules[k].obligations, covering)) continue;
+      if (!ObligationsImplied(shape_, m_.rules[k].obligations, effective[k], covering)) continue;
       active[k] = false;
       Add(Severity::kWarning, "redundant", m_.rules[k],
           absl::StrCat("permit ", m_.rules[k].id,

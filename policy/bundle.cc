@@ -49,6 +49,10 @@ absl::StatusOr<std::string> MakeBundle(
     return absl::InvalidArgumentError(
         "a bundle must require at least one officer signature");
   }
+  if (required > kMaxRequiredSignatures) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a bundle may require at most ", kMaxRequiredSignatures, " officer signatures"));
+  }
   gatehouse::v1::PolicyBundlePayload payload;
   payload.set_compiled_policy(compiled.SerializeAsString());
   payload.set_required_signatures(static_cast<uint32_t>(required));
@@ -108,9 +112,9 @@ absl::StatusOr<gatehouse::v1::PolicyBundlePayload> VerifyBundle(
     return absl::InvalidArgumentError(
         "bundle requires no signatures; refusing an unsigned policy");
   }
-  if (payload.required_signatures() > 64) {
-    return absl::InvalidArgumentError(
-        "bundle requires more than 64 signatures; refusing it");
+  if (payload.required_signatures() > kMaxRequiredSignatures) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bundle requires more than ", kMaxRequiredSignatures, " signatures; refusing it"));
   }
   const absl::flat_hash_set<std::string> trusted(trust.officer_keys.begin(),
                                                  trust.officer_keys.end());

@@ -43,8 +43,11 @@ struct OfficerKeyPair {
 
 OfficerKeyPair GenerateOfficerKey();
 
+// The most officer signatures a bundle may require.
+constexpr int kMaxRequiredSignatures = 64;
+
 // Wraps a compiled policy in an unsigned bundle that needs `required`
-// (>= 1) signatures. InvalidArgument if required is 0.
+// signatures (1 to kMaxRequiredSignatures; InvalidArgument otherwise).
 absl::StatusOr<std::string> MakeBundle(
     const gatehouse::v1::CompiledPolicy& compiled, int required,
     absl::string_view version);

@@ -55,7 +55,12 @@ std::vector<Token> Lex(int file, absl::string_view text) {
     } else if (c == '"') {
       size_t j = i + 1;
       while (j < text.size() && text[j] != '"' && text[j] != '\n') ++j;
-      if (j < text.size() && text[j] == '"') {
+      if (j == i + 1 && j < text.size() && text[j] == '"') {
+        // No name is empty; the gateway would refuse the compiled policy.
+        t.kind = Token::Kind::kBad;
+        t.text = "empty quoted name";
+        advance(j + 1 - i);
+      } else if (j < text.size() && text[j] == '"') {
         t.kind = Token::Kind::kString;
         t.text = text.substr(i + 1, j - i - 1);
         advance(j + 1 - i);

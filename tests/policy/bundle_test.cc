@@ -133,6 +133,11 @@ TEST_F(PolicyBundleTest, GarbageIsInvalidArgument) {
   EXPECT_EQ(VerifyBundle("\xff\xff\xff not a bundle", trust_).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(MakeBundle(SmallPolicy(), 0, "v").status().code(), absl::StatusCode::kInvalidArgument);
+  // More signatures than any gateway would accept: refused when made, not
+  // only when loaded.
+  EXPECT_EQ(MakeBundle(SmallPolicy(), kMaxRequiredSignatures + 1, "v").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(MakeBundle(SmallPolicy(), kMaxRequiredSignatures, "v").ok());
   EXPECT_EQ(SignBundle(unsigned_, "short", "x").status().code(), absl::StatusCode::kInvalidArgument);
 }
 

@@ -52,6 +52,16 @@ TEST(PolicyDiagnostics, SyntaxErrorHasLineColumnAndCaret) {
       << text;
 }
 
+TEST(PolicyDiagnostics, AnEmptyQuotedNameIsASyntaxError) {
+  // The gateway refuses a compiled policy with an empty name, so the
+  // compiler must not make one.
+  Compiled c = WithRules("forbid F1 when caveats include \"\"\n");
+  const Diagnostic* d = Find(c, "syntax");
+  ASSERT_NE(d, nullptr) << c.Dump();
+  EXPECT_NE(d->message.find("empty quoted name"), std::string::npos) << d->message;
+  EXPECT_FALSE(WithRules("forbid F1 when caveats include \"PERSONAL\"\n").HasCode("syntax"));
+}
+
 TEST(PolicyDiagnostics, MisspelledSectorIsUnknownName) {
   Compiled c = WithRules("permit P1 when sender sector is helth\n");
   const Diagnostic* d = Find(c, "unknown-name");
@@ -82,6 +92,38 @@ TEST(PolicyDiagnostics, OrderingAnUnorderedAttributeIsTypeError) {
   EXPECT_FALSE(WithRules("permit P1 when classification at most OFFICIAL\n").HasCode("type-error"));
 }
 
+TEST(PolicyDiagnostics, AReversedLevelRangeIsTypeError) {
+  // Matching nothing, it would make this 'unless' let SECRET through.
+  Compiled c = WithRules(
+      "permit P1 when sender sector is police unless classification from SECRET to OFFICIAL\n");
+  const Diagnostic* d = Find(c, "type-error");
+  ASSERT_NE(d, nullptr) << c.Dump();
+  EXPECT_EQ(d->pos.line, 11);
+  EXPECT_NE(d->message.find("write 'from OFFICIAL to SECRET'"), std::string::npos) << d->message;
+  EXPECT_TRUE(HasErrors(c.diagnostics));
+  EXPECT_TRUE(WithRules("forbid F1 when classification from SECRET to OFFICIAL-SENSITIVE or "
+                        "caveats include PERSONAL\n")
+                  .HasCode("type-error"));
+  EXPECT_FALSE(WithRules("permit P1 when sender sector is police unless classification from "
+                         "OFFICIAL to SECRET\n")
+                   .HasCode("type-error"));
+  EXPECT_FALSE(
+      WithRules("permit P1 when classification from SECRET to SECRET\n").HasCode("type-error"));
+}
+
+TEST(PolicyDiagnostics, ASecondFileWithoutLayerLocalIsNamedInItsError) {
+  // The second file forgot both 'layer local' and its 'policy' line: the
+  // error names that file, not the first.
+  Compiled c = CompileTexts({std::string(kPrelude) + "permit P1 when purpose is care\n",
+                             "permit P1 when purpose is safeguarding\n"});
+  const Diagnostic* d = Find(c, "layer");
+  ASSERT_NE(d, nullptr) << c.Dump();
+  EXPECT_EQ(d->pos.file, 1);
+  EXPECT_EQ(d->pos.line, 1);
+  const std::string text = FormatDiagnostic(c.sources, *d);
+  EXPECT_NE(text.find("policy1.ghp:1:1: error:"), std::string::npos) << text;
+}
+
 TEST(PolicyDiagnostics, ComparingSectorWithOrganisationIsTypeError) {
   EXPECT_TRUE(WithRules("permit P1 when recipient sector is sender\n").HasCode("type-error"));
   EXPECT_FALSE(WithRules("permit P1 when recipient sector is sender sector\n").HasCode("type-error"));
@@ -97,6 +139,7 @@ TEST(PolicyDiagnostics, SameRuleIdTwiceIsDuplicateId) {
   const Diagnostic* d = Find(c, "duplicate-id");
   ASSERT_NE(d, nullptr) << c.Dump();
   EXPECT_EQ(d->pos.line, 12);
+  EXPECT_NE(d->message.find("already used at policy0.ghp:11"), std::string::npos) << d->message;
   EXPECT_FALSE(WithRules("permit P1 when purpose is care\npermit P2 when purpose is safeguarding\n")
                    .HasCode("duplicate-id"));
 }
@@ -115,6 +158,18 @@ TEST(PolicyDiagnostics, ContradictoryConditionsNeverFire) {
   EXPECT_EQ(d->severity, Severity::kWarning);
   EXPECT_FALSE(WithRules("permit P1 when sender sector is health and sender is trust-a\n")
                    .HasCode("never-fires"));
+}
+
+TEST(PolicyDiagnostics, AConditionNoValueSatisfiesNeverFires) {
+  // No level is above SECRET: neither rule can match anything.
+  Compiled permit = WithRules("permit P1 when sender accreditation above SECRET\n");
+  const Diagnostic* d = Find(permit, "never-fires");
+  ASSERT_NE(d, nullptr) << permit.Dump();
+  EXPECT_NE(d->message.find("contradict"), std::string::npos) << d->message;
+  EXPECT_FALSE(permit.HasCode("overridden")) << permit.Dump();
+  EXPECT_TRUE(WithRules("forbid F1 when classification above SECRET\n").HasCode("never-fires"));
+  EXPECT_FALSE(
+      WithRules("forbid F1 when classification above OFFICIAL\n").HasCode("never-fires"));
 }
 
 TEST(PolicyDiagnostics, PermitOnlyForWriteDownFlowsNeverFires) {
@@ -149,6 +204,28 @@ TEST(PolicyDiagnostics, PermitCoveredByTwoOthersIsRedundant) {
   EXPECT_FALSE(WithRules("permit P1 when purpose is care and record type is referral\n"
                          "permit P3 when purpose is care and sender sector is health\n")
                    .HasCode("redundant"));
+}
+
+TEST(PolicyDiagnostics, APermitWhoseObligationOthersGiveOnlyInPartIsNotRedundant) {
+  // P1 and P2 together cover P3, but only P1 keeps records 8 years: removing
+  // P3 would drop that obligation for every purpose but care.
+  const std::string a = "permit P1 when sender is trust-a and purpose is care then retain 8 years\n";
+  const std::string k = "permit P3 when sender is trust-a then retain 8 years\n";
+  // (P1 and P2 are rightly redundant beside P3.)
+  auto p3_redundant = [](const Compiled& c) {
+    for (const Diagnostic& d : c.diagnostics) {
+      if (d.code == "redundant" && d.message.find("permit P3 is redundant") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  Compiled c = WithRules(a + "permit P2 when sender is trust-a and purpose is not care\n" + k);
+  EXPECT_FALSE(p3_redundant(c)) << c.Dump();
+  // With P2 keeping them 8 years (or longer) too, P3 adds nothing.
+  Compiled both = WithRules(
+      a + "permit P2 when sender is trust-a and purpose is not care then retain 10 years\n" + k);
+  EXPECT_TRUE(p3_redundant(both)) << both.Dump();
 }
 
 TEST(PolicyDiagnostics, PartlyForbiddenPermitIsInfoOverlap) {
@@ -209,6 +286,33 @@ TEST(PolicyDiagnostics, SixtyFiveCaveatsExceedTheLimit) {
   };
   EXPECT_TRUE(with_caveats(65).HasCode("limit"));
   EXPECT_FALSE(with_caveats(64).HasCode("limit"));
+}
+
+TEST(PolicyDiagnostics, AConditionThatExpandsTooFarExceedsTheLimit) {
+  // (C0 or C1) and (C2 or C3) and ...: 2^groups cases. Refused with a
+  // diagnostic rather than compiled for minutes or out of memory.
+  auto with_groups = [](int groups) {
+    std::string t =
+        "policy p\nclassifications A\nsectors s\nrecord types r\npurposes x\n"
+        "organisation o sector s accredited A\ncaveats C0";
+    for (int i = 1; i < 2 * groups; ++i) t += ", C" + std::to_string(i);
+    t += "\nforbid F when ";
+    for (int g = 0; g < groups; ++g) {
+      if (g > 0) t += " and ";
+      t += "(caveats include C" + std::to_string(2 * g) + " or caveats include C" +
+           std::to_string(2 * g + 1) + ")";
+    }
+    return CompileText(t + "\n");
+  };
+  Compiled big = with_groups(24);
+  const Diagnostic* d = Find(big, "limit");
+  ASSERT_NE(d, nullptr) << big.Dump();
+  EXPECT_EQ(d->pos.line, 8);
+  EXPECT_NE(d->message.find("split it into several rules"), std::string::npos) << d->message;
+  EXPECT_TRUE(HasErrors(big.diagnostics));
+  Compiled fits = with_groups(8);
+  EXPECT_FALSE(fits.HasCode("limit")) << fits.Dump();
+  EXPECT_FALSE(fits.HasCode("never-fires")) << fits.Dump();
 }
 
 TEST(PolicyDiagnostics, InterorgExampleFindsThePeersDeliberateAnomalies) {

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "policy/bundle.h"
+#include "policy/engine.h"
 #include "tools/policyc/commands.h"
 
 namespace gatehouse::policyc {
@@ -82,6 +83,12 @@ int Verify(const Args& a) {
   if (!payload.ok()) {
     std::fprintf(stderr, "policyc: bundle REJECTED: %s\n",
                  std::string(payload.status().message()).c_str());
+    return kExitFailed;
+  }
+  // What the gateway checks next: the policy inside loads into an engine.
+  if (auto engine = policy::Engine::FromBundle(*bundle, trust); !engine.ok()) {
+    std::fprintf(stderr, "policyc: bundle REJECTED: %s\n",
+                 std::string(engine.status().message()).c_str());
     return kExitFailed;
   }
   gatehouse::v1::CompiledPolicy compiled;
