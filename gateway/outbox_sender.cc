@@ -63,6 +63,10 @@ int64_t OutboxSender::BackoffMs(int32_t attempts) const {
   return delay - static_cast<int64_t>(rng() % static_cast<uint64_t>(delay / 5 + 1));
 }
 
+int64_t OutboxSender::RetryDelayMs(int32_t attempts, int64_t retry_after_ms) const {
+  return std::max(std::min(retry_after_ms, retry_.max_backoff_ms()), BackoffMs(attempts));
+}
+
 void OutboxSender::DeliverNow(const OutboxEntry& entry, Done done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -165,7 +169,6 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivere
     e.set_recipient_system(entry.record.labels().recipient_system());
     e.set_reason(absl::StrCat(to, " signed a receipt; its audit entry ",
                               receipt->audit_index(), " in log ", receipt->audit_origin()));
-    ctx_->auditor->Note(std::move(e));
     // The record is durable at the peer, which signed for it: answer now.
     // If marking it delivered here does not become durable, a later attempt
     // gets the same receipt back (the peer deduplicates), so nothing waits
@@ -176,14 +179,21 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivere
     }
     for (Done& w : TakeWaiters(id, /*release=*/false)) w(now);
     if (done) done(now);
-    store_->MarkDeliveredAsync(id, now.delivered_ms, now.receipt, [this, id, now](absl::Status s) {
+    // DELIVERED is audited once the store holds the record as delivered:
+    // a mark that failed means another attempt, and one entry, not two.
+    store_->MarkDeliveredAsync(id, now.delivered_ms, now.receipt,
+                               [this, id, now, e = std::move(e)](absl::Status s) mutable {
       if (!s.ok()) {
         LogError("outbox update failed", {{"record_id", id}, {"error", s.ToString()}});
-      } else if (!now.record.envelope_file().empty()) {
-        // The peer holds the streamed envelope and the store says so: the
-        // spooled copy is no longer needed.
-        std::error_code ec;
-        std::filesystem::remove(ctx_->config->data_dir() + "/" + now.record.envelope_file(), ec);
+      } else {
+        ctx_->auditor->Note(std::move(e));
+        if (!now.record.envelope_file().empty()) {
+          // The peer holds the streamed envelope and the store says so: the
+          // spooled copy is no longer needed.
+          std::error_code ec;
+          std::filesystem::remove(ctx_->config->data_dir() + "/" + now.record.envelope_file(),
+                                  ec);
+        }
       }
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -204,7 +214,7 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivere
       metrics_->CountRecord("outbound", "rejected", GrpcCodeName(status.error_code()));
       LogWarning("rejected by peer", {{"record_id", id}, {"error", error}});
     } else {
-      now.next_attempt_ms = NowMs() + std::max(retry_after_ms, BackoffMs(entry.attempts + 1));
+      now.next_attempt_ms = NowMs() + RetryDelayMs(entry.attempts + 1, retry_after_ms);
       stored = store_->MarkAttemptFailed(id, now.next_attempt_ms, error);
       metrics_->CountRecord("outbound", "retry", GrpcCodeName(status.error_code()));
       LogInfo("delivery will be retried", {{"record_id", id}, {"error", error}});

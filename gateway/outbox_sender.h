@@ -56,6 +56,10 @@ class OutboxSender {
 
   // The delay before retry number `attempts` (1 for the first retry).
   int64_t BackoffMs(int32_t attempts) const;
+  // The delay before retry number `attempts` after a peer asked for
+  // `retry_after_ms` (0: it did not): the longer of the two, but never more
+  // than the maximum backoff, whatever the peer sent.
+  int64_t RetryDelayMs(int32_t attempts, int64_t retry_after_ms) const;
 
  private:
   void Run();

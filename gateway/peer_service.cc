@@ -188,11 +188,13 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
   }
   RETURN_IF_ERROR(CheckClaimedParties(caller, *claimed));
   const std::string envelope_sha256 = Sha256(envelope);
+  // Claimed before the repeat check: a copy that found nothing stored and
+  // then claimed after the first copy was stored would be audited twice.
+  ASSIGN_OR_RETURN(pending->claim, Claim(claimed->labels.sender_org, claimed->labels.record_id));
   if (absl::Status repeat = CheckRepeat(caller, *claimed, envelope_sha256, response);
       !absl::IsNotFound(repeat)) {
     return repeat;
   }
-  ASSIGN_OR_RETURN(pending->claim, Claim(claimed->labels.sender_org, claimed->labels.record_id));
 
   absl::StatusOr<OpenedContent> opened = OpenRecord(*ctx_, envelope, caller.org);
   if (!opened.ok()) {
@@ -213,13 +215,21 @@ absl::Status PeerService::AcceptOpened(const Identity& caller, const OpenedConte
   const envelope::RecordLabels& h = opened->header.labels;
   const int64_t now_ms = absl::ToUnixMillis(absl::Now());
   const int64_t created = opened->header.labels.created_unix_ms;
-  if (created < now_ms - config.replay_window_seconds() * 1000 ||
-      created > now_ms + kMaxClockSkewMs) {
+  if (created < now_ms - config.replay_window_seconds() * 1000) {
     return Reject(caller, &opened->header, &*opened,
                   absl::FailedPreconditionError(absl::StrCat(
                       "replay refused: record ", h.record_id, " was created at ", created,
                       " ms, outside this gateway's window of ", config.replay_window_seconds(),
                       " s before now (", now_ms, " ms)")));
+  }
+  if (created > now_ms + kMaxClockSkewMs) {
+    // One of the two clocks is wrong. Not the record's fault, and it will be
+    // in the window once this clock has caught up: the sender retries it.
+    return Reject(caller, &opened->header, &*opened,
+                  absl::UnavailableError(absl::StrCat(
+                      "record ", h.record_id, " was created at ", created, " ms, more than ",
+                      kMaxClockSkewMs / 1000, " s ahead of this gateway's clock (", now_ms,
+                      " ms): check both gateways' clocks; it is refused until then")));
   }
   if (!opened->content.recipient_system().empty() &&
       !IsValidId(opened->content.recipient_system())) {
@@ -439,12 +449,12 @@ absl::Status PeerService::AcceptStream(const Identity& caller, grpc::ServerConte
   }
   const envelope::RecordLabels& h = opened->header.labels;
   const std::string envelope_sha256 = spool->sha256();
+  Pending pending;
+  ASSIGN_OR_RETURN(pending.claim, Claim(h.sender_org, h.record_id));  // before the repeat check
   if (absl::Status repeat = CheckRepeat(caller, opened->header, envelope_sha256, response);
       !absl::IsNotFound(repeat)) {
     return repeat;
   }
-  Pending pending;
-  ASSIGN_OR_RETURN(pending.claim, Claim(h.sender_org, h.record_id));
   // Held to the end, past the cleanup below: no other call of this record
   // can have stored its envelope file meanwhile.
   const std::shared_ptr<void> claim = pending.claim;
