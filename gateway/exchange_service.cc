@@ -450,10 +450,18 @@ void ExchangeService::Accept(grpc::ServerUnaryReactor* reactor, const Identity& 
 void ExchangeService::Audit(Finisher finish, const std::string& sender, const std::string& key,
                             v1::SubmitResponse* response, absl::Time start, v1::AuditEntry entry,
                             v1::OutboxRecord record) {
+  // Should the record not be queued after all, a DENIED entry says so:
+  // SUBMITTED alone would name a record that never existed (the system
+  // retries, and its retry is a new record under a new id).
+  v1::AuditEntry not_queued = entry;
+  not_queued.set_event(v1::AUDIT_EVENT_DENIED);
+  not_queued.clear_decision();
+  not_queued.clear_rule_ids();
   ctx_->auditor->Record(
       std::move(entry),
       [this, finish = std::move(finish), response, start, key, sender,
-       record = std::move(record)](absl::StatusOr<uint64_t> index) mutable {
+       record = std::move(record),
+       not_queued = std::move(not_queued)](absl::StatusOr<uint64_t> index) mutable {
         if (!index.ok()) {
           finish(ToGrpcStatus(absl::UnavailableError(
               "the record could not be audited, so it was not accepted; retry")));
@@ -463,8 +471,19 @@ void ExchangeService::Audit(Finisher finish, const std::string& sender, const st
         const int64_t accepted = record.accepted_unix_ms();
         store_->AddToOutboxAsync(
             record, key, accepted,
-            [this, finish, response, start, sender](absl::StatusOr<OutboxEntry> entry,
-                                                   bool inserted) {
+            [this, finish, response, start, sender, not_queued = std::move(not_queued)](
+                absl::StatusOr<OutboxEntry> entry, bool inserted) mutable {
+              if (!entry.ok() || !inserted) {
+                not_queued.set_reason(
+                    !entry.ok()
+                        ? absl::StrCat("not queued after it was audited: ",
+                                       entry.status().message())
+                        : absl::StrCat("not queued: its idempotency key's record ",
+                                       entry->record.record_id(), " was queued meanwhile"));
+                not_queued.set_status_code(GrpcCodeName(static_cast<grpc::StatusCode>(
+                    !entry.ok() ? entry.status().code() : absl::StatusCode::kAlreadyExists)));
+                ctx_->auditor->Note(std::move(not_queued));
+              }
               if (!entry.ok()) {
                 finish(ToGrpcStatus(entry.status()));
                 return;
@@ -715,10 +734,13 @@ absl::Status ExchangeService::AcceptStream(const Identity& caller, const v1::Sub
   Audit([&done](const grpc::Status& s) { done.set_value(s); }, caller.uri,
         head.idempotency_key(), response, start, std::move(entry), std::move(record));
   grpc::Status s = done.get_future().get();
-  if (!s.ok()) {
-    // Not accepted: nothing refers to the file.
+  if (!s.ok() || response->receipt().duplicate()) {
+    // Not queued (or an earlier record under this idempotency key was):
+    // nothing refers to the file.
     std::error_code ec;
     std::filesystem::remove(data_dir + "/" + relative, ec);
+  }
+  if (!s.ok()) {
     return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
   }
   return absl::OkStatus();
