@@ -132,6 +132,17 @@ void PrintJson(const google::protobuf::Message& m) {
   std::cout << out << "\n";
 }
 
+// Prints a Submit's receipt; exit status 1 if the recipient's gateway
+// refused the record for good (the call itself is OK: the record was
+// accepted here, audited and is kept, REJECTED, with the peer's reason).
+int PrintSubmitted(const v1::Receipt& receipt) {
+  PrintJson(receipt);
+  if (receipt.state() != v1::RECORD_STATE_REJECTED) return 0;
+  std::fprintf(stderr, "gatehouse: submit: the recipient's gateway refused record %s: %s\n",
+               receipt.record_id().c_str(), receipt.last_error().c_str());
+  return 1;
+}
+
 // Bytes of payload per SubmitStream message.
 constexpr size_t kStreamMessageBytes = 1u << 20;
 
@@ -198,8 +209,7 @@ int SubmitStream(v1::Exchange::Stub& stub, v1::SubmitRequest head, const std::st
   if (sending) writer->WritesDone();
   grpc::Status s = writer->Finish();
   if (!s.ok()) return Fail("submit", s);
-  PrintJson(resp.receipt());
-  return 0;
+  return PrintSubmitted(resp.receipt());
 }
 
 int Submit(v1::Exchange::Stub& stub, const Args& args) {
@@ -224,8 +234,7 @@ int Submit(v1::Exchange::Stub& stub, const Args& args) {
   v1::SubmitResponse resp;
   grpc::Status s = stub.Submit(&ctx, req, &resp);
   if (!s.ok()) return Fail("submit", s);
-  PrintJson(resp.receipt());
-  return 0;
+  return PrintSubmitted(resp.receipt());
 }
 
 // True if a record id from the gateway is safe as a file name in --out-dir:
