@@ -222,6 +222,11 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   }
   if (!lock.ok()) return lock.status();
   gw->data_lock_fd_ = *lock;
+  if (absl::Status floor = gw->policy_->KeepIssuedFloor(c.data_dir() + "/policy.issued");
+      !floor.ok()) {
+    return absl::Status(floor.code(), absl::StrCat("policy bundle '", c.policy().bundle_file(),
+                                                   "' refused: ", floor.message()));
+  }
   RETURN_IF_ERROR(PrepareSpool(c.data_dir()));
   ASSIGN_OR_RETURN(gw->store_, SqliteStore::Open(c.data_dir() + "/gatehouse.db"));
   audit::AuditLogOptions audit_options;

@@ -4,10 +4,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "absl/time/time.h"
 #include "gatehouse/v1/policy.pb.h"
+#include "gateway/audit/posix_file.h"
 #include "gateway/config.h"
 #include "gateway/receipt.h"
 
@@ -26,7 +29,47 @@ absl::StatusOr<std::string> ReadOfficerKey(const std::string& path) {
   return raw;
 }
 
+// FailedPrecondition if `p` was issued before `floor_ms`.
+absl::Status IssuedNoEarlier(const LoadedPolicy& p, int64_t floor_ms, absl::string_view what) {
+  if (p.issued_unix_ms >= floor_ms) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "version ", p.version, " was issued at ", absl::FormatTime(absl::FromUnixMillis(p.issued_unix_ms)),
+      ", before ", what, " (issued ", absl::FormatTime(absl::FromUnixMillis(floor_ms)),
+      "): an older bundle is not loaded again; to go back to an older policy, compile it "
+      "again and have the officers sign the new bundle"));
+}
+
+absl::Status WriteFloor(const std::string& path, int64_t issued_unix_ms) {
+  absl::Status s = audit::WriteFileAtomically(path, absl::StrCat(issued_unix_ms, "\n"), 0600);
+  if (!s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("cannot record the policy's issue time in ",
+                                               path, ": ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::Status PolicyHolder::KeepIssuedFloor(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t floor_ms = 0;
+  absl::StatusOr<std::string> text = audit::ReadWholeFile(path);
+  if (text.ok()) {
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &floor_ms)) {
+      return absl::DataLossError(absl::StrCat(
+          path, " does not hold a policy issue time; it is written by the gateway only"));
+    }
+  } else if (!absl::IsNotFound(text.status())) {
+    return text.status();
+  }
+  RETURN_IF_ERROR(IssuedNoEarlier(*live_, floor_ms,
+                                  absl::StrCat("the policy this gateway last enforced (", path, ")")));
+  if (live_->issued_unix_ms > floor_ms || !text.ok()) {
+    RETURN_IF_ERROR(WriteFloor(path, live_->issued_unix_ms));
+  }
+  floor_file_ = path;
+  return absl::OkStatus();
+}
 
 std::string DescribeUnknown(const policy::Decision& d, const policy::Request& r) {
   if (d.outcome != policy::Outcome::kUnknownLabel && d.outcome != policy::Outcome::kMissingLabel) {
@@ -113,7 +156,8 @@ absl::StatusOr<std::shared_ptr<const LoadedPolicy>> PolicyHolder::LoadFile(
   if (!engine.ok()) return refused(engine.status());
   auto loaded = std::make_shared<LoadedPolicy>(LoadedPolicy{
       *std::move(engine), compiled.name(), payload->version(), HexSha256(bytes),
-      std::max<int>(trust_.min_signatures, static_cast<int>(payload->required_signatures()))});
+      std::max<int>(trust_.min_signatures, static_cast<int>(payload->required_signatures())),
+      payload->issued_unix_ms()});
   return std::shared_ptr<const LoadedPolicy>(std::move(loaded));
 }
 
@@ -147,6 +191,13 @@ std::vector<PolicyHolder::Reload> PolicyHolder::ReloadIfChanged() {
     r.which = which;
     absl::StatusOr<std::shared_ptr<const LoadedPolicy>> loaded = LoadFile(path);
     std::lock_guard<std::mutex> lock(mu_);
+    if (loaded.ok() && slot == &live_ && *slot != nullptr) {
+      absl::Status newer = IssuedNoEarlier(**loaded, (*slot)->issued_unix_ms, "the policy in force");
+      if (newer.ok() && !floor_file_.empty()) {
+        newer = WriteFloor(floor_file_, (*loaded)->issued_unix_ms);
+      }
+      if (!newer.ok()) loaded = newer;
+    }
     if (loaded.ok()) {
       *slot = *std::move(loaded);
       r.loaded = true;

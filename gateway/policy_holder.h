@@ -35,6 +35,7 @@ struct LoadedPolicy {
   std::string version;  // the bundle's version string
   std::string sha256;   // hex digest of the bundle file, for the audit
   int required_signatures = 0;  // officer signatures it needed to load
+  int64_t issued_unix_ms = 0;   // when policyc made the bundle (signed)
 };
 
 class PolicyHolder {
@@ -71,8 +72,15 @@ class PolicyHolder {
     std::string sha256;
     std::string error;    // when refused
   };
-  // Re-reads whichever bundle file changed since it was last read.
+  // Re-reads whichever bundle file changed since it was last read. A live
+  // bundle issued before the live one (a rollback) is refused.
   std::vector<Reload> ReloadIfChanged();
+
+  // Keeps the issue time of the newest live bundle enforced in `path` (in
+  // the gateway's data directory, read once it is locked), so that a
+  // rollback is refused across restarts too: FailedPrecondition if the live
+  // bundle was issued before the one recorded there.
+  absl::Status KeepIssuedFloor(const std::string& path);
 
   std::shared_ptr<const LoadedPolicy> live() const;
   std::shared_ptr<const LoadedPolicy> shadow() const;
@@ -89,6 +97,7 @@ class PolicyHolder {
   std::shared_ptr<const LoadedPolicy> shadow_ ABSL_GUARDED_BY(mu_);
   std::string live_stamp_ ABSL_GUARDED_BY(mu_);
   std::string shadow_stamp_ ABSL_GUARDED_BY(mu_);
+  std::string floor_file_ ABSL_GUARDED_BY(mu_);  // "" until KeepIssuedFloor
 };
 
 // For a denial over a missing or unknown label, the labels as given (the

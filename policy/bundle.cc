@@ -44,7 +44,7 @@ OfficerKeyPair GenerateOfficerKey() {
 
 absl::StatusOr<std::string> MakeBundle(
     const gatehouse::v1::CompiledPolicy& compiled, int required,
-    absl::string_view version) {
+    absl::string_view version, absl::Time issued) {
   if (required < 1) {
     return absl::InvalidArgumentError(
         "a bundle must require at least one officer signature");
@@ -57,6 +57,7 @@ absl::StatusOr<std::string> MakeBundle(
   payload.set_compiled_policy(compiled.SerializeAsString());
   payload.set_required_signatures(static_cast<uint32_t>(required));
   payload.set_version(std::string(version));
+  payload.set_issued_unix_ms(absl::ToUnixMillis(issued));
   gatehouse::v1::SignedPolicyBundle bundle;
   bundle.set_payload(payload.SerializeAsString());
   return bundle.SerializeAsString();

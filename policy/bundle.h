@@ -21,6 +21,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gatehouse/v1/policy.pb.h"
 
 namespace gatehouse::policy {
@@ -47,10 +49,12 @@ OfficerKeyPair GenerateOfficerKey();
 constexpr int kMaxRequiredSignatures = 64;
 
 // Wraps a compiled policy in an unsigned bundle that needs `required`
-// signatures (1 to kMaxRequiredSignatures; InvalidArgument otherwise).
+// signatures (1 to kMaxRequiredSignatures; InvalidArgument otherwise),
+// issued at `issued` (gateways refuse a bundle issued before the one they
+// enforce).
 absl::StatusOr<std::string> MakeBundle(
     const gatehouse::v1::CompiledPolicy& compiled, int required,
-    absl::string_view version);
+    absl::string_view version, absl::Time issued = absl::Now());
 
 // Returns the bundle with one more signature. InvalidArgument if the bundle
 // does not parse or the key is malformed; AlreadyExists if this key has

@@ -138,7 +138,8 @@ TEST(ConcurrencyTest, RateLimiterNeverGrantsMoreThanTheBurst) {
 
 // A bundle of a one-rule policy that permits (or, with `permit` false,
 // forbids) discharge summaries from a to b, signed by `officer`.
-std::string Bundle(bool permit, const std::string& version, const std::string& officer) {
+std::string Bundle(bool permit, const std::string& version, const std::string& officer,
+                   absl::Time issued) {
   std::string text = absl::StrCat(
       "policy \"t\"\nclassifications OFFICIAL < SECRET\nsectors health, council\n"
       "record types discharge_summary\npurposes direct_care\n"
@@ -147,7 +148,7 @@ std::string Bundle(bool permit, const std::string& version, const std::string& o
       permit ? "permit" : "forbid", " r \"rule\"\n  when record type is discharge_summary\n");
   std::vector<policy::Diagnostic> diags;
   policy::Model model = policy::CompilePolicy({{"t.ghp", text}}, &diags);
-  absl::StatusOr<std::string> b = policy::MakeBundle(policy::ToProto(model), 1, version);
+  absl::StatusOr<std::string> b = policy::MakeBundle(policy::ToProto(model), 1, version, issued);
   EXPECT_TRUE(b.ok()) << b.status();
   b = policy::SignBundle(*b, officer, "officer");
   EXPECT_TRUE(b.ok()) << b.status();
@@ -166,8 +167,10 @@ TEST(ConcurrencyTest, PolicyDecisionsStayWholeWhileBundlesAreReplaced) {
   std::string dir = MakeTempDir();
   policy::OfficerKeyPair officer = policy::GenerateOfficerKey();
   WriteAtomically(dir + "/officer.pub", absl::BytesToHexString(officer.public_key));
-  const std::string permits = Bundle(true, "permits", officer.secret_key);
-  const std::string forbids = Bundle(false, "forbids", officer.secret_key);
+  // Issued at the same moment: neither is older than the other.
+  const absl::Time issued = absl::Now();
+  const std::string permits = Bundle(true, "permits", officer.secret_key, issued);
+  const std::string forbids = Bundle(false, "forbids", officer.secret_key, issued);
   WriteAtomically(dir + "/p.bundle", permits);
   v1::PolicyConfig config;
   config.set_bundle_file(dir + "/p.bundle");
@@ -204,6 +207,75 @@ TEST(ConcurrencyTest, PolicyDecisionsStayWholeWhileBundlesAreReplaced) {
   EXPECT_EQ(torn.load(), 0);
   EXPECT_GT(decided.load(), 0);
   EXPECT_EQ(reloads, 40);
+  std::filesystem::remove_all(dir);
+}
+
+// Not a concurrency test, but it needs the bundles above: an older signed
+// bundle put back in place is refused, while the gateway runs and after it
+// restarts; the policy in force stays.
+TEST(PolicyRollbackTest, AnOlderBundleIsRefusedOnReloadAndAfterARestart) {
+  std::string dir = MakeTempDir();
+  policy::OfficerKeyPair officer = policy::GenerateOfficerKey();
+  WriteAtomically(dir + "/officer.pub", absl::BytesToHexString(officer.public_key));
+  const absl::Time t0 = absl::Now();
+  const std::string old_forbids = Bundle(false, "old", officer.secret_key, t0);
+  const std::string new_permits = Bundle(true, "new", officer.secret_key, t0 + absl::Seconds(1));
+  const std::string floor = dir + "/policy.issued";
+  v1::PolicyConfig config;
+  config.set_bundle_file(dir + "/p.bundle");
+  config.add_officer_key_files(dir + "/officer.pub");
+  config.set_min_signatures(1);
+  policy::Request req;
+  req.sender = "a";
+  req.recipient = "b";
+  req.record_type = "discharge_summary";
+  req.classification = "OFFICIAL";
+  req.purpose = "direct_care";
+  auto read_floor = [&] {
+    std::ifstream in(floor);
+    std::string s;
+    in >> s;
+    return s;
+  };
+
+  WriteAtomically(dir + "/p.bundle", new_permits);
+  absl::StatusOr<std::unique_ptr<PolicyHolder>> holder = PolicyHolder::Load(config);
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  ASSERT_TRUE((*holder)->KeepIssuedFloor(floor).ok());
+  const std::string new_ms = absl::StrCat(absl::ToUnixMillis(t0 + absl::Seconds(1)));
+  EXPECT_EQ(read_floor(), new_ms);
+
+  // Put back while running: refused, "new" stays in force.
+  WriteAtomically(dir + "/p.bundle", old_forbids);
+  std::vector<PolicyHolder::Reload> r = (*holder)->ReloadIfChanged();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_FALSE(r[0].loaded);
+  EXPECT_NE(r[0].error.find("an older bundle is not loaded again"), std::string::npos) << r[0].error;
+  EXPECT_EQ(r[0].version, "new");
+  EXPECT_EQ((*holder)->live()->version, "new");
+  EXPECT_TRUE((*holder)->Decide(req).live.allowed);
+  EXPECT_EQ(read_floor(), new_ms);
+
+  // After a restart the old bundle loads, but the recorded floor refuses it
+  // before the gateway goes on.
+  absl::StatusOr<std::unique_ptr<PolicyHolder>> restarted = PolicyHolder::Load(config);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  absl::Status s = (*restarted)->KeepIssuedFloor(floor);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_EQ(read_floor(), new_ms);
+
+  // A newer bundle is loaded and moves the floor; a damaged floor file
+  // refuses the start rather than being taken as "no floor".
+  const absl::Time t2 = t0 + absl::Seconds(2);
+  WriteAtomically(dir + "/p.bundle", Bundle(false, "newer", officer.secret_key, t2));
+  r = (*holder)->ReloadIfChanged();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_TRUE(r[0].loaded) << r[0].error;
+  EXPECT_EQ(read_floor(), absl::StrCat(absl::ToUnixMillis(t2)));
+  WriteAtomically(floor, "not a time");
+  absl::StatusOr<std::unique_ptr<PolicyHolder>> again = PolicyHolder::Load(config);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)->KeepIssuedFloor(floor).code(), absl::StatusCode::kDataLoss);
   std::filesystem::remove_all(dir);
 }
 
