@@ -163,19 +163,36 @@ void WriteAtomically(const std::string& path, const std::string& bytes) {
   std::filesystem::rename(path + ".tmp", path);
 }
 
+// A policy set-up in `dir`: its bundle file p.bundle, trusting `officer`.
+v1::PolicyConfig TrustOfficer(const std::string& dir, const policy::OfficerKeyPair& officer) {
+  WriteAtomically(dir + "/officer.pub", absl::BytesToHexString(officer.public_key));
+  v1::PolicyConfig config;
+  config.set_bundle_file(dir + "/p.bundle");
+  config.add_officer_key_files(dir + "/officer.pub");
+  config.set_min_signatures(1);
+  return config;
+}
+
+// The request the bundles above decide.
+policy::Request DischargeSummary() {
+  policy::Request req;
+  req.sender = "a";
+  req.recipient = "b";
+  req.record_type = "discharge_summary";
+  req.classification = "OFFICIAL";
+  req.purpose = "direct_care";
+  return req;
+}
+
 TEST(ConcurrencyTest, PolicyDecisionsStayWholeWhileBundlesAreReplaced) {
   std::string dir = MakeTempDir();
   policy::OfficerKeyPair officer = policy::GenerateOfficerKey();
-  WriteAtomically(dir + "/officer.pub", absl::BytesToHexString(officer.public_key));
+  const v1::PolicyConfig config = TrustOfficer(dir, officer);
   // Issued at the same moment: neither is older than the other.
   const absl::Time issued = absl::Now();
   const std::string permits = Bundle(true, "permits", officer.secret_key, issued);
   const std::string forbids = Bundle(false, "forbids", officer.secret_key, issued);
   WriteAtomically(dir + "/p.bundle", permits);
-  v1::PolicyConfig config;
-  config.set_bundle_file(dir + "/p.bundle");
-  config.add_officer_key_files(dir + "/officer.pub");
-  config.set_min_signatures(1);
   absl::StatusOr<std::unique_ptr<PolicyHolder>> holder = PolicyHolder::Load(config);
   ASSERT_TRUE(holder.ok()) << holder.status();
   std::atomic<bool> stop{false};
@@ -183,12 +200,7 @@ TEST(ConcurrencyTest, PolicyDecisionsStayWholeWhileBundlesAreReplaced) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
-      policy::Request req;
-      req.sender = "a";
-      req.recipient = "b";
-      req.record_type = "discharge_summary";
-      req.classification = "OFFICIAL";
-      req.purpose = "direct_care";
+      const policy::Request req = DischargeSummary();
       while (!stop) {
         PolicyHolder::Outcome o = (*holder)->Decide(req);
         // The decision must be the one of the bundle it was made with.
@@ -216,21 +228,12 @@ TEST(ConcurrencyTest, PolicyDecisionsStayWholeWhileBundlesAreReplaced) {
 TEST(PolicyRollbackTest, AnOlderBundleIsRefusedOnReloadAndAfterARestart) {
   std::string dir = MakeTempDir();
   policy::OfficerKeyPair officer = policy::GenerateOfficerKey();
-  WriteAtomically(dir + "/officer.pub", absl::BytesToHexString(officer.public_key));
+  const v1::PolicyConfig config = TrustOfficer(dir, officer);
   const absl::Time t0 = absl::Now();
   const std::string old_forbids = Bundle(false, "old", officer.secret_key, t0);
   const std::string new_permits = Bundle(true, "new", officer.secret_key, t0 + absl::Seconds(1));
   const std::string floor = dir + "/policy.issued";
-  v1::PolicyConfig config;
-  config.set_bundle_file(dir + "/p.bundle");
-  config.add_officer_key_files(dir + "/officer.pub");
-  config.set_min_signatures(1);
-  policy::Request req;
-  req.sender = "a";
-  req.recipient = "b";
-  req.record_type = "discharge_summary";
-  req.classification = "OFFICIAL";
-  req.purpose = "direct_care";
+  const policy::Request req = DischargeSummary();
   auto read_floor = [&] {
     std::ifstream in(floor);
     std::string s;
