@@ -167,7 +167,10 @@ std::string ExplainDecision(const Engine& engine, const ResolvedRequest& r,
   absl::StrAppend(&out, "  nearest permit: ", best->id, "  (", best->source,
                   ")\n");
   if (best_fails == 0) {
-    out += "    its conditions all hold; it is overridden by the rules above\n";
+    out += decision.outcome == Outcome::kWriteDown
+               ? "    its conditions all hold, but no rule can permit a write-down: the "
+                 "recipient is accredited below the record's classification\n"
+               : "    its conditions all hold; it is overridden by the rules above\n";
     return out;
   }
   for (int dim = 0; dim < kNumValueDims; ++dim) {

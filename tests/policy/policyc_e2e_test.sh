@@ -50,6 +50,10 @@ expect_rc 0 "explain a denial" -- "$policyc" explain "$ex/interorg.ghp" --sender
   --recipient force-01 --type housing_record --classification OFFICIAL --purpose research
 expect_out "nearest permit: P16-council-police-crime" "explain names the nearest permit"
 expect_out "fails: purpose must be crime_prevention, investigation (is research)" "explain names the failed condition"
+expect_rc 0 "explain a write-down" -- "$policyc" explain "$ex/national-baseline.ghp" \
+  --sender west-yorks-police --recipient york-council --type safeguarding_referral \
+  --classification OFFICIAL-SENSITIVE --purpose safeguarding
+expect_out "no rule can permit a write-down" "explain blames the write-down, not other rules"
 expect_rc 0 "explain an allow" -- "$policyc" explain "$ex/national-baseline.ghp" --sender leeds-trust \
   --recipient leeds-council --type discharge_summary --classification OFFICIAL --purpose direct_care
 expect_out "obligations: encrypt; redact nhs_number_history; redact gp_free_text; retain 2920 days;" "explain lists obligations"
