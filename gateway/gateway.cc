@@ -201,6 +201,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
     gw->cert_stamp_ = FileStamp(c.tls().cert_file()) + "|" + FileStamp(c.tls().key_file());
   }
 
+  // Revocation: every trust anchor's CRL, checked on every handshake.
+  ASSIGN_OR_RETURN(std::unique_ptr<Revocations> revocations, Revocations::Load(c.tls()));
+  gw->revocations_ = std::move(revocations);
+
   // The policy.
   ASSIGN_OR_RETURN(gw->policy_, PolicyHolder::Load(c.policy()));
 
@@ -245,7 +249,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
                                            &gw->metrics_.audit_append_seconds());
 
   const int64_t max_message = c.max_payload_bytes() + kMessageOverhead;
-  gw->peers_ = std::make_unique<PeerClient>(c.tls(), max_message);
+  gw->peers_ = std::make_unique<PeerClient>(c.tls(), max_message, gw->revocations_);
   GatewayContext& ctx = gw->ctx_;
   ctx.config = &gw->config_;
   ctx.store = gw->store_.get();
@@ -289,7 +293,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds,
-                   MakeServerCredentials(c.tls()));
+                   MakeServerCredentials(c.tls(), gw->revocations_));
 
   grpc::ServerBuilder client_builder;
   client_builder.AddListeningPort(c.client_listen(), creds, &gw->client_port_);
@@ -391,7 +395,24 @@ void Gateway::WatchFiles() {
     ReloadDirectoryIfChanged();
     ReloadPolicyIfChanged();
     CheckCertificateIfChanged();
+    ReloadRevocationsIfChanged();
     auditor_->RetryHeld();
+  }
+}
+
+void Gateway::ReloadRevocationsIfChanged() {
+  bool changed = false;
+  absl::Status s = revocations_->ReloadIfChanged(&changed);
+  absl::MutexLock lock(&watch_mu_);
+  if (!s.ok()) {
+    // Tried again every refresh; said once a distinct error.
+    if (std::string(s.message()) != revocation_error_) {
+      revocation_error_ = std::string(s.message());
+      LogError("CRLs refused; the ones in force stay", {{"error", revocation_error_}});
+    }
+  } else if (changed) {
+    revocation_error_.clear();
+    LogInfo("CRLs reloaded", {{"revoked", absl::StrCat(revocations_->size())}});
   }
 }
 

@@ -28,6 +28,7 @@
 #include "gateway/seal_queue.h"
 #include "gateway/exchange_service.h"
 #include "gateway/metrics.h"
+#include "gateway/revocation.h"
 #include "gateway/outbox_sender.h"
 #include "gateway/peer_audit.h"
 #include "gateway/peer_client.h"
@@ -66,6 +67,7 @@ class Gateway {
   // change; a bad one is refused, audited, logged and counted, and the last
   // good one stays.
   void WatchFiles();
+  void ReloadRevocationsIfChanged();
   void ReloadDirectoryIfChanged();
   void ReloadPolicyIfChanged();
   void CheckCertificateIfChanged();
@@ -92,6 +94,8 @@ class Gateway {
   std::unique_ptr<audit::AuditLog> audit_log_;
   std::unique_ptr<Auditor> auditor_;
   std::unique_ptr<DirectoryCache> directory_;
+  std::shared_ptr<Revocations> revocations_;
+  std::string revocation_error_ ABSL_GUARDED_BY(watch_mu_);  // last refused reload
   std::unique_ptr<PeerClient> peers_;
   GatewayContext ctx_;
   std::unique_ptr<OutboxSender> sender_;

@@ -37,7 +37,7 @@ absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> PeerClient::StubFor(
     return e.stub;
   }
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds =
-      MakeChannelCredentials(tls_, peer.gateway_identity());
+      MakeChannelCredentials(tls_, peer.gateway_identity(), revocations_);
   if (!creds.ok()) return creds.status();
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(static_cast<int>(max_message_bytes_));

@@ -17,13 +17,19 @@
 #include "gatehouse/v1/config.pb.h"
 #include "gatehouse/v1/directory.pb.h"
 #include "gatehouse/v1/peer.grpc.pb.h"
+#include "gateway/revocation.h"
 
 namespace gatehouse {
 
 class PeerClient {
  public:
-  PeerClient(v1::TlsConfig tls, int64_t max_message_bytes)
-      : tls_(std::move(tls)), max_message_bytes_(max_message_bytes) {}
+  // With `revocations`, a peer whose certificate they revoke is refused in
+  // the handshake.
+  PeerClient(v1::TlsConfig tls, int64_t max_message_bytes,
+             std::shared_ptr<const Revocations> revocations = nullptr)
+      : tls_(std::move(tls)),
+        max_message_bytes_(max_message_bytes),
+        revocations_(std::move(revocations)) {}
 
   // The outcome, the response, and the peer's retry-after-ms trailer (0 if
   // it sent none).
@@ -61,6 +67,7 @@ class PeerClient {
   };
   const v1::TlsConfig tls_;
   const int64_t max_message_bytes_;
+  const std::shared_ptr<const Revocations> revocations_;
   absl::Mutex mu_;
   std::map<std::string, Entry> stubs_ ABSL_GUARDED_BY(mu_);
 };

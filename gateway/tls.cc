@@ -24,16 +24,28 @@ using grpc::experimental::ExternalCertificateVerifier;
 using grpc::experimental::FileWatcherCertificateProvider;
 using grpc::experimental::TlsCustomVerificationCheckRequest;
 
-// Accepts a server certificate only if it names exactly one identity and
-// that identity is the one the directory expects.
+// Refuses a certificate on a CRL in force (see revocation.h); with an
+// expected identity (calls to peers), also one that does not name exactly
+// that identity.
 class ExpectedIdentityVerifier : public ExternalCertificateVerifier {
  public:
-  explicit ExpectedIdentityVerifier(std::string expected)
-      : expected_(std::move(expected)) {}
+  ExpectedIdentityVerifier(std::string expected, std::shared_ptr<const Revocations> revocations)
+      : expected_(std::move(expected)), revocations_(std::move(revocations)) {}
 
   bool Verify(TlsCustomVerificationCheckRequest* request,
               std::function<void(grpc::Status)> /*callback*/,
               grpc::Status* sync_status) override {
+    if (revocations_ != nullptr &&
+        revocations_->Revoked(absl::string_view(request->peer_cert().data(),
+                                                request->peer_cert().size()))) {
+      *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                  "the peer's certificate is revoked (a CRL in tls.crlDir)");
+      return true;
+    }
+    if (expected_.empty()) {
+      *sync_status = grpc::Status::OK;
+      return true;
+    }
     std::vector<std::string> uris;
     for (const grpc::string_ref& u : request->uri_names()) {
       uris.emplace_back(u.data(), u.size());
@@ -55,7 +67,8 @@ class ExpectedIdentityVerifier : public ExternalCertificateVerifier {
   void Cancel(TlsCustomVerificationCheckRequest*) override {}
 
  private:
-  const std::string expected_;
+  const std::string expected_;  // "" on a listener: identities are checked per call
+  const std::shared_ptr<const Revocations> revocations_;
 };
 
 std::shared_ptr<FileWatcherCertificateProvider> MakeProvider(const v1::TlsConfig& tls) {
@@ -89,19 +102,23 @@ absl::Status CheckTlsFiles(const v1::TlsConfig& tls) {
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const v1::TlsConfig& tls) {
+    const v1::TlsConfig& tls, std::shared_ptr<const Revocations> revocations) {
   RETURN_IF_ERROR(CheckTlsFiles(tls));
   if (tls.crl_dir().empty()) return absl::InvalidArgumentError("tls.crlDir is required");
+  if (revocations == nullptr) return absl::InvalidArgumentError("revocations are required");
   grpc::experimental::TlsServerCredentialsOptions options(MakeProvider(tls));
   options.watch_root_certs();
   options.watch_identity_key_cert_pairs();
   options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   options.set_crl_directory(tls.crl_dir());
+  options.set_certificate_verifier(
+      ExternalCertificateVerifier::Create<ExpectedIdentityVerifier>("", std::move(revocations)));
   return grpc::experimental::TlsServerCredentials(options);
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
-    const v1::TlsConfig& tls, const std::string& expected_server_uri) {
+    const v1::TlsConfig& tls, const std::string& expected_server_uri,
+    std::shared_ptr<const Revocations> revocations) {
   RETURN_IF_ERROR(CheckTlsFiles(tls));
   grpc::experimental::TlsChannelCredentialsOptions options;
   options.set_certificate_provider(MakeProvider(tls));
@@ -111,7 +128,8 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials
   options.set_check_call_host(false);
   if (!tls.crl_dir().empty()) options.set_crl_directory(tls.crl_dir());
   options.set_certificate_verifier(
-      ExternalCertificateVerifier::Create<ExpectedIdentityVerifier>(expected_server_uri));
+      ExternalCertificateVerifier::Create<ExpectedIdentityVerifier>(expected_server_uri,
+                                                                    std::move(revocations)));
   return grpc::experimental::TlsCredentials(options);
 }
 

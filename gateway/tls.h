@@ -7,7 +7,7 @@
 // trust anchor and is not revoked by a CRL in the CRL directory.
 //
 // Example:
-//   ASSIGN_OR_RETURN(auto creds, MakeServerCredentials(config.tls()));
+//   ASSIGN_OR_RETURN(auto creds, MakeServerCredentials(config.tls(), revocations));
 //   builder.AddListeningPort(address, creds, &port);
 //   ...
 //   ASSIGN_OR_RETURN(Identity who, PeerIdentity(*context->auth_context()));
@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "gatehouse/v1/config.pb.h"
 #include "gateway/identity.h"
+#include "gateway/revocation.h"
 
 namespace gatehouse {
 
@@ -33,16 +34,19 @@ namespace gatehouse {
 // group or others (InvalidArgument naming the file otherwise).
 absl::Status CheckTlsFiles(const v1::TlsConfig& tls);
 
-// Server credentials requiring and verifying a client certificate.
+// Server credentials requiring and verifying a client certificate, one not
+// revoked by `revocations` (required) among others.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const v1::TlsConfig& tls);
+    const v1::TlsConfig& tls, std::shared_ptr<const Revocations> revocations);
 
 // Channel credentials that present our certificate and accept the server
 // only if its certificate chains to the trust anchor, is not revoked, and
 // carries exactly one psn:// SAN URI equal to `expected_server_uri`. The
-// check happens in the handshake, before any request byte is sent.
+// check happens in the handshake, before any request byte is sent. With
+// `revocations`, a server certificate they revoke is refused too.
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
-    const v1::TlsConfig& tls, const std::string& expected_server_uri);
+    const v1::TlsConfig& tls, const std::string& expected_server_uri,
+    std::shared_ptr<const Revocations> revocations = nullptr);
 
 // The validity window of the first certificate in a PEM file, Unix seconds.
 struct CertificateValidity {

@@ -1,6 +1,7 @@
 // Integration tests: real gatehoused processes on loopback, real mutual TLS,
 // certificates from certs/gen-dev-pki.sh.
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -159,6 +160,45 @@ TEST_F(GatewayIntegrationTest, BadClientCertificatesAreRefused) {
   }
   EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 0);
   EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
+}
+
+// A certificate revoked while the gateway runs is refused on the next
+// connection once the new CRL is in tls.crlDir (OpenSSL alone would not
+// re-read a replaced CRL file); the others still get in.
+TEST_F(GatewayIntegrationTest, ACertificateRevokedWhileRunningIsRefused) {
+  const TestPki& pki = TestPki::Get();
+  // A second certificate for the EHR system, from the shared CA, revoked
+  // only in this cluster's CRL directory.
+  const std::string name = absl::StrCat("bad/late-", getpid());
+  const std::string cnf = pki.Path("ca/openssl.cnf");
+  const std::string sh = absl::StrCat(
+      "set -e; cd ", pki.dir(), "; ",
+      "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ", name, ".key; ",
+      "openssl req -new -key ", name, ".key -subj /CN=late -out ", name, ".csr; ",
+      "printf 'basicConstraints=critical,CA:FALSE\\nextendedKeyUsage=clientAuth\\n"
+      "subjectAltName=URI:psn://org/nhs-trust-a/system/ehr\\n' > ", name, ".ext; ",
+      "openssl ca -batch -config ", cnf, " -in ", name, ".csr -extfile ", name, ".ext -out ",
+      name, ".crt; chmod 600 ", name, ".key");
+  ASSERT_EQ(std::system(("(" + sh + ") >/dev/null 2>&1").c_str()), 0) << sh;
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  v1::StatusResponse resp;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Status, *cluster_.Client("nhs-trust-a", name),
+                   v1::StatusRequest(), &resp).ok());
+
+  const std::string crl_dir = cluster_.TlsDir("nhs-trust-a") + "/crl";
+  const std::string revoke = absl::StrCat(
+      "set -e; openssl ca -batch -config ", cnf, " -revoke ", pki.Path(name + ".crt"), "; ",
+      "openssl ca -batch -config ", cnf, " -gencrl -out ", crl_dir, "/new.pem; ",
+      "for f in ", crl_dir, "/*.r0; do mv ", crl_dir, "/new.pem \"$f\"; done");
+  ASSERT_EQ(std::system(("(" + revoke + ") >/dev/null 2>&1").c_str()), 0) << revoke;
+  EXPECT_TRUE(Eventually([&] {
+    return Call(&v1::Exchange::Stub::Status, *cluster_.Client("nhs-trust-a", name),
+                v1::StatusRequest(), &resp)
+               .error_code() == grpc::StatusCode::UNAVAILABLE;
+  }));
+  EXPECT_TRUE(Call(&v1::Exchange::Stub::Status, *cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr"),
+                   v1::StatusRequest(), &resp)
+                  .ok());
 }
 
 TEST_F(GatewayIntegrationTest, SystemCannotSubmitAsAnotherOrganisation) {

@@ -16,6 +16,9 @@ class TestPki {
   static const TestPki& Get();
   // A second, unrelated PKI (its own trust anchor), for replacement tests.
   static const TestPki& Other();
+  // A new PKI of the caller's own, for a test that changes it (revokes a
+  // certificate); in a fresh temporary directory.
+  static TestPki Fresh() { return Make(); }
 
   const std::string& dir() const { return dir_; }
   // dir()/relative.

@@ -123,7 +123,12 @@ int Main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds = MakeServerCredentials(tls);
+  // The same handshake checks as a gateway's, revocation included.
+  absl::StatusOr<std::unique_ptr<Revocations>> revocations = Revocations::Load(tls);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
+      revocations.ok() ? MakeServerCredentials(tls, *std::move(revocations))
+                       : absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>(
+                             revocations.status());
   if (!creds.ok()) {
     std::fprintf(stderr, "echo_server: %s\n", std::string(creds.status().message()).c_str());
     return 1;
