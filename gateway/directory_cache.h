@@ -38,6 +38,11 @@ class DirectoryCache {
     std::lock_guard<std::mutex> lock(mu_);
     return directory_.version();
   }
+  // Whether `other` says exactly what the directory in use says.
+  bool SameAs(const v1::Directory& other) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return directory_.SerializeAsString() == other.SerializeAsString();
+  }
 
   // Replaces the whole directory. The caller has validated it.
   void Replace(v1::Directory directory) {

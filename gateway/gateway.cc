@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/audit/note.h"
 #include "gateway/audit/posix_file.h"
+#include "gateway/floor_file.h"
 #include "gateway/envelope/signed_directory.h"
 #include "gateway/grpc_status.h"
 #include "common/status_macros.h"
@@ -231,6 +232,19 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
     return absl::Status(floor.code(), absl::StrCat("policy bundle '", c.policy().bundle_file(),
                                                    "' refused: ", floor.message()));
   }
+  // The newest directory version used, kept across restarts likewise.
+  gw->directory_floor_file_ = c.data_dir() + "/directory.version";
+  ASSIGN_OR_RETURN(std::optional<int64_t> used, ReadFloor(gw->directory_floor_file_));
+  const int64_t version = static_cast<int64_t>(gw->directory_->version());
+  if (used.has_value() && version < *used) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "directoryFile '", c.directory_file(), "' refused: its version ", version,
+        " is older than the one this gateway last used (", *used, ", in ",
+        gw->directory_floor_file_, "); an older signed directory is not loaded again"));
+  }
+  if (!used.has_value() || version > *used) {
+    RETURN_IF_ERROR(WriteFloor(gw->directory_floor_file_, version));
+  }
   RETURN_IF_ERROR(PrepareSpool(c.data_dir()));
   ASSIGN_OR_RETURN(gw->store_, SqliteStore::Open(c.data_dir() + "/gatehouse.db"));
   audit::AuditLogOptions audit_options;
@@ -430,6 +444,11 @@ void Gateway::ReloadDirectoryIfChanged() {
     loaded = absl::InvalidArgumentError(absl::StrCat(
         "its version ", loaded->version(), " is older than the one in use (",
         directory_->version(), ")"));
+  } else if (loaded.ok() && loaded->version() == directory_->version() &&
+             !directory_->SameAs(*loaded)) {
+    loaded = absl::InvalidArgumentError(absl::StrCat(
+        "it says something else under the version in use (", loaded->version(),
+        "); a changed directory needs a new version"));
   }
   metrics_.CountReload("directory", loaded.ok());
   if (!loaded.ok()) {
@@ -447,6 +466,10 @@ void Gateway::ReloadDirectoryIfChanged() {
   }
   const uint64_t version = loaded->version();
   directory_->Replace(*std::move(loaded));
+  if (absl::Status s = WriteFloor(directory_floor_file_, static_cast<int64_t>(version)); !s.ok()) {
+    LogError("directory version not recorded; an older one could be loaded after a restart",
+             {{"error", s.ToString()}});
+  }
   {
     absl::MutexLock lock(&watch_mu_);
     directory_error_.clear();

@@ -95,6 +95,7 @@ class Gateway {
   std::unique_ptr<Auditor> auditor_;
   std::unique_ptr<DirectoryCache> directory_;
   std::shared_ptr<Revocations> revocations_;
+  std::string directory_floor_file_;  // dataDir/directory.version
   std::string revocation_error_ ABSL_GUARDED_BY(watch_mu_);  // last refused reload
   std::unique_ptr<PeerClient> peers_;
   GatewayContext ctx_;

@@ -10,8 +10,8 @@
 #include "common/status_macros.h"
 #include "absl/time/time.h"
 #include "gatehouse/v1/policy.pb.h"
-#include "gateway/audit/posix_file.h"
 #include "gateway/config.h"
+#include "gateway/floor_file.h"
 #include "gateway/receipt.h"
 
 namespace gatehouse {
@@ -39,32 +39,14 @@ absl::Status IssuedNoEarlier(const LoadedPolicy& p, int64_t floor_ms, absl::stri
       "again and have the officers sign the new bundle"));
 }
 
-absl::Status WriteFloor(const std::string& path, int64_t issued_unix_ms) {
-  absl::Status s = audit::WriteFileAtomically(path, absl::StrCat(issued_unix_ms, "\n"), 0600);
-  if (!s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("cannot record the policy's issue time in ",
-                                               path, ": ", s.message()));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::Status PolicyHolder::KeepIssuedFloor(const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
-  int64_t floor_ms = 0;
-  absl::StatusOr<std::string> text = audit::ReadWholeFile(path);
-  if (text.ok()) {
-    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &floor_ms)) {
-      return absl::DataLossError(absl::StrCat(
-          path, " does not hold a policy issue time; it is written by the gateway only"));
-    }
-  } else if (!absl::IsNotFound(text.status())) {
-    return text.status();
-  }
-  RETURN_IF_ERROR(IssuedNoEarlier(*live_, floor_ms,
+  ASSIGN_OR_RETURN(std::optional<int64_t> floor_ms, ReadFloor(path));
+  RETURN_IF_ERROR(IssuedNoEarlier(*live_, floor_ms.value_or(0),
                                   absl::StrCat("the policy this gateway last enforced (", path, ")")));
-  if (live_->issued_unix_ms > floor_ms || !text.ok()) {
+  if (!floor_ms.has_value() || live_->issued_unix_ms > *floor_ms) {
     RETURN_IF_ERROR(WriteFloor(path, live_->issued_unix_ms));
   }
   floor_file_ = path;

@@ -111,6 +111,45 @@ TEST(OperationsIntegrationTest, BadDirectoryIsRefusedAndTheLastGoodOneStays) {
   EXPECT_EQ(resp.receipt().state(), v1::RECORD_STATE_DELIVERED);
 }
 
+// An older signed directory put back in place is refused while the gateway
+// runs and after it restarts; so is a changed directory under the version in
+// use.
+TEST(OperationsIntegrationTest, AnOlderDirectoryIsRefusedOnReloadAndAfterARestart) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.Start("nhs-trust-a", kAdmin));
+  const int admin = cluster.AdminPort("nhs-trust-a");
+  const std::string path = cluster.dir() + "/directory.signed";
+  auto read = [&] {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  auto reloads = [&](const std::string& result, int n) {
+    return Eventually([&] {
+      return HttpGet(admin, "/metrics")
+                 .find(absl::StrCat("gatehouse_reloads_total{what=\"directory\",result=\"",
+                                    result, "\"} ", n)) != std::string::npos;
+    });
+  };
+  const std::string older = read();
+  v1::Directory newer = cluster.MakeDirectory();
+  cluster.WriteSignedDirectory(newer);
+  ASSERT_TRUE(reloads("ok", 1));
+
+  cluster.WriteRawDirectory(older);
+  EXPECT_TRUE(reloads("refused", 1));
+  for (v1::Organisation& o : *newer.mutable_organisations()) {
+    if (o.org_id() == "council-a") o.set_gateway_address("127.0.0.1:1");
+  }
+  cluster.WriteSignedDirectory(newer);  // signed, same version, other contents
+  EXPECT_TRUE(reloads("refused", 2));
+  EXPECT_THAT(HttpGet(admin, "/readyz"), HasSubstr("a changed directory needs a new version"));
+
+  cluster.Stop("nhs-trust-a");
+  cluster.WriteRawDirectory(older);
+  EXPECT_FALSE(cluster.Start("nhs-trust-a", kAdmin));
+  EXPECT_THAT(cluster.Log("nhs-trust-a"), HasSubstr("older than the one this gateway last used"));
+}
+
 TEST(OperationsIntegrationTest, ChangedDirectoryIsPickedUpWithoutRestart) {
   Cluster cluster;
   // The council's entry points at a dead port: records queue.

@@ -1,0 +1,30 @@
+#include "gateway/floor_file.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/audit/posix_file.h"
+
+namespace gatehouse {
+
+absl::StatusOr<std::optional<int64_t>> ReadFloor(const std::string& path) {
+  absl::StatusOr<std::string> text = audit::ReadWholeFile(path);
+  if (absl::IsNotFound(text.status())) return std::optional<int64_t>();
+  if (!text.ok()) return text.status();
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &value)) {
+    return absl::DataLossError(
+        absl::StrCat(path, " does not hold a number; it is written by the gateway only"));
+  }
+  return std::optional<int64_t>(value);
+}
+
+absl::Status WriteFloor(const std::string& path, int64_t value) {
+  absl::Status s = audit::WriteFileAtomically(path, absl::StrCat(value, "\n"), 0600);
+  if (!s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("cannot write ", path, ": ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace gatehouse

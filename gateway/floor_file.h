@@ -1,0 +1,30 @@
+// A number kept in a file of the data directory that only grows: the issue
+// time of the newest policy bundle, or the newest directory version, a
+// gateway has enforced, so that an older one is refused after a restart as
+// well as while it runs (a rollback needs no more than write access to the
+// bundle or directory file).
+//
+// Thread-compatible: one writer (the gateway's start, then its watcher).
+#ifndef GATEHOUSE_GATEWAY_FLOOR_FILE_H_
+#define GATEHOUSE_GATEWAY_FLOOR_FILE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace gatehouse {
+
+// The number in `path`; nullopt if there is no such file yet. DataLoss if
+// it holds anything else (only the gateway writes it).
+absl::StatusOr<std::optional<int64_t>> ReadFloor(const std::string& path);
+
+// Replaces the number in `path` (written to a temporary file, synced and
+// renamed into place).
+absl::Status WriteFloor(const std::string& path, int64_t value);
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_GATEWAY_FLOOR_FILE_H_
