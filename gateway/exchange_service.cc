@@ -763,6 +763,16 @@ grpc::Status ExchangeService::FetchStream(grpc::ServerContext* context,
       envelope::FileSource::Open(config_->data_dir() + "/" + m.envelope_file());
   if (!file.ok()) return ToGrpcStatus(absl::DataLossError(file.status().message()));
 
+  // Audited before anything leaves, as Fetch does: a fetch the audit log
+  // cannot take releases nothing. (A record stored before its payload's
+  // hash was kept has none here; the RECEIVED entry has it.)
+  if (!ctx_->auditor
+           ->Append(FetchedEntry(m.listing(), config_->org_id(), caller->system,
+                                 m.payload_sha256()))
+           .ok()) {
+    return ToGrpcStatus(
+        absl::UnavailableError("the fetch could not be audited, so nothing was released; retry"));
+  }
   v1::FetchChunk first;
   *first.mutable_record() = m.listing();
   first.mutable_record()->set_streamed(true);
@@ -784,12 +794,11 @@ grpc::Status ExchangeService::FetchStream(grpc::ServerContext* context,
         "record ", m.record_id(), " from ", m.sender_org(), " did not open (",
         opened.status().message(), "); discard what arrived")));
   }
-  if (!ctx_->auditor
-           ->Append(FetchedEntry(m.listing(), config_->org_id(), caller->system,
-                                 sink.payload_sha256()))
-           .ok()) {
-    return ToGrpcStatus(absl::UnavailableError(
-        "the fetch could not be audited, so it is not complete; discard what arrived and retry"));
+  if (!m.payload_sha256().empty() && sink.payload_sha256() != m.payload_sha256()) {
+    // Cannot happen while the envelope's signature holds; refuse anyway.
+    return ToGrpcStatus(absl::DataLossError(absl::StrCat(
+        "record ", m.record_id(), " opened to another payload than on arrival; discard what "
+        "arrived")));
   }
   return grpc::Status::OK;
 }

@@ -305,6 +305,7 @@ absl::Status PeerService::AcceptOpened(const Identity& caller, const OpenedConte
   record.set_sender_org(h.sender_org);
   record.set_recipient_system(opened->content.recipient_system());
   record.set_received_unix_ms(now_ms);
+  record.set_payload_sha256(payload_sha256);
   pending->envelope_sha256 = envelope_sha256;
   return absl::OkStatus();
 }
