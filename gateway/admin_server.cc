@@ -11,11 +11,15 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace gatehouse {
 namespace {
 
 constexpr size_t kMaxRequestHead = 8192;
+// For a whole request, however slowly its bytes come: one client must not
+// hold this single-threaded server (and so /readyz) for long.
 constexpr int kReadTimeoutMs = 2000;
 
 const char* Reason(int code) {
@@ -90,11 +94,17 @@ void AdminServer::Run() {
 }
 
 void AdminServer::Serve(int conn) {
+  // A reader that never reads cannot block the answer for long either.
+  timeval send_timeout{kReadTimeoutMs / 1000, 0};
+  setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(kReadTimeoutMs);
   std::string head;
   char buf[1024];
   while (head.find("\r\n\r\n") == std::string::npos && head.size() < kMaxRequestHead) {
+    const int64_t left_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (left_ms <= 0) return;
     pollfd p{conn, POLLIN, 0};
-    if (poll(&p, 1, kReadTimeoutMs) <= 0) return;
+    if (poll(&p, 1, static_cast<int>(left_ms)) <= 0) return;
     ssize_t n = recv(conn, buf, sizeof(buf), 0);
     if (n <= 0) return;
     head.append(buf, static_cast<size_t>(n));

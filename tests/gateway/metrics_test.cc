@@ -1,5 +1,16 @@
 #include "gateway/metrics.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "gateway/admin_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -53,6 +64,53 @@ TEST(MetricsTest, CountersHandedInAsGaugesAreTypedCounter) {
   std::string text = m.Render({{"c_total", "help", 3, "", true}, {"g", "help", 4, ""}});
   EXPECT_THAT(text, HasSubstr("# TYPE c_total counter\nc_total 3\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE g gauge\ng 4\n"));
+}
+
+int Connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// A client that sends its request a byte at a time, each well within the
+// per-read timeout, is cut off after the request's whole allowance (2 s),
+// not served for as long as it likes; then others are served.
+TEST(AdminServerTest, AClientSendingSlowlyIsCutOff) {
+  absl::StatusOr<std::unique_ptr<AdminServer>> admin = AdminServer::Start(
+      "127.0.0.1:0", [](absl::string_view) { return AdminServer::Response{200, "ok\n"}; });
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  int slow = Connect((*admin)->port());
+  ASSERT_GE(slow, 0);
+  const std::string drip = "GET /healthz HTTP/1.1\r\nX: y\r\n";  // never ends the head
+  size_t sent = 0;
+  bool closed = false;
+  for (; sent < drip.size() && !closed; ++sent) {
+    if (send(slow, &drip[sent], 1, MSG_NOSIGNAL) != 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    pollfd p{slow, POLLIN, 0};
+    char c;
+    closed = poll(&p, 1, 0) == 1 && recv(slow, &c, 1, 0) <= 0;
+  }
+  close(slow);
+  EXPECT_LT(sent, drip.size()) << "the server kept reading a request sent over "
+                               << drip.size() * 250 << " ms";
+  int fd = Connect((*admin)->port());
+  ASSERT_GE(fd, 0);
+  const std::string get = "GET /healthz HTTP/1.1\r\n\r\n";
+  ASSERT_EQ(send(fd, get.data(), get.size(), MSG_NOSIGNAL), static_cast<ssize_t>(get.size()));
+  std::string answer;
+  char buf[256];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) answer.append(buf, static_cast<size_t>(n));
+  close(fd);
+  EXPECT_THAT(answer, HasSubstr("200"));
 }
 
 }  // namespace
