@@ -9,17 +9,19 @@
 #define GATEHOUSE_GATEWAY_FLOOR_FILE_H_
 
 #include <cstdint>
-#include <optional>
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
 
 namespace gatehouse {
 
-// The number in `path`; nullopt if there is no such file yet. DataLoss if
-// it holds anything else (only the gateway writes it).
-absl::StatusOr<std::optional<int64_t>> ReadFloor(const std::string& path);
+// At start: `refuse(floor)` (its error) if `value` is below the number in
+// `path`; otherwise records `value` there if the file is new or `value` is
+// higher. DataLoss if the file holds anything but a number (only the
+// gateway writes it).
+absl::Status KeepFloor(const std::string& path, int64_t value,
+                       const std::function<absl::Status(int64_t floor)>& refuse);
 
 // Replaces the number in `path` (written to a temporary file, synced and
 // renamed into place).

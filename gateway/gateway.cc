@@ -234,17 +234,13 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   }
   // The newest directory version used, kept across restarts likewise.
   gw->directory_floor_file_ = c.data_dir() + "/directory.version";
-  ASSIGN_OR_RETURN(std::optional<int64_t> used, ReadFloor(gw->directory_floor_file_));
   const int64_t version = static_cast<int64_t>(gw->directory_->version());
-  if (used.has_value() && version < *used) {
+  RETURN_IF_ERROR(KeepFloor(gw->directory_floor_file_, version, [&](int64_t used) {
     return absl::FailedPreconditionError(absl::StrCat(
         "directoryFile '", c.directory_file(), "' refused: its version ", version,
-        " is older than the one this gateway last used (", *used, ", in ",
+        " is older than the one this gateway last used (", used, ", in ",
         gw->directory_floor_file_, "); an older signed directory is not loaded again"));
-  }
-  if (!used.has_value() || version > *used) {
-    RETURN_IF_ERROR(WriteFloor(gw->directory_floor_file_, version));
-  }
+  }));
   RETURN_IF_ERROR(PrepareSpool(c.data_dir()));
   ASSIGN_OR_RETURN(gw->store_, SqliteStore::Open(c.data_dir() + "/gatehouse.db"));
   audit::AuditLogOptions audit_options;

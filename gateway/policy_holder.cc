@@ -4,11 +4,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/status_macros.h"
 #include "absl/time/time.h"
+#include "common/status_macros.h"
 #include "gatehouse/v1/policy.pb.h"
 #include "gateway/config.h"
 #include "gateway/floor_file.h"
@@ -43,12 +42,10 @@ absl::Status IssuedNoEarlier(const LoadedPolicy& p, int64_t floor_ms, absl::stri
 
 absl::Status PolicyHolder::KeepIssuedFloor(const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(std::optional<int64_t> floor_ms, ReadFloor(path));
-  RETURN_IF_ERROR(IssuedNoEarlier(*live_, floor_ms.value_or(0),
-                                  absl::StrCat("the policy this gateway last enforced (", path, ")")));
-  if (!floor_ms.has_value() || live_->issued_unix_ms > *floor_ms) {
-    RETURN_IF_ERROR(WriteFloor(path, live_->issued_unix_ms));
-  }
+  RETURN_IF_ERROR(KeepFloor(path, live_->issued_unix_ms, [&](int64_t floor_ms) {
+    return IssuedNoEarlier(*live_, floor_ms,
+                           absl::StrCat("the policy this gateway last enforced (", path, ")"));
+  }));
   floor_file_ = path;
   return absl::OkStatus();
 }

@@ -125,10 +125,8 @@ int Main(int argc, char** argv) {
 
   // The same handshake checks as a gateway's, revocation included.
   absl::StatusOr<std::unique_ptr<Revocations>> revocations = Revocations::Load(tls);
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
-      revocations.ok() ? MakeServerCredentials(tls, *std::move(revocations))
-                       : absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>(
-                             revocations.status());
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds = revocations.status();
+  if (revocations.ok()) creds = MakeServerCredentials(tls, *std::move(revocations));
   if (!creds.ok()) {
     std::fprintf(stderr, "echo_server: %s\n", std::string(creds.status().message()).c_str());
     return 1;
