@@ -2,8 +2,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "gateway/audit/checkpoint.h"
@@ -50,6 +53,30 @@ std::string HashBytes(const audit::Hash& h) {
 }
 
 }  // namespace
+
+std::vector<std::string> VerifiedCosignerOrgs(const audit::SignedCheckpoint& cp,
+                                              const std::vector<v1::Organisation>& directory,
+                                              const std::string& log_owner) {
+  std::vector<audit::NoteVerifier> keys;
+  std::vector<std::string> owners;
+  for (const v1::Organisation& org : directory) {
+    if (org.org_id() == log_owner || org.cosigner_key().empty()) continue;
+    absl::StatusOr<audit::NoteVerifier> key =
+        audit::NoteVerifier::FromVerifierKey(org.cosigner_key());
+    if (!key.ok() || key->type() != audit::kSigTypeCosignatureV1) continue;
+    keys.push_back(*std::move(key));
+    owners.push_back(org.org_id());
+  }
+  std::vector<const audit::NoteVerifier*> candidates;
+  for (const audit::NoteVerifier& k : keys) candidates.push_back(&k);
+  std::vector<std::string> out;
+  for (const audit::NoteVerifier* v :
+       audit::VerifiedCosigners(cp.text, cp.note.signatures, candidates)) {
+    out.push_back(owners[v - keys.data()]);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 void Cosigner::Start() {
   thread_ = std::thread([this] {
@@ -161,7 +188,9 @@ absl::Status Cosigner::CheckPeer(const v1::Organisation& peer) {
   grpc::ClientContext put_call;
   SetDeadline(&put_call);
   gs = stub->PutCosignature(&put_call, put, &put_resp);
-  if (!gs.ok()) return FromGrpc(gs);
+  // ALREADY_EXISTS: the peer holds a cosignature of this checkpoint by our
+  // key (one an earlier round made, whose answer was lost): it is cosigned.
+  if (!gs.ok() && gs.error_code() != grpc::StatusCode::ALREADY_EXISTS) return FromGrpc(gs);
   RETURN_IF_ERROR(ctx_->store->PutPeerCheckpoint(
       org, PeerCheckpoint{size, HashBytes(cp->checkpoint.root), resp.checkpoint()}));
   {
@@ -216,10 +245,8 @@ v1::ProofCheck CheckDeliveryProof(const GatewayContext& ctx, const OutboxEntry& 
                                                  audit::HashLeaf(resp.entry()), *path,
                                                  cp->checkpoint.root);
   if (!included.ok()) return fail(absl::StrCat("inclusion: ", included.message()));
-  int cosignatures = 0;
-  for (const audit::NoteSignature& s : cp->note.signatures) {
-    if (s.name != log_key->name()) ++cosignatures;
-  }
+  const std::vector<std::string> cosigners =
+      VerifiedCosignerOrgs(*cp, ctx.directory->All(), to);
   out.set_verified(true);
   out.set_leaf_index(receipt->audit_index());
   out.set_tree_size(resp.tree_size());
@@ -227,7 +254,9 @@ v1::ProofCheck CheckDeliveryProof(const GatewayContext& ctx, const OutboxEntry& 
   out.set_detail(absl::StrCat("RECEIVED entry ", receipt->audit_index(), " of ", to,
                               "'s audit log is included in its checkpoint of ",
                               resp.tree_size(), " entries, signed by ", log_key->name(), " and ",
-                              cosignatures, " cosigner(s)"));
+                              cosigners.size(), " distinct verified cosigner(s)",
+                              cosigners.empty() ? "" : " (", absl::StrJoin(cosigners, ", "),
+                              cosigners.empty() ? "" : ")"));
   return out;
 }
 

@@ -4,14 +4,17 @@
 // peer's latest signed checkpoint with a consistency proof from the one this
 // gateway last cosigned, checks the log signature (the directory's audit key
 // for that peer) and that the log only grew, then cosigns it (C2SP
-// tlog-cosignature) and hands the cosignature back. A checkpoint that does
+// tlog-cosignature) and hands the cosignature back (a peer that already holds
+// this gateway's cosignature of that checkpoint answers ALREADY_EXISTS, which
+// counts as cosigned). A checkpoint that does
 // not extend the last one cosigned — a rewritten, truncated or forked log —
 // is never cosigned: it is audited (PEER_LOG_INCONSISTENT), counted, logged
 // and reported on /readyz.
 //
 // CheckDeliveryProof: for a delivered record, fetches the inclusion proof of
 // the receiving gateway's RECEIVED entry and verifies it against that
-// gateway's signed checkpoint.
+// gateway's signed checkpoint, and names the distinct cosigners whose
+// cosignature of it verifies (VerifiedCosignerOrgs).
 //
 // Thread-safe.
 #ifndef GATEHOUSE_GATEWAY_PEER_AUDIT_H_
@@ -20,9 +23,11 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "gatehouse/v1/exchange.pb.h"
+#include "gateway/audit/checkpoint.h"
 #include "gateway/audit/note.h"
 #include "gateway/context.h"
 
@@ -55,6 +60,16 @@ class Cosigner {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
+
+// The organisations whose cosigner key, as `directory` lists it, made a valid
+// cosignature of `cp`: each key once however many lines it has, so repeating
+// one cosignature with new timestamps adds nothing. Lines by keys the
+// directory does not list, and lines that do not verify, count for nothing;
+// so does `log_owner`'s own cosigner key (a log cosigning itself witnesses
+// nothing). Sorted by org id. Pure.
+std::vector<std::string> VerifiedCosignerOrgs(const audit::SignedCheckpoint& cp,
+                                              const std::vector<v1::Organisation>& directory,
+                                              const std::string& log_owner);
 
 // Verifies the receiving gateway's audit proof for a delivered record.
 v1::ProofCheck CheckDeliveryProof(const GatewayContext& ctx, const OutboxEntry& entry);

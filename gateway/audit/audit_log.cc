@@ -92,6 +92,10 @@ std::string RecoveryReport::ToString() const {
   if (dropped_bytes > 0) absl::StrAppend(&s, "; dropped ", dropped_bytes, " bytes (", dropped_reason, ")");
   if (checkpoint_bytes_dropped > 0) absl::StrAppend(&s, "; dropped ", checkpoint_bytes_dropped, " checkpoint bytes");
   if (cosignature_bytes_dropped > 0) absl::StrAppend(&s, "; dropped ", cosignature_bytes_dropped, " cosignature bytes");
+  if (cosignatures_repeated > 0) {
+    absl::StrAppend(&s, "; ignored ", cosignatures_repeated,
+                    " repeated cosignatures (a second by one key of one checkpoint)");
+  }
   if (tree_leaves_rebuilt > 0) absl::StrAppend(&s, "; rebuilt ", tree_leaves_rebuilt, " tree leaves");
   absl::StrAppend(&s, "; latest checkpoint at ", latest_checkpoint_size);
   return s;
@@ -253,10 +257,22 @@ absl::Status AuditLog::Recover() {
       for (const std::string& rec : *got) {
         size_t nl = rec.find('\n');
         uint64_t size;
-        if (nl == std::string::npos || !absl::SimpleAtoi(rec.substr(0, nl), &size)) {
+        absl::StatusOr<NoteSignature> sig = absl::InvalidArgumentError("");
+        if (nl != std::string::npos && absl::EndsWith(rec, "\n")) {
+          sig = ParseSignatureLine(
+              absl::string_view(rec).substr(nl + 1, rec.size() - nl - 2));
+        }
+        if (!sig.ok() || !absl::SimpleAtoi(rec.substr(0, nl), &size)) {
           return absl::DataLossError("cosignatures.log: malformed record");
         }
-        cosignatures_[size].push_back(rec.substr(nl + 1));
+        std::vector<StoredCosignature>& stored = cosignatures_[size];
+        if (std::any_of(stored.begin(), stored.end(), [&](const StoredCosignature& c) {
+              return c.name == sig->name && c.key_id == sig->key_id;
+            })) {
+          ++report_.cosignatures_repeated;  // written before repeats were refused
+          continue;
+        }
+        stored.push_back({sig->name, sig->key_id, rec.substr(nl + 1)});
       }
       ASSIGN_OR_RETURN(std::string b, ReadWholeFile(CosignaturesPath(dir_)));
       report_.cosignature_bytes_dropped = b.size() - good_end;
@@ -590,7 +606,7 @@ std::string AuditLog::WithCosignatures(uint64_t size, const std::string& note) c
   auto it = cosignatures_.find(size);
   if (it == cosignatures_.end()) return note;
   std::string out = note;
-  for (const std::string& line : it->second) out += line;
+  for (const StoredCosignature& c : it->second) out += c.line;
   return out;
 }
 
@@ -678,29 +694,47 @@ absl::Status AuditLog::AddCosignature(absl::string_view cosigned_note, const Not
       return absl::NotFoundError("cosigned note is not a checkpoint this log signed");
     }
   }
-  for (const NoteSignature& sig : note.signatures) {
-    absl::StatusOr<uint64_t> ts = VerifyCosignature(note.text, sig, cosigner);
-    if (absl::IsNotFound(ts.status())) continue;
-    if (!ts.ok()) return ts.status();
-    const std::string line = FormatSignatureLine(sig);
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      const auto& lines = cosignatures_[cp.size];
-      if (std::find(lines.begin(), lines.end(), line) != lines.end()) return absl::OkStatus();
-    }
-    if (!cosignature_file_) {
-      ASSIGN_OR_RETURN(cosignature_file_,
-                       CreateRecordFile(dir_, CosignaturesPath(dir_), kCosignatureMagic));
-    }
-    std::string rec;
-    AppendRecord(absl::StrCat(cp.size, "\n", line), &rec);
-    RETURN_IF_ERROR(cosignature_file_->Append(rec));
-    RETURN_IF_ERROR(cosignature_file_->Sync());
-    std::unique_lock<std::mutex> lock(mu_);
-    cosignatures_[cp.size].push_back(line);
-    return absl::OkStatus();
+  auto by_cosigner = std::find_if(
+      note.signatures.begin(), note.signatures.end(), [&](const NoteSignature& sig) {
+        return sig.name == cosigner.name() && sig.key_id == cosigner.key_id();
+      });
+  if (by_cosigner == note.signatures.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("note carries no signature by cosigner ", cosigner.name()));
   }
-  return absl::NotFoundError(absl::StrCat("note carries no signature by cosigner ", cosigner.name()));
+  RETURN_IF_ERROR(VerifyCosignature(note.text, *by_cosigner, cosigner).status());
+  const std::string line = FormatSignatureLine(*by_cosigner);
+  {
+    // Checked and stored under cp_mu_: two calls by one cosigner cannot both pass.
+    std::unique_lock<std::mutex> lock(mu_);
+    auto stored = cosignatures_.find(cp.size);
+    if (stored != cosignatures_.end()) {
+      for (const StoredCosignature& c : stored->second) {
+        if (c.name != by_cosigner->name || c.key_id != by_cosigner->key_id) continue;
+        if (c.line == line) return absl::OkStatus();  // a retry of the same call
+        return absl::AlreadyExistsError(
+            absl::StrCat(cosigner.name(), " has already cosigned the checkpoint at ", cp.size,
+                         " entries; a second cosignature by one key is not stored"));
+      }
+      // Our own signature line plus the cosignatures: ParseNote's limit.
+      if (1 + stored->second.size() >= kMaxNoteSignatures) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("the checkpoint at ", cp.size, " entries carries ",
+                         stored->second.size(), " cosignatures, the most a note can hold"));
+      }
+    }
+  }
+  if (!cosignature_file_) {
+    ASSIGN_OR_RETURN(cosignature_file_,
+                     CreateRecordFile(dir_, CosignaturesPath(dir_), kCosignatureMagic));
+  }
+  std::string rec;
+  AppendRecord(absl::StrCat(cp.size, "\n", line), &rec);
+  RETURN_IF_ERROR(cosignature_file_->Append(rec));
+  RETURN_IF_ERROR(cosignature_file_->Sync());
+  std::unique_lock<std::mutex> lock(mu_);
+  cosignatures_[cp.size].push_back({by_cosigner->name, by_cosigner->key_id, line});
+  return absl::OkStatus();
 }
 
 absl::Status AuditLog::Close() {

@@ -5,7 +5,7 @@
 // them only after it returns), hashed into an RFC 6962 Merkle tree stored
 // beside them, and summarised in C2SP signed checkpoints every N entries or
 // T milliseconds. Peers' cosignatures (C2SP tlog-cosignature) are stored beside
-// the checkpoints. Format and recovery rules: docs/audit-log.md.
+// the checkpoints, at most one a cosigner key a checkpoint. Format and recovery rules: docs/audit-log.md.
 //
 // Thread-safety: thread-safe. Append/AppendAsync may be called from any
 // number of threads at once (that is how group commit batches); proofs,
@@ -93,6 +93,9 @@ struct RecoveryReport {
   std::string dropped_reason;      // the fault that ended the good data, if any
   uint64_t checkpoint_bytes_dropped = 0;  // torn tail of checkpoints.log
   uint64_t cosignature_bytes_dropped = 0;  // torn tail of cosignatures.log
+  // Further cosignatures of one checkpoint by a key that had already
+  // cosigned it (stored before such were refused): kept on disk, not served.
+  uint64_t cosignatures_repeated = 0;
   uint64_t tree_leaves_rebuilt = 0;  // leaves re-hashed from segments into tree/
   uint64_t latest_checkpoint_size = 0;
   std::string ToString() const;
@@ -176,12 +179,23 @@ class AuditLog {
   // and tests, not the hot path). InvalidArgument if index >= Size().
   absl::StatusOr<gatehouse::v1::AuditEntry> ReadEntry(uint64_t index) const;
 
-  // Stores a peer's cosignature of one of our checkpoints. `cosigned_note` is
-  // the checkpoint note carrying (at least) the cosigner's signature line;
-  // `cosigner` is its type-0x04 key. Errors: NotFound if the note's text is
-  // not a checkpoint we signed or carries no line by `cosigner`; DataLoss if
-  // that line does not verify; InvalidArgument for a malformed note. A
-  // cosignature already stored is accepted again without a duplicate.
+  // Stores a peer's cosignature of one of our checkpoints: at most one per
+  // cosigner key per checkpoint, so a checkpoint's cosignatures count its
+  // distinct cosigners. `cosigned_note` is the checkpoint note carrying (at
+  // least) the cosigner's signature line; `cosigner` is its type-0x04 key
+  // (the caller takes it from the signed directory). Only the first line by
+  // `cosigner` is considered; lines by other keys are ignored.
+  // OK: stored and synced; or exactly this line is stored already (a retry),
+  // and nothing is written.
+  // Errors, each leaving the log and cosignatures.log unchanged:
+  //   InvalidArgument: a malformed note;
+  //   NotFound: the text is not a checkpoint we signed, or no line is by
+  //     `cosigner` (name and key id);
+  //   DataLoss: that line does not verify under `cosigner`;
+  //   AlreadyExists: `cosigner` has another cosignature of this checkpoint
+  //     stored (say, with another timestamp);
+  //   ResourceExhausted: the checkpoint already carries kMaxNoteSignatures
+  //     signatures, so another would make the note unreadable.
   absl::Status AddCosignature(absl::string_view cosigned_note, const NoteVerifier& cosigner);
 
   // Refuses further appends, commits (and acknowledges) every append queued
@@ -238,7 +252,14 @@ class AuditLog {
   absl::Time cp_retry_after_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::map<uint64_t, std::string> checkpoints_ ABSL_GUARDED_BY(mu_);  // size -> note
   AuditLogStats stats_ ABSL_GUARDED_BY(mu_);
-  std::map<uint64_t, std::vector<std::string>> cosignatures_ ABSL_GUARDED_BY(mu_);
+  // One stored cosignature line and the key it names.
+  struct StoredCosignature {
+    std::string name;
+    uint32_t key_id = 0;
+    std::string line;  // "— name base64(...)\n"
+  };
+  // checkpoint size -> its cosignatures, at most one a key (name, key id).
+  std::map<uint64_t, std::vector<StoredCosignature>> cosignatures_ ABSL_GUARDED_BY(mu_);
   std::thread committer_;
   std::thread checkpointer_;
 };

@@ -1,5 +1,7 @@
 #include "gateway/audit/checkpoint.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -91,6 +93,30 @@ absl::StatusOr<uint64_t> VerifyCosignature(absl::string_view text, const NoteSig
     return absl::DataLossError(absl::StrCat("cosignature by ", sig.name, " is invalid"));
   }
   return ts;
+}
+
+std::vector<const NoteVerifier*> VerifiedCosigners(
+    absl::string_view text, const std::vector<NoteSignature>& signatures,
+    const std::vector<const NoteVerifier*>& cosigners) {
+  std::vector<const NoteVerifier*> out;
+  auto same_key = [](const NoteVerifier* a, const NoteVerifier* b) {
+    return a->name() == b->name() && a->key_id() == b->key_id() &&
+           a->public_key() == b->public_key();
+  };
+  for (const NoteVerifier* cosigner : cosigners) {
+    // One key listed twice is still one cosigner.
+    if (std::any_of(out.begin(), out.end(),
+                    [&](const NoteVerifier* v) { return same_key(v, cosigner); })) {
+      continue;
+    }
+    for (const NoteSignature& sig : signatures) {
+      if (VerifyCosignature(text, sig, *cosigner).ok()) {
+        out.push_back(cosigner);
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace gatehouse::audit

@@ -69,6 +69,15 @@ NoteSignature Cosign(absl::string_view text, const NoteSigner& signer, uint64_t 
 absl::StatusOr<uint64_t> VerifyCosignature(absl::string_view text, const NoteSignature& sig,
                                            const NoteVerifier& cosigner);
 
+// The cosigners among `cosigners` (type 0x04) with a valid cosignature of
+// `text` among `signatures`, each key once however many lines it has (or
+// however often `cosigners` lists it), in the order of `cosigners`. Lines by other keys and lines that do not verify
+// count for nothing. This is the number to report as "cosigned by N": it
+// cannot be inflated by repeating one cosigner's line with new timestamps.
+std::vector<const NoteVerifier*> VerifiedCosigners(
+    absl::string_view text, const std::vector<NoteSignature>& signatures,
+    const std::vector<const NoteVerifier*>& cosigners);
+
 }  // namespace gatehouse::audit
 
 #endif  // GATEHOUSE_GATEWAY_AUDIT_CHECKPOINT_H_

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -180,6 +182,8 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
     if (!st.ok()) return absl::DataLossError(absl::StrCat("cosignatures.log: ", st.message()));
     std::map<uint64_t, const LoadedCheckpoint*> by_size;
     for (const LoadedCheckpoint& c : cps) by_size[c.cp.size] = &c;
+    std::set<std::tuple<uint64_t, std::string, uint32_t>> seen;  // (size, name, key id)
+    std::set<const NoteVerifier*> cosigners_seen;
     for (size_t i = 0; i < recs->size(); ++i) {
       const std::string& rec = (*recs)[i];
       size_t nl = rec.find('\n');
@@ -193,18 +197,30 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
       if (!line.ok() || line->signatures.size() != 1) {
         return absl::DataLossError(absl::StrCat("cosignature ", i, ": malformed line"));
       }
-      bool known = false;
+      const NoteSignature& sig = line->signatures[0];
+      const NoteVerifier* known = nullptr;
       for (const NoteVerifier* v : options.cosigners) {
-        absl::StatusOr<uint64_t> ts = VerifyCosignature(c->text, line->signatures[0], *v);
+        absl::StatusOr<uint64_t> ts = VerifyCosignature(c->text, sig, *v);
         if (absl::IsNotFound(ts.status())) continue;
         if (!ts.ok()) {
           return absl::DataLossError(absl::StrCat("cosignature ", i, " on checkpoint ", size,
                                                   ": ", ts.status().message()));
         }
-        known = true;
+        if (known == nullptr) known = v;
       }
-      known ? ++report.cosignatures_verified : ++report.cosignatures_unknown;
+      if (!seen.insert({size, sig.name, sig.key_id}).second) {
+        ++report.cosignatures_repeated;
+      } else if (known != nullptr) {
+        ++report.cosignatures_verified;
+        cosigners_seen.insert(known);
+      } else {
+        ++report.cosignatures_unknown;
+      }
     }
+    // The same key given twice is one cosigner.
+    std::set<std::tuple<std::string, uint32_t, std::string>> keys;
+    for (const NoteVerifier* v : cosigners_seen) keys.insert({v->name(), v->key_id(), v->public_key()});
+    report.cosigners_verified = keys.size();
   } else if (!absl::IsNotFound(recs.status())) {
     return recs.status();
   }

@@ -4,6 +4,8 @@
 // from the entries matches every signed checkpoint, every checkpoint is
 // signed by the log key, sizes never go backwards, and (for known cosigners)
 // every cosignature verifies. It trusts nothing stored under tree/.
+// Cosignatures are counted by distinct cosigner: one key's repeated
+// cosignatures of one checkpoint (with new timestamps) count once.
 //
 // Thread-safety: pure function over the files; safe from any thread.
 //
@@ -41,8 +43,17 @@ struct VerifyReport {
   uint64_t entries = 0;
   uint64_t segments = 0;
   uint64_t checkpoints = 0;
+  // Distinct keys among VerifyOptions::cosigners with at least one verified
+  // cosignature: what "verified cosigners" means.
+  uint64_t cosigners_verified = 0;
+  // Distinct (checkpoint, known cosigner key) pairs that verified.
   uint64_t cosignatures_verified = 0;
+  // Distinct (checkpoint, key name and id) pairs by keys not given: unchecked.
   uint64_t cosignatures_unknown = 0;
+  // Lines by a key that had already cosigned the same checkpoint (a log
+  // written before such were refused): checked if the key is known, else
+  // not; counted only here.
+  uint64_t cosignatures_repeated = 0;
   bool signatures_checked = false;
   Hash root{};  // root over all entries
 };

@@ -18,10 +18,14 @@ namespace {
 constexpr absl::string_view kEmDashSpace = "\xE2\x80\x94 ";  // U+2014 U+0020
 
 // Standard base64 (RFC 4648 section 4) with padding, decoded strictly: the
-// decoding must re-encode to the same text, so there is one encoding.
+// decoding must re-encode to the same text, so there is one encoding. The
+// re-encoding is wiped: it may be a private key's.
 bool StrictBase64Decode(absl::string_view in, std::string* out) {
   if (!absl::Base64Unescape(in, out)) return false;
-  return absl::Base64Escape(*out) == in;
+  std::string again = absl::Base64Escape(*out);
+  const bool same = again == in;
+  sodium_memzero(again.data(), again.size());
+  return same;
 }
 
 bool ValidUtf8NoControl(absl::string_view s) {
@@ -71,10 +75,13 @@ bool ValidKeyName(absl::string_view name) {
   return true;
 }
 
+// base64(type || key); the plain blob is wiped, since `key` may be a seed.
 std::string KeyBlob(uint8_t type, absl::string_view key) {
   std::string blob(1, static_cast<char>(type));
   blob.append(key.data(), key.size());
-  return absl::Base64Escape(blob);
+  std::string out = absl::Base64Escape(blob);
+  sodium_memzero(blob.data(), blob.size());
+  return out;
 }
 
 // Parses "name+hexid+base64(type||key)" into its parts.
@@ -87,16 +94,19 @@ absl::Status ParseKeyParts(absl::string_view s, std::string* name, uint32_t* id,
   if (parts[1].size() != 8 || !absl::SimpleHexAtoi(parts[1], id)) {
     return absl::InvalidArgumentError("key: id is not 8 hex digits");
   }
+  // `blob` may hold a private key's seed: wiped on every path out.
   std::string blob;
-  if (!StrictBase64Decode(parts[2], &blob) || blob.size() != 33) {
-    return absl::InvalidArgumentError("key: key is not base64 of 33 bytes");
-  }
-  *type = static_cast<uint8_t>(blob[0]);
-  if (*type != kSigTypeEd25519 && *type != kSigTypeCosignatureV1) {
+  const bool decoded = StrictBase64Decode(parts[2], &blob) && blob.size() == 33;
+  const uint8_t blob_type = decoded ? static_cast<uint8_t>(blob[0]) : 0;
+  if (decoded) key->assign(blob, 1, std::string::npos);
+  sodium_memzero(blob.data(), blob.size());
+  if (!decoded) return absl::InvalidArgumentError("key: key is not base64 of 33 bytes");
+  if (blob_type != kSigTypeEd25519 && blob_type != kSigTypeCosignatureV1) {
+    sodium_memzero(key->data(), key->size());
     return absl::InvalidArgumentError("key: unsupported signature type");
   }
+  *type = blob_type;
   *name = std::string(parts[0]);
-  *key = blob.substr(1);
   return absl::OkStatus();
 }
 
@@ -139,24 +149,33 @@ absl::StatusOr<Note> ParseNote(absl::string_view note) {
     if (out.signatures.size() >= kMaxNoteSignatures) {
       return absl::InvalidArgumentError("note: too many signatures");
     }
-    if (!absl::ConsumePrefix(&line, kEmDashSpace)) {
-      return absl::InvalidArgumentError("note: signature line does not start with an em dash");
-    }
-    size_t sp = line.find(' ');
-    if (sp == absl::string_view::npos) return absl::InvalidArgumentError("note: bad signature line");
-    NoteSignature sig;
-    sig.name = std::string(line.substr(0, sp));
-    if (!ValidKeyName(sig.name)) return absl::InvalidArgumentError("note: bad key name");
-    std::string raw;
-    if (!StrictBase64Decode(line.substr(sp + 1), &raw) || raw.size() < 5) {
-      return absl::InvalidArgumentError("note: signature is not base64 of at least 5 bytes");
-    }
-    const auto* u = reinterpret_cast<const uint8_t*>(raw.data());
-    sig.key_id = (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | u[3];
-    sig.signature = raw.substr(4);
-    out.signatures.push_back(std::move(sig));
+    absl::StatusOr<NoteSignature> sig = ParseSignatureLine(line);
+    if (!sig.ok()) return sig.status();
+    out.signatures.push_back(*std::move(sig));
   }
   return out;
+}
+
+absl::StatusOr<NoteSignature> ParseSignatureLine(absl::string_view line) {
+  if (line.find('\n') != absl::string_view::npos || !ValidUtf8NoControl(line)) {
+    return absl::InvalidArgumentError("note: signature line is not one line of UTF-8");
+  }
+  if (!absl::ConsumePrefix(&line, kEmDashSpace)) {
+    return absl::InvalidArgumentError("note: signature line does not start with an em dash");
+  }
+  size_t sp = line.find(' ');
+  if (sp == absl::string_view::npos) return absl::InvalidArgumentError("note: bad signature line");
+  NoteSignature sig;
+  sig.name = std::string(line.substr(0, sp));
+  if (!ValidKeyName(sig.name)) return absl::InvalidArgumentError("note: bad key name");
+  std::string raw;
+  if (!StrictBase64Decode(line.substr(sp + 1), &raw) || raw.size() < 5) {
+    return absl::InvalidArgumentError("note: signature is not base64 of at least 5 bytes");
+  }
+  const auto* u = reinterpret_cast<const uint8_t*>(raw.data());
+  sig.key_id = (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | u[3];
+  sig.signature = raw.substr(4);
+  return sig;
 }
 
 std::string FormatSignatureLine(const NoteSignature& sig) {
@@ -179,8 +198,9 @@ absl::StatusOr<NoteSigner> NoteSigner::FromPrivateKey(absl::string_view skey) {
   uint32_t id;
   absl::Status st = ParseKeyParts(skey, &s.name_, &id, &s.type_, &seed);
   if (!st.ok()) return st;
-  std::array<uint8_t, 32> pub;
-  crypto_sign_seed_keypair(pub.data(), s.secret_.data(),
+  std::array<uint8_t, crypto_sign_PUBLICKEYBYTES> pub;
+  s.secret_ = SecretKey(crypto_sign_SECRETKEYBYTES);
+  crypto_sign_seed_keypair(pub.data(), s.secret_.mutable_data(SecretKeyAccess()),
                            reinterpret_cast<const uint8_t*>(seed.data()));
   sodium_memzero(seed.data(), seed.size());
   s.key_id_ = NoteKeyId(s.name_, s.type_, s.public_key());
@@ -197,14 +217,18 @@ absl::StatusOr<NoteSigner> NoteSigner::Generate(absl::string_view name, uint8_t 
   NoteSigner s;
   s.name_ = std::string(name);
   s.type_ = type;
-  std::array<uint8_t, 32> pub;
-  crypto_sign_keypair(pub.data(), s.secret_.data());
+  std::array<uint8_t, crypto_sign_PUBLICKEYBYTES> pub;
+  s.secret_ = SecretKey(crypto_sign_SECRETKEYBYTES);
+  crypto_sign_keypair(pub.data(), s.secret_.mutable_data(SecretKeyAccess()));
   s.key_id_ = NoteKeyId(s.name_, s.type_, s.public_key());
   return s;
 }
 
 std::string NoteSigner::public_key() const {
-  return std::string(reinterpret_cast<const char*>(secret_.data()) + 32, 32);
+  // libsodium's Ed25519 secret key is seed || public key: the second half is public.
+  return std::string(
+      reinterpret_cast<const char*>(secret_.data(SecretKeyAccess())) + crypto_sign_SEEDBYTES,
+      crypto_sign_PUBLICKEYBYTES);
 }
 
 std::string NoteSigner::VerifierKeyString() const {
@@ -212,17 +236,21 @@ std::string NoteSigner::VerifierKeyString() const {
                       KeyBlob(type_, public_key()));
 }
 
-std::string NoteSigner::PrivateKeyString() const {
-  return absl::StrCat(
-      "PRIVATE+KEY+", name_, "+", absl::StrFormat("%08x", key_id_), "+",
-      KeyBlob(type_, absl::string_view(reinterpret_cast<const char*>(secret_.data()), 32)));
+std::string NoteSigner::PrivateKeyString(SecretKeyAccess access) const {
+  std::string blob = KeyBlob(
+      type_, absl::string_view(reinterpret_cast<const char*>(secret_.data(access)),
+                               crypto_sign_SEEDBYTES));
+  std::string out =
+      absl::StrCat("PRIVATE+KEY+", name_, "+", absl::StrFormat("%08x", key_id_), "+", blob);
+  sodium_memzero(blob.data(), blob.size());
+  return out;
 }
 
 std::string NoteSigner::SignRaw(absl::string_view message) const {
   std::string sig(crypto_sign_BYTES, '\0');
   crypto_sign_detached(reinterpret_cast<uint8_t*>(sig.data()), nullptr,
                        reinterpret_cast<const uint8_t*>(message.data()), message.size(),
-                       secret_.data());
+                       secret_.data(SecretKeyAccess()));
   return sig;
 }
 

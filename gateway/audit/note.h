@@ -13,7 +13,9 @@
 // SHA-256(name || 0x0A || type || public key)[:4].
 //
 // Thread-safety: NoteSigner and NoteVerifier are immutable after creation and
-// safe to share between threads. Free functions are pure.
+// safe to share between threads. Free functions are pure. NoteSigner holds its
+// secret key in a wiped, move-only SecretKey (secret_key.h), so a NoteSigner
+// is move-only too: share one through a pointer, never a copy.
 //
 // Example:
 //   ASSIGN_OR_RETURN(NoteSigner signer, NoteSigner::FromPrivateKey(skey));
@@ -23,13 +25,13 @@
 #ifndef GATEHOUSE_GATEWAY_AUDIT_NOTE_H_
 #define GATEHOUSE_GATEWAY_AUDIT_NOTE_H_
 
-#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "gateway/audit/secret_key.h"
 
 namespace gatehouse::audit {
 
@@ -61,11 +63,17 @@ uint32_t NoteKeyId(absl::string_view name, uint8_t type, absl::string_view publi
 // Verifies nothing. InvalidArgument on any violation.
 absl::StatusOr<Note> ParseNote(absl::string_view note);
 
+// Parses one signature line "— name base64(id || sig)", without its final
+// newline, by the rules ParseNote applies to each. InvalidArgument if it is
+// not one.
+absl::StatusOr<NoteSignature> ParseSignatureLine(absl::string_view line);
+
 // Formats one signature line "— name base64(id || sig)\n".
 std::string FormatSignatureLine(const NoteSignature& sig);
 
-// Holds an Ed25519 seed. The seed never leaves this class except through
-// PrivateKeyString(), which only key generation calls.
+// Holds an Ed25519 secret key. The key never leaves this class except through
+// PrivateKeyString(SecretKeyAccess), which only writing a new key file calls.
+// Move-only; the key is wiped when the signer dies.
 class NoteSigner {
  public:
   // Parses "PRIVATE+KEY+name+id+base64(type||seed)". InvalidArgument if the
@@ -80,8 +88,9 @@ class NoteSigner {
   std::string public_key() const;
   // "name+id+base64(type||pub)", for verifiers.
   std::string VerifierKeyString() const;
-  // "PRIVATE+KEY+...": secret. Only for writing a new key file.
-  std::string PrivateKeyString() const;
+  // "PRIVATE+KEY+...": secret. Only for writing a new key file; the caller
+  // should wipe the string when written.
+  std::string PrivateKeyString(SecretKeyAccess) const;
 
   // Ed25519 signature over `message` (64 bytes).
   std::string SignRaw(absl::string_view message) const;
@@ -93,7 +102,7 @@ class NoteSigner {
   std::string name_;
   uint8_t type_ = kSigTypeEd25519;
   uint32_t key_id_ = 0;
-  std::array<uint8_t, 64> secret_{};  // libsodium secret key: seed || public
+  SecretKey secret_;  // libsodium Ed25519 secret key: seed || public, 64 bytes
 };
 
 class NoteVerifier {

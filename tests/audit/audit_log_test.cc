@@ -234,6 +234,138 @@ TEST_F(AuditLogTest, CosignaturesAreVerifiedStoredAndServed) {
   EXPECT_EQ(r->cosignatures_verified, 1u);
 }
 
+// Finding 6: a peer stored 50 cosignatures of one checkpoint (one key, new
+// timestamps), inflating its cosigner count. One key gets one cosignature
+// of a checkpoint; the rest are refused and nothing more is written.
+TEST_F(AuditLogTest, FiftyCosignaturesByOneKeyOfOneCheckpointKeepOne) {
+  NoteSigner witness = *NoteSigner::Generate("council-a.test/witness", kSigTypeCosignatureV1);
+  NoteVerifier wv = *NoteVerifier::FromVerifierKey(witness.VerifierKeyString());
+  {
+    auto log = OpenOrDie(Options());
+    Fill(*log, 0, 5);
+    const std::string note = *log->CheckpointNow();
+    const std::string text = ParseNote(note)->text;
+    const std::string first = note + FormatSignatureLine(Cosign(text, witness, 1700000000));
+    ASSERT_TRUE(log->AddCosignature(first, wv).ok());
+    const std::string file = ReadFile(CosignaturesPath(dir_.path()));
+    for (uint64_t t = 1; t < 50; ++t) {
+      absl::Status s = log->AddCosignature(
+          note + FormatSignatureLine(Cosign(text, witness, 1700000000 + t)), wv);
+      EXPECT_TRUE(absl::IsAlreadyExists(s)) << s;
+    }
+    EXPECT_TRUE(log->AddCosignature(first, wv).ok());  // a retry of the stored one
+    EXPECT_EQ(ReadFile(CosignaturesPath(dir_.path())), file);
+    EXPECT_EQ(ParseNote(*log->LatestCheckpoint())->signatures.size(), 2u);
+  }
+  auto log = OpenOrDie(Options());
+  EXPECT_EQ(log->recovery_report().cosignatures_repeated, 0u);
+  EXPECT_EQ(ParseNote(*log->LatestCheckpoint())->signatures.size(), 2u);
+  VerifyOptions vo;
+  vo.log_key = &verifier_;
+  vo.cosigners = {&wv};
+  auto r = VerifyLog(dir_.path(), vo);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->cosigners_verified, 1u);
+  EXPECT_EQ(r->cosignatures_verified, 1u);
+}
+
+// A cosignature that does not verify, or one by a key other than the one
+// the caller holds (the directory's key for the calling peer), is refused
+// and leaves cosignatures.log and the served note as they were.
+TEST_F(AuditLogTest, ForgedOrForeignCosignatureIsRefusedAndStoresNothing) {
+  NoteSigner witness = *NoteSigner::Generate("council-a.test/witness", kSigTypeCosignatureV1);
+  NoteVerifier wv = *NoteVerifier::FromVerifierKey(witness.VerifierKeyString());
+  // Same name, another key: its key id differs.
+  NoteSigner impostor = *NoteSigner::Generate("council-a.test/witness", kSigTypeCosignatureV1);
+  NoteSigner stranger = *NoteSigner::Generate("police-b.test/witness", kSigTypeCosignatureV1);
+  auto log = OpenOrDie(Options());
+  Fill(*log, 0, 5);
+  const std::string note = *log->CheckpointNow();
+  const std::string text = ParseNote(note)->text;
+  NoteSignature forged = Cosign(text, witness, 1700000000);
+  forged.signature[30] ^= 1;
+  NoteSignature stamp_changed = Cosign(text, witness, 1700000000);
+  stamp_changed.signature[7] ^= 1;  // claims another time than was signed
+  EXPECT_TRUE(absl::IsDataLoss(log->AddCosignature(note + FormatSignatureLine(forged), wv)));
+  EXPECT_TRUE(
+      absl::IsDataLoss(log->AddCosignature(note + FormatSignatureLine(stamp_changed), wv)));
+  EXPECT_TRUE(absl::IsNotFound(
+      log->AddCosignature(note + FormatSignatureLine(Cosign(text, impostor, 1)), wv)));
+  EXPECT_TRUE(absl::IsNotFound(
+      log->AddCosignature(note + FormatSignatureLine(Cosign(text, stranger, 1)), wv)));
+  // The witness's own line first, forged: the note is refused whole.
+  EXPECT_TRUE(absl::IsDataLoss(log->AddCosignature(
+      note + FormatSignatureLine(forged) + FormatSignatureLine(Cosign(text, witness, 2)), wv)));
+  EXPECT_FALSE(std::filesystem::exists(CosignaturesPath(dir_.path())));
+  EXPECT_EQ(*log->LatestCheckpoint(), note);
+  // A valid line is still taken afterwards.
+  EXPECT_TRUE(log->AddCosignature(note + FormatSignatureLine(Cosign(text, witness, 3)), wv).ok());
+}
+
+// A log written before repeats were refused may hold many cosignatures of
+// one checkpoint by one key: Open keeps the first, serves only it, and
+// reports the rest; the file is not changed.
+TEST_F(AuditLogTest, RepeatedCosignaturesStoredBeforeTheFixAreNotServed) {
+  NoteSigner witness = *NoteSigner::Generate("council-a.test/witness", kSigTypeCosignatureV1);
+  NoteVerifier wv = *NoteVerifier::FromVerifierKey(witness.VerifierKeyString());
+  std::string note;
+  {
+    auto log = OpenOrDie(Options());
+    Fill(*log, 0, 5);
+    note = *log->CheckpointNow();
+    ASSERT_TRUE(log->Close().ok());
+  }
+  const std::string text = ParseNote(note)->text;
+  std::string file = EncodeSegmentHeader(kCosignatureMagic, 0);
+  for (uint64_t t = 0; t < 50; ++t) {
+    AppendRecord(absl::StrCat(5, "\n", FormatSignatureLine(Cosign(text, witness, 100 + t))),
+                 &file);
+  }
+  WriteFile(CosignaturesPath(dir_.path()), file);
+  {
+    auto log = OpenOrDie(Options());
+    EXPECT_EQ(log->recovery_report().cosignatures_repeated, 49u);
+    Note served = *ParseNote(*log->LatestCheckpoint());
+    ASSERT_EQ(served.signatures.size(), 2u);
+    EXPECT_EQ(*VerifyCosignature(served.text, served.signatures[1], wv), 100u);
+    EXPECT_TRUE(absl::IsAlreadyExists(
+        log->AddCosignature(note + FormatSignatureLine(Cosign(text, witness, 999)), wv)));
+  }
+  EXPECT_EQ(ReadFile(CosignaturesPath(dir_.path())), file);
+  VerifyOptions vo;
+  vo.log_key = &verifier_;
+  vo.cosigners = {&wv};
+  auto r = VerifyLog(dir_.path(), vo);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->cosigners_verified, 1u);
+  EXPECT_EQ(r->cosignatures_verified, 1u);
+  EXPECT_EQ(r->cosignatures_repeated, 49u);
+}
+
+// Every stored cosignature is served in the note, and a note holds at most
+// kMaxNoteSignatures lines: one more would make the checkpoint unreadable
+// to every peer, so it is refused.
+TEST_F(AuditLogTest, CosignaturesBeyondWhatANoteHoldsAreRefused) {
+  auto log = OpenOrDie(Options());
+  Fill(*log, 0, 5);
+  const std::string note = *log->CheckpointNow();
+  const std::string text = ParseNote(note)->text;
+  for (size_t i = 0; i <= kMaxNoteSignatures - 1; ++i) {
+    NoteSigner w = *NoteSigner::Generate(absl::StrCat("org-", i, ".test/witness"),
+                                         kSigTypeCosignatureV1);
+    NoteVerifier wv = *NoteVerifier::FromVerifierKey(w.VerifierKeyString());
+    absl::Status s = log->AddCosignature(note + FormatSignatureLine(Cosign(text, w, 1)), wv);
+    if (i < kMaxNoteSignatures - 1) {
+      ASSERT_TRUE(s.ok()) << i << ": " << s;
+    } else {
+      EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
+    }
+  }
+  absl::StatusOr<Note> served = ParseNote(*log->LatestCheckpoint());
+  ASSERT_TRUE(served.ok()) << served.status();
+  EXPECT_EQ(served->signatures.size(), kMaxNoteSignatures);
+}
+
 // ---- Recovery: the last segment cut or damaged at each offset class. ----
 
 struct Damage {

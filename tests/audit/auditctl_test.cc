@@ -1,6 +1,6 @@
 // auditctl end to end on a real log: keygen, verify (OK, then a tampered
 // entry: non-zero exit naming it), prove + check-proof for inclusion and
-// consistency, inspect/tail/export filters.
+// consistency, inspect/tail/export filters; verify counts distinct cosigners.
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -8,8 +8,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway/audit/audit_log.h"
+#include "gateway/audit/checkpoint.h"
 #include "gateway/audit/log_directory.h"
 #include "gateway/audit/log_format.h"
+#include "gateway/audit/segment_reader.h"
 #include "gtest/gtest.h"
 #include "tests/audit/audit_test_util.h"
 
@@ -50,6 +52,17 @@ class AuditctlTest : public ::testing::Test {
     ASSERT_TRUE(log->Close().ok());  // signs a checkpoint at 45
   }
   std::string Dir() { return dir_.Sub("audit"); }
+  // The text of the log's checkpoint at `size`.
+  std::string CheckpointText(uint64_t size) {
+    std::string skey = testing::ReadFile(dir_.Sub("log.key"));
+    skey.pop_back();
+    AuditLogOptions o;
+    o.signer = std::make_shared<NoteSigner>(*NoteSigner::FromPrivateKey(skey));
+    auto log = *AuditLog::Open(Dir(), o);
+    std::string text = ParseNote(*log->CheckpointAt(size))->text;
+    EXPECT_TRUE(log->Close().ok());
+    return text;
+  }
   testing::ScratchDir dir_;
 };
 
@@ -65,6 +78,39 @@ TEST_F(AuditctlTest, VerifyPassesThenNamesTheFirstTamperedEntry) {
   CmdResult bad = Cmd(absl::StrCat("verify --dir ", Dir(), " --key ", dir_.Sub("log.pub")));
   EXPECT_EQ(bad.exit_code, 1) << bad.out;
   EXPECT_NE(bad.out.find("entry 0 "), std::string::npos) << bad.out;
+}
+
+// Finding 6: a log holding 50 cosignatures of one checkpoint by one key
+// (stored before repeats were refused) was reported as "50 verified"
+// cosignatures. verify counts distinct verified cosigners, and says how
+// many repeated lines it did not count.
+TEST_F(AuditctlTest, VerifyCountsFiftyCosignaturesByOneKeyAsOneCosigner) {
+  ASSERT_EQ(Cmd(absl::StrCat("keygen --cosigner --name council-a.test/witness --out ",
+                             dir_.Sub("witness"))).exit_code, 0);
+  std::string wkey = testing::ReadFile(dir_.Sub("witness.key"));
+  wkey.pop_back();
+  NoteSigner witness = *NoteSigner::FromPrivateKey(wkey);
+  const std::string text30 = CheckpointText(30), text45 = CheckpointText(45);
+  std::string file = EncodeSegmentHeader(kCosignatureMagic, 0);
+  AppendRecord(absl::StrCat(30, "\n", FormatSignatureLine(Cosign(text30, witness, 99))), &file);
+  for (uint64_t t = 0; t < 50; ++t) {
+    AppendRecord(absl::StrCat(45, "\n", FormatSignatureLine(Cosign(text45, witness, 100 + t))),
+                 &file);
+  }
+  testing::WriteFile(CosignaturesPath(Dir()), file);
+  CmdResult r = Cmd(absl::StrCat("verify --dir ", Dir(), " --key ", dir_.Sub("log.pub"),
+                                 " --cosigner ", dir_.Sub("witness.pub")));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("cosigners: 1 verified, over 2 checkpoint cosignature(s)"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("49 repeated cosignature(s)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("51 verified"), std::string::npos) << r.out;
+  // Without the cosigner's key nothing is verified: one unknown key's lines.
+  CmdResult u = Cmd(absl::StrCat("verify --dir ", Dir(), " --key ", dir_.Sub("log.pub")));
+  EXPECT_EQ(u.exit_code, 0) << u.out;
+  EXPECT_NE(u.out.find("cosigners: 0 verified, over 0 checkpoint cosignature(s); 2 "
+                       "cosignature(s) by unknown keys"),
+            std::string::npos) << u.out;
 }
 
 TEST_F(AuditctlTest, VerifyWithTheWrongKeyFails) {

@@ -6,6 +6,9 @@
 //        | base64 -d | tail -c 32 >> m; sha256sum m | cut -c1-8   -> c74f20a3
 #include "gateway/audit/note.h"
 
+#include <string>
+#include <vector>
+
 #include "absl/strings/escaping.h"
 #include "gateway/audit/checkpoint.h"
 #include "gtest/gtest.h"
@@ -136,6 +139,43 @@ TEST(CosignatureTest, SignVerifyAndTamper) {
   // The key id commits to the type byte: 0x04 and 0x01 ids differ.
   EXPECT_NE(NoteKeyId(witness.name(), 0x04, witness.public_key()),
             NoteKeyId(witness.name(), 0x01, witness.public_key()));
+}
+
+// Finding 6: one cosigner's line repeated with new timestamps was counted
+// once a line. VerifiedCosigners counts keys, and only lines that verify.
+TEST(CosignatureTest, FiftyCosignaturesByOneKeyCountAsOneCosigner) {
+  NoteSigner witness = *NoteSigner::Generate("council-a.example/witness", kSigTypeCosignatureV1);
+  NoteSigner second = *NoteSigner::Generate("police-b.example/witness", kSigTypeCosignatureV1);
+  NoteSigner stranger = *NoteSigner::Generate("rogue.example/witness", kSigTypeCosignatureV1);
+  NoteVerifier wv = *NoteVerifier::FromVerifierKey(witness.VerifierKeyString());
+  NoteVerifier sv = *NoteVerifier::FromVerifierKey(second.VerifierKeyString());
+  const std::string text = "gatehouse.example/a\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
+  std::vector<NoteSignature> sigs;
+  for (uint64_t t = 0; t < 50; ++t) sigs.push_back(Cosign(text, witness, 1700000000 + t));
+  NoteSignature forged = Cosign(text, second, 1700000000);
+  forged.signature[40] ^= 1;
+  sigs.push_back(forged);
+  sigs.push_back(Cosign(text, stranger, 1700000000));
+  std::vector<const NoteVerifier*> got = VerifiedCosigners(text, sigs, {&wv, &sv, &wv});
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], &wv);
+  sigs.push_back(Cosign(text, second, 1700000001));
+  EXPECT_EQ(VerifiedCosigners(text, sigs, {&wv, &sv}).size(), 2u);
+  EXPECT_TRUE(VerifiedCosigners(text + "ext\n", sigs, {&wv, &sv}).empty());
+}
+
+TEST(NoteTest, SignatureLineParsesAloneAndOnlyAsOneLine) {
+  std::string line(kSigLine);
+  line.pop_back();
+  absl::StatusOr<NoteSignature> sig = ParseSignatureLine(line);
+  ASSERT_TRUE(sig.ok()) << sig.status();
+  EXPECT_EQ(sig->name, "PeterNeumann");
+  EXPECT_EQ(sig->key_id, 0xc74f20a3u);
+  EXPECT_EQ(FormatSignatureLine(*sig), kSigLine);
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseSignatureLine(kSigLine).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseSignatureLine(line + "\n" + line).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseSignatureLine("").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseSignatureLine(line.substr(4)).status()));
 }
 
 }  // namespace

@@ -15,6 +15,8 @@
 // Exit status: 0 success, 1 verification failure or error, 2 usage.
 #include <sys/stat.h>
 
+#include <sodium.h>
+
 #include <cstdio>
 #include <deque>
 #include <fstream>
@@ -149,7 +151,9 @@ int Keygen(const Flags& f) {
     return 1;
   }
   const std::string prefix = f.Get("out");
-  absl::Status st = audit::WriteFileAtomically(prefix + ".key", s->PrivateKeyString() + "\n", 0600);
+  std::string skey = s->PrivateKeyString(audit::SecretKeyAccess()) + "\n";
+  absl::Status st = audit::WriteFileAtomically(prefix + ".key", skey, 0600);
+  sodium_memzero(skey.data(), skey.size());
   if (st.ok()) st = audit::WriteFileAtomically(prefix + ".pub", s->VerifierKeyString() + "\n", 0644);
   if (!st.ok()) {
     std::cerr << "keygen: " << st << "\n";
@@ -192,8 +196,14 @@ int Verify(const Flags& f) {
   std::cout << "OK: " << r->entries << " entries in " << r->segments << " segments; "
             << r->checkpoints << " checkpoints ("
             << (r->signatures_checked ? "signatures verified" : "signatures NOT checked: no --key")
-            << "); cosignatures: " << r->cosignatures_verified << " verified, "
-            << r->cosignatures_unknown << " by unknown keys; root "
+            << "); cosigners: " << r->cosigners_verified << " verified, over "
+            << r->cosignatures_verified << " checkpoint cosignature(s); "
+            << r->cosignatures_unknown << " cosignature(s) by unknown keys";
+  if (r->cosignatures_repeated > 0) {
+    std::cout << "; " << r->cosignatures_repeated
+              << " repeated cosignature(s) (a key's second of one checkpoint) not counted";
+  }
+  std::cout << "; root "
             << audit::HashToHex(r->root) << "\n";
   return 0;
 }
