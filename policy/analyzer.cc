@@ -46,6 +46,10 @@ bool ObligationsImplied(const Shape& shape, const Obligations& a, const Region& 
       !covered_by([](const Obligations& o) { return o.notify_originator; })) {
     return false;
   }
+  if (a.require_recipient_system &&
+      !covered_by([](const Obligations& o) { return o.require_recipient_system; })) {
+    return false;
+  }
   if (a.retain_days > 0 && !covered_by([&](const Obligations& o) {
         return o.retain_days >= a.retain_days;
       })) {

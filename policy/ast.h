@@ -94,6 +94,7 @@ struct ObligationsAst {
   int retain_amount = 0;        // as written
   std::string retain_unit;      // "days", "months" or "years"
   bool notify_originator = false;
+  bool require_recipient_system = false;  // "require recipient system"
   SourcePos pos;
 };
 

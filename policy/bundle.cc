@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
@@ -44,7 +45,12 @@ OfficerKeyPair GenerateOfficerKey() {
 
 absl::StatusOr<std::string> MakeBundle(
     const gatehouse::v1::CompiledPolicy& compiled, int required,
-    absl::string_view version, absl::Time issued) {
+    absl::string_view version, absl::Time issued, absl::Time not_after) {
+  if (not_after <= issued) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the bundle's expiry (", FormatBundleTime(not_after),
+        ") must be after its issue time (", FormatBundleTime(issued), ")"));
+  }
   if (required < 1) {
     return absl::InvalidArgumentError(
         "a bundle must require at least one officer signature");
@@ -58,6 +64,10 @@ absl::StatusOr<std::string> MakeBundle(
   payload.set_required_signatures(static_cast<uint32_t>(required));
   payload.set_version(std::string(version));
   payload.set_issued_unix_ms(absl::ToUnixMillis(issued));
+  if (not_after != absl::InfiniteFuture()) {
+    // At least 1 ms: 0 on the wire means "no expiry".
+    payload.set_expires_unix_ms(std::max<int64_t>(1, absl::ToUnixMillis(not_after)));
+  }
   gatehouse::v1::SignedPolicyBundle bundle;
   bundle.set_payload(payload.SerializeAsString());
   return bundle.SerializeAsString();
@@ -71,6 +81,9 @@ absl::StatusOr<std::string> SignBundle(absl::string_view bundle_bytes,
   if (!bundle.ParseFromArray(bundle_bytes.data(),
                              static_cast<int>(bundle_bytes.size()))) {
     return absl::InvalidArgumentError("not a policy bundle");
+  }
+  if (absl::StripAsciiWhitespace(signer_name).empty()) {
+    return absl::InvalidArgumentError("a signature needs the signer's name");
   }
   if (secret_key.size() != crypto_sign_SECRETKEYBYTES) {
     return absl::InvalidArgumentError(
@@ -97,8 +110,25 @@ absl::StatusOr<std::string> SignBundle(absl::string_view bundle_bytes,
   return bundle.SerializeAsString();
 }
 
+std::string FormatBundleTime(absl::Time t) {
+  if (t == absl::InfiniteFuture()) return "never";
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+absl::Time BundleNotAfter(const gatehouse::v1::PolicyBundlePayload& payload) {
+  if (payload.expires_unix_ms() == 0) return absl::InfiniteFuture();
+  return absl::FromUnixMillis(payload.expires_unix_ms());
+}
+
+absl::Status CheckBundleExpiry(absl::Time not_after, absl::Time now) {
+  if (now < not_after) return absl::OkStatus();
+  return absl::UnauthenticatedError(absl::StrCat(
+      "policy bundle expired at ", FormatBundleTime(not_after),
+      "; ask the security officers to compile and sign a fresh one"));
+}
+
 absl::StatusOr<gatehouse::v1::PolicyBundlePayload> VerifyBundle(
-    absl::string_view bundle_bytes, const BundleTrust& trust) {
+    absl::string_view bundle_bytes, const BundleTrust& trust, absl::Time now) {
   InitSodium();
   gatehouse::v1::SignedPolicyBundle bundle;
   if (!bundle.ParseFromArray(bundle_bytes.data(),
@@ -151,6 +181,10 @@ absl::StatusOr<gatehouse::v1::PolicyBundlePayload> VerifyBundle(
     return absl::UnauthenticatedError(absl::StrCat(
         "bundle has ", signers.size(), " valid officer signature(s); ", need,
         " distinct signatures are required"));
+  }
+  // Only now, with the expiry authenticated, judge it.
+  if (absl::Status fresh = CheckBundleExpiry(BundleNotAfter(payload), now); !fresh.ok()) {
+    return fresh;
   }
   return payload;
 }

@@ -6,13 +6,21 @@
 // Signed message (each officer): "gatehouse.policy.v1" || 0x00 || payload,
 // where payload is the exact serialized PolicyBundlePayload bytes.
 //
+// A bundle may carry an expiry (signed, like everything in the payload):
+// VerifyBundle refuses it once expired, and a gateway holding it checks
+// CheckBundleExpiry(BundleNotAfter(payload), now) on every call, as it does
+// for the directory's.
+//
 // Stateless functions; thread-safe.
 //
 // Example:
-//   ASSIGN_OR_RETURN(std::string b, MakeBundle(compiled, /*required=*/2, "v7"));
+//   ASSIGN_OR_RETURN(std::string b,
+//                    MakeBundle(compiled, /*required=*/2, "v7", absl::Now(),
+//                               absl::Now() + absl::Hours(24 * 90)));
 //   ASSIGN_OR_RETURN(b, SignBundle(b, alice.secret_key, "alice"));
 //   ASSIGN_OR_RETURN(b, SignBundle(b, bob.secret_key, "bob"));
 //   ASSIGN_OR_RETURN(auto payload, VerifyBundle(b, trust));
+//   absl::Time not_after = BundleNotAfter(payload);  // keep; check per call
 #ifndef GATEHOUSE_POLICY_BUNDLE_H_
 #define GATEHOUSE_POLICY_BUNDLE_H_
 
@@ -49,27 +57,48 @@ OfficerKeyPair GenerateOfficerKey();
 constexpr int kMaxRequiredSignatures = 64;
 
 // Wraps a compiled policy in an unsigned bundle that needs `required`
-// signatures (1 to kMaxRequiredSignatures; InvalidArgument otherwise),
-// issued at `issued` (gateways refuse a bundle issued before the one they
-// enforce).
+// signatures (1 to kMaxRequiredSignatures), issued at `issued` (gateways
+// refuse a bundle issued before the one they enforce) and valid until
+// `not_after` (InfiniteFuture: no expiry). InvalidArgument if `required` is
+// out of range or `not_after` is not after `issued`.
 absl::StatusOr<std::string> MakeBundle(
     const gatehouse::v1::CompiledPolicy& compiled, int required,
-    absl::string_view version, absl::Time issued = absl::Now());
+    absl::string_view version, absl::Time issued = absl::Now(),
+    absl::Time not_after = absl::InfiniteFuture());
 
 // Returns the bundle with one more signature. InvalidArgument if the bundle
-// does not parse or the key is malformed; AlreadyExists if this key has
+// does not parse, the key is malformed or `signer_name` is empty or blank
+// (people read it to know who approved); AlreadyExists if this key has
 // already signed. The input is left unchanged.
 absl::StatusOr<std::string> SignBundle(absl::string_view bundle,
                                        absl::string_view secret_key,
                                        absl::string_view signer_name);
 
-// Checks every signature and returns the payload. Fails, changing nothing:
+// Checks every signature, then the expiry against `now`, and returns the
+// payload. Fails, changing nothing:
 //   InvalidArgument  bundle or payload does not parse; required_signatures 0
 //   Unauthenticated  a signature does not verify (content tampered), a
 //                    signer's key is not trusted, a key signed twice, or
-//                    fewer valid signatures than required
+//                    fewer valid signatures than required; or the bundle
+//                    expired at or before `now` (CheckBundleExpiry)
+// A bundle without an expiry (made before expiries existed, or without
+// one) never expires.
 absl::StatusOr<gatehouse::v1::PolicyBundlePayload> VerifyBundle(
-    absl::string_view bundle, const BundleTrust& trust);
+    absl::string_view bundle, const BundleTrust& trust,
+    absl::Time now = absl::Now());
+
+// When a verified payload stops being valid: InfiniteFuture() if it has no
+// expiry.
+absl::Time BundleNotAfter(const gatehouse::v1::PolicyBundlePayload& payload);
+
+// OK while `now` is before `not_after`; otherwise Unauthenticated, e.g.
+// "policy bundle expired at 2027-01-01T00:00:00Z; ask the security
+// officers to compile and sign a fresh one". A gateway calls this on every
+// decision with the not_after of the bundle it holds.
+absl::Status CheckBundleExpiry(absl::Time not_after, absl::Time now);
+
+// RFC 3339 UTC ("2027-01-01T00:00:00Z"), or "never" for InfiniteFuture.
+std::string FormatBundleTime(absl::Time t);
 
 // Lowercase hex of the first 8 bytes of a public key, for messages.
 std::string KeyFingerprint(absl::string_view public_key);

@@ -481,6 +481,7 @@ class Compiler {
                       : o.retain_unit == "months" ? 30 : 1;
       rule.obligations.retain_days = static_cast<uint32_t>(o.retain_amount) * per;
       rule.obligations.notify_originator = o.notify_originator;
+      rule.obligations.require_recipient_system = o.require_recipient_system;
     }
     if (!ok) return;
     rule.region = std::move(region);

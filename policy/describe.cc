@@ -113,6 +113,16 @@ Cube CellCube(const Domains& d, const ResolvedRequest& r) {
   return c;
 }
 
+std::string DescribeObligations(const Engine& engine, const DecisionObligations& o) {
+  std::vector<std::string> parts;
+  if (o.encrypt) parts.push_back("encrypt");
+  for (const std::string& f : engine.RedactFields(o)) parts.push_back("redact " + f);
+  if (o.retain_days) parts.push_back(absl::StrCat("retain ", o.retain_days, " days"));
+  if (o.notify_originator) parts.push_back("notify originator");
+  if (o.require_recipient_system) parts.push_back("require recipient system");
+  return absl::StrJoin(parts, "; ");
+}
+
 std::string ExplainDecision(const Engine& engine, const ResolvedRequest& r,
                             const Decision& decision) {
   const Model& m = engine.model();
@@ -135,7 +145,12 @@ std::string ExplainDecision(const Engine& engine, const ResolvedRequest& r,
                       source_of(decision.rule_id(i)), ")\n");
     }
   }
-  if (decision.allowed || decision.outcome == Outcome::kUnknownLabel ||
+  if (decision.allowed) {
+    const std::string ob = DescribeObligations(engine, decision.obligations);
+    if (!ob.empty()) absl::StrAppend(&out, "  obligations: ", ob, ";\n");
+    return out;
+  }
+  if (decision.outcome == Outcome::kUnknownLabel ||
       decision.outcome == Outcome::kMissingLabel) {
     return out;
   }

@@ -18,9 +18,16 @@ namespace gatehouse::policy {
 // safeguarding, caveats: with CHILD, without PERSONAL".
 std::string DescribeCube(const Domains& domains, const Cube& cube);
 
+// The obligations of an allow, as an officer writes them, joined by "; ",
+// e.g. "encrypt; redact gp_free_text; retain 2920 days; notify originator;
+// require recipient system"; "" if there are none.
+std::string DescribeObligations(const Engine& engine,
+                                const DecisionObligations& obligations);
+
 // Multi-line explanation of `decision` for `request`: outcome, deciding
-// rules with their source positions, and for a denial by default (no
-// permit) the permit that came closest and each condition it failed.
+// rules with their source positions, for an allow its obligations, and for
+// a denial by default (no permit) the permit that came closest and each
+// condition it failed.
 std::string ExplainDecision(const Engine& engine,
                             const ResolvedRequest& request,
                             const Decision& decision);

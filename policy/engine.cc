@@ -133,6 +133,7 @@ void Engine::Build() {
     DecisionObligations o;
     o.encrypt = r.obligations.encrypt;
     o.notify_originator = r.obligations.notify_originator;
+    o.require_recipient_system = r.obligations.require_recipient_system;
     o.retain_days = r.obligations.retain_days;
     for (const std::string& f : r.obligations.redact_fields) {
       for (size_t i = 0; i < redact_fields_.size(); ++i) {
@@ -302,6 +303,7 @@ Decision Engine::EvaluateResolved(const ResolvedRequest& r) const {
       const DecisionObligations& o = rule_obligations_[rule];
       obligations.encrypt |= o.encrypt;
       obligations.notify_originator |= o.notify_originator;
+      obligations.require_recipient_system |= o.require_recipient_system;
       obligations.redact |= o.redact;
       if (o.retain_days > obligations.retain_days) {
         obligations.retain_days = o.retain_days;

@@ -84,10 +84,15 @@ enum class Outcome {
 // "missing-label": stable names for audit entries and metrics.
 absl::string_view OutcomeName(Outcome outcome);
 
-// Obligations of all matching permits, merged (union; longest retention).
+// Obligations of all matching permits, merged (union; longest retention):
+// a flag is set if any matching permit sets it.
 struct DecisionObligations {
   bool encrypt = false;
   bool notify_originator = false;
+  // "require recipient system": the record must name one system of the
+  // recipient organisation (labels.recipient_system). A gateway refuses a
+  // record without one, so it is never fetched by every system there.
+  bool require_recipient_system = false;
   uint32_t retain_days = 0;   // 0: not stated
   uint64_t redact = 0;        // bit i: Engine::RedactFieldName(i)
 };

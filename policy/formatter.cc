@@ -14,7 +14,8 @@ bool IsKeyword(absl::string_view w) {
       "and", "or", "not", "is", "in", "at", "least", "most", "below", "above",
       "from", "to", "include", "any", "all", "none", "of", "sender",
       "recipient", "originator", "accreditation", "purpose", "classification",
-      "encrypt", "redact", "retain", "notify", "days", "months", "years"};
+      "encrypt", "redact", "retain", "notify", "days", "months", "years",
+      "require", "system"};
   for (const char* k : kWords) {
     if (w == k) return true;
   }
@@ -149,6 +150,7 @@ std::string FormatPolicy(const PolicyFileAst& f) {
                                      o.retain_unit.empty() ? "days" : o.retain_unit));
       }
       if (o.notify_originator) parts.push_back("notify originator");
+      if (o.require_recipient_system) parts.push_back("require recipient system");
       if (!parts.empty()) {
         absl::StrAppend(&out, "  then ", absl::StrJoin(parts, "\n    and "), "\n");
       }

@@ -40,7 +40,12 @@ gatehouse::v1::CompiledPolicy ToProto(const Model& model) {
   gatehouse::v1::CompiledPolicy p;
   const Domains& d = model.domains;
   p.set_name(model.name);
-  p.set_format_version(1);
+  p.set_format_version(kFormatVersion);
+  for (const Rule& r : model.rules) {
+    if (r.obligations.require_recipient_system) {
+      p.set_format_version(kFormatVersionRecipientSystem);
+    }
+  }
   for (const auto& s : d.classifications) p.add_classifications(s);
   for (const auto& s : d.caveats) p.add_caveats(s);
   for (const auto& s : d.sectors) p.add_sectors(s);
@@ -71,6 +76,7 @@ gatehouse::v1::CompiledPolicy ToProto(const Model& model) {
       for (const auto& f : r.obligations.redact_fields) ob->add_redact_fields(f);
       ob->set_retain_days(r.obligations.retain_days);
       ob->set_notify_originator(r.obligations.notify_originator);
+      ob->set_require_recipient_system(r.obligations.require_recipient_system);
     }
   }
   for (const auto& s : model.canonical_source) p.add_canonical_source(s);
@@ -102,10 +108,11 @@ absl::Status CheckNames(absl::string_view what,
 }  // namespace
 
 absl::StatusOr<Model> FromProto(const gatehouse::v1::CompiledPolicy& p) {
-  if (p.format_version() != 1) {
+  if (p.format_version() != kFormatVersion &&
+      p.format_version() != kFormatVersionRecipientSystem) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "compiled policy format version ", p.format_version(),
-        " is not supported (expected 1)"));
+        "compiled policy format version ", p.format_version(), " is not supported (expected ",
+        kFormatVersion, " or ", kFormatVersionRecipientSystem, ")"));
   }
   Model m;
   m.name = p.name();
@@ -168,6 +175,7 @@ absl::StatusOr<Model> FromProto(const gatehouse::v1::CompiledPolicy& p) {
     for (const auto& f : ob.redact_fields()) r.obligations.redact_fields.push_back(f);
     r.obligations.retain_days = ob.retain_days();
     r.obligations.notify_originator = ob.notify_originator();
+    r.obligations.require_recipient_system = ob.require_recipient_system();
     m.rules.push_back(std::move(r));
   }
   for (const auto& src : p.canonical_source()) m.canonical_source.push_back(src);

@@ -40,6 +40,8 @@ struct Obligations {
   std::vector<std::string> redact_fields;
   uint32_t retain_days = 0;
   bool notify_originator = false;
+  // The record must name one recipient system (see DecisionObligations).
+  bool require_recipient_system = false;
 };
 
 struct Rule {
@@ -61,7 +63,14 @@ struct Model {
   std::vector<std::string> canonical_source;
 };
 
-// Converts to the bundle message.
+// CompiledPolicy.format_version: 1, or 2 when some rule requires a
+// recipient system (so that a gateway that predates that obligation
+// refuses the policy instead of ignoring it).
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersionRecipientSystem = 2;
+
+// Converts to the bundle message (the lowest format version that carries
+// every obligation the rules use).
 gatehouse::v1::CompiledPolicy ToProto(const Model& model);
 // Converts from the bundle message, checking every index and size; returns
 // InvalidArgument naming the first inconsistency.

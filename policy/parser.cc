@@ -243,9 +243,14 @@ class Parser {
         Next();
         Expect("originator");
         o->notify_originator = true;
+      } else if (IsWord("require")) {
+        Next();
+        Expect("recipient");
+        Expect("system");
+        o->require_recipient_system = true;
       } else {
         Error(Peek(), "expected an obligation (encrypt, redact, retain, "
-                      "notify originator)");
+                      "notify originator, require recipient system)");
       }
     } while (!failed_ && (IsWord("and") || Peek().kind == Token::Kind::kComma) &&
              (Next(), true));

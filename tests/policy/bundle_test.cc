@@ -1,6 +1,7 @@
 // Signed bundles: a good bundle loads; too few signatures, a duplicate
-// signer, an unknown signer, a tampered payload or a lowered signature
-// requirement each fail with a clear error.
+// signer, an unknown signer, a tampered payload, a lowered signature
+// requirement, an expired bundle or a moved expiry each fail with a clear
+// error. A bundle without an expiry still loads.
 #include <string>
 
 #include "gtest/gtest.h"
@@ -129,6 +130,81 @@ TEST_F(PolicyBundleTest, GatewayFloorRaisesTheRequirement) {
   EXPECT_EQ(VerifyBundle(*a, strict).status().code(), absl::StatusCode::kUnauthenticated);
 }
 
+// Finding 8: a bundle carries a signed expiry, and an expired one is not
+// loaded (by VerifyBundle, and so by Engine::FromBundle) however validly
+// signed.
+TEST_F(PolicyBundleTest, ExpiredBundleIsRefused) {
+  const absl::Time issued = absl::FromUnixSeconds(1700000000);  // 2023-11-14
+  const absl::Time not_after = issued + absl::Hours(24 * 90);
+  auto b = MakeBundle(SmallPolicy(), 1, "v1", issued, not_after);
+  ASSERT_TRUE(b.ok()) << b.status();
+  auto a = SignBundle(*b, alice_.secret_key, "alice");
+  ASSERT_TRUE(a.ok());
+  auto fresh = VerifyBundle(*a, trust_, not_after - absl::Milliseconds(1));
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ(BundleNotAfter(*fresh), not_after);
+  for (absl::Time now : {not_after, not_after + absl::Hours(1)}) {
+    auto v = VerifyBundle(*a, trust_, now);
+    EXPECT_EQ(v.status().code(), absl::StatusCode::kUnauthenticated);
+    EXPECT_NE(v.status().message().find("expired at 2024-02-12T22:13:20Z"), std::string::npos) << v.status();
+    EXPECT_NE(v.status().message().find("sign a fresh one"), std::string::npos) << v.status();
+  }
+  // Loading with the real clock: long expired.
+  auto engine = Engine::FromBundle(*a, trust_);
+  EXPECT_EQ(engine.status().code(), absl::StatusCode::kUnauthenticated) << engine.status();
+  // And the per-call check a gateway makes with the not_after it kept.
+  EXPECT_TRUE(CheckBundleExpiry(not_after, not_after - absl::Seconds(1)).ok());
+  EXPECT_EQ(CheckBundleExpiry(not_after, not_after).code(), absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(PolicyBundleTest, TamperedExpiryBreaksTheSignature) {
+  const absl::Time issued = absl::FromUnixSeconds(1800000000);
+  auto b = MakeBundle(SmallPolicy(), 1, "v1", issued, issued + absl::Hours(24));
+  ASSERT_TRUE(b.ok()) << b.status();
+  auto a = SignBundle(*b, alice_.secret_key, "alice");
+  ASSERT_TRUE(a.ok());
+  const int64_t later = absl::ToUnixMillis(issued + absl::Hours(24 * 3650));
+  for (int64_t forged : {later, int64_t{0}}) {  // moved, or removed
+    gatehouse::v1::SignedPolicyBundle sb;
+    ASSERT_TRUE(sb.ParseFromString(*a));
+    gatehouse::v1::PolicyBundlePayload payload;
+    ASSERT_TRUE(payload.ParseFromString(sb.payload()));
+    payload.set_expires_unix_ms(forged);
+    sb.set_payload(payload.SerializeAsString());
+    auto v = VerifyBundle(sb.SerializeAsString(), trust_, issued + absl::Hours(1));
+    EXPECT_EQ(v.status().code(), absl::StatusCode::kUnauthenticated) << forged;
+    EXPECT_NE(v.status().message().find("altered"), std::string::npos) << v.status();
+  }
+}
+
+TEST_F(PolicyBundleTest, BundleWithoutExpiryStillLoads) {
+  // As made before bundles had an expiry: no field 5 in the payload.
+  auto b = MakeBundle(SmallPolicy(), 1, "v1");
+  ASSERT_TRUE(b.ok());
+  gatehouse::v1::SignedPolicyBundle sb;
+  ASSERT_TRUE(sb.ParseFromString(*b));
+  gatehouse::v1::PolicyBundlePayload payload;
+  ASSERT_TRUE(payload.ParseFromString(sb.payload()));
+  EXPECT_EQ(payload.expires_unix_ms(), 0);
+  payload.clear_expires_unix_ms();
+  EXPECT_EQ(sb.payload(), payload.SerializeAsString());  // nothing on the wire
+  auto a = SignBundle(*b, alice_.secret_key, "alice");
+  ASSERT_TRUE(a.ok());
+  auto v = VerifyBundle(*a, trust_, absl::Now() + absl::Hours(24 * 365 * 100));
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(BundleNotAfter(*v), absl::InfiniteFuture());
+  EXPECT_TRUE(CheckBundleExpiry(BundleNotAfter(*v), absl::Now()).ok());
+  EXPECT_TRUE(Engine::FromBundle(*a, trust_).ok());
+}
+
+TEST_F(PolicyBundleTest, ExpiryNotAfterIssueIsRefusedWhenMade) {
+  const absl::Time issued = absl::FromUnixSeconds(1800000000);
+  EXPECT_EQ(MakeBundle(SmallPolicy(), 1, "v", issued, issued).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MakeBundle(SmallPolicy(), 1, "v", issued, issued - absl::Hours(1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(PolicyBundleTest, GarbageIsInvalidArgument) {
   EXPECT_EQ(VerifyBundle("\xff\xff\xff not a bundle", trust_).status().code(),
             absl::StatusCode::kInvalidArgument);
@@ -139,6 +215,13 @@ TEST_F(PolicyBundleTest, GarbageIsInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(MakeBundle(SmallPolicy(), kMaxRequiredSignatures, "v").ok());
   EXPECT_EQ(SignBundle(unsigned_, "short", "x").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(PolicyBundleTest, SignatureWithoutASignerNameIsRefused) {
+  for (const char* name : {"", "  \t"}) {
+    auto s = SignBundle(unsigned_, alice_.secret_key, name);
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << "'" << name << "'";
+  }
 }
 
 }  // namespace

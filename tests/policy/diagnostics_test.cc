@@ -228,6 +228,39 @@ TEST(PolicyDiagnostics, APermitWhoseObligationOthersGiveOnlyInPartIsNotRedundant
   EXPECT_TRUE(p3_redundant(both)) << both.Dump();
 }
 
+TEST(PolicyDiagnostics, APermitThatAloneRequiresARecipientSystemIsNotRedundant) {
+  // P1 allows everything P2 does, but only P2 requires a recipient system:
+  // removing it would let those records go to a whole organisation.
+  const std::string p1 = "permit P1 when purpose is care then encrypt\n";
+  Compiled c = WithRules(p1 + "permit P2 when purpose is care and sender is trust-a "
+                              "then require recipient system\n");
+  EXPECT_FALSE(c.HasCode("redundant")) << c.Dump();
+  Compiled both = WithRules(
+      "permit P1 when purpose is care then encrypt and require recipient system\n"
+      "permit P2 when purpose is care and sender is trust-a then require recipient system\n");
+  EXPECT_TRUE(both.HasCode("redundant")) << both.Dump();
+}
+
+TEST(PolicyDiagnostics, RequireRecipientSystemOnForbidIsTypeError) {
+  Compiled c = WithRules("forbid F when purpose is care then require recipient system\n");
+  const Diagnostic* d = Find(c, "type-error");
+  ASSERT_NE(d, nullptr) << c.Dump();
+}
+
+TEST(PolicyDiagnostics, LocalLayerMayRequireARecipientSystemOnBaselineFlows) {
+  Compiled c = CompileTexts(
+      {std::string(kPrelude) + "permit P1 when purpose is care\n",
+       "policy leeds\nlayer local\n"
+       "permit L1 when purpose is care and sender is trust-a then require recipient system\n"});
+  EXPECT_FALSE(HasErrors(c.diagnostics)) << c.Dump();
+  EXPECT_FALSE(c.HasCode("redundant")) << c.Dump();
+  const Engine e = *Engine::FromModel(c.model);
+  EXPECT_TRUE(e.Evaluate({"trust-a", "force-a", "summary", "OFFICIAL", "care", "", {}})
+                  .obligations.require_recipient_system);
+  EXPECT_FALSE(e.Evaluate({"force-a", "trust-a", "summary", "OFFICIAL", "care", "", {}})
+                   .obligations.require_recipient_system);
+}
+
 TEST(PolicyDiagnostics, PartlyForbiddenPermitIsInfoOverlap) {
   Compiled c = WithRules(
       "forbid F1 when caveats include MEDICAL\n"

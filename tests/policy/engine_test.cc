@@ -7,6 +7,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "policy/describe.h"
 #include "tests/policy/cedar_requests.h"
 #include "tests/policy/test_util.h"
 
@@ -190,6 +191,106 @@ permit P2 when recipient sector is council then redact (gp_notes, nhs_number) an
   EXPECT_FALSE(d2.obligations.notify_originator);
 }
 
+// Finding 4: a record addressed to an organisation with no recipient system
+// is fetched by every system there. A permit can require a system; the flag
+// is set if any matching permit sets it, and survives the compiled bundle.
+TEST(PolicyEngine, RecordAddressedOnlyToAnOrganisationIsFlaggedForRefusal) {
+  Compiled c = CompileText(R"(policy "p"
+classifications OFFICIAL
+caveats PERSONAL
+sectors health, council
+record types summary
+purposes care
+organisation trust-a sector health accredited OFFICIAL
+organisation council-a sector council accredited OFFICIAL
+permit P1 when purpose is care then encrypt
+permit P2 when sender sector is health and caveats include PERSONAL
+  then retain 30 days and require recipient system
+)");
+  ASSERT_FALSE(HasErrors(c.diagnostics)) << c.Dump();
+  ASSERT_EQ(c.model.rules.size(), 2u);
+  EXPECT_FALSE(c.model.rules[0].obligations.require_recipient_system);
+  EXPECT_TRUE(c.model.rules[1].obligations.require_recipient_system);
+  gatehouse::v1::CompiledPolicy proto = ToProto(c.model);
+  // Older gateways accept only format 1: they refuse this policy rather
+  // than silently drop the obligation.
+  EXPECT_EQ(proto.format_version(), kFormatVersionRecipientSystem);
+  EXPECT_TRUE(proto.rules(1).obligations().require_recipient_system());
+  auto via_bundle = Engine::FromCompiled(proto);
+  ASSERT_TRUE(via_bundle.ok()) << via_bundle.status();
+  const absl::string_view personal[] = {"PERSONAL"};
+  const Engine& e = *via_bundle;
+  const Decision d = e.Evaluate({"trust-a", "council-a", "summary", "OFFICIAL", "care", "", personal});
+  ASSERT_TRUE(d.allowed);
+  EXPECT_TRUE(d.obligations.require_recipient_system);  // from P2 alone
+  EXPECT_TRUE(d.obligations.encrypt);                   // from P1
+  // Not personal, or not from health: P1 only, no system required.
+  EXPECT_FALSE(e.Evaluate({"trust-a", "council-a", "summary", "OFFICIAL", "care", "", {}})
+                   .obligations.require_recipient_system);
+  const Decision council =
+      e.Evaluate({"council-a", "trust-a", "summary", "OFFICIAL", "care", "", personal});
+  ASSERT_TRUE(council.allowed);
+  EXPECT_FALSE(council.obligations.require_recipient_system);
+}
+
+TEST(PolicyEngine, PolicyWithoutTheNewObligationKeepsFormatVersionOne) {
+  std::string text;
+  ASSERT_TRUE(ReadFileToString(SourcePath("policy/examples/interorg.ghp"), &text));
+  EXPECT_EQ(ToProto(CompileText(text).model).format_version(), kFormatVersion);
+}
+
+// The demo's policy: what the trust and the force send about a person must
+// name a recipient system; the council's care plans need not.
+TEST(PolicyEngine, NorthshireHealthAndPoliceFlowsRequireARecipientSystem) {
+  std::string text;
+  ASSERT_TRUE(ReadFileToString(SourcePath("policy/examples/northshire.ghp"), &text));
+  Compiled c = CompileText(text);
+  ASSERT_FALSE(HasErrors(c.diagnostics)) << c.Dump();
+  const Engine e = *Engine::FromModel(c.model);
+  const absl::string_view personal[] = {"PERSONAL"};
+  const absl::string_view child[] = {"CHILD"};
+  struct Flow {
+    Request request;
+    bool requires_system;
+  };
+  const Flow flows[] = {
+      {{"nhs-trust-a", "council-a", "discharge_summary", "OFFICIAL-SENSITIVE", "direct_care", "", personal}, true},
+      {{"police-a", "council-a", "safeguarding_referral", "OFFICIAL-SENSITIVE", "safeguarding", "", child}, true},
+      {{"police-a", "nhs-trust-a", "safeguarding_referral", "OFFICIAL-SENSITIVE", "safeguarding", "", {}}, true},
+      {{"nhs-trust-a", "police-a", "safeguarding_referral", "OFFICIAL-SENSITIVE", "safeguarding", "", {}}, true},
+      {{"police-a", "police-a", "intelligence_report", "SECRET", "investigation", "", {}}, true},
+      {{"council-a", "nhs-trust-a", "care_plan", "OFFICIAL-SENSITIVE", "direct_care", "", personal}, false},
+  };
+  for (const Flow& f : flows) {
+    const Decision d = e.Evaluate(f.request);
+    ASSERT_TRUE(d.allowed) << f.request.sender << " -> " << f.request.recipient << ": " << d.reason;
+    EXPECT_EQ(d.obligations.require_recipient_system, f.requires_system)
+        << f.request.sender << " -> " << f.request.recipient << " " << f.request.record_type;
+  }
+}
+
+TEST(PolicyEngine, ExplainListsTheRecipientSystemObligation) {
+  Compiled c = CompileText(R"(policy "p"
+classifications OFFICIAL
+sectors health
+record types summary
+purposes care
+organisation trust-a sector health accredited OFFICIAL
+organisation trust-b sector health accredited OFFICIAL
+permit P1 when purpose is care then encrypt and require recipient system
+)");
+  ASSERT_FALSE(HasErrors(c.diagnostics)) << c.Dump();
+  const Engine e = *Engine::FromModel(c.model);
+  ResolvedRequest r;
+  Decision d;
+  ASSERT_TRUE(e.Resolve({"trust-a", "trust-b", "summary", "OFFICIAL", "care", "", {}}, &r, &d));
+  d = e.EvaluateResolved(r);
+  EXPECT_EQ(DescribeObligations(e, d.obligations), "encrypt; require recipient system");
+  const std::string explained = ExplainDecision(e, r, d);
+  EXPECT_NE(explained.find("obligations: encrypt; require recipient system;"), std::string::npos)
+      << explained;
+}
+
 TEST(PolicyEngine, LabelIndexFindsEveryNameAndNothingElse) {
   std::vector<std::string> names;
   for (int i = 0; i < 64; ++i) names.push_back("label-" + std::to_string(i * 7919));
@@ -238,7 +339,7 @@ TEST(PolicyEngine, CorruptCompiledPolicyIsRejected) {
   bad.mutable_rules(0)->mutable_cubes(0)->add_masks(1);
   EXPECT_EQ(Engine::FromCompiled(bad).status().code(), absl::StatusCode::kInvalidArgument);
   bad = proto;
-  bad.set_format_version(2);
+  bad.set_format_version(kFormatVersionRecipientSystem + 1);
   EXPECT_EQ(Engine::FromCompiled(bad).status().code(), absl::StatusCode::kInvalidArgument);
   bad = proto;
   bad.mutable_rules(1)->set_id(proto.rules(0).id());

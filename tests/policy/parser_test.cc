@@ -65,6 +65,40 @@ TEST(PolicyFormatter, KeywordAndSpacedNamesAreQuoted) {
   EXPECT_NE(out.find("purposes \"and\", audit"), std::string::npos) << out;
 }
 
+TEST(PolicyFormatter, RequireRecipientSystemRoundTrips) {
+  const std::string text =
+      "permit P\n  when purpose is care\n  then require recipient system, retain 2 years "
+      "and encrypt\n";
+  std::vector<Diagnostic> diags;
+  PolicyFileAst ast = ParsePolicy(0, text, &diags);
+  ASSERT_TRUE(diags.empty());
+  ASSERT_EQ(ast.rules.size(), 1u);
+  EXPECT_TRUE(ast.rules[0].obligations.require_recipient_system);
+  const std::string once = FormatPolicy(ast);
+  EXPECT_NE(once.find("  then encrypt\n    and retain 2 years\n    and require recipient system\n"),
+            std::string::npos)
+      << once;
+  PolicyFileAst again = ParsePolicy(0, once, &diags);
+  ASSERT_TRUE(diags.empty());
+  EXPECT_TRUE(again.rules[0].obligations.require_recipient_system);
+  EXPECT_EQ(FormatPolicy(again), once);
+  // Without the obligation the formatter writes nothing of it.
+  EXPECT_EQ(Fmt("permit P when purpose is care then encrypt\n", &diags).find("require"),
+            std::string::npos);
+}
+
+TEST(PolicyParser, RequireWithoutRecipientSystemIsSyntaxError) {
+  for (const char* text : {"permit P then require\n", "permit P then require recipient\n",
+                           "permit P then require system\n",
+                           "permit P then require recipient organisation\n"}) {
+    std::vector<Diagnostic> diags;
+    PolicyFileAst ast = ParsePolicy(0, text, &diags);
+    ASSERT_FALSE(diags.empty()) << text;
+    EXPECT_EQ(diags[0].code, "syntax") << text;
+    EXPECT_TRUE(ast.rules.empty()) << text;
+  }
+}
+
 TEST(PolicyParser, UnterminatedStringIsSyntaxError) {
   std::vector<Diagnostic> diags;
   ParsePolicy(0, "permit P1 \"no end\n", &diags);

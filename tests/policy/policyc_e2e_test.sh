@@ -56,7 +56,7 @@ expect_rc 0 "explain a write-down" -- "$policyc" explain "$ex/national-baseline.
 expect_out "no rule can permit a write-down" "explain blames the write-down, not other rules"
 expect_rc 0 "explain an allow" -- "$policyc" explain "$ex/national-baseline.ghp" --sender leeds-trust \
   --recipient leeds-council --type discharge_summary --classification OFFICIAL --purpose direct_care
-expect_out "obligations: encrypt; redact nhs_number_history; redact gp_free_text; retain 2920 days;" "explain lists obligations"
+expect_out "obligations: encrypt; redact nhs_number_history; redact gp_free_text; retain 2920 days; require recipient system;" "explain lists obligations"
 
 # test
 expect_rc 0 "officer cases pass" -- "$policyc" test "$ex/national-baseline.ghp" "$ex/local-leeds-care.ghp" \
@@ -96,6 +96,7 @@ expect_rc 1 "alice cannot sign twice" -- "$policyc" sign p.bundle --key alice.ke
 expect_rc 0 "sign bob" -- "$policyc" sign p.bundle --key bob.key --name bob
 expect_rc 0 "verify with two signatures" -- "$policyc" verify p.bundle --trust alice.pub --trust bob.pub
 expect_out "bundle OK: policy 'national-baseline' version 'test-1'" "verify summary"
+expect_out "expires never" "verify shows a bundle without expiry"
 expect_rc 1 "verify with an untrusted signer" -- "$policyc" verify p.bundle --trust alice.pub
 expect_out "not a trusted security officer key" "verify names the untrusted signer"
 cp p.bundle t.bundle
@@ -103,6 +104,38 @@ size=$(stat -c %s t.bundle)
 printf 'Z' | dd of=t.bundle bs=1 seek=$((size / 3)) conv=notrunc 2>/dev/null
 expect_rc 1 "verify a tampered bundle" -- "$policyc" verify t.bundle --trust alice.pub --trust bob.pub
 expect_rc 1 "verify with a higher gateway floor" -- "$policyc" verify p.bundle --trust alice.pub --trust bob.pub --min 3
+
+# expiry (finding 8): signed, shown by verify, refused once past
+expect_rc 0 "compile with --valid-for" -- "$policyc" compile "$ex/national-baseline.ghp" -o e.bundle --valid-for 90d
+expect_rc 0 "sign e.bundle" -- "$policyc" sign e.bundle --key alice.key --name alice
+expect_rc 0 "verify a bundle within its validity" -- "$policyc" verify e.bundle --trust alice.pub
+expect_out "expires 20[0-9-]*T[0-9:]*Z" "verify shows the expiry"
+expect_rc 0 "compile with --expires" -- "$policyc" compile "$ex/national-baseline.ghp" -o x.bundle --expires 2999-01-01T00:00:00Z
+expect_rc 2 "compile with an expiry already past" -- "$policyc" compile "$ex/national-baseline.ghp" -o past.bundle --expires 2001-01-01T00:00:00Z
+[ -e past.bundle ] && { echo "FAIL: a bundle with a past expiry was written"; failures=$((failures + 1)); }
+expect_rc 2 "compile with an unreadable --valid-for" -- "$policyc" compile "$ex/national-baseline.ghp" -o past.bundle --valid-for soon
+expect_rc 0 "compile valid for 1ms" -- "$policyc" compile "$ex/national-baseline.ghp" -o old.bundle --valid-for 1ms
+expect_rc 0 "sign old.bundle" -- "$policyc" sign old.bundle --key alice.key --name alice
+expect_rc 1 "verify refuses an expired bundle" -- "$policyc" verify old.bundle --trust alice.pub
+expect_out "bundle REJECTED: policy bundle expired at" "verify says the bundle expired"
+
+# sign refuses a missing signer name and a key others can read, writing nothing (finding 8)
+"$policyc" compile "$ex/national-baseline.ghp" -o s.bundle >/dev/null
+cp s.bundle s.orig
+expect_rc 2 "sign without --name" -- "$policyc" sign s.bundle --key alice.key -o s.out
+expect_out "usage: policyc sign" "sign without --name prints usage"
+expect_rc 2 "sign with an empty --name" -- "$policyc" sign s.bundle --key alice.key --name "" -o s.out
+expect_rc 2 "sign in place without --name" -- "$policyc" sign s.bundle --key alice.key
+chmod 644 alice.key
+expect_rc 2 "sign with a world-readable key" -- "$policyc" sign s.bundle --key alice.key --name alice -o s.out
+expect_out "chmod 600" "sign says how to fix the key file's mode"
+chmod 640 alice.key
+expect_rc 2 "sign with a group-readable key" -- "$policyc" sign s.bundle --key alice.key --name alice
+expect_out "chmod 600" "sign says how to fix the group-readable key"
+chmod 600 alice.key
+[ -e s.out ] && { echo "FAIL: a refused sign wrote s.out"; failures=$((failures + 1)); }
+cmp -s s.bundle s.orig || { echo "FAIL: a refused sign changed the bundle"; failures=$((failures + 1)); }
+ls ./*.tmp >/dev/null 2>&1 && { echo "FAIL: a refused sign left a temporary file"; failures=$((failures + 1)); }
 
 # usage
 expect_rc 2 "unknown command" -- "$policyc" frobnicate

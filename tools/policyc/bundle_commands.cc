@@ -1,10 +1,14 @@
 // keygen, sign, verify.
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "policy/bundle.h"
 #include "policy/engine.h"
 #include "tools/policyc/commands.h"
@@ -29,6 +33,23 @@ absl::StatusOr<std::string> ReadHexKey(const std::string& path, size_t bytes) {
   return raw;
 }
 
+// An officer's secret key file must be private to its owner: refuse one
+// that group or others can read (or write), as ssh does, before reading it.
+absl::Status CheckPrivateKeyFile(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  }
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return absl::PermissionDeniedError(absl::StrCat(
+        "key file ", path, " is readable by group or others (mode ", mode, "); run chmod 600 ",
+        path, " (and consider the key exposed if others could read it)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int Keygen(const Args& a) {
@@ -49,19 +70,26 @@ int Keygen(const Args& a) {
 }
 
 int Sign(const Args& a) {
-  if (a.positional.size() != 1 || !a.Has("--key")) {
-    std::fprintf(stderr, "usage: policyc sign BUNDLE --key NAME.key --name WHO [-o OUT]\n");
+  // The signer's name is what officers and auditors read: it may not be
+  // left out or blank.
+  const std::string name(absl::StripAsciiWhitespace(a.Get("--name")));
+  if (a.positional.size() != 1 || !a.Has("--key") || name.empty()) {
+    std::fprintf(stderr, "usage: policyc sign BUNDLE --key NAME.key --name WHO [-o OUT]\n%s",
+                 name.empty() && a.positional.size() == 1 && a.Has("--key")
+                     ? "policyc: --name is required: who is signing (not empty)\n"
+                     : "");
     return kExitUsage;
   }
+  if (auto s = CheckPrivateKeyFile(a.Get("--key")); !s.ok()) return Fail(s);
   auto bundle = ReadFile(a.positional[0]);
   if (!bundle.ok()) return Fail(bundle.status());
   auto key = ReadHexKey(a.Get("--key"), 64);
   if (!key.ok()) return Fail(key.status());
-  auto signed_bundle = policy::SignBundle(*bundle, *key, a.Get("--name"));
+  auto signed_bundle = policy::SignBundle(*bundle, *key, name);
   if (!signed_bundle.ok()) return Fail(signed_bundle.status(), kExitFailed);
   const std::string out = a.Get("-o", a.positional[0]);
   if (auto s = WriteFile(out, *signed_bundle); !s.ok()) return Fail(s);
-  std::printf("signed %s as '%s'\n", out.c_str(), a.Get("--name").c_str());
+  std::printf("signed %s as '%s'\n", out.c_str(), name.c_str());
   return kExitOk;
 }
 
@@ -96,6 +124,12 @@ int Verify(const Args& a) {
   std::printf("bundle OK: policy '%s' version '%s', %d rules, %u signature(s) "
               "required\n", compiled.name().c_str(), payload->version().c_str(),
               compiled.rules_size(), payload->required_signatures());
+  const absl::Time not_after = policy::BundleNotAfter(*payload);
+  std::printf("  issued %s, expires %s\n",
+              policy::FormatBundleTime(absl::FromUnixMillis(payload->issued_unix_ms())).c_str(),
+              not_after == absl::InfiniteFuture()
+                  ? "never (no expiry; consider compile --valid-for)"
+                  : policy::FormatBundleTime(not_after).c_str());
   return kExitOk;
 }
 

@@ -3,9 +3,11 @@
 #include <cstdio>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "policy/analyzer.h"
 #include "policy/bundle.h"
 #include "policy/case_file.h"
@@ -109,6 +111,41 @@ void PrintRegion(const policy::Domains& d, Region r, const char* label,
   if (r.size() > limit) std::printf("  ... %zu more groups (--limit)\n", r.size() - limit);
 }
 
+// The expiry from --expires (RFC 3339, e.g. 2027-01-01T00:00:00Z) or
+// --valid-for (e.g. 90d, or 36h) counted from `issued`; InfiniteFuture
+// with neither. InvalidArgument if both, unreadable, or not after `issued`.
+absl::StatusOr<absl::Time> ExpiryFromFlags(const Args& a, absl::Time issued) {
+  if (a.Has("--expires") && a.Has("--valid-for")) {
+    return absl::InvalidArgumentError("give --expires or --valid-for, not both");
+  }
+  absl::Time not_after = absl::InfiniteFuture();
+  if (a.Has("--expires")) {
+    std::string err;
+    if (!absl::ParseTime(absl::RFC3339_full, a.Get("--expires"), &not_after, &err)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--expires '", a.Get("--expires"), "' is not a time like 2027-01-01T00:00:00Z"));
+    }
+  } else if (a.Has("--valid-for")) {
+    const std::string v = a.Get("--valid-for");
+    absl::Duration d;
+    int days = 0;
+    if (!v.empty() && v.back() == 'd' && absl::SimpleAtoi(v.substr(0, v.size() - 1), &days) &&
+        days > 0 && days <= 100 * 365) {
+      d = absl::Hours(24) * days;
+    } else if (!absl::ParseDuration(v, &d) || d <= absl::ZeroDuration() ||
+               d == absl::InfiniteDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--valid-for '", v, "' is not a duration like 90d or 36h"));
+    }
+    not_after = issued + d;
+  }
+  if (not_after <= issued) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--expires ", policy::FormatBundleTime(not_after), " is already past"));
+  }
+  return not_after;
+}
+
 bool SameDomains(const policy::Domains& a, const policy::Domains& b) {
   if (a.organisations.size() != b.organisations.size()) return false;
   for (size_t i = 0; i < a.organisations.size(); ++i) {
@@ -136,9 +173,13 @@ int Check(const Args& a) {
 
 int Compile(const Args& a) {
   if (!a.Has("-o")) {
-    std::fprintf(stderr, "usage: policyc compile FILE... -o OUT [--required-signatures N]\n");
+    std::fprintf(stderr, "usage: policyc compile FILE... -o OUT [--required-signatures N] "
+                         "[--version V] [--expires TIME | --valid-for 90d]\n");
     return kExitUsage;
   }
+  const absl::Time issued = absl::Now();
+  auto not_after = ExpiryFromFlags(a, issued);
+  if (!not_after.ok()) return Fail(not_after.status());
   Loaded l;
   int code = 0;
   if (!LoadOk(a.positional, &l, &code)) return code;
@@ -146,11 +187,12 @@ int Compile(const Args& a) {
   if (!engine.ok()) return Fail(engine.status(), kExitFailed);
   const int required = std::atoi(a.Get("--required-signatures", "1").c_str());
   auto bundle = policy::MakeBundle(policy::ToProto(l.model), required,
-                                   a.Get("--version"));
+                                   a.Get("--version"), issued, *not_after);
   if (!bundle.ok()) return Fail(bundle.status());
   if (auto s = WriteFile(a.Get("-o"), *bundle); !s.ok()) return Fail(s);
   std::printf("compiled %zu rules into %s (unsigned; needs %d officer "
-              "signature(s))\n", l.model.rules.size(), a.Get("-o").c_str(), required);
+              "signature(s); expires %s)\n", l.model.rules.size(), a.Get("-o").c_str(),
+              required, policy::FormatBundleTime(*not_after).c_str());
   return kExitOk;
 }
 
@@ -199,15 +241,6 @@ int Explain(const Args& a) {
   }
   d = engine->EvaluateResolved(resolved);
   std::fputs(policy::ExplainDecision(*engine, resolved, d).c_str(), stdout);
-  if (d.allowed) {
-    const auto& o = d.obligations;
-    std::string ob;
-    if (o.encrypt) ob += " encrypt;";
-    for (const auto& f : engine->RedactFields(o)) ob += " redact " + f + ";";
-    if (o.retain_days) ob += absl::StrCat(" retain ", o.retain_days, " days;");
-    if (o.notify_originator) ob += " notify originator;";
-    if (!ob.empty()) std::printf("  obligations:%s\n", ob.c_str());
-  }
   return kExitOk;
 }
 

@@ -14,6 +14,7 @@ constexpr char kUsage[] =
     "  check FILE...                     report errors and warnings (--info, --werror)\n"
     "  compile FILE... -o OUT            write an unsigned bundle\n"
     "        [--required-signatures N] [--version V]\n"
+    "        [--expires 2027-01-01T00:00:00Z | --valid-for 90d]\n"
     "  fmt FILE [--check | -w]           print canonical form; --check: exit 1 if\n"
     "                                    not canonical; -w: rewrite the file\n"
     "  explain FILE... --sender S --recipient R --type T --classification C\n"
@@ -25,6 +26,7 @@ constexpr char kUsage[] =
     "  coverage FILE... [--cases CASES]  flows no permit reaches; rules no case exercises\n"
     "  keygen NAME                       write NAME.key (secret) and NAME.pub\n"
     "  sign BUNDLE --key NAME.key --name WHO [-o OUT]\n"
+    "                                    (the key file must be mode 0600)\n"
     "  verify BUNDLE --trust A.pub [--trust B.pub ...] [--min N]\n";
 
 }  // namespace
