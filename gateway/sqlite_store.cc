@@ -2,8 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <mutex>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -15,8 +18,14 @@
 namespace gatehouse {
 namespace {
 
-constexpr int kSchemaVersion = 2;
-constexpr const char* kSchema = R"sql(
+// The schema: the one version 2 created (kBaseSchema), then each of
+// kMigrations in turn. A new file gets the base and every migration; a file
+// an older version wrote gets the migrations it lacks. Either way all of it,
+// with the new user_version, is one transaction: a failure leaves the file as
+// it was. A change to the schema is a migration appended here, never an edit
+// of what an existing file already has.
+constexpr int kBaseVersion = 2;
+constexpr const char* kBaseSchema = R"sql(
 CREATE TABLE IF NOT EXISTS outbox (
   record_id       TEXT PRIMARY KEY,
   sender_system   TEXT NOT NULL,
@@ -53,6 +62,24 @@ CREATE TABLE IF NOT EXISTS peer_checkpoint (
   note  TEXT NOT NULL
 );
 )sql";
+
+// kMigrations[i] takes the schema from version kBaseVersion + i to the next.
+constexpr const char* kMigrations[] = {
+    // 3: a record addressed to the organisation as a whole (recipient_system
+    // '') is acknowledged by each system that may take it, for itself; its
+    // payload is dropped once all of them have (until then the rows here
+    // say who has). Looked up by the key, whole or by its first two columns.
+    R"sql(
+CREATE TABLE mailbox_ack (
+  sender_org TEXT NOT NULL,
+  record_id  TEXT NOT NULL,
+  system     TEXT NOT NULL,
+  acked_ms   INTEGER NOT NULL,
+  PRIMARY KEY (sender_org, record_id, system)
+) WITHOUT ROWID;
+)sql",
+};
+constexpr int kSchemaVersion = kBaseVersion + static_cast<int>(std::size(kMigrations));
 
 // Prepared statements kept per connection and reused: preparing a
 // statement (parsing its SQL) cost about a tenth of a gateway's CPU when
@@ -197,6 +224,46 @@ absl::StatusOr<MailboxEntry> ReadMailboxRow(Stmt& s) {
   return e;
 }
 
+// The schema version of `db`: 0 for a new, empty file.
+absl::StatusOr<int64_t> SchemaVersion(sqlite3* db) {
+  Stmt version(db, "PRAGMA user_version");
+  Stmt tables(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'");
+  RETURN_IF_ERROR(version.ok());
+  RETURN_IF_ERROR(tables.ok());
+  RETURN_IF_ERROR(version.Check(version.Step(), "read"));
+  RETURN_IF_ERROR(tables.Check(tables.Step(), "read"));
+  if (tables.Int(0) == 0) return 0;
+  // A file with tables but version 0 is not one of ours: refused below.
+  return version.Int(0) == 0 ? -1 : version.Int(0);
+}
+
+// Brings `db` to kSchemaVersion in one transaction (see kBaseSchema); on
+// failure leaves it as it was. FailedPrecondition for a version it cannot
+// migrate.
+absl::Status Migrate(sqlite3* db, const std::string& path) {
+  RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+  absl::Status st = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(int64_t version, SchemaVersion(db));
+    if (version == 0) {
+      RETURN_IF_ERROR(Exec(db, kBaseSchema));
+      version = kBaseVersion;
+    }
+    if (version < kBaseVersion || version > kSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "store: ", path, " has schema version ", std::max<int64_t>(version, 0),
+          "; this gateway reads versions ", kBaseVersion, " to ", kSchemaVersion,
+          ". Deliver or export what it holds with the gateway that wrote it"));
+    }
+    for (int64_t v = version; v < kSchemaVersion; ++v) {
+      RETURN_IF_ERROR(Exec(db, kMigrations[v - kBaseVersion]));
+    }
+    return Exec(db, absl::StrCat("PRAGMA user_version = ", kSchemaVersion).c_str());
+  }();
+  if (st.ok()) st = Exec(db, "COMMIT");
+  if (!st.ok()) Exec(db, "ROLLBACK").IgnoreError();
+  return st;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
@@ -217,21 +284,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
   sqlite3* writer = nullptr;
   RETURN_IF_ERROR(open(&writer));
   absl::Status st = Exec(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
-  if (st.ok()) {
-    Stmt version(writer, "PRAGMA user_version");
-    Stmt tables(writer, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'");
-    st = version.ok();
-    if (st.ok()) st = tables.ok();
-    if (st.ok()) st = version.Check(version.Step(), "read");
-    if (st.ok()) st = tables.Check(tables.Step(), "read");
-    if (st.ok() && tables.Int(0) > 0 && version.Int(0) != kSchemaVersion) {
-      st = absl::FailedPreconditionError(absl::StrCat(
-          "store: ", path, " has schema version ", version.Int(0), "; this gateway writes ",
-          kSchemaVersion, ". Deliver or export what it holds with the gateway that wrote it"));
-    }
-  }
-  if (st.ok()) st = Exec(writer, kSchema);
-  if (st.ok()) st = Exec(writer, absl::StrCat("PRAGMA user_version = ", kSchemaVersion).c_str());
+  if (st.ok()) st = Migrate(writer, path);
   sqlite3* reader = nullptr;
   if (st.ok()) st = open(&reader);
   if (!st.ok()) {
@@ -612,6 +665,8 @@ absl::StatusOr<std::set<std::string>> SqliteStore::HeldEnvelopes(
   std::set<std::string> held;
   if (among.empty()) return held;
   std::lock_guard<std::mutex> lock(read_mu_);
+  // acked_ms stays NULL until the last system a record waits for has
+  // acknowledged it (an organisation-wide record's payload is kept till then).
   Stmt s(reader_, "SELECT envelope_sha256 FROM mailbox WHERE acked_ms IS NULL");
   RETURN_IF_ERROR(s.ok());
   int rc;
@@ -680,17 +735,111 @@ absl::StatusOr<MailboxPut> SqliteStore::AddToMailbox(const v1::MailboxRecord& re
   return r.Wait();
 }
 
-absl::StatusOr<std::vector<MailboxEntry>> SqliteStore::FetchMailbox(const std::string& system,
+namespace {
+
+// The mailbox rows a reader sees (see MailboxReader), in a statement that
+// binds them with BindReader. ?2 is '' if the reader takes
+// organisation-wide records, else its system again (so it adds nothing);
+// an organisation-wide row it has acknowledged is left out. Searched by
+// index mailbox_open, and mailbox_ack's key.
+constexpr const char* kVisibleTo =
+    "acked_ms IS NULL AND recipient_system IN (?1, ?2) AND NOT (recipient_system = '' AND "
+    "EXISTS (SELECT 1 FROM mailbox_ack a WHERE a.sender_org = mailbox.sender_org AND "
+    "a.record_id = mailbox.record_id AND a.system = ?1))";
+
+// REQUIRES: !reader.system.empty() (an empty one would match the
+// organisation-wide rows as its own).
+void BindReader(Stmt& s, const MailboxReader& reader) {
+  s.Bind(1, reader.system);
+  s.Bind(2, reader.TakesOrgWide() ? std::string() : reader.system);
+}
+
+// A mailbox row a reader is about to acknowledge.
+struct VisibleRow {
+  std::string sender_org;
+  std::string envelope_sha256;
+  bool org_wide = false;
+};
+
+// The rows under `record_id` visible to `reader` (more than one only if
+// several organisations used the id). By index mailbox_record.
+absl::StatusOr<std::vector<VisibleRow>> VisibleById(sqlite3* db, const MailboxReader& reader,
+                                                    const std::string& record_id) {
+  Stmt s(db, absl::StrCat("SELECT sender_org, envelope_sha256, recipient_system = '' "
+                          "FROM mailbox WHERE record_id = ?3 AND ", kVisibleTo).c_str());
+  RETURN_IF_ERROR(s.ok());
+  BindReader(s, reader);
+  s.Bind(3, record_id);
+  std::vector<VisibleRow> rows;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) rows.push_back({s.Text(0), s.Text(1), s.Int(2) != 0});
+  RETURN_IF_ERROR(s.Check(rc, "read"));
+  return rows;
+}
+
+// Drops the payload of (sender_org, record_id), keeping its id.
+absl::Status DropPayload(sqlite3* db, const std::string& sender_org,
+                         const std::string& record_id, int64_t now_ms) {
+  Stmt s(db, "UPDATE mailbox SET acked_ms = ?, record = NULL WHERE sender_org = ? AND "
+             "record_id = ? AND acked_ms IS NULL");
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, now_ms);
+  s.Bind(2, sender_org);
+  s.Bind(3, record_id);
+  return s.Done();
+}
+
+// Records reader.system's acknowledgement of the organisation-wide record
+// (sender_org, record_id), which it has not acknowledged before. If every
+// system of reader.org_recipients now has, drops the payload (and the
+// acknowledgements, needed no more) and returns true.
+absl::StatusOr<bool> AckOrgWide(sqlite3* db, const MailboxReader& reader,
+                                const std::string& sender_org, const std::string& record_id,
+                                int64_t now_ms) {
+  {
+    Stmt s(db, "INSERT INTO mailbox_ack (sender_org, record_id, system, acked_ms) "
+               "VALUES (?, ?, ?, ?)");
+    RETURN_IF_ERROR(s.ok());
+    s.Bind(1, sender_org);
+    s.Bind(2, record_id);
+    s.Bind(3, reader.system);
+    s.Bind(4, now_ms);
+    RETURN_IF_ERROR(s.Done());
+  }
+  std::set<std::string> waiting(reader.org_recipients.begin(), reader.org_recipients.end());
+  {
+    Stmt s(db, "SELECT system FROM mailbox_ack WHERE sender_org = ? AND record_id = ?");
+    RETURN_IF_ERROR(s.ok());
+    s.Bind(1, sender_org);
+    s.Bind(2, record_id);
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) waiting.erase(s.Text(0));
+    RETURN_IF_ERROR(s.Check(rc, "read"));
+  }
+  if (!waiting.empty()) return false;
+  RETURN_IF_ERROR(DropPayload(db, sender_org, record_id, now_ms));
+  Stmt s(db, "DELETE FROM mailbox_ack WHERE sender_org = ? AND record_id = ?");
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, sender_org);
+  s.Bind(2, record_id);
+  RETURN_IF_ERROR(s.Done());
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<MailboxEntry>> SqliteStore::FetchMailbox(const MailboxReader& reader,
                                                                     int64_t after_seq,
                                                                     int limit) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s(reader_, "SELECT seq, record FROM mailbox WHERE acked_ms IS NULL AND seq > ? AND "
-                  "(recipient_system = ? OR recipient_system = '') ORDER BY seq LIMIT ?");
-  RETURN_IF_ERROR(s.ok());
-  s.Bind(1, after_seq);
-  s.Bind(2, system);
-  s.Bind(3, limit);
   std::vector<MailboxEntry> out;
+  if (reader.system.empty()) return out;
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s(reader_, absl::StrCat("SELECT seq, record FROM mailbox WHERE ", kVisibleTo,
+                               " AND seq > ?3 ORDER BY seq LIMIT ?4").c_str());
+  RETURN_IF_ERROR(s.ok());
+  BindReader(s, reader);
+  s.Bind(3, after_seq);
+  s.Bind(4, limit);
   int rc;
   while ((rc = s.Step()) == SQLITE_ROW) {
     ASSIGN_OR_RETURN(MailboxEntry e, ReadMailboxRow(s));
@@ -700,41 +849,45 @@ absl::StatusOr<std::vector<MailboxEntry>> SqliteStore::FetchMailbox(const std::s
   return out;
 }
 
-absl::StatusOr<MailboxEntry> SqliteStore::GetMailbox(const std::string& system,
+absl::StatusOr<MailboxEntry> SqliteStore::GetMailbox(const MailboxReader& reader,
                                                      const std::string& sender_org,
                                                      const std::string& record_id) {
+  absl::Status not_found = absl::NotFoundError(absl::StrCat(
+      "record ", record_id, " from ", sender_org, " is not waiting in the mailbox of ",
+      reader.system));
+  if (reader.system.empty()) return not_found;
   std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s(reader_, "SELECT seq, record FROM mailbox WHERE acked_ms IS NULL AND sender_org = ? AND "
-                  "record_id = ? AND (recipient_system = ? OR recipient_system = '')");
+  Stmt s(reader_, absl::StrCat("SELECT seq, record FROM mailbox WHERE sender_org = ?3 AND "
+                               "record_id = ?4 AND ", kVisibleTo).c_str());
   RETURN_IF_ERROR(s.ok());
-  s.Bind(1, sender_org);
-  s.Bind(2, record_id);
-  s.Bind(3, system);
+  BindReader(s, reader);
+  s.Bind(3, sender_org);
+  s.Bind(4, record_id);
   const int rc = s.Step();
-  if (rc == SQLITE_DONE) {
-    return absl::NotFoundError(absl::StrCat("record ", record_id, " from ", sender_org,
-                                            " is not waiting in the mailbox of ", system));
-  }
+  if (rc == SQLITE_DONE) return not_found;
   RETURN_IF_ERROR(s.Check(rc, "read"));
   return ReadMailboxRow(s);
 }
 
 absl::StatusOr<std::vector<MailboxAcked>> SqliteStore::AckMailbox(
-    const std::string& system, const std::vector<std::string>& record_ids, int64_t now_ms) {
+    const MailboxReader& reader, const std::vector<std::string>& record_ids, int64_t now_ms) {
   std::vector<MailboxAcked> acked;
+  if (reader.system.empty()) return acked;
   absl::Status st = RunWrite([&](sqlite3* db, int64_t*) -> absl::Status {
     acked.clear();
     for (const std::string& id : record_ids) {
-      Stmt s(db, "UPDATE mailbox SET acked_ms = ?, record = NULL WHERE record_id = ? AND "
-                 "acked_ms IS NULL AND (recipient_system = ? OR recipient_system = '') "
-                 "RETURNING sender_org, envelope_sha256");
-      RETURN_IF_ERROR(s.ok());
-      s.Bind(1, now_ms);
-      s.Bind(2, id);
-      s.Bind(3, system);
-      int rc;
-      while ((rc = s.Step()) == SQLITE_ROW) acked.push_back({s.Text(0), id, s.Text(1)});
-      RETURN_IF_ERROR(s.Check(rc, "write"));
+      // A row acknowledged here is not visible again: an id given twice is
+      // acknowledged once.
+      ASSIGN_OR_RETURN(std::vector<VisibleRow> rows, VisibleById(db, reader, id));
+      for (VisibleRow& row : rows) {
+        MailboxAcked a{row.sender_org, id, std::move(row.envelope_sha256), true};
+        if (row.org_wide) {
+          ASSIGN_OR_RETURN(a.payload_dropped, AckOrgWide(db, reader, row.sender_org, id, now_ms));
+        } else {
+          RETURN_IF_ERROR(DropPayload(db, row.sender_org, id, now_ms));
+        }
+        acked.push_back(std::move(a));
+      }
     }
     return absl::OkStatus();
   });
@@ -742,13 +895,21 @@ absl::StatusOr<std::vector<MailboxAcked>> SqliteStore::AckMailbox(
   return acked;
 }
 
-absl::StatusOr<int64_t> SqliteStore::MailboxDepth(const std::string& system) {
+absl::StatusOr<int64_t> SqliteStore::MailboxDepth(const MailboxReader& reader) {
+  if (reader.system.empty()) return 0;
   std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s(reader_, "SELECT COUNT(*) FROM mailbox WHERE acked_ms IS NULL AND "
-                  "(? = '' OR recipient_system = ? OR recipient_system = '')");
+  Stmt s(reader_, absl::StrCat("SELECT COUNT(*) FROM mailbox WHERE ", kVisibleTo).c_str());
   RETURN_IF_ERROR(s.ok());
-  s.Bind(1, system);
-  s.Bind(2, system);
+  BindReader(s, reader);
+  RETURN_IF_ERROR(s.Check(s.Step(), "read"));
+  return s.Int(0);
+}
+
+absl::StatusOr<int64_t> SqliteStore::HeldMailboxRecords() {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  // By index mailbox_open.
+  Stmt s(reader_, "SELECT COUNT(*) FROM mailbox WHERE acked_ms IS NULL");
+  RETURN_IF_ERROR(s.ok());
   RETURN_IF_ERROR(s.Check(s.Step(), "read"));
   return s.Int(0);
 }

@@ -34,7 +34,12 @@ namespace gatehouse {
 
 class SqliteStore final : public Store {
  public:
-  // Opens or creates the database at `path`. Unavailable if it cannot.
+  // Opens or creates the database at `path`. A database an earlier version
+  // of this store wrote (schema version 2 on) is brought up to this
+  // version's schema, in one transaction: on any failure it is left as it
+  // was. Unavailable if it cannot be opened or migrated; FailedPrecondition
+  // (and the file left unchanged) if it holds a schema this store cannot
+  // migrate (older than 2, or newer than its own).
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path);
   ~SqliteStore() override;
 
@@ -64,15 +69,16 @@ class SqliteStore final : public Store {
   absl::StatusOr<MailboxSeen> FindInMailbox(const std::string& sender_org,
                                             const std::string& record_id) override;
   absl::StatusOr<std::set<std::string>> HeldEnvelopes(const std::set<std::string>& among) override;
-  absl::StatusOr<std::vector<MailboxEntry>> FetchMailbox(const std::string& system,
+  absl::StatusOr<std::vector<MailboxEntry>> FetchMailbox(const MailboxReader& reader,
                                                          int64_t after_seq, int limit) override;
-  absl::StatusOr<MailboxEntry> GetMailbox(const std::string& system,
+  absl::StatusOr<MailboxEntry> GetMailbox(const MailboxReader& reader,
                                           const std::string& sender_org,
                                           const std::string& record_id) override;
-  absl::StatusOr<std::vector<MailboxAcked>> AckMailbox(const std::string& system,
-                                 const std::vector<std::string>& record_ids,
-                                 int64_t now_ms) override;
-  absl::StatusOr<int64_t> MailboxDepth(const std::string& system) override;
+  absl::StatusOr<std::vector<MailboxAcked>> AckMailbox(const MailboxReader& reader,
+                                                       const std::vector<std::string>& record_ids,
+                                                       int64_t now_ms) override;
+  absl::StatusOr<int64_t> MailboxDepth(const MailboxReader& reader) override;
+  absl::StatusOr<int64_t> HeldMailboxRecords() override;
   absl::StatusOr<PeerCheckpoint> GetPeerCheckpoint(const std::string& org) override;
   absl::Status PutPeerCheckpoint(const std::string& org, const PeerCheckpoint& cp) override;
 

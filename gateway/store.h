@@ -15,8 +15,10 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "gatehouse/v1/exchange.pb.h"
 #include "gatehouse/v1/peer.pb.h"
@@ -58,11 +60,50 @@ struct MailboxPut {
   MailboxSeen held;       // what is held now (the first delivery's)
 };
 
+// Who reads the mailbox: one system of our organisation, and the systems
+// that may take records addressed to the organisation as a whole.
+//
+// A record addressed to a system is visible to that system alone, until it
+// acknowledges it. A record addressed to the organisation (no recipient
+// system) is visible to each system named in `org_recipients`, until that
+// system acknowledges it; to no other system, and to none if the list is
+// empty. A reader with an empty `system` sees nothing.
+//
+// Example:
+//   MailboxReader reader =
+//       MailboxReader::Of(caller.system, config.org_recipient_systems());
+//   ASSIGN_OR_RETURN(std::vector<MailboxEntry> page, store.FetchMailbox(reader, 0, 100));
+struct MailboxReader {
+  std::string system;                       // the calling system
+  std::vector<std::string> org_recipients;  // GatewayConfig.org_recipient_systems
+
+  // The reader for `system` under a config's org_recipient_systems (any
+  // range of strings).
+  template <typename Range>
+  static MailboxReader Of(std::string system, const Range& org_recipients) {
+    return MailboxReader{std::move(system), {org_recipients.begin(), org_recipients.end()}};
+  }
+
+  // Whether `system` may take organisation-wide records.
+  bool TakesOrgWide() const {
+    if (system.empty()) return false;
+    for (const std::string& s : org_recipients) {
+      if (s == system) return true;
+    }
+    return false;
+  }
+};
+
 // A record a system acknowledged.
 struct MailboxAcked {
   std::string sender_org;
   std::string record_id;
   std::string envelope_sha256;  // names a streamed record's spool file
+  // True if this acknowledgement dropped the payload: the record waits for
+  // no system any more, so a streamed record's spool file may be removed.
+  // False for an organisation-wide record another named system has not yet
+  // acknowledged: its payload (and spool file) is still needed.
+  bool payload_dropped = false;
 };
 
 // A peer gateway's audit checkpoint this gateway last verified and cosigned.
@@ -144,28 +185,43 @@ class Store {
   virtual absl::StatusOr<MailboxSeen> FindInMailbox(const std::string& sender_org,
                                                     const std::string& record_id) = 0;
   // Those of `among` (envelope SHA-256s: a streamed record's spool file is
-  // named by it) under which an unacknowledged mailbox record is kept. One
-  // pass over the unacknowledged records, however many are asked about.
+  // named by it) under which a mailbox record whose payload is still held is
+  // kept: one some system has yet to acknowledge (an organisation-wide record
+  // counts until every system it waits for has). One pass over those
+  // records, however many are asked about.
   virtual absl::StatusOr<std::set<std::string>> HeldEnvelopes(
       const std::set<std::string>& among) = 0;
-  // Unacknowledged records for `system` (addressed to it or to any system of
-  // our organisation) with seq > after_seq, oldest first.
-  virtual absl::StatusOr<std::vector<MailboxEntry>> FetchMailbox(const std::string& system,
+  // The records visible to `reader` (see MailboxReader) with seq > after_seq,
+  // oldest first, at most `limit`. Empty if none is.
+  virtual absl::StatusOr<std::vector<MailboxEntry>> FetchMailbox(const MailboxReader& reader,
                                                                  int64_t after_seq,
                                                                  int limit) = 0;
-  // The unacknowledged record (sender_org, record_id) if visible to
-  // `system`; NotFound otherwise.
-  virtual absl::StatusOr<MailboxEntry> GetMailbox(const std::string& system,
+  // The record (sender_org, record_id) if it is visible to `reader`;
+  // NotFound otherwise (not held, acknowledged, or another system's: the
+  // caller cannot tell which).
+  virtual absl::StatusOr<MailboxEntry> GetMailbox(const MailboxReader& reader,
                                                   const std::string& sender_org,
                                                   const std::string& record_id) = 0;
-  // Acknowledges those of `record_ids` visible to `system`; returns those.
-  // The record's id is kept (so a redelivery is still recognised); its
-  // payload is dropped.
-  virtual absl::StatusOr<std::vector<MailboxAcked>> AckMailbox(const std::string& system,
-                                         const std::vector<std::string>& record_ids,
-                                         int64_t now_ms) = 0;
-  // Unacknowledged records visible to `system`; all of them if empty.
-  virtual absl::StatusOr<int64_t> MailboxDepth(const std::string& system) = 0;
+  // Acknowledges, for reader.system, those of `record_ids` visible to
+  // `reader`, and returns them. One system's acknowledgement never takes a
+  // record from another:
+  //  - a record addressed to reader.system: its payload is dropped;
+  //  - an organisation-wide record: the acknowledgement is recorded for
+  //    reader.system (it sees the record no more); its payload is dropped
+  //    only once every system of reader.org_recipients has acknowledged it.
+  // MailboxAcked::payload_dropped says which. A record's id is kept either
+  // way, so a redelivery is still recognised. Ids not visible to `reader`
+  // (unknown, already acknowledged by it, another system's) are left
+  // unchanged and are not returned. On error nothing is acknowledged.
+  virtual absl::StatusOr<std::vector<MailboxAcked>> AckMailbox(
+      const MailboxReader& reader, const std::vector<std::string>& record_ids,
+      int64_t now_ms) = 0;
+  // How many records are visible to `reader` (0 for an empty reader.system).
+  virtual absl::StatusOr<int64_t> MailboxDepth(const MailboxReader& reader) = 0;
+  // How many records some system has yet to take (the payload is held), for
+  // metrics: an organisation-wide record counts once, until the last system
+  // it waits for acknowledges it.
+  virtual absl::StatusOr<int64_t> HeldMailboxRecords() = 0;
 
   // The checkpoint of `org`'s audit log this gateway last cosigned; NotFound if none.
   virtual absl::StatusOr<PeerCheckpoint> GetPeerCheckpoint(const std::string& org) = 0;

@@ -60,7 +60,7 @@ TEST(ConcurrencyTest, StoreKeepsEveryRecordOnceUnderConcurrentUse) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(inserted.load(), kThreads / 2 * kPerThread);
-  EXPECT_EQ(*store->MailboxDepth(""), kPerThread);
+  EXPECT_EQ(*store->HeldMailboxRecords(), kPerThread);
   auto rest = store->DueForDelivery(10, 100000);
   ASSERT_TRUE(rest.ok());
   EXPECT_EQ(*store->OutboxDepth(), static_cast<int64_t>(rest->size()));
