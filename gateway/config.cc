@@ -16,6 +16,10 @@
 namespace gatehouse {
 namespace {
 
+constexpr double kDefaultSubmitRate = 2000;    // a second, per system
+constexpr double kDefaultDeliverRate = 10000;  // a second, per peer organisation
+constexpr double kDefaultListenerRate = 20000; // a second, per listener
+
 std::string Resolve(const std::filesystem::path& base, const std::string& p) {
   if (p.empty() || std::filesystem::path(p).is_absolute()) return p;
   return (base / p).lexically_normal().string();
@@ -55,19 +59,31 @@ absl::Status ValidateConfig(const v1::GatewayConfig& c) {
     return absl::InvalidArgumentError(
         "config: maxPayloadBytes and maxStreamBytes must not be negative");
   }
-  if (c.max_outbox_records() < 0 || c.submit_rate_per_system() < 0 ||
-      c.submit_burst_per_system() < 0 || c.directory_refresh_seconds() < 0) {
+  if (c.max_outbox_records() < 0 || c.submit_burst_per_system() < 0 ||
+      c.directory_refresh_seconds() < 0 || c.listener_burst() < 0) {
     return absl::InvalidArgumentError(
-        "config: maxOutboxRecords, submitRatePerSystem, submitBurstPerSystem and "
+        "config: maxOutboxRecords, submitBurstPerSystem, listenerBurst and "
         "directoryRefreshSeconds must not be negative");
+  }
+  if (c.max_connection_age_seconds() < 0 || c.max_connection_age_grace_seconds() < 0 ||
+      c.directory_expiry_grace_seconds() < 0 || c.refusal_summary_seconds() < 0) {
+    return absl::InvalidArgumentError(
+        "config: maxConnectionAgeSeconds, maxConnectionAgeGraceSeconds, "
+        "directoryExpiryGraceSeconds and refusalSummarySeconds must not be negative");
+  }
+  for (const std::string& system : c.org_recipient_systems()) {
+    if (!IsValidId(system)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "config: orgRecipientSystems entry '", system,
+          "' must be a system id: 1-64 lower-case letters, digits or '-'"));
+    }
   }
   if (c.profile() != "" && c.profile() != "police" && c.profile() != "health") {
     return absl::InvalidArgumentError(absl::StrCat(
         "config: profile '", c.profile(), "' is not one of \"police\", \"health\" or empty"));
   }
-  if (c.deliver_rate_per_org() < 0 || c.deliver_burst_per_org() < 0) {
-    return absl::InvalidArgumentError(
-        "config: deliverRatePerOrg and deliverBurstPerOrg must not be negative");
+  if (c.deliver_burst_per_org() < 0) {
+    return absl::InvalidArgumentError("config: deliverBurstPerOrg must not be negative");
   }
   if (c.policy().min_signatures() < 0 || c.replay_window_seconds() < 0 ||
       c.cosign_interval_seconds() < 0 || c.audit().checkpoint_interval_ms() < 0) {
@@ -90,6 +106,22 @@ void FillDefaults(v1::GatewayConfig* c) {
   if (r->max_backoff_ms() == 0) r->set_max_backoff_ms(30000);
   if (r->deliver_timeout_ms() == 0) r->set_deliver_timeout_ms(5000);
   if (c->max_outbox_records() == 0) c->set_max_outbox_records(100000);
+  // Rates: 0 means the default, negative means unlimited (RateLimiter takes
+  // a rate <= 0 as unlimited); a burst of 0 means twice the rate.
+  if (c->submit_rate_per_system() == 0) c->set_submit_rate_per_system(kDefaultSubmitRate);
+  if (c->deliver_rate_per_org() == 0) c->set_deliver_rate_per_org(kDefaultDeliverRate);
+  if (c->listener_rate() == 0) c->set_listener_rate(kDefaultListenerRate);
+  if (c->submit_burst_per_system() == 0) {
+    c->set_submit_burst_per_system(2 * std::max(c->submit_rate_per_system(), 1.0));
+  }
+  if (c->deliver_burst_per_org() == 0) {
+    c->set_deliver_burst_per_org(2 * std::max(c->deliver_rate_per_org(), 1.0));
+  }
+  if (c->listener_burst() == 0) c->set_listener_burst(2 * std::max(c->listener_rate(), 1.0));
+  if (c->max_connection_age_seconds() == 0) c->set_max_connection_age_seconds(600);
+  if (c->max_connection_age_grace_seconds() == 0) c->set_max_connection_age_grace_seconds(30);
+  if (c->health_listen().empty()) c->set_health_listen("127.0.0.1:0");
+  if (c->refusal_summary_seconds() == 0) c->set_refusal_summary_seconds(60);
   if (c->directory_refresh_seconds() == 0) c->set_directory_refresh_seconds(5);
   if (c->tls().refresh_interval_seconds() == 0) {
     c->mutable_tls()->set_refresh_interval_seconds(5);

@@ -15,6 +15,7 @@
 #include "gateway/metrics.h"
 #include "gateway/peer_client.h"
 #include "gateway/policy_holder.h"
+#include "gateway/refusal_log.h"
 #include "gateway/seal_queue.h"
 #include "gateway/store.h"
 
@@ -33,7 +34,18 @@ struct GatewayContext {
   Auditor* auditor = nullptr;
   Metrics* metrics = nullptr;
   PeerClient* peers = nullptr;
+  RefusalLog* refusals = nullptr;  // callers refused before authentication
 };
+
+// OK while records may flow at `now`: the directory in force and the live
+// policy bundle are both unexpired (or within the directory's grace);
+// otherwise FailedPrecondition naming which expired. Checked on every
+// Submit, Deliver and delivery attempt, not only when a file loads.
+inline absl::Status CheckTrustInForce(const GatewayContext& ctx, absl::Time now) {
+  absl::Status s = ctx.directory->CheckInForce(now);
+  if (s.ok() && ctx.policy != nullptr) s = ctx.policy->CheckInForce(now);  // null: stand-ins
+  return s;
+}
 
 // The rank of a Government Security Classification (OFFICIAL 1 ...
 // TOP SECRET 4), or 0 for a name outside it.

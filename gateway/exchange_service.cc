@@ -138,6 +138,12 @@ absl::StatusOr<Identity> ExchangeService::Authenticate(
 }
 
 absl::Status ExchangeService::Admit(const Identity& caller, grpc::ServerContextBase* context) {
+  if (int64_t wait_ms = listener_limiter_.Take("", NowMs()); wait_ms > 0) {
+    context->AddTrailingMetadata("retry-after-ms", absl::StrCat(wait_ms));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "this gateway's client port is over its limit of ", config_->listener_rate(),
+        " submits a second from all systems; retry after ", wait_ms, " ms"));
+  }
   if (int64_t wait_ms = limiter_.Take(caller.uri, NowMs()); wait_ms > 0) {
     context->AddTrailingMetadata("retry-after-ms", absl::StrCat(wait_ms));
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -285,6 +291,15 @@ absl::StatusOr<ExchangeService::Decided> ExchangeService::Decide(
 
   // Obligations. One the gateway cannot carry out is a denial.
   const policy::DecisionObligations& ob = decided.live.obligations;
+  if (ob.require_recipient_system && l.recipient_system().empty()) {
+    metrics_->CountRecord("outbound", "denied", "obligation");
+    return Refuse(caller, request, record_id,
+                  absl::PermissionDeniedError(absl::StrCat(
+                      "denied: rule ", rule_ids.empty() ? "" : rule_ids[0],
+                      " requires naming the recipient system (labels.recipient_system), so "
+                      "that only that system of ", l.recipient_org(), " can fetch the record")),
+                  rule_ids);
+  }
   v1::SealedContent content;
   content.set_sender_system(caller.system);
   content.set_recipient_system(l.recipient_system());
@@ -379,6 +394,10 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
   if (!caller.ok()) {
     metrics_->CountRefusal("exchange", "UNAUTHENTICATED");
     return Done(context, caller.status());
+  }
+  if (absl::Status in_force = CheckTrustInForce(*ctx_, absl::Now()); !in_force.ok()) {
+    metrics_->CountRefusal("exchange", "FAILED_PRECONDITION");
+    return Done(context, in_force);
   }
   // Claimed before the repeat check: a Submit with the same key that ends
   // in between is then seen as the repeat it is.
@@ -522,7 +541,8 @@ grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* co
   int limit = request->max_records() <= 0 ? kDefaultPage
                                           : std::min(request->max_records(), kMaxPage);
   absl::StatusOr<std::vector<MailboxEntry>> entries =
-      store_->FetchMailbox(caller->system, after, limit + 1);
+      store_->FetchMailbox(ReaderFor(*caller),
+                           after, limit + 1);
   if (!entries.ok()) return Done(context, entries.status());
   bool more = static_cast<int>(entries->size()) > limit;
   if (more) entries->pop_back();
@@ -577,7 +597,8 @@ grpc::ServerUnaryReactor* ExchangeService::Ack(grpc::CallbackServerContext* cont
   }
   std::vector<std::string> ids(request->record_ids().begin(), request->record_ids().end());
   absl::StatusOr<std::vector<MailboxAcked>> acked =
-      store_->AckMailbox(caller->system, ids, NowMs());
+      store_->AckMailbox(ReaderFor(*caller), ids,
+                         NowMs());
   if (!acked.ok()) return Done(context, acked.status());
   std::vector<v1::AuditEntry> audit;
   for (const MailboxAcked& a : *acked) {
@@ -599,9 +620,11 @@ grpc::ServerUnaryReactor* ExchangeService::Ack(grpc::CallbackServerContext* cont
                              "and written once the audit log has room")));
   }
   response->set_acked(static_cast<int>(acked->size()));
-  // A streamed record's spool file goes once the record is acknowledged
-  // (the id and envelope hash stay in the store against replays).
+  // A streamed record's spool file goes once its payload is dropped: when
+  // the last system it waits for has acknowledged it (the id and envelope
+  // hash stay in the store against replays).
   for (const MailboxAcked& a : *acked) {
+    if (!a.payload_dropped) continue;
     std::error_code ec;
     std::filesystem::remove(InboundSpoolPath(config_->data_dir(), a.envelope_sha256), ec);
   }
@@ -615,7 +638,8 @@ grpc::ServerUnaryReactor* ExchangeService::Status(grpc::CallbackServerContext* c
   if (!caller.ok()) return Done(context, caller.status());
   response->set_org_id(caller->org);
   response->set_system_id(caller->system);
-  absl::StatusOr<int64_t> mailbox = store_->MailboxDepth(caller->system);
+  absl::StatusOr<int64_t> mailbox =
+      store_->MailboxDepth(ReaderFor(*caller));
   if (!mailbox.ok()) return Done(context, mailbox.status());
   absl::StatusOr<int64_t> outbox = store_->OutboxDepth();
   if (!outbox.ok()) return Done(context, outbox.status());
@@ -647,6 +671,10 @@ grpc::Status ExchangeService::SubmitStream(grpc::ServerContext* context,
   if (!caller.ok()) {
     metrics_->CountRefusal("exchange", "UNAUTHENTICATED");
     return ToGrpcStatus(caller.status());
+  }
+  if (absl::Status in_force = CheckTrustInForce(*ctx_, absl::Now()); !in_force.ok()) {
+    metrics_->CountRefusal("exchange", "FAILED_PRECONDITION");
+    return ToGrpcStatus(in_force);
   }
   v1::SubmitChunk first;
   if (!reader->Read(&first)) {
@@ -752,7 +780,8 @@ grpc::Status ExchangeService::FetchStream(grpc::ServerContext* context,
   absl::StatusOr<Identity> caller = Authenticate(context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<MailboxEntry> held =
-      store_->GetMailbox(caller->system, request->sender_org(), request->record_id());
+      store_->GetMailbox(ReaderFor(*caller),
+                         request->sender_org(), request->record_id());
   if (!held.ok()) return ToGrpcStatus(held.status());
   const v1::MailboxRecord& m = held->record;
   if (m.envelope_file().empty()) {

@@ -34,7 +34,8 @@ class ExchangeService final : public ExchangeServiceBase {
         directory_(ctx->directory),
         sender_(sender),
         metrics_(ctx->metrics),
-        limiter_(config_->submit_rate_per_system(), config_->submit_burst_per_system()) {}
+        limiter_(config_->submit_rate_per_system(), config_->submit_burst_per_system()),
+        listener_limiter_(config_->listener_rate(), config_->listener_burst()) {}
 
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
                                    const v1::SubmitRequest* request,
@@ -58,6 +59,11 @@ class ExchangeService final : public ExchangeServiceBase {
   using Finisher = std::function<void(const grpc::Status&)>;
   // The caller, if it is a system of our organisation.
   absl::StatusOr<Identity> Authenticate(grpc::ServerContextBase* context) const;
+  // The caller as a reader of the mailbox: its own records, and those
+  // addressed to the whole organisation if config names it to take them.
+  MailboxReader ReaderFor(const Identity& caller) const {
+    return MailboxReader::Of(caller.system, config_->org_recipient_systems());
+  }
   // Refuses with ResourceExhausted if the caller is over its rate or the
   // outbox is full; changes nothing.
   absl::Status Admit(const Identity& caller, grpc::ServerContextBase* context);
@@ -117,7 +123,8 @@ class ExchangeService final : public ExchangeServiceBase {
   OutboxSender* const sender_;
   Metrics* const metrics_;
   Claims submitting_;  // idempotency keys of Submits in progress, by (system, key)
-  RateLimiter limiter_;
+  RateLimiter limiter_;           // Submits per system
+  RateLimiter listener_limiter_;  // Submits on the client port, all systems
 };
 
 // The client-facing receipt for an outbox entry.

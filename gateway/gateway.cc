@@ -113,22 +113,59 @@ absl::Status CheckOwnEntry(const v1::Organisation& entry, const envelope::Keyset
 int64_t NowUnix() { return absl::ToUnixSeconds(absl::Now()); }
 
 absl::Status WritePortsFile(const std::string& path, int client_port, int peer_port,
-                            int admin_port) {
+                            int admin_port, int health_port) {
   return audit::WriteFileAtomically(
       path,
       absl::StrCat("{\"clientPort\": ", client_port, ", \"peerPort\": ", peer_port,
-                   ", \"adminPort\": ", admin_port, "}\n"),
-      0644);
+                   ", \"adminPort\": ", admin_port, ", \"healthPort\": ", health_port, "}\n"),
+      0600);
+}
+
+// Every file the gateway keeps is 0600 and every directory 0700 (new ones
+// by the umask set at start): the store, its WAL, the audit log, spools and
+// floors hold who exchanged what with whom. Ones left looser by an older
+// version or by hand are tightened, and said so.
+absl::Status TightenModes(const std::string& dir) {
+  std::error_code ec;
+  auto tighten = [](const std::filesystem::path& p, mode_t want) -> absl::Status {
+    struct stat st;
+    if (lstat(p.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) return absl::OkStatus();
+    if ((st.st_mode & 07777 & ~want) == 0) return absl::OkStatus();
+    if (chmod(p.c_str(), st.st_mode & want) != 0) {
+      return absl::UnavailableError(absl::StrCat("cannot chmod ", p.string(), " to ",
+                                                 want == 0700 ? "0700" : "0600"));
+    }
+    LogWarning("tightened a file mode", {{"path", p.string()}});
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(tighten(dir, 0700));
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    RETURN_IF_ERROR(tighten(it->path(), it->is_directory() ? 0700 : 0600));
+  }
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat("cannot read ", dir, ": ", ec.message()));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
 
 absl::StatusOr<v1::Directory> Gateway::ReadDirectory(const std::string& path,
-                                                     int64_t* not_after_ms) const {
+                                                     int64_t* not_after_ms,
+                                                     bool allow_expired) const {
   ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
-  ASSIGN_OR_RETURN(v1::Directory directory,
-                   envelope::VerifySignedDirectory(bytes, authority_keys_, absl::Now()));
   v1::SignedDirectory signed_directory;
+  absl::Time at = absl::Now();
+  if (allow_expired && signed_directory.ParseFromString(bytes) &&
+      signed_directory.not_after_unix_ms() > 0 &&
+      absl::FromUnixMillis(signed_directory.not_after_unix_ms()) <= at) {
+    // Verified as of just before its expiry: the signature over the expiry
+    // is checked all the same, and DirectoryCache refuses its use.
+    at = absl::FromUnixMillis(signed_directory.not_after_unix_ms()) - absl::Milliseconds(1);
+  }
+  ASSIGN_OR_RETURN(v1::Directory directory,
+                   envelope::VerifySignedDirectory(bytes, authority_keys_, at));
   signed_directory.ParseFromString(bytes);  // verified above
   *not_after_ms = signed_directory.not_after_unix_ms();
   RETURN_IF_ERROR(ValidateDirectoryEntries(directory));
@@ -144,6 +181,7 @@ absl::StatusOr<v1::Directory> Gateway::ReadDirectory(const std::string& path,
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig& config) {
   std::unique_ptr<Gateway> gw(new Gateway(config));
   const v1::GatewayConfig& c = gw->config_;
+  umask(077);  // every file the gateway makes is its own alone
   RETURN_IF_ERROR(CheckTlsFiles(c.tls()));
   RETURN_IF_ERROR(CheckOwnCertificate(c));
 
@@ -185,13 +223,18 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   }
   std::string stamp = FileStamp(c.directory_file());
   int64_t not_after_ms = 0;
-  absl::StatusOr<v1::Directory> directory = gw->ReadDirectory(c.directory_file(), &not_after_ms);
+  // The same rule as while running: an expired directory (genuinely signed)
+  // is in force but pauses sending and receiving records (DirectoryCache).
+  absl::StatusOr<v1::Directory> directory =
+      gw->ReadDirectory(c.directory_file(), &not_after_ms, /*allow_expired=*/true);
   if (!directory.ok()) {
     return absl::Status(directory.status().code(),
                         absl::StrCat("directoryFile '", c.directory_file(),
                                      "' refused: ", directory.status().message()));
   }
-  gw->directory_ = std::make_unique<DirectoryCache>(*std::move(directory));
+  gw->directory_ = std::make_unique<DirectoryCache>(
+      *std::move(directory), absl::FromUnixMillis(not_after_ms),
+      absl::Seconds(c.directory_expiry_grace_seconds()));
   RETURN_IF_ERROR(CheckOwnEntry(*gw->directory_->Find(c.org_id()), *gw->keyset_, log_key,
                                 cosigner_key));
   {
@@ -216,7 +259,11 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
     return absl::UnavailableError(
         absl::StrCat("cannot create dataDir ", c.data_dir(), ": ", ec.message()));
   }
-  chmod(c.data_dir().c_str(), 0700);
+  RETURN_IF_ERROR(TightenModes(c.data_dir()));
+  if (!c.audit().dir().empty()) {
+    std::filesystem::create_directories(c.audit().dir(), ec);
+    RETURN_IF_ERROR(TightenModes(c.audit().dir()));
+  }
   // One gateway a data directory, before anything in it is read or changed:
   // a second one started by mistake stops here (and the spool sweep below
   // cannot remove files a running gateway still needs).
@@ -244,7 +291,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   RETURN_IF_ERROR(PrepareSpool(c.data_dir()));
   ASSIGN_OR_RETURN(gw->store_, SqliteStore::Open(c.data_dir() + "/gatehouse.db"));
   audit::AuditLogOptions audit_options;
-  audit_options.signer = std::make_shared<const audit::NoteSigner>(log_key);
+  audit_options.signer = std::make_shared<const audit::NoteSigner>(std::move(log_key));
   audit_options.checkpoint_every_entries = c.audit().checkpoint_every_entries();
   audit_options.checkpoint_interval = absl::Milliseconds(c.audit().checkpoint_interval_ms());
   absl::StatusOr<std::unique_ptr<audit::AuditLog>> log =
@@ -257,9 +304,11 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   SweepSpool(c.data_dir(), *gw->store_);
   gw->auditor_ = std::make_unique<Auditor>(gw->audit_log_.get(), c.org_id(),
                                            &gw->metrics_.audit_append_seconds());
+  gw->refusals_ = std::make_unique<RefusalLog>(gw->auditor_.get(), &gw->metrics_, c.org_id());
 
   const int64_t max_message = c.max_payload_bytes() + kMessageOverhead;
-  gw->peers_ = std::make_unique<PeerClient>(c.tls(), max_message, gw->revocations_);
+  const absl::Duration max_age = absl::Seconds(c.max_connection_age_seconds());
+  gw->peers_ = std::make_unique<PeerClient>(c.tls(), max_message, gw->revocations_, max_age);
   GatewayContext& ctx = gw->ctx_;
   ctx.config = &gw->config_;
   ctx.store = gw->store_.get();
@@ -273,6 +322,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   ctx.auditor = gw->auditor_.get();
   ctx.metrics = &gw->metrics_;
   ctx.peers = gw->peers_.get();
+  ctx.refusals = gw->refusals_.get();
 
   gw->AuditEvent(v1::AUDIT_EVENT_GATEWAY_STARTED,
                  absl::StrCat("audit log recovery: ", gw->audit_log_->recovery_report().ToString()));
@@ -284,6 +334,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
                               c.require_end_user() ? "required" : "optional"));
   gw->AuditEvent(v1::AUDIT_EVENT_DIRECTORY_LOADED,
                  absl::StrCat("directory version ", gw->directory_->version()));
+  gw->CheckDirectoryInForce();  // audits an expired one at once
   {
     std::shared_ptr<const LoadedPolicy> p = gw->policy_->live();
     gw->AuditEvent(v1::AUDIT_EVENT_POLICY_LOADED,
@@ -301,12 +352,34 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   gw->cosigner_ = std::make_unique<Cosigner>(&gw->ctx_, std::move(cosigner_key));
 
   grpc::EnableDefaultHealthCheckService(true);
+  // Health without a client certificate, for orchestrators' probes: its own
+  // plain-text port (loopback unless configured), serving nothing else. Its
+  // builder is made before reflection is switched on, so it has none.
+  grpc::ServerBuilder health_builder;
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds,
-                   MakeServerCredentials(c.tls(), gw->revocations_));
+  // Every call on the TLS ports is checked by a CallGate before any
+  // service (ours, health, reflection) sees it.
+  ASSIGN_OR_RETURN(
+      std::shared_ptr<grpc::ServerCredentials> client_creds,
+      MakeServerCredentials(c.tls(), gw->revocations_,
+                            std::make_shared<CallGate>(CallGate::Port::kClient, c.org_id(),
+                                                       gw->revocations_, gw->refusals_.get())));
+  ASSIGN_OR_RETURN(
+      std::shared_ptr<grpc::ServerCredentials> peer_creds,
+      MakeServerCredentials(c.tls(), gw->revocations_,
+                            std::make_shared<CallGate>(CallGate::Port::kPeer, c.org_id(),
+                                                       gw->revocations_, gw->refusals_.get())));
+  // Connections are closed after max_connection_age (with a grace for calls
+  // in flight) so that they handshake again against what is in force.
+  auto limit_age = [&c](grpc::ServerBuilder& b) {
+    b.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, c.max_connection_age_seconds() * 1000);
+    b.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                         c.max_connection_age_grace_seconds() * 1000);
+  };
 
   grpc::ServerBuilder client_builder;
-  client_builder.AddListeningPort(c.client_listen(), creds, &gw->client_port_);
+  limit_age(client_builder);
+  client_builder.AddListeningPort(c.client_listen(), client_creds, &gw->client_port_);
   client_builder.SetMaxReceiveMessageSize(static_cast<int>(max_message));
   client_builder.SetMaxSendMessageSize(static_cast<int>(max_message) * 4);
   client_builder.RegisterService(gw->exchange_.get());
@@ -316,13 +389,26 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   }
 
   grpc::ServerBuilder peer_builder;
-  peer_builder.AddListeningPort(c.peer_listen(), creds, &gw->peer_port_);
+  limit_age(peer_builder);
+  peer_builder.AddListeningPort(c.peer_listen(), peer_creds, &gw->peer_port_);
   peer_builder.SetMaxReceiveMessageSize(static_cast<int>(max_message));
   peer_builder.RegisterService(gw->peer_.get());
   gw->peer_server_ = peer_builder.BuildAndStart();
   if (gw->peer_server_ == nullptr || gw->peer_port_ == 0) {
     gw->client_server_->Shutdown();
     return absl::UnavailableError(absl::StrCat("cannot listen on peerListen ", c.peer_listen()));
+  }
+
+  if (c.health_listen() != "off") {
+    health_builder.AddListeningPort(c.health_listen(), grpc::InsecureServerCredentials(),
+                                    &gw->health_port_);
+    gw->health_server_ = health_builder.BuildAndStart();
+    if (gw->health_server_ == nullptr || gw->health_port_ == 0) {
+      gw->client_server_->Shutdown();
+      gw->peer_server_->Shutdown();
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on healthListen ", c.health_listen()));
+    }
   }
 
   if (!c.admin_listen().empty()) {
@@ -338,10 +424,11 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   }
   gw->sender_->Start();
   gw->cosigner_->Start();
+  gw->UpdateHealth();
   gw->watcher_ = std::thread([raw = gw.get()] { raw->WatchFiles(); });
   if (!c.ports_file().empty()) {
     RETURN_IF_ERROR(WritePortsFile(c.ports_file(), gw->client_port_, gw->peer_port_,
-                                   gw->admin_port()));
+                                   gw->admin_port(), gw->health_port_));
   }
   LogInfo("gateway started", {{"org_id", c.org_id()},
                               {"client_port", absl::StrCat(gw->client_port_)},
@@ -368,6 +455,7 @@ void Gateway::Shutdown(absl::Duration grace) {
   auto deadline = absl::ToChronoTime(absl::Now() + grace);
   if (client_server_) client_server_->Shutdown(deadline);
   if (peer_server_) peer_server_->Shutdown(deadline);
+  if (health_server_) health_server_->Shutdown(deadline);
   // Records still being sealed go on to the audit log and the outbox.
   if (seal_queue_) seal_queue_->Stop();
   if (sender_) sender_->Stop();
@@ -378,6 +466,7 @@ void Gateway::Shutdown(absl::Duration grace) {
   }
   if (watcher_.joinable()) watcher_.join();
   if (admin_) admin_->Stop();
+  if (refusals_) refusals_->Flush();
   if (audit_log_) {
     if (absl::Status s = audit_log_->Close(); !s.ok()) {
       LogError("audit log close failed", {{"error", s.ToString()}});
@@ -397,6 +486,7 @@ Gateway::~Gateway() {
 
 void Gateway::WatchFiles() {
   const absl::Duration period = absl::Seconds(config_.directory_refresh_seconds());
+  absl::Time next_refusal_flush = absl::Now() + absl::Seconds(config_.refusal_summary_seconds());
   while (true) {
     {
       absl::MutexLock lock(&watch_mu_);
@@ -406,7 +496,43 @@ void Gateway::WatchFiles() {
     ReloadPolicyIfChanged();
     CheckCertificateIfChanged();
     ReloadRevocationsIfChanged();
+    CheckDirectoryInForce();
+    UpdateHealth();
+    if (absl::Now() >= next_refusal_flush) {
+      refusals_->Flush();
+      next_refusal_flush = absl::Now() + absl::Seconds(config_.refusal_summary_seconds());
+    }
     auditor_->RetryHeld();
+  }
+}
+
+void Gateway::CheckDirectoryInForce() {
+  absl::Status in_force = CheckTrustInForce(ctx_, absl::Now());
+  {
+    absl::MutexLock lock(&watch_mu_);
+    if (in_force.ok() == !directory_expired_) return;
+    directory_expired_ = !in_force.ok();
+  }
+  if (!in_force.ok()) {
+    LogError("directory or policy expired: Submit and Deliver refused, outbox paused",
+             {{"error", std::string(in_force.message())}});
+    AuditEvent(directory_->CheckInForce(absl::Now()).ok() ? v1::AUDIT_EVENT_POLICY_REFUSED
+                                                          : v1::AUDIT_EVENT_DIRECTORY_EXPIRED,
+               std::string(in_force.message()), "FAILED_PRECONDITION");
+  } else {
+    LogInfo("directory and policy in force again: Submit, Deliver and the outbox resume",
+            {{"version", absl::StrCat(directory_->version())}});
+    sender_->Kick();
+  }
+}
+
+void Gateway::UpdateHealth() {
+  bool ready = true;
+  for (const auto& [name, problem] : ReadinessChecks()) ready &= problem.empty();
+  for (grpc::Server* s : {client_server_.get(), peer_server_.get(), health_server_.get()}) {
+    if (s != nullptr && s->GetHealthCheckService() != nullptr) {
+      s->GetHealthCheckService()->SetServingStatus(ready);
+    }
   }
 }
 
@@ -461,7 +587,7 @@ void Gateway::ReloadDirectoryIfChanged() {
     return;
   }
   const uint64_t version = loaded->version();
-  directory_->Replace(*std::move(loaded));
+  directory_->Replace(*std::move(loaded), absl::FromUnixMillis(not_after_ms));
   if (absl::Status s = WriteFloor(directory_floor_file_, static_cast<int64_t>(version)); !s.ok()) {
     LogError("directory version not recorded; an older one could be loaded after a restart",
              {{"error", s.ToString()}});
@@ -552,14 +678,23 @@ std::vector<std::pair<std::string, std::string>> Gateway::ReadinessChecks() {
     std::string problem;
     if (directory_loaded_unix_ == 0) {
       problem = "not loaded";
-    } else if (directory_not_after_ms_ < absl::ToUnixMillis(absl::Now())) {
-      problem = "the directory in use has expired; publish a freshly signed one";
+    } else if (absl::Status in_force = directory_->CheckInForce(absl::Now()); !in_force.ok()) {
+      problem = std::string(in_force.message());
+    } else if (directory_->not_after() <= absl::Now()) {
+      problem = absl::StrCat("the directory in use expired at ",
+                             absl::FormatTime(directory_->not_after()),
+                             "; in use under its grace (directoryExpiryGraceSeconds) until ",
+                             absl::FormatTime(directory_->not_after() + directory_->grace()),
+                             ": publish a freshly signed one");
     }
     checks.push_back({"directory", problem});
   }
   absl::StatusOr<int64_t> depth = store_->OutboxDepth();
   checks.push_back({"store", depth.ok() ? "" : std::string(depth.status().message())});
-  checks.push_back({"policy", policy_->live() != nullptr ? "" : "not loaded"});
+  {
+    absl::Status policy = policy_->CheckInForce(absl::Now());
+    checks.push_back({"policy", policy.ok() ? "" : std::string(policy.message())});
+  }
   // Writable: no append has failed (the log refuses every append after a
   // write failure until it is reopened) and its directory is writable.
   std::string audit_problem;
@@ -609,7 +744,7 @@ AdminServer::Response Gateway::Admin(absl::string_view path) {
       gauges.push_back({"gatehouse_outbox_depth", "Records queued for delivery.",
                         static_cast<double>(*d), ""});
     }
-    if (absl::StatusOr<int64_t> d = store_->MailboxDepth(""); d.ok()) {
+    if (absl::StatusOr<int64_t> d = store_->HeldMailboxRecords(); d.ok()) {
       gauges.push_back({"gatehouse_mailbox_depth", "Records waiting for our systems.",
                         static_cast<double>(*d), ""});
     }
@@ -650,7 +785,20 @@ AdminServer::Response Gateway::Admin(absl::string_view path) {
       gauges.push_back({"gatehouse_directory_loaded_timestamp_seconds",
                         "When the directory in use was loaded, Unix seconds.",
                         static_cast<double>(directory_loaded_unix_), ""});
+      gauges.push_back({"gatehouse_directory_in_force",
+                        "1 while the directory in use may be used (unexpired, or in its "
+                        "grace); 0 while records are refused and the outbox is paused.",
+                        directory_expired_ ? 0.0 : 1.0, ""});
     }
+    gauges.push_back({"gatehouse_directory_expiry_timestamp_seconds",
+                      "When the directory in use expires, Unix seconds.",
+                      static_cast<double>(absl::ToUnixSeconds(directory_->not_after())), ""});
+    gauges.push_back({"gatehouse_directory_expiry_grace_seconds",
+                      "How long after its expiry the directory is still used (config).",
+                      absl::ToDoubleSeconds(directory_->grace()), ""});
+    gauges.push_back({"gatehouse_refusals_pending",
+                      "Calls refused before authentication, not yet summarised in the audit log.",
+                      static_cast<double>(refusals_->Pending()), ""});
     return {200, metrics_.Render(gauges), "text/plain; version=0.0.4; charset=utf-8"};
   }
   return {404, "not found; try /metrics, /readyz or /healthz\n"};

@@ -21,6 +21,8 @@
 #include "gateway/admin_server.h"
 #include "gateway/audit/audit_log.h"
 #include "gateway/auditor.h"
+#include "gateway/call_gate.h"
+#include "gateway/refusal_log.h"
 #include "gateway/context.h"
 #include "gateway/directory_cache.h"
 #include "gateway/envelope/keyset.h"
@@ -53,6 +55,7 @@ class Gateway {
   int client_port() const { return client_port_; }
   int peer_port() const { return peer_port_; }
   int admin_port() const { return admin_ ? admin_->port() : 0; }
+  int health_port() const { return health_port_; }
 
   // The admin endpoint's answer for `path` (/metrics, /readyz, /healthz).
   AdminServer::Response Admin(absl::string_view path);
@@ -73,8 +76,16 @@ class Gateway {
   void CheckCertificateIfChanged();
   // Verifies a signed directory file and checks it against this gateway.
   // Sets *not_after_ms to when it expires.
-  absl::StatusOr<v1::Directory> ReadDirectory(const std::string& path,
-                                              int64_t* not_after_ms) const;
+  // With `allow_expired` (at start), a genuinely signed directory past its
+  // expiry is read all the same: DirectoryCache keeps it from being used.
+  absl::StatusOr<v1::Directory> ReadDirectory(const std::string& path, int64_t* not_after_ms,
+                                              bool allow_expired = false) const;
+  // Audits and logs the moment the directory or policy in force expires
+  // (and logs when both are in force again, and wakes the outbox).
+  void CheckDirectoryInForce();
+  // gRPC health: SERVING on every port while ready (ReadinessChecks), else
+  // NOT_SERVING.
+  void UpdateHealth();
   // Audits an operational event (reloads, start) without waiting.
   void AuditEvent(v1::AuditEvent event, const std::string& reason,
                   const std::string& status_code = "");
@@ -93,6 +104,7 @@ class Gateway {
   std::unique_ptr<Store> store_;
   std::unique_ptr<audit::AuditLog> audit_log_;
   std::unique_ptr<Auditor> auditor_;
+  std::unique_ptr<RefusalLog> refusals_;
   std::unique_ptr<DirectoryCache> directory_;
   std::shared_ptr<Revocations> revocations_;
   std::string directory_floor_file_;  // dataDir/directory.version
@@ -106,6 +118,8 @@ class Gateway {
   std::unique_ptr<PeerService> peer_;
   std::unique_ptr<grpc::Server> client_server_;
   std::unique_ptr<grpc::Server> peer_server_;
+  std::unique_ptr<grpc::Server> health_server_;  // plain text, health only
+  int health_port_ = 0;
   std::unique_ptr<AdminServer> admin_;
   int client_port_ = 0;
   int peer_port_ = 0;
@@ -117,6 +131,7 @@ class Gateway {
   std::string directory_error_ ABSL_GUARDED_BY(watch_mu_);  // last refusal, if any
   int64_t directory_loaded_unix_ ABSL_GUARDED_BY(watch_mu_) = 0;
   int64_t directory_not_after_ms_ ABSL_GUARDED_BY(watch_mu_) = 0;
+  bool directory_expired_ ABSL_GUARDED_BY(watch_mu_) = false;  // last seen by CheckDirectoryInForce
   std::string policy_error_ ABSL_GUARDED_BY(watch_mu_);
   std::string cert_stamp_ ABSL_GUARDED_BY(watch_mu_);
   std::string cert_error_ ABSL_GUARDED_BY(watch_mu_);

@@ -85,6 +85,12 @@ void OutboxSender::DeliverNow(const OutboxEntry& entry, Done done) {
 
 void OutboxSender::Attempt(const OutboxEntry& entry, Done done) {
   const std::string& to = entry.record.labels().recipient_org();
+  if (absl::Status in_force = CheckTrustInForce(*ctx_, absl::Now()); !in_force.ok()) {
+    // Stays queued; the retry loop resumes once a newer directory is loaded.
+    Finish(entry, grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(in_force.message())),
+           v1::DeliverResponse(), 0, std::move(done));
+    return;
+  }
   std::optional<v1::Organisation> peer = directory_->Find(to);
   if (!peer.has_value()) {
     Finish(entry,
@@ -270,6 +276,10 @@ void OutboxSender::Run() {
       if (stopping_) return;
       kicked_ = false;
     }
+    // Paused while the directory (or policy) in force has expired: records
+    // stay queued and no attempt is spent on them (Kick() when a new one is
+    // loaded).
+    if (!CheckTrustInForce(*ctx_, absl::Now()).ok()) continue;
     absl::StatusOr<std::vector<OutboxEntry>> due = store_->DueForDelivery(NowMs(), 64);
     if (!due.ok()) {
       LogError("outbox read failed", {{"error", due.status().ToString()}});

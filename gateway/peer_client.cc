@@ -30,12 +30,16 @@ int64_t RetryAfterMs(const grpc::ClientContext& context) {
 
 absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> PeerClient::StubFor(
     const v1::Organisation& peer) {
+  const uint64_t generation = revocations_ != nullptr ? revocations_->generation() : 0;
+  const absl::Time now = absl::Now();
   absl::MutexLock lock(&mu_);
   Entry& e = stubs_[peer.org_id()];
   if (e.stub != nullptr && e.address == peer.gateway_address() &&
-      e.identity == peer.gateway_identity()) {
+      e.identity == peer.gateway_identity() && e.generation == generation &&
+      now - e.made < max_age_) {
     return e.stub;
   }
+  // Calls in flight keep the old channel (they hold its stub) until they end.
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds =
       MakeChannelCredentials(tls_, peer.gateway_identity(), revocations_);
   if (!creds.ok()) return creds.status();
@@ -48,6 +52,8 @@ absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> PeerClient::StubFor(
   auto channel = grpc::CreateCustomChannel(peer.gateway_address(), *creds, args);
   e.address = peer.gateway_address();
   e.identity = peer.gateway_identity();
+  e.generation = generation;
+  e.made = now;
   e.stub = std::shared_ptr<v1::Peer::Stub>(v1::Peer::NewStub(channel));
   return e.stub;
 }

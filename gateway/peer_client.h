@@ -1,6 +1,8 @@
 // Calls to other organisations' gateways over mutual TLS. One channel per
 // peer organisation, made on first use and remade if the directory changes
-// the peer's address or identity. The server certificate must carry the
+// the peer's address or identity, when new CRLs come into force, and once
+// it is older than `max_age`: each new channel handshakes again, so a peer
+// certificate revoked or expired since the last handshake is refused. The server certificate must carry the
 // identity the directory lists for that organisation.
 //
 // Thread-safe.
@@ -26,10 +28,12 @@ class PeerClient {
   // With `revocations`, a peer whose certificate they revoke is refused in
   // the handshake.
   PeerClient(v1::TlsConfig tls, int64_t max_message_bytes,
-             std::shared_ptr<const Revocations> revocations = nullptr)
+             std::shared_ptr<const Revocations> revocations = nullptr,
+             absl::Duration max_age = absl::InfiniteDuration())
       : tls_(std::move(tls)),
         max_message_bytes_(max_message_bytes),
-        revocations_(std::move(revocations)) {}
+        revocations_(std::move(revocations)),
+        max_age_(max_age) {}
 
   // The outcome, the response, and the peer's retry-after-ms trailer (0 if
   // it sent none).
@@ -64,10 +68,13 @@ class PeerClient {
     std::string address;
     std::string identity;
     std::shared_ptr<v1::Peer::Stub> stub;
+    uint64_t generation = 0;  // of the revocations in force when it was made
+    absl::Time made;
   };
   const v1::TlsConfig tls_;
   const int64_t max_message_bytes_;
   const std::shared_ptr<const Revocations> revocations_;
+  const absl::Duration max_age_;
   absl::Mutex mu_;
   std::map<std::string, Entry> stubs_ ABSL_GUARDED_BY(mu_);
 };

@@ -349,18 +349,30 @@ void PeerService::Commit(Pending pending, Finisher finish, v1::DeliverResponse* 
 absl::StatusOr<Identity> PeerService::Admit(grpc::ServerContextBase* context) {
   absl::StatusOr<Identity> caller = Authenticate(context);
   if (!caller.ok()) {
-    LogWarning("delivery refused", {{"error", caller.status().ToString()}});
-    ctx_->metrics->CountRefusal("peer", "UNAUTHENTICATED");
-    v1::AuditEntry e;
-    e.set_event(v1::AUDIT_EVENT_CERTIFICATE_REFUSED);
-    e.set_recipient_org(ctx_->config->org_id());
-    e.set_reason(std::string(caller.status().message()));
-    e.set_status_code("UNAUTHENTICATED");
-    ctx_->auditor->Note(std::move(e));
+    // Summarised (one audit entry per caller and reason per interval), so
+    // that a flood of refused calls cannot fill the audit log.
+    absl::StatusOr<Identity> claimed = PeerIdentity(*context->auth_context());
+    ctx_->refusals->Refused("peer", claimed.ok() ? claimed->uri : "an unidentified caller",
+                            caller.status().message());
     return caller.status();
+  }
+  // Deliveries need a directory in force: the peer is told to retry later
+  // (its records stay queued with it).
+  if (absl::Status in_force = CheckTrustInForce(*ctx_, absl::Now()); !in_force.ok()) {
+    context->AddTrailingMetadata("retry-after-ms", "30000");
+    ctx_->metrics->CountRefusal("peer", "UNAVAILABLE");
+    return absl::UnavailableError(in_force.message());
   }
   // Over its rate a peer is told when to retry; counted and logged, not
   // audited, so that a flood cannot fill the audit log.
+  if (int64_t wait_ms = listener_limiter_.Take("", absl::ToUnixMillis(absl::Now()));
+      wait_ms > 0) {
+    context->AddTrailingMetadata("retry-after-ms", absl::StrCat(wait_ms));
+    ctx_->metrics->CountRefusal("peer", "RESOURCE_EXHAUSTED");
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "this gateway's peer port is over its limit of ", ctx_->config->listener_rate(),
+        " deliveries a second from all peers; retry after ", wait_ms, " ms"));
+  }
   if (int64_t wait_ms = limiter_.Take(caller->org, absl::ToUnixMillis(absl::Now())); wait_ms > 0) {
     context->AddTrailingMetadata("retry-after-ms", absl::StrCat(wait_ms));
     ctx_->metrics->CountRefusal("peer", "RESOURCE_EXHAUSTED");

@@ -41,7 +41,8 @@ class PeerService final : public PeerServiceBase {
  public:
   explicit PeerService(const GatewayContext* ctx)
       : ctx_(ctx),
-        limiter_(ctx->config->deliver_rate_per_org(), ctx->config->deliver_burst_per_org()) {}
+        limiter_(ctx->config->deliver_rate_per_org(), ctx->config->deliver_burst_per_org()),
+        listener_limiter_(ctx->config->listener_rate(), ctx->config->listener_burst()) {}
 
   grpc::ServerUnaryReactor* Deliver(grpc::CallbackServerContext* context,
                                     const v1::DeliverRequest* request,
@@ -116,7 +117,8 @@ class PeerService final : public PeerServiceBase {
                       bool policy_denied = false, const std::vector<std::string>& rule_ids = {});
 
   const GatewayContext* const ctx_;
-  RateLimiter limiter_;  // Deliver calls per peer organisation
+  RateLimiter limiter_;           // Deliver calls per peer organisation
+  RateLimiter listener_limiter_;  // Deliver calls on the peer port, all peers
   Claims delivering_;  // records being delivered, by (sender, record id)
 };
 

@@ -136,8 +136,18 @@ absl::StatusOr<std::shared_ptr<const LoadedPolicy>> PolicyHolder::LoadFile(
   auto loaded = std::make_shared<LoadedPolicy>(LoadedPolicy{
       *std::move(engine), compiled.name(), payload->version(), HexSha256(bytes),
       std::max<int>(trust_.min_signatures, static_cast<int>(payload->required_signatures())),
-      payload->issued_unix_ms()});
+      payload->issued_unix_ms(), policy::BundleNotAfter(*payload)});
   return std::shared_ptr<const LoadedPolicy>(std::move(loaded));
+}
+
+absl::Status PolicyHolder::CheckInForce(absl::Time now) const {
+  std::shared_ptr<const LoadedPolicy> p = live();
+  if (p == nullptr) return absl::FailedPreconditionError("no policy is loaded");
+  absl::Status s = policy::CheckBundleExpiry(p->not_after, now);
+  if (s.ok()) return s;
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the policy in force (", p->name, " version ", p->version, "): ", s.message(),
+      "; no record is sent or accepted until a newer signed bundle is loaded"));
 }
 
 PolicyHolder::Outcome PolicyHolder::Decide(const policy::Request& request) const {

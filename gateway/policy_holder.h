@@ -36,6 +36,7 @@ struct LoadedPolicy {
   std::string sha256;   // hex digest of the bundle file, for the audit
   int required_signatures = 0;  // officer signatures it needed to load
   int64_t issued_unix_ms = 0;   // when policyc made the bundle (signed)
+  absl::Time not_after = absl::InfiniteFuture();  // its expiry (signed), if it has one
 };
 
 class PolicyHolder {
@@ -43,6 +44,12 @@ class PolicyHolder {
   // Loads the live bundle (required) and the shadow bundle (if configured).
   // InvalidArgument/Unauthenticated naming the file if either is refused.
   static absl::StatusOr<std::unique_ptr<PolicyHolder>> Load(const v1::PolicyConfig& config);
+
+  // OK while the live bundle may be enforced at `now`; FailedPrecondition
+  // naming its expiry once it has expired. Like the directory's expiry, a
+  // rule of every call: records are neither sent nor accepted under an
+  // expired policy, and a newer signed bundle resumes them.
+  absl::Status CheckInForce(absl::Time now) const;
 
   // A decision by the live policy, and the shadow's if one is loaded. The
   // snapshots keep the engines (and so the decisions' rule ids) alive.

@@ -165,18 +165,36 @@ absl::Status Revocations::ReloadIfChanged(bool* changed, absl::Time now) {
   absl::MutexLock lock(&mu_);
   stamp_ = std::move(stamp);
   revoked_ = std::move(revoked);
+  ++generation_;
   if (changed != nullptr) *changed = true;
   return absl::OkStatus();
 }
 
 bool Revocations::Revoked(absl::string_view pem) const {
-  auto bio = MemBio(pem);
-  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
-  if (cert == nullptr) return true;
-  std::pair<std::string, std::string> key{NameDer(X509_get_issuer_name(cert.get())),
-                                          SerialHex(X509_get0_serialNumber(cert.get()))};
+  absl::StatusOr<CertificateFacts> facts = ReadCertificateFacts(pem);
+  return !facts.ok() || RevokedSerial(facts->issuer_der, facts->serial_hex);
+}
+
+bool Revocations::RevokedSerial(const std::string& issuer_der,
+                                const std::string& serial_hex) const {
   absl::MutexLock lock(&mu_);
-  return revoked_.count(key) > 0;
+  return revoked_.count({issuer_der, serial_hex}) > 0;
+}
+
+uint64_t Revocations::generation() const {
+  absl::MutexLock lock(&mu_);
+  return generation_;
+}
+
+absl::StatusOr<CertificateFacts> ReadCertificateFacts(absl::string_view pem) {
+  auto bio = MemBio(pem);
+  X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr,
+               &X509_free);
+  if (cert == nullptr) return absl::InvalidArgumentError("the certificate does not parse");
+  return CertificateFacts{NameDer(X509_get_issuer_name(cert.get())),
+                          SerialHex(X509_get0_serialNumber(cert.get())),
+                          AsTime(X509_get0_notBefore(cert.get())),
+                          AsTime(X509_get0_notAfter(cert.get()))};
 }
 
 size_t Revocations::size() const {

@@ -32,6 +32,18 @@
 
 namespace gatehouse {
 
+// What a certificate says of itself that per-call checks need: who issued
+// it, its serial number and its validity period.
+struct CertificateFacts {
+  std::string issuer_der;  // the issuer's name, DER
+  std::string serial_hex;  // upper-case hex, as on a CRL
+  absl::Time not_before;
+  absl::Time not_after;
+};
+
+// Reads the first certificate of a PEM. InvalidArgument if there is none.
+absl::StatusOr<CertificateFacts> ReadCertificateFacts(absl::string_view pem);
+
 class Revocations {
  public:
   // Reads the trust anchor and the CRLs. InvalidArgument naming the file for
@@ -50,6 +62,16 @@ class Revocations {
   // A certificate that does not parse counts as revoked.
   bool Revoked(absl::string_view pem) const;
 
+  // Whether the lists in force revoke the certificate with this issuer
+  // (DER-encoded name) and serial number (upper-case hex), as
+  // CertificateFacts reads them.
+  bool RevokedSerial(const std::string& issuer_der, const std::string& serial_hex) const;
+
+  // Counts the lists that came into force: a caller that remembers what a
+  // certificate's revocation was under one generation need not ask again
+  // until it changes.
+  uint64_t generation() const;
+
   // How many certificates the lists in force revoke.
   size_t size() const;
 
@@ -63,6 +85,7 @@ class Revocations {
 
   const v1::TlsConfig tls_;
   mutable absl::Mutex mu_;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 1;
   std::string stamp_ ABSL_GUARDED_BY(mu_);
   Serials revoked_ ABSL_GUARDED_BY(mu_);
 };

@@ -102,7 +102,8 @@ absl::Status CheckTlsFiles(const v1::TlsConfig& tls) {
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const v1::TlsConfig& tls, std::shared_ptr<const Revocations> revocations) {
+    const v1::TlsConfig& tls, std::shared_ptr<const Revocations> revocations,
+    std::shared_ptr<grpc::AuthMetadataProcessor> per_call) {
   RETURN_IF_ERROR(CheckTlsFiles(tls));
   if (tls.crl_dir().empty()) return absl::InvalidArgumentError("tls.crlDir is required");
   if (revocations == nullptr) return absl::InvalidArgumentError("revocations are required");
@@ -113,7 +114,10 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
   options.set_crl_directory(tls.crl_dir());
   options.set_certificate_verifier(
       ExternalCertificateVerifier::Create<ExpectedIdentityVerifier>("", std::move(revocations)));
-  return grpc::experimental::TlsServerCredentials(options);
+  std::shared_ptr<grpc::ServerCredentials> creds =
+      grpc::experimental::TlsServerCredentials(options);
+  if (per_call != nullptr) creds->SetAuthMetadataProcessor(std::move(per_call));
+  return creds;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
@@ -158,7 +162,8 @@ absl::StatusOr<Identity> PeerIdentity(const grpc::AuthContext& auth) {
   }
   // Parsing PEM costs hundreds of microseconds; a gateway sees few distinct
   // certificates, so remember what each one names. (Whether a certificate is
-  // trusted, current and unrevoked is the handshake's business, every time.)
+  // trusted, current and unrevoked is checked in the handshake and again on
+  // every call by the listener's CallGate.)
   static absl::Mutex mu;
   static auto* cache = new absl::flat_hash_map<std::string, absl::StatusOr<Identity>>();
   std::string pem(pems[0].data(), pems[0].size());

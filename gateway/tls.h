@@ -20,6 +20,7 @@
 #include <string>
 
 #include <grpcpp/security/auth_context.h>
+#include <grpcpp/security/auth_metadata_processor.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 
@@ -35,9 +36,11 @@ namespace gatehouse {
 absl::Status CheckTlsFiles(const v1::TlsConfig& tls);
 
 // Server credentials requiring and verifying a client certificate, one not
-// revoked by `revocations` (required) among others.
+// revoked by `revocations` (required) among others. With `per_call`, every
+// call is also checked by it before any handler runs (see call_gate.h).
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const v1::TlsConfig& tls, std::shared_ptr<const Revocations> revocations);
+    const v1::TlsConfig& tls, std::shared_ptr<const Revocations> revocations,
+    std::shared_ptr<grpc::AuthMetadataProcessor> per_call = nullptr);
 
 // Channel credentials that present our certificate and accept the server
 // only if its certificate chains to the trust anchor, is not revoked, and

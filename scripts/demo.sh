@@ -22,6 +22,7 @@ declare -A sector=([nhs-trust-a]=health [council-a]=social_care [police-a]=polic
 declare -A accreditation=([nhs-trust-a]=OFFICIAL-SENSITIVE [council-a]=OFFICIAL-SENSITIVE [police-a]=SECRET)
 declare -A name=([nhs-trust-a]="Northshire NHS Trust" [council-a]="Northshire County Council" [police-a]="Northshire Police")
 declare -A profile=([nhs-trust-a]=health [council-a]="" [police-a]=police)
+declare -A main_system=([nhs-trust-a]=ehr [council-a]=care [police-a]=rms)  # takes records addressed to the organisation
 declare -A client_port=([nhs-trust-a]=47101 [council-a]=47102 [police-a]=47103)
 declare -A peer_port=([nhs-trust-a]=47201 [council-a]=47202 [police-a]=47203)
 declare -A admin_port=([nhs-trust-a]=47301 [council-a]=47302 [police-a]=47303)
@@ -51,6 +52,7 @@ for o in "${orgs[@]}"; do
  "adminListen": "127.0.0.1:${admin_port[$o]}",
  "tls": {"certFile": "pki/$o/gateway.crt", "keyFile": "pki/$o/gateway.key", "caFile": "pki/ca.crt", "crlDir": "pki/crl"},
  "dataDir": "data/$o", "portsFile": "$o.ports", "cosignIntervalSeconds": 1,
+ "orgRecipientSystems": ["${main_system[$o]}"],
 $(trust_config "$run" "$o" "$bundle")}
 JSON
   "$bin/gateway/gatehoused" --config "$run/$o.json" 2>"$run/$o.log" &
@@ -99,7 +101,8 @@ send() {
 echo "== Systems submit records"
 send nhs-trust-a ehr council-a discharge_summary OFFICIAL-SENSITIVE \
   '{"resourceType":"Composition","title":"Discharge summary","subject":"patient 943 476 5919","gp_free_text":"private note for the GP only","section":[{"title":"Care needs","text":"help with meals"}]}' \
-  --caveat PERSONAL --purpose direct_care --content-type application/fhir+json --end-user dr.patel
+  --caveat PERSONAL --purpose direct_care --content-type application/fhir+json --end-user dr.patel \
+  --to-system care
 send nhs-trust-a ehr council-a discharge_summary OFFICIAL-SENSITIVE \
   '{"resourceType":"Composition","title":"Discharge summary with diagnosis"}' \
   --caveat PERSONAL --caveat MEDICAL --purpose direct_care --content-type application/fhir+json
@@ -111,9 +114,14 @@ send police-a rms council-a safeguarding_referral OFFICIAL-SENSITIVE \
 send police-a rms council-a intelligence_report SECRET '{"report":"..."}' \
   --purpose investigation --end-user ds.smith
 send police-a rms nhs-trust-a safeguarding_referral OFFICIAL-SENSITIVE \
-  '{"referral":"injury pattern of concern"}' --purpose safeguarding
+  '{"referral":"injury pattern of concern"}' --purpose safeguarding --to-system ehr
 send nhs-trust-a pas police-a safeguarding_referral OFFICIAL-SENSITIVE \
-  '{"referral":"injury pattern of concern"}' --purpose safeguarding
+  '{"referral":"injury pattern of concern"}' --purpose safeguarding --to-system rms
+echo
+echo "== A refusal: personal data addressed to the council as a whole (no recipient system)"
+send nhs-trust-a ehr council-a discharge_summary OFFICIAL-SENSITIVE \
+  '{"resourceType":"Composition","title":"Discharge summary"}' \
+  --caveat PERSONAL --purpose direct_care --content-type application/fhir+json
 echo
 
 echo "== A refusal: a council system claims to submit as the NHS trust"

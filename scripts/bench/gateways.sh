@@ -38,6 +38,7 @@ gw_write_config() {
 {"orgId": "$o", "clientListen": "127.0.0.1:${gw_client[$o]}", "peerListen": "127.0.0.1:${gw_peer[$o]}",
  "tls": {"certFile": "$pki/$o/gateway.crt", "keyFile": "$pki/$o/gateway.key", "caFile": "$pki/ca.crt", "crlDir": "$pki/crl"},
  "dataDir": "$dir/data/$o", "portsFile": "$dir/$o.ports",
+ "submitRatePerSystem": -1, "deliverRatePerOrg": -1, "listenerRate": -1,
 $(trust_config "$dir" "$o" policy-1of2.bundle)}
 JSON
   done

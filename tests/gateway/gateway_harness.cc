@@ -14,11 +14,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "gatehouse/v1/config.pb.h"
 #include "gateway/audit/audit_log.h"
 #include "gateway/audit/note.h"
@@ -164,8 +166,8 @@ Cluster::Cluster() : dir_(MakeTempDir()), orgs_{"nhs-trust-a", "council-a", "pol
     absl::StatusOr<audit::NoteSigner> cosigner =
         audit::NoteSigner::Generate("gatehouse.test/" + org, audit::kSigTypeCosignatureV1);
     if (!log_key.ok() || !cosigner.ok()) Die("note keys", log_key.status());
-    WriteFileAtomically(keys + "/audit.key", log_key->PrivateKeyString() + "\n", 0600);
-    WriteFileAtomically(keys + "/cosigner.key", cosigner->PrivateKeyString() + "\n", 0600);
+    WriteFileAtomically(keys + "/audit.key", log_key->PrivateKeyString(audit::SecretKeyAccess()) + "\n", 0600);
+    WriteFileAtomically(keys + "/cosigner.key", cosigner->PrivateKeyString(audit::SecretKeyAccess()) + "\n", 0600);
     entries_[org].set_audit_key(log_key->VerifierKeyString());
     entries_[org].set_cosigner_key(cosigner->VerifierKeyString());
   }
@@ -206,9 +208,10 @@ v1::Directory Cluster::MakeDirectory() {
 
 void Cluster::WriteDirectory() { WriteSignedDirectory(MakeDirectory()); }
 
-void Cluster::WriteSignedDirectory(const v1::Directory& directory) {
+void Cluster::WriteSignedDirectory(const v1::Directory& directory, absl::Time not_after) {
+  if (not_after == absl::InfiniteFuture()) not_after = absl::Now() + absl::Hours(24);
   absl::StatusOr<v1::SignedDirectory> signed_directory = envelope::SignDirectory(
-      directory, *authority_, absl::Now() - absl::Minutes(1), absl::Now() + absl::Hours(24));
+      directory, *authority_, absl::Now() - absl::Minutes(1), not_after);
   if (!signed_directory.ok()) Die("sign directory", signed_directory.status());
   WriteRawDirectory(signed_directory->SerializeAsString());
 }
@@ -357,6 +360,13 @@ bool Cluster::Start(const std::string& org, const std::string& extra_json) {
                 ? "\"policy\": {\"bundleFile\": \"policy.bundle\", \"officerKeyFiles\": "
                   "[\"officer0.pub\", \"officer1.pub\"]}, "
                 : "")
+        // Records addressed to the whole organisation go to its first system
+        // (the harness's Fetch clients); other systems see only their own.
+        << (extra_json.find("\"orgRecipientSystems\"") == std::string::npos
+                ? absl::StrCat("\"orgRecipientSystems\": [\"",
+                               org == "nhs-trust-a" ? "ehr" : org == "council-a" ? "care" : "rms",
+                               "\"], ")
+                : "")
         << "\"retry\": {\"initialBackoffMs\": 100, \"maxBackoffMs\": 500, "
         << "\"deliverTimeoutMs\": 3000}" << (extra_json.empty() ? "" : ", ") << extra_json
         << "}\n";
@@ -493,13 +503,103 @@ int64_t Cluster::Count(const std::string& org, const std::string& table,
   return n;
 }
 
-int Cluster::AdminPort(const std::string& org) {
+int Cluster::PortFromFile(const std::string& org, const std::string& key) {
   std::ifstream in(dir_ + "/" + org + ".ports");
   std::stringstream ss;
   ss << in.rdbuf();
-  std::string text = ss.str();
-  size_t at = text.find("\"adminPort\": ");
-  return at == std::string::npos ? 0 : std::atoi(text.c_str() + at + 13);
+  const std::string text = ss.str();
+  const std::string field = "\"" + key + "\": ";
+  size_t at = text.find(field);
+  return at == std::string::npos ? 0 : std::atoi(text.c_str() + at + field.size());
+}
+
+std::string Cluster::IssueCertificate(const std::string& uri) {
+  const TestPki& pki = TestPki::Get();
+  static int serial = 0;
+  const std::string name = absl::StrCat("bad/issued-", getpid(), "-", ++serial);
+  const std::string sh = absl::StrCat(
+      "set -e; cd ", pki.dir(), "; ",
+      "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ", name, ".key; ",
+      "openssl req -new -key ", name, ".key -subj /CN=issued -out ", name, ".csr; ",
+      "printf 'basicConstraints=critical,CA:FALSE\\nextendedKeyUsage=serverAuth,clientAuth\\n"
+      "subjectAltName=URI:", uri, "\\n' > ", name, ".ext; ",
+      "openssl ca -batch -config ", pki.Path("ca/openssl.cnf"), " -in ", name, ".csr -extfile ",
+      name, ".ext -out ", name, ".crt; chmod 600 ", name, ".key");
+  if (std::system(("(" + sh + ") >/dev/null 2>&1").c_str()) != 0) {
+    Die("issue certificate", absl::InternalError(sh));
+  }
+  return name;
+}
+
+void Cluster::RevokeFor(const std::string& org, const std::string& cert) {
+  const TestPki& pki = TestPki::Get();
+  const std::string cnf = pki.Path("ca/openssl.cnf");
+  const std::string crl_dir = TlsDir(org) + "/crl";
+  // Revoked in the CA's database (so later CRLs list it), and a new CRL put
+  // in place of `org`'s; other clusters keep the CRL files they copied.
+  const std::string sh = absl::StrCat(
+      "set -e; openssl ca -batch -config ", cnf, " -revoke ", pki.Path(cert + ".crt"), "; ",
+      "openssl ca -batch -config ", cnf, " -gencrl -out ", crl_dir, "/new.pem; ",
+      "for f in ", crl_dir, "/*.r0; do mv ", crl_dir, "/new.pem \"$f\"; done");
+  if (std::system(("(" + sh + ") >/dev/null 2>&1").c_str()) != 0) {
+    Die("revoke certificate", absl::InternalError(sh));
+  }
+}
+
+absl::StatusOr<std::string> ListServices(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::GenericStub generic(channel);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto call = generic.PrepareCall(
+      &ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  void* tag;
+  bool ok;
+  call->StartCall(reinterpret_cast<void*>(1));
+  cq.Next(&tag, &ok);
+  grpc::Slice req("\x3a\x01*", 3);
+  call->Write(grpc::ByteBuffer(&req, 1), reinterpret_cast<void*>(2));
+  cq.Next(&tag, &ok);
+  grpc::ByteBuffer resp;
+  call->Read(&resp, reinterpret_cast<void*>(3));
+  cq.Next(&tag, &ok);
+  const bool got = ok;
+  std::string bytes;
+  std::vector<grpc::Slice> slices;
+  if (got && resp.Dump(&slices).ok()) {
+    for (auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  }
+  call->WritesDone(reinterpret_cast<void*>(4));
+  cq.Next(&tag, &ok);
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  }
+  if (!got) return absl::UnavailableError("no response message");
+  return bytes;
+}
+
+absl::StatusOr<std::string> HealthCheck(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::GenericStub generic(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Slice empty("", 0);
+  grpc::ByteBuffer request(&empty, 1), response;  // empty HealthCheckRequest: all services
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                    &response, [&](grpc::Status s) { done.set_value(s); });
+  grpc::Status s = done.get_future().get();
+  if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return absl::InternalError("unreadable response");
+  std::string bytes;
+  for (auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  return bytes;
 }
 
 std::string HttpGet(int port, const std::string& path) {

@@ -16,9 +16,11 @@
 #include <thread>
 #include <vector>
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "gatehouse/v1/audit.pb.h"
 #include "gatehouse/v1/directory.pb.h"
 #include "gatehouse/v1/exchange.grpc.pb.h"
@@ -96,8 +98,10 @@ class Cluster {
   }
   // The next directory (version one higher), not yet written.
   v1::Directory MakeDirectory();
-  // Signs `directory` with the cluster's directory authority and writes it.
-  void WriteSignedDirectory(const v1::Directory& directory);
+  // Signs `directory` with the cluster's directory authority, valid until
+  // `not_after` (a day from now by default), and writes it.
+  void WriteSignedDirectory(const v1::Directory& directory,
+                            absl::Time not_after = absl::InfiniteFuture());
   // Writes `bytes` as the directory file as they are.
   void WriteRawDirectory(const std::string& bytes);
 
@@ -125,7 +129,17 @@ class Cluster {
   std::string AuditDir(const std::string& org) { return dir_ + "/data-" + org + "/audit"; }
 
   // The admin port `org`'s gateway wrote to its ports file (0 if none).
-  int AdminPort(const std::string& org);
+  int AdminPort(const std::string& org) { return PortFromFile(org, "adminPort"); }
+  // Its plain-text gRPC health port (0 if none).
+  int HealthPort(const std::string& org) { return PortFromFile(org, "healthPort"); }
+
+  // Issues a new certificate from the shared test CA for `uri` (e.g.
+  // psn://org/nhs-trust-a/system/ehr), for clients and servers; returns its
+  // path prefix in the PKI, for Client() and ClientChannel().
+  std::string IssueCertificate(const std::string& uri);
+  // Revokes `cert` (a path prefix from IssueCertificate) in `org`'s CRL
+  // directory only; its gateway re-reads the CRLs within a second.
+  void RevokeFor(const std::string& org, const std::string& cert);
 
   int client_port(const std::string& org) { return client_port_[org]; }
   int peer_port(const std::string& org) { return peer_port_[org]; }
@@ -137,6 +151,7 @@ class Cluster {
 
  private:
   void WriteDirectory();
+  int PortFromFile(const std::string& org, const std::string& key);
 
   std::string dir_;
   std::vector<std::string> orgs_;
@@ -179,6 +194,15 @@ inline v1::FetchResponse FetchAll(v1::Exchange::Stub& stub) {
   EXPECT_TRUE(s.ok()) << s.error_message();
   return resp;
 }
+
+// grpc.health.v1.Health/Check for all services over `channel`: the
+// response's bytes ("\x08\x01" is SERVING), or the call's error.
+absl::StatusOr<std::string> HealthCheck(const std::shared_ptr<grpc::Channel>& channel);
+
+// Server reflection's list_services over `channel` (a hand-encoded
+// ServerReflectionRequest: field 7 list_services = "*"): the first
+// response's bytes, or the call's error.
+absl::StatusOr<std::string> ListServices(const std::shared_ptr<grpc::Channel>& channel);
 
 // GET http://127.0.0.1:port/path; returns "<code>\n<body>", or "" on error.
 std::string HttpGet(int port, const std::string& path);

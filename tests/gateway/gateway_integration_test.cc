@@ -166,31 +166,15 @@ TEST_F(GatewayIntegrationTest, BadClientCertificatesAreRefused) {
 // connection once the new CRL is in tls.crlDir (OpenSSL alone would not
 // re-read a replaced CRL file); the others still get in.
 TEST_F(GatewayIntegrationTest, ACertificateRevokedWhileRunningIsRefused) {
-  const TestPki& pki = TestPki::Get();
   // A second certificate for the EHR system, from the shared CA, revoked
   // only in this cluster's CRL directory.
-  const std::string name = absl::StrCat("bad/late-", getpid());
-  const std::string cnf = pki.Path("ca/openssl.cnf");
-  const std::string sh = absl::StrCat(
-      "set -e; cd ", pki.dir(), "; ",
-      "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ", name, ".key; ",
-      "openssl req -new -key ", name, ".key -subj /CN=late -out ", name, ".csr; ",
-      "printf 'basicConstraints=critical,CA:FALSE\\nextendedKeyUsage=clientAuth\\n"
-      "subjectAltName=URI:psn://org/nhs-trust-a/system/ehr\\n' > ", name, ".ext; ",
-      "openssl ca -batch -config ", cnf, " -in ", name, ".csr -extfile ", name, ".ext -out ",
-      name, ".crt; chmod 600 ", name, ".key");
-  ASSERT_EQ(std::system(("(" + sh + ") >/dev/null 2>&1").c_str()), 0) << sh;
+  const std::string name = cluster_.IssueCertificate("psn://org/nhs-trust-a/system/ehr");
   ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
   v1::StatusResponse resp;
   ASSERT_TRUE(Call(&v1::Exchange::Stub::Status, *cluster_.Client("nhs-trust-a", name),
                    v1::StatusRequest(), &resp).ok());
 
-  const std::string crl_dir = cluster_.TlsDir("nhs-trust-a") + "/crl";
-  const std::string revoke = absl::StrCat(
-      "set -e; openssl ca -batch -config ", cnf, " -revoke ", pki.Path(name + ".crt"), "; ",
-      "openssl ca -batch -config ", cnf, " -gencrl -out ", crl_dir, "/new.pem; ",
-      "for f in ", crl_dir, "/*.r0; do mv ", crl_dir, "/new.pem \"$f\"; done");
-  ASSERT_EQ(std::system(("(" + revoke + ") >/dev/null 2>&1").c_str()), 0) << revoke;
+  cluster_.RevokeFor("nhs-trust-a", name);
   EXPECT_TRUE(Eventually([&] {
     return Call(&v1::Exchange::Stub::Status, *cluster_.Client("nhs-trust-a", name),
                 v1::StatusRequest(), &resp)
@@ -629,22 +613,10 @@ TEST_F(GatewayIntegrationTest, ReplacedCertificateIsServedWithoutRestart) {
 
 TEST_F(GatewayIntegrationTest, HealthCheckServesAndSigtermDrainsCleanly) {
   ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
-  grpc::GenericStub generic(cluster_.ClientChannel("nhs-trust-a", "nhs-trust-a/ehr"));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::ByteBuffer request, response;  // empty HealthCheckRequest: all services
-  grpc::Slice empty("", 0);
-  request = grpc::ByteBuffer(&empty, 1);
-  std::promise<grpc::Status> done;
-  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                    &response, [&](grpc::Status s) { done.set_value(s); });
-  grpc::Status s = done.get_future().get();
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  std::vector<grpc::Slice> slices;
-  ASSERT_TRUE(response.Dump(&slices).ok());
-  std::string bytes;
-  for (auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
-  EXPECT_EQ(bytes, std::string("\x08\x01", 2));  // status: SERVING
+  absl::StatusOr<std::string> health =
+      HealthCheck(cluster_.ClientChannel("nhs-trust-a", "nhs-trust-a/ehr"));
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, std::string("\x08\x01", 2));  // status: SERVING
 
   EXPECT_EQ(cluster_.Stop("nhs-trust-a"), 0);
   EXPECT_THAT(cluster_.Log("nhs-trust-a"), HasSubstr("gateway stopped"));
@@ -691,35 +663,10 @@ TEST_F(GatewayIntegrationTest, SigtermDrainsSubmitsInFlight) {
 // ServerReflectionRequest: field 7 list_services = "*") with our services.
 TEST_F(GatewayIntegrationTest, ServerReflectionListsTheExchangeService) {
   ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
-  grpc::GenericStub generic(cluster_.ClientChannel("nhs-trust-a", "nhs-trust-a/ehr"));
-  grpc::CompletionQueue cq;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  auto call = generic.PrepareCall(
-      &ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
-  void* tag;
-  bool ok;
-  call->StartCall(reinterpret_cast<void*>(1));
-  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
-  grpc::Slice req("\x3a\x01*", 3);
-  call->Write(grpc::ByteBuffer(&req, 1), reinterpret_cast<void*>(2));
-  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
-  grpc::ByteBuffer resp;
-  call->Read(&resp, reinterpret_cast<void*>(3));
-  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
-  std::vector<grpc::Slice> slices;
-  ASSERT_TRUE(resp.Dump(&slices).ok());
-  std::string bytes;
-  for (auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
-  EXPECT_THAT(bytes, HasSubstr("gatehouse.v1.Exchange"));
-  call->WritesDone(reinterpret_cast<void*>(4));
-  cq.Next(&tag, &ok);
-  grpc::Status status;
-  call->Finish(&status, reinterpret_cast<void*>(5));
-  cq.Next(&tag, &ok);
-  cq.Shutdown();
-  while (cq.Next(&tag, &ok)) {
-  }
+  absl::StatusOr<std::string> services =
+      ListServices(cluster_.ClientChannel("nhs-trust-a", "nhs-trust-a/ehr"));
+  ASSERT_TRUE(services.ok()) << services.status();
+  EXPECT_THAT(*services, HasSubstr("gatehouse.v1.Exchange"));
 }
 
 }  // namespace

@@ -40,7 +40,7 @@ TEST(OperationsIntegrationTest, AdminEndpointServesMetricsAndReadiness) {
   EXPECT_THAT(metrics, StartsWith("200\n"));
   EXPECT_THAT(metrics, HasSubstr(
       "gatehouse_records_total{direction=\"outbound\",outcome=\"delivered\",reason=\"\"} 1\n"));
-  EXPECT_THAT(metrics, HasSubstr("gatehouse_refusals_total{api=\"exchange\",code=\"UNAUTHENTICATED\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("gatehouse_refusals_total{api=\"client\",code=\"UNAUTHENTICATED\"} 1\n"));
   EXPECT_THAT(metrics, HasSubstr("gatehouse_submit_seconds_count 1\n"));
   EXPECT_THAT(metrics, HasSubstr("gatehouse_outbox_depth 0\n"));
   EXPECT_THAT(metrics, HasSubstr("gatehouse_sealed_records 1\n"));

@@ -9,7 +9,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gateway/call_gate.h"
 #include "gateway/config.h"
+#include "gateway/directory_cache.h"
+#include "gateway/metrics.h"
+#include "gateway/refusal_log.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/test_pki.h"
 
@@ -98,6 +102,106 @@ TEST_F(RevocationTest, NoCrlAForeignCrlOrAnExpiredCrlRefusesTheStart) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
   EXPECT_NE(s.message().find("has expired"), std::string::npos) << s;
   EXPECT_EQ(Revocations::Load(v1::TlsConfig()).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Per-call authentication (call_gate.h): a certificate revoked or expired
+// after its connection was made is refused on its next call.
+TEST_F(RevocationTest, CallGateRefusesACertificateRevokedAfterItWasAccepted) {
+  std::shared_ptr<Revocations> r = *Revocations::Load(tls_);
+  Metrics metrics;
+  RefusalLog refusals(nullptr, &metrics, "nhs-trust-a");
+  CallGate gate(CallGate::Port::kClient, "nhs-trust-a", r, &refusals);
+  const absl::Time now = absl::Now();
+  absl::StatusOr<Identity> id = gate.Check(Pem("nhs-trust-a/ehr"), now);
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(id->uri, "psn://org/nhs-trust-a/system/ehr");
+
+  Revoke("nhs-trust-a/ehr");
+  ASSERT_TRUE(r->ReloadIfChanged().ok());
+  id = gate.Check(Pem("nhs-trust-a/ehr"), now);  // the cached answer is not reused
+  EXPECT_EQ(id.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_NE(id.status().message().find("revoked"), std::string::npos) << id.status();
+  EXPECT_TRUE(gate.Check(Pem("nhs-trust-a/pas"), now).ok());
+  EXPECT_EQ(refusals.Pending(), 1);
+}
+
+TEST_F(RevocationTest, CallGateRefusesACertificateThatExpiredWhileInUse) {
+  std::shared_ptr<Revocations> r = *Revocations::Load(tls_);
+  CallGate gate(CallGate::Port::kClient, "nhs-trust-a", r, nullptr);
+  absl::StatusOr<CertificateFacts> facts = ReadCertificateFacts(Pem("nhs-trust-a/ehr"));
+  ASSERT_TRUE(facts.ok());
+  EXPECT_TRUE(gate.Check(Pem("nhs-trust-a/ehr"), facts->not_after - absl::Seconds(1)).ok());
+  absl::Status s = gate.Check(Pem("nhs-trust-a/ehr"), facts->not_after + absl::Seconds(1)).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_NE(s.message().find("expired at"), std::string::npos) << s;
+  s = gate.Check(Pem("nhs-trust-a/ehr"), facts->not_before - absl::Seconds(1)).status();
+  EXPECT_NE(s.message().find("not valid until"), std::string::npos) << s;
+  s = gate.Check(Pem("bad/expired"), absl::Now()).status();
+  EXPECT_NE(s.message().find("expired at"), std::string::npos) << s;
+}
+
+TEST_F(RevocationTest, CallGateRefusesIdentitiesThePortDoesNotAccept) {
+  std::shared_ptr<Revocations> r = *Revocations::Load(tls_);
+  CallGate client(CallGate::Port::kClient, "nhs-trust-a", r, nullptr);
+  CallGate peer(CallGate::Port::kPeer, "council-a", r, nullptr);
+  const absl::Time now = absl::Now();
+  struct Case {
+    CallGate* gate;
+    const char* cert;
+    const char* why;
+  };
+  for (const Case& c : {Case{&client, "bad/nosan", "no psn:// SAN URI"},
+                        Case{&client, "bad/twosans", "more than one psn:// SAN URI"},
+                        Case{&client, "nhs-trust-a/gateway", "the client port is for systems"},
+                        Case{&client, "council-a/care", "this gateway serves nhs-trust-a"},
+                        Case{&peer, "nhs-trust-a/ehr", "the peer port is for gateways"},
+                        Case{&peer, "bad/revoked", "revoked"}}) {
+    absl::Status s = c.gate->Check(Pem(c.cert), now).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated) << c.cert;
+    EXPECT_NE(s.message().find(c.why), std::string::npos) << c.cert << ": " << s;
+  }
+  EXPECT_EQ(client.Check("", now).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(client.Check("not a certificate", now).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(peer.Check(Pem("nhs-trust-a/gateway"), now).ok());
+}
+
+// 100,000 refused calls from one certificate are one summary line with the
+// count, not 100,000 audit entries; memory stays bounded whatever the
+// number of distinct callers.
+TEST_F(RevocationTest, RefusalFloodIsSummarisedOnceAnInterval) {
+  std::shared_ptr<Revocations> r = *Revocations::Load(tls_);
+  Metrics metrics;
+  RefusalLog refusals(nullptr, &metrics, "council-a");
+  CallGate peer(CallGate::Port::kPeer, "council-a", r, &refusals);
+  const std::string pem = Pem("nhs-trust-a/ehr");
+  for (int i = 0; i < 100000; ++i) {
+    ASSERT_FALSE(peer.Check(pem, absl::Now()).ok());
+  }
+  EXPECT_EQ(refusals.Pending(), 100000);
+  EXPECT_EQ(refusals.Flush(), 1);  // one (port, caller, reason)
+  EXPECT_EQ(refusals.Pending(), 0);
+  for (int i = 0; i < 5000; ++i) refusals.Refused("peer", absl::StrCat("caller-", i), "why");
+  EXPECT_EQ(refusals.Pending(), 5000);
+  EXPECT_LE(refusals.Flush(), 1025);
+}
+
+// The directory's expiry is a rule of every use, with the grace configured.
+TEST(DirectoryCacheTest, ExpiredDirectoryIsNotInForceUntilANewerOneReplacesIt) {
+  v1::Directory d;
+  d.set_version(7);
+  const absl::Time t = absl::FromUnixSeconds(1800000000);
+  DirectoryCache plain(d, t);
+  EXPECT_TRUE(plain.CheckInForce(t - absl::Seconds(1)).ok());
+  absl::Status s = plain.CheckInForce(t);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("version 7) expired at"), std::string::npos) << s;
+  DirectoryCache graced(d, t, absl::Minutes(10));
+  EXPECT_TRUE(graced.CheckInForce(t + absl::Minutes(9)).ok());
+  EXPECT_FALSE(graced.CheckInForce(t + absl::Minutes(10)).ok());
+  d.set_version(8);
+  plain.Replace(d, t + absl::Hours(1));
+  EXPECT_TRUE(plain.CheckInForce(t).ok());
 }
 
 }  // namespace
