@@ -3,7 +3,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/rendezvous.h"
 #include "absl/time/clock.h"
-#include "gateway/log.h"
+#include "common/log.h"
 
 namespace gatehouse {
 

@@ -21,7 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gatehouse/v1/audit.pb.h"
-#include "gateway/audit/audit_log.h"
+#include "audit/audit_log.h"
 #include "gateway/metrics.h"
 
 namespace gatehouse {

@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "gateway/identity.h"
+#include "transport/identity.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace gatehouse {
@@ -144,25 +144,6 @@ void FillDefaults(v1::GatewayConfig* c) {
 }
 
 }  // namespace
-
-absl::StatusOr<std::string> ReadFile(absl::string_view path, size_t max_bytes) {
-  std::string p(path);
-  std::error_code ec;
-  if (!std::filesystem::exists(p, ec)) {
-    return absl::NotFoundError(absl::StrCat("file '", p, "' does not exist"));
-  }
-  auto size = std::filesystem::file_size(p, ec);
-  if (ec) return absl::InvalidArgumentError(absl::StrCat("cannot read '", p, "': ", ec.message()));
-  if (size > max_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "file '", p, "' is ", size, " bytes; the limit is ", max_bytes));
-  }
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot open '", p, "'"));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 absl::Status ParseJsonStrict(absl::string_view json, absl::string_view what,
                              google::protobuf::Message* message) {

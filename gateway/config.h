@@ -17,16 +17,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "gatehouse/v1/config.pb.h"
+#include "common/files.h"
 #include "gatehouse/v1/directory.pb.h"
 
 namespace gatehouse {
 
 inline constexpr int64_t kDefaultMaxPayloadBytes = 4 << 20;
-
-// Reads a whole file. NotFound if missing, InvalidArgument if unreadable or
-// larger than `max_bytes`.
-absl::StatusOr<std::string> ReadFile(absl::string_view path,
-                                     size_t max_bytes = 16 << 20);
 
 // Parses JSON into `message`, refusing unknown fields. On error `message`
 // may be partly filled; the status names the offending field.

@@ -12,7 +12,7 @@
 #include "gatehouse/v1/exchange.grpc.pb.h"
 #include "gateway/claims.h"
 #include "gateway/context.h"
-#include "gateway/identity.h"
+#include "transport/identity.h"
 #include "gateway/outbox_sender.h"
 #include "gateway/rate_limiter.h"
 

@@ -6,7 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "gateway/audit/posix_file.h"
+#include "audit/posix_file.h"
 
 namespace gatehouse {
 namespace {

@@ -11,18 +11,18 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "gateway/audit/note.h"
-#include "gateway/audit/posix_file.h"
+#include "audit/note.h"
+#include "audit/posix_file.h"
 #include "gateway/floor_file.h"
-#include "gateway/envelope/signed_directory.h"
-#include "gateway/grpc_status.h"
+#include "envelope/signed_directory.h"
+#include "transport/grpc_status.h"
 #include "common/status_macros.h"
 #include "gateway/config.h"
-#include "gateway/identity.h"
-#include "gateway/log.h"
+#include "transport/identity.h"
+#include "common/log.h"
 #include "gateway/sqlite_store.h"
 #include "gateway/stream_spool.h"
-#include "gateway/tls.h"
+#include "transport/tls.h"
 
 namespace gatehouse {
 namespace {

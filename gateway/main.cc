@@ -15,7 +15,7 @@
 #include "absl/time/time.h"
 #include "gateway/config.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "common/log.h"
 
 int main(int argc, char** argv) {
   // Abseil's mutex deadlock detector (on in this build of Abseil) builds a

@@ -7,7 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
-#include "gateway/log.h"
+#include "common/log.h"
+#include "transport/grpc_status.h"
 #include "gateway/receipt.h"
 
 namespace gatehouse {

@@ -9,11 +9,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
-#include "gateway/audit/checkpoint.h"
-#include "gateway/audit/merkle_hasher.h"
-#include "gateway/audit/merkle_verifier.h"
-#include "gateway/grpc_status.h"
-#include "gateway/log.h"
+#include "audit/checkpoint.h"
+#include "audit/merkle_hasher.h"
+#include "audit/merkle_verifier.h"
+#include "transport/grpc_status.h"
+#include "common/log.h"
 #include "gateway/receipt.h"
 
 namespace gatehouse {

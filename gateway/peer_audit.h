@@ -27,8 +27,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "gatehouse/v1/exchange.pb.h"
-#include "gateway/audit/checkpoint.h"
-#include "gateway/audit/note.h"
+#include "audit/checkpoint.h"
+#include "audit/note.h"
 #include "gateway/context.h"
 
 namespace gatehouse {

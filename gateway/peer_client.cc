@@ -9,7 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/stream_spool.h"
-#include "gateway/tls.h"
+#include "transport/tls.h"
 
 namespace gatehouse {
 namespace {

@@ -7,14 +7,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
-#include "gateway/audit/checkpoint.h"
-#include "gateway/audit/note.h"
-#include "gateway/envelope/envelope_codec.h"
-#include "gateway/grpc_status.h"
-#include "gateway/log.h"
+#include "audit/checkpoint.h"
+#include "audit/note.h"
+#include "envelope/envelope_codec.h"
+#include "transport/grpc_status.h"
+#include "common/log.h"
 #include "gateway/receipt.h"
 #include "gateway/stream_spool.h"
-#include "gateway/tls.h"
+#include "transport/tls.h"
 
 namespace gatehouse {
 namespace {

@@ -24,7 +24,7 @@
 #include "gatehouse/v1/peer.grpc.pb.h"
 #include "gateway/claims.h"
 #include "gateway/context.h"
-#include "gateway/identity.h"
+#include "transport/identity.h"
 #include "gateway/rate_limiter.h"
 #include "gateway/sealed_record.h"
 

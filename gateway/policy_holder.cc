@@ -60,12 +60,6 @@ std::string DescribeUnknown(const policy::Decision& d, const policy::Request& r)
                       absl::StrJoin(r.caveats, ","), "')");
 }
 
-std::string FileStamp(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return "";
-  return absl::StrCat(st.st_size, ":", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec, ":", st.st_ino);
-}
-
 std::vector<std::string> PolicyHolder::Outcome::RuleIds(const policy::Decision& d) {
   std::vector<std::string> ids;
   for (int i = 0; i < d.recorded_rules(); ++i) ids.emplace_back(d.rule_id(i));

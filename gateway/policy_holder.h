@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/files.h"
 #include "absl/status/statusor.h"
 #include <mutex>
 
@@ -111,10 +112,6 @@ class PolicyHolder {
 // engine's reason does not repeat them), e.g. " (given: record type
 // 'gossip', classification 'OFFICIAL', ...)"; "" for any other decision.
 std::string DescribeUnknown(const policy::Decision& d, const policy::Request& r);
-
-// Size, modification time and inode of a file ("" if it cannot be read), to
-// notice a replaced file.
-std::string FileStamp(const std::string& path);
 
 }  // namespace gatehouse
 

@@ -19,7 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "gatehouse/v1/directory.pb.h"
 #include "gatehouse/v1/peer.pb.h"
-#include "gateway/envelope/keyset.h"
+#include "envelope/keyset.h"
 
 namespace gatehouse {
 

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gatehouse/v1/audit.pb.h"
-#include "gateway/log.h"
+#include "common/log.h"
 
 namespace gatehouse {
 

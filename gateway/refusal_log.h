@@ -25,10 +25,11 @@
 #include "absl/time/time.h"
 #include "gateway/auditor.h"
 #include "gateway/metrics.h"
+#include "transport/call_gate.h"
 
 namespace gatehouse {
 
-class RefusalLog {
+class RefusalLog : public RefusalSink {
  public:
   // `auditor` and `metrics` must outlive this; `auditor` may be null (tests
   // that read Pending() instead).
@@ -37,7 +38,8 @@ class RefusalLog {
 
   // Counts one refused call on `port` ("client" or "peer") from `caller`
   // (its identity, or a description of the certificate) for `reason`.
-  void Refused(absl::string_view port, absl::string_view caller, absl::string_view reason);
+  void Refused(absl::string_view port, absl::string_view caller,
+               absl::string_view reason) override;
 
   // Audits one CERTIFICATE_REFUSED entry per (port, caller, reason) counted
   // since the last flush, naming the count and the interval, and starts a

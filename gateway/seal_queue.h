@@ -22,8 +22,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "gateway/envelope/batch_sealer.h"
-#include "gateway/envelope/keyset.h"
+#include "envelope/batch_sealer.h"
+#include "envelope/keyset.h"
 
 namespace gatehouse {
 

@@ -13,8 +13,8 @@
 #include "gatehouse/v1/exchange.pb.h"
 #include "gatehouse/v1/peer.pb.h"
 #include "gateway/context.h"
-#include "gateway/envelope/byte_stream.h"
-#include "gateway/envelope/header.h"
+#include "envelope/byte_stream.h"
+#include "envelope/header.h"
 #include "gateway/stream_spool.h"
 
 namespace gatehouse {

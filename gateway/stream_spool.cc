@@ -15,7 +15,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "gateway/log.h"
+#include "common/log.h"
 
 namespace gatehouse {
 namespace {

@@ -23,7 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "gatehouse/v1/peer.pb.h"
-#include "gateway/envelope/byte_stream.h"
+#include "envelope/byte_stream.h"
 #include "gateway/store.h"
 
 namespace gatehouse {

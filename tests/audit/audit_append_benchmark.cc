@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
-#include "gateway/audit/audit_log.h"
+#include "audit/audit_log.h"
 #include "tests/audit/audit_test_util.h"
 
 using namespace gatehouse::audit;

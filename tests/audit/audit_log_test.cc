@@ -1,7 +1,7 @@
 // AuditLog end to end on a real directory: appends, proofs against signed
 // checkpoints, cosignatures, and recovery from damage at every offset class
 // (segment header, record length, record payload, segment boundary).
-#include "gateway/audit/audit_log.h"
+#include "audit/audit_log.h"
 
 
 #include <atomic>
@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gateway/audit/checkpoint.h"
-#include "gateway/audit/log_directory.h"
-#include "gateway/audit/log_format.h"
-#include "gateway/audit/log_verifier.h"
-#include "gateway/audit/segment_reader.h"
-#include "gateway/audit/merkle_verifier.h"
-#include "gateway/audit/posix_file.h"
+#include "audit/checkpoint.h"
+#include "audit/log_directory.h"
+#include "audit/log_format.h"
+#include "audit/log_verifier.h"
+#include "audit/segment_reader.h"
+#include "audit/merkle_verifier.h"
+#include "audit/posix_file.h"
 #include "gtest/gtest.h"
 #include "tests/audit/audit_test_util.h"
 #include "tests/common/small_tmpfs.h"

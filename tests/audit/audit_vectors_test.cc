@@ -7,7 +7,7 @@
 
 #include "absl/status/status.h"
 #include "gatehouse/v1/audit.pb.h"
-#include "gateway/audit/merkle_verifier.h"
+#include "audit/merkle_verifier.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/audit/audit_test_util.h"

@@ -13,8 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "gateway/audit/audit_log.h"
-#include "gateway/audit/log_verifier.h"
+#include "audit/audit_log.h"
+#include "audit/log_verifier.h"
 #include "tests/audit/audit_test_util.h"
 
 using namespace gatehouse::audit;

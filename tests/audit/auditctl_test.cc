@@ -7,11 +7,11 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "gateway/audit/audit_log.h"
-#include "gateway/audit/checkpoint.h"
-#include "gateway/audit/log_directory.h"
-#include "gateway/audit/log_format.h"
-#include "gateway/audit/segment_reader.h"
+#include "audit/audit_log.h"
+#include "audit/checkpoint.h"
+#include "audit/log_directory.h"
+#include "audit/log_format.h"
+#include "audit/segment_reader.h"
 #include "gtest/gtest.h"
 #include "tests/audit/audit_test_util.h"
 

@@ -1,7 +1,7 @@
 // Known answers for CRC-32C from RFC 3720 (iSCSI) appendix B.4. Recompute any
 // of them with Python:  import crcmod.predefined as c;
 //   c.mkCrcFun('crc-32c')(b'123456789')  -> 0xe3069283
-#include "gateway/audit/crc32c.h"
+#include "audit/crc32c.h"
 
 #include <string>
 

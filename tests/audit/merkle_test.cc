@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
-#include "gateway/audit/merkle_hasher.h"
-#include "gateway/audit/merkle_tree.h"
-#include "gateway/audit/merkle_verifier.h"
+#include "audit/merkle_hasher.h"
+#include "audit/merkle_tree.h"
+#include "audit/merkle_verifier.h"
 #include "gtest/gtest.h"
 
 namespace gatehouse::audit {

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "gateway/audit/checkpoint.h"
-#include "gateway/audit/note.h"
+#include "audit/checkpoint.h"
+#include "audit/note.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace gatehouse::audit;

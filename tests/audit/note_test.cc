@@ -4,13 +4,13 @@
 // must reproduce the published signature byte for byte. Recompute the key id
 // with:  printf 'PeterNeumann\n\x01' > m; echo ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW
 //        | base64 -d | tail -c 32 >> m; sha256sum m | cut -c1-8   -> c74f20a3
-#include "gateway/audit/note.h"
+#include "audit/note.h"
 
 #include <string>
 #include <vector>
 
 #include "absl/strings/escaping.h"
-#include "gateway/audit/checkpoint.h"
+#include "audit/checkpoint.h"
 #include "gtest/gtest.h"
 
 namespace gatehouse::audit {

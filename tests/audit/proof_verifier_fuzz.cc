@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include "gateway/audit/merkle_verifier.h"
+#include "audit/merkle_verifier.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace gatehouse::audit;

@@ -2,7 +2,7 @@
 // was copied with every NoteSigner and never wiped. They now live in one
 // move-only SecretKey, wiped when it dies or is moved from, and reached only
 // through SecretKeyAccess.
-#include "gateway/audit/secret_key.h"
+#include "audit/secret_key.h"
 
 #include <sodium.h>
 
@@ -14,7 +14,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "gateway/audit/note.h"
+#include "audit/note.h"
 #include "gtest/gtest.h"
 
 namespace gatehouse::audit {

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "gateway/audit/log_format.h"
-#include "gateway/audit/segment_reader.h"
+#include "audit/log_format.h"
+#include "audit/segment_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace gatehouse::audit;

@@ -21,11 +21,11 @@
 #include <vector>
 
 #include "absl/time/clock.h"
-#include "gateway/envelope/batch_sealer.h"
-#include "gateway/envelope/keyset.h"
-#include "gateway/envelope/opener.h"
-#include "gateway/envelope/sealer.h"
-#include "gateway/envelope/stream.h"
+#include "envelope/batch_sealer.h"
+#include "envelope/keyset.h"
+#include "envelope/opener.h"
+#include "envelope/sealer.h"
+#include "envelope/stream.h"
 
 namespace gatehouse::envelope {
 namespace {

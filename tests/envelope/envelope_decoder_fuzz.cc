@@ -16,10 +16,10 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "gateway/envelope/envelope_codec.h"
-#include "gateway/envelope/opener.h"
-#include "gateway/envelope/signed_directory.h"
-#include "gateway/envelope/stream.h"
+#include "envelope/envelope_codec.h"
+#include "envelope/opener.h"
+#include "envelope/signed_directory.h"
+#include "envelope/stream.h"
 #include "tests/envelope/vector_keys.h"
 
 namespace {

@@ -1,4 +1,4 @@
-#include "gateway/envelope/header.h"
+#include "envelope/header.h"
 
 #include "gtest/gtest.h"
 #include "tests/envelope/test_util.h"

@@ -1,4 +1,4 @@
-#include "gateway/envelope/keyset.h"
+#include "envelope/keyset.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

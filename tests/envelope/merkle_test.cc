@@ -1,4 +1,4 @@
-#include "gateway/envelope/merkle.h"
+#include "envelope/merkle.h"
 
 #include <cstdio>
 #include <vector>

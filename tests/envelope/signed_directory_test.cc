@@ -1,4 +1,4 @@
-#include "gateway/envelope/signed_directory.h"
+#include "envelope/signed_directory.h"
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"

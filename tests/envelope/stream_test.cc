@@ -1,7 +1,7 @@
 // Streamed records: round trips at chunk boundaries, and chunks reordered,
 // dropped, duplicated or truncated, the signature flipped, and the source
 // changed between the opener's two passes.
-#include "gateway/envelope/stream.h"
+#include "envelope/stream.h"
 
 #include <sys/resource.h>
 
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "gateway/envelope/envelope_codec.h"
-#include "gateway/envelope/wire.h"
+#include "envelope/envelope_codec.h"
+#include "envelope/wire.h"
 #include "gtest/gtest.h"
 #include "tests/envelope/test_util.h"
 

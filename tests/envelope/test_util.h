@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "absl/time/clock.h"
-#include "gateway/envelope/header.h"
-#include "gateway/envelope/keyset.h"
+#include "envelope/header.h"
+#include "envelope/keyset.h"
 
 namespace gatehouse::envelope::testing {
 

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "gateway/envelope/keyset.h"
+#include "envelope/keyset.h"
 
 namespace gatehouse::envelope::testing {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
-#include "gateway/audit/audit_log.h"
+#include "audit/audit_log.h"
 #include "gateway/metrics.h"
 #include "gtest/gtest.h"
 #include "tests/audit/audit_test_util.h"

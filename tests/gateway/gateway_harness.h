@@ -25,9 +25,9 @@
 #include "gatehouse/v1/directory.pb.h"
 #include "gatehouse/v1/exchange.grpc.pb.h"
 #include "gtest/gtest.h"
-#include "gateway/audit/log_verifier.h"
-#include "gateway/envelope/header.h"
-#include "gateway/envelope/keyset.h"
+#include "audit/log_verifier.h"
+#include "envelope/header.h"
+#include "envelope/keyset.h"
 #include "gatehouse/v1/peer.grpc.pb.h"
 #include "tests/gateway/test_pki.h"
 

@@ -20,7 +20,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "gateway/tls.h"
+#include "transport/tls.h"
 #include "tests/gateway/gateway_harness.h"
 
 namespace gatehouse {

@@ -1,4 +1,4 @@
-#include "gateway/identity.h"
+#include "transport/identity.h"
 
 #include <cstdlib>
 #include <string>

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "gateway/audit/checkpoint.h"
-#include "gateway/audit/note.h"
+#include "audit/checkpoint.h"
+#include "audit/note.h"
 #include "gtest/gtest.h"
 
 namespace gatehouse {

@@ -1,6 +1,6 @@
 // The gateway's own CRL check: what it refuses to start with, and that a CRL
 // replaced while it runs takes effect (OpenSSL's own lookup would not).
-#include "gateway/revocation.h"
+#include "transport/revocation.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "gateway/call_gate.h"
+#include "transport/call_gate.h"
 #include "gateway/config.h"
 #include "gateway/directory_cache.h"
 #include "gateway/metrics.h"

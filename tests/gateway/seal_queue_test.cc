@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gateway/envelope/opener.h"
+#include "envelope/opener.h"
 #include "gtest/gtest.h"
 #include "tests/envelope/test_util.h"
 

@@ -9,8 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "gatehouse/v1/audit.pb.h"
-#include "gateway/audit/merkle_tree.h"
-#include "gateway/audit/merkle_verifier.h"
+#include "audit/merkle_tree.h"
+#include "audit/merkle_verifier.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace gatehouse::auditctl {

@@ -30,8 +30,8 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
-#include "gateway/audit/posix_file.h"
-#include "gateway/tls.h"
+#include "audit/posix_file.h"
+#include "transport/tls.h"
 
 namespace gatehouse::bench {
 namespace {

@@ -51,10 +51,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gatehouse/v1/exchange.grpc.pb.h"
-#include "gateway/config.h"
-#include "gateway/identity.h"
-#include "gateway/log.h"
-#include "gateway/tls.h"
+#include "common/files.h"
+#include "transport/identity.h"
+#include "common/log.h"
+#include "transport/grpc_status.h"
+#include "transport/tls.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace gatehouse {

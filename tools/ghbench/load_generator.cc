@@ -2,7 +2,8 @@
 
 #include <chrono>
 
-#include "gateway/log.h"
+#include "common/log.h"
+#include "transport/grpc_status.h"
 
 namespace gatehouse::bench {
 

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "gateway/log.h"
+#include "common/log.h"
 
 namespace gatehouse::bench {
 namespace {

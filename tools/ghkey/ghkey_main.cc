@@ -26,8 +26,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "gateway/envelope/keyset.h"
-#include "gateway/envelope/signed_directory.h"
+#include "envelope/keyset.h"
+#include "envelope/signed_directory.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace gatehouse::envelope {

@@ -1,0 +1,24 @@
+// absl::Status → grpc::Status, keeping the canonical code and the message,
+// and the names of gRPC's codes.
+#ifndef GATEHOUSE_TRANSPORT_GRPC_STATUS_H_
+#define GATEHOUSE_TRANSPORT_GRPC_STATUS_H_
+
+#include <string>
+
+#include <grpcpp/support/status.h>
+
+#include "absl/status/status.h"
+
+namespace gatehouse {
+
+// "PERMISSION_DENIED" for grpc::StatusCode::PERMISSION_DENIED, and so on.
+const char* GrpcCodeName(grpc::StatusCode code);
+
+inline grpc::Status ToGrpcStatus(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_TRANSPORT_GRPC_STATUS_H_
