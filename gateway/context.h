@@ -17,7 +17,7 @@
 #include "gateway/policy_holder.h"
 #include "gateway/refusal_log.h"
 #include "gateway/seal_queue.h"
-#include "gateway/store.h"
+#include "gateway/store/store.h"
 
 namespace gatehouse {
 
@@ -47,9 +47,6 @@ inline absl::Status CheckTrustInForce(const GatewayContext& ctx, absl::Time now)
   return s;
 }
 
-// The rank of a Government Security Classification (OFFICIAL 1 ...
-// TOP SECRET 4), or 0 for a name outside it.
-int ClassificationRank(absl::string_view classification);
 
 }  // namespace gatehouse
 

@@ -9,13 +9,16 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "envelope/sha256.h"
 #include "common/status_macros.h"
 #include "transport/grpc_status.h"
 #include "common/log.h"
 #include "gateway/peer_audit.h"
 #include "gateway/receipt.h"
 #include "gateway/sealed_record.h"
-#include "gateway/redaction.h"
+#include "gateway/record/labels.h"
+#include "gateway/record/obligations.h"
+#include "gateway/record/write_down.h"
 #include "transport/tls.h"
 #include "absl/strings/str_join.h"
 #include "gateway/stream_spool.h"
@@ -95,14 +98,6 @@ v1::AuditEntry FetchedEntry(const v1::Record& r, const std::string& org,
 }
 
 }  // namespace
-
-int ClassificationRank(absl::string_view c) {
-  if (c == "OFFICIAL") return 1;
-  if (c == "OFFICIAL-SENSITIVE") return 2;
-  if (c == "SECRET") return 3;
-  if (c == "TOP SECRET") return 4;
-  return 0;
-}
 
 v1::Receipt ReceiptFor(const OutboxEntry& entry) {
   v1::Receipt r;
@@ -255,24 +250,14 @@ absl::StatusOr<ExchangeService::Decided> ExchangeService::Decide(
   }
   // The directory's accreditation is the recipient gateway's own: never send
   // above it, whatever the policy says.
-  const int level = ClassificationRank(l.classification());
-  const int accredited = ClassificationRank(recipient->accreditation());
-  if (level > 0 && level > accredited) {
-    return Refuse(caller, request, record_id,
-                  absl::PermissionDeniedError(absl::StrCat(
-                      "denied: write-down: ", l.recipient_org(), "'s gateway is accredited to ",
-                      recipient->accreditation(), ", below this record's ", l.classification())));
+  if (absl::Status s = CheckNoWriteDown(l.classification(), recipient->accreditation(),
+                                        absl::StrCat(l.recipient_org(), "'s gateway"));
+      !s.ok()) {
+    return Refuse(caller, request, record_id, s);
   }
 
-  std::vector<absl::string_view> caveats(l.caveats().begin(), l.caveats().end());
-  policy::Request req;
-  req.sender = config_->org_id();
-  req.recipient = l.recipient_org();
-  req.record_type = l.record_type();
-  req.classification = l.classification();
-  req.purpose = l.purpose();
-  req.originator = l.originator();
-  req.caveats = caveats;
+  std::vector<absl::string_view> caveats;
+  const policy::Request req = PolicyRequestOf(config_->org_id(), l, &caveats);
   PolicyHolder::Outcome decided = ctx_->policy->Decide(req);
   if (decided.differs) {
     v1::AuditEntry shadow = SubmitEntry(caller, request, record_id);
@@ -291,60 +276,20 @@ absl::StatusOr<ExchangeService::Decided> ExchangeService::Decide(
 
   // Obligations. One the gateway cannot carry out is a denial.
   const policy::DecisionObligations& ob = decided.live.obligations;
-  if (ob.require_recipient_system && l.recipient_system().empty()) {
+  absl::StatusOr<ObligationsCarriedOut> done = CarryOutObligations(
+      ob, ob.redact != 0 ? decided.live_policy->engine.RedactFields(ob) : std::vector<std::string>(),
+      rule_ids.empty() ? "" : rule_ids[0], l, request.payload(), config_->org_id(), streamed);
+  if (!done.ok()) {
     metrics_->CountRecord("outbound", "denied", "obligation");
-    return Refuse(caller, request, record_id,
-                  absl::PermissionDeniedError(absl::StrCat(
-                      "denied: rule ", rule_ids.empty() ? "" : rule_ids[0],
-                      " requires naming the recipient system (labels.recipient_system), so "
-                      "that only that system of ", l.recipient_org(), " can fetch the record")),
-                  rule_ids);
+    return Refuse(caller, request, record_id, done.status(), rule_ids);
   }
   v1::SealedContent content;
   content.set_sender_system(caller.system);
   content.set_recipient_system(l.recipient_system());
   content.set_originator(l.originator());
   content.set_end_user(l.end_user());
-  std::string obligations_done;
-  if (ob.redact != 0) {
-    std::vector<std::string> fields = decided.live_policy->engine.RedactFields(ob);
-    if (streamed) {
-      metrics_->CountRecord("outbound", "denied", "obligation");
-      return Refuse(caller, request, record_id,
-                    absl::PermissionDeniedError(absl::StrCat(
-                        "denied: rule ", rule_ids.empty() ? "" : rule_ids[0],
-                        " requires redacting ", absl::StrJoin(fields, ", "),
-                        ", which cannot be done to a streamed record; submit it with Submit")),
-                    rule_ids);
-    }
-    absl::StatusOr<Redacted> redacted = RedactJson(request.payload(), fields);
-    if (!redacted.ok()) {
-      metrics_->CountRecord("outbound", "denied", "obligation");
-      return Refuse(caller, request, record_id,
-                    absl::PermissionDeniedError(absl::StrCat(
-                        "denied: rule ", rule_ids.empty() ? "" : rule_ids[0],
-                        " requires redacting ", absl::StrJoin(fields, ", "),
-                        " and the payload cannot be redacted: ", redacted.status().message())),
-                    rule_ids);
-    }
-    content.set_payload(std::move(redacted->json));
-    absl::StrAppend(&obligations_done, "redacted ", redacted->removed, " field(s) (",
-                    absl::StrJoin(fields, ", "), "); ");
-  } else {
-    content.set_payload(request.payload());
-  }
-  if (ob.notify_originator && !l.originator().empty() && l.originator() != config_->org_id()) {
-    metrics_->CountRecord("outbound", "denied", "obligation");
-    return Refuse(caller, request, record_id,
-                  absl::PermissionDeniedError(absl::StrCat(
-                      "denied: rule ", rule_ids.empty() ? "" : rule_ids[0],
-                      " requires notifying the originator ", l.originator(),
-                      ", which this gateway cannot do; ask ", l.originator(),
-                      " to send the record itself")),
-                  rule_ids);
-  }
-  if (ob.retain_days > 0) absl::StrAppend(&obligations_done, "retain ", ob.retain_days, " days; ");
-  absl::StrAppend(&obligations_done, "encrypted");
+  content.set_payload(std::move(done->payload));
+  const std::string& obligations_done = done->summary;
 
   absl::StatusOr<envelope::RecipientKey> to = envelope::RecipientKeyFromDirectory(*recipient);
   if (!to.ok()) {
@@ -353,16 +298,7 @@ absl::StatusOr<ExchangeService::Decided> ExchangeService::Decide(
                       "the directory has no usable encryption key for ", l.recipient_org(), ": ",
                       to.status().message())));
   }
-  envelope::RecordLabels labels;
-  labels.record_id = record_id;
-  labels.sender_org = config_->org_id();
-  labels.recipient_org = l.recipient_org();
-  labels.record_type = l.record_type();
-  labels.classification = l.classification();
-  labels.caveats.assign(l.caveats().begin(), l.caveats().end());
-  labels.purpose = l.purpose();
-  labels.created_unix_ms = NowMs();
-  labels.content_type = l.content_type();
+  envelope::RecordLabels labels = EnvelopeLabelsOf(l, record_id, config_->org_id(), NowMs());
   v1::AuditEntry e = SubmitEntry(caller, request, record_id);
   e.set_event(v1::AUDIT_EVENT_SUBMITTED);
   e.set_decision(v1::AUDIT_DECISION_PERMIT);

@@ -20,7 +20,7 @@
 #include "gateway/config.h"
 #include "transport/identity.h"
 #include "common/log.h"
-#include "gateway/sqlite_store.h"
+#include "gateway/store/sqlite_store.h"
 #include "gateway/stream_spool.h"
 #include "transport/tls.h"
 

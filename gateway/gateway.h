@@ -36,7 +36,7 @@
 #include "gateway/peer_client.h"
 #include "gateway/peer_service.h"
 #include "gateway/policy_holder.h"
-#include "gateway/store.h"
+#include "gateway/store/store.h"
 
 namespace gatehouse {
 

@@ -16,8 +16,17 @@
 #include "gateway/config.h"
 #include "gateway/gateway.h"
 #include "common/log.h"
+#include "common/help.h"
+
+namespace {
+constexpr char kUsage[] =
+    "usage: gatehoused --config FILE\n"
+    "  Runs one organisation's gateway (config: gatehouse.v1.GatewayConfig as JSON,\n"
+    "  see proto/gatehouse/v1/config.proto) until SIGTERM or SIGINT.\n";
+}  // namespace
 
 int main(int argc, char** argv) {
+  if (gatehouse::WantsHelp(argc, argv)) return gatehouse::PrintHelp(kUsage);
   // Abseil's mutex deadlock detector (on in this build of Abseil) builds a
   // lock graph on every acquisition: measurable on the record path, and the
   // gateway's lock order is fixed by design, so it is off in the daemon.
@@ -27,12 +36,12 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
       config_path = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: gatehoused --config FILE\n");
+      std::fputs(kUsage, stderr);
       return 2;
     }
   }
   if (config_path.empty()) {
-    std::fprintf(stderr, "usage: gatehoused --config FILE\n");
+    std::fputs(kUsage, stderr);
     return 2;
   }
 

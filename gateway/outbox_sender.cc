@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "envelope/sha256.h"
 #include "common/status_macros.h"
 #include "common/log.h"
 #include "transport/grpc_status.h"

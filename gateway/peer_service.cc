@@ -6,12 +6,15 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "envelope/sha256.h"
 #include "common/status_macros.h"
 #include "audit/checkpoint.h"
 #include "audit/note.h"
 #include "envelope/envelope_codec.h"
 #include "transport/grpc_status.h"
 #include "common/log.h"
+#include "gateway/record/labels.h"
+#include "gateway/record/write_down.h"
 #include "gateway/receipt.h"
 #include "gateway/stream_spool.h"
 #include "transport/tls.h"
@@ -237,24 +240,16 @@ absl::Status PeerService::AcceptOpened(const Identity& caller, const OpenedConte
                   absl::InvalidArgumentError("recipient system is not a valid id"));
   }
   std::optional<v1::Organisation> self = ctx_->directory->Find(config.org_id());
-  const int level = ClassificationRank(h.classification);
-  if (self.has_value() && level > 0 && level > ClassificationRank(self->accreditation())) {
-    return Reject(caller, &opened->header, &*opened,
-                  absl::PermissionDeniedError(absl::StrCat(
-                      "denied: write-down: this gateway is accredited to ",
-                      self->accreditation(), ", below the record's ", h.classification)),
-                  true);
+  if (absl::Status s = CheckNoWriteDown(h.classification,
+                                        self.has_value() ? self->accreditation() : "",
+                                        "this gateway");
+      self.has_value() && !s.ok()) {
+    return Reject(caller, &opened->header, &*opened, s, true);
   }
-  std::vector<absl::string_view> caveats(opened->header.labels.caveats.begin(),
-                                         opened->header.labels.caveats.end());
-  policy::Request req;
-  req.sender = h.sender_org;
-  req.recipient = config.org_id();
-  req.record_type = opened->header.labels.record_type;
-  req.classification = opened->header.labels.classification;
-  req.purpose = opened->header.labels.purpose;
-  req.originator = opened->content.originator();
-  req.caveats = caveats;
+  // Addressed to this organisation (checked before it was opened).
+  const v1::Labels labels = LabelsOf(*opened);
+  std::vector<absl::string_view> caveats;
+  const policy::Request req = PolicyRequestOf(h.sender_org, labels, &caveats);
   PolicyHolder::Outcome decided = ctx_->policy->Decide(req);
   const std::vector<std::string> rule_ids = PolicyHolder::Outcome::RuleIds(decided.live);
   if (decided.differs) {
@@ -262,7 +257,7 @@ absl::Status PeerService::AcceptOpened(const Identity& caller, const OpenedConte
     shadow.set_record_id(h.record_id);
     shadow.set_sender_org(h.sender_org);
     shadow.set_recipient_org(config.org_id());
-    *shadow.mutable_labels() = LabelsOf(*opened);
+    *shadow.mutable_labels() = labels;
     decided.FillShadowEntry(&shadow);
     ctx_->auditor->Note(std::move(shadow));
     ctx_->metrics->CountRecord("inbound", "shadow_differs");
@@ -282,7 +277,7 @@ absl::Status PeerService::AcceptOpened(const Identity& caller, const OpenedConte
   e.set_sender_system(opened->content.sender_system());
   e.set_recipient_org(config.org_id());
   e.set_recipient_system(opened->content.recipient_system());
-  *e.mutable_labels() = LabelsOf(*opened);
+  *e.mutable_labels() = labels;
   e.set_decision(v1::AUDIT_DECISION_PERMIT);
   for (const std::string& r : rule_ids) e.add_rule_ids(r);
   e.set_reason(std::string(decided.live.reason));

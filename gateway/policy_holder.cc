@@ -7,11 +7,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "envelope/sha256.h"
 #include "common/status_macros.h"
 #include "gatehouse/v1/policy.pb.h"
 #include "gateway/config.h"
 #include "gateway/floor_file.h"
-#include "gateway/receipt.h"
 
 namespace gatehouse {
 namespace {

@@ -18,14 +18,6 @@ std::string SignedMessage(absl::string_view receipt_bytes) {
 
 }  // namespace
 
-std::string Sha256(absl::string_view bytes) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
-}
-
-std::string HexSha256(absl::string_view bytes) { return absl::BytesToHexString(Sha256(bytes)); }
-
 absl::StatusOr<v1::SignedReceipt> SignReceipt(const envelope::Keyset& keys,
                                               const v1::DeliveryReceipt& receipt) {
   const envelope::Keyset::Key* key = keys.Primary(v1::KEY_PURPOSE_SIGNING);

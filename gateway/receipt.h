@@ -15,6 +15,7 @@
 
 #include <string>
 
+#include "envelope/sha256.h"  // Sha256: receipts name envelopes by it
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "gatehouse/v1/directory.pb.h"
@@ -33,10 +34,6 @@ absl::StatusOr<v1::SignedReceipt> SignReceipt(const envelope::Keyset& keys,
 // Unauthenticated if not; InvalidArgument if it does not parse.
 absl::StatusOr<v1::DeliveryReceipt> VerifyReceipt(const v1::SignedReceipt& signed_receipt,
                                                   const v1::Organisation& signer);
-
-// Lower-case hex SHA-256 of `bytes`, and the raw digest.
-std::string Sha256(absl::string_view bytes);
-std::string HexSha256(absl::string_view bytes);
 
 }  // namespace gatehouse
 

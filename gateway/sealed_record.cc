@@ -1,5 +1,7 @@
 #include "gateway/sealed_record.h"
 
+#include "gateway/record/labels.h"
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
@@ -50,18 +52,7 @@ absl::StatusOr<OpenedContent> OpenStreamedRecord(const GatewayContext& ctx,
 }
 
 v1::Labels LabelsOf(const OpenedContent& opened) {
-  const envelope::RecordLabels& h = opened.header.labels;
-  v1::Labels l;
-  l.set_recipient_org(h.recipient_org);
-  l.set_recipient_system(opened.content.recipient_system());
-  l.set_record_type(h.record_type);
-  l.set_classification(h.classification);
-  for (const std::string& c : h.caveats) l.add_caveats(c);
-  l.set_purpose(h.purpose);
-  l.set_originator(opened.content.originator());
-  l.set_end_user(opened.content.end_user());
-  l.set_content_type(h.content_type);
-  return l;
+  return LabelsOf(opened.header.labels, opened.content);
 }
 
 }  // namespace gatehouse

@@ -24,7 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "gatehouse/v1/peer.pb.h"
 #include "envelope/byte_stream.h"
-#include "gateway/store.h"
+#include "gateway/store/store.h"
 
 namespace gatehouse {
 

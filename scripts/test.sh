@@ -6,6 +6,9 @@
 # then runs the gateway's concurrent parts under ThreadSanitizer, then builds
 # the fuzz targets with clang's libFuzzer and runs each briefly
 # (GATEHOUSE_FUZZ_SECONDS, default 10).
+# Between the plain build and the sanitizers, the smoke stage runs every
+# program and script the README names (scripts/smoke.sh: each tool's --help
+# and a real call, the demo, the benchmark with one-second arms).
 # Exits non-zero on any failure.
 #
 #   scripts/test.sh                      # every stage
@@ -19,7 +22,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 # holders, metrics, limits) with a stand-in peer. They lock std::mutex:
 # Debian's Abseil and gRPC are not built with ThreadSanitizer, so their
 # synchronisation would be invisible to it.
-stages="${GATEHOUSE_TEST_STAGES:-plain asan tsan fuzz}"
+stages="${GATEHOUSE_TEST_STAGES:-plain smoke asan tsan fuzz}"
 
 for stage in $stages; do
   case "$stage" in
@@ -33,6 +36,11 @@ for stage in $stages; do
         GATEHOUSE_CMAKE_ARGS="-DGATEHOUSE_SANITIZE=address,undefined" "$root/scripts/build.sh"
       export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
       export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+      ;;
+    smoke)
+      echo "== smoke"
+      GATEHOUSE_BUILD_DIR="${GATEHOUSE_BUILD_DIR:-$root/build}" "$root/scripts/smoke.sh"
+      continue
       ;;
     tsan)
       # The gateway's concurrent parts (store, metrics, limits) under

@@ -15,7 +15,7 @@
 #include "gateway/metrics.h"
 #include "gateway/policy_holder.h"
 #include "gateway/rate_limiter.h"
-#include "gateway/sqlite_store.h"
+#include "gateway/store/sqlite_store.h"
 #include "gtest/gtest.h"
 #include "policy/bundle.h"
 #include "policy/compiler.h"

@@ -25,6 +25,7 @@
 #include "audit/audit_log.h"
 #include "audit/note.h"
 #include "gateway/config.h"
+#include "gateway/record/labels.h"
 #include "envelope/sealer.h"
 #include "envelope/signed_directory.h"
 #include "gatehouse/v1/peer.pb.h"
@@ -253,17 +254,9 @@ void Cluster::WriteRawPolicy(const std::string& bytes, const std::string& file) 
 envelope::RecordLabels EnvelopeLabels(const v1::Labels& labels, const std::string& record_id,
                                       const std::string& from, const std::string& to,
                                       int64_t created_unix_ms) {
-  envelope::RecordLabels l;
-  l.record_id = record_id;
-  l.sender_org = from;
-  l.recipient_org = to;
-  l.record_type = labels.record_type();
-  l.classification = labels.classification();
-  l.caveats.assign(labels.caveats().begin(), labels.caveats().end());
-  l.purpose = labels.purpose();
-  l.created_unix_ms = created_unix_ms;
-  l.content_type = labels.content_type();
-  return l;
+  v1::Labels addressed = labels;
+  addressed.set_recipient_org(to);
+  return EnvelopeLabelsOf(addressed, record_id, from, created_unix_ms);
 }
 
 std::string Cluster::SealAs(const std::string& from, const std::string& to,

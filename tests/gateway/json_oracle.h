@@ -28,7 +28,7 @@
 #include <utility>
 #include <vector>
 
-#include "gateway/redaction.h"
+#include "gateway/record/redaction.h"
 
 namespace gatehouse::json_oracle {
 

@@ -23,7 +23,7 @@
 #include "gateway/seal_queue.h"
 #include "gateway/outbox_sender.h"
 #include "gateway/receipt.h"
-#include "gateway/sqlite_store.h"
+#include "gateway/store/sqlite_store.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/test_pki.h"
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "gateway/redaction.h"
+#include "gateway/record/redaction.h"
 #include "tests/gateway/json_oracle.h"
 
 namespace {

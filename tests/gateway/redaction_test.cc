@@ -1,4 +1,4 @@
-#include "gateway/redaction.h"
+#include "gateway/record/redaction.h"
 
 #include <set>
 #include <string>

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "common/help.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -440,6 +441,7 @@ int Vectors(const Flags& f) {
 }
 
 int Main(int argc, char** argv) {
+  if (WantsHelp(argc, argv)) return PrintHelp(kUsage);
   if (argc < 2) {
     std::cerr << kUsage;
     return 2;

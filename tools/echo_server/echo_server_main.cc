@@ -9,7 +9,7 @@
 // parsing. Any other method is UNIMPLEMENTED. Clients must present a
 // certificate that chains to --ca and is not revoked by a CRL in --crl-dir,
 // exactly as for the gateway's listeners (same credentials code,
-// gateway/tls.h). With port 0 the bound port is written to --ports-file as
+// transport/tls.h). With port 0 the bound port is written to --ports-file as
 // {"port": N}. Runs until SIGTERM or SIGINT.
 //
 // With --relay-to it is a relay instead: each call's request bytes go on,
@@ -30,6 +30,7 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include "common/help.h"
 #include "audit/posix_file.h"
 #include "transport/tls.h"
 
@@ -92,14 +93,17 @@ class EchoService : public grpc::CallbackGenericService {
   grpc::GenericStub* const upstream_;
 };
 
+constexpr char kUsage[] =
+    "usage: echo_server --listen HOST:PORT --cert F --key F --ca F --crl-dir D "
+    "[--ports-file F] [--relay-to HOST:PORT --relay-uri URI]\n";
+
 int Usage() {
-  std::fprintf(stderr,
-               "usage: echo_server --listen HOST:PORT --cert F --key F --ca F --crl-dir D "
-               "[--ports-file F] [--relay-to HOST:PORT --relay-uri URI]\n");
+  std::fputs(kUsage, stderr);
   return 2;
 }
 
 int Main(int argc, char** argv) {
+  if (WantsHelp(argc, argv)) return PrintHelp(kUsage);
   std::string listen, ports_file, relay_to, relay_uri;
   v1::TlsConfig tls;
   for (int i = 1; i < argc; ++i) {
@@ -125,8 +129,12 @@ int Main(int argc, char** argv) {
 
   // The same handshake checks as a gateway's, revocation included.
   absl::StatusOr<std::unique_ptr<Revocations>> revocations = Revocations::Load(tls);
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds = revocations.status();
-  if (revocations.ok()) creds = MakeServerCredentials(tls, *std::move(revocations));
+  if (!revocations.ok()) {
+    std::fprintf(stderr, "echo_server: %s\n", std::string(revocations.status().message()).c_str());
+    return 1;
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
+      MakeServerCredentials(tls, *std::move(revocations));
   if (!creds.ok()) {
     std::fprintf(stderr, "echo_server: %s\n", std::string(creds.status().message()).c_str());
     return 1;

@@ -47,6 +47,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/help.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -384,6 +385,7 @@ int Status(v1::Exchange::Stub& stub, const Args& args) {
 }
 
 int Main(int argc, char** argv) {
+  if (WantsHelp(argc, argv)) return PrintHelp(kUsage);
   Args args;
   std::string error;
   if (!Parse(argc, argv, &args, &error)) return Usage(error);

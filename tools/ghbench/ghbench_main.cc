@@ -48,6 +48,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/help.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -292,6 +293,7 @@ Measured Measure(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
 }
 
 int Main(int argc, char** argv) {
+  if (WantsHelp(argc, argv)) return PrintHelp(kUsage);
   Args args;
   std::string error;
   if (!Parse(argc, argv, &args, &error)) return Usage(error);

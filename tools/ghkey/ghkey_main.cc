@@ -21,6 +21,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/help.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
@@ -224,6 +225,7 @@ absl::Status Run(const std::string& command, const Flags& flags) {
 }  // namespace gatehouse::envelope
 
 int main(int argc, char** argv) {
+  if (gatehouse::WantsHelp(argc, argv)) return gatehouse::PrintHelp(gatehouse::envelope::kUsage);
   if (argc < 2) {
     std::fputs(gatehouse::envelope::kUsage, stderr);
     return 2;

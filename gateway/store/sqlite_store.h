@@ -6,18 +6,23 @@
 // transaction (each under its own savepoint, so one failing change does not
 // undo another) and syncs once. A write call returns when its change is
 // durable. Reads use a second connection and see every committed change.
+// A write is a function applied to the writer connection inside the
+// group's transaction (Write::apply): a second table written by the same
+// function (an audit entry's, say) commits with it or not at all.
 //
 // Example:
 //   ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store,
 //                    SqliteStore::Open("/var/lib/gatehouse/gatehouse.db"));
 //
 // Thread-safe.
-#ifndef GATEHOUSE_GATEWAY_SQLITE_STORE_H_
-#define GATEHOUSE_GATEWAY_SQLITE_STORE_H_
+#ifndef GATEHOUSE_GATEWAY_STORE_SQLITE_STORE_H_
+#define GATEHOUSE_GATEWAY_STORE_SQLITE_STORE_H_
 
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,7 +31,7 @@
 #include <mutex>
 
 #include "absl/base/thread_annotations.h"
-#include "gateway/store.h"
+#include "gateway/store/store.h"
 
 struct sqlite3;
 
@@ -43,29 +48,34 @@ class SqliteStore final : public Store {
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path);
   ~SqliteStore() override;
 
+  // OutboxStore.
   absl::StatusOr<OutboxEntry> AddToOutbox(const v1::OutboxRecord& record,
                                           const std::string& idempotency_key,
                                           int64_t now_ms, bool* inserted) override;
+  void AddToOutboxAsync(const v1::OutboxRecord& record, const std::string& idempotency_key,
+                        int64_t now_ms, OutboxDone done) override;
   absl::StatusOr<std::vector<OutboxEntry>> DueForDelivery(int64_t now_ms, int limit) override;
   absl::StatusOr<int64_t> NextAttemptMs() override;
   absl::Status MarkDelivered(const std::string& record_id, int64_t delivered_ms,
                              const v1::SignedReceipt& receipt) override;
-  absl::StatusOr<OutboxEntry> FindByIdempotencyKey(const std::string& system,
-                                                   const std::string& key) override;
+  void MarkDeliveredAsync(const std::string& record_id, int64_t delivered_ms,
+                          const v1::SignedReceipt& receipt, WriteDone done) override;
   absl::Status MarkAttemptFailed(const std::string& record_id, int64_t next_attempt_ms,
                                  const std::string& error) override;
   absl::Status MarkRejected(const std::string& record_id, const std::string& error) override;
   absl::StatusOr<OutboxEntry> GetOutbox(const std::string& record_id) override;
   absl::StatusOr<int64_t> OutboxDepth() override;
+
+  // IdempotencyStore.
+  absl::StatusOr<OutboxEntry> FindByIdempotencyKey(const std::string& system,
+                                                   const std::string& key) override;
+
+  // MailboxStore.
   absl::StatusOr<MailboxPut> AddToMailbox(const v1::MailboxRecord& record,
                                           const std::string& envelope_sha256,
                                           const v1::SignedReceipt& receipt) override;
-  void AddToOutboxAsync(const v1::OutboxRecord& record, const std::string& idempotency_key,
-                        int64_t now_ms, OutboxDone done) override;
   void AddToMailboxAsync(const v1::MailboxRecord& record, const std::string& envelope_sha256,
                          const v1::SignedReceipt& receipt, MailboxDone done) override;
-  void MarkDeliveredAsync(const std::string& record_id, int64_t delivered_ms,
-                          const v1::SignedReceipt& receipt, WriteDone done) override;
   absl::StatusOr<MailboxSeen> FindInMailbox(const std::string& sender_org,
                                             const std::string& record_id) override;
   absl::StatusOr<std::set<std::string>> HeldEnvelopes(const std::set<std::string>& among) override;
@@ -79,9 +89,12 @@ class SqliteStore final : public Store {
                                                        int64_t now_ms) override;
   absl::StatusOr<int64_t> MailboxDepth(const MailboxReader& reader) override;
   absl::StatusOr<int64_t> HeldMailboxRecords() override;
+
+  // PeerCheckpointStore.
   absl::StatusOr<PeerCheckpoint> GetPeerCheckpoint(const std::string& org) override;
   absl::Status PutPeerCheckpoint(const std::string& org, const PeerCheckpoint& cp) override;
 
+  // StoreStatsSource.
   StoreStats Stats() const override;
 
  private:
@@ -125,4 +138,4 @@ class SqliteStore final : public Store {
 
 }  // namespace gatehouse
 
-#endif  // GATEHOUSE_GATEWAY_SQLITE_STORE_H_
+#endif  // GATEHOUSE_GATEWAY_STORE_SQLITE_STORE_H_

@@ -59,8 +59,8 @@
 //    Long numerals within that range (12345678901234567890.000100) are
 //    accepted and copied digit for digit: every reader gets the same nearest
 //    double or better, and FHIR decimals carry their precision in the digits.
-#ifndef GATEHOUSE_GATEWAY_REDACTION_H_
-#define GATEHOUSE_GATEWAY_REDACTION_H_
+#ifndef GATEHOUSE_GATEWAY_RECORD_REDACTION_H_
+#define GATEHOUSE_GATEWAY_RECORD_REDACTION_H_
 
 #include <string>
 #include <vector>
@@ -86,4 +86,4 @@ absl::StatusOr<Redacted> RedactJson(absl::string_view json,
 
 }  // namespace gatehouse
 
-#endif  // GATEHOUSE_GATEWAY_REDACTION_H_
+#endif  // GATEHOUSE_GATEWAY_RECORD_REDACTION_H_

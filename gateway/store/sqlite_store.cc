@@ -1,4 +1,4 @@
-#include "gateway/sqlite_store.h"
+#include "gateway/store/sqlite_store.h"
 
 #include <sqlite3.h>
 

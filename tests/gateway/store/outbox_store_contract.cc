@@ -1,0 +1,188 @@
+// OutboxStore's contract (gateway/store/outbox_store.h), for every
+// implementation: see store_contract.h.
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "gtest/gtest.h"
+#include "tests/gateway/store/store_contract.h"
+
+namespace gatehouse {
+namespace {
+
+TEST_P(OutboxStoreContract, OutboxEntrySurvivesReopen) {
+  bool inserted = false;
+  ASSERT_TRUE(outbox().AddToOutbox(Request("a"), "", 1000, &inserted).ok());
+  EXPECT_TRUE(inserted);
+  Reopen();
+  auto due = outbox().DueForDelivery(1000, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].record.envelope(), "envelope-a");
+  EXPECT_EQ(*outbox().OutboxDepth(), 1);
+}
+
+TEST_P(OutboxStoreContract, FailedAttemptIsRescheduledAndDeliveredLeavesTheQueue) {
+  bool inserted;
+  ASSERT_TRUE(outbox().AddToOutbox(Request("a"), "", 100, &inserted).ok());
+  ASSERT_TRUE(outbox().MarkAttemptFailed("a", 500, "peer down").ok());
+  EXPECT_TRUE(outbox().DueForDelivery(499, 10)->empty());
+  EXPECT_EQ(*outbox().NextAttemptMs(), 500);
+  auto e = outbox().GetOutbox("a");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->attempts, 1);
+  EXPECT_EQ(e->last_error, "peer down");
+  ASSERT_TRUE(outbox().MarkDelivered("a", 600, Receipt("a")).ok());
+  EXPECT_TRUE(outbox().DueForDelivery(10000, 10)->empty());
+  EXPECT_EQ(*outbox().NextAttemptMs(), -1);
+  EXPECT_EQ(outbox().GetOutbox("a")->state, v1::RECORD_STATE_DELIVERED);
+  EXPECT_EQ(outbox().GetOutbox("a")->receipt.receipt(), "receipt-a");
+  // A late failure report does not undo a delivery.
+  ASSERT_TRUE(outbox().MarkAttemptFailed("a", 700, "late").ok());
+  EXPECT_EQ(outbox().GetOutbox("a")->state, v1::RECORD_STATE_DELIVERED);
+}
+
+TEST_P(OutboxStoreContract, RejectedIsNotRetried) {
+  bool inserted;
+  ASSERT_TRUE(outbox().AddToOutbox(Request("a"), "", 100, &inserted).ok());
+  ASSERT_TRUE(outbox().MarkRejected("a", "PERMISSION_DENIED").ok());
+  EXPECT_TRUE(outbox().DueForDelivery(10000, 10)->empty());
+  EXPECT_EQ(outbox().GetOutbox("a")->state, v1::RECORD_STATE_REJECTED);
+}
+
+TEST_P(OutboxStoreContract, UnknownRecordIsNotFound) {
+  EXPECT_EQ(outbox().GetOutbox("nope").status().code(), absl::StatusCode::kNotFound);
+}
+
+// A callback of an async write runs on a thread of the store's (SQLite's:
+// its committer); a write it makes and waits for (a delivery attempt that
+// failed at once, marking the record for retry) is committed there, not
+// queued behind itself forever.
+TEST_P(OutboxStoreContract, AWriteWaitedForInsideAnAsyncWritesCallbackCompletes) {
+  std::promise<absl::Status> marked;
+  outbox().AddToOutboxAsync(Request("a"), "", 1,
+                            [&](absl::StatusOr<OutboxEntry> entry, bool inserted) {
+                              if (!entry.ok() || !inserted) {
+                                marked.set_value(absl::InternalError("not inserted"));
+                                return;
+                              }
+                              marked.set_value(outbox().MarkAttemptFailed("a", 500, "peer down"));
+                            });
+  std::future<absl::Status> result = marked.get_future();
+  if (result.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    ADD_FAILURE()
+        << "the write inside the callback never completed (the committer waits on itself)";
+    std::_Exit(1);  // the committer thread is stuck: the store cannot be closed
+  }
+  EXPECT_TRUE(result.get().ok());
+  absl::StatusOr<OutboxEntry> entry = outbox().GetOutbox("a");
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_EQ(entry->last_error, "peer down");
+  EXPECT_EQ(entry->next_attempt_ms, 500);
+  // And the store goes on taking writes from other threads.
+  bool inserted = false;
+  EXPECT_TRUE(outbox().AddToOutbox(Request("b"), "", 2, &inserted).ok());
+  EXPECT_TRUE(inserted);
+}
+
+TEST_P(OutboxStoreContract, ANewEntryIsQueuedWithNoAttemptsAndDueNow) {
+  bool inserted = false;
+  absl::StatusOr<OutboxEntry> e = outbox().AddToOutbox(Request("a"), "k", 1000, &inserted);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_TRUE(inserted);
+  EXPECT_EQ(e->record.envelope(), "envelope-a");
+  EXPECT_EQ(e->idempotency_key, "k");
+  EXPECT_EQ(e->state, v1::RECORD_STATE_QUEUED);
+  EXPECT_EQ(e->attempts, 0);
+  EXPECT_EQ(e->next_attempt_ms, 1000);
+  EXPECT_EQ(*outbox().NextAttemptMs(), 1000);
+}
+
+TEST_P(OutboxStoreContract, ARecordIdAlreadyInTheOutboxIsRefusedAndChangesNothing) {
+  bool inserted = false;
+  ASSERT_TRUE(outbox().AddToOutbox(Request("a"), "", 100, &inserted).ok());
+  v1::OutboxRecord again = Request("a");
+  again.set_envelope("another envelope");
+  inserted = true;
+  EXPECT_FALSE(outbox().AddToOutbox(again, "k", 200, &inserted).ok());
+  EXPECT_FALSE(inserted);
+  EXPECT_EQ(outbox().GetOutbox("a")->record.envelope(), "envelope-a");
+  EXPECT_EQ(outbox().GetOutbox("a")->next_attempt_ms, 100);
+  EXPECT_EQ(*outbox().OutboxDepth(), 1);
+}
+
+TEST_P(OutboxStoreContract, DueForDeliveryIsEarliestFirstAndAtMostLimit) {
+  bool inserted;
+  ASSERT_TRUE(outbox().AddToOutbox(Request("late"), "", 300, &inserted).ok());
+  ASSERT_TRUE(outbox().AddToOutbox(Request("early"), "", 100, &inserted).ok());
+  ASSERT_TRUE(outbox().AddToOutbox(Request("middle"), "", 200, &inserted).ok());
+  absl::StatusOr<std::vector<OutboxEntry>> due = outbox().DueForDelivery(1000, 2);
+  ASSERT_TRUE(due.ok()) << due.status();
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].record.record_id(), "early");
+  EXPECT_EQ((*due)[1].record.record_id(), "middle");
+  EXPECT_EQ(outbox().DueForDelivery(250, 10)->size(), 2u);
+  EXPECT_TRUE(outbox().DueForDelivery(99, 10)->empty());
+}
+
+TEST_P(OutboxStoreContract, MarksOfARecordNotQueuedChangeNothing) {
+  EXPECT_TRUE(outbox().MarkDelivered("nope", 1, Receipt("x")).ok());
+  EXPECT_TRUE(outbox().MarkAttemptFailed("nope", 1, "x").ok());
+  EXPECT_TRUE(outbox().MarkRejected("nope", "x").ok());
+  EXPECT_EQ(outbox().GetOutbox("nope").status().code(), absl::StatusCode::kNotFound);
+  bool inserted;
+  ASSERT_TRUE(outbox().AddToOutbox(Request("a"), "", 100, &inserted).ok());
+  ASSERT_TRUE(outbox().MarkRejected("a", "PERMISSION_DENIED").ok());
+  ASSERT_TRUE(outbox().MarkDelivered("a", 600, Receipt("a")).ok());
+  ASSERT_TRUE(outbox().MarkRejected("a", "again").ok());
+  absl::StatusOr<OutboxEntry> e = outbox().GetOutbox("a");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->state, v1::RECORD_STATE_REJECTED);
+  EXPECT_EQ(e->attempts, 1);
+  EXPECT_EQ(e->last_error, "PERMISSION_DENIED");
+  EXPECT_EQ(e->delivered_ms, 0);
+  EXPECT_EQ(*outbox().OutboxDepth(), 0);
+  EXPECT_EQ(*outbox().NextAttemptMs(), -1);
+}
+
+TEST_P(OutboxStoreContract, AnAsyncWriteIsDurableWhenItsCallbackRuns) {
+  std::promise<std::pair<absl::StatusOr<OutboxEntry>, bool>> added;
+  outbox().AddToOutboxAsync(Request("a"), "k", 100,
+                            [&](absl::StatusOr<OutboxEntry> entry, bool inserted) {
+                              added.set_value({std::move(entry), inserted});
+                            });
+  std::pair<absl::StatusOr<OutboxEntry>, bool> got = added.get_future().get();
+  ASSERT_TRUE(got.first.ok()) << got.first.status();
+  EXPECT_TRUE(got.second);
+  EXPECT_EQ(got.first->next_attempt_ms, 100);
+  std::promise<absl::Status> delivered;
+  outbox().MarkDeliveredAsync("a", 600, Receipt("a"),
+                              [&](absl::Status s) { delivered.set_value(s); });
+  ASSERT_TRUE(delivered.get_future().get().ok());
+  Reopen();
+  absl::StatusOr<OutboxEntry> e = outbox().GetOutbox("a");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->state, v1::RECORD_STATE_DELIVERED);
+  EXPECT_EQ(e->delivered_ms, 600);
+  EXPECT_EQ(e->receipt.receipt(), "receipt-a");
+  EXPECT_EQ(e->attempts, 1);
+  EXPECT_EQ(*outbox().OutboxDepth(), 0);
+}
+
+// Implementations are thread-safe: writes from many threads at once are
+// each kept (how they are committed is the implementation's).
+TEST_P(OutboxStoreContract, ConcurrentAddsAreEachKept) {
+  constexpr int kThreads = 8, kEach = 10;
+  AddFromManyThreads(outbox(), kThreads, kEach);
+  Reopen();
+  EXPECT_EQ(*outbox().OutboxDepth(), kThreads * kEach);
+  EXPECT_EQ(outbox().DueForDelivery(1, 1000)->size(), static_cast<size_t>(kThreads * kEach));
+}
+
+}  // namespace
+}  // namespace gatehouse
