@@ -493,7 +493,8 @@ grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* co
       r->set_streamed(true);
       continue;
     }
-    absl::StatusOr<OpenedContent> opened = OpenRecord(*ctx_, m.envelope(), m.sender_org());
+    absl::StatusOr<OpenedContent> opened =
+        OpenRecord(*ctx_, m.envelope(), m.sender_org(), m.sender_key());
     if (!opened.ok()) {
       // Verified when it arrived; failing now means a key it needs is gone.
       LogError("a held record no longer opens", {{"record_id", m.record_id()},
@@ -750,7 +751,7 @@ grpc::Status ExchangeService::FetchStream(grpc::ServerContext* context,
     return writer->Write(c) ? absl::OkStatus() : absl::CancelledError("client went away");
   });
   absl::StatusOr<OpenedContent> opened =
-      OpenStreamedRecord(*ctx_, file->get(), m.sender_org(), &sink);
+      OpenStreamedRecord(*ctx_, file->get(), m.sender_org(), &sink, m.sender_key());
   if (!opened.ok()) {
     if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
     LogError("a held streamed record did not open",

@@ -296,6 +296,15 @@ absl::Status PeerService::AcceptOpened(const Identity& caller, const OpenedConte
   receipt.set_received_unix_ms(now_ms);
 
   v1::MailboxRecord& record = pending->record;
+  // The key that verified it, kept with it: the record stays readable
+  // whatever the sender's directory entry says later.
+  absl::StatusOr<std::string> sender_key = VerifiedBy(*ctx_, h.sender_org, opened->header);
+  if (!sender_key.ok()) {
+    // The directory changed since the envelope was verified: try again.
+    return Reject(caller, &opened->header, &*opened,
+                  absl::UnavailableError(sender_key.status().message()));
+  }
+  record.set_sender_key(*std::move(sender_key));
   record.set_record_id(h.record_id);
   record.set_sender_org(h.sender_org);
   record.set_recipient_system(opened->content.recipient_system());

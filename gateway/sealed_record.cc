@@ -24,9 +24,37 @@ absl::StatusOr<std::vector<envelope::VerifyingKey>> SenderKeys(const GatewayCont
   return keys;
 }
 
-absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx, absl::string_view envelope,
-                                         const std::string& sender_org) {
+// The keys a held record is opened against (see OpenRecord).
+static absl::StatusOr<std::vector<envelope::VerifyingKey>> HeldRecordKeys(
+    const GatewayContext& ctx, const std::string& sender_org, absl::string_view recorded_key) {
+  if (recorded_key.empty()) return SenderKeys(ctx, sender_org);
+  absl::StatusOr<envelope::PublicKey> key = envelope::PublicKeyFromBytes(recorded_key);
+  if (!key.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("the key recorded with the held record is damaged: ", key.status().message()));
+  }
+  return std::vector<envelope::VerifyingKey>{
+      {envelope::DeriveKeyId(envelope::KeyPurposeByte::kSigning, *key), *key}};
+}
+
+absl::StatusOr<std::string> VerifiedBy(const GatewayContext& ctx, const std::string& sender_org,
+                                       const envelope::EnvelopeHeader& header) {
   ASSIGN_OR_RETURN(std::vector<envelope::VerifyingKey> keys, SenderKeys(ctx, sender_org));
+  for (const envelope::VerifyingKey& k : keys) {
+    if (k.id == header.sender_key_id) {
+      return std::string(envelope::AsStringView(k.public_key));
+    }
+  }
+  return absl::UnauthenticatedError(absl::StrCat(
+      "the directory does not list the key ", envelope::KeyIdToHex(header.sender_key_id),
+      " that signed the envelope"));
+}
+
+absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx, absl::string_view envelope,
+                                         const std::string& sender_org,
+                                         absl::string_view recorded_key) {
+  ASSIGN_OR_RETURN(std::vector<envelope::VerifyingKey> keys,
+                   HeldRecordKeys(ctx, sender_org, recorded_key));
   ASSIGN_OR_RETURN(envelope::OpenedRecord opened,
                    ctx.opener->Open(envelope, {sender_org, ctx.config->org_id()}, keys));
   OpenedContent out;
@@ -39,8 +67,10 @@ absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx, absl::string
 
 absl::StatusOr<OpenedContent> OpenStreamedRecord(const GatewayContext& ctx,
                                                  envelope::ByteSource* sealed,
-                                                 const std::string& sender_org, ContentSink* sink) {
-  ASSIGN_OR_RETURN(std::vector<envelope::VerifyingKey> keys, SenderKeys(ctx, sender_org));
+                                                 const std::string& sender_org, ContentSink* sink,
+                                                 absl::string_view recorded_key) {
+  ASSIGN_OR_RETURN(std::vector<envelope::VerifyingKey> keys,
+                   HeldRecordKeys(ctx, sender_org, recorded_key));
   OpenedContent out;
   ASSIGN_OR_RETURN(out.header, ctx.stream_opener->Open(sealed, {sender_org, ctx.config->org_id()},
                                                        keys, sink));

@@ -25,11 +25,21 @@ struct OpenedContent {
 };
 
 // Verifies and opens `envelope` from `sender_org` to this gateway's
-// organisation. Errors as envelope::Opener::Open; Unauthenticated if the
-// directory lists no keys for the sender; InvalidArgument if the plaintext
-// is not a SealedContent.
+// organisation: against `recorded_key` (a held record's
+// MailboxRecord.sender_key, the key that verified it on arrival) if given,
+// else the sender's keys in the directory. Errors as envelope::Opener::Open;
+// Unauthenticated if the directory lists no keys for the sender; DataLoss if
+// the recorded key is damaged; InvalidArgument if the plaintext is not a
+// SealedContent.
 absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx, absl::string_view envelope,
-                                         const std::string& sender_org);
+                                         const std::string& sender_org,
+                                         absl::string_view recorded_key = "");
+
+// The public key (32 bytes) of the sender's directory key that signed an
+// envelope with `header`, to keep with the record: Unauthenticated if the
+// directory does not list it.
+absl::StatusOr<std::string> VerifiedBy(const GatewayContext& ctx, const std::string& sender_org,
+                                       const envelope::EnvelopeHeader& header);
 
 // The sender's verification keys from the directory; Unauthenticated if
 // it lists none.
@@ -42,7 +52,8 @@ absl::StatusOr<std::vector<envelope::VerifyingKey>> SenderKeys(const GatewayCont
 // InvalidArgument if the plaintext does not start with a SealedContent.
 absl::StatusOr<OpenedContent> OpenStreamedRecord(const GatewayContext& ctx,
                                                  envelope::ByteSource* sealed,
-                                                 const std::string& sender_org, ContentSink* sink);
+                                                 const std::string& sender_org, ContentSink* sink,
+                                                 absl::string_view recorded_key = "");
 
 // The labels as the sending system gave them, from the header and content.
 v1::Labels LabelsOf(const OpenedContent& opened);

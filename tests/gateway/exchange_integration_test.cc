@@ -420,5 +420,35 @@ TEST_F(ExchangeIntegrationTest, GatewaysCosignEachOthersCheckpointsAndCatchARewr
   EXPECT_EQ(alarms[0].sender_org(), "council-a");
 }
 
+// The sender rotates its signing key and the directory drops the old one:
+// records the receiver already holds were verified on arrival against the
+// old key, which is kept with them, so they stay readable (they used to
+// fail the whole Fetch page with DATA_LOSS).
+TEST_F(ExchangeIntegrationTest, HeldRecordsStayReadableAfterTheSenderDropsItsOldKey) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  v1::SubmitResponse sent;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr"),
+                   SampleSubmit("{\"held\": true}"), &sent).ok());
+  ASSERT_EQ(sent.receipt().state(), v1::RECORD_STATE_DELIVERED);
+
+  absl::StatusOr<envelope::Keyset> rotated =
+      envelope::Keyset::Generate("nhs-trust-a", envelope::Keyset::Kind::kGateway, absl::Now());
+  ASSERT_TRUE(rotated.ok());
+  v1::Directory d = cluster_.MakeDirectory();
+  for (v1::Organisation& o : *d.mutable_organisations()) {
+    if (o.org_id() != "nhs-trust-a") continue;
+    *o.mutable_verification_keys() = rotated->PublicEntry().verification_keys();
+  }
+  cluster_.WriteSignedDirectory(d);
+  ASSERT_TRUE(Eventually([&] {
+    return cluster_.Log("council-a").find("\"version\":\"" + std::to_string(d.version())) !=
+           std::string::npos;
+  }));
+  v1::FetchResponse got = FetchAll(*cluster_.Client("council-a", "council-a/care"));
+  ASSERT_EQ(got.records_size(), 1);
+  EXPECT_EQ(got.records(0).payload(), "{\"held\": true}");
+}
+
 }  // namespace
 }  // namespace gatehouse
