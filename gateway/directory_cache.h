@@ -14,6 +14,7 @@
 #ifndef GATEHOUSE_GATEWAY_DIRECTORY_CACHE_H_
 #define GATEHOUSE_GATEWAY_DIRECTORY_CACHE_H_
 
+#include <memory>
 #include <optional>
 #include <vector>
 #include <string>
@@ -21,6 +22,7 @@
 #include <mutex>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -28,19 +30,31 @@
 
 namespace gatehouse {
 
-class DirectoryCache {
+// One version of the directory, immutable, indexed by organisation. A call
+// takes one (DirectoryCache::Snapshot) and decides everything against it,
+// so a reload in the middle of a call never mixes two versions.
+class DirectorySnapshot {
  public:
-  // `not_after` is when `directory` expires; `grace` how long it may be
-  // used after that.
-  explicit DirectoryCache(v1::Directory directory,
-                          absl::Time not_after = absl::InfiniteFuture(),
-                          absl::Duration grace = absl::ZeroDuration())
-      : grace_(grace), directory_(std::move(directory)), not_after_(not_after) {}
+  DirectorySnapshot(v1::Directory directory, absl::Time not_after, absl::Duration grace)
+      : directory_(std::move(directory)), not_after_(not_after), grace_(grace) {
+    for (int i = 0; i < directory_.organisations_size(); ++i) {
+      by_org_.emplace(directory_.organisations(i).org_id(), i);
+    }
+  }
 
-  // OK while the directory in force may be used at `now`; otherwise
+  // The entry for `org_id`, or null if the directory does not list it.
+  const v1::Organisation* Find(const std::string& org_id) const {
+    auto it = by_org_.find(org_id);
+    return it == by_org_.end() ? nullptr : &directory_.organisations(it->second);
+  }
+  const v1::Directory& directory() const { return directory_; }
+  uint64_t version() const { return directory_.version(); }
+  absl::Time not_after() const { return not_after_; }
+  absl::Duration grace() const { return grace_; }
+
+  // OK while this directory may be used at `now`; otherwise
   // FailedPrecondition naming its version and when it expired.
   absl::Status CheckInForce(absl::Time now) const {
-    std::lock_guard<std::mutex> lock(mu_);
     if (now < not_after_ + grace_) return absl::OkStatus();
     return absl::FailedPreconditionError(absl::StrCat(
         "the directory in force (version ", directory_.version(), ") expired at ",
@@ -51,48 +65,64 @@ class DirectoryCache {
         "; this gateway sends and accepts no records until the directory authority "
         "publishes a newer signed directory (queued records are kept)"));
   }
-  absl::Time not_after() const {
+
+ private:
+  const v1::Directory directory_;
+  const absl::Time not_after_;
+  const absl::Duration grace_;
+  absl::flat_hash_map<std::string, int> by_org_;  // org id -> index in directory_
+};
+
+class DirectoryCache {
+ public:
+  // `not_after` is when `directory` expires; `grace` how long it may be
+  // used after that.
+  explicit DirectoryCache(v1::Directory directory,
+                          absl::Time not_after = absl::InfiniteFuture(),
+                          absl::Duration grace = absl::ZeroDuration())
+      : grace_(grace),
+        current_(std::make_shared<const DirectorySnapshot>(std::move(directory), not_after,
+                                                           grace)) {}
+
+  // The version in force, for the whole of one call.
+  std::shared_ptr<const DirectorySnapshot> Snapshot() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return not_after_;
+    return current_;
   }
+
+  // Shorthands on the version in force, for callers that ask one thing.
+  absl::Status CheckInForce(absl::Time now) const { return Snapshot()->CheckInForce(now); }
+  absl::Time not_after() const { return Snapshot()->not_after(); }
   absl::Duration grace() const { return grace_; }
-
-  // The entry for `org_id`, or nullopt if the directory does not list it.
+  uint64_t version() const { return Snapshot()->version(); }
+  // A copy of the entry for `org_id`, or nullopt if the directory does not list it.
   std::optional<v1::Organisation> Find(const std::string& org_id) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const v1::Organisation& org : directory_.organisations()) {
-      if (org.org_id() == org_id) return org;
-    }
-    return std::nullopt;
+    std::shared_ptr<const DirectorySnapshot> s = Snapshot();
+    const v1::Organisation* org = s->Find(org_id);
+    return org == nullptr ? std::nullopt : std::optional<v1::Organisation>(*org);
   }
-
   // Every entry.
   std::vector<v1::Organisation> All() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return {directory_.organisations().begin(), directory_.organisations().end()};
-  }
-  uint64_t version() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return directory_.version();
+    std::shared_ptr<const DirectorySnapshot> s = Snapshot();
+    return {s->directory().organisations().begin(), s->directory().organisations().end()};
   }
   // Whether `other` says exactly what the directory in use says.
   bool SameAs(const v1::Directory& other) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return directory_.SerializeAsString() == other.SerializeAsString();
+    return Snapshot()->directory().SerializeAsString() == other.SerializeAsString();
   }
 
-  // Replaces the whole directory. The caller has validated it.
+  // Publishes a new version. The caller has validated it. Calls in flight
+  // keep the snapshot they took.
   void Replace(v1::Directory directory, absl::Time not_after = absl::InfiniteFuture()) {
+    auto next = std::make_shared<const DirectorySnapshot>(std::move(directory), not_after, grace_);
     std::lock_guard<std::mutex> lock(mu_);
-    directory_ = std::move(directory);
-    not_after_ = not_after;
+    current_ = std::move(next);
   }
 
  private:
   const absl::Duration grace_;
   mutable std::mutex mu_;
-  v1::Directory directory_ ABSL_GUARDED_BY(mu_);
-  absl::Time not_after_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const DirectorySnapshot> current_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace gatehouse

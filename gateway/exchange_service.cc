@@ -483,6 +483,7 @@ grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* co
   bool more = static_cast<int>(entries->size()) > limit;
   if (more) entries->pop_back();
   std::vector<v1::AuditEntry> audit;
+  const std::shared_ptr<const DirectorySnapshot> directory = directory_->Snapshot();
   for (const MailboxEntry& e : *entries) {
     const v1::MailboxRecord& m = e.record;
     if (!m.envelope_file().empty()) {
@@ -494,7 +495,7 @@ grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* co
       continue;
     }
     absl::StatusOr<OpenedContent> opened =
-        OpenRecord(*ctx_, m.envelope(), m.sender_org(), m.sender_key());
+        OpenRecord(*ctx_, *directory, m.envelope(), m.sender_org(), m.sender_key());
     if (!opened.ok()) {
       // Verified when it arrived; failing now means a key it needs is gone.
       LogError("a held record no longer opens", {{"record_id", m.record_id()},
@@ -751,7 +752,8 @@ grpc::Status ExchangeService::FetchStream(grpc::ServerContext* context,
     return writer->Write(c) ? absl::OkStatus() : absl::CancelledError("client went away");
   });
   absl::StatusOr<OpenedContent> opened =
-      OpenStreamedRecord(*ctx_, file->get(), m.sender_org(), &sink, m.sender_key());
+      OpenStreamedRecord(*ctx_, *directory_->Snapshot(), file->get(), m.sender_org(), &sink,
+                         m.sender_key());
   if (!opened.ok()) {
     if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
     LogError("a held streamed record did not open",

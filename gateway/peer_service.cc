@@ -67,14 +67,15 @@ absl::StatusOr<std::pair<uint64_t, std::string>> LatestSigned(const audit::Audit
 
 }  // namespace
 
-absl::StatusOr<Identity> PeerService::Authenticate(grpc::ServerContextBase* context) const {
+absl::StatusOr<Identity> PeerService::Authenticate(grpc::ServerContextBase* context,
+                                                   const DirectorySnapshot& directory) const {
   ASSIGN_OR_RETURN(Identity caller, PeerIdentity(*context->auth_context()));
   if (caller.kind != Identity::Kind::kGateway) {
     return absl::UnauthenticatedError(
         absl::StrCat(caller.uri, " is not a gateway; the Peer API is for gateways"));
   }
-  std::optional<v1::Organisation> org = ctx_->directory->Find(caller.org);
-  if (!org.has_value()) {
+  const v1::Organisation* org = directory.Find(caller.org);
+  if (org == nullptr) {
     return absl::UnauthenticatedError(
         absl::StrCat("organisation '", caller.org, "' is not in the directory"));
   }
@@ -199,7 +200,8 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
     return repeat;
   }
 
-  absl::StatusOr<OpenedContent> opened = OpenRecord(*ctx_, envelope, caller.org);
+  absl::StatusOr<OpenedContent> opened =
+      OpenRecord(*ctx_, *pending->directory, envelope, caller.org);
   if (!opened.ok()) {
     return Reject(caller, &*claimed, nullptr,
                   EnvelopeRefusal(opened.status(), "envelope", /*from_spool=*/false));
@@ -239,11 +241,11 @@ absl::Status PeerService::AcceptOpened(const Identity& caller, const OpenedConte
     return Reject(caller, &opened->header, &*opened,
                   absl::InvalidArgumentError("recipient system is not a valid id"));
   }
-  std::optional<v1::Organisation> self = ctx_->directory->Find(config.org_id());
+  const v1::Organisation* self = pending->directory->Find(config.org_id());
   if (absl::Status s = CheckNoWriteDown(h.classification,
-                                        self.has_value() ? self->accreditation() : "",
+                                        self != nullptr ? self->accreditation() : "",
                                         "this gateway");
-      self.has_value() && !s.ok()) {
+      self != nullptr && !s.ok()) {
     return Reject(caller, &opened->header, &*opened, s, true);
   }
   // Addressed to this organisation (checked before it was opened).
@@ -298,7 +300,8 @@ absl::Status PeerService::AcceptOpened(const Identity& caller, const OpenedConte
   v1::MailboxRecord& record = pending->record;
   // The key that verified it, kept with it: the record stays readable
   // whatever the sender's directory entry says later.
-  absl::StatusOr<std::string> sender_key = VerifiedBy(*ctx_, h.sender_org, opened->header);
+  absl::StatusOr<std::string> sender_key =
+      VerifiedBy(*pending->directory, h.sender_org, opened->header);
   if (!sender_key.ok()) {
     // The directory changed since the envelope was verified: try again.
     return Reject(caller, &opened->header, &*opened,
@@ -350,8 +353,9 @@ void PeerService::Commit(Pending pending, Finisher finish, v1::DeliverResponse* 
   });
 }
 
-absl::StatusOr<Identity> PeerService::Admit(grpc::ServerContextBase* context) {
-  absl::StatusOr<Identity> caller = Authenticate(context);
+absl::StatusOr<Identity> PeerService::Admit(grpc::ServerContextBase* context,
+                                            const DirectorySnapshot& directory) {
+  absl::StatusOr<Identity> caller = Authenticate(context, directory);
   if (!caller.ok()) {
     // Summarised (one audit entry per caller and reason per interval), so
     // that a flood of refused calls cannot fill the audit log.
@@ -362,7 +366,9 @@ absl::StatusOr<Identity> PeerService::Admit(grpc::ServerContextBase* context) {
   }
   // Deliveries need a directory in force: the peer is told to retry later
   // (its records stay queued with it).
-  if (absl::Status in_force = CheckTrustInForce(*ctx_, absl::Now()); !in_force.ok()) {
+  absl::Status in_force = directory.CheckInForce(absl::Now());
+  if (in_force.ok()) in_force = ctx_->policy->CheckInForce(absl::Now());
+  if (!in_force.ok()) {
     context->AddTrailingMetadata("retry-after-ms", "30000");
     ctx_->metrics->CountRefusal("peer", "UNAVAILABLE");
     return absl::UnavailableError(in_force.message());
@@ -391,9 +397,10 @@ absl::StatusOr<Identity> PeerService::Admit(grpc::ServerContextBase* context) {
 grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* context,
                                                const v1::DeliverRequest* request,
                                                v1::DeliverResponse* response) {
-  absl::StatusOr<Identity> caller = Admit(context);
-  if (!caller.ok()) return Finish(context, caller.status());
   Pending pending;
+  pending.directory = ctx_->directory->Snapshot();
+  absl::StatusOr<Identity> caller = Admit(context, *pending.directory);
+  if (!caller.ok()) return Finish(context, caller.status());
   absl::Status s = Accept(*caller, request->envelope(), response, &pending);
   if (!s.ok()) {
     ctx_->metrics->CountRefusal("peer", GrpcCodeName(static_cast<grpc::StatusCode>(s.code())));
@@ -410,9 +417,10 @@ grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* cont
 grpc::Status PeerService::DeliverStream(grpc::ServerContext* context,
                                         grpc::ServerReader<v1::DeliverChunk>* reader,
                                         v1::DeliverResponse* response) {
-  absl::StatusOr<Identity> caller = Admit(context);
+  std::shared_ptr<const DirectorySnapshot> directory = ctx_->directory->Snapshot();
+  absl::StatusOr<Identity> caller = Admit(context, *directory);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  absl::Status s = AcceptStream(*caller, context, reader, response);
+  absl::Status s = AcceptStream(*caller, context, reader, response, std::move(directory));
   if (!s.ok()) {
     ctx_->metrics->CountRefusal("peer", GrpcCodeName(static_cast<grpc::StatusCode>(s.code())));
   }
@@ -421,7 +429,8 @@ grpc::Status PeerService::DeliverStream(grpc::ServerContext* context,
 
 absl::Status PeerService::AcceptStream(const Identity& caller, grpc::ServerContext* context,
                                        grpc::ServerReader<v1::DeliverChunk>* reader,
-                                       v1::DeliverResponse* response) {
+                                       v1::DeliverResponse* response,
+                                       std::shared_ptr<const DirectorySnapshot> directory) {
   const v1::GatewayConfig& config = *ctx_->config;
   // Spooled first, as it arrives: nothing is decided on bytes not yet seen.
   ASSIGN_OR_RETURN(std::unique_ptr<SpoolFile> spool,
@@ -458,7 +467,8 @@ absl::Status PeerService::AcceptStream(const Identity& caller, grpc::ServerConte
   // Verified (signature over everything, then every chunk decrypted and
   // authenticated) before anything is decided; the plaintext is dropped.
   ContentSink sink;
-  absl::StatusOr<OpenedContent> opened = OpenStreamedRecord(*ctx_, file.get(), caller.org, &sink);
+  absl::StatusOr<OpenedContent> opened =
+      OpenStreamedRecord(*ctx_, *directory, file.get(), caller.org, &sink);
   file.reset();
   if (!opened.ok()) {
     return Reject(caller, nullptr, nullptr,
@@ -467,6 +477,7 @@ absl::Status PeerService::AcceptStream(const Identity& caller, grpc::ServerConte
   const envelope::RecordLabels& h = opened->header.labels;
   const std::string envelope_sha256 = spool->sha256();
   Pending pending;
+  pending.directory = std::move(directory);
   ASSIGN_OR_RETURN(pending.claim, Claim(h.sender_org, h.record_id));  // before the repeat check
   if (absl::Status repeat = CheckRepeat(caller, opened->header, envelope_sha256, response);
       !absl::IsNotFound(repeat)) {
@@ -529,11 +540,12 @@ grpc::ServerUnaryReactor* PeerService::GetCheckpoint(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* PeerService::PutCosignature(grpc::CallbackServerContext* context,
                                                       const v1::PutCosignatureRequest* request,
                                                       v1::PutCosignatureResponse*) {
-  absl::StatusOr<Identity> caller = Authenticate(context);
+  std::shared_ptr<const DirectorySnapshot> directory = ctx_->directory->Snapshot();
+  absl::StatusOr<Identity> caller = Authenticate(context, *directory);
   if (!caller.ok()) return Finish(context, caller.status());
-  std::optional<v1::Organisation> org = ctx_->directory->Find(caller->org);
+  const v1::Organisation* org = directory->Find(caller->org);
   absl::StatusOr<audit::NoteVerifier> cosigner =
-      audit::NoteVerifier::FromVerifierKey(org.has_value() ? org->cosigner_key() : "");
+      audit::NoteVerifier::FromVerifierKey(org != nullptr ? org->cosigner_key() : "");
   if (!cosigner.ok()) {
     return Finish(context, absl::FailedPreconditionError(absl::StrCat(
                                "the directory lists no cosigner key for ", caller->org)));

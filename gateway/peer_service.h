@@ -62,11 +62,17 @@ class PeerService final : public PeerServiceBase {
 
  private:
   using Finisher = std::function<void(const grpc::Status&)>;
-  // The calling gateway, if the directory lists it for its organisation.
-  absl::StatusOr<Identity> Authenticate(grpc::ServerContextBase* context) const;
-  // Authenticate and the per-organisation limit, with the refusals
-  // audited, logged and counted as Deliver does.
-  absl::StatusOr<Identity> Admit(grpc::ServerContextBase* context);
+  // The calling gateway, if `directory` (the call's one snapshot; the one
+  // in force without it) lists it for its organisation.
+  absl::StatusOr<Identity> Authenticate(grpc::ServerContextBase* context,
+                                        const DirectorySnapshot& directory) const;
+  absl::StatusOr<Identity> Authenticate(grpc::ServerContextBase* context) const {
+    return Authenticate(context, *ctx_->directory->Snapshot());
+  }
+  // Authenticate, trust in force and the limits, with the refusals
+  // summarised, logged and counted as Deliver does.
+  absl::StatusOr<Identity> Admit(grpc::ServerContextBase* context,
+                                 const DirectorySnapshot& directory);
   // A delivery that passed every check, to be audited, receipted and stored.
   struct Pending {
     v1::AuditEntry entry;           // RECEIVED
@@ -74,6 +80,8 @@ class PeerService final : public PeerServiceBase {
     v1::MailboxRecord record;
     std::string envelope_sha256;
     std::shared_ptr<void> claim;    // from Claim: held until stored or refused
+    // The one directory version the whole delivery is decided against.
+    std::shared_ptr<const DirectorySnapshot> directory;
   };
   // Claims the record (sender, id) for this call until the returned token is
   // dropped: Unavailable if another call is delivering it now. Otherwise two
@@ -107,7 +115,8 @@ class PeerService final : public PeerServiceBase {
   // DeliverStream after authentication: spools, verifies, checks, commits.
   absl::Status AcceptStream(const Identity& caller, grpc::ServerContext* context,
                             grpc::ServerReader<v1::DeliverChunk>* reader,
-                            v1::DeliverResponse* response);
+                            v1::DeliverResponse* response,
+                            std::shared_ptr<const DirectorySnapshot> directory);
   // Audits, signs the receipt and stores `pending`, then calls `finish`.
   void Commit(Pending pending, Finisher finish, v1::DeliverResponse* response);
   // Audits a refused delivery and returns `refusal` (Unavailable if even

@@ -7,10 +7,10 @@
 
 namespace gatehouse {
 
-absl::StatusOr<std::vector<envelope::VerifyingKey>> SenderKeys(const GatewayContext& ctx,
+absl::StatusOr<std::vector<envelope::VerifyingKey>> SenderKeys(const DirectorySnapshot& directory,
                                                                const std::string& sender_org) {
-  std::optional<v1::Organisation> sender = ctx.directory->Find(sender_org);
-  if (!sender.has_value()) {
+  const v1::Organisation* sender = directory.Find(sender_org);
+  if (sender == nullptr) {
     return absl::UnauthenticatedError(
         absl::StrCat("organisation '", sender_org, "' is not in the directory"));
   }
@@ -26,8 +26,9 @@ absl::StatusOr<std::vector<envelope::VerifyingKey>> SenderKeys(const GatewayCont
 
 // The keys a held record is opened against (see OpenRecord).
 static absl::StatusOr<std::vector<envelope::VerifyingKey>> HeldRecordKeys(
-    const GatewayContext& ctx, const std::string& sender_org, absl::string_view recorded_key) {
-  if (recorded_key.empty()) return SenderKeys(ctx, sender_org);
+    const DirectorySnapshot& directory, const std::string& sender_org,
+    absl::string_view recorded_key) {
+  if (recorded_key.empty()) return SenderKeys(directory, sender_org);
   absl::StatusOr<envelope::PublicKey> key = envelope::PublicKeyFromBytes(recorded_key);
   if (!key.ok()) {
     return absl::DataLossError(
@@ -37,9 +38,10 @@ static absl::StatusOr<std::vector<envelope::VerifyingKey>> HeldRecordKeys(
       {envelope::DeriveKeyId(envelope::KeyPurposeByte::kSigning, *key), *key}};
 }
 
-absl::StatusOr<std::string> VerifiedBy(const GatewayContext& ctx, const std::string& sender_org,
+absl::StatusOr<std::string> VerifiedBy(const DirectorySnapshot& directory,
+                                       const std::string& sender_org,
                                        const envelope::EnvelopeHeader& header) {
-  ASSIGN_OR_RETURN(std::vector<envelope::VerifyingKey> keys, SenderKeys(ctx, sender_org));
+  ASSIGN_OR_RETURN(std::vector<envelope::VerifyingKey> keys, SenderKeys(directory, sender_org));
   for (const envelope::VerifyingKey& k : keys) {
     if (k.id == header.sender_key_id) {
       return std::string(envelope::AsStringView(k.public_key));
@@ -50,11 +52,13 @@ absl::StatusOr<std::string> VerifiedBy(const GatewayContext& ctx, const std::str
       " that signed the envelope"));
 }
 
-absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx, absl::string_view envelope,
+absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx,
+                                         const DirectorySnapshot& directory,
+                                         absl::string_view envelope,
                                          const std::string& sender_org,
                                          absl::string_view recorded_key) {
   ASSIGN_OR_RETURN(std::vector<envelope::VerifyingKey> keys,
-                   HeldRecordKeys(ctx, sender_org, recorded_key));
+                   HeldRecordKeys(directory, sender_org, recorded_key));
   ASSIGN_OR_RETURN(envelope::OpenedRecord opened,
                    ctx.opener->Open(envelope, {sender_org, ctx.config->org_id()}, keys));
   OpenedContent out;
@@ -66,11 +70,12 @@ absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx, absl::string
 }
 
 absl::StatusOr<OpenedContent> OpenStreamedRecord(const GatewayContext& ctx,
+                                                 const DirectorySnapshot& directory,
                                                  envelope::ByteSource* sealed,
                                                  const std::string& sender_org, ContentSink* sink,
                                                  absl::string_view recorded_key) {
   ASSIGN_OR_RETURN(std::vector<envelope::VerifyingKey> keys,
-                   HeldRecordKeys(ctx, sender_org, recorded_key));
+                   HeldRecordKeys(directory, sender_org, recorded_key));
   OpenedContent out;
   ASSIGN_OR_RETURN(out.header, ctx.stream_opener->Open(sealed, {sender_org, ctx.config->org_id()},
                                                        keys, sink));

@@ -24,6 +24,8 @@ struct OpenedContent {
   v1::SealedContent content;        // authenticated and decrypted
 };
 
+// Each function reads the directory from the one snapshot its call took.
+
 // Verifies and opens `envelope` from `sender_org` to this gateway's
 // organisation: against `recorded_key` (a held record's
 // MailboxRecord.sender_key, the key that verified it on arrival) if given,
@@ -31,19 +33,22 @@ struct OpenedContent {
 // Unauthenticated if the directory lists no keys for the sender; DataLoss if
 // the recorded key is damaged; InvalidArgument if the plaintext is not a
 // SealedContent.
-absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx, absl::string_view envelope,
+absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx,
+                                         const DirectorySnapshot& directory,
+                                         absl::string_view envelope,
                                          const std::string& sender_org,
                                          absl::string_view recorded_key = "");
 
 // The public key (32 bytes) of the sender's directory key that signed an
 // envelope with `header`, to keep with the record: Unauthenticated if the
 // directory does not list it.
-absl::StatusOr<std::string> VerifiedBy(const GatewayContext& ctx, const std::string& sender_org,
+absl::StatusOr<std::string> VerifiedBy(const DirectorySnapshot& directory,
+                                       const std::string& sender_org,
                                        const envelope::EnvelopeHeader& header);
 
 // The sender's verification keys from the directory; Unauthenticated if
 // it lists none.
-absl::StatusOr<std::vector<envelope::VerifyingKey>> SenderKeys(const GatewayContext& ctx,
+absl::StatusOr<std::vector<envelope::VerifyingKey>> SenderKeys(const DirectorySnapshot& directory,
                                                                const std::string& sender_org);
 
 // Verifies and opens a streamed record (envelope::StreamOpener) from
@@ -51,6 +56,7 @@ absl::StatusOr<std::vector<envelope::VerifyingKey>> SenderKeys(const GatewayCont
 // returned content has no payload (the sink had it). Errors as OpenRecord;
 // InvalidArgument if the plaintext does not start with a SealedContent.
 absl::StatusOr<OpenedContent> OpenStreamedRecord(const GatewayContext& ctx,
+                                                 const DirectorySnapshot& directory,
                                                  envelope::ByteSource* sealed,
                                                  const std::string& sender_org, ContentSink* sink,
                                                  absl::string_view recorded_key = "");

@@ -204,5 +204,28 @@ TEST(DirectoryCacheTest, ExpiredDirectoryIsNotInForceUntilANewerOneReplacesIt) {
   EXPECT_TRUE(plain.CheckInForce(t).ok());
 }
 
+// A call decides everything against the one snapshot it took: a reload in
+// the middle of it publishes a new version without changing the old one.
+TEST(DirectoryCacheTest, ASnapshotTakenBeforeAReloadKeepsItsVersion) {
+  v1::Directory d;
+  d.set_version(1);
+  v1::Organisation* o = d.add_organisations();
+  o->set_org_id("council-a");
+  o->set_accreditation("OFFICIAL-SENSITIVE");
+  DirectoryCache cache(d);
+  std::shared_ptr<const DirectorySnapshot> during = cache.Snapshot();
+  d.set_version(2);
+  d.mutable_organisations(0)->set_accreditation("SECRET");
+  d.add_organisations()->set_org_id("police-a");
+  cache.Replace(d);
+  EXPECT_EQ(during->version(), 1u);
+  ASSERT_NE(during->Find("council-a"), nullptr);
+  EXPECT_EQ(during->Find("council-a")->accreditation(), "OFFICIAL-SENSITIVE");
+  EXPECT_EQ(during->Find("police-a"), nullptr);
+  EXPECT_EQ(cache.Snapshot()->version(), 2u);
+  EXPECT_EQ(cache.Snapshot()->Find("council-a")->accreditation(), "SECRET");
+  ASSERT_NE(cache.Snapshot()->Find("police-a"), nullptr);
+}
+
 }  // namespace
 }  // namespace gatehouse
