@@ -396,9 +396,18 @@ void ExchangeService::Accept(grpc::ServerUnaryReactor* reactor, const Identity& 
           return;
         }
         record.set_envelope(*std::move(sealed));
-        // The key stays claimed until the call is answered.
-        Audit([reactor, claim](const grpc::Status& s) { reactor->Finish(s); }, caller.uri,
-              request->idempotency_key(), response, start, std::move(entry), std::move(record));
+        // The key stays claimed until the call is answered, and no longer:
+        // released just before the answer (whichever copy of the finisher
+        // runs), so a retry sent on the answer finds the record.
+        auto held = std::make_shared<std::shared_ptr<void>>(claim);
+        claim.reset();
+        Audit(
+            [reactor, held](const grpc::Status& s) {
+              held->reset();
+              reactor->Finish(s);
+            },
+            caller.uri, request->idempotency_key(), response, start, std::move(entry),
+            std::move(record));
       });
 }
 

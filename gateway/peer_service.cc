@@ -339,7 +339,13 @@ void PeerService::Commit(Pending pending, Finisher finish, v1::DeliverResponse* 
         pending.record, pending.envelope_sha256, *signed_receipt,
         [this, finish, response, id = pending.record.record_id(),
          from = pending.record.sender_org(),
-         claim = std::move(pending.claim)](absl::StatusOr<MailboxPut> put) {
+         held = std::make_shared<std::shared_ptr<void>>(std::move(pending.claim))](
+            absl::StatusOr<MailboxPut> put) {
+          // Stored (or refused): the record is no longer being delivered.
+          // Released before the answer (whichever copy of this callback
+          // runs), so a copy the sender sends as soon as it has the answer
+          // finds it stored, not still claimed.
+          held->reset();
           if (!put.ok()) {
             finish(ToGrpcStatus(put.status()));
             return;
