@@ -142,7 +142,7 @@ class Analyzer {
 
  private:
   void Add(Severity s, const char* code, const Rule& r, std::string msg) {
-    diags_->push_back(MakeDiagnostic(s, code, r.pos, std::move(msg)));
+    diags_->push_back(Diagnostic{s, code, r.pos, std::move(msg)});
   }
 
   void CheckWriteDown(const Rule& r) {
@@ -248,9 +248,6 @@ class Analyzer {
 }  // namespace
 
 void Analyze(const Model& model, std::vector<Diagnostic>* diagnostics) {
-  // Without levels (an error already reported) every rule is empty, and
-  // "never fires" would be said of each.
-  if (model.domains.classifications.empty()) return;
   Analyzer(model, diagnostics).Run();
 }
 

@@ -25,9 +25,7 @@
 
 namespace gatehouse::policy {
 
-// Appends the diagnostics above, in rule order. Safe on a model compiled
-// with errors: it analyses the rules that compiled (nothing if the
-// classifications are missing).
+// Appends the diagnostics above, in rule order.
 void Analyze(const Model& model, std::vector<Diagnostic>* diagnostics);
 
 // The cells the policy allows: (∪ permits) \ (∪ forbids) \ write-down.

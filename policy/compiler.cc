@@ -1,6 +1,5 @@
 #include "policy/compiler.h"
 
-#include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>
@@ -9,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 #include "policy/formatter.h"
 #include "policy/parser.h"
-#include "policy/suggest.h"
 
 namespace gatehouse::policy {
 namespace {
@@ -114,8 +112,8 @@ class Compiler {
 
  private:
   void Error(absl::string_view code, SourcePos pos, std::string msg) {
-    diags_->push_back(MakeDiagnostic(Severity::kError, std::string(code), pos,
-                                 std::move(msg)));
+    diags_->push_back(Diagnostic{Severity::kError, std::string(code), pos,
+                                 std::move(msg)});
   }
 
   void AddNames(Kind kind, const std::vector<Name>& names,
@@ -174,17 +172,9 @@ class Compiler {
       const size_t before = ids.size();
       AddNames(Kind::kOrg, {o.id}, &ids);
       if (ids.size() == before) continue;
-      // An organisation whose sector or accreditation is in error stays
-      // declared (so that rules naming it are not errors too), in no sector
-      // and accredited to the top level (so that analysis, which still runs,
-      // blames no write-down on the mistake).
-      Organisation org{o.id.text, -1, 0};
+      Organisation org{o.id.text, 0, 0};
       if (auto s = Lookup(Kind::kSector, o.sector)) org.sector = *s;
-      if (auto a = Lookup(Kind::kLevel, o.accreditation)) {
-        org.accreditation = *a;
-      } else {
-        org.accreditation = std::max(0, static_cast<int>(d.classifications.size()) - 1);
-      }
+      if (auto a = Lookup(Kind::kLevel, o.accreditation)) org.accreditation = *a;
       d.organisations.push_back(org);
     }
   }
@@ -201,17 +191,8 @@ class Compiler {
         return std::nullopt;
       }
     }
-    Diagnostic d = MakeDiagnostic(Severity::kError, "unknown-name", n.pos,
-                 absl::StrCat("unknown ", KindName(kind), " '", n.text, "'"));
-    std::vector<std::string> declared;
-    for (const auto& [name, index] : names_[kind]) declared.push_back(name);
-    std::sort(declared.begin(), declared.end());
-    const std::string near = ClosestName(n.text, declared);
-    if (!near.empty()) {
-      d.suggestion = QuoteName(near);
-      absl::StrAppend(&d.message, "; did you mean ", d.suggestion, "?");
-    }
-    diags_->push_back(std::move(d));
+    Error("unknown-name", n.pos,
+          absl::StrCat("unknown ", KindName(kind), " '", n.text, "'"));
     return std::nullopt;
   }
 
@@ -402,7 +383,7 @@ class Compiler {
       case Subject::kSenderSector:
       case Subject::kRecipientSector:
         return Region{With(OrgDim(a.subject), OrgsWhere([&](const Organisation& o) {
-                             return o.sector >= 0 && ((values >> o.sector) & 1);
+                             return (values >> o.sector) & 1;
                            }))};
       case Subject::kSenderAccreditation:
       case Subject::kRecipientAccreditation:

@@ -118,8 +118,6 @@ std::string DeclText(const DeclAst& d) {
 
 }  // namespace
 
-std::string QuoteName(absl::string_view name) { return Quote(name); }
-
 std::string FormatPolicy(const PolicyFileAst& f) {
   std::string out;
   if (!f.policy_name.text.empty()) {

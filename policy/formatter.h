@@ -13,10 +13,6 @@ namespace gatehouse::policy {
 
 std::string FormatPolicy(const PolicyFileAst& file);
 
-// A name as it must be written: bare if it is a word that is not a
-// keyword, else in double quotes ("TOP SECRET", "and").
-std::string QuoteName(absl::string_view name);
-
 }  // namespace gatehouse::policy
 
 #endif  // GATEHOUSE_POLICY_FORMATTER_H_

@@ -17,7 +17,6 @@ std::vector<Token> Lex(int file, absl::string_view text) {
   std::vector<Token> out;
   out.reserve(text.size() / 4 + 16);
   int line = 1, col = 1;
-  int last_token_line = 0;
   size_t i = 0;
   auto advance = [&](size_t n) {
     for (size_t k = 0; k < n && i < text.size(); ++k, ++i) {
@@ -41,8 +40,6 @@ std::vector<Token> Lex(int file, absl::string_view text) {
     }
     Token t;
     t.pos = SourcePos{file, line, col};
-    t.line_start = line != last_token_line;
-    last_token_line = line;
     if (IsWordStart(c)) {
       size_t j = i;
       while (j < text.size() && IsWordChar(text[j])) ++j;

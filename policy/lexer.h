@@ -20,7 +20,6 @@ struct Token {
   // the offending character or a short description).
   absl::string_view text;
   SourcePos pos;
-  bool line_start = false;  // the first token on its line
 };
 
 // Returns the tokens of `text`, always ending with one kEnd token. The

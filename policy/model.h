@@ -18,7 +18,7 @@ namespace gatehouse::policy {
 
 struct Organisation {
   std::string id;
-  int sector = 0;         // index into Domains::sectors; -1 if in error
+  int sector = 0;         // index into Domains::sectors
   int accreditation = 0;  // index into Domains::classifications
 };
 

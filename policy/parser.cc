@@ -4,20 +4,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "policy/lexer.h"
-#include "policy/suggest.h"
 
 namespace gatehouse::policy {
 namespace {
 
 constexpr int kMaxDepth = 64;
 
-// The words that start a top-level item (declaration or rule).
-const std::vector<std::string>& TopKeywords() {
-  static const std::vector<std::string> k = {
-      "policy", "layer", "classifications", "caveats", "sectors", "purposes",
-      "organisation", "permit", "forbid", "record"};
-  return k;
-}
+struct SyntaxError {};
 
 class Parser {
  public:
@@ -50,32 +43,20 @@ class Parser {
     return t;
   }
   bool failed() const { return failed_; }
-  // Reports a syntax error at `at` (once per item: later errors in the
-  // same item are usually consequences). If `at` is a word close to one of
-  // `meant`, suggests it.
-  void Error(const Token& at, std::string message,
-             const std::vector<std::string>& meant = {}) {
+  void Error(const Token& at, std::string message) {
     if (failed_) return;
     failed_ = true;
     ++errors_;
     std::string got = at.kind == Token::Kind::kEnd
                           ? "end of file"
                           : absl::StrCat("'", at.text, "'");
-    Diagnostic d = MakeDiagnostic(Severity::kError, "syntax", at.pos,
-                 absl::StrCat(message, ", found ", got));
-    if (at.kind == Token::Kind::kWord && !meant.empty()) {
-      const std::string near = ClosestName(at.text, meant);
-      if (!near.empty()) {
-        absl::StrAppend(&d.message, "; did you mean '", near, "'?");
-        d.suggestion = near;
-      }
-    }
-    diags_->push_back(std::move(d));
+    diags_->push_back(Diagnostic{Severity::kError, "syntax", at.pos,
+                                 absl::StrCat(message, ", found ", got)});
   }
   bool Expect(absl::string_view word) {
     if (failed_) return false;
     if (!IsWord(word)) {
-      Error(Peek(), absl::StrCat("expected '", word, "'"), {std::string(word)});
+      Error(Peek(), absl::StrCat("expected '", word, "'"));
       return false;
     }
     Next();
@@ -91,40 +72,22 @@ class Parser {
     return true;
   }
 
-  // A keyword that starts a declaration or a rule ("caveats include" and
-  // "record type" are conditions, not declarations).
   bool AtTopKeyword() const {
-    if (IsWord("record")) return IsWord("types", 1);
-    if (IsWord("caveats")) return !IsWord("include", 1);
-    for (const std::string& k : TopKeywords()) {
+    static const char* kTop[] = {"policy", "layer", "classifications",
+                                 "caveats", "sectors", "purposes",
+                                 "organisation", "permit", "forbid"};
+    for (const char* k : kTop) {
       if (IsWord(k)) return true;
     }
-    return false;
-  }
-
-  // Where the parser resumes after a syntax error: the next item, that is
-  // a top-level keyword first on its line, or any word at column 1 but a
-  // rule's own keywords (rules continue on indented lines; a misspelt
-  // keyword at column 1 starts an item, and TopLevel says so). So an error
-  // costs at most the item it is in, never its neighbours.
-  bool AtItemStart() const {
-    const Token& t = Peek();
-    if (t.kind == Token::Kind::kEnd) return true;
-    if (!t.line_start || t.kind != Token::Kind::kWord) return false;
-    if (AtTopKeyword()) return true;
-    static const char* kInside[] = {"when", "unless", "then", "and", "or", "not"};
-    for (const char* k : kInside) {
-      if (t.text == k) return false;
-    }
-    return t.pos.column == 1;
+    return IsWord("record") && IsWord("types", 1);
   }
 
   void Recover(bool force_advance) {
     failed_ = false;
-    if (Peek().kind != Token::Kind::kEnd && (force_advance || !AtItemStart())) {
+    if (Peek().kind != Token::Kind::kEnd && (force_advance || !AtTopKeyword())) {
       Next();
     }
-    while (!AtItemStart()) Next();
+    while (Peek().kind != Token::Kind::kEnd && !AtTopKeyword()) Next();
   }
 
   Name ParseName(absl::string_view what) {
@@ -138,15 +101,6 @@ class Parser {
     if ((t.kind != Token::Kind::kWord && t.kind != Token::Kind::kString) ||
         reserved) {
       Error(t, absl::StrCat("expected ", what));
-      return n;
-    }
-    if (t.text.size() > kMaxNameLength) {
-      failed_ = true;
-      ++errors_;
-      diags_->push_back(MakeDiagnostic(
-          Severity::kError, "limit", t.pos,
-          absl::StrCat("a name is at most ", kMaxNameLength, " characters; this one has ",
-                       t.text.size())));
       return n;
     }
     n.text = std::string(t.text);
@@ -224,25 +178,16 @@ class Parser {
       o.accreditation = ParseName("a classification level");
       if (!failed_) ast_.organisations.push_back(std::move(o));
     } else if (IsWord("permit") || IsWord("forbid")) {
-      ParseRule(IsWord("forbid"));
-    } else if (t.kind == Token::Kind::kWord && t.line_start &&
-               Peek(1).kind == Token::Kind::kWord && !Peek(1).line_start &&
-               (ClosestName(t.text, {"permit", "forbid"}) != "")) {
-      // A misspelt "permit" or "forbid": say so, then read the rule anyway
-      // so that its own mistakes are reported too (and it is analysed).
-      const std::string meant = ClosestName(t.text, {"permit", "forbid"});
-      Error(t, "expected a declaration or a rule", {meant});
-      failed_ = false;
-      ParseRule(meant == "forbid");
+      ParseRule();
     } else {
-      Error(t, "expected a declaration or a rule", TopKeywords());
+      Error(t, "expected a declaration or a rule");
     }
   }
 
-  void ParseRule(bool forbid) {
+  void ParseRule() {
     RuleAst r;
     r.pos = Peek().pos;
-    r.forbid = forbid;
+    r.forbid = IsWord("forbid");
     Next();
     if (Peek().kind != Token::Kind::kWord) {
       Error(Peek(), "expected a rule id");
@@ -250,15 +195,6 @@ class Parser {
     }
     r.id = ParseName("a rule id");
     if (Peek().kind == Token::Kind::kString) {
-      if (Peek().text.size() > kMaxDescriptionLength) {
-        failed_ = true;
-        ++errors_;
-        diags_->push_back(MakeDiagnostic(
-            Severity::kError, "limit", Peek().pos,
-            absl::StrCat("a description is at most ", kMaxDescriptionLength,
-                         " characters; this one has ", Peek().text.size())));
-        return;
-      }
       r.description = std::string(Next().text);
     }
     if (IsWord("when")) {
@@ -276,21 +212,8 @@ class Parser {
       ParseObligations(&r.obligations);
     }
     if (failed_) return;
-    // The rule ends at the next item. A word at column 1 starts one even if
-    // it is misspelt (TopLevel reports it): the rule before it is whole.
-    if (!AtTopKeyword() && Peek().kind != Token::Kind::kEnd &&
-        !(Peek().line_start && Peek().pos.column == 1)) {
-      Subject s;
-      SourcePos p;
-      const size_t at = pos_;
-      const bool condition_follows = TrySubject(&s, &p);
-      pos_ = at;
-      if (condition_follows) {
-        Error(Peek(), "expected 'and' or 'or' before this condition");
-      } else {
-        Error(Peek(), "expected 'and', 'or', 'unless', 'then' or the next rule",
-              {"and", "or", "unless", "then", "when"});
-      }
+    if (!AtTopKeyword() && Peek().kind != Token::Kind::kEnd) {
+      Error(Peek(), "expected 'when', 'unless', 'then' or the next rule");
       return;
     }
     ast_.rules.push_back(std::move(r));
@@ -314,7 +237,7 @@ class Parser {
         if (IsWord("days") || IsWord("months") || IsWord("years")) {
           o->retain_unit = std::string(Next().text);
         } else {
-          Error(Peek(), "expected 'days', 'months' or 'years'", {"days", "months", "years"});
+          Error(Peek(), "expected 'days', 'months' or 'years'");
         }
       } else if (IsWord("notify")) {
         Next();
@@ -327,8 +250,7 @@ class Parser {
         o->require_recipient_system = true;
       } else {
         Error(Peek(), "expected an obligation (encrypt, redact, retain, "
-                      "notify originator, require recipient system)",
-              {"encrypt", "redact", "retain", "notify", "require"});
+                      "notify originator, require recipient system)");
       }
     } while (!failed_ && (IsWord("and") || Peek().kind == Token::Kind::kComma) &&
              (Next(), true));
@@ -455,9 +377,7 @@ class Parser {
 
   void ParseAtom(Atom* a) {
     if (!TrySubject(&a->subject, &a->pos)) {
-      Error(Peek(), "expected a condition such as 'sender sector is health'",
-            {"sender", "recipient", "originator", "record", "purpose", "classification",
-             "caveats", "not"});
+      Error(Peek(), "expected a condition such as 'sender sector is health'");
       return;
     }
     if (a->subject == Subject::kCaveats) {
@@ -513,8 +433,7 @@ class Parser {
       a->values.push_back(ParseName("a classification level"));
     } else {
       Error(Peek(), "expected 'is', 'in', 'not in', 'at least', 'at most', "
-                    "'below', 'above' or 'from'",
-            {"is", "in", "not", "at", "below", "above", "from"});
+                    "'below', 'above' or 'from'");
     }
   }
 

@@ -6,7 +6,6 @@
 #include "policy/case_file.h"
 #include "policy/formatter.h"
 #include "policy/parser.h"
-#include "policy/diagnostic.h"
 #include "tests/policy/cedar_requests.h"
 #include "tests/policy/test_util.h"
 
@@ -116,108 +115,6 @@ TEST(PolicyParser, RecoversAndReportsLaterErrorsToo) {
   EXPECT_EQ(diags.size(), 2u);
   ASSERT_EQ(ast.rules.size(), 1u);
   EXPECT_EQ(ast.rules[0].id.text, "B");
-}
-
-// Issue 20, point 1: a keyword typo used to drop the rule before it and
-// add a second, spurious error (the "caveats include" inside the misspelt
-// rule was read as a declaration).
-TEST(PolicyParser, AMisspeltForbidKeepsTheRuleBeforeItAndAddsNoSecondError) {
-  std::vector<Diagnostic> diags;
-  PolicyFileAst ast = ParsePolicy(0,
-                                  "permit P1\n  when purpose is care\n\n"
-                                  "forbd F1\n  when caveats include MEDICAL\n"
-                                  "    and recipient sector is police\n\n"
-                                  "permit P2\n  when purpose is safeguarding\n",
-                                  &diags);
-  ASSERT_EQ(diags.size(), 1u);
-  EXPECT_EQ(diags[0].pos.line, 4);
-  EXPECT_NE(diags[0].message.find("did you mean 'forbid'?"), std::string::npos) << diags[0].message;
-  EXPECT_EQ(diags[0].suggestion, "forbid");
-  ASSERT_EQ(ast.rules.size(), 3u);  // the misspelt rule is read too, as a forbid
-  EXPECT_EQ(ast.rules[0].id.text, "P1");
-  EXPECT_EQ(ast.rules[1].id.text, "F1");
-  EXPECT_TRUE(ast.rules[1].forbid);
-  EXPECT_EQ(ast.rules[2].id.text, "P2");
-  EXPECT_TRUE(ast.decls.empty());
-}
-
-TEST(PolicyParser, AnErrorInsideARuleCostsOnlyThatRule) {
-  std::vector<Diagnostic> diags;
-  PolicyFileAst ast = ParsePolicy(0,
-                                  "permit A\n  when purpose is care\n"
-                                  "permit B\n  when purpose is\n    and caveats include X\n"
-                                  "permit C\n  when purpose is safeguarding\n",
-                                  &diags);
-  ASSERT_EQ(diags.size(), 1u) << diags[0].message;
-  EXPECT_EQ(diags[0].pos.line, 5);
-  ASSERT_EQ(ast.rules.size(), 2u);
-  EXPECT_EQ(ast.rules[0].id.text, "A");
-  EXPECT_EQ(ast.rules[1].id.text, "C");
-  EXPECT_TRUE(ast.decls.empty());
-}
-
-TEST(PolicyParser, ACaveatsConditionAfterAnErrorIsNotReadAsADeclaration) {
-  std::vector<Diagnostic> diags;
-  PolicyFileAst ast = ParsePolicy(0,
-                                  "permit A\n  when purpose iz care and\n"
-                                  "caveats include MEDICAL\npermit B when purpose is x\n",
-                                  &diags);
-  ASSERT_EQ(diags.size(), 1u);
-  EXPECT_NE(diags[0].message.find("did you mean 'is'?"), std::string::npos) << diags[0].message;
-  EXPECT_TRUE(ast.decls.empty());
-  ASSERT_EQ(ast.rules.size(), 1u);
-  EXPECT_EQ(ast.rules[0].id.text, "B");
-}
-
-TEST(PolicyParser, AMissingAndBetweenConditionsIsNamedAndTheRuleDropped) {
-  // Kept, the rule would be broader than written ("purpose is care" only).
-  std::vector<Diagnostic> diags;
-  PolicyFileAst ast =
-      ParsePolicy(0, "permit A\n  when purpose is care\n    sender is trust-a\n", &diags);
-  ASSERT_EQ(diags.size(), 1u);
-  EXPECT_EQ(diags[0].pos.line, 3);
-  EXPECT_NE(diags[0].message.find("expected 'and' or 'or' before this condition"),
-            std::string::npos)
-      << diags[0].message;
-  EXPECT_TRUE(ast.rules.empty());
-}
-
-TEST(PolicyParser, AMisspeltSubjectGetsASuggestion) {
-  std::vector<Diagnostic> diags;
-  ParsePolicy(0, "permit A when recipent sector is council\n", &diags);
-  ASSERT_EQ(diags.size(), 1u);
-  EXPECT_NE(diags[0].message.find("did you mean 'recipient'?"), std::string::npos)
-      << diags[0].message;
-}
-
-TEST(PolicyParser, ANameLongerThanTheLimitIsRefused) {
-  std::vector<Diagnostic> diags;
-  ParsePolicy(0, "permit A when purpose is " + std::string(kMaxNameLength + 1, 'x') + "\n",
-              &diags);
-  ASSERT_EQ(diags.size(), 1u);
-  EXPECT_EQ(diags[0].code, "limit");
-  diags.clear();
-  ParsePolicy(0, "permit A when purpose is " + std::string(kMaxNameLength, 'x') + "\n", &diags);
-  EXPECT_TRUE(diags.empty());
-  ParsePolicy(0, "permit A \"" + std::string(kMaxDescriptionLength + 1, 'd') + "\"\n", &diags);
-  ASSERT_EQ(diags.size(), 1u);
-  EXPECT_EQ(diags[0].code, "limit");
-}
-
-TEST(PolicyDiagnosticPrinter, IndexesLinesOnceAndFindsEachLine) {
-  SourceSet sources{{"a.ghp", "one\r\ntwo\n\nfour"}};
-  DiagnosticPrinter printer(sources);
-  EXPECT_EQ(printer.Line(0, 1), "one");
-  EXPECT_EQ(printer.Line(0, 2), "two");
-  EXPECT_EQ(printer.Line(0, 3), "");
-  EXPECT_EQ(printer.Line(0, 4), "four");
-  EXPECT_EQ(printer.Line(0, 5), "");
-  EXPECT_EQ(printer.Line(1, 1), "");
-  Diagnostic d = MakeDiagnostic(Severity::kWarning, "x", SourcePos{0, 4, 3}, "m");
-  d.notes.push_back(DiagnosticNote{SourcePos{0, 2, 1}, "see here"});
-  EXPECT_EQ(printer.Format(d),
-            "a.ghp:4:3: warning: m [x]\n  four\n    ^\n"
-            "a.ghp:2:1: note: see here\n  two\n  ^\n");
 }
 
 TEST(PolicyParser, DeepNestingIsAnErrorNotACrash) {

@@ -53,6 +53,10 @@ absl::Status CheckPrivateKeyFile(const std::string& path) {
 }  // namespace
 
 int Keygen(const Args& a) {
+  if (a.positional.size() != 1) {
+    std::fprintf(stderr, "usage: policyc keygen NAME\n");
+    return kExitUsage;
+  }
   const std::string& name = a.positional[0];
   const policy::OfficerKeyPair k = policy::GenerateOfficerKey();
   absl::Status s = WriteFile(name + ".key",
@@ -69,10 +73,11 @@ int Sign(const Args& a) {
   // The signer's name is what officers and auditors read: it may not be
   // left out or blank.
   const std::string name(absl::StripAsciiWhitespace(a.Get("--name")));
-  if (!a.Has("--key") || name.empty()) {
-    std::fprintf(stderr, "%s\nusage: policyc sign BUNDLE --key NAME.key --name WHO [-o OUT]\n",
-                 !a.Has("--key") ? "policyc sign: --key NAME.key is required: your secret key"
-                                 : "policyc sign: --name is required: who is signing (not empty)");
+  if (a.positional.size() != 1 || !a.Has("--key") || name.empty()) {
+    std::fprintf(stderr, "usage: policyc sign BUNDLE --key NAME.key --name WHO [-o OUT]\n%s",
+                 name.empty() && a.positional.size() == 1 && a.Has("--key")
+                     ? "policyc: --name is required: who is signing (not empty)\n"
+                     : "");
     return kExitUsage;
   }
   if (auto s = CheckPrivateKeyFile(a.Get("--key")); !s.ok()) return Fail(s);
@@ -89,13 +94,10 @@ int Sign(const Args& a) {
 }
 
 int Verify(const Args& a) {
-  if (!a.Has("--trust")) {
-    std::fprintf(stderr, "policyc verify: --trust K.pub is required: the officer keys to trust\n"
-                         "usage: policyc verify BUNDLE --trust A.pub [--trust B.pub] [--min N]\n");
+  if (a.positional.size() != 1 || !a.Has("--trust")) {
+    std::fprintf(stderr, "usage: policyc verify BUNDLE --trust A.pub [--trust B.pub] [--min N]\n");
     return kExitUsage;
   }
-  auto min_or = a.GetInt("--min", 1, 1, policy::kMaxRequiredSignatures);
-  if (!min_or.ok()) return Fail(min_or.status());
   auto bundle = ReadFile(a.positional[0]);
   if (!bundle.ok()) return Fail(bundle.status());
   policy::BundleTrust trust;
@@ -104,7 +106,7 @@ int Verify(const Args& a) {
     if (!key.ok()) return Fail(key.status());
     trust.officer_keys.push_back(*key);
   }
-  trust.min_signatures = *min_or;
+  trust.min_signatures = std::atoi(a.Get("--min", "1").c_str());
   auto payload = policy::VerifyBundle(*bundle, trust);
   if (!payload.ok()) {
     std::fprintf(stderr, "policyc: bundle REJECTED: %s\n",
