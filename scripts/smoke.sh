@@ -24,9 +24,10 @@ for t in gateway/gatehoused tools/gatehouse/gatehouse tools/policyc/policyc \
 done
 
 echo "== smoke: one real call each"
-"$bin/tools/policyc/policyc" check "$root/policy/examples/northshire.ghp" >/dev/null
+"$bin/tools/policyc/policyc" check "$root/policy/examples/northshire.ghp" >/dev/null 2>&1
 "$bin/tools/ghkey/ghkey" generate --org=smoke-org --out="$tmp/keyset.json" >/dev/null
 "$bin/tools/auditctl/auditctl" keygen --name smoke/log --out "$tmp/log" >/dev/null
+mkdir -p "$tmp/vectors"
 "$bin/tools/envelope_vectors/envelope_vectors" "$tmp/vectors" >/dev/null
 echo "   policyc check, ghkey generate, auditctl keygen, envelope_vectors: ok"
 
