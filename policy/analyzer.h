@@ -1,6 +1,13 @@
 // Exact analysis of a compiled policy. The request space is finite, so each
-// question is answered by set algebra on Regions (cube.h), not heuristics.
-// Stateless; thread-safe.
+// question is answered exactly, not by heuristics or sampling: one pass of
+// partition.h splits the space into boxes on which every rule is all or
+// nothing, skipping boxes no permit reaches, boxes a forbid covers (noting
+// which permits it overrides there) and write-down boxes where no permit
+// asks for a level above the lowest; in each remaining box the permits that
+// decide are recorded. Every finding below is read off those records (and a
+// few small per-rule subtractions of the write-down, which has at most one
+// cube a level). Cost: that of the partition (see partition.h), then
+// linear in what it records. Stateless; thread-safe.
 //
 // Diagnostics (code: severity):
 //   never-fires: warning   a rule's condition is contradictory, or a permit
@@ -15,6 +22,10 @@
 //                          it, and no forbid removes those flows
 //   layer-widens: error    a local layer's permit allows a flow the baseline
 //                          does not (local layers may only narrow)
+//   defensive-reachable: warning
+//                          a "defensive forbid" (meant never to decide, a
+//                          backup of the built-in no-write-down) matches a
+//                          request that is not a write-down
 #ifndef GATEHOUSE_POLICY_ANALYZER_H_
 #define GATEHOUSE_POLICY_ANALYZER_H_
 
@@ -25,10 +36,22 @@
 
 namespace gatehouse::policy {
 
-// Appends the diagnostics above, in rule order.
-void Analyze(const Model& model, std::vector<Diagnostic>* diagnostics);
+struct AnalyzeOptions {
+  // Report "overlap" infos. A realistic policy has thousands of (permit,
+  // forbid) pairs that overlap, and finding them all costs time in
+  // proportion; policyc finds them only for --info.
+  bool overlaps = true;
+};
 
-// The cells the policy allows: (∪ permits) \ (∪ forbids) \ write-down.
+// Appends the diagnostics above. Safe on a model compiled with errors: it
+// analyses the rules that compiled (nothing if the classifications are
+// missing).
+void Analyze(const Model& model, std::vector<Diagnostic>* diagnostics);
+void Analyze(const Model& model, const AnalyzeOptions& options,
+             std::vector<Diagnostic>* diagnostics);
+
+// The cells the policy allows: (∪ permits) \ (∪ forbids) \ write-down, as
+// disjoint cubes.
 Region AllowedRegion(const Model& model);
 
 }  // namespace gatehouse::policy

@@ -5,6 +5,7 @@
 #ifndef GATEHOUSE_POLICY_AST_H_
 #define GATEHOUSE_POLICY_AST_H_
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,22 @@
 #include "policy/diagnostic.h"
 
 namespace gatehouse::policy {
+
+// Comments that belong to one line of canonical output (a declaration, a
+// rule's first line, its description, one condition, one obligation):
+// comment lines before it ("" stands for an empty line between them), and
+// comments at the end of its lines in the source.
+struct Comments {
+  std::vector<std::string> leading;
+  std::vector<std::string> trailing;
+  bool empty() const { return leading.empty() && trailing.empty(); }
+};
+
+// Token indices [first, last] of a part of the source (for comments).
+struct TokenRange {
+  size_t first = 0, last = 0;
+  bool set = false;
+};
 
 // A name as written (identifier or quoted string) and where.
 struct Name {
@@ -33,6 +50,8 @@ enum class Subject {
   kPurpose,
   kClassification,
   kCaveats,
+  kRequesterRole,   // the end user's role or rank (labels.end_user_role)
+  kLegalBasis,      // labels.legal_basis
 };
 
 // How a subject is written in policy text, e.g. "recipient sector".
@@ -49,6 +68,8 @@ inline absl::string_view SubjectText(Subject s) {
     case Subject::kPurpose: return "purpose";
     case Subject::kClassification: return "classification";
     case Subject::kCaveats: return "caveats";
+    case Subject::kRequesterRole: return "requester role";
+    case Subject::kLegalBasis: return "legal basis";
   }
   return "?";
 }
@@ -86,6 +107,8 @@ struct Expr {
   std::vector<std::unique_ptr<Expr>> children;  // kAnd/kOr (>=2), kNot (1)
   bool parenthesised = false;
   SourcePos pos;
+  TokenRange tokens;
+  Comments comments;  // kept for a condition printed on a line of its own
 };
 
 struct ObligationsAst {
@@ -96,12 +119,23 @@ struct ObligationsAst {
   bool notify_originator = false;
   bool require_recipient_system = false;  // "require recipient system"
   SourcePos pos;
+  // Per obligation, in canonical order: encrypt, redact, retain, notify,
+  // require.
+  enum Item { kEncrypt, kRedact, kRetain, kNotify, kRequire, kNumItems };
+  std::array<TokenRange, kNumItems> tokens;
+  std::array<Comments, kNumItems> comments;
 };
 
 struct RuleAst {
   bool forbid = false;
+  // "defensive forbid": meant never to decide a request (it backs up the
+  // built-in no-write-down); a warning says so if it can.
+  bool defensive = false;
   Name id;
   std::string description;
+  TokenRange header_tokens, description_tokens;
+  Comments comments;              // of the rule's first line (and before it)
+  Comments description_comments;
   std::unique_ptr<Expr> when;    // null: always
   std::unique_ptr<Expr> unless;  // null: no exception
   bool has_obligations = false;
@@ -113,15 +147,20 @@ struct OrganisationAst {
   Name id;
   Name sector;
   Name accreditation;
+  TokenRange tokens;
+  Comments comments;
 };
 
 enum class DeclKind { kClassifications, kCaveats, kSectors, kRecordTypes,
-                      kPurposes };
+                      kPurposes, kRoles, kLegalBases };
 
 struct DeclAst {
   DeclKind kind = DeclKind::kCaveats;
+  bool ordered = false;  // roles declared with '<' (ranks, lowest first)
   std::vector<Name> names;
   SourcePos pos;
+  TokenRange tokens;
+  Comments comments;
 };
 
 // One parsed file. Declarations and rules keep their order for fmt.
@@ -129,6 +168,10 @@ struct PolicyFileAst {
   int file = 0;
   Name policy_name;
   bool local_layer = false;  // "layer local" (narrows the baseline)
+  TokenRange policy_tokens, layer_tokens;
+  Comments policy_comments, layer_comments;
+  std::vector<std::string> header;   // comments before the first item
+  std::vector<std::string> trailer;  // comments after the last one
   std::vector<DeclAst> decls;
   std::vector<OrganisationAst> organisations;
   std::vector<RuleAst> rules;

@@ -189,4 +189,39 @@ absl::StatusOr<gatehouse::v1::PolicyBundlePayload> VerifyBundle(
   return payload;
 }
 
+absl::StatusOr<BundleContents> InspectBundle(absl::string_view bundle_bytes,
+                                             const BundleTrust& trust) {
+  InitSodium();
+  gatehouse::v1::SignedPolicyBundle bundle;
+  if (!bundle.ParseFromArray(bundle_bytes.data(), static_cast<int>(bundle_bytes.size()))) {
+    return absl::InvalidArgumentError("not a policy bundle (does not parse)");
+  }
+  BundleContents out;
+  if (!out.payload.ParseFromString(bundle.payload())) {
+    return absl::InvalidArgumentError("bundle payload does not parse");
+  }
+  if (!out.compiled.ParseFromString(out.payload.compiled_policy())) {
+    return absl::InvalidArgumentError("bundle's compiled policy does not parse");
+  }
+  unsigned char hash[crypto_generichash_BYTES];
+  crypto_generichash(hash, sizeof hash, U(bundle.payload()), bundle.payload().size(), nullptr, 0);
+  out.digest = absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(hash), sizeof hash));
+  const absl::flat_hash_set<std::string> trusted(trust.officer_keys.begin(),
+                                                 trust.officer_keys.end());
+  const std::string msg = SignedMessage(bundle.payload());
+  for (const auto& sig : bundle.signatures()) {
+    BundleSigner s;
+    s.name = sig.signer_name();
+    s.fingerprint = KeyFingerprint(sig.public_key());
+    s.trusted = trusted.contains(sig.public_key());
+    s.verifies = sig.public_key().size() == crypto_sign_PUBLICKEYBYTES &&
+                 sig.signature().size() == crypto_sign_BYTES &&
+                 crypto_sign_verify_detached(U(sig.signature()), U(msg), msg.size(),
+                                             U(sig.public_key())) == 0;
+    out.signers.push_back(std::move(s));
+  }
+  return out;
+}
+
 }  // namespace gatehouse::policy

@@ -103,6 +103,28 @@ std::string FormatBundleTime(absl::Time t);
 // Lowercase hex of the first 8 bytes of a public key, for messages.
 std::string KeyFingerprint(absl::string_view public_key);
 
+// One signature of a bundle, as InspectBundle found it.
+struct BundleSigner {
+  std::string name;         // as the signer gave it (not authenticated)
+  std::string fingerprint;  // KeyFingerprint of the signing key
+  bool verifies = false;    // the signature is good for this payload
+  bool trusted = false;     // the key is one of trust.officer_keys
+};
+
+// What a bundle says about itself, for people to review before they sign.
+struct BundleContents {
+  gatehouse::v1::PolicyBundlePayload payload;
+  gatehouse::v1::CompiledPolicy compiled;
+  std::vector<BundleSigner> signers;  // in signing order
+  std::string digest;  // lowercase hex BLAKE2b-256 of the payload: what is signed
+};
+
+// Reads a bundle without judging it (VerifyBundle judges): its payload and
+// policy, and each signature checked against the payload and `trust`.
+// InvalidArgument if the bundle, payload or policy does not parse.
+absl::StatusOr<BundleContents> InspectBundle(absl::string_view bundle,
+                                             const BundleTrust& trust = {});
+
 }  // namespace gatehouse::policy
 
 #endif  // GATEHOUSE_POLICY_BUNDLE_H_

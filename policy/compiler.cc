@@ -1,5 +1,6 @@
 #include "policy/compiler.h"
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>
@@ -8,11 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "policy/formatter.h"
 #include "policy/parser.h"
+#include "policy/suggest.h"
 
 namespace gatehouse::policy {
 namespace {
 
-enum class Kind { kOrg, kSector, kLevel, kRecordType, kPurpose, kCaveat };
+enum class Kind { kOrg, kSector, kLevel, kRecordType, kPurpose, kCaveat, kRole, kLegalBasis };
 
 absl::string_view KindName(Kind k) {
   switch (k) {
@@ -22,6 +24,8 @@ absl::string_view KindName(Kind k) {
     case Kind::kRecordType: return "record type";
     case Kind::kPurpose: return "purpose";
     case Kind::kCaveat: return "caveat";
+    case Kind::kRole: return "role";
+    case Kind::kLegalBasis: return "legal basis";
   }
   return "name";
 }
@@ -39,6 +43,8 @@ Kind SubjectKind(Subject s) {
     case Subject::kRecordType: return Kind::kRecordType;
     case Subject::kPurpose: return Kind::kPurpose;
     case Subject::kCaveats: return Kind::kCaveat;
+    case Subject::kRequesterRole: return Kind::kRole;
+    case Subject::kLegalBasis: return Kind::kLegalBasis;
   }
   return Kind::kOrg;
 }
@@ -112,8 +118,8 @@ class Compiler {
 
  private:
   void Error(absl::string_view code, SourcePos pos, std::string msg) {
-    diags_->push_back(Diagnostic{Severity::kError, std::string(code), pos,
-                                 std::move(msg)});
+    diags_->push_back(MakeDiagnostic(Severity::kError, std::string(code), pos,
+                                 std::move(msg)));
   }
 
   void AddNames(Kind kind, const std::vector<Name>& names,
@@ -125,9 +131,10 @@ class Compiler {
               absl::StrCat(KindName(kind), " '", n.text, "' is declared twice"));
         continue;
       }
-      if (out->size() >= 64) {
+      const size_t max = kind == Kind::kCaveat ? kMaxCaveats : kMaxValues;
+      if (out->size() >= max) {
         Error("limit", n.pos,
-              absl::StrCat("more than 64 ", KindName(kind),
+              absl::StrCat("more than ", max, " ", KindName(kind),
                            "s are not supported"));
         names_[kind].erase(it);
         continue;
@@ -159,6 +166,19 @@ class Compiler {
         case DeclKind::kPurposes:
           AddNames(Kind::kPurpose, decl.names, &d.purposes);
           break;
+        case DeclKind::kRoles:
+          if (!d.roles.empty() && decl.ordered != d.roles_ordered) {
+            Error("type-error", decl.pos,
+                  "roles are declared both as ranks ('<') and as a list (','); declare them "
+                  "one way");
+            break;
+          }
+          d.roles_ordered = decl.ordered;
+          AddNames(Kind::kRole, decl.names, &d.roles);
+          break;
+        case DeclKind::kLegalBases:
+          AddNames(Kind::kLegalBasis, decl.names, &d.legal_bases);
+          break;
       }
     }
     if (d.classifications.empty()) {
@@ -172,9 +192,17 @@ class Compiler {
       const size_t before = ids.size();
       AddNames(Kind::kOrg, {o.id}, &ids);
       if (ids.size() == before) continue;
-      Organisation org{o.id.text, 0, 0};
+      // An organisation whose sector or accreditation is in error stays
+      // declared (so that rules naming it are not errors too), in no sector
+      // and accredited to the top level (so that analysis, which still runs,
+      // blames no write-down on the mistake).
+      Organisation org{o.id.text, -1, 0};
       if (auto s = Lookup(Kind::kSector, o.sector)) org.sector = *s;
-      if (auto a = Lookup(Kind::kLevel, o.accreditation)) org.accreditation = *a;
+      if (auto a = Lookup(Kind::kLevel, o.accreditation)) {
+        org.accreditation = *a;
+      } else {
+        org.accreditation = std::max(0, static_cast<int>(d.classifications.size()) - 1);
+      }
       d.organisations.push_back(org);
     }
   }
@@ -191,21 +219,30 @@ class Compiler {
         return std::nullopt;
       }
     }
-    Error("unknown-name", n.pos,
-          absl::StrCat("unknown ", KindName(kind), " '", n.text, "'"));
+    Diagnostic d = MakeDiagnostic(Severity::kError, "unknown-name", n.pos,
+                 absl::StrCat("unknown ", KindName(kind), " '", n.text, "'"));
+    std::vector<std::string> declared;
+    for (const auto& [name, index] : names_[kind]) declared.push_back(name);
+    std::sort(declared.begin(), declared.end());
+    const std::string near = ClosestName(n.text, declared);
+    if (!near.empty()) {
+      d.suggestion = QuoteName(near);
+      absl::StrAppend(&d.message, "; did you mean ", d.suggestion, "?");
+    }
+    diags_->push_back(std::move(d));
     return std::nullopt;
   }
 
-  uint64_t OrgsWhere(const std::function<bool(const Organisation&)>& pred) {
-    uint64_t m = 0;
+  ValueSet OrgsWhere(const std::function<bool(const Organisation&)>& pred) {
     const auto& orgs = model_.domains.organisations;
+    ValueSet m(static_cast<int>(orgs.size()));
     for (size_t i = 0; i < orgs.size(); ++i) {
-      if (pred(orgs[i])) m |= 1ULL << i;
+      if (pred(orgs[i])) m.Set(static_cast<int>(i));
     }
     return m;
   }
 
-  Cube With(int dim, uint64_t mask) {
+  Cube With(int dim, ValueSet mask) {
     Cube c = Cube::Universe(shape_);
     c.m[dim] = mask;
     return c;
@@ -250,12 +287,16 @@ class Compiler {
                              ? static_cast<int>(model_.domains.sectors.size())
                              : static_cast<int>(orgs.size());
       for (int g = 0; g < groups; ++g) {
-        const uint64_t in = by_sector
+        const ValueSet in = by_sector
                                 ? OrgsWhere([&](const Organisation& o) { return o.sector == g; })
-                                : (1ULL << g);
+                                : shape_.Single(da, g);
         Cube c = Cube::Universe(shape_);
         c.m[da] = in;
-        c.m[db] = a.op == Op::kIs ? in : (shape_.Full(db) & ~in);
+        if (a.op == Op::kIs) {
+          c.m[db] = in;
+        } else {
+          c.m[db].AndNot(in);
+        }
         r.push_back(c);
       }
       Simplify(shape_, &r);
@@ -272,14 +313,14 @@ class Compiler {
       const int org_dim = OrgDim(left_class ? a.other : a.subject);
       for (size_t k = 0; k < model_.domains.classifications.size(); ++k) {
         const int ki = static_cast<int>(k);
-        uint64_t m = OrgsWhere([&](const Organisation& o) {
+        ValueSet m = OrgsWhere([&](const Organisation& o) {
           return left_class ? Compare(a.op, ki, o.accreditation)
                             : Compare(a.op, o.accreditation, ki);
         });
-        if (!m) continue;
+        if (m.Empty()) continue;
         Cube c = Cube::Universe(shape_);
-        c.m[kDimClassification] = 1ULL << k;
-        c.m[org_dim] = m;
+        c.m[kDimClassification] = shape_.Single(kDimClassification, ki);
+        c.m[org_dim] = std::move(m);
         r.push_back(c);
       }
       return r;
@@ -290,10 +331,17 @@ class Compiler {
   std::optional<Region> AtomRegion(const Atom& a) {
     if (a.has_other) return Relational(a);
     const Kind kind = SubjectKind(a.subject);
-    if (Ordered(a.op) && kind != Kind::kLevel) {
+    const bool ranks = kind == Kind::kRole && model_.domains.roles_ordered;
+    if (Ordered(a.op) && kind != Kind::kLevel && !ranks) {
       Error("type-error", a.pos,
-            absl::StrCat(SubjectText(a.subject),
-                         " has no order; use 'is' or 'in'"));
+            absl::StrCat(SubjectText(a.subject), " has no order; use 'is' or 'in'",
+                         kind == Kind::kRole ? " (or declare the roles as ranks, lowest first: "
+                                               "'roles constable < sergeant < inspector')"
+                                             : ""));
+      return std::nullopt;
+    }
+    if (a.op == Op::kFromTo && kind != Kind::kLevel && !ranks) {
+      Error("type-error", a.pos, "'from ... to' needs levels or ranks");
       return std::nullopt;
     }
     std::vector<int> ids;
@@ -306,10 +354,14 @@ class Compiler {
     if (a.op == Op::kFromTo && ids.size() == 2 && ids[0] > ids[1]) {
       // Would match nothing: an 'unless' or a forbid written this way would
       // silently let through what it was meant to stop.
-      Error("type-error", a.pos,
-            absl::StrCat("'from ", a.values[0].text, " to ", a.values[1].text,
-                         "' is empty: the first level is above the second; write 'from ",
-                         a.values[1].text, " to ", a.values[0].text, "'"));
+      const std::string low = QuoteName(a.values[1].text), high = QuoteName(a.values[0].text);
+      Diagnostic d = MakeDiagnostic(
+          Severity::kError, "type-error", a.pos,
+          absl::StrCat("'from ", high, " to ", low,
+                       "' is empty: the first level is above the second; write 'from ", low,
+                       " to ", high, "'"));
+      d.suggestion = absl::StrCat("from ", low, " to ", high);
+      diags_->push_back(std::move(d));
       return std::nullopt;
     }
     if (kind == Kind::kCaveat) {
@@ -340,8 +392,15 @@ class Compiler {
       Error("type-error", a.pos, "'include' applies only to caveats");
       return std::nullopt;
     }
+    // Roles and legal bases: value 0 is "none given", name i is value i + 1.
+    // Ordered comparisons never match "none given".
+    const bool requester = kind == Kind::kRole || kind == Kind::kLegalBasis;
+    if (requester) {
+      for (int& id : ids) ++id;
+    }
     // The set of values of the subject's own domain that satisfy the atom.
-    const int n = kind == Kind::kSector
+    const int n = requester ? shape_.size[kind == Kind::kRole ? kDimRole : kDimLegalBasis]
+                  : kind == Kind::kSector
                       ? static_cast<int>(model_.domains.sectors.size())
                   : kind == Kind::kLevel
                       ? static_cast<int>(model_.domains.classifications.size())
@@ -350,7 +409,7 @@ class Compiler {
                   : kind == Kind::kRecordType
                       ? static_cast<int>(model_.domains.record_types.size())
                       : static_cast<int>(model_.domains.purposes.size());
-    uint64_t values = 0;
+    ValueSet values(n);
     for (int v = 0; v < n; ++v) {
       bool in_list = false;
       for (int id : ids) in_list |= (id == v);
@@ -365,7 +424,8 @@ class Compiler {
           break;
         default: sat = Compare(a.op, v, ids[0]); break;
       }
-      if (sat) values |= 1ULL << v;
+      if (requester && v == 0 && Ordered(a.op)) sat = false;
+      if (sat) values.Set(v);
     }
     if ((a.op == Op::kIs || a.op == Op::kIsNot) && ids.size() != 1) {
       Error("type-error", a.pos, "'is' takes one value; use 'in (...)'");
@@ -383,13 +443,15 @@ class Compiler {
       case Subject::kSenderSector:
       case Subject::kRecipientSector:
         return Region{With(OrgDim(a.subject), OrgsWhere([&](const Organisation& o) {
-                             return (values >> o.sector) & 1;
+                             return o.sector >= 0 && values.Has(o.sector);
                            }))};
       case Subject::kSenderAccreditation:
       case Subject::kRecipientAccreditation:
         return Region{With(OrgDim(a.subject), OrgsWhere([&](const Organisation& o) {
-                             return (values >> o.accreditation) & 1;
+                             return values.Has(o.accreditation);
                            }))};
+      case Subject::kRequesterRole: return Region{With(kDimRole, values)};
+      case Subject::kLegalBasis: return Region{With(kDimLegalBasis, values)};
       case Subject::kCaveats: break;
     }
     return std::nullopt;
@@ -445,11 +507,13 @@ class Compiler {
     rule.id = r.id.text;
     rule.description = r.description;
     rule.forbid = r.forbid;
+    rule.defensive = r.defensive;
     rule.pos = r.pos;
     rule.source = absl::StrCat(sources_[r.pos.file].name, ":", r.pos.line, ":",
                                r.pos.column);
     rule.layer = layer;
     rule.local = local;
+    rule.text = FormatRule(r, /*comments=*/false);
     auto [it, inserted] = rule_ids_.emplace(r.id.text, r.id.pos);
     if (!inserted) {
       Error("duplicate-id", r.id.pos,
@@ -458,9 +522,11 @@ class Compiler {
     }
     bool ok = true;
     Region region{Cube::Universe(shape_)};
+    Region when_region = region;
     if (r.when) {
       auto w = ExprRegion(*r.when);
       if (w) region = std::move(*w); else ok = false;
+      when_region = region;
     }
     if (r.unless) {
       auto u = ExprRegion(*r.unless);
@@ -469,23 +535,104 @@ class Compiler {
     // Drops empty cubes too (an atom no value satisfies), so that the
     // analyzer sees a rule that can never fire as one.
     Simplify(shape_, &region);
+    rule.id_pos = r.id.pos;
+    NoteConditions(r, &rule);
+    if (ok && region.empty()) {
+      Simplify(shape_, &when_region);
+      FindConflict(r, when_region.empty(), &rule);
+    }
     if (r.has_obligations) {
       if (r.forbid) {
         Error("type-error", r.obligations.pos,
               "obligations ('then ...') apply only to permit rules");
       }
-      const ObligationsAst& o = r.obligations;
-      rule.obligations.encrypt = o.encrypt;
-      for (const Name& f : o.redact) rule.obligations.redact_fields.push_back(f.text);
-      const int per = o.retain_unit == "years" ? 365
-                      : o.retain_unit == "months" ? 30 : 1;
-      rule.obligations.retain_days = static_cast<uint32_t>(o.retain_amount) * per;
-      rule.obligations.notify_originator = o.notify_originator;
-      rule.obligations.require_recipient_system = o.require_recipient_system;
+      rule.obligations = ObligationsFromAst(r.obligations);
     }
     if (!ok) return;
     rule.region = std::move(region);
     model_.rules.push_back(std::move(rule));
+  }
+
+  // The top-level conditions of `e`: the operands of an 'and', or e.
+  static std::vector<const Expr*> Conjuncts(const Expr& e) {
+    std::vector<const Expr*> out;
+    if (e.kind == Expr::Kind::kAnd) {
+      for (const auto& c : e.children) out.push_back(c.get());
+    } else {
+      out.push_back(&e);
+    }
+    return out;
+  }
+
+  // Where the rule's classification and recipient conditions are, for
+  // diagnostics that blame them.
+  void NoteConditions(const RuleAst& r, Rule* rule) {
+    if (!r.when) return;
+    for (const Expr* c : Conjuncts(*r.when)) {
+      if (c->kind != Expr::Kind::kAtom) continue;
+      const Subject s = c->atom.subject;
+      const bool level = s == Subject::kClassification ||
+                         (c->atom.has_other && c->atom.other == Subject::kClassification);
+      if (level && rule->classification_pos.line == 0) {
+        rule->classification_pos = c->pos;
+        rule->classification_text = FormatCondition(*c);
+      }
+      const bool recipient = s == Subject::kRecipient || s == Subject::kRecipientSector ||
+                             s == Subject::kRecipientAccreditation;
+      if (recipient && rule->recipient_pos.line == 0) {
+        rule->recipient_pos = c->pos;
+        rule->recipient_text = FormatCondition(*c);
+      }
+    }
+  }
+
+  // For a rule that matches nothing: the fewest of its top-level
+  // conditions that cannot hold together (one that no request meets, or a
+  // pair, or a triple), or its exception if that covers everything.
+  void FindConflict(const RuleAst& r, bool when_empty, Rule* rule) {
+    if (!when_empty) {
+      if (r.unless) {
+        rule->conflict.push_back({r.unless->pos, "unless " + FormatCondition(*r.unless)});
+      }
+      return;
+    }
+    if (!r.when) return;
+    const std::vector<const Expr*> parts = Conjuncts(*r.when);
+    std::vector<Region> regions;
+    std::vector<Diagnostic> ignored;
+    for (const Expr* e : parts) {
+      std::vector<Diagnostic>* saved = diags_;
+      diags_ = &ignored;
+      auto region = ExprRegion(*e);
+      diags_ = saved;
+      if (!region) return;
+      regions.push_back(std::move(*region));
+    }
+    auto note = [&](std::initializer_list<size_t> which) {
+      for (size_t i : which) rule->conflict.push_back({parts[i]->pos, FormatCondition(*parts[i])});
+    };
+    const size_t n = parts.size();
+    for (size_t i = 0; i < n; ++i) {
+      if (IsEmptyRegion(regions[i])) return note({i});
+    }
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t j = i + 1; j < n; ++j) {
+        if (IntersectRegions(shape_, regions[i], regions[j]).empty()) return note({i, j});
+      }
+    }
+    for (size_t i = 0; i < n && n <= 12; ++i) {
+      for (size_t j = i + 1; j < n; ++j) {
+        const Region ij = IntersectRegions(shape_, regions[i], regions[j]);
+        for (size_t k = j + 1; k < n; ++k) {
+          if (IntersectRegions(shape_, ij, regions[k]).empty()) return note({i, j, k});
+        }
+      }
+    }
+  }
+
+  bool IsEmptyRegion(Region r) {
+    Simplify(shape_, &r);
+    return r.empty();
   }
 
   const SourceSet& sources_;
@@ -497,6 +644,31 @@ class Compiler {
 };
 
 }  // namespace
+
+Obligations ObligationsFromAst(const ObligationsAst& o) {
+  Obligations out;
+  out.encrypt = o.encrypt;
+  for (const Name& f : o.redact) out.redact_fields.push_back(f.text);
+  const int per = o.retain_unit == "years" ? 365 : o.retain_unit == "months" ? 30 : 1;
+  out.retain_days = static_cast<uint32_t>(o.retain_amount) * per;
+  out.notify_originator = o.notify_originator;
+  out.require_recipient_system = o.require_recipient_system;
+  return out;
+}
+
+void AttachRuleTexts(Model* model) {
+  absl::flat_hash_map<std::string, std::string> texts;
+  for (size_t i = 0; i < model->canonical_source.size(); ++i) {
+    std::vector<Diagnostic> ignored;
+    const PolicyFileAst ast =
+        ParsePolicy(static_cast<int>(i), model->canonical_source[i], &ignored);
+    for (const RuleAst& r : ast.rules) texts.emplace(r.id.text, FormatRule(r, /*comments=*/false));
+  }
+  for (Rule& r : model->rules) {
+    auto it = texts.find(r.id);
+    if (it != texts.end()) r.text = it->second;
+  }
+}
 
 Model CompileParsed(const SourceSet& sources,
                     const std::vector<PolicyFileAst>& files,

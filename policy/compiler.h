@@ -30,6 +30,15 @@ namespace gatehouse::policy {
 Model CompilePolicy(const SourceSet& sources,
                     std::vector<Diagnostic>* diagnostics);
 
+// The obligations a permit's "then" states (retention in days: a month is
+// 30 days, a year 365).
+Obligations ObligationsFromAst(const ObligationsAst& o);
+
+// Gives the rules of a model read from a bundle (FromProto) their canonical
+// text, from the source the bundle carries, so that two versions can be
+// compared rule by rule. Rules it cannot find keep an empty text.
+void AttachRuleTexts(Model* model);
+
 // As above, from already-parsed files (used by policyc fmt and tests).
 Model CompileParsed(const SourceSet& sources,
                     const std::vector<PolicyFileAst>& files,

@@ -2,7 +2,82 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
+
 namespace gatehouse::policy {
+
+ValueSet ValueSet::Full(int size) {
+  ValueSet s(size);
+  for (int i = 0; i < s.words(); ++i) {
+    const int left = size - i * 64;
+    s.w_[i] = left >= 64 ? ~0ULL : left <= 0 ? 0 : ((1ULL << left) - 1);
+  }
+  return s;
+}
+
+ValueSet ValueSet::Single(int size, int value) {
+  ValueSet s(size);
+  if (value >= 0 && value < s.words() * 64) s.Set(value);
+  return s;
+}
+
+ValueSet ValueSet::FromWord(int size, uint64_t bits) {
+  ValueSet s(size);
+  s.w_[0] = bits & Full(size).w_[0];
+  return s;
+}
+
+bool ValueSet::Empty() const {
+  for (uint64_t x : w_) {
+    if (x) return false;
+  }
+  return true;
+}
+
+int ValueSet::Count() const {
+  int n = 0;
+  for (uint64_t x : w_) n += __builtin_popcountll(x);
+  return n;
+}
+
+int ValueSet::First() const {
+  for (size_t i = 0; i < w_.size(); ++i) {
+    if (w_[i]) return static_cast<int>(i * 64) + __builtin_ctzll(w_[i]);
+  }
+  return -1;
+}
+
+bool ValueSet::SubsetOf(const ValueSet& o) const {
+  for (size_t i = 0; i < w_.size(); ++i) {
+    if (w_[i] & ~(i < o.w_.size() ? o.w_[i] : 0)) return false;
+  }
+  return true;
+}
+
+bool ValueSet::Intersects(const ValueSet& o) const {
+  const size_t n = std::min(w_.size(), o.w_.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (w_[i] & o.w_[i]) return true;
+  }
+  return false;
+}
+
+ValueSet& ValueSet::operator&=(const ValueSet& o) {
+  for (size_t i = 0; i < w_.size(); ++i) w_[i] &= i < o.w_.size() ? o.w_[i] : 0;
+  return *this;
+}
+
+ValueSet& ValueSet::operator|=(const ValueSet& o) {
+  if (o.w_.size() > w_.size()) w_.resize(o.w_.size(), 0);
+  for (size_t i = 0; i < o.w_.size(); ++i) w_[i] |= o.w_[i];
+  return *this;
+}
+
+ValueSet& ValueSet::AndNot(const ValueSet& o) {
+  const size_t n = std::min(w_.size(), o.w_.size());
+  for (size_t i = 0; i < n; ++i) w_[i] &= ~o.w_[i];
+  return *this;
+}
 
 Cube Cube::Universe(const Shape& shape) {
   Cube c;
@@ -13,35 +88,39 @@ Cube Cube::Universe(const Shape& shape) {
 
 bool Cube::Empty(const Shape& shape) const {
   for (int d = 0; d < kNumValueDims; ++d) {
-    if (m[d] == 0) return true;
+    if (m[d].Empty()) return true;
   }
   return ((absent_ok | present_ok) & shape.CaveatsFull()) !=
          shape.CaveatsFull();
 }
 
 Cube Intersect(const Cube& a, const Cube& b) {
-  Cube c;
-  for (int d = 0; d < kNumValueDims; ++d) c.m[d] = a.m[d] & b.m[d];
+  Cube c = a;
+  for (int d = 0; d < kNumValueDims; ++d) c.m[d] &= b.m[d];
   c.absent_ok = a.absent_ok & b.absent_ok;
   c.present_ok = a.present_ok & b.present_ok;
   return c;
 }
 
 bool Intersects(const Shape& shape, const Cube& a, const Cube& b) {
-  for (int d = 0; d < kNumValueDims; ++d) {
-    if ((a.m[d] & b.m[d]) == 0) return false;
-  }
   const uint64_t full = shape.CaveatsFull();
-  return (((a.absent_ok & b.absent_ok) | (a.present_ok & b.present_ok)) &
-          full) == full;
+  if ((((a.absent_ok & b.absent_ok) | (a.present_ok & b.present_ok)) & full) != full) {
+    return false;
+  }
+  for (int d = 0; d < kNumValueDims; ++d) {
+    if (!a.m[d].Intersects(b.m[d])) return false;
+  }
+  return true;
 }
 
 bool Contains(const Cube& outer, const Cube& inner) {
-  for (int d = 0; d < kNumValueDims; ++d) {
-    if (inner.m[d] & ~outer.m[d]) return false;
+  if ((inner.absent_ok & ~outer.absent_ok) != 0 || (inner.present_ok & ~outer.present_ok) != 0) {
+    return false;
   }
-  return (inner.absent_ok & ~outer.absent_ok) == 0 &&
-         (inner.present_ok & ~outer.present_ok) == 0;
+  for (int d = 0; d < kNumValueDims; ++d) {
+    if (!inner.m[d].SubsetOf(outer.m[d])) return false;
+  }
+  return true;
 }
 
 void Subtract(const Shape& shape, const Cube& a, const Cube& b, Region* out) {
@@ -51,13 +130,11 @@ void Subtract(const Shape& shape, const Cube& a, const Cube& b, Region* out) {
   }
   Cube cur = a;
   for (int d = 0; d < kNumValueDims; ++d) {
-    const uint64_t outside = cur.m[d] & ~b.m[d];
-    if (outside) {
-      Cube piece = cur;
-      piece.m[d] = outside;
-      out->push_back(piece);
-      cur.m[d] &= b.m[d];
-    }
+    if (cur.m[d].SubsetOf(b.m[d])) continue;
+    Cube piece = cur;
+    piece.m[d].AndNot(b.m[d]);
+    out->push_back(std::move(piece));
+    cur.m[d] &= b.m[d];
   }
   const uint64_t full = shape.CaveatsFull();
   // Caveats where cur allows "absent" but b does not, then "present".
@@ -164,13 +241,50 @@ double CellCount(const Shape& shape, const Region& r) {
   double total = 0;
   for (const Cube& c : r) {
     double n = 1;
-    for (int d = 0; d < kNumValueDims; ++d) n *= __builtin_popcountll(c.m[d]);
+    for (int d = 0; d < kNumValueDims; ++d) n *= c.m[d].Count();
     for (int i = 0; i < shape.caveats; ++i) {
       n *= ((c.absent_ok >> i) & 1) + ((c.present_ok >> i) & 1);
     }
     total += n;
   }
   return total;
+}
+
+void MergeForReading(const Shape& shape, Region* r) {
+  bool changed = true;
+  while (changed && r->size() > 1) {
+    changed = false;
+    // Dimensions 0..kNumValueDims-1, then one caveat at a time.
+    for (int d = 0; d < kNumValueDims + shape.caveats; ++d) {
+      absl::flat_hash_map<Cube, size_t> by_rest;
+      Region out;
+      out.reserve(r->size());
+      for (Cube& c : *r) {
+        Cube key = c;
+        if (d < kNumValueDims) {
+          key.m[d] = shape.None(d);
+        } else {
+          const uint64_t bit = uint64_t{1} << (d - kNumValueDims);
+          key.absent_ok |= bit;
+          key.present_ok |= bit;
+        }
+        auto [it, inserted] = by_rest.emplace(std::move(key), out.size());
+        if (inserted) {
+          out.push_back(std::move(c));
+          continue;
+        }
+        Cube& into = out[it->second];
+        if (d < kNumValueDims) {
+          into.m[d] |= c.m[d];
+        } else {
+          into.absent_ok |= c.absent_ok;
+          into.present_ok |= c.present_ok;
+        }
+        changed = true;
+      }
+      *r = std::move(out);
+    }
+  }
 }
 
 }  // namespace gatehouse::policy

@@ -50,11 +50,14 @@ absl::StatusOr<Engine> Engine::FromCompiled(
 
 absl::StatusOr<Engine> Engine::FromModel(Model model) {
   const Domains& d = model.domains;
-  if (d.classifications.empty() || d.organisations.size() > 64 ||
-      d.record_types.size() > 64 || d.purposes.size() > 64 ||
-      d.caveats.size() > 64 || d.classifications.size() > 64) {
-    return absl::InvalidArgumentError(
-        "policy domains must be non-empty and at most 64 values each");
+  const size_t kMax = kMaxValues;
+  if (d.classifications.empty() || d.organisations.size() > kMax ||
+      d.record_types.size() > kMax || d.purposes.size() > kMax ||
+      d.roles.size() >= kMax || d.legal_bases.size() >= kMax ||
+      d.caveats.size() > kMaxCaveats || d.classifications.size() > kMax) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "policy domains must be non-empty and at most ", kMaxValues, " values each (",
+        kMaxCaveats, " caveats)"));
   }
   size_t cubes = 0;
   for (const Rule& r : model.rules) cubes += r.region.size();
@@ -101,7 +104,7 @@ void Engine::Build() {
       const uint64_t bit = 1ULL << (c % 64);
       for (int dim = 0; dim < kNumValueDims; ++dim) {
         for (int v = 0; v < shape.size[dim]; ++v) {
-          if ((cube.m[dim] >> v) & 1) value_bits_[dim][v * words_ + w] |= bit;
+          if (cube.m[dim].Has(v)) value_bits_[dim][v * words_ + w] |= bit;
         }
       }
       for (int i = 0; i < shape.caveats; ++i) {
@@ -152,13 +155,15 @@ void Engine::Build() {
   std::vector<std::string> org_ids;
   for (const Organisation& o : d.organisations) {
     org_ids.push_back(o.id);
-    accreditation_.push_back(static_cast<uint8_t>(o.accreditation));
+    accreditation_.push_back(static_cast<uint16_t>(o.accreditation));
   }
   orgs_.Build(org_ids);
   types_.Build(d.record_types);
   levels_.Build(d.classifications);
   purposes_.Build(d.purposes);
   caveats_.Build(d.caveats);
+  roles_.Build(d.roles);
+  bases_.Build(d.legal_bases);
 }
 
 Decision Engine::Deny(Outcome outcome, absl::string_view reason) const {
@@ -189,11 +194,11 @@ constexpr absl::string_view kLabelDenials[6][2] = {
 
 // 0: found, 1: missing, 2: unknown.
 inline int Find(const LabelIndex& index, absl::string_view value,
-                uint8_t* dest) {
+                uint16_t* dest) {
   if (value.empty()) return 1;
   const int i = index.Find(value);
   if (i < 0) return 2;
-  *dest = static_cast<uint8_t>(i);
+  *dest = static_cast<uint16_t>(i);
   return 0;
 }
 
@@ -220,6 +225,28 @@ bool Engine::Resolve(const Request& r, ResolvedRequest* out,
       }
       out->caveats |= 1ULL << i;
     }
+    // Requester attributes: none given is value 0; a policy that declares
+    // none ignores them.
+    out->requester_role = 0;
+    out->legal_basis = 0;
+    if (!model_.domains.roles.empty() && !r.requester_role.empty()) {
+      const int i = roles_.Find(r.requester_role);
+      if (i < 0) {
+        *denial = Deny(Outcome::kUnknownLabel,
+                       "denied: the requester's role is not one the policy declares");
+        return false;
+      }
+      out->requester_role = static_cast<uint16_t>(i + 1);
+    }
+    if (!model_.domains.legal_bases.empty() && !r.legal_basis.empty()) {
+      const int i = bases_.Find(r.legal_basis);
+      if (i < 0) {
+        *denial = Deny(Outcome::kUnknownLabel,
+                       "denied: the legal basis is not one the policy declares");
+        return false;
+      }
+      out->legal_basis = static_cast<uint16_t>(i + 1);
+    }
     return true;
   }
   *denial = Deny(result == 1 ? Outcome::kMissingLabel : Outcome::kUnknownLabel,
@@ -242,6 +269,8 @@ Decision Engine::EvaluateResolved(const ResolvedRequest& r) const {
       r.classification >= shape.size[kDimClassification] ||
       r.purpose >= shape.size[kDimPurpose] ||
       r.originator >= shape.size[kDimOriginator] ||
+      r.requester_role >= shape.size[kDimRole] ||
+      r.legal_basis >= shape.size[kDimLegalBasis] ||
       (r.caveats & ~shape.CaveatsFull()) != 0) {
     return Deny(Outcome::kUnknownLabel,
                 "denied: the request was not resolved by this policy");
@@ -256,7 +285,9 @@ Decision Engine::EvaluateResolved(const ResolvedRequest& r) const {
       &value_bits_[kDimRecordType][r.record_type * W],
       &value_bits_[kDimClassification][r.classification * W],
       &value_bits_[kDimPurpose][r.purpose * W],
-      &value_bits_[kDimOriginator][r.originator * W]};
+      &value_bits_[kDimOriginator][r.originator * W],
+      &value_bits_[kDimRole][r.requester_role * W],
+      &value_bits_[kDimLegalBasis][r.legal_basis * W]};
   const uint64_t* cav =
       caveat_table_.empty() ? nullptr : &caveat_table_[r.caveats * W];
   Decision d;
@@ -266,7 +297,7 @@ Decision Engine::EvaluateResolved(const ResolvedRequest& r) const {
   DecisionObligations obligations;
   for (int w = 0; w < W; ++w) {
     uint64_t word = dims[0][w] & dims[1][w] & dims[2][w] & dims[3][w] &
-                    dims[4][w] & dims[5][w];
+                    dims[4][w] & dims[5][w] & dims[6][w] & dims[7][w];
     if (cav) {
       word &= cav[w];
     } else {

@@ -11,6 +11,7 @@
 //   1. a missing label (empty sender, recipient, record type,
 //      classification or purpose)            -> deny, kMissingLabel
 //   2. a label the policy does not declare    -> deny, kUnknownLabel
+//      (a requester role or legal basis too, if the policy declares any)
 //   3. recipient accredited below the record's classification
 //                                             -> deny, kWriteDown (built in)
 //   4. any forbid rule matches                -> deny, kForbidden
@@ -57,18 +58,25 @@ struct Request {
   absl::string_view purpose;
   absl::string_view originator;      // organisation id; empty means sender
   absl::Span<const absl::string_view> caveats;
+  // The end user's role or rank and the legal basis claimed (labels
+  // end_user_role and legal_basis); empty: none given. Ignored by a policy
+  // that declares no roles (no legal bases).
+  absl::string_view requester_role = {};
+  absl::string_view legal_basis = {};
 };
 
 // The same request with every label replaced by its index in the policy's
 // domains (see Engine::Resolve). Valid only for the engine that made it.
 struct ResolvedRequest {
-  uint8_t sender = 0;
-  uint8_t recipient = 0;
-  uint8_t record_type = 0;
-  uint8_t classification = 0;
-  uint8_t purpose = 0;
-  uint8_t originator = 0;
+  uint16_t sender = 0;
+  uint16_t recipient = 0;
+  uint16_t record_type = 0;
+  uint16_t classification = 0;
+  uint16_t purpose = 0;
+  uint16_t originator = 0;
   uint64_t caveats = 0;  // bit i set: caveat i present
+  uint16_t requester_role = 0;  // 0: none given; i + 1: roles[i]
+  uint16_t legal_basis = 0;     // 0: none given; i + 1: legal_bases[i]
 };
 
 enum class Outcome {
@@ -133,7 +141,8 @@ class Engine {
   static absl::StatusOr<Engine> FromBundle(absl::string_view bundle_bytes,
                                            const BundleTrust& trust);
   // Builds the engine from a compiled policy. InvalidArgument if the policy
-  // is inconsistent (bad index, duplicate name, domain over 64 values).
+  // is inconsistent (bad index, duplicate name, domain over kMaxValues
+  // values or kMaxCaveats caveats).
   static absl::StatusOr<Engine> FromCompiled(
       const gatehouse::v1::CompiledPolicy& compiled);
   static absl::StatusOr<Engine> FromModel(Model model);
@@ -177,8 +186,8 @@ class Engine {
   std::vector<std::string> rule_reason_;
   std::vector<std::string> rule_ids_;
   std::vector<std::string> redact_fields_;
-  std::vector<uint8_t> accreditation_;
-  LabelIndex orgs_, types_, levels_, purposes_, caveats_;
+  std::vector<uint16_t> accreditation_;
+  LabelIndex orgs_, types_, levels_, purposes_, caveats_, roles_, bases_;
 };
 
 }  // namespace gatehouse::policy

@@ -13,9 +13,9 @@ bool IsKeyword(absl::string_view w) {
       "sector", "accredited", "permit", "forbid", "when", "unless", "then",
       "and", "or", "not", "is", "in", "at", "least", "most", "below", "above",
       "from", "to", "include", "any", "all", "none", "of", "sender",
-      "recipient", "originator", "accreditation", "purpose", "classification",
+      "recipient", "originator", "accreditation", "purpose", "classification", "defensive",
       "encrypt", "redact", "retain", "notify", "days", "months", "years",
-      "require", "system"};
+      "require", "system", "requester", "role", "roles", "legal", "basis", "bases"};
   for (const char* k : kWords) {
     if (w == k) return true;
   }
@@ -89,19 +89,38 @@ std::string ExprText(const Expr& e, bool nested) {
   return "";
 }
 
+// The comment lines before a line of output, at `indent`; end-of-line
+// comments go after the line when there is one, before it (in order) when
+// there are more (the line's parts were on several lines in the source).
+void AppendWithComments(std::string* out, absl::string_view indent, const std::string& line,
+                        const Comments* c) {
+  if (c) {
+    for (const std::string& l : c->leading) {
+      absl::StrAppend(out, l.empty() ? "" : indent, l, "\n");
+    }
+    if (c->trailing.size() > 1) {
+      for (const std::string& l : c->trailing) absl::StrAppend(out, indent, l, "\n");
+    }
+  }
+  absl::StrAppend(out, indent, line);
+  if (c && c->trailing.size() == 1) absl::StrAppend(out, "  ", c->trailing[0]);
+  out->push_back('\n');
+}
+
 // Top-level and/or: one operand per line.
-std::string Clause(absl::string_view keyword, const Expr& e) {
-  std::string s = absl::StrCat("  ", keyword, " ");
+void AppendClause(std::string* out, absl::string_view keyword, const Expr& e, bool comments) {
   if (e.kind == Expr::Kind::kAnd || e.kind == Expr::Kind::kOr) {
-    const char* sep = e.kind == Expr::Kind::kAnd ? "\n    and " : "\n    or ";
+    const char* sep = e.kind == Expr::Kind::kAnd ? "and " : "or ";
     for (size_t i = 0; i < e.children.size(); ++i) {
-      if (i) s += sep;
-      s += ExprText(*e.children[i], true);
+      const Expr& child = *e.children[i];
+      AppendWithComments(out, i ? "    " : "  ",
+                         absl::StrCat(i ? sep : absl::StrCat(keyword, " "), ExprText(child, true)),
+                         comments ? &child.comments : nullptr);
     }
   } else {
-    s += ExprText(e, false);
+    AppendWithComments(out, "  ", absl::StrCat(keyword, " ", ExprText(e, false)),
+                       comments ? &e.comments : nullptr);
   }
-  return s + "\n";
 }
 
 std::string DeclText(const DeclAst& d) {
@@ -112,50 +131,74 @@ std::string DeclText(const DeclAst& d) {
     case DeclKind::kSectors: return "sectors " + Names(d.names, ", ");
     case DeclKind::kRecordTypes: return "record types " + Names(d.names, ", ");
     case DeclKind::kPurposes: return "purposes " + Names(d.names, ", ");
+    case DeclKind::kRoles: return "roles " + Names(d.names, d.ordered ? " < " : ", ");
+    case DeclKind::kLegalBases: return "legal bases " + Names(d.names, ", ");
   }
   return "";
 }
 
 }  // namespace
 
+std::string QuoteName(absl::string_view name) { return Quote(name); }
+
+std::string FormatCondition(const Expr& e) { return ExprText(e, false); }
+
+std::string FormatRule(const RuleAst& r, bool comments) {
+  std::string out;
+  AppendWithComments(&out, "",
+                     absl::StrCat(r.defensive ? "defensive " : "", r.forbid ? "forbid " : "permit ",
+                                  r.id.text),
+                     comments ? &r.comments : nullptr);
+  if (!r.description.empty()) {
+    AppendWithComments(&out, "  ", absl::StrCat("\"", r.description, "\""),
+                       comments ? &r.description_comments : nullptr);
+  }
+  if (r.when) AppendClause(&out, "when", *r.when, comments);
+  if (r.unless) AppendClause(&out, "unless", *r.unless, comments);
+  if (!r.has_obligations) return out;
+  const ObligationsAst& o = r.obligations;
+  std::vector<std::pair<std::string, ObligationsAst::Item>> parts;
+  if (o.encrypt) parts.push_back({"encrypt", ObligationsAst::kEncrypt});
+  if (!o.redact.empty()) parts.push_back({"redact " + List(o.redact), ObligationsAst::kRedact});
+  if (o.retain_amount) {
+    parts.push_back({absl::StrCat("retain ", o.retain_amount, " ",
+                                  o.retain_unit.empty() ? "days" : o.retain_unit),
+                     ObligationsAst::kRetain});
+  }
+  if (o.notify_originator) parts.push_back({"notify originator", ObligationsAst::kNotify});
+  if (o.require_recipient_system) {
+    parts.push_back({"require recipient system", ObligationsAst::kRequire});
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    AppendWithComments(&out, i ? "    " : "  ",
+                       absl::StrCat(i ? "and " : "then ", parts[i].first),
+                       comments ? &o.comments[parts[i].second] : nullptr);
+  }
+  return out;
+}
+
 std::string FormatPolicy(const PolicyFileAst& f) {
   std::string out;
+  for (const std::string& l : f.header) absl::StrAppend(&out, l, "\n");
   if (!f.policy_name.text.empty()) {
-    absl::StrAppend(&out, "policy ", Quote(f.policy_name.text), "\n");
+    AppendWithComments(&out, "", absl::StrCat("policy ", Quote(f.policy_name.text)),
+                       &f.policy_comments);
   }
-  absl::StrAppend(&out, "layer ", f.local_layer ? "local" : "baseline", "\n");
+  AppendWithComments(&out, "", absl::StrCat("layer ", f.local_layer ? "local" : "baseline"),
+                     &f.layer_comments);
   if (!f.decls.empty()) out += "\n";
-  for (const DeclAst& d : f.decls) absl::StrAppend(&out, DeclText(d), "\n");
+  for (const DeclAst& d : f.decls) AppendWithComments(&out, "", DeclText(d), &d.comments);
   if (!f.organisations.empty()) out += "\n";
   for (const OrganisationAst& o : f.organisations) {
-    absl::StrAppend(&out, "organisation ", Quote(o.id.text), " sector ",
-                    Quote(o.sector.text), " accredited ",
-                    Quote(o.accreditation.text), "\n");
+    AppendWithComments(&out, "",
+                       absl::StrCat("organisation ", Quote(o.id.text), " sector ",
+                                    Quote(o.sector.text), " accredited ",
+                                    Quote(o.accreditation.text)),
+                       &o.comments);
   }
-  for (const RuleAst& r : f.rules) {
-    absl::StrAppend(&out, "\n", r.forbid ? "forbid " : "permit ", r.id.text,
-                    "\n");
-    if (!r.description.empty()) {
-      absl::StrAppend(&out, "  \"", r.description, "\"\n");
-    }
-    if (r.when) out += Clause("when", *r.when);
-    if (r.unless) out += Clause("unless", *r.unless);
-    if (r.has_obligations) {
-      const ObligationsAst& o = r.obligations;
-      std::vector<std::string> parts;
-      if (o.encrypt) parts.push_back("encrypt");
-      if (!o.redact.empty()) parts.push_back("redact " + List(o.redact));
-      if (o.retain_amount) {
-        parts.push_back(absl::StrCat("retain ", o.retain_amount, " ",
-                                     o.retain_unit.empty() ? "days" : o.retain_unit));
-      }
-      if (o.notify_originator) parts.push_back("notify originator");
-      if (o.require_recipient_system) parts.push_back("require recipient system");
-      if (!parts.empty()) {
-        absl::StrAppend(&out, "  then ", absl::StrJoin(parts, "\n    and "), "\n");
-      }
-    }
-  }
+  for (const RuleAst& r : f.rules) absl::StrAppend(&out, "\n", FormatRule(r));
+  if (!f.trailer.empty()) out += "\n";
+  for (const std::string& l : f.trailer) absl::StrAppend(&out, l, "\n");
   return out;
 }
 

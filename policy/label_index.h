@@ -1,12 +1,12 @@
 // A small read-only map from label strings to their index in one policy
-// domain (at most 64 names), built for lookups that never allocate and cost
-// a few nanoseconds: a cheap hash of the length and the first and last eight
-// bytes, open addressing in 256 slots, one full comparison on a hit.
+// domain (at most kMaxValues names), built for lookups that never allocate
+// and cost a few nanoseconds: a cheap hash of the length and the first and
+// last eight bytes, open addressing in a table at least four times the
+// number of names (256 slots or more), one full comparison on a hit.
 // Immutable after Build(); thread-safe for concurrent Find().
 #ifndef GATEHOUSE_POLICY_LABEL_INDEX_H_
 #define GATEHOUSE_POLICY_LABEL_INDEX_H_
 
-#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -18,35 +18,37 @@ namespace gatehouse::policy {
 
 class LabelIndex {
  public:
-  // REQUIRES: names are distinct and there are at most 64 of them.
+  // REQUIRES: names are distinct and there are fewer than 65535 of them.
   void Build(const std::vector<std::string>& names) {
     names_ = names;
-    slots_.fill(0);
+    size_t slots = 256;
+    while (slots < 4 * names_.size()) slots *= 2;
+    mask_ = static_cast<uint32_t>(slots - 1);
+    slots_.assign(slots, 0);
     for (size_t i = 0; i < names_.size(); ++i) {
-      uint32_t s = Hash(names_[i]) & kMask;
-      while (slots_[s] != 0) s = (s + 1) & kMask;
-      slots_[s] = static_cast<uint8_t>(i + 1);
+      uint32_t s = Hash(names_[i]) & mask_;
+      while (slots_[s] != 0) s = (s + 1) & mask_;
+      slots_[s] = static_cast<uint16_t>(i + 1);
     }
   }
 
   // The index of `label`, or -1 if it is not a name of this domain.
   int Find(absl::string_view label) const {
-    uint32_t s = Hash(label) & kMask;
+    if (slots_.empty()) return -1;
+    uint32_t s = Hash(label) & mask_;
     for (;;) {
-      const uint8_t v = slots_[s];
+      const uint16_t v = slots_[s];
       if (v == 0) return -1;
       const std::string& n = names_[v - 1];
       if (n.size() == label.size() &&
           std::memcmp(n.data(), label.data(), label.size()) == 0) {
         return v - 1;
       }
-      s = (s + 1) & kMask;
+      s = (s + 1) & mask_;
     }
   }
 
  private:
-  static constexpr uint32_t kMask = 255;
-
   static uint32_t Hash(absl::string_view s) {
     uint64_t head = 0, tail = 0;
     const size_t n = s.size();
@@ -64,7 +66,8 @@ class LabelIndex {
   }
 
   std::vector<std::string> names_;
-  std::array<uint8_t, kMask + 1> slots_{};
+  std::vector<uint16_t> slots_;
+  uint32_t mask_ = 0;
 };
 
 }  // namespace gatehouse::policy

@@ -1,21 +1,30 @@
 #include "policy/parser.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "policy/lexer.h"
+#include "policy/suggest.h"
 
 namespace gatehouse::policy {
 namespace {
 
 constexpr int kMaxDepth = 64;
 
-struct SyntaxError {};
+// The words that start a top-level item (declaration or rule).
+const std::vector<std::string>& TopKeywords() {
+  static const std::vector<std::string> k = {
+      "policy", "layer", "classifications", "caveats", "sectors", "purposes",
+      "organisation", "permit", "forbid", "defensive", "record", "roles", "legal"};
+  return k;
+}
 
 class Parser {
  public:
   Parser(int file, absl::string_view text, std::vector<Diagnostic>* diags)
-      : toks_(Lex(file, text)), diags_(diags) {
+      : toks_(Lex(file, text, &comments_)), diags_(diags) {
     ast_.file = file;
   }
 
@@ -25,6 +34,7 @@ class Parser {
       TopLevel();
       if (errors_ != before) Recover(/*force_advance=*/pos_ == at);
     }
+    AttachComments();
     return std::move(ast_);
   }
 
@@ -43,20 +53,38 @@ class Parser {
     return t;
   }
   bool failed() const { return failed_; }
-  void Error(const Token& at, std::string message) {
+  // Reports a syntax error at `at` (once per item: later errors in the
+  // same item are usually consequences). If `at` is a word close to one of
+  // `meant`, suggests it.
+  void Error(const Token& at, std::string message,
+             const std::vector<std::string>& meant = {}) {
     if (failed_) return;
     failed_ = true;
     ++errors_;
     std::string got = at.kind == Token::Kind::kEnd
                           ? "end of file"
                           : absl::StrCat("'", at.text, "'");
-    diags_->push_back(Diagnostic{Severity::kError, "syntax", at.pos,
-                                 absl::StrCat(message, ", found ", got)});
+    Diagnostic d = MakeDiagnostic(Severity::kError, "syntax", at.pos,
+                 absl::StrCat(message, ", found ", got));
+    if (at.kind == Token::Kind::kBad && at.text.size() > 1) {
+      // The text itself is wrong, whatever was expected here.
+      d.message = at.text == "bytes that are not UTF-8"
+                      ? "this text is not UTF-8; save the policy file as UTF-8"
+                      : std::string(at.text);
+    }
+    if (at.kind == Token::Kind::kWord && !meant.empty()) {
+      const std::string near = ClosestName(at.text, meant);
+      if (!near.empty()) {
+        absl::StrAppend(&d.message, "; did you mean '", near, "'?");
+        d.suggestion = near;
+      }
+    }
+    diags_->push_back(std::move(d));
   }
   bool Expect(absl::string_view word) {
     if (failed_) return false;
     if (!IsWord(word)) {
-      Error(Peek(), absl::StrCat("expected '", word, "'"));
+      Error(Peek(), absl::StrCat("expected '", word, "'"), {std::string(word)});
       return false;
     }
     Next();
@@ -72,22 +100,135 @@ class Parser {
     return true;
   }
 
+  // A keyword that starts a declaration or a rule ("caveats include" and
+  // "record type" are conditions, not declarations).
   bool AtTopKeyword() const {
-    static const char* kTop[] = {"policy", "layer", "classifications",
-                                 "caveats", "sectors", "purposes",
-                                 "organisation", "permit", "forbid"};
-    for (const char* k : kTop) {
+    if (IsWord("record")) return IsWord("types", 1);
+    if (IsWord("legal")) return IsWord("bases", 1);
+    if (IsWord("caveats")) return !IsWord("include", 1);
+    for (const std::string& k : TopKeywords()) {
       if (IsWord(k)) return true;
     }
-    return IsWord("record") && IsWord("types", 1);
+    return false;
+  }
+
+  // Where the parser resumes after a syntax error: the next item, that is
+  // a top-level keyword first on its line, or any word at column 1 but one
+  // that continues a rule (rules continue on indented lines; a misspelt
+  // keyword at column 1 starts an item, and TopLevel says so). So an error
+  // costs at most the item it is in, never its neighbours.
+  bool AtItemStart() const {
+    const Token& t = Peek();
+    if (t.kind == Token::Kind::kEnd) return true;
+    if (!t.line_start || t.kind != Token::Kind::kWord) return false;
+    if (AtTopKeyword()) return true;
+    // Words that continue a rule: its keywords and the subjects of its
+    // conditions ("caveats include", "record type").
+    static const char* kInside[] = {"when", "unless", "then", "and", "or", "not",
+                                    "sender", "recipient", "originator", "purpose",
+                                    "classification", "caveats", "record", "requester",
+                                    "legal"};
+    for (const char* k : kInside) {
+      if (t.text == k) return false;
+    }
+    return t.pos.column == 1;
   }
 
   void Recover(bool force_advance) {
     failed_ = false;
-    if (Peek().kind != Token::Kind::kEnd && (force_advance || !AtTopKeyword())) {
+    if (Peek().kind != Token::Kind::kEnd && (force_advance || !AtItemStart())) {
       Next();
     }
-    while (Peek().kind != Token::Kind::kEnd && !AtTopKeyword()) Next();
+    while (!AtItemStart()) Next();
+  }
+
+  // The tokens from `first` to the last one read (or to `last`).
+  TokenRange Range(size_t first, size_t last = SIZE_MAX) const {
+    TokenRange r;
+    r.first = first;
+    r.last = last != SIZE_MAX ? last : (pos_ > first ? pos_ - 1 : first);
+    r.set = true;
+    return r;
+  }
+  static void Widen(TokenRange* r, const TokenRange& with) {
+    if (!with.set) return;
+    if (!r->set) {
+      *r = with;
+      return;
+    }
+    r->first = std::min(r->first, with.first);
+    r->last = std::max(r->last, with.last);
+  }
+
+  // Gives each comment to the line of canonical output it belongs to (see
+  // Comments in ast.h): an end-of-line comment to the part whose token it
+  // follows; a comment on its own line to the part that comes next (or to
+  // the file's header or trailer).
+  void AttachComments() {
+    struct Unit {
+      TokenRange tokens;
+      Comments* comments;
+    };
+    std::vector<Unit> units;
+    auto add = [&](const TokenRange& t, Comments* c) {
+      if (t.set) units.push_back(Unit{t, c});
+    };
+    auto add_clause = [&](Expr* e) {
+      if (!e) return;
+      if (e->kind == Expr::Kind::kAnd || e->kind == Expr::Kind::kOr) {
+        for (auto& child : e->children) add(child->tokens, &child->comments);
+      } else {
+        add(e->tokens, &e->comments);
+      }
+    };
+    add(ast_.policy_tokens, &ast_.policy_comments);
+    add(ast_.layer_tokens, &ast_.layer_comments);
+    for (DeclAst& d : ast_.decls) add(d.tokens, &d.comments);
+    for (OrganisationAst& o : ast_.organisations) add(o.tokens, &o.comments);
+    for (RuleAst& r : ast_.rules) {
+      add(r.header_tokens, &r.comments);
+      add(r.description_tokens, &r.description_comments);
+      add_clause(r.when.get());
+      add_clause(r.unless.get());
+      for (int i = 0; i < ObligationsAst::kNumItems; ++i) {
+        add(r.obligations.tokens[i], &r.obligations.comments[i]);
+      }
+    }
+    std::sort(units.begin(), units.end(), [](const Unit& a, const Unit& b) {
+      return a.tokens.first < b.tokens.first;
+    });
+    auto push = [](std::vector<std::string>* v, const Comment& k) {
+      if (k.blank_before && !v->empty() && !v->back().empty()) v->push_back("");
+      v->push_back(k.text);
+    };
+    for (const Comment& k : comments_) {
+      if (!k.own_line && k.next_token > 0) {
+        const size_t t = k.next_token - 1;
+        auto it = std::upper_bound(units.begin(), units.end(), t, [](size_t x, const Unit& u) {
+          return x < u.tokens.first;
+        });
+        if (it != units.begin() && t <= std::prev(it)->tokens.last) {
+          std::prev(it)->comments->trailing.push_back(k.text);
+          continue;
+        }
+      }
+      auto next = std::lower_bound(units.begin(), units.end(), k.next_token,
+                                   [](const Unit& u, size_t x) { return u.tokens.first < x; });
+      if (next == units.end()) {
+        push(&ast_.trailer, k);
+      } else if (next == units.begin()) {
+        push(&ast_.header, k);
+      } else {
+        push(&next->comments->leading, k);
+      }
+    }
+    // An empty line between a unit's comments and the unit is kept.
+    for (size_t i = 0; i < units.size(); ++i) {
+      std::vector<std::string>* v = i == 0 ? &ast_.header : &units[i].comments->leading;
+      if (!v->empty() && !v->back().empty() && toks_[units[i].tokens.first].blank_before) {
+        v->push_back("");
+      }
+    }
   }
 
   Name ParseName(absl::string_view what) {
@@ -101,6 +242,15 @@ class Parser {
     if ((t.kind != Token::Kind::kWord && t.kind != Token::Kind::kString) ||
         reserved) {
       Error(t, absl::StrCat("expected ", what));
+      return n;
+    }
+    if (t.text.size() > kMaxNameLength) {
+      failed_ = true;
+      ++errors_;
+      diags_->push_back(MakeDiagnostic(
+          Severity::kError, "limit", t.pos,
+          absl::StrCat("a name is at most ", kMaxNameLength, " characters; this one has ",
+                       t.text.size())));
       return n;
     }
     n.text = std::string(t.text);
@@ -133,9 +283,11 @@ class Parser {
 
   void TopLevel() {
     const Token& t = Peek();
+    const size_t first = pos_;
     if (IsWord("policy")) {
       Next();
       ast_.policy_name = ParseName("a policy name");
+      ast_.policy_tokens = Range(first);
     } else if (IsWord("layer")) {
       Next();
       if (IsWord("baseline")) {
@@ -145,20 +297,26 @@ class Parser {
         Next();
         ast_.local_layer = true;
       } else {
-        Error(Peek(), "expected 'baseline' or 'local'");
+        Error(Peek(), "expected 'baseline' or 'local'", {"baseline", "local"});
       }
+      ast_.layer_tokens = Range(first);
     } else if (IsWord("classifications")) {
-      DeclAst d{DeclKind::kClassifications, {}, t.pos};
+      DeclAst d;
+      d.kind = DeclKind::kClassifications;
+      d.pos = t.pos;
       Next();
       d.names.push_back(ParseName("a classification level"));
       while (!failed_ && Peek().kind == Token::Kind::kLess) {
         Next();
         d.names.push_back(ParseName("a classification level"));
       }
+      d.tokens = Range(first);
       ast_.decls.push_back(std::move(d));
     } else if (IsWord("caveats") || IsWord("sectors") || IsWord("purposes") ||
                (IsWord("record") && IsWord("types", 1))) {
-      DeclAst d{DeclKind::kCaveats, {}, t.pos};
+      DeclAst d;
+      d.kind = DeclKind::kCaveats;
+      d.pos = t.pos;
       if (IsWord("sectors")) d.kind = DeclKind::kSectors;
       if (IsWord("purposes")) d.kind = DeclKind::kPurposes;
       if (IsWord("record")) {
@@ -167,6 +325,29 @@ class Parser {
       }
       Next();
       d.names = ParseCommaNames("a name");
+      d.tokens = Range(first);
+      ast_.decls.push_back(std::move(d));
+    } else if (IsWord("roles") || (IsWord("legal") && IsWord("bases", 1))) {
+      DeclAst d;
+      d.pos = t.pos;
+      d.kind = IsWord("roles") ? DeclKind::kRoles : DeclKind::kLegalBases;
+      if (d.kind == DeclKind::kLegalBases) Next();
+      Next();
+      d.names.push_back(ParseName(d.kind == DeclKind::kRoles ? "a role" : "a legal basis"));
+      bool commas = false, less = false;
+      while (!failed_ && (Peek().kind == Token::Kind::kComma ||
+                          (d.kind == DeclKind::kRoles && Peek().kind == Token::Kind::kLess))) {
+        (Peek().kind == Token::Kind::kComma ? commas : less) = true;
+        if (commas && less) {
+          Error(Peek(), "roles are either ranks ('a < b < c', lowest first) or a list "
+                        "('a, b, c'), not both");
+          break;
+        }
+        Next();
+        d.names.push_back(ParseName(d.kind == DeclKind::kRoles ? "a role" : "a legal basis"));
+      }
+      d.ordered = less;
+      d.tokens = Range(first);
       ast_.decls.push_back(std::move(d));
     } else if (IsWord("organisation")) {
       Next();
@@ -176,25 +357,61 @@ class Parser {
       o.sector = ParseName("a sector");
       Expect("accredited");
       o.accreditation = ParseName("a classification level");
+      o.tokens = Range(first);
       if (!failed_) ast_.organisations.push_back(std::move(o));
     } else if (IsWord("permit") || IsWord("forbid")) {
-      ParseRule();
+      ParseRule(IsWord("forbid"));
+    } else if (IsWord("defensive")) {
+      if (!IsWord("forbid", 1)) {
+        Error(Peek(1), "expected 'forbid' ('defensive' marks a forbid meant never to decide)",
+              {"forbid"});
+        return;
+      }
+      const size_t before = ast_.rules.size();
+      const size_t first = pos_;
+      Next();
+      ParseRule(/*forbid=*/true);
+      if (ast_.rules.size() > before) {
+        ast_.rules.back().defensive = true;
+        ast_.rules.back().header_tokens.first = first;
+      }
+    } else if (t.kind == Token::Kind::kWord && t.line_start &&
+               Peek(1).kind == Token::Kind::kWord && !Peek(1).line_start &&
+               (ClosestName(t.text, {"permit", "forbid"}) != "")) {
+      // A misspelt "permit" or "forbid": say so, then read the rule anyway
+      // so that its own mistakes are reported too (and it is analysed).
+      const std::string meant = ClosestName(t.text, {"permit", "forbid"});
+      Error(t, "expected a declaration or a rule", {meant});
+      failed_ = false;
+      ParseRule(meant == "forbid");
     } else {
-      Error(t, "expected a declaration or a rule");
+      Error(t, "expected a declaration or a rule", TopKeywords());
     }
   }
 
-  void ParseRule() {
+  void ParseRule(bool forbid) {
     RuleAst r;
     r.pos = Peek().pos;
-    r.forbid = IsWord("forbid");
+    r.forbid = forbid;
+    const size_t first = pos_;
     Next();
     if (Peek().kind != Token::Kind::kWord) {
       Error(Peek(), "expected a rule id");
       return;
     }
     r.id = ParseName("a rule id");
+    r.header_tokens = Range(first);
     if (Peek().kind == Token::Kind::kString) {
+      if (Peek().text.size() > kMaxDescriptionLength) {
+        failed_ = true;
+        ++errors_;
+        diags_->push_back(MakeDiagnostic(
+            Severity::kError, "limit", Peek().pos,
+            absl::StrCat("a description is at most ", kMaxDescriptionLength,
+                         " characters; this one has ", Peek().text.size())));
+        return;
+      }
+      r.description_tokens = Range(pos_, pos_);
       r.description = std::string(Next().text);
     }
     if (IsWord("when")) {
@@ -212,8 +429,21 @@ class Parser {
       ParseObligations(&r.obligations);
     }
     if (failed_) return;
-    if (!AtTopKeyword() && Peek().kind != Token::Kind::kEnd) {
-      Error(Peek(), "expected 'when', 'unless', 'then' or the next rule");
+    // The rule ends at the next item. A word at column 1 starts one even if
+    // it is misspelt (TopLevel reports it): the rule before it is whole.
+    if (!AtTopKeyword() && Peek().kind != Token::Kind::kEnd &&
+        !(Peek().line_start && Peek().pos.column == 1)) {
+      Subject s;
+      SourcePos p;
+      const size_t at = pos_;
+      const bool condition_follows = TrySubject(&s, &p);
+      pos_ = at;
+      if (condition_follows) {
+        Error(Peek(), "expected 'and' or 'or' before this condition");
+      } else {
+        Error(Peek(), "expected 'and', 'or', 'unless', 'then' or the next rule",
+              {"and", "or", "unless", "then", "when"});
+      }
       return;
     }
     ast_.rules.push_back(std::move(r));
@@ -221,6 +451,21 @@ class Parser {
 
   void ParseObligations(ObligationsAst* o) {
     do {
+      const size_t first = pos_;
+      const ObligationsAst::Item item =
+          IsWord("encrypt")  ? ObligationsAst::kEncrypt
+          : IsWord("redact") ? ObligationsAst::kRedact
+          : IsWord("retain") ? ObligationsAst::kRetain
+          : IsWord("notify") ? ObligationsAst::kNotify
+                             : ObligationsAst::kRequire;
+      ParseObligation(o);
+      if (!failed_) Widen(&o->tokens[item], Range(first));
+    } while (!failed_ && (IsWord("and") || Peek().kind == Token::Kind::kComma) &&
+             (Next(), true));
+  }
+
+  void ParseObligation(ObligationsAst* o) {
+    {
       if (IsWord("encrypt")) {
         Next();
         o->encrypt = true;
@@ -237,7 +482,7 @@ class Parser {
         if (IsWord("days") || IsWord("months") || IsWord("years")) {
           o->retain_unit = std::string(Next().text);
         } else {
-          Error(Peek(), "expected 'days', 'months' or 'years'");
+          Error(Peek(), "expected 'days', 'months' or 'years'", {"days", "months", "years"});
         }
       } else if (IsWord("notify")) {
         Next();
@@ -250,10 +495,10 @@ class Parser {
         o->require_recipient_system = true;
       } else {
         Error(Peek(), "expected an obligation (encrypt, redact, retain, "
-                      "notify originator, require recipient system)");
+                      "notify originator, require recipient system)",
+              {"encrypt", "redact", "retain", "notify", "require"});
       }
-    } while (!failed_ && (IsWord("and") || Peek().kind == Token::Kind::kComma) &&
-             (Next(), true));
+    }
   }
 
   std::unique_ptr<Expr> Combine(Expr::Kind kind, std::unique_ptr<Expr> first,
@@ -262,6 +507,8 @@ class Parser {
     auto e = std::make_unique<Expr>();
     e->kind = kind;
     e->pos = first->pos;
+    e->tokens = first->tokens;
+    Widen(&e->tokens, rest.back()->tokens);
     e->children.push_back(std::move(first));
     for (auto& r : rest) e->children.push_back(std::move(r));
     return e;
@@ -288,6 +535,13 @@ class Parser {
   }
 
   std::unique_ptr<Expr> ParseUnary(int depth) {
+    const size_t first = pos_;
+    auto e = ParseUnaryInner(depth);
+    e->tokens = Range(first);
+    return e;
+  }
+
+  std::unique_ptr<Expr> ParseUnaryInner(int depth) {
     auto e = std::make_unique<Expr>();
     e->pos = Peek().pos;
     if (failed_) return e;
@@ -363,6 +617,18 @@ class Parser {
       *s = Subject::kCaveats;
       return true;
     }
+    if (IsWord("requester") && IsWord("role", 1)) {
+      Next();
+      Next();
+      *s = Subject::kRequesterRole;
+      return true;
+    }
+    if (IsWord("legal") && IsWord("basis", 1)) {
+      Next();
+      Next();
+      *s = Subject::kLegalBasis;
+      return true;
+    }
     return false;
   }
 
@@ -377,7 +643,9 @@ class Parser {
 
   void ParseAtom(Atom* a) {
     if (!TrySubject(&a->subject, &a->pos)) {
-      Error(Peek(), "expected a condition such as 'sender sector is health'");
+      Error(Peek(), "expected a condition such as 'sender sector is health'",
+            {"sender", "recipient", "originator", "record", "purpose", "classification",
+             "caveats", "requester", "legal", "not"});
       return;
     }
     if (a->subject == Subject::kCaveats) {
@@ -433,10 +701,12 @@ class Parser {
       a->values.push_back(ParseName("a classification level"));
     } else {
       Error(Peek(), "expected 'is', 'in', 'not in', 'at least', 'at most', "
-                    "'below', 'above' or 'from'");
+                    "'below', 'above' or 'from'",
+            {"is", "in", "not", "at", "below", "above", "from"});
     }
   }
 
+  std::vector<Comment> comments_;
   std::vector<Token> toks_;
   size_t pos_ = 0;
   bool failed_ = false;

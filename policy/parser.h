@@ -1,8 +1,11 @@
 // Parses one policy source file into a syntax tree (ast.h). The grammar is
 // in docs/policy-language.md. Parsing is total: it never crashes or throws
 // on any input (a fuzz target checks this); each syntax error becomes a
-// Diagnostic with code "syntax" and the parser skips to the next top-level
-// keyword. Stateless; thread-safe.
+// Diagnostic with code "syntax" and the parser skips to the next item: a
+// declaration or rule keyword first on its line, or a word at column 1. So
+// a mistake costs only the item it is in, never its neighbours; a misspelt
+// "permit" or "forbid" is reported and its rule read anyway. Stateless;
+// thread-safe.
 //
 // Example:
 //   std::vector<Diagnostic> diags;
@@ -18,6 +21,11 @@
 #include "policy/diagnostic.h"
 
 namespace gatehouse::policy {
+
+// Longest name (identifier or quoted) and rule description accepted; longer
+// ones are a "limit" error.
+inline constexpr size_t kMaxNameLength = 128;
+inline constexpr size_t kMaxDescriptionLength = 2000;
 
 // Parses `text` (file index `file` in the SourceSet). Appends diagnostics to
 // `*diagnostics`; the returned tree holds whatever parsed cleanly.

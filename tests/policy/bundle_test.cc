@@ -224,5 +224,39 @@ TEST_F(PolicyBundleTest, SignatureWithoutASignerNameIsRefused) {
   }
 }
 
+// Issue 20, point 8: verify did not list who signed. InspectBundle reads
+// every signature, good or bad, trusted or not, and the digest that is
+// signed, without judging the bundle.
+TEST_F(PolicyBundleTest, InspectListsEverySignerAndWhetherEachVerifies) {
+  const std::string b = SignedByBoth();
+  BundleTrust only_alice;
+  only_alice.officer_keys = {alice_.public_key};
+  auto c = InspectBundle(b, only_alice);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->signers.size(), 2u);
+  EXPECT_EQ(c->signers[0].name, "alice");
+  EXPECT_EQ(c->signers[0].fingerprint, KeyFingerprint(alice_.public_key));
+  EXPECT_TRUE(c->signers[0].verifies);
+  EXPECT_TRUE(c->signers[0].trusted);
+  EXPECT_EQ(c->signers[1].name, "bob");
+  EXPECT_TRUE(c->signers[1].verifies);
+  EXPECT_FALSE(c->signers[1].trusted);
+  EXPECT_EQ(c->digest.size(), 64u);
+  EXPECT_EQ(c->compiled.name(), "p");
+  // A tampered payload: both signatures are reported bad, the digest moves.
+  gatehouse::v1::SignedPolicyBundle tampered;
+  ASSERT_TRUE(tampered.ParseFromString(b));
+  gatehouse::v1::PolicyBundlePayload payload;
+  ASSERT_TRUE(payload.ParseFromString(tampered.payload()));
+  payload.set_version("v2");
+  tampered.set_payload(payload.SerializeAsString());
+  auto t = InspectBundle(tampered.SerializeAsString(), only_alice);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_FALSE(t->signers[0].verifies);
+  EXPECT_FALSE(t->signers[1].verifies);
+  EXPECT_NE(t->digest, c->digest);
+  EXPECT_FALSE(InspectBundle("not a bundle").ok());
+}
+
 }  // namespace
 }  // namespace gatehouse::policy::testing

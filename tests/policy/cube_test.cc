@@ -6,6 +6,8 @@
 
 #include "gtest/gtest.h"
 #include "policy/cube.h"
+#include "policy/describe.h"
+#include "policy/partition.h"
 #include "tests/policy/cedar_requests.h"
 #include "tests/policy/test_util.h"
 
@@ -14,7 +16,7 @@ namespace {
 
 Shape SmallShape() {
   Shape s;
-  s.size = {3, 2, 2, 3, 2, 2};
+  s.size = {3, 2, 2, 3, 2, 2, 2, 1};
   s.caveats = 2;
   return s;
 }
@@ -33,7 +35,7 @@ void ForEachCell(const Shape& s, F f) {
 
 bool In(const Cube& c, const std::array<int, kNumValueDims>& v, uint64_t cav) {
   for (int d = 0; d < kNumValueDims; ++d) {
-    if (!((c.m[d] >> v[d]) & 1)) return false;
+    if (!c.m[d].Has(v[d])) return false;
   }
   return (cav & ~c.present_ok) == 0 && (~cav & ~c.absent_ok & 3) == 0;
 }
@@ -48,7 +50,11 @@ bool InRegion(const Region& r, const std::array<int, kNumValueDims>& v, uint64_t
 Cube RandomCube(const Shape& s, Mulberry32& rnd) {
   Cube c;
   for (int d = 0; d < kNumValueDims; ++d) {
-    c.m[d] = static_cast<uint64_t>(rnd.Next() * (1 << s.size[d])) | 1;
+    c.m[d] = s.None(d);
+    for (int v = 0; v < s.size[d]; ++v) {
+      if (rnd.Next() < 0.5) c.m[d].Set(v);
+    }
+    c.m[d].Set(static_cast<int>(rnd.Next() * s.size[d]));
     if (rnd.Next() < 0.5) c.m[d] = s.Full(d);
   }
   c.absent_ok = static_cast<uint64_t>(rnd.Next() * 4);
@@ -56,10 +62,9 @@ Cube RandomCube(const Shape& s, Mulberry32& rnd) {
   return c;
 }
 
-TEST(PolicyCube, SubtractAndCoveredMatchEnumeration) {
-  const Shape s = SmallShape();
+void CheckAgainstEnumeration(const Shape& s, int trials) {
   Mulberry32 rnd(1);
-  for (int trial = 0; trial < 300; ++trial) {
+  for (int trial = 0; trial < trials; ++trial) {
     Region a{RandomCube(s, rnd), RandomCube(s, rnd)};
     Region b{RandomCube(s, rnd), RandomCube(s, rnd), RandomCube(s, rnd)};
     const Region diff = SubtractRegions(s, a, b);
@@ -80,6 +85,72 @@ TEST(PolicyCube, SubtractAndCoveredMatchEnumeration) {
   }
 }
 
+TEST(PolicyCube, SubtractAndCoveredMatchEnumeration) { CheckAgainstEnumeration(SmallShape(), 300); }
+
+// Issue 20, point 9: a national directory has hundreds of organisations.
+// A dimension of 130 values takes three words; the algebra stays exact.
+TEST(PolicyCube, ADimensionWiderThan64ValuesStaysExact) {
+  Shape s = SmallShape();
+  s.size[0] = 130;
+  CheckAgainstEnumeration(s, 60);
+}
+
+TEST(PolicyCube, ValueSetsWiderThanOneWord) {
+  ValueSet a(300), b = ValueSet::Full(300);
+  EXPECT_EQ(a.words(), 5);
+  EXPECT_TRUE(a.Empty());
+  EXPECT_EQ(b.Count(), 300);
+  a.Set(0);
+  a.Set(299);
+  EXPECT_EQ(a.First(), 0);
+  EXPECT_TRUE(a.SubsetOf(b));
+  EXPECT_FALSE(b.SubsetOf(a));
+  b.AndNot(a);
+  EXPECT_EQ(b.Count(), 298);
+  EXPECT_FALSE(b.Has(299));
+  EXPECT_FALSE(a.Intersects(b));
+  std::vector<int> values;
+  a.ForEach([&](int v) { values.push_back(v); });
+  EXPECT_EQ(values, (std::vector<int>{0, 299}));
+  EXPECT_EQ(ValueSet::Full(64).words(), 1);
+  EXPECT_EQ(ValueSet::Full(65).words(), 2);
+}
+
+// Every cell lies in exactly one box of the partition, and the cubes the
+// box reports are exactly the cubes that contain the cell.
+TEST(PolicyPartition, BoxesAreDisjointCoverTheSpaceAndAreUniform) {
+  for (const bool wide : {false, true}) {
+    Shape s = SmallShape();
+    if (wide) s.size[2] = 70;
+    Mulberry32 rnd(5);
+    for (int trial = 0; trial < 40; ++trial) {
+      std::vector<Cube> cubes;
+      const int n = 1 + static_cast<int>(rnd.Next() * 7);
+      for (int i = 0; i < n; ++i) cubes.push_back(RandomCube(s, rnd));
+      struct Collect : BoxVisitor {
+        std::vector<std::pair<Cube, std::vector<uint32_t>>> leaves;
+        void Leaf(const Cube& box, absl::Span<const uint32_t> in) override {
+          leaves.emplace_back(box, std::vector<uint32_t>(in.begin(), in.end()));
+        }
+      } collect;
+      PartitionSpace(s, Cube::Universe(s), cubes, &collect);
+      ForEachCell(s, [&](const auto& v, uint64_t cav) {
+        int found = 0;
+        for (const auto& [box, in] : collect.leaves) {
+          if (!In(box, v, cav)) continue;
+          ++found;
+          std::vector<uint32_t> want;
+          for (uint32_t i = 0; i < cubes.size(); ++i) {
+            if (In(cubes[i], v, cav)) want.push_back(i);
+          }
+          ASSERT_EQ(in, want);
+        }
+        ASSERT_EQ(found, 1);
+      });
+    }
+  }
+}
+
 TEST(PolicyCube, AllowedRegionAgreesWithEngineOnEveryRequest) {
   std::string text;
   ASSERT_TRUE(ReadFileToString(SourcePath("policy/examples/interorg.ghp"), &text));
@@ -92,11 +163,7 @@ TEST(PolicyCube, AllowedRegionAgreesWithEngineOnEveryRequest) {
     ResolvedRequest r;
     Decision denial;
     ASSERT_TRUE(e.Resolve(p.AsRequest(), &r, &denial));
-    Cube cell;
-    cell.m = {1ULL << r.sender, 1ULL << r.recipient, 1ULL << r.record_type,
-              1ULL << r.classification, 1ULL << r.purpose, 1ULL << r.originator};
-    cell.present_ok = r.caveats;
-    cell.absent_ok = s.CaveatsFull() & ~r.caveats;
+    const Cube cell = CellCube(c.model.domains, r);
     ASSERT_EQ(Covered(s, Region{cell}, allowed), e.EvaluateResolved(r).allowed);
   }
 }

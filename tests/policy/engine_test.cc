@@ -291,6 +291,36 @@ permit P1 when purpose is care then encrypt and require recipient system
       << explained;
 }
 
+// Issue 20, point 7: explain described one request as "any health -> any
+// police" (a sector of one organisation), and retention in days.
+TEST(PolicyEngine, ExplainDescribesTheRequestExactlyAndRetentionInYears) {
+  std::string text;
+  ASSERT_TRUE(ReadFileToString(SourcePath("policy/examples/northshire.ghp"), &text));
+  Compiled c = CompileText(text);
+  ASSERT_FALSE(HasErrors(c.diagnostics)) << c.Dump();
+  const Engine e = *Engine::FromModel(c.model);
+  const absl::string_view personal[] = {"PERSONAL"};
+  ResolvedRequest r;
+  Decision d;
+  ASSERT_TRUE(e.Resolve({"nhs-trust-a", "council-a", "discharge_summary", "OFFICIAL-SENSITIVE",
+                         "direct_care", "", personal},
+                        &r, &d));
+  d = e.EvaluateResolved(r);
+  ASSERT_TRUE(d.allowed) << d.reason;
+  const std::string explained = ExplainDecision(e, r, d);
+  EXPECT_EQ(explained.find("any "), std::string::npos) << explained;
+  EXPECT_NE(explained.find("ALLOW: nhs-trust-a (health, OFFICIAL-SENSITIVE) \u2192 council-a "
+                           "(council, OFFICIAL-SENSITIVE): discharge_summary, OFFICIAL-SENSITIVE, "
+                           "for direct_care, with PERSONAL"),
+            std::string::npos)
+      << explained;
+  EXPECT_EQ(explained.find(" days"), std::string::npos) << explained;
+  EXPECT_EQ(DescribeRetention(2190), "6 years");
+  EXPECT_EQ(DescribeRetention(365), "1 year");
+  EXPECT_EQ(DescribeRetention(540), "18 months");
+  EXPECT_EQ(DescribeRetention(45), "45 days");
+}
+
 TEST(PolicyEngine, LabelIndexFindsEveryNameAndNothingElse) {
   std::vector<std::string> names;
   for (int i = 0; i < 64; ++i) names.push_back("label-" + std::to_string(i * 7919));
@@ -328,6 +358,51 @@ TEST(PolicyEngine, CompiledProtoRoundTripDecidesTheSame) {
   }
 }
 
+// Issue 20, point 9: a national directory has hundreds of organisations.
+// Domains wider than 64 values compile, survive the bundle format (version
+// 3, several words a mask) and decide exactly; an older format number for
+// such a policy is refused.
+TEST(PolicyEngine, ThreeHundredOrganisationsCompileAndDecideThroughTheBundleFormat) {
+  std::string text =
+      "policy p\nclassifications OFFICIAL < SECRET\nsectors health, police\n"
+      "record types summary\npurposes care\n";
+  for (int i = 0; i < 300; ++i) {
+    text += "organisation org-" + std::to_string(i) + " sector " +
+            (i % 2 ? "police" : "health") + " accredited " + (i % 3 ? "OFFICIAL" : "SECRET") +
+            "\n";
+  }
+  text += "permit P1 when sender sector is health and recipient in (org-1, org-201, org-299)\n"
+          "forbid F1 when sender is org-250\n";
+  Compiled c = CompileText(text);
+  ASSERT_FALSE(HasErrors(c.diagnostics)) << c.Dump();
+  gatehouse::v1::CompiledPolicy proto = ToProto(c.model);
+  EXPECT_EQ(proto.format_version(), kFormatVersionWide);
+  // Format 3: every dimension's words (5 for 300 organisations), then caveats.
+  EXPECT_EQ(proto.rules(0).cubes(0).masks_size(), 5 + 5 + 1 + 1 + 1 + 5 + 1 + 1 + 2);
+  auto e = Engine::FromCompiled(proto);
+  ASSERT_TRUE(e.ok()) << e.status();
+  auto decide = [&](const char* from, const char* to, const char* level) {
+    return e->Evaluate({from, to, "summary", level, "care", "", {}});
+  };
+  EXPECT_TRUE(decide("org-0", "org-299", "OFFICIAL").allowed);
+  EXPECT_TRUE(decide("org-298", "org-201", "OFFICIAL").allowed);
+  EXPECT_FALSE(decide("org-298", "org-200", "OFFICIAL").allowed);   // not listed
+  EXPECT_FALSE(decide("org-299", "org-201", "OFFICIAL").allowed);   // police sender
+  EXPECT_EQ(decide("org-250", "org-201", "OFFICIAL").outcome, Outcome::kForbidden);
+  EXPECT_EQ(decide("org-0", "org-299", "SECRET").outcome, Outcome::kWriteDown);
+  EXPECT_EQ(decide("org-0", "org-300", "OFFICIAL").outcome, Outcome::kUnknownLabel);
+  proto.set_format_version(kFormatVersionRecipientSystem);
+  EXPECT_EQ(Engine::FromCompiled(proto).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(PolicyEngine, MoreOrganisationsThanTheLimitAreALimitError) {
+  std::string text = "classifications A\nsectors s\nrecord types r\npurposes p\n";
+  for (int i = 0; i <= kMaxValues; ++i) {
+    text += "organisation o" + std::to_string(i) + " sector s accredited A\n";
+  }
+  EXPECT_TRUE(CompileText(text).HasCode("limit"));
+}
+
 TEST(PolicyEngine, CorruptCompiledPolicyIsRejected) {
   std::string text;
   ASSERT_TRUE(ReadFileToString(SourcePath("policy/examples/interorg.ghp"), &text));
@@ -339,7 +414,7 @@ TEST(PolicyEngine, CorruptCompiledPolicyIsRejected) {
   bad.mutable_rules(0)->mutable_cubes(0)->add_masks(1);
   EXPECT_EQ(Engine::FromCompiled(bad).status().code(), absl::StatusCode::kInvalidArgument);
   bad = proto;
-  bad.set_format_version(kFormatVersionRecipientSystem + 1);
+  bad.set_format_version(kFormatVersionWide + 1);
   EXPECT_EQ(Engine::FromCompiled(bad).status().code(), absl::StatusCode::kInvalidArgument);
   bad = proto;
   bad.mutable_rules(1)->set_id(proto.rules(0).id());

@@ -33,8 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     SourceSet sources{{"fuzz.ghp", text}};
     std::vector<Diagnostic> cdiags;
     Model model = CompilePolicy(sources, &cdiags);
-    if (!HasErrors(cdiags) && model.rules.size() <= 64) Analyze(model, &cdiags);
-    for (const Diagnostic& d : cdiags) (void)FormatDiagnostic(sources, d);
+    if (model.rules.size() <= 64) Analyze(model, &cdiags);  // also after errors
+    DiagnosticPrinter printer(sources);
+    for (const Diagnostic& d : cdiags) (void)printer.Format(d);
   }
   return 0;
 }

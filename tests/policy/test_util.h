@@ -42,7 +42,7 @@ inline Compiled CompileTexts(std::vector<std::string> texts) {
         SourceFile{"policy" + std::to_string(i) + ".ghp", std::move(texts[i])});
   }
   c.model = CompilePolicy(c.sources, &c.diagnostics);
-  if (!HasErrors(c.diagnostics)) Analyze(c.model, &c.diagnostics);
+  Analyze(c.model, &c.diagnostics);  // as policyc does: also after errors
   return c;
 }
 

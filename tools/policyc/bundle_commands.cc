@@ -10,7 +10,11 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "policy/bundle.h"
+#include "policy/compiler.h"
+#include "policy/describe.h"
+#include "policy/diff.h"
 #include "policy/engine.h"
+#include "policy/model.h"
 #include "tools/policyc/commands.h"
 
 namespace gatehouse::policyc {
@@ -50,13 +54,22 @@ absl::Status CheckPrivateKeyFile(const std::string& path) {
   return absl::OkStatus();
 }
 
+// "signed by:" and one line a signature.
+std::string SignerLines(const policy::BundleContents& c, bool with_trust) {
+  if (c.signers.empty()) return "  not signed yet\n";
+  std::string out = absl::StrCat("  signatures (", c.signers.size(), "):\n");
+  for (const policy::BundleSigner& s : c.signers) {
+    absl::StrAppend(&out, "    ", s.name.empty() ? "(no name)" : s.name, " (key ",
+                    s.fingerprint, "): ", s.verifies ? "signature good" : "SIGNATURE BAD",
+                    with_trust ? (s.trusted ? ", trusted" : ", NOT a trusted officer key") : "",
+                    "\n");
+  }
+  return out;
+}
+
 }  // namespace
 
 int Keygen(const Args& a) {
-  if (a.positional.size() != 1) {
-    std::fprintf(stderr, "usage: policyc keygen NAME\n");
-    return kExitUsage;
-  }
   const std::string& name = a.positional[0];
   const policy::OfficerKeyPair k = policy::GenerateOfficerKey();
   absl::Status s = WriteFile(name + ".key",
@@ -73,11 +86,10 @@ int Sign(const Args& a) {
   // The signer's name is what officers and auditors read: it may not be
   // left out or blank.
   const std::string name(absl::StripAsciiWhitespace(a.Get("--name")));
-  if (a.positional.size() != 1 || !a.Has("--key") || name.empty()) {
-    std::fprintf(stderr, "usage: policyc sign BUNDLE --key NAME.key --name WHO [-o OUT]\n%s",
-                 name.empty() && a.positional.size() == 1 && a.Has("--key")
-                     ? "policyc: --name is required: who is signing (not empty)\n"
-                     : "");
+  if (!a.Has("--key") || name.empty()) {
+    std::fprintf(stderr, "%s\nusage: policyc sign BUNDLE --key NAME.key --name WHO [-o OUT]\n",
+                 !a.Has("--key") ? "policyc sign: --key NAME.key is required: your secret key"
+                                 : "policyc sign: --name is required: who is signing (not empty)");
     return kExitUsage;
   }
   if (auto s = CheckPrivateKeyFile(a.Get("--key")); !s.ok()) return Fail(s);
@@ -94,10 +106,13 @@ int Sign(const Args& a) {
 }
 
 int Verify(const Args& a) {
-  if (a.positional.size() != 1 || !a.Has("--trust")) {
-    std::fprintf(stderr, "usage: policyc verify BUNDLE --trust A.pub [--trust B.pub] [--min N]\n");
+  if (!a.Has("--trust")) {
+    std::fprintf(stderr, "policyc verify: --trust K.pub is required: the officer keys to trust\n"
+                         "usage: policyc verify BUNDLE --trust A.pub [--trust B.pub] [--min N]\n");
     return kExitUsage;
   }
+  auto min_or = a.GetInt("--min", 1, 1, policy::kMaxRequiredSignatures);
+  if (!min_or.ok()) return Fail(min_or.status());
   auto bundle = ReadFile(a.positional[0]);
   if (!bundle.ok()) return Fail(bundle.status());
   policy::BundleTrust trust;
@@ -106,11 +121,14 @@ int Verify(const Args& a) {
     if (!key.ok()) return Fail(key.status());
     trust.officer_keys.push_back(*key);
   }
-  trust.min_signatures = std::atoi(a.Get("--min", "1").c_str());
+  trust.min_signatures = *min_or;
   auto payload = policy::VerifyBundle(*bundle, trust);
   if (!payload.ok()) {
     std::fprintf(stderr, "policyc: bundle REJECTED: %s\n",
                  std::string(payload.status().message()).c_str());
+    if (auto contents = policy::InspectBundle(*bundle, trust); contents.ok()) {
+      std::fputs(SignerLines(*contents, /*with_trust=*/true).c_str(), stderr);
+    }
     return kExitFailed;
   }
   // What the gateway checks next: the policy inside loads into an engine.
@@ -130,6 +148,70 @@ int Verify(const Args& a) {
               not_after == absl::InfiniteFuture()
                   ? "never (no expiry; consider compile --valid-for)"
                   : policy::FormatBundleTime(not_after).c_str());
+  if (auto contents = policy::InspectBundle(*bundle, trust); contents.ok()) {
+    std::fputs(SignerLines(*contents, /*with_trust=*/true).c_str(), stdout);
+  }
+  return kExitOk;
+}
+
+int Show(const Args& a) {
+  auto bundle = ReadFile(a.positional[0]);
+  if (!bundle.ok()) return Fail(bundle.status());
+  policy::BundleTrust trust;
+  auto it = a.flags.find("--trust");
+  if (it != a.flags.end()) {
+    for (const std::string& p : it->second) {
+      auto key = ReadHexKey(p, 32);
+      if (!key.ok()) return Fail(key.status());
+      trust.officer_keys.push_back(*key);
+    }
+  }
+  auto contents = policy::InspectBundle(*bundle, trust);
+  if (!contents.ok()) return Fail(contents.status(), kExitFailed);
+  auto model = policy::FromProto(contents->compiled);
+  if (!model.ok()) return Fail(model.status(), kExitFailed);
+  policy::AttachRuleTexts(&*model);
+  const auto& p = contents->payload;
+  const absl::Time not_after = policy::BundleNotAfter(p);
+  std::printf("policy '%s', version '%s' (compiled format %u)\n", model->name.c_str(),
+              p.version().c_str(), contents->compiled.format_version());
+  std::printf("  issued %s, expires %s\n",
+              policy::FormatBundleTime(absl::FromUnixMillis(p.issued_unix_ms())).c_str(),
+              policy::FormatBundleTime(not_after).c_str());
+  std::printf("  needs %u distinct officer signature(s)\n", p.required_signatures());
+  std::printf("  what is signed: BLAKE2b-256 %s\n"
+              "  (compare it with your colleagues before you sign)\n",
+              contents->digest.c_str());
+  std::fputs(SignerLines(*contents, !trust.officer_keys.empty()).c_str(), stdout);
+  std::printf("\nrules (%zu):\n", model->rules.size());
+  for (const policy::Rule& r : model->rules) {
+    std::printf("  %s %s  (%s%s)\n", r.forbid ? "forbid" : "permit", r.id.c_str(),
+                r.source.c_str(), r.layer.empty() || r.layer == "baseline"
+                                      ? ""
+                                      : absl::StrCat(", layer ", r.layer).c_str());
+    if (!r.description.empty()) std::printf("      \"%s\"\n", r.description.c_str());
+    const std::string ob = policy::DescribeModelObligations(r.obligations);
+    if (!r.forbid && !ob.empty()) std::printf("      then %s\n", ob.c_str());
+  }
+  if (a.Has("--source")) {
+    for (const std::string& src : model->canonical_source) {
+      std::printf("\n----- source -----\n%s", src.c_str());
+    }
+  }
+  if (a.Has("--against")) {
+    auto old_bytes = ReadFile(a.Get("--against"));
+    if (!old_bytes.ok()) return Fail(old_bytes.status());
+    auto old_contents = policy::InspectBundle(*old_bytes);
+    if (!old_contents.ok()) return Fail(old_contents.status(), kExitFailed);
+    auto old_model = policy::FromProto(old_contents->compiled);
+    if (!old_model.ok()) return Fail(old_model.status(), kExitFailed);
+    policy::AttachRuleTexts(&*old_model);
+    auto diff = policy::DiffPolicies(*old_model, *model);
+    if (!diff.ok()) return Fail(diff.status());
+    std::printf("\nwhat this bundle changes from %s (version '%s'):\n%s", a.Get("--against").c_str(),
+                old_contents->payload.version().c_str(),
+                policy::DescribeDiff(*diff, 40).c_str());
+  }
   return kExitOk;
 }
 

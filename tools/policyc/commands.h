@@ -17,6 +17,7 @@ int Coverage(const Args& args);
 int Keygen(const Args& args);
 int Sign(const Args& args);
 int Verify(const Args& args);
+int Show(const Args& args);
 
 }  // namespace gatehouse::policyc
 

@@ -1,5 +1,6 @@
 // check, compile, fmt, explain, test, diff, coverage.
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -12,6 +13,8 @@
 #include "policy/bundle.h"
 #include "policy/case_file.h"
 #include "policy/describe.h"
+#include "policy/diff.h"
+#include "policy/diagnostic_report.h"
 #include "policy/formatter.h"
 #include "policy/parser.h"
 #include "tools/policyc/commands.h"
@@ -36,7 +39,10 @@ bool LoadOk(const std::vector<std::string>& files, Loaded* out, int* code,
     return false;
   }
   *out = *std::move(l);
-  if (PrintDiagnostics(*out, show_info, /*errors_only=*/true) > 0) {
+  PrintOptions options;
+  options.show_info = show_info;
+  options.errors_only = true;
+  if (PrintDiagnostics(*out, options) > 0) {
     *code = kExitFailed;
     return false;
   }
@@ -45,70 +51,6 @@ bool LoadOk(const std::vector<std::string>& files, Loaded* out, int* code,
 
 absl::StatusOr<policy::Engine> EngineFor(const Loaded& l) {
   return policy::Engine::FromModel(l.model);
-}
-
-// Merges cubes that differ in exactly one dimension, for readable output.
-void Merge(const policy::Shape& s, Region* r) {
-  bool changed = true;
-  while (changed) {
-    changed = false;
-    for (size_t i = 0; i < r->size() && !changed; ++i) {
-      for (size_t j = i + 1; j < r->size() && !changed; ++j) {
-        Cube& a = (*r)[i];
-        const Cube& b = (*r)[j];
-        int diff = 0, where = -1;
-        for (int d = 0; d < policy::kNumValueDims; ++d) {
-          if (a.m[d] != b.m[d]) { ++diff; where = d; }
-        }
-        const bool cav_same = a.absent_ok == b.absent_ok && a.present_ok == b.present_ok;
-        if (diff == 1 && cav_same) {
-          a.m[where] |= b.m[where];
-        } else if (diff == 0 && !cav_same) {
-          const uint64_t da = a.absent_ok ^ b.absent_ok, dp = a.present_ok ^ b.present_ok;
-          if (__builtin_popcountll(da | dp) != 1) continue;
-          a.absent_ok |= b.absent_ok;
-          a.present_ok |= b.present_ok;
-        } else if (diff == 0) {
-          // identical
-        } else {
-          continue;
-        }
-        r->erase(r->begin() + j);
-        changed = true;
-      }
-    }
-  }
-  policy::Simplify(s, r);
-}
-
-void PrintRegion(const policy::Domains& d, Region r, const char* label,
-                 size_t limit) {
-  const policy::Shape s = d.shape();
-  r = policy::Disjoint(s, r);
-  const double cells = policy::CellCount(s, r);
-  Merge(s, &r);
-  std::printf("%s: %.0f request cells\n", label, cells);
-  if (r.empty()) return;
-  // Summary: who, what and why, ignoring originator and caveats the change
-  // does not require; then the exact groups.
-  Region summary;
-  for (const Cube& c : r) {
-    Cube x = c;
-    x.m[policy::kDimOriginator] = s.Full(policy::kDimOriginator);
-    x.present_ok = s.CaveatsFull();
-    summary.push_back(x);
-  }
-  policy::Simplify(s, &summary);
-  Merge(s, &summary);
-  std::printf(" summary (%zu):\n", summary.size());
-  for (size_t i = 0; i < summary.size() && i < limit; ++i) {
-    std::printf("  %s: %s\n", policy::DescribeCube(d, summary[i]).c_str(), label);
-  }
-  std::printf(" exact (%zu groups):\n", r.size());
-  for (size_t i = 0; i < r.size() && i < limit; ++i) {
-    std::printf("  %s: %s\n", policy::DescribeCube(d, r[i]).c_str(), label);
-  }
-  if (r.size() > limit) std::printf("  ... %zu more groups (--limit)\n", r.size() - limit);
 }
 
 // The expiry from --expires (RFC 3339, e.g. 2027-01-01T00:00:00Z) or
@@ -146,37 +88,58 @@ absl::StatusOr<absl::Time> ExpiryFromFlags(const Args& a, absl::Time issued) {
   return not_after;
 }
 
-bool SameDomains(const policy::Domains& a, const policy::Domains& b) {
-  if (a.organisations.size() != b.organisations.size()) return false;
-  for (size_t i = 0; i < a.organisations.size(); ++i) {
-    const auto &x = a.organisations[i], &y = b.organisations[i];
-    if (x.id != y.id || x.sector != y.sector || x.accreditation != y.accreditation) return false;
-  }
-  return a.classifications == b.classifications && a.caveats == b.caveats &&
-         a.sectors == b.sectors && a.record_types == b.record_types &&
-         a.purposes == b.purposes;
-}
-
 }  // namespace
 
 int Check(const Args& a) {
-  auto l = LoadPolicy(a.positional);
+  const std::string format = a.Get("--format", "text");
+  if (format != "text" && format != "json" && format != "sarif") {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--format is text, json or sarif, not '", format, "'")));
+  }
+  auto max_errors = a.GetInt("--max-errors", 50, 0, INT32_MAX);
+  if (!max_errors.ok()) return Fail(max_errors.status());
+  auto l = LoadPolicy(a.positional, /*overlaps=*/a.Has("--info"));
   if (!l.ok()) return Fail(l.status());
-  const int errors = PrintDiagnostics(*l, a.Has("--info"));
-  int warnings = 0;
-  for (const auto& d : l->diagnostics) warnings += d.severity == policy::Severity::kWarning;
-  std::fprintf(stderr, "%d error(s), %d warning(s), %zu rule(s)\n", errors,
-               warnings, l->model.rules.size());
+  int errors = 0, warnings = 0;
+  for (const auto& d : l->diagnostics) {
+    errors += d.severity == policy::Severity::kError;
+    warnings += d.severity == policy::Severity::kWarning;
+  }
+  if (format == "text") {
+    PrintOptions options;
+    options.show_info = a.Has("--info");
+    options.max_shown = *max_errors;
+    PrintDiagnostics(*l, options);
+    const size_t left_out = l->parsed_rules - std::min(l->parsed_rules, l->model.rules.size());
+    std::fprintf(stderr, "%d error(s), %d warning(s), %zu rule(s)%s\n", errors, warnings,
+                 l->model.rules.size(),
+                 left_out ? absl::StrCat("; ", left_out, " rule(s) with errors were not analysed")
+                                .c_str()
+                          : "");
+  } else {
+    std::vector<policy::Diagnostic> shown;
+    for (const auto& d : l->diagnostics) {
+      if (d.severity != policy::Severity::kInfo || a.Has("--info")) shown.push_back(d);
+    }
+    std::fputs((format == "json" ? policy::DiagnosticsToJson(l->sources, shown)
+                                 : policy::DiagnosticsToSarif(l->sources, shown))
+                   .c_str(),
+               stdout);
+  }
   if (errors || (a.Has("--werror") && warnings)) return kExitFailed;
   return kExitOk;
 }
 
 int Compile(const Args& a) {
   if (!a.Has("-o")) {
-    std::fprintf(stderr, "usage: policyc compile FILE... -o OUT [--required-signatures N] "
+    std::fprintf(stderr, "policyc compile: -o OUT is required: where to write the bundle\n"
+                         "usage: policyc compile FILE... -o OUT [--required-signatures N] "
                          "[--version V] [--expires TIME | --valid-for 90d]\n");
     return kExitUsage;
   }
+  auto required_or = a.GetInt("--required-signatures", 1, 1, policy::kMaxRequiredSignatures);
+  if (!required_or.ok()) return Fail(required_or.status());
+  const int required = *required_or;
   const absl::Time issued = absl::Now();
   auto not_after = ExpiryFromFlags(a, issued);
   if (!not_after.ok()) return Fail(not_after.status());
@@ -185,7 +148,6 @@ int Compile(const Args& a) {
   if (!LoadOk(a.positional, &l, &code)) return code;
   auto engine = EngineFor(l);
   if (!engine.ok()) return Fail(engine.status(), kExitFailed);
-  const int required = std::atoi(a.Get("--required-signatures", "1").c_str());
   auto bundle = policy::MakeBundle(policy::ToProto(l.model), required,
                                    a.Get("--version"), issued, *not_after);
   if (!bundle.ok()) return Fail(bundle.status());
@@ -197,8 +159,9 @@ int Compile(const Args& a) {
 }
 
 int Fmt(const Args& a) {
-  if (a.positional.size() != 1) {
-    std::fprintf(stderr, "usage: policyc fmt FILE [--check | -w]\n");
+  if (a.Has("--check") && a.Has("-w")) {
+    std::fprintf(stderr, "policyc fmt: give --check or -w, not both\n"
+                         "usage: policyc fmt FILE [--check | -w]\n");
     return kExitUsage;
   }
   auto text = ReadFile(a.positional[0]);
@@ -226,6 +189,17 @@ int Fmt(const Args& a) {
 }
 
 int Explain(const Args& a) {
+  std::vector<std::string> missing;
+  for (const char* f : {"--sender", "--recipient", "--type", "--classification", "--purpose"}) {
+    if (!a.Has(f)) missing.push_back(f);
+  }
+  if (!missing.empty()) {
+    std::fprintf(stderr, "policyc explain: missing %s\n"
+                 "usage: policyc explain FILE... --sender S --recipient R --type T "
+                 "--classification C --purpose P [--originator O] [--caveats A,B]\n",
+                 absl::StrJoin(missing, ", ").c_str());
+    return kExitUsage;
+  }
   Loaded l;
   int code = 0;
   if (!LoadOk(a.positional, &l, &code)) return code;
@@ -246,7 +220,8 @@ int Explain(const Args& a) {
 
 int Test(const Args& a) {
   if (!a.Has("--cases")) {
-    std::fprintf(stderr, "usage: policyc test FILE... --cases CASES\n");
+    std::fprintf(stderr, "policyc test: --cases CASES is required\n"
+                         "usage: policyc test FILE... --cases CASES\n");
     return kExitUsage;
   }
   Loaded l;
@@ -261,50 +236,27 @@ int Test(const Args& a) {
   if (!cases.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat(path, ": ", cases.status().message())));
   int failed = 0;
   for (const policy::TestCase& c : *cases) {
-    const policy::Decision d = engine->Evaluate(c.AsRequest());
-    bool ok = d.allowed == c.expect_allow;
-    if (ok && !c.by_rule.empty()) {
-      ok = false;
-      for (int i = 0; i < d.recorded_rules(); ++i) {
-        ok |= d.rule_id(i) == c.by_rule;
-      }
-    }
-    if (ok) continue;
+    const std::string why = policy::CheckCase(*engine, c);
+    if (why.empty()) continue;
     ++failed;
-    std::printf("FAIL %s:%d %s: expected %s%s, got %s (%s)\n", path.c_str(),
-                c.line, c.name.c_str(), c.expect_allow ? "allow" : "deny",
-                c.by_rule.empty() ? "" : (" by " + c.by_rule).c_str(),
-                d.allowed ? "allow" : "deny", std::string(d.reason).c_str());
+    std::printf("FAIL %s:%d %s: %s\n", path.c_str(), c.line, c.name.c_str(), why.c_str());
   }
   std::printf("%zu case(s), %d failed\n", cases->size(), failed);
   return failed ? kExitFailed : kExitOk;
 }
 
 int Diff(const Args& a) {
-  if (a.positional.size() != 2) {
-    std::fprintf(stderr, "usage: policyc diff OLD NEW [--limit N] [--exit-code]\n");
-    return kExitUsage;
-  }
+  auto limit_or = a.GetInt("--limit", 40, 1, 1000000);
+  if (!limit_or.ok()) return Fail(limit_or.status());
   Loaded before, after;
   int code = 0;
   std::vector<std::string> old_files = absl::StrSplit(a.positional[0], ',', absl::SkipEmpty());
   std::vector<std::string> new_files = absl::StrSplit(a.positional[1], ',', absl::SkipEmpty());
   if (!LoadOk(old_files, &before, &code) || !LoadOk(new_files, &after, &code)) return code;
-  if (!SameDomains(before.model.domains, after.model.domains)) {
-    std::fprintf(stderr, "policyc: the two versions declare different domains "
-                         "(organisations, levels, caveats, types or purposes); "
-                         "diff compares versions with the same declarations\n");
-    return kExitUsage;
-  }
-  const policy::Shape s = before.model.domains.shape();
-  const Region old_allow = policy::AllowedRegion(before.model);
-  const Region new_allow = policy::AllowedRegion(after.model);
-  const Region added = policy::SubtractRegions(s, new_allow, old_allow);
-  const Region removed = policy::SubtractRegions(s, old_allow, new_allow);
-  const size_t limit = std::atoi(a.Get("--limit", "40").c_str());
-  PrintRegion(after.model.domains, added, "newly permitted", limit);
-  PrintRegion(after.model.domains, removed, "newly denied", limit);
-  if (a.Has("--exit-code") && (!added.empty() || !removed.empty())) return kExitFailed;
+  auto diff = policy::DiffPolicies(before.model, after.model);
+  if (!diff.ok()) return Fail(diff.status());
+  std::fputs(policy::DescribeDiff(*diff, static_cast<size_t>(*limit_or)).c_str(), stdout);
+  if (a.Has("--exit-code") && !diff->Empty()) return kExitFailed;
   return kExitOk;
 }
 
@@ -320,18 +272,18 @@ int Coverage(const Args& a) {
   int holes = 0;
   for (size_t ss = 0; ss < d.sectors.size(); ++ss) {
     for (size_t rs = 0; rs < d.sectors.size(); ++rs) {
-      uint64_t so = 0, ro = 0;
+      policy::ValueSet so = s.None(policy::kDimSender), ro = s.None(policy::kDimRecipient);
       for (size_t o = 0; o < d.organisations.size(); ++o) {
-        if (d.organisations[o].sector == static_cast<int>(ss)) so |= 1ULL << o;
-        if (d.organisations[o].sector == static_cast<int>(rs)) ro |= 1ULL << o;
+        if (d.organisations[o].sector == static_cast<int>(ss)) so.Set(static_cast<int>(o));
+        if (d.organisations[o].sector == static_cast<int>(rs)) ro.Set(static_cast<int>(o));
       }
-      if (!so || !ro) continue;
+      if (so.Empty() || ro.Empty()) continue;
       std::vector<std::string> none;
       for (size_t t = 0; t < d.record_types.size(); ++t) {
         Cube c = Cube::Universe(s);
         c.m[policy::kDimSender] = so;
         c.m[policy::kDimRecipient] = ro;
-        c.m[policy::kDimRecordType] = 1ULL << t;
+        c.m[policy::kDimRecordType] = s.Single(policy::kDimRecordType, static_cast<int>(t));
         if (policy::IntersectRegions(s, Region{c}, allowed).empty()) {
           none.push_back(d.record_types[t]);
         }
@@ -352,17 +304,19 @@ int Coverage(const Args& a) {
     if (!cases.ok()) return Fail(cases.status());
     std::vector<std::string> hit;
     for (const auto& c : *cases) {
-      const policy::Decision dec = engine->Evaluate(c.AsRequest());
-      for (int i = 0; i < dec.recorded_rules(); ++i) {
-        hit.emplace_back(dec.rule_id(i));
-      }
+      for (std::string& id : policy::ExercisedRules(*engine, c)) hit.push_back(std::move(id));
     }
-    std::vector<std::string> missed;
+    std::vector<std::string> missed, defensive;
     for (const auto& r : l.model.rules) {
-      if (std::find(hit.begin(), hit.end(), r.id) == hit.end()) missed.push_back(r.id);
+      if (std::find(hit.begin(), hit.end(), r.id) != hit.end()) continue;
+      (r.defensive ? defensive : missed).push_back(r.id);
     }
     std::printf("rules no test case exercises (%zu of %zu): %s\n", missed.size(),
                 l.model.rules.size(), absl::StrJoin(missed, ", ").c_str());
+    if (!defensive.empty()) {
+      std::printf("defensive forbids no case matches (meant never to decide; a case with by= "
+                  "shows they still match): %s\n", absl::StrJoin(defensive, ", ").c_str());
+    }
   }
   return kExitOk;
 }

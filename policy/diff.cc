@@ -1,0 +1,792 @@
+#include "policy/diff.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "policy/describe.h"
+#include "policy/partition.h"
+
+namespace gatehouse::policy {
+namespace {
+
+// ---- Both versions' names, matched by name --------------------------------
+
+// Names of `after` in order, then those only `before` has.
+std::vector<std::string> MergeNames(const std::vector<std::string>& before,
+                                    const std::vector<std::string>& after) {
+  std::vector<std::string> out = after;
+  for (const std::string& n : before) {
+    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+  }
+  return out;
+}
+
+// Levels of `after` in order; a level only `before` has goes right after
+// the level that precedes it there (or first).
+std::vector<std::string> MergeLevels(const std::vector<std::string>& before,
+                                     const std::vector<std::string>& after) {
+  std::vector<std::string> out = after;
+  for (size_t i = 0; i < before.size(); ++i) {
+    if (std::find(out.begin(), out.end(), before[i]) != out.end()) continue;
+    auto at = i == 0 ? out.begin() : std::find(out.begin(), out.end(), before[i - 1]);
+    out.insert(at == out.end() ? out.end() : (i == 0 ? at : at + 1), before[i]);
+  }
+  return out;
+}
+
+std::vector<int> IndexMap(const std::vector<std::string>& from,
+                          const std::vector<std::string>& to) {
+  std::vector<int> map;
+  for (const std::string& n : from) {
+    map.push_back(static_cast<int>(std::find(to.begin(), to.end(), n) - to.begin()));
+  }
+  return map;
+}
+
+
+// Maps one version's cubes into the merged space.
+class Remap {
+ public:
+  Remap(const Domains& from, const Domains& to) : to_(to.shape()) {
+    for (int d = 0; d < kNumValueDims; ++d) {
+      dims_[d] = IndexMap(from.ValueNames(d), to.ValueNames(d));
+    }
+    // A version that declares no roles (legal bases) ignores the label:
+    // every value of it is the same to that version.
+    ignored_[kDimRole] = from.roles.empty();
+    ignored_[kDimLegalBasis] = from.legal_bases.empty();
+    caveats_ = IndexMap(from.caveats, to.caveats);
+  }
+
+  Cube Map(const Cube& c) const {
+    Cube out;
+    for (int d = 0; d < kNumValueDims; ++d) {
+      if (ignored_[d]) {
+        out.m[d] = to_.Full(d);
+        continue;
+      }
+      out.m[d] = to_.None(d);
+      c.m[d].ForEach([&](int v) {
+        if (v < static_cast<int>(dims_[d].size())) out.m[d].Set(dims_[d][v]);
+      });
+    }
+    // A caveat this version does not declare may only be absent.
+    out.absent_ok = to_.CaveatsFull();
+    out.present_ok = 0;
+    for (size_t i = 0; i < caveats_.size(); ++i) {
+      const uint64_t bit = uint64_t{1} << caveats_[i];
+      if (!((c.absent_ok >> i) & 1)) out.absent_ok &= ~bit;
+      if ((c.present_ok >> i) & 1) out.present_ok |= bit;
+    }
+    return out;
+  }
+
+  Region Map(const Region& r) const {
+    Region out;
+    for (const Cube& c : r) out.push_back(Map(c));
+    return out;
+  }
+
+  // The requests this version can resolve: every label declared.
+  Cube Known(const Shape& from) const {
+    Cube all = Cube::Universe(from);
+    return Map(all);
+  }
+
+ private:
+  Shape to_;
+  std::array<std::vector<int>, kNumValueDims> dims_;
+  std::array<bool, kNumValueDims> ignored_{};
+  std::vector<int> caveats_;
+};
+
+// ---- Decisions, box by box -----------------------------------------------
+
+struct MergedObligations {
+  bool encrypt = false, notify = false, system = false;
+  uint32_t retain = 0;
+  std::set<std::string> redact;
+  bool operator==(const MergedObligations& o) const {
+    return std::tie(encrypt, notify, system, retain, redact) ==
+           std::tie(o.encrypt, o.notify, o.system, o.retain, o.redact);
+  }
+  void Add(const Obligations& o) {
+    encrypt |= o.encrypt;
+    notify |= o.notify_originator;
+    system |= o.require_recipient_system;
+    retain = std::max(retain, o.retain_days);
+    redact.insert(o.redact_fields.begin(), o.redact_fields.end());
+  }
+  std::string Text() const {
+    std::vector<std::string> parts;
+    if (encrypt) parts.push_back("encrypt");
+    if (!redact.empty()) parts.push_back("redact " + absl::StrJoin(redact, ", "));
+    if (retain) parts.push_back("retain " + DescribeRetention(retain));
+    if (notify) parts.push_back("notify originator");
+    if (system) parts.push_back("require recipient system");
+    return absl::StrJoin(parts, "; ");
+  }
+};
+
+// "no longer encrypt; redact also x; retain 2 years (was 6 years)".
+std::string ObligationsDelta(const MergedObligations& a, const MergedObligations& b) {
+  std::vector<std::string> parts;
+  auto flag = [&](bool was, bool now, const char* what) {
+    if (was && !now) parts.push_back(absl::StrCat("no longer ", what));
+    if (!was && now) parts.push_back(absl::StrCat("now ", what));
+  };
+  flag(a.encrypt, b.encrypt, "encrypt");
+  std::vector<std::string> gone, added;
+  for (const std::string& f : a.redact) {
+    if (!b.redact.count(f)) gone.push_back(f);
+  }
+  for (const std::string& f : b.redact) {
+    if (!a.redact.count(f)) added.push_back(f);
+  }
+  if (!gone.empty()) parts.push_back("no longer redact " + absl::StrJoin(gone, ", "));
+  if (!added.empty()) parts.push_back("now redact " + absl::StrJoin(added, ", "));
+  if (a.retain != b.retain) {
+    parts.push_back(b.retain == 0 ? absl::StrCat("no retention stated (was ",
+                                                 DescribeRetention(a.retain), ")")
+                                  : absl::StrCat("retain ", DescribeRetention(b.retain), " (was ",
+                                                 a.retain ? DescribeRetention(a.retain)
+                                                          : std::string("not stated"),
+                                                 ")"));
+  }
+  flag(a.notify, b.notify, "notify originator");
+  flag(a.system, b.system, "require recipient system");
+  return absl::StrJoin(parts, "; ");
+}
+
+bool SameObligations(const Obligations& a, const Obligations& b) {
+  return a.encrypt == b.encrypt && a.redact_fields == b.redact_fields &&
+         a.retain_days == b.retain_days && a.notify_originator == b.notify_originator &&
+         a.require_recipient_system == b.require_recipient_system;
+}
+
+enum class Side : uint8_t { kBefore = 1, kAfter = 2, kBoth = 3 };
+enum class What : uint8_t { kRule, kWriteDown, kKnown };
+
+struct Tag {
+  Side side;
+  What what;
+  uint32_t rule;  // index into the side's model (for kBoth: `after`'s)
+  uint32_t other; // for kBoth: index into `before`'s model
+};
+
+struct Decision {
+  bool allowed = false;
+  std::string text;                 // e.g. "denied by forbid F1"
+  MergedObligations obligations;
+};
+
+class DiffVisitor : public BoxVisitor {
+ public:
+  DiffVisitor(const Model& before, const Model& after, const std::vector<Cube>& cubes,
+              const std::vector<Tag>& tags, const std::vector<bool>& delta,
+              const PolicyDiff& diff, const std::vector<std::string>& org_changes,
+              const absl::flat_hash_set<std::string>& changed)
+      : models_{&before, &after}, cubes_(cubes), tags_(tags), delta_(delta), diff_(diff),
+        org_changes_(org_changes), changed_(changed) {
+    for (int side = 0; side < 2; ++side) {
+      for (size_t i = 0; i < models_[side]->rules.size(); ++i) {
+        ids_[side].emplace(models_[side]->rules[i].id, i);
+      }
+    }
+  }
+
+  bool Enter(const Cube& box, absl::Span<const uint32_t> cubes) override {
+    if (checking_ >= 0 && !check_ok_) return false;
+    if (BothDenyThroughout(box, cubes)) return false;  // nothing here can change
+    if (checking_ >= 0) return true;  // a summary check looks at the rest
+    for (uint32_t i : cubes) {
+      if (delta_[i]) return true;
+    }
+    return false;  // only what both versions share reaches here
+  }
+
+  void Leaf(const Cube& box, absl::Span<const uint32_t> cubes) override {
+    if (checking_ >= 0) {
+      Check(box, cubes);
+      return;
+    }
+    FlowChange c;
+    if (!Classify(box, cubes, &c)) return;
+    auto key = std::make_tuple(static_cast<int>(c.kind), c.before, c.after, c.obligations,
+                               c.causes);
+    auto [it, inserted] = groups_.emplace(key, order_.size());
+    if (inserted) order_.push_back(std::move(c));
+    order_[it->second].where.push_back(box);
+  }
+
+  // Sets `summary` of each change to the smallest box holding all its
+  // requests when every other request in that box is denied by both
+  // versions (so "these flows, where either version allows them" is
+  // exact). Gives up on a box after `budget` parts.
+  void Summarise(const Shape& shape, const std::vector<Cube>& cubes, size_t budget) {
+    for (size_t g = 0; g < order_.size(); ++g) {
+      FlowChange& c = order_[g];
+      if (c.where.size() < 2) continue;
+      Cube hull = c.where[0];
+      for (const Cube& b : c.where) {
+        for (int d = 0; d < kNumValueDims; ++d) hull.m[d] |= b.m[d];
+        hull.absent_ok |= b.absent_ok;
+        hull.present_ok |= b.present_ok;
+      }
+      checking_ = static_cast<int>(g);
+      check_ok_ = true;
+      check_budget_ = budget;
+      PartitionSpace(shape, hull, cubes, this);
+      checking_ = -1;
+      if (check_ok_) {
+        c.summary = hull;
+        c.has_summary = true;
+      }
+    }
+  }
+
+ private:
+  void Check(const Cube& box, absl::Span<const uint32_t> cubes) {
+    if (!check_ok_) return;
+    if (check_budget_-- == 0) {
+      check_ok_ = false;
+      return;
+    }
+    FlowChange c;
+    bool either_allows = false;
+    if (!Classify(box, cubes, &c, &either_allows)) {
+      if (either_allows) check_ok_ = false;  // allowed alike in both: not "denied by both"
+      return;
+    }
+    const FlowChange& g = order_[checking_];
+    if (c.kind != g.kind || c.before != g.before || c.after != g.after ||
+        c.obligations != g.obligations || c.causes != g.causes) {
+      check_ok_ = false;
+    }
+  }
+
+  // The change in `box`, if any. *either_allows: some version allows it.
+  bool Classify(const Cube& box, absl::Span<const uint32_t> cubes, FlowChange* out,
+                bool* either_allows = nullptr) const {
+    std::vector<uint32_t> rules[2];
+    bool wd[2] = {false, false}, known[2] = {!has_known_, !has_known_};
+    for (uint32_t i : cubes) {
+      const Tag& t = tags_[i];
+      for (int side = 0; side < 2; ++side) {
+        if (!(static_cast<uint8_t>(t.side) & (side + 1))) continue;
+        switch (t.what) {
+          case What::kRule:
+            rules[side].push_back(t.side == Side::kBoth && side == 0 ? t.other : t.rule);
+            break;
+          case What::kWriteDown: wd[side] = true; break;
+          case What::kKnown: known[side] = true; break;
+        }
+      }
+    }
+    const Decision a = Decide(0, known[0], wd[0], rules[0], box);
+    const Decision b = Decide(1, known[1], wd[1], rules[1], box);
+    if (either_allows) *either_allows = a.allowed || b.allowed;
+    if (!a.allowed && b.allowed) {
+      out->kind = FlowChange::Kind::kNewlyPermitted;
+    } else if (a.allowed && !b.allowed) {
+      out->kind = FlowChange::Kind::kNewlyDenied;
+    } else if (a.allowed && b.allowed && !(a.obligations == b.obligations)) {
+      out->kind = FlowChange::Kind::kObligationsChanged;
+      out->obligations = ObligationsDelta(a.obligations, b.obligations);
+    } else {
+      return false;
+    }
+    out->before = a.text;
+    out->after = b.text;
+    out->causes = Causes(box, rules, wd, known, out->kind);
+    return true;
+  }
+
+ public:
+  void set_known(bool has_known, const Cube& before, const Cube& after) {
+    has_known_ = has_known;
+    known_cube_[0] = before;
+    known_cube_[1] = after;
+  }
+  std::vector<FlowChange> Take() { return std::move(order_); }
+
+ private:
+  // True if each version denies every request in `box`: a forbid, the
+  // write-down or an undeclared name covers the box, or no permit reaches it.
+  bool BothDenyThroughout(const Cube& box, absl::Span<const uint32_t> cubes) const {
+    bool dead[2] = {false, false}, permit[2] = {false, false}, known[2] = {!has_known_, !has_known_};
+    for (uint32_t i : cubes) {
+      const Tag& t = tags_[i];
+      for (int side = 0; side < 2; ++side) {
+        if (!(static_cast<uint8_t>(t.side) & (side + 1))) continue;
+        if (t.what == What::kKnown) {
+          known[side] = true;  // meets the box: some of it is known
+          continue;
+        }
+        const bool forbid = t.what == What::kWriteDown ||
+                            models_[side]->rules[t.side == Side::kBoth && side == 0 ? t.other
+                                                                                   : t.rule]
+                                .forbid;
+        if (!forbid) {
+          permit[side] = true;
+        } else if (!dead[side] && Contains(cubes_[i], box)) {
+          dead[side] = true;
+        }
+      }
+    }
+    for (int side = 0; side < 2; ++side) {
+      if (known[side] && permit[side] && !dead[side]) return false;
+    }
+    return true;
+  }
+
+  // The names in `box` that version `side` does not declare, e.g.
+  // "organisation york-council".
+  std::vector<std::string> Undeclared(const Cube& box, int side) const {
+    std::vector<std::string> out;
+    const Cube& k = known_cube_[side];
+    const Domains& d = diff_.domains;
+    static const char* kWhat[kNumValueDims] = {"organisation", "organisation", "record type",
+                                                "classification", "purpose", "organisation",
+                                                "role", "legal basis"};
+    for (int dim = 0; dim < kNumValueDims; ++dim) {
+      ValueSet extra = box.m[dim];
+      extra.AndNot(k.m[dim]);
+      if (extra.SubsetOf(box.m[dim]) && extra == box.m[dim]) {
+        // Every value of the box is undeclared in this dimension.
+        const std::vector<std::string> names = d.ValueNames(dim);
+        extra.ForEach([&](int v) {
+          if (v < static_cast<int>(names.size())) {
+            out.push_back(absl::StrCat(kWhat[dim], " ", names[v]));
+          }
+        });
+      }
+    }
+    const uint64_t caveats = box.present_ok & ~box.absent_ok & ~k.present_ok;
+    for (size_t i = 0; i < d.caveats.size(); ++i) {
+      if ((caveats >> i) & 1) out.push_back(absl::StrCat("caveat ", d.caveats[i]));
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    if (out.empty()) out.push_back("a name");
+    return out;
+  }
+
+  Decision Decide(int side, bool known, bool wd, const std::vector<uint32_t>& rules,
+                  const Cube& box) const {
+    Decision d;
+    if (!known) {
+      d.text = absl::StrCat("denied: ", absl::StrJoin(Undeclared(box, side), ", "),
+                            side == 0 ? " not declared in the old version"
+                                      : " not declared in the new version");
+      return d;
+    }
+    if (wd) {
+      d.text = "denied: write-down (recipient accredited below the classification)";
+      return d;
+    }
+    const Model& m = *models_[side];
+    std::vector<std::string> forbids, permits;
+    for (uint32_t r : rules) {
+      (m.rules[r].forbid ? forbids : permits).push_back(m.rules[r].id);
+    }
+    Dedupe(&forbids);
+    Dedupe(&permits);
+    if (!forbids.empty()) {
+      d.text = absl::StrCat("denied by ", absl::StrJoin(forbids, ", "));
+      return d;
+    }
+    if (permits.empty()) {
+      d.text = "denied: no permit covers it";
+      return d;
+    }
+    d.allowed = true;
+    for (uint32_t r : rules) d.obligations.Add(m.rules[r].obligations);
+    const std::string ob = d.obligations.Text();
+    d.text = absl::StrCat("allowed by ", absl::StrJoin(permits, ", "),
+                          ob.empty() ? "" : absl::StrCat(" (", ob, ")"));
+    return d;
+  }
+
+  static void Dedupe(std::vector<std::string>* v) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+
+  // What explains the difference here, in order: a name only one version
+  // declares; else a different write-down (an accreditation changed);
+  // else the rules whose part differs (and, for a rule unchanged but
+  // reaching other organisations, the declarations that moved them).
+  std::vector<std::string> Causes(const Cube& box, const std::vector<uint32_t> (&rules)[2],
+                                  const bool (&wd)[2], const bool (&known)[2],
+                                  FlowChange::Kind kind) const {
+    if (known[0] != known[1] || wd[0] != wd[1]) return DeclarationsTouching(box);
+    std::set<std::string> ids[2];
+    for (int side = 0; side < 2; ++side) {
+      for (uint32_t r : rules[side]) ids[side].insert(models_[side]->rules[r].id);
+    }
+    std::vector<std::string> out;
+    bool reach_changed = false;
+    std::set<std::string> all = ids[0];
+    all.insert(ids[1].begin(), ids[1].end());
+    for (const std::string& id : all) {
+      auto old_it = ids_[0].find(id), new_it = ids_[1].find(id);
+      const bool in_old = ids[0].count(id), in_new = ids[1].count(id);
+      if (old_it == ids_[0].end()) {
+        out.push_back(absl::StrCat("rule ", id, " added (", Source(1, new_it->second), ")"));
+        continue;
+      }
+      if (new_it == ids_[1].end()) {
+        out.push_back(absl::StrCat("rule ", id, " removed (was ", Source(0, old_it->second), ")"));
+        continue;
+      }
+      const Rule& o = models_[0]->rules[old_it->second];
+      const Rule& n = models_[1]->rules[new_it->second];
+      if (changed_.contains(id)) {
+        // A changed rule explains a change of decision if it reaches here
+        // in one version only, or changed between forbid and permit; a
+        // change of obligations if its obligations changed.
+        const bool matters = in_old != in_new || o.forbid != n.forbid ||
+                             (kind == FlowChange::Kind::kObligationsChanged &&
+                              !SameObligations(o.obligations, n.obligations));
+        if (matters) {
+          out.push_back(absl::StrCat("rule ", id, " changed (", Source(1, new_it->second), ")"));
+        }
+      } else if (in_old != in_new) {
+        reach_changed = true;  // same rule, other organisations: a declaration
+      }
+    }
+    if (reach_changed || out.empty()) {
+      for (const std::string& c : DeclarationsTouching(box)) out.push_back(c);
+    }
+    return out;
+  }
+
+
+  std::string Source(int side, size_t rule) const {
+    const std::string& s = models_[side]->rules[rule].source;
+    return s.empty() ? (side ? "new version" : "old version") : s;
+  }
+
+  // Declaration changes about the organisations, levels and other names in
+  // the box; all of them if none is specific to it.
+  std::vector<std::string> DeclarationsTouching(const Cube& box) const {
+    std::vector<std::string> out;
+    for (int side = 0; side < 2 && has_known_; ++side) {
+      for (const std::string& n : Undeclared(box, side)) {
+        const std::string what = absl::StrCat(n, side == 0 ? " added" : " removed");
+        for (const std::string& d : diff_.declarations) {
+          if (d.size() > what.size() && d.find(what) != std::string::npos) out.push_back(d);
+        }
+      }
+    }
+    if (!out.empty()) {
+      std::sort(out.begin(), out.end());
+      out.erase(std::unique(out.begin(), out.end()), out.end());
+      return out;
+    }
+    for (const std::string& change : org_changes_) {
+      // org_changes_ entries start "organisation <id>".
+      const std::string id = change.substr(13, change.find_first_of(" :", 13) - 13);
+      for (size_t o = 0; o < diff_.domains.organisations.size(); ++o) {
+        if (diff_.domains.organisations[o].id != id) continue;
+        const int oi = static_cast<int>(o);
+        if (box.m[kDimSender].Has(oi) || box.m[kDimRecipient].Has(oi) ||
+            box.m[kDimOriginator].Has(oi)) {
+          out.push_back(change);
+        }
+      }
+    }
+    if (out.empty()) out = diff_.declarations;
+    return out;
+  }
+
+  const Model* models_[2];
+  const std::vector<Cube>& cubes_;
+  const std::vector<Tag>& tags_;
+  const std::vector<bool>& delta_;
+  const PolicyDiff& diff_;
+  const std::vector<std::string>& org_changes_;
+  const absl::flat_hash_set<std::string>& changed_;  // ids of rules edited between versions
+  absl::flat_hash_map<std::string, size_t> ids_[2];
+  bool has_known_ = false;
+  Cube known_cube_[2];
+  std::map<std::tuple<int, std::string, std::string, std::string, std::vector<std::string>>,
+           size_t>
+      groups_;
+  std::vector<FlowChange> order_;
+  int checking_ = -1;  // the change whose summary is being checked
+  bool check_ok_ = false;
+  size_t check_budget_ = 0;
+};
+
+// ---- Declarations --------------------------------------------------------
+
+void NamesChanged(const char* what, const std::vector<std::string>& before,
+                  const std::vector<std::string>& after, std::vector<std::string>* out) {
+  for (const std::string& n : after) {
+    if (std::find(before.begin(), before.end(), n) == before.end()) {
+      out->push_back(absl::StrCat(what, " ", n, " added"));
+    }
+  }
+  for (const std::string& n : before) {
+    if (std::find(after.begin(), after.end(), n) == after.end()) {
+      out->push_back(absl::StrCat(what, " ", n, " removed"));
+    }
+  }
+}
+
+std::string LevelName(const Domains& d, int level) {
+  return level >= 0 && level < static_cast<int>(d.classifications.size())
+             ? d.classifications[level]
+             : "?";
+}
+std::string SectorName(const Domains& d, int sector) {
+  return sector >= 0 && sector < static_cast<int>(d.sectors.size()) ? d.sectors[sector] : "?";
+}
+
+// Organisation changes, each starting "organisation <id>".
+std::vector<std::string> OrganisationChanges(const Domains& a, const Domains& b) {
+  std::vector<std::string> out;
+  for (const Organisation& o : b.organisations) {
+    auto it = std::find_if(a.organisations.begin(), a.organisations.end(),
+                           [&](const Organisation& x) { return x.id == o.id; });
+    if (it == a.organisations.end()) {
+      out.push_back(absl::StrCat("organisation ", o.id, " added (sector ", SectorName(b, o.sector),
+                                 ", accredited ", LevelName(b, o.accreditation), ")"));
+      continue;
+    }
+    if (SectorName(a, it->sector) != SectorName(b, o.sector)) {
+      out.push_back(absl::StrCat("organisation ", o.id, ": now sector ", SectorName(b, o.sector),
+                                 " (was ", SectorName(a, it->sector), ")"));
+    }
+    const std::string was = LevelName(a, it->accreditation), now = LevelName(b, o.accreditation);
+    if (was != now) {
+      // Higher or lower, by the new version's order.
+      const auto& lv = b.classifications;
+      const auto pw = std::find(lv.begin(), lv.end(), was);
+      const bool lowered = pw != lv.end() && (pw - lv.begin()) > o.accreditation;
+      out.push_back(absl::StrCat("organisation ", o.id, ": accreditation ",
+                                 lowered ? "lowered" : "raised", " to ", now, " (was ", was, ")"));
+    }
+  }
+  for (const Organisation& o : a.organisations) {
+    if (std::none_of(b.organisations.begin(), b.organisations.end(),
+                     [&](const Organisation& x) { return x.id == o.id; })) {
+      out.push_back(absl::StrCat("organisation ", o.id, " removed"));
+    }
+  }
+  return out;
+}
+
+absl::Status CheckSize(const char* what, size_t n, size_t max) {
+  if (n <= max) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "the two versions together declare ", n, " ", what, "; at most ", max,
+      " are supported"));
+}
+
+}  // namespace
+
+absl::StatusOr<PolicyDiff> DiffPolicies(const Model& before, const Model& after) {
+  PolicyDiff diff;
+  const Domains &a = before.domains, &b = after.domains;
+  Domains& m = diff.domains;
+  m.classifications = MergeLevels(a.classifications, b.classifications);
+  m.caveats = MergeNames(a.caveats, b.caveats);
+  m.sectors = MergeNames(a.sectors, b.sectors);
+  m.record_types = MergeNames(a.record_types, b.record_types);
+  m.purposes = MergeNames(a.purposes, b.purposes);
+  m.roles = MergeLevels(a.roles, b.roles);
+  m.roles_ordered = b.roles.empty() ? a.roles_ordered : b.roles_ordered;
+  m.legal_bases = MergeNames(a.legal_bases, b.legal_bases);
+  // Organisations as the new version declares them, then the old ones.
+  for (const Organisation& o : b.organisations) {
+    m.organisations.push_back(Organisation{
+        o.id, IndexMap({SectorName(b, o.sector)}, m.sectors)[0],
+        IndexMap({LevelName(b, o.accreditation)}, m.classifications)[0]});
+  }
+  for (const Organisation& o : a.organisations) {
+    if (std::any_of(m.organisations.begin(), m.organisations.end(),
+                    [&](const Organisation& x) { return x.id == o.id; })) {
+      continue;
+    }
+    m.organisations.push_back(Organisation{
+        o.id, IndexMap({SectorName(a, o.sector)}, m.sectors)[0],
+        IndexMap({LevelName(a, o.accreditation)}, m.classifications)[0]});
+  }
+  for (absl::Status s :
+       {CheckSize("organisations", m.organisations.size(), kMaxValues),
+        CheckSize("classifications", m.classifications.size(), kMaxValues),
+        CheckSize("caveats", m.caveats.size(), kMaxCaveats),
+        CheckSize("record types", m.record_types.size(), kMaxValues),
+        CheckSize("purposes", m.purposes.size(), kMaxValues),
+        CheckSize("roles", m.roles.size(), kMaxValues - 1),
+        CheckSize("legal bases", m.legal_bases.size(), kMaxValues - 1)}) {
+    if (!s.ok()) return s;
+  }
+
+  // Declarations, in words.
+  const std::vector<std::string> org_changes = OrganisationChanges(a, b);
+  if (a.classifications != b.classifications) {
+    NamesChanged("classification", a.classifications, b.classifications, &diff.declarations);
+    if (diff.declarations.empty()) {
+      diff.declarations.push_back(absl::StrCat(
+          "classifications reordered: ", absl::StrJoin(b.classifications, " < "), " (was ",
+          absl::StrJoin(a.classifications, " < "), ")"));
+    }
+  }
+  NamesChanged("caveat", a.caveats, b.caveats, &diff.declarations);
+  NamesChanged("sector", a.sectors, b.sectors, &diff.declarations);
+  NamesChanged("record type", a.record_types, b.record_types, &diff.declarations);
+  NamesChanged("purpose", a.purposes, b.purposes, &diff.declarations);
+  NamesChanged("role", a.roles, b.roles, &diff.declarations);
+  if (a.roles != b.roles || a.roles_ordered != b.roles_ordered) {
+    if (!a.roles.empty() && !b.roles.empty() &&
+        (a.roles_ordered != b.roles_ordered || b.roles_ordered)) {
+      const char* sep_a = a.roles_ordered ? " < " : ", ";
+      const char* sep_b = b.roles_ordered ? " < " : ", ";
+      diff.declarations.push_back(absl::StrCat("roles now ", absl::StrJoin(b.roles, sep_b),
+                                               " (were ", absl::StrJoin(a.roles, sep_a), ")"));
+    }
+  }
+  NamesChanged("legal basis", a.legal_bases, b.legal_bases, &diff.declarations);
+  diff.declarations.insert(diff.declarations.end(), org_changes.begin(), org_changes.end());
+
+  // Every cube of both versions, tagged; what both share is put in once.
+  const Shape shape = m.shape();
+  const Remap from_a(a, m), from_b(b, m);
+  std::vector<Cube> cubes;
+  std::vector<Tag> tags;
+  std::vector<bool> delta;
+  auto add = [&](const Region& r, Tag t, bool is_delta) {
+    for (const Cube& c : r) {
+      if (c.Empty(shape)) continue;
+      cubes.push_back(c);
+      tags.push_back(t);
+      delta.push_back(is_delta);
+    }
+  };
+  absl::flat_hash_map<std::string, size_t> old_ids;
+  for (size_t i = 0; i < before.rules.size(); ++i) old_ids.emplace(before.rules[i].id, i);
+  std::vector<bool> old_shared(before.rules.size(), false);
+  // A rule is edited if its text changed; without texts (rules from
+  // bundles), if what it matches or obliges changed.
+  absl::flat_hash_set<std::string> changed;
+  for (size_t j = 0; j < after.rules.size(); ++j) {
+    const Rule& r = after.rules[j];
+    Region mapped = from_b.Map(r.region);
+    auto it = old_ids.find(r.id);
+    if (it != old_ids.end()) {
+      const Rule& o = before.rules[it->second];
+      const bool same_meaning = o.forbid == r.forbid && from_a.Map(o.region) == mapped &&
+                                SameObligations(o.obligations, r.obligations);
+      const bool have_text = !r.text.empty() && !o.text.empty();
+      if (have_text ? r.text != o.text : !same_meaning) changed.insert(r.id);
+      if (same_meaning && (!have_text || r.text == o.text)) {
+        old_shared[it->second] = true;
+        add(mapped, Tag{Side::kBoth, What::kRule, static_cast<uint32_t>(j),
+                        static_cast<uint32_t>(it->second)},
+            false);
+        continue;
+      }
+    }
+    add(mapped, Tag{Side::kAfter, What::kRule, static_cast<uint32_t>(j), 0}, true);
+  }
+  for (size_t i = 0; i < before.rules.size(); ++i) {
+    if (old_shared[i]) continue;
+    add(from_a.Map(before.rules[i].region),
+        Tag{Side::kBefore, What::kRule, static_cast<uint32_t>(i), 0}, true);
+  }
+  const Region wd_a = from_a.Map(a.WriteDownRegion()), wd_b = from_b.Map(b.WriteDownRegion());
+  if (wd_a == wd_b) {
+    add(wd_b, Tag{Side::kBoth, What::kWriteDown, 0, 0}, false);
+  } else {
+    add(wd_a, Tag{Side::kBefore, What::kWriteDown, 0, 0}, true);
+    add(wd_b, Tag{Side::kAfter, What::kWriteDown, 0, 0}, true);
+  }
+  const Cube known_a = from_a.Known(a.shape()), known_b = from_b.Known(b.shape());
+  const bool same_names = known_a == known_b && known_a == Cube::Universe(shape);
+  if (!same_names) {
+    add({known_a}, Tag{Side::kBefore, What::kKnown, 0, 0}, true);
+    add({known_b}, Tag{Side::kAfter, What::kKnown, 0, 0}, true);
+  }
+
+  DiffVisitor visitor(before, after, cubes, tags, delta, diff, org_changes, changed);
+  visitor.set_known(!same_names, known_a, known_b);
+  diff.common = Intersect(known_a, known_b);
+  PartitionSpace(shape, Cube::Universe(shape), cubes, &visitor);
+  visitor.Summarise(shape, cubes, /*budget=*/20000);
+  std::vector<FlowChange> changes = visitor.Take();
+  for (FlowChange& c : changes) MergeForReading(shape, &c.where);
+  // Permitted, denied, then obligations; the order found within each.
+  std::stable_sort(changes.begin(), changes.end(), [](const FlowChange& x, const FlowChange& y) {
+    return static_cast<int>(x.kind) < static_cast<int>(y.kind);
+  });
+  diff.changes = std::move(changes);
+  return diff;
+}
+
+std::string DescribeDiff(const PolicyDiff& diff, size_t limit) {
+  if (diff.Empty()) {
+    return "No change: the new version decides every request as the old one does, with the "
+           "same obligations, and declares the same names.\n";
+  }
+  std::string out;
+  if (!diff.declarations.empty()) {
+    absl::StrAppend(&out, "Declarations changed (", diff.declarations.size(), "):\n");
+    for (const std::string& d : diff.declarations) absl::StrAppend(&out, "  ", d, "\n");
+  }
+  const char* kTitles[] = {"Newly permitted", "Newly denied", "Obligations changed"};
+  size_t counts[3] = {0, 0, 0};
+  for (const FlowChange& c : diff.changes) ++counts[static_cast<int>(c.kind)];
+  for (int kind = 0; kind < 3; ++kind) {
+    if (!counts[kind]) continue;
+    absl::StrAppend(&out, out.empty() ? "" : "\n", kTitles[kind], " (", counts[kind],
+                    counts[kind] == 1 ? " group" : " groups", "):\n");
+    size_t shown = 0, hidden = 0;
+    for (const FlowChange& c : diff.changes) {
+      if (static_cast<int>(c.kind) != kind) continue;
+      if (shown >= limit) {
+        ++hidden;
+        continue;
+      }
+      ++shown;
+      if (c.has_summary) {
+        absl::StrAppend(&out, "  ", DescribeFlow(diff.domains, c.summary, &diff.common),
+                        "\n    (where either version allows it)\n");
+      } else {
+        for (size_t i = 0; i < c.where.size(); ++i) {
+          if (i == 6 && c.where.size() > 7) {
+            absl::StrAppend(&out, "    ... and ", c.where.size() - 6, " more such flows\n");
+            break;
+          }
+          absl::StrAppend(&out, i ? "    " : "  ",
+                          DescribeFlow(diff.domains, c.where[i], &diff.common), "\n");
+        }
+      }
+      if (c.kind == FlowChange::Kind::kObligationsChanged) {
+        absl::StrAppend(&out, "    ", c.obligations, "\n");
+        absl::StrAppend(&out, "    now ", c.after, "; was ", c.before, "\n");
+      } else {
+        absl::StrAppend(&out, "    now ", c.after, "; was ", c.before, "\n");
+      }
+      if (!c.causes.empty()) {
+        absl::StrAppend(&out, "    because: ", absl::StrJoin(c.causes, "; "), "\n");
+      }
+    }
+    if (hidden) absl::StrAppend(&out, "  ... ", hidden, " more groups (--limit)\n");
+  }
+  absl::StrAppend(&out, "\nSummary: ", counts[0], " newly permitted, ", counts[1],
+                  " newly denied, ", counts[2], " with changed obligations (groups of flows); ",
+                  diff.declarations.size(), " declaration change(s).\n");
+  return out;
+}
+
+}  // namespace gatehouse::policy

@@ -1,0 +1,282 @@
+// policyc diff sees obligations and declarations (issue 20, point 2): each
+// test is an edit an officer makes that the old diff missed or refused, and
+// a differential test checks the diff against both versions' engines on
+// random requests.
+#include "policy/diff.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_replace.h"
+#include "gtest/gtest.h"
+#include "policy/describe.h"
+#include "tests/policy/cedar_requests.h"
+#include "tests/policy/policy_generator.h"
+#include "tests/policy/test_util.h"
+
+namespace gatehouse::policy::testing {
+namespace {
+
+const char kThreeOrgs[] = R"(policy "three-organisations"
+classifications OFFICIAL < OFFICIAL-SENSITIVE < SECRET < "TOP SECRET"
+caveats PERSONAL, MEDICAL, CHILD, SCH2-AUTHORISED
+sectors health, police, council
+record types safeguarding_referral, health_record_extract, care_plan
+purposes direct_care, safeguarding, law_enforcement
+organisation leeds-trust sector health accredited OFFICIAL-SENSITIVE
+organisation leeds-council sector council accredited OFFICIAL-SENSITIVE
+organisation west-yorks-police sector police accredited SECRET
+
+permit safeguarding-referrals
+  when record type is safeguarding_referral
+    and purpose is safeguarding
+    and classification at most OFFICIAL-SENSITIVE
+  then encrypt
+    and notify originator
+    and retain 2 years
+
+permit personal-to-social-care
+  when sender sector is health
+    and recipient sector is council
+    and record type is care_plan
+    and caveats include PERSONAL
+  then redact (nhs_number, gp_free_text, ward_notes)
+
+permit police-health-request
+  when sender sector is health
+    and recipient sector is police
+    and record type is health_record_extract
+    and purpose is law_enforcement
+    and caveats include SCH2-AUTHORISED
+  then encrypt
+)";
+
+Model MustCompile(const std::string& text) {
+  Compiled c = CompileText(text);
+  EXPECT_FALSE(HasErrors(c.diagnostics)) << c.Dump();
+  return c.model;
+}
+
+PolicyDiff Diff(const std::string& before, const std::string& after) {
+  auto d = DiffPolicies(MustCompile(before), MustCompile(after));
+  EXPECT_TRUE(d.ok()) << d.status();
+  return *std::move(d);
+}
+
+std::string Edit(const std::string& from, const std::string& to) {
+  std::string text = kThreeOrgs;
+  EXPECT_NE(text.find(from), std::string::npos) << from;
+  return absl::StrReplaceAll(text, {{from, to}});
+}
+
+TEST(PolicyDiff, RemovingEncryptAndNotifyIsAChangeOfObligations) {
+  const PolicyDiff d = Diff(kThreeOrgs, Edit("  then encrypt\n    and notify originator\n    and "
+                                             "retain 2 years",
+                                             "  then retain 2 years"));
+  ASSERT_EQ(d.changes.size(), 1u) << DescribeDiff(d, 10);
+  const FlowChange& c = d.changes[0];
+  EXPECT_EQ(c.kind, FlowChange::Kind::kObligationsChanged);
+  EXPECT_EQ(c.obligations, "no longer encrypt; no longer notify originator");
+  ASSERT_EQ(c.causes.size(), 1u);
+  EXPECT_EQ(c.causes[0], "rule safeguarding-referrals changed (policy0.ghp:11:1)");
+  EXPECT_FALSE(d.Empty());
+}
+
+TEST(PolicyDiff, RemovingTwoRedactionsIsAChangeOfObligations) {
+  const PolicyDiff d = Diff(kThreeOrgs, Edit("redact (nhs_number, gp_free_text, ward_notes)",
+                                             "redact (ward_notes)"));
+  ASSERT_EQ(d.changes.size(), 1u) << DescribeDiff(d, 10);
+  EXPECT_EQ(d.changes[0].obligations, "no longer redact gp_free_text, nhs_number");
+  EXPECT_EQ(DescribeFlow(d.domains, d.changes[0].where[0], &d.common),
+            "leeds-trust \u2192 leeds-council: care_plan, up to OFFICIAL-SENSITIVE, with PERSONAL");
+}
+
+TEST(PolicyDiff, DroppingACaveatConditionSaysWhichCaveatAndWhichRule) {
+  const PolicyDiff d =
+      Diff(kThreeOrgs, Edit("    and caveats include SCH2-AUTHORISED\n", ""));
+  ASSERT_EQ(d.changes.size(), 1u) << DescribeDiff(d, 10);
+  const FlowChange& c = d.changes[0];
+  EXPECT_EQ(c.kind, FlowChange::Kind::kNewlyPermitted);
+  ASSERT_EQ(c.where.size(), 1u);
+  EXPECT_EQ(DescribeFlow(d.domains, c.where[0], &d.common),
+            "leeds-trust \u2192 west-yorks-police: health_record_extract for law_enforcement, "
+            "up to SECRET, without SCH2-AUTHORISED");
+  EXPECT_EQ(c.causes, std::vector<std::string>{"rule police-health-request changed (policy0.ghp:26:1)"});
+  EXPECT_EQ(c.before, "denied: no permit covers it");
+  EXPECT_EQ(c.after, "allowed by police-health-request (encrypt)");
+}
+
+TEST(PolicyDiff, AnAddedOrganisationIsADeclarationChangeNotARefusal) {
+  const PolicyDiff d = Diff(
+      kThreeOrgs, Edit("organisation west-yorks-police sector police accredited SECRET",
+                       "organisation west-yorks-police sector police accredited SECRET\n"
+                       "organisation york-council sector council accredited OFFICIAL-SENSITIVE"));
+  EXPECT_EQ(d.declarations, std::vector<std::string>{
+                                "organisation york-council added (sector council, accredited "
+                                "OFFICIAL-SENSITIVE)"});
+  ASSERT_FALSE(d.changes.empty());
+  for (const FlowChange& c : d.changes) {
+    EXPECT_EQ(c.kind, FlowChange::Kind::kNewlyPermitted);
+    EXPECT_EQ(c.causes, d.declarations) << DescribeDiff(d, 10);
+    EXPECT_EQ(c.before, "denied: organisation york-council not declared in the old version");
+  }
+}
+
+TEST(PolicyDiff, ALoweredAccreditationNewlyDeniesWithTheReason) {
+  const PolicyDiff d =
+      Diff(kThreeOrgs, Edit("organisation leeds-council sector council accredited OFFICIAL-SENSITIVE",
+                            "organisation leeds-council sector council accredited OFFICIAL"));
+  ASSERT_EQ(d.declarations.size(), 1u);
+  EXPECT_EQ(d.declarations[0],
+            "organisation leeds-council: accreditation lowered to OFFICIAL (was OFFICIAL-SENSITIVE)");
+  ASSERT_FALSE(d.changes.empty());
+  for (const FlowChange& c : d.changes) {
+    EXPECT_EQ(c.kind, FlowChange::Kind::kNewlyDenied);
+    EXPECT_EQ(c.after, "denied: write-down (recipient accredited below the classification)");
+    EXPECT_EQ(c.causes, d.declarations);
+  }
+}
+
+TEST(PolicyDiff, AnOrganisationMovedToAnotherSectorIsNamedAsTheCause) {
+  const PolicyDiff d =
+      Diff(kThreeOrgs, Edit("organisation leeds-council sector council accredited OFFICIAL-SENSITIVE",
+                            "organisation leeds-council sector health accredited OFFICIAL-SENSITIVE"));
+  ASSERT_FALSE(d.changes.empty());
+  for (const FlowChange& c : d.changes) {
+    EXPECT_EQ(c.causes, std::vector<std::string>{
+                            "organisation leeds-council: now sector health (was council)"})
+        << DescribeDiff(d, 10);
+  }
+}
+
+TEST(PolicyDiff, TheSamePolicyHasNoChange) {
+  const PolicyDiff d = Diff(kThreeOrgs, kThreeOrgs);
+  EXPECT_TRUE(d.Empty());
+  EXPECT_NE(DescribeDiff(d, 10).find("No change"), std::string::npos);
+}
+
+TEST(PolicyDiff, AGroupCutByAnOriginatorControlIsSummarisedExactly) {
+  // The ORCON forbid cuts the new denial into a box per originator; the
+  // summary is one box, exact where either version allows.
+  const std::string base =
+      Edit("permit safeguarding-referrals",
+           "forbid orcon\n  when caveats include MEDICAL\n    and originator is not sender\n\n"
+           "permit safeguarding-referrals");
+  const PolicyDiff d =
+      Diff(base, absl::StrReplaceAll(base, {{"forbid orcon", "forbid child-not-to-police\n  when "
+                                                             "caveats include CHILD\n    and "
+                                                             "recipient sector is police\n\n"
+                                                             "forbid orcon"}}));
+  // (It also denies police requests for health records about a child.)
+  ASSERT_EQ(d.changes.size(), 2u) << DescribeDiff(d, 100);
+  EXPECT_GT(d.changes[0].where.size(), 1u);
+  ASSERT_TRUE(d.changes[0].has_summary);
+  EXPECT_EQ(DescribeFlow(d.domains, d.changes[0].summary, &d.common),
+            "anyone \u2192 west-yorks-police: safeguarding_referral for safeguarding, up to "
+            "OFFICIAL-SENSITIVE, with CHILD");
+}
+
+// What policyc show --against compares: two policies read back from
+// bundles, whose rules carry no text until it is recovered from the source
+// the bundle carries.
+TEST(PolicyDiff, RulesReadFromBundlesStillNameTheEditedRule) {
+  const std::string edited = Edit("    and caveats include SCH2-AUTHORISED\n", "");
+  auto from_bundle = [](const std::string& text, bool with_text) {
+    Model m = *FromProto(ToProto(MustCompile(text)));
+    if (with_text) AttachRuleTexts(&m);
+    return m;
+  };
+  for (const bool with_text : {false, true}) {
+    auto d = DiffPolicies(from_bundle(kThreeOrgs, with_text), from_bundle(edited, with_text));
+    ASSERT_TRUE(d.ok()) << d.status();
+    ASSERT_EQ(d->changes.size(), 1u) << DescribeDiff(*d, 10);
+    EXPECT_EQ(d->changes[0].causes,
+              std::vector<std::string>{"rule police-health-request changed (policy0.ghp:26:1)"});
+  }
+  Model m = *FromProto(ToProto(MustCompile(kThreeOrgs)));
+  EXPECT_TRUE(m.rules[0].text.empty());
+  AttachRuleTexts(&m);
+  EXPECT_EQ(m.rules[0].text.rfind("permit safeguarding-referrals\n", 0), 0u) << m.rules[0].text;
+}
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// The diff is exact: on random requests over both versions' names, a
+// request's decision or obligations differ between the two engines exactly
+// when it lies in a change of that kind.
+TEST(PolicyDiff, AgreesWithBothEnginesOnRandomRequests) {
+  GeneratorOptions o;
+  o.rules = 400;
+  o.organisations = 24;
+  o.record_types = 12;
+  o.purposes = 6;
+  const Model before = MustCompile(GeneratePolicy(o));
+  o.edited = true;
+  const Model after = MustCompile(GeneratePolicy(o));
+  auto diff = DiffPolicies(before, after);
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  ASSERT_FALSE(diff->changes.empty());
+  const Engine old_engine = *Engine::FromModel(before);
+  const Engine new_engine = *Engine::FromModel(after);
+  const Domains& d = diff->domains;
+  const Shape s = d.shape();
+  Mulberry32 rnd(7);
+  auto pick = [&](int n) { return static_cast<int>(rnd.Next() * n); };
+  int changed = 0;
+  for (int i = 0; i < 20000; ++i) {
+    ResolvedRequest r;
+    r.sender = pick(s.size[kDimSender]);
+    r.recipient = pick(s.size[kDimRecipient]);
+    r.record_type = pick(s.size[kDimRecordType]);
+    r.classification = pick(s.size[kDimClassification]);
+    r.purpose = pick(s.size[kDimPurpose]);
+    r.originator = rnd.Next() < 0.7 ? r.sender : pick(s.size[kDimOriginator]);
+    r.caveats = 0;
+    for (int c = 0; c < s.caveats; ++c) {
+      if (rnd.Next() < 0.15) r.caveats |= uint64_t{1} << c;
+    }
+    std::vector<absl::string_view> caveats;
+    for (int c = 0; c < s.caveats; ++c) {
+      if ((r.caveats >> c) & 1) caveats.push_back(d.caveats[c]);
+    }
+    const Request req{d.organisations[r.sender].id, d.organisations[r.recipient].id,
+                      d.record_types[r.record_type], d.classifications[r.classification],
+                      d.purposes[r.purpose], d.organisations[r.originator].id, caveats};
+    const Decision a = old_engine.Evaluate(req), b = new_engine.Evaluate(req);
+    std::optional<FlowChange::Kind> want;
+    if (!a.allowed && b.allowed) want = FlowChange::Kind::kNewlyPermitted;
+    if (a.allowed && !b.allowed) want = FlowChange::Kind::kNewlyDenied;
+    if (a.allowed && b.allowed &&
+        (a.obligations.encrypt != b.obligations.encrypt ||
+         a.obligations.notify_originator != b.obligations.notify_originator ||
+         a.obligations.require_recipient_system != b.obligations.require_recipient_system ||
+         a.obligations.retain_days != b.obligations.retain_days ||
+         Sorted(old_engine.RedactFields(a.obligations)) !=
+             Sorted(new_engine.RedactFields(b.obligations)))) {
+      want = FlowChange::Kind::kObligationsChanged;
+    }
+    const Cube cell = CellCube(d, r);
+    std::optional<FlowChange::Kind> got;
+    for (const FlowChange& c : diff->changes) {
+      if (Covered(s, Region{cell}, c.where)) {
+        ASSERT_FALSE(got.has_value()) << "a request in two changes";
+        got = c.kind;
+      }
+    }
+    changed += want.has_value();
+    ASSERT_EQ(got.has_value(), want.has_value())
+        << "request " << i << ": " << DescribeFlow(d, cell) << "\n" << a.reason << "\n"
+        << b.reason;
+    if (want) {
+      ASSERT_EQ(static_cast<int>(*got), static_cast<int>(*want)) << DescribeFlow(d, cell);
+    }
+  }
+  EXPECT_GT(changed, 50);
+}
+
+}  // namespace
+}  // namespace gatehouse::policy::testing
