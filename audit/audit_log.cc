@@ -3,14 +3,12 @@
 #include <errno.h>
 #include <string.h>
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <array>
+#include <cstdint>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -27,27 +25,6 @@
 namespace gatehouse::audit {
 
 namespace {
-
-// A one-shot event on a bare futex: one sleep and one wake per blocked
-// Append, where a mutex-and-condition notification costs more context
-// switches (measured: docs/benchmarks/audit.md).
-class OneShot {
- public:
-  void Wait() {
-    while (state_.load(std::memory_order_acquire) == 0) {
-      ::syscall(SYS_futex, &state_, FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr, 0);
-    }
-  }
-  // The waiter may return (and free this) as soon as the store is seen; a
-  // FUTEX_WAKE on a stale address is harmless (it only hashes the address).
-  void Notify() {
-    state_.store(1, std::memory_order_release);
-    ::syscall(SYS_futex, &state_, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-  }
-
- private:
-  std::atomic<uint32_t> state_{0};
-};
 
 // Creates the record file at `path` with its header, synced, and only then
 // hands it over: a file whose header did not reach the disk is never
@@ -77,14 +54,10 @@ absl::StatusOr<std::unique_ptr<AppendFile>> CreateRecordFile(const std::string& 
 
 }  // namespace
 
-// One pending append: on the caller's stack (Append) or the heap (AppendAsync).
+// One pending append, prepared on the caller's thread.
 struct AuditLog::Writer {
   std::string payload;
   Hash leaf;
-  absl::Status status;
-  uint64_t index = 0;
-  OneShot done;                            // Append waits on this...
-  std::function<void(absl::StatusOr<uint64_t>)> callback;  // ...or AppendAsync is called back
 };
 
 std::string RecoveryReport::ToString() const {
@@ -123,7 +96,18 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& dir,
   if (!lock.ok()) return lock.status();
   log->lock_fd_ = *lock;
   RETURN_IF_ERROR(log->Recover());
-  log->committer_ = std::thread([l = log.get()] { l->CommitLoop(); });
+  Committer::Options commit;
+  commit.stopped = absl::FailedPreconditionError("audit log is closed");
+  // A batch takes entries while the bytes before the next one's payload
+  // stay within max_batch_bytes (so its header may go past it), and at
+  // least one.
+  commit.cost = [](const Writer& w) { return w.payload.size() + kRecordHeaderSize; };
+  const size_t max_bytes = log->options_.max_batch_bytes;
+  commit.max_batch_cost = max_bytes > SIZE_MAX - kRecordHeaderSize ? SIZE_MAX
+                                                                    : max_bytes + kRecordHeaderSize;
+  log->committer_ = std::make_unique<Committer>(
+      [l = log.get()](std::vector<Writer>& batch) { return l->CommitBatch(batch); },
+      std::move(commit));
   if (log->options_.signer) {
     log->checkpointer_ = std::thread([l = log.get()] { l->CheckpointLoop(); });
   }
@@ -374,99 +358,67 @@ absl::Status AuditLog::Prepare(const gatehouse::v1::AuditEntry& entry, Writer* w
   return absl::OkStatus();
 }
 
-absl::Status AuditLog::Enqueue(Writer* w) {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (closed_) return absl::FailedPreconditionError("audit log is closed");
-  writers_.push_back(w);
-  if (writers_.size() == 1) commit_cv_.notify_one();
-  return absl::OkStatus();
-}
-
 absl::StatusOr<uint64_t> AuditLog::Append(const gatehouse::v1::AuditEntry& entry) {
   Writer w;
   RETURN_IF_ERROR(Prepare(entry, &w));
-  RETURN_IF_ERROR(Enqueue(&w));
-  w.done.Wait();
-  if (!w.status.ok()) return w.status;
-  return w.index;
+  return committer_->SubmitAndWait(std::move(w));
 }
 
 void AuditLog::AppendAsync(const gatehouse::v1::AuditEntry& entry,
                            std::function<void(absl::StatusOr<uint64_t>)> done) {
-  auto w = std::make_unique<Writer>();
-  absl::Status s = Prepare(entry, w.get());
-  if (s.ok()) {
-    w->callback = std::move(done);
-    s = Enqueue(w.get());
-    if (s.ok()) {
-      w.release();  // the committer owns it now
-      return;
-    }
-    done = std::move(w->callback);
+  Writer w;
+  absl::Status s = Prepare(entry, &w);
+  if (!s.ok()) {
+    done(s);
+    return;
   }
-  done(s);
+  committer_->Submit(std::move(w), std::move(done));
 }
 
-// Group commit: the committer thread takes every waiting append, writes
-// their records in one write, fdatasyncs once, appends their tree nodes, and
-// only then acknowledges them. Appends that arrive during the fdatasync form
-// the next batch.
-void AuditLog::CommitLoop() {
-  std::vector<Writer*> batch;
-  while (true) {
-    absl::Status status;
-    uint64_t first;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      while (writers_.empty() && !stop_commit_) commit_cv_.wait(lock);
-      if (writers_.empty()) return;  // stopping, and nothing left to write
-      size_t bytes = 0;
-      batch.clear();
-      while (!writers_.empty()) {
-        Writer* x = writers_.front();
-        if (!batch.empty() && bytes + x->payload.size() > options_.max_batch_bytes) break;
-        batch.push_back(x);
-        bytes += x->payload.size() + kRecordHeaderSize;
-        writers_.pop_front();
-      }
-      status = write_error_;
-      first = size_;
+// Group commit (common/group_commit.h): the committer thread takes every
+// waiting append, and here writes their records in one write, fdatasyncs
+// once, appends their tree nodes; only then are they acknowledged. Appends
+// that arrive during the fdatasync form the next batch.
+std::vector<absl::StatusOr<uint64_t>> AuditLog::CommitBatch(std::vector<Writer>& batch) {
+  absl::Status status;
+  uint64_t first;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    status = write_error_;
+    first = size_;
+  }
+  Hash root{};
+  uint64_t sync_nanos = 0;
+  bool tail_known = true;
+  if (status.ok()) status = WriteBatch(batch, first, &root, &sync_nanos, &tail_known);
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (status.ok()) {
+      size_ = first + batch.size();
+      root_ = root;
+      stats_.appended += batch.size();
+      ++stats_.batches;
+      stats_.sync_nanos += sync_nanos;
+      if (size_ - cp_size_ >= options_.checkpoint_every_entries) cp_cv_.notify_one();
+    } else if (!tail_known) {
+      write_error_.Update(status);  // the tail is unknown until reopened
     }
-    Hash root{};
-    uint64_t sync_nanos = 0;
-    bool tail_known = true;
-    if (status.ok()) status = WriteBatch(batch, first, &root, &sync_nanos, &tail_known);
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      if (status.ok()) {
-        size_ = first + batch.size();
-        root_ = root;
-        stats_.appended += batch.size();
-        ++stats_.batches;
-        stats_.sync_nanos += sync_nanos;
-        if (size_ - cp_size_ >= options_.checkpoint_every_entries) cp_cv_.notify_one();
-      } else if (!tail_known) {
-        write_error_.Update(status);  // the tail is unknown until reopened
-      }
-      // Else the write was refused (a full disk) and cut back: this batch
-      // fails, the log still ends at its last durable entry and goes on.
-    }
-    for (size_t i = 0; i < batch.size(); ++i) {
-      Writer* x = batch[i];
-      if (x->callback) {
-        std::function<void(absl::StatusOr<uint64_t>)> cb = std::move(x->callback);
-        delete x;
-        cb(status.ok() ? absl::StatusOr<uint64_t>(first + i) : absl::StatusOr<uint64_t>(status));
-      } else {
-        x->status = status;
-        x->index = first + i;
-        x->done.Notify();
-      }
+    // Else the write was refused (a full disk) and cut back: this batch
+    // fails, the log still ends at its last durable entry and goes on.
+  }
+  std::vector<absl::StatusOr<uint64_t>> results;
+  results.reserve(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (status.ok()) {
+      results.emplace_back(first + i);
+    } else {
+      results.emplace_back(status);
     }
   }
+  return results;
 }
 
-absl::Status AuditLog::WriteBatch(const std::vector<Writer*>& batch, uint64_t first_index,
+absl::Status AuditLog::WriteBatch(const std::vector<Writer>& batch, uint64_t first_index,
                                   Hash* root, uint64_t* sync_nanos, bool* tail_known) {
   // Until this batch's records are written, the log ends where it did. A
   // next segment left half made by a failure here is made again by the next
@@ -482,9 +434,9 @@ absl::Status AuditLog::WriteBatch(const std::vector<Writer*>& batch, uint64_t fi
   }
   std::string buf;
   size_t total = 0;
-  for (const Writer* x : batch) total += x->payload.size() + kRecordHeaderSize;
+  for (const Writer& x : batch) total += x.payload.size() + kRecordHeaderSize;
   buf.reserve(total);
-  for (const Writer* x : batch) AppendRecord(x->payload, &buf);
+  for (const Writer& x : batch) AppendRecord(x.payload, &buf);
   // A refused write that was cut back leaves the tail as it was; a failed
   // fdatasync does not (what reached the disk is unknown), nor does a
   // failure after it.
@@ -495,8 +447,8 @@ absl::Status AuditLog::WriteBatch(const std::vector<Writer*>& batch, uint64_t fi
   *sync_nanos = static_cast<uint64_t>(absl::GetCurrentTimeNanos() - start);
   // Durable. Now the tree, so proofs for these entries work once acknowledged.
   std::array<std::string, TreeStore::kMaxLevels> nodes;
-  for (const Writer* x : batch) {
-    range_.Append(x->leaf, [&nodes](int level, uint64_t, const Hash& h) {
+  for (const Writer& x : batch) {
+    range_.Append(x.leaf, [&nodes](int level, uint64_t, const Hash& h) {
       nodes[level].append(reinterpret_cast<const char*>(h.data()), h.size());
     });
   }
@@ -741,13 +693,13 @@ absl::Status AuditLog::Close() {
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (closed_) return absl::OkStatus();
-    closed_ = true;  // no new appends; those queued are still committed
-    stop_commit_ = true;
-    commit_cv_.notify_one();
+    closed_ = true;
     stop_ = true;
     cp_cv_.notify_all();
   }
-  if (committer_.joinable()) committer_.join();
+  // No new appends (FailedPrecondition); those queued are still committed
+  // and acknowledged.
+  if (committer_) committer_->Stop();
   if (checkpointer_.joinable()) checkpointer_.join();
   if (!options_.signer) return absl::OkStatus();
   std::unique_lock<std::mutex> cp_lock(cp_mu_);

@@ -2,7 +2,7 @@
 // (gatehouse.v1.AuditEntry) are framed with length and CRC-32C in segment
 // files, made durable by group commit (a commit thread writes every append
 // waiting at that moment with one write and one fdatasync, and acknowledges
-// them only after it returns), hashed into an RFC 6962 Merkle tree stored
+// them only after it returns; common/group_commit.h), hashed into an RFC 6962 Merkle tree stored
 // beside them, and summarised in C2SP signed checkpoints every N entries or
 // T milliseconds. Peers' cosignatures (C2SP tlog-cosignature) are stored beside
 // the checkpoints, at most one a cosigner key a checkpoint. Format and recovery rules: docs/audit-log.md.
@@ -25,7 +25,6 @@
 #define GATEHOUSE_AUDIT_AUDIT_LOG_H_
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -41,6 +40,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/group_commit.h"
 #include "gatehouse/v1/audit.pb.h"
 #include "audit/checkpoint.h"
 #include "audit/merkle_tree.h"
@@ -209,11 +209,12 @@ class AuditLog {
 
   absl::Status Recover();
   absl::Status Prepare(const gatehouse::v1::AuditEntry& entry, Writer* w) const;
-  absl::Status Enqueue(Writer* w);
-  void CommitLoop();
+  // Commits `batch` (one write, one fdatasync), on the commit thread: each
+  // entry's index, or the batch's error.
+  std::vector<absl::StatusOr<uint64_t>> CommitBatch(std::vector<Writer>& batch);
   // On failure, *tail_known says whether the segment still ends where it
   // did (a write refused and cut back): then the log can go on.
-  absl::Status WriteBatch(const std::vector<Writer*>& batch, uint64_t first_index, Hash* root,
+  absl::Status WriteBatch(const std::vector<Writer>& batch, uint64_t first_index, Hash* root,
                           uint64_t* sync_nanos, bool* tail_known);
   // On failure, *refused (if given) says the checkpoint's write was refused
   // and cut back: the file is as it was and a later try may succeed.
@@ -237,9 +238,6 @@ class AuditLog {
   std::unique_ptr<AppendFile> cosignature_file_ ABSL_GUARDED_BY(cp_mu_);
 
   mutable std::mutex mu_;
-  std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);  // waiting for a batch, FIFO
-  std::condition_variable commit_cv_;                            // writers_ became non-empty
-  bool stop_commit_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t size_ ABSL_GUARDED_BY(mu_) = 0;
   Hash root_ ABSL_GUARDED_BY(mu_){};
   absl::Status write_error_ ABSL_GUARDED_BY(mu_);  // sticky
@@ -260,7 +258,10 @@ class AuditLog {
   };
   // checkpoint size -> its cosignatures, at most one a key (name, key id).
   std::map<uint64_t, std::vector<StoredCosignature>> cosignatures_ ABSL_GUARDED_BY(mu_);
-  std::thread committer_;
+  // The commit thread and its queue (common/group_commit.h): made once
+  // recovery is done, stopped (drained) by Close.
+  using Committer = GroupCommit<Writer, absl::StatusOr<uint64_t>>;
+  std::unique_ptr<Committer> committer_;
   std::thread checkpointer_;
 };
 

@@ -1,5 +1,7 @@
 #include "gateway/auditor.h"
 
+#include <mutex>
+
 #include "absl/synchronization/mutex.h"
 #include "common/rendezvous.h"
 #include "absl/time/clock.h"
@@ -32,21 +34,40 @@ absl::StatusOr<uint64_t> Auditor::Append(v1::AuditEntry entry) {
 }
 
 absl::Status Auditor::AppendAll(std::vector<v1::AuditEntry> entries, bool hold_refused) {
-  absl::Mutex mu;
-  size_t left = entries.size();
-  absl::Status first_error;
+  Rendezvous<absl::Status> r;
+  RecordAll(std::move(entries), hold_refused, r.Callback());
+  return r.Wait();
+}
+
+void Auditor::RecordAll(std::vector<v1::AuditEntry> entries, bool hold_refused,
+                        std::function<void(absl::Status)> done) {
+  if (entries.empty()) {
+    done(absl::OkStatus());
+    return;
+  }
+  struct Count {
+    std::mutex mu;
+    size_t left;
+    absl::Status first_error;
+    std::function<void(absl::Status)> done;
+  };
+  auto count = std::make_shared<Count>();
+  count->left = entries.size();
+  count->done = std::move(done);
   for (v1::AuditEntry& e : entries) {
     Done hold = hold_refused ? HoldIfRefused(e) : nullptr;
-    Record(std::move(e), [&, hold = std::move(hold)](absl::StatusOr<uint64_t> index) {
+    Record(std::move(e), [count, hold = std::move(hold)](absl::StatusOr<uint64_t> index) {
       if (hold) hold(index);
-      absl::MutexLock lock(&mu);
-      if (!index.ok() && first_error.ok()) first_error = index.status();
-      --left;
+      absl::Status result;
+      {
+        std::lock_guard<std::mutex> lock(count->mu);
+        if (!index.ok() && count->first_error.ok()) count->first_error = index.status();
+        if (--count->left > 0) return;
+        result = count->first_error;
+      }
+      count->done(std::move(result));
     });
   }
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(+[](size_t* n) { return *n == 0; }, &left));
-  return first_error;
 }
 
 void Auditor::Note(v1::AuditEntry entry) {

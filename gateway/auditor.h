@@ -40,6 +40,10 @@ class Auditor {
   // `hold_refused`, an entry refused for want of space is also held and
   // appended again, as Note does (for entries about a change already made).
   absl::Status AppendAll(std::vector<v1::AuditEntry> entries, bool hold_refused = false);
+  // AppendAll without waiting: `done` gets OK once every entry is durable,
+  // or the first error, on the log's thread (or at once for no entries).
+  void RecordAll(std::vector<v1::AuditEntry> entries, bool hold_refused,
+                 std::function<void(absl::Status)> done);
   // Appends `entry`; `done` gets its index once durable (on the log's
   // thread: it must be quick and must not block), or the error.
   void Record(v1::AuditEntry entry, Done done);

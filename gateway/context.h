@@ -9,13 +9,13 @@
 #include "gatehouse/v1/config.pb.h"
 #include "gateway/auditor.h"
 #include "gateway/directory_cache.h"
-#include "envelope/keyset.h"
-#include "envelope/opener.h"
-#include "envelope/stream.h"
+#include "gateway/key_holder.h"
 #include "gateway/metrics.h"
 #include "gateway/peer_client.h"
 #include "gateway/policy_holder.h"
 #include "gateway/refusal_log.h"
+#include "gateway/refusal_reporter.h"
+#include "gateway/record/trust.h"
 #include "gateway/seal_queue.h"
 #include "gateway/store/store.h"
 
@@ -26,25 +26,32 @@ struct GatewayContext {
   Store* store = nullptr;
   DirectoryCache* directory = nullptr;
   PolicyHolder* policy = nullptr;
-  std::shared_ptr<const envelope::Keyset> keyset;
+  KeyHolder* keys = nullptr;  // this gateway's own keys, reloadable
   SealQueue* seal_queue = nullptr;
-  const envelope::Opener* opener = nullptr;
-  const envelope::StreamSealer* stream_sealer = nullptr;
-  const envelope::StreamOpener* stream_opener = nullptr;
   Auditor* auditor = nullptr;
   Metrics* metrics = nullptr;
   PeerClient* peers = nullptr;
   RefusalLog* refusals = nullptr;  // callers refused before authentication
+  RefusalReporter* reporter = nullptr;  // records refused: audit, metric, log
 };
+
+// The trust in force now, taken once by a call and decided against
+// throughout (gateway/record/trust.h).
+inline TrustSnapshot TrustOf(const GatewayContext& ctx) {
+  TrustSnapshot t;
+  t.org_id = ctx.config->org_id();
+  t.directory = ctx.directory->Snapshot();
+  if (ctx.policy != nullptr) ctx.policy->InForce(&t.policy, &t.shadow);  // null: stand-ins
+  if (ctx.keys != nullptr) t.keyset = ctx.keys->Current()->keyset;
+  return t;
+}
 
 // OK while records may flow at `now`: the directory in force and the live
 // policy bundle are both unexpired (or within the directory's grace);
 // otherwise FailedPrecondition naming which expired. Checked on every
 // Submit, Deliver and delivery attempt, not only when a file loads.
 inline absl::Status CheckTrustInForce(const GatewayContext& ctx, absl::Time now) {
-  absl::Status s = ctx.directory->CheckInForce(now);
-  if (s.ok() && ctx.policy != nullptr) s = ctx.policy->CheckInForce(now);  // null: stand-ins
-  return s;
+  return TrustOf(ctx).CheckInForce(now);
 }
 
 

@@ -27,51 +27,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gatehouse/v1/directory.pb.h"
+#include "gateway/record/trust.h"
 
 namespace gatehouse {
-
-// One version of the directory, immutable, indexed by organisation. A call
-// takes one (DirectoryCache::Snapshot) and decides everything against it,
-// so a reload in the middle of a call never mixes two versions.
-class DirectorySnapshot {
- public:
-  DirectorySnapshot(v1::Directory directory, absl::Time not_after, absl::Duration grace)
-      : directory_(std::move(directory)), not_after_(not_after), grace_(grace) {
-    for (int i = 0; i < directory_.organisations_size(); ++i) {
-      by_org_.emplace(directory_.organisations(i).org_id(), i);
-    }
-  }
-
-  // The entry for `org_id`, or null if the directory does not list it.
-  const v1::Organisation* Find(const std::string& org_id) const {
-    auto it = by_org_.find(org_id);
-    return it == by_org_.end() ? nullptr : &directory_.organisations(it->second);
-  }
-  const v1::Directory& directory() const { return directory_; }
-  uint64_t version() const { return directory_.version(); }
-  absl::Time not_after() const { return not_after_; }
-  absl::Duration grace() const { return grace_; }
-
-  // OK while this directory may be used at `now`; otherwise
-  // FailedPrecondition naming its version and when it expired.
-  absl::Status CheckInForce(absl::Time now) const {
-    if (now < not_after_ + grace_) return absl::OkStatus();
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the directory in force (version ", directory_.version(), ") expired at ",
-        absl::FormatTime(not_after_),
-        grace_ > absl::ZeroDuration()
-            ? absl::StrCat(" and its grace of ", absl::FormatDuration(grace_), " has passed")
-            : "",
-        "; this gateway sends and accepts no records until the directory authority "
-        "publishes a newer signed directory (queued records are kept)"));
-  }
-
- private:
-  const v1::Directory directory_;
-  const absl::Time not_after_;
-  const absl::Duration grace_;
-  absl::flat_hash_map<std::string, int> by_org_;  // org id -> index in directory_
-};
 
 class DirectoryCache {
  public:

@@ -15,6 +15,8 @@
 #include "transport/identity.h"
 #include "gateway/outbox_sender.h"
 #include "gateway/rate_limiter.h"
+#include "gateway/record/outbound.h"
+#include "gateway/refusal_reporter.h"
 
 namespace gatehouse {
 
@@ -71,30 +73,16 @@ class ExchangeService final : public ExchangeServiceBase {
   // receipt, marked duplicate, into `response`; true if so.
   bool AnswerRepeat(const Identity& caller, const std::string& key,
                     v1::SubmitResponse* response);
-  // Checks a Submit's claims, size and labels; changes nothing.
-  absl::Status Check(const Identity& caller, const v1::SubmitRequest& request) const;
-  // A Submit decided and its obligations carried out: what is sealed, then
-  // goes to the audit log and then to the outbox.
-  struct Decided {
-    v1::AuditEntry entry;     // SUBMITTED
-    v1::OutboxRecord record;  // envelope and audit_index still to fill in
-    envelope::RecordLabels labels;
-    envelope::RecipientKey to;
-    // The serialized SealedContent; for a streamed record, its StreamPrefix
-    // (no payload).
-    std::string content;
-  };
-  // Decides one checked Submit and carries out its obligations. On a
-  // refusal the audit entry is written (DENIED) and nothing else changes.
-  // A streamed record cannot be redacted: a redaction obligation denies it.
-  absl::StatusOr<Decided> Decide(const Identity& caller, const v1::SubmitRequest& request,
-                                 bool streamed);
-  // Seals a decided Submit, audits it, makes it durable in the outbox and
+  // Plans one checked Submit against `trust` (gateway/record/outbound.h)
+  // under a new record id; notes a differing shadow decision.
+  OutboundDecision Plan(const TrustSnapshot& trust, const Identity& caller,
+                        const v1::SubmitRequest& request, bool streamed);
+  // Seals a planned Submit, audits it, makes it durable in the outbox and
   // delivers it, each step on the thread that finished the one before;
   // finishes `reactor` when the record is delivered or queued for retry.
   void Accept(grpc::ServerUnaryReactor* reactor, const Identity& caller,
               const v1::SubmitRequest* request, v1::SubmitResponse* response, absl::Time start,
-              Decided decided, std::shared_ptr<void> claim);
+              OutboundPlan plan, std::shared_ptr<void> claim, const TrustSnapshot& trust);
   // Claims the caller's idempotency key `key` (if any) until the token is
   // dropped: Unavailable while another Submit with it is in progress, which
   // would otherwise be sealed and audited SUBMITTED as a second record.
@@ -110,11 +98,11 @@ class ExchangeService final : public ExchangeServiceBase {
                             grpc::ServerReader<v1::SubmitChunk>* reader,
                             grpc::ServerContext* context, v1::SubmitResponse* response,
                             absl::Time start);
-  // Audits a refused Submit; returns `refusal`, or Unavailable if even the
-  // refusal could not be audited.
-  absl::Status Refuse(const Identity& caller, const v1::SubmitRequest& request,
-                      const std::string& record_id, const absl::Status& refusal,
-                      const std::vector<std::string>& rule_ids = {});
+  // Reports a refused Submit (gateway/refusal_reporter.h); `done` gets the
+  // status to answer once the refusal is audited.
+  void Refuse(const Refusal& refusal, const Identity& caller, const v1::SubmitRequest& request,
+              const std::string& record_id, const TrustSnapshot& trust,
+              RefusalReporter::Done done);
 
   const GatewayContext* const ctx_;
   const v1::GatewayConfig* const config_;

@@ -12,6 +12,7 @@
 #define GATEHOUSE_GATEWAY_GATEWAY_H_
 
 #include <memory>
+#include <optional>
 
 #include <grpcpp/server.h>
 
@@ -29,6 +30,8 @@
 #include "envelope/opener.h"
 #include "gateway/seal_queue.h"
 #include "gateway/exchange_service.h"
+#include "gateway/key_holder.h"
+#include "gateway/refusal_reporter.h"
 #include "gateway/metrics.h"
 #include "transport/revocation.h"
 #include "gateway/outbox_sender.h"
@@ -66,6 +69,32 @@ class Gateway {
 
  private:
   explicit Gateway(const v1::GatewayConfig& config) : config_(config) {}
+  // The audit log's and cosigner's keys, from loading until they are handed
+  // to the audit log and the cosigner.
+  struct OwnKeys {
+    std::optional<audit::NoteSigner> log_key;
+    std::optional<audit::NoteSigner> cosigner_key;
+  };
+  // Start, step by step. Keys, the signed directory, CRLs and the policy.
+  absl::Status LoadTrust(OwnKeys* own);
+  // The data directory (locked), version floors, spool, store, audit log.
+  absl::Status OpenDurableState(OwnKeys* own);
+  // The policy's and directory's version floors in the data directory.
+  absl::Status KeepFloors();
+  // The auditor, the context the services share, and the services.
+  void Wire(OwnKeys* own);
+  // The start-up entries: recovery, config, keys, directory, policy.
+  void AuditStart();
+  // The client, peer, health and admin ports; nothing left listening on error.
+  absl::Status Listen();
+  // One TLS port with its CallGate serving `service`.
+  absl::StatusOr<std::unique_ptr<grpc::Server>> Serve(CallGate::Port port,
+                                                      const std::string& address,
+                                                      int max_message, grpc::Service* service,
+                                                      int* bound_port);
+  // The /readyz and /metrics bodies.
+  AdminServer::Response Readiness();
+  AdminServer::Response MetricsPage();
   // Re-reads the directory, policy bundles and certificate files when they
   // change; a bad one is refused, audited, logged and counted, and the last
   // good one stays.
@@ -73,6 +102,7 @@ class Gateway {
   void ReloadRevocationsIfChanged();
   void ReloadDirectoryIfChanged();
   void ReloadPolicyIfChanged();
+  void ReloadKeysIfChanged();
   void CheckCertificateIfChanged();
   // Verifies a signed directory file and checks it against this gateway.
   // Sets *not_after_ms to when it expires.
@@ -95,16 +125,14 @@ class Gateway {
   const v1::GatewayConfig config_;
   Metrics metrics_;
   std::vector<envelope::VerifyingKey> authority_keys_;
-  std::shared_ptr<const envelope::Keyset> keyset_;
-  std::unique_ptr<envelope::Opener> opener_;
-  std::unique_ptr<envelope::StreamSealer> stream_sealer_;
-  std::unique_ptr<envelope::StreamOpener> stream_opener_;
+  std::unique_ptr<KeyHolder> keys_;
   std::unique_ptr<PolicyHolder> policy_;
   int data_lock_fd_ = -1;  // flock on dataDir/LOCK: one gateway a data directory
   std::unique_ptr<Store> store_;
   std::unique_ptr<audit::AuditLog> audit_log_;
   std::unique_ptr<Auditor> auditor_;
   std::unique_ptr<RefusalLog> refusals_;
+  std::unique_ptr<RefusalReporter> reporter_;
   std::unique_ptr<DirectoryCache> directory_;
   std::shared_ptr<Revocations> revocations_;
   std::string directory_floor_file_;  // dataDir/directory.version
@@ -135,6 +163,7 @@ class Gateway {
   std::string policy_error_ ABSL_GUARDED_BY(watch_mu_);
   std::string cert_stamp_ ABSL_GUARDED_BY(watch_mu_);
   std::string cert_error_ ABSL_GUARDED_BY(watch_mu_);
+  std::string keys_error_ ABSL_GUARDED_BY(watch_mu_);  // last refused keyset reload
   std::thread watcher_;
 };
 

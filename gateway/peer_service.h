@@ -26,6 +26,7 @@
 #include "gateway/context.h"
 #include "transport/identity.h"
 #include "gateway/rate_limiter.h"
+#include "gateway/record/inbound.h"
 #include "gateway/sealed_record.h"
 
 namespace gatehouse {
@@ -119,11 +120,25 @@ class PeerService final : public PeerServiceBase {
                             std::shared_ptr<const DirectorySnapshot> directory);
   // Audits, signs the receipt and stores `pending`, then calls `finish`.
   void Commit(Pending pending, Finisher finish, v1::DeliverResponse* response);
-  // Audits a refused delivery and returns `refusal` (Unavailable if even
-  // the refusal could not be audited).
+  // Reports a refused delivery (gateway/refusal_reporter.h) and returns the
+  // status to answer: the refusal's, or Unavailable if even the refusal
+  // could not be audited. `header` as claimed, `opened` once verified; either
+  // may be null.
   absl::Status Reject(const Identity& caller, const envelope::EnvelopeHeader* header,
-                      const OpenedContent* opened, const absl::Status& refusal,
-                      bool policy_denied = false, const std::vector<std::string>& rule_ids = {});
+                      const OpenedContent* opened, const Refusal& refusal);
+  // A refusal before any decision (malformed, replayed, over a limit).
+  absl::Status Reject(const Identity& caller, const envelope::EnvelopeHeader* header,
+                      const OpenedContent* opened, absl::Status refused) {
+    return Reject(caller, header, opened, Refusal::Check(std::move(refused), ""));
+  }
+
+  // Why an envelope that did not open is refused. Malformed
+  // (InvalidArgument) and sealed for keys we do not hold (NotFound) keep
+  // their codes, and so does Unavailable for one read back from our spool
+  // (our I/O, not the sender's doing); any other failure is the envelope's
+  // signature or sealing: Unauthenticated.
+  static absl::Status EnvelopeRefusal(const absl::Status& s, absl::string_view what,
+                                      bool from_spool);
 
   const GatewayContext* const ctx_;
   RateLimiter limiter_;           // Deliver calls per peer organisation

@@ -50,39 +50,6 @@ absl::Status PolicyHolder::KeepIssuedFloor(const std::string& path) {
   return absl::OkStatus();
 }
 
-std::string DescribeUnknown(const policy::Decision& d, const policy::Request& r) {
-  if (d.outcome != policy::Outcome::kUnknownLabel && d.outcome != policy::Outcome::kMissingLabel) {
-    return "";
-  }
-  return absl::StrCat(" (given: recipient '", r.recipient, "', record type '", r.record_type,
-                      "', classification '", r.classification, "', purpose '", r.purpose,
-                      "', originator '", r.originator, "', caveats '",
-                      absl::StrJoin(r.caveats, ","), "')");
-}
-
-std::vector<std::string> PolicyHolder::Outcome::RuleIds(const policy::Decision& d) {
-  std::vector<std::string> ids;
-  for (int i = 0; i < d.recorded_rules(); ++i) ids.emplace_back(d.rule_id(i));
-  return ids;
-}
-
-void PolicyHolder::Outcome::FillShadowEntry(v1::AuditEntry* e) const {
-  e->set_event(v1::AUDIT_EVENT_SHADOW_DIFFERS);
-  e->set_decision(shadow.allowed ? v1::AUDIT_DECISION_PERMIT : v1::AUDIT_DECISION_DENY);
-  for (const std::string& r : RuleIds(shadow)) e->add_rule_ids(r);
-  e->set_reason(DescribeDifference());
-  e->set_policy_version(shadow_policy->version);
-}
-
-std::string PolicyHolder::Outcome::DescribeDifference() const {
-  auto describe = [](const policy::Decision& d) {
-    std::string rules = absl::StrJoin(RuleIds(d), ",");
-    return absl::StrCat(policy::OutcomeName(d.outcome), rules.empty() ? "" : " by ", rules);
-  };
-  return absl::StrCat("live policy ", live_policy->version, ": ", describe(live),
-                      "; shadow policy ", shadow_policy->version, ": ", describe(shadow));
-}
-
 absl::StatusOr<std::unique_ptr<PolicyHolder>> PolicyHolder::Load(
     const v1::PolicyConfig& config) {
   policy::BundleTrust trust;
@@ -137,27 +104,20 @@ absl::StatusOr<std::shared_ptr<const LoadedPolicy>> PolicyHolder::LoadFile(
 absl::Status PolicyHolder::CheckInForce(absl::Time now) const {
   std::shared_ptr<const LoadedPolicy> p = live();
   if (p == nullptr) return absl::FailedPreconditionError("no policy is loaded");
-  absl::Status s = policy::CheckBundleExpiry(p->not_after, now);
-  if (s.ok()) return s;
-  return absl::FailedPreconditionError(absl::StrCat(
-      "the policy in force (", p->name, " version ", p->version, "): ", s.message(),
-      "; no record is sent or accepted until a newer signed bundle is loaded"));
+  return p->CheckInForce(now);
+}
+
+void PolicyHolder::InForce(std::shared_ptr<const LoadedPolicy>* live,
+                           std::shared_ptr<const LoadedPolicy>* shadow) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  *live = live_;
+  *shadow = shadow_;
 }
 
 PolicyHolder::Outcome PolicyHolder::Decide(const policy::Request& request) const {
-  Outcome o;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    o.live_policy = live_;
-    o.shadow_policy = shadow_;
-  }
-  o.live = o.live_policy->engine.Evaluate(request);
-  if (o.shadow_policy != nullptr) {
-    o.shadow = o.shadow_policy->engine.Evaluate(request);
-    o.differs = o.live.allowed != o.shadow.allowed || o.live.outcome != o.shadow.outcome ||
-                Outcome::RuleIds(o.live) != Outcome::RuleIds(o.shadow);
-  }
-  return o;
+  std::shared_ptr<const LoadedPolicy> live, shadow;
+  InForce(&live, &shadow);
+  return PolicyOutcome::Of(std::move(live), std::move(shadow), request);
 }
 
 std::vector<PolicyHolder::Reload> PolicyHolder::ReloadIfChanged() {

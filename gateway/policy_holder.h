@@ -26,19 +26,9 @@
 #include "gatehouse/v1/config.pb.h"
 #include "policy/bundle.h"
 #include "policy/engine.h"
+#include "gateway/record/trust.h"
 
 namespace gatehouse {
-
-// One verified bundle and the engine built from it.
-struct LoadedPolicy {
-  policy::Engine engine;
-  std::string name;     // the policy's name
-  std::string version;  // the bundle's version string
-  std::string sha256;   // hex digest of the bundle file, for the audit
-  int required_signatures = 0;  // officer signatures it needed to load
-  int64_t issued_unix_ms = 0;   // when policyc made the bundle (signed)
-  absl::Time not_after = absl::InfiniteFuture();  // its expiry (signed), if it has one
-};
 
 class PolicyHolder {
  public:
@@ -52,24 +42,7 @@ class PolicyHolder {
   // expired policy, and a newer signed bundle resumes them.
   absl::Status CheckInForce(absl::Time now) const;
 
-  // A decision by the live policy, and the shadow's if one is loaded. The
-  // snapshots keep the engines (and so the decisions' rule ids) alive.
-  struct Outcome {
-    std::shared_ptr<const LoadedPolicy> live_policy;
-    policy::Decision live;
-    std::shared_ptr<const LoadedPolicy> shadow_policy;  // null without a shadow
-    policy::Decision shadow;
-    // True if a shadow is loaded and decided otherwise (allowed, outcome or
-    // the deciding rules differ).
-    bool differs = false;
-    // The deciding rule ids of a decision, deciding rule first.
-    static std::vector<std::string> RuleIds(const policy::Decision& d);
-    // "live permitted by R1; shadow denied: ..." for the audit.
-    std::string DescribeDifference() const;
-    // Makes `e` (its parties and labels already set) the SHADOW_DIFFERS
-    // entry: the shadow's decision, rules and version, and the difference.
-    void FillShadowEntry(v1::AuditEntry* e) const;
-  };
+  using Outcome = PolicyOutcome;
   Outcome Decide(const policy::Request& request) const;
 
   // What a reload did, for the audit and metrics.
@@ -92,6 +65,9 @@ class PolicyHolder {
 
   std::shared_ptr<const LoadedPolicy> live() const;
   std::shared_ptr<const LoadedPolicy> shadow() const;
+  // Both, as one consistent pair.
+  void InForce(std::shared_ptr<const LoadedPolicy>* live,
+               std::shared_ptr<const LoadedPolicy>* shadow) const;
 
  private:
   explicit PolicyHolder(v1::PolicyConfig config, policy::BundleTrust trust)
@@ -107,11 +83,6 @@ class PolicyHolder {
   std::string shadow_stamp_ ABSL_GUARDED_BY(mu_);
   std::string floor_file_ ABSL_GUARDED_BY(mu_);  // "" until KeepIssuedFloor
 };
-
-// For a denial over a missing or unknown label, the labels as given (the
-// engine's reason does not repeat them), e.g. " (given: record type
-// 'gossip', classification 'OFFICIAL', ...)"; "" for any other decision.
-std::string DescribeUnknown(const policy::Decision& d, const policy::Request& r);
 
 }  // namespace gatehouse
 

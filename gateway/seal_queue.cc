@@ -17,35 +17,33 @@ absl::StatusOr<std::unique_ptr<SealQueue>> SealQueue::Create(
   absl::StatusOr<std::unique_ptr<envelope::BatchSealer>> sealer =
       envelope::BatchSealer::Create(std::move(keyset), options);
   if (!sealer.ok()) return sealer.status();
-  std::unique_ptr<SealQueue> q(new SealQueue(*std::move(sealer), max_batch));
-  q->thread_ = std::thread([p = q.get()] { p->Run(); });
+  std::unique_ptr<SealQueue> q(new SealQueue(*std::move(sealer), options));
+  Batcher::Options batching;
+  batching.stopped = absl::UnavailableError("the gateway is stopping; retry");
+  batching.max_batch_cost = max_batch;  // each record costs 1
+  q->batcher_ = std::make_unique<Batcher>(
+      [p = q.get()](std::vector<Item>& items) { return p->SealBatch(items); },
+      std::move(batching));
   return q;
 }
 
 SealQueue::~SealQueue() { Stop(); }
 
-void SealQueue::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_one();
-  std::lock_guard<std::mutex> lock(join_mu_);
-  if (thread_.joinable()) thread_.join();
-}
+void SealQueue::Stop() { batcher_->Stop(); }
 
 void SealQueue::Seal(envelope::RecordLabels labels, envelope::RecipientKey to,
                      std::string plaintext, Done done) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!stopping_) {
-      queue_.push_back(
-          Item{std::move(labels), std::move(to), std::move(plaintext), std::move(done)});
-      wake_.notify_one();
-      return;
-    }
-  }
-  done(absl::UnavailableError("the gateway is stopping; retry"));
+  batcher_->Submit(Item{std::move(labels), std::move(to), std::move(plaintext)},
+                   std::move(done));
+}
+
+absl::Status SealQueue::Rekey(std::shared_ptr<const envelope::Keyset> keyset) {
+  absl::StatusOr<std::unique_ptr<envelope::BatchSealer>> sealer =
+      envelope::BatchSealer::Create(std::move(keyset), options_);
+  if (!sealer.ok()) return sealer.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  next_sealer_ = *std::move(sealer);
+  return absl::OkStatus();
 }
 
 uint64_t SealQueue::batches() const {
@@ -58,37 +56,24 @@ uint64_t SealQueue::records() const {
   return records_;
 }
 
-void SealQueue::Run() {
-  std::vector<Item> items;
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued is sealed
-      if (queue_.size() <= max_batch_) {
-        items.swap(queue_);
-      } else {
-        auto cut = queue_.begin() + static_cast<std::ptrdiff_t>(max_batch_);
-        items.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(cut));
-        queue_.erase(queue_.begin(), cut);
-      }
-    }
-    SealBatch(&items);
-    items.clear();
+std::vector<absl::StatusOr<std::string>> SealQueue::SealBatch(std::vector<Item>& items) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (next_sealer_ != nullptr) sealer_ = std::move(next_sealer_);
   }
-}
-
-void SealQueue::SealBatch(std::vector<Item>* items) {
   // A record Add refuses gets its error; the others are sealed together, in
   // order, so the i-th envelope belongs to the i-th record added.
-  std::vector<Item*> added;
-  added.reserve(items->size());
-  for (Item& item : *items) {
-    absl::Status s = sealer_->Add(item.labels, item.to, item.plaintext);
+  std::vector<absl::StatusOr<std::string>> results;
+  results.reserve(items.size());
+  std::vector<size_t> added;
+  added.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    absl::Status s = sealer_->Add(items[i].labels, items[i].to, items[i].plaintext);
     if (s.ok()) {
-      added.push_back(&item);
+      added.push_back(i);
+      results.emplace_back(std::string());  // its envelope, below
     } else {
-      item.done(s);
+      results.emplace_back(std::move(s));
     }
   }
   sealer_->Finish(&envelopes_);
@@ -97,7 +82,8 @@ void SealQueue::SealBatch(std::vector<Item>* items) {
     if (!added.empty()) ++batches_;
     records_ += added.size();
   }
-  for (size_t i = 0; i < added.size(); ++i) added[i]->done(std::move(envelopes_[i]));
+  for (size_t k = 0; k < added.size(); ++k) results[added[k]] = std::move(envelopes_[k]);
+  return results;
 }
 
 }  // namespace gatehouse

@@ -8,20 +8,21 @@
 // Each record still verifies on its own (its Merkle path to the signed
 // root travels in its envelope).
 //
+// The queue, its thread and its stop are common/group_commit.h's.
+//
 // Thread-safe. `done` runs on the sealing thread, so it must not block.
 #ifndef GATEHOUSE_GATEWAY_SEAL_QUEUE_H_
 #define GATEHOUSE_GATEWAY_SEAL_QUEUE_H_
 
-#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "common/group_commit.h"
 #include "envelope/batch_sealer.h"
 #include "envelope/keyset.h"
 
@@ -48,6 +49,11 @@ class SealQueue {
   void Seal(envelope::RecordLabels labels, envelope::RecipientKey to, std::string plaintext,
             Done done);
 
+  // Seals every batch after this one with `keyset`'s primary keys (a
+  // rotated keyset, KeyHolder); records already queued may go either way.
+  // InvalidArgument (and the keys in use stay) if it has no signing key.
+  absl::Status Rekey(std::shared_ptr<const envelope::Keyset> keyset);
+
   // Batches signed and records sealed so far (for metrics and tests).
   uint64_t batches() const;
   uint64_t records() const;
@@ -57,26 +63,26 @@ class SealQueue {
     envelope::RecordLabels labels;
     envelope::RecipientKey to;
     std::string plaintext;
-    Done done;
   };
-  SealQueue(std::unique_ptr<envelope::BatchSealer> sealer, size_t max_batch)
-      : sealer_(std::move(sealer)), max_batch_(max_batch) {}
-  void Run();
-  // Seals `items` as one batch and runs their callbacks.
-  void SealBatch(std::vector<Item>* items);
+  using Batcher = GroupCommit<Item, absl::StatusOr<std::string>>;
+
+  SealQueue(std::unique_ptr<envelope::BatchSealer> sealer, envelope::BatchSealerOptions options)
+      : sealer_(std::move(sealer)), options_(options) {}
+  // Seals `items` as one batch: each one's envelope, or the error Add gave it.
+  std::vector<absl::StatusOr<std::string>> SealBatch(std::vector<Item>& items);
 
   std::unique_ptr<envelope::BatchSealer> sealer_;  // only the sealing thread uses it
-  const size_t max_batch_;
-  std::vector<std::string> envelopes_;  // reused by the sealing thread
+  std::vector<std::string> envelopes_;             // reused by the sealing thread
+  const envelope::BatchSealerOptions options_;
 
   mutable std::mutex mu_;
-  std::condition_variable wake_;
-  std::vector<Item> queue_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t batches_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t records_ ABSL_GUARDED_BY(mu_) = 0;
-  std::mutex join_mu_;  // one Stop joins
-  std::thread thread_;
+  // From Rekey: taken by the sealing thread before its next batch.
+  std::unique_ptr<envelope::BatchSealer> next_sealer_ ABSL_GUARDED_BY(mu_);
+  // The sealing thread and its queue (common/group_commit.h). Made last in
+  // Create: its thread uses all of the above.
+  std::unique_ptr<Batcher> batcher_;
 };
 
 }  // namespace gatehouse

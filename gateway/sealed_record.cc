@@ -7,28 +7,11 @@
 
 namespace gatehouse {
 
-absl::StatusOr<std::vector<envelope::VerifyingKey>> SenderKeys(const DirectorySnapshot& directory,
-                                                               const std::string& sender_org) {
-  const v1::Organisation* sender = directory.Find(sender_org);
-  if (sender == nullptr) {
-    return absl::UnauthenticatedError(
-        absl::StrCat("organisation '", sender_org, "' is not in the directory"));
-  }
-  absl::StatusOr<std::vector<envelope::VerifyingKey>> keys =
-      envelope::VerifyingKeysFromDirectory(*sender);
-  if (!keys.ok()) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "the directory lists no usable verification key for ", sender_org, ": ",
-        keys.status().message()));
-  }
-  return keys;
-}
-
 // The keys a held record is opened against (see OpenRecord).
 static absl::StatusOr<std::vector<envelope::VerifyingKey>> HeldRecordKeys(
     const DirectorySnapshot& directory, const std::string& sender_org,
     absl::string_view recorded_key) {
-  if (recorded_key.empty()) return SenderKeys(directory, sender_org);
+  if (recorded_key.empty()) return directory.SenderKeys(sender_org);
   absl::StatusOr<envelope::PublicKey> key = envelope::PublicKeyFromBytes(recorded_key);
   if (!key.ok()) {
     return absl::DataLossError(
@@ -36,20 +19,6 @@ static absl::StatusOr<std::vector<envelope::VerifyingKey>> HeldRecordKeys(
   }
   return std::vector<envelope::VerifyingKey>{
       {envelope::DeriveKeyId(envelope::KeyPurposeByte::kSigning, *key), *key}};
-}
-
-absl::StatusOr<std::string> VerifiedBy(const DirectorySnapshot& directory,
-                                       const std::string& sender_org,
-                                       const envelope::EnvelopeHeader& header) {
-  ASSIGN_OR_RETURN(std::vector<envelope::VerifyingKey> keys, SenderKeys(directory, sender_org));
-  for (const envelope::VerifyingKey& k : keys) {
-    if (k.id == header.sender_key_id) {
-      return std::string(envelope::AsStringView(k.public_key));
-    }
-  }
-  return absl::UnauthenticatedError(absl::StrCat(
-      "the directory does not list the key ", envelope::KeyIdToHex(header.sender_key_id),
-      " that signed the envelope"));
 }
 
 absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx,
@@ -60,7 +29,7 @@ absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx,
   ASSIGN_OR_RETURN(std::vector<envelope::VerifyingKey> keys,
                    HeldRecordKeys(directory, sender_org, recorded_key));
   ASSIGN_OR_RETURN(envelope::OpenedRecord opened,
-                   ctx.opener->Open(envelope, {sender_org, ctx.config->org_id()}, keys));
+                   ctx.keys->Current()->opener->Open(envelope, {sender_org, ctx.config->org_id()}, keys));
   OpenedContent out;
   out.header = std::move(opened.header);
   if (!out.content.ParseFromString(opened.payload)) {
@@ -77,7 +46,7 @@ absl::StatusOr<OpenedContent> OpenStreamedRecord(const GatewayContext& ctx,
   ASSIGN_OR_RETURN(std::vector<envelope::VerifyingKey> keys,
                    HeldRecordKeys(directory, sender_org, recorded_key));
   OpenedContent out;
-  ASSIGN_OR_RETURN(out.header, ctx.stream_opener->Open(sealed, {sender_org, ctx.config->org_id()},
+  ASSIGN_OR_RETURN(out.header, ctx.keys->Current()->stream_opener->Open(sealed, {sender_org, ctx.config->org_id()},
                                                        keys, sink));
   if (!sink->has_content()) {
     return absl::InvalidArgumentError("the streamed record has no SealedContent frame");

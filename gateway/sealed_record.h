@@ -19,10 +19,6 @@
 
 namespace gatehouse {
 
-struct OpenedContent {
-  envelope::EnvelopeHeader header;  // authenticated
-  v1::SealedContent content;        // authenticated and decrypted
-};
 
 // Each function reads the directory from the one snapshot its call took.
 
@@ -38,18 +34,6 @@ absl::StatusOr<OpenedContent> OpenRecord(const GatewayContext& ctx,
                                          absl::string_view envelope,
                                          const std::string& sender_org,
                                          absl::string_view recorded_key = "");
-
-// The public key (32 bytes) of the sender's directory key that signed an
-// envelope with `header`, to keep with the record: Unauthenticated if the
-// directory does not list it.
-absl::StatusOr<std::string> VerifiedBy(const DirectorySnapshot& directory,
-                                       const std::string& sender_org,
-                                       const envelope::EnvelopeHeader& header);
-
-// The sender's verification keys from the directory; Unauthenticated if
-// it lists none.
-absl::StatusOr<std::vector<envelope::VerifyingKey>> SenderKeys(const DirectorySnapshot& directory,
-                                                               const std::string& sender_org);
 
 // Verifies and opens a streamed record (envelope::StreamOpener) from
 // `sender_org` to this organisation, handing the plaintext to `sink`; the

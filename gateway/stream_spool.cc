@@ -134,19 +134,6 @@ std::string InboundSpoolPath(const std::string& data_dir, absl::string_view enve
   return absl::StrCat(data_dir, "/", InboundSpoolName(envelope_sha256));
 }
 
-std::string StreamPrefix(const v1::SealedContent& content) {
-  const std::string body = content.SerializeAsString();
-  const uint32_t n = static_cast<uint32_t>(body.size());
-  std::string out;
-  out.reserve(4 + body.size());
-  out.push_back(static_cast<char>(n >> 24));
-  out.push_back(static_cast<char>(n >> 16));
-  out.push_back(static_cast<char>(n >> 8));
-  out.push_back(static_cast<char>(n));
-  out += body;
-  return out;
-}
-
 // SpoolFile
 
 absl::StatusOr<std::unique_ptr<SpoolFile>> SpoolFile::Create(const std::string& dir,

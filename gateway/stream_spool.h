@@ -62,9 +62,6 @@ absl::Status PrepareSpool(const std::string& data_dir);
 // Call at start, before the gateway serves. Returns how many were removed.
 int SweepSpool(const std::string& data_dir, Store& store);
 
-// The frame of `content` that starts a streamed record's plaintext.
-std::string StreamPrefix(const v1::SealedContent& content);
-
 // A file being written into the spool under a temporary name. Counts and
 // hashes (SHA-256) what is written and refuses to pass `limit` bytes. Until
 // Commit renames it, destroying it removes the file.

@@ -9,6 +9,7 @@ packages=(
   libssl-dev openssl libsodium-dev libabsl-dev libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   procps psmisc sslscan
+  libcli11-dev libsystemd-dev help2man lintian dpkg-dev python3 adduser
 )
 
 missing=()

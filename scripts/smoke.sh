@@ -5,7 +5,10 @@
 # gatehoused, gatehouse, ghkey, auditctl and policyc), one more real call of
 # the tools the demo does not run, and the end-to-end benchmark with
 # one-second arms (scripts/bench.sh: ghbench, echo_server, two gateways and
-# nginx). Fails on the first thing that does not work.
+# nginx), and the Debian packages (packaging/smoke_packages.sh: cpack,
+# lintian, contents, the unit verified; under CI, or with
+# GATEHOUSE_SMOKE_INSTALL=1, installed, run as the gatehouse user with the
+# demo's keys, and purged). Fails on the first thing that does not work.
 #
 #   scripts/smoke.sh            # after scripts/build.sh
 set -euo pipefail
@@ -38,6 +41,9 @@ grep -q "PERMITTED" "$tmp/demo.log" && grep -q "proof verified" "$tmp/demo.log" 
   ! grep -q "NOT verified" "$tmp/demo.log" ||
   { cat "$tmp/demo.log"; echo "smoke: the demo's exchange did not verify" >&2; exit 1; }
 echo "   demo: records permitted and refused, proofs and audit logs verified"
+
+echo "== smoke: Debian packages"
+"$root/packaging/smoke_packages.sh" "$bin" "$root/demo-run"
 
 echo "== smoke: scripts/bench.sh with one-second arms"
 "$root/scripts/bench.sh" --duration 1 --warmup 0 --no-build --build-dir "$bin" \

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/server_callback.h>
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
@@ -17,6 +19,14 @@ const char* GrpcCodeName(grpc::StatusCode code);
 inline grpc::Status ToGrpcStatus(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+// Answers a unary callback call at once with `s`; returns its reactor.
+inline grpc::ServerUnaryReactor* AnswerNow(grpc::CallbackServerContext* context,
+                                           const absl::Status& s) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(s));
+  return reactor;
 }
 
 }  // namespace gatehouse

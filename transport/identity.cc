@@ -18,16 +18,6 @@ constexpr absl::string_view kScheme = "psn://";
 
 }  // namespace
 
-bool IsValidId(absl::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
-      return false;
-    }
-  }
-  return true;
-}
-
 std::string GatewayUri(absl::string_view org) {
   return absl::StrCat(kScheme, "org/", org, "/gateway");
 }

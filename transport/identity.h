@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ids.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
@@ -30,9 +31,6 @@ struct Identity {
 
   std::string ToString() const { return uri; }
 };
-
-// True if `id` is a well-formed organisation or system id.
-bool IsValidId(absl::string_view id);
 
 // The SAN URI of org's gateway: psn://org/<org>/gateway.
 std::string GatewayUri(absl::string_view org);

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/utf8.h"
 
 namespace gatehouse {
 namespace {
@@ -96,43 +97,6 @@ std::string Splice(absl::string_view in, std::vector<Cut> cuts) {
   }
   out.append(in.data() + at, in.size() - at);
   return out;
-}
-
-// The length of the well-formed UTF-8 sequence that starts with `lead`, and
-// the range its second byte must be in (Unicode 15, §3.9, Table 3-7); length
-// 0 if no well-formed sequence starts so.
-struct Utf8Lead {
-  int length;
-  unsigned char second_low;
-  unsigned char second_high;
-};
-Utf8Lead LeadOf(unsigned char lead) {
-  if (lead >= 0xC2 && lead <= 0xDF) return {2, 0x80, 0xBF};
-  if (lead == 0xE0) return {3, 0xA0, 0xBF};  // Not overlong.
-  if (lead == 0xED) return {3, 0x80, 0x9F};  // Not a surrogate.
-  if (lead >= 0xE1 && lead <= 0xEF) return {3, 0x80, 0xBF};
-  if (lead == 0xF0) return {4, 0x90, 0xBF};  // Not overlong.
-  if (lead >= 0xF1 && lead <= 0xF3) return {4, 0x80, 0xBF};
-  if (lead == 0xF4) return {4, 0x80, 0x8F};  // Not above U+10FFFF.
-  return {0, 0, 0};
-}
-
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    *out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    *out += static_cast<char>(0xC0 | (cp >> 6));
-    *out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    *out += static_cast<char>(0xE0 | (cp >> 12));
-    *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    *out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    *out += static_cast<char>(0xF0 | (cp >> 18));
-    *out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    *out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 // A recursive-descent reader of one JSON value (RFC 8259) that notes the byte

@@ -1,14 +1,20 @@
 // Store on SQLite in WAL mode with synchronous=FULL: a committed change
 // survives a crash of the process or the machine.
 //
-// Writes are group-committed: callers on many threads hand their change to
-// one committer thread, which applies every change waiting in one
-// transaction (each under its own savepoint, so one failing change does not
-// undo another) and syncs once. A write call returns when its change is
+// Writes are group-committed (common/group_commit.h): callers on many
+// threads hand their change to one committer thread, which applies every
+// change waiting in one transaction (each under its own savepoint, so one
+// failing change does not undo another) and syncs once. A write call returns when its change is
 // durable. Reads use a second connection and see every committed change.
 // A write is a function applied to the writer connection inside the
-// group's transaction (Write::apply): a second table written by the same
+// group's transaction (Apply): a second table written by the same
 // function (an audit entry's, say) commits with it or not at all.
+//
+// The implementation is one file per interface: sqlite_store.cc (open,
+// close, the group commit), sqlite_outbox.cc (OutboxStore and
+// IdempotencyStore), sqlite_mailbox.cc, sqlite_peer_checkpoint.cc; with
+// sqlite_schema.{h,cc} (schema, migrations) and sqlite_statement.{h,cc}
+// (cached prepared statements).
 //
 // Example:
 //   ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store,
@@ -19,18 +25,16 @@
 #define GATEHOUSE_GATEWAY_STORE_SQLITE_STORE_H_
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include <condition_variable>
 #include <mutex>
 
 #include "absl/base/thread_annotations.h"
+#include "common/group_commit.h"
 #include "gateway/store/store.h"
 
 struct sqlite3;
@@ -98,28 +102,28 @@ class SqliteStore final : public Store {
   StoreStats Stats() const override;
 
  private:
-  // One change, run by the committer inside the group's transaction.
-  struct Write {
-    std::function<absl::Status(sqlite3*, int64_t* queued_delta)> apply;
-    int64_t queued_delta = 0;  // set by `apply`; counted once committed
-    absl::Status result;
-    bool done = false;
-    // Async writes: called on the committer thread once the group is
-    // committed (or failed); the Write is then deleted.
-    std::function<void(absl::Status)> on_done;
-  };
+  // One change, applied by the committer inside the group's transaction
+  // under a savepoint of its own. It sets *queued_delta to the change it
+  // made in the number of queued outbox rows, counted once committed.
+  using Apply = std::function<absl::Status(sqlite3*, int64_t* queued_delta)>;
+  using Committer = GroupCommit<Apply, absl::Status>;
 
   SqliteStore(sqlite3* writer, sqlite3* reader) : writer_(writer), reader_(reader) {}
-  // Queues `apply` and waits until it is committed (or failed).
-  absl::Status RunWrite(std::function<absl::Status(sqlite3*, int64_t* queued_delta)> apply);
-  // Queues `apply`; `on_done` runs on the committer thread with its result.
-  void RunWriteAsync(std::function<absl::Status(sqlite3*, int64_t* queued_delta)> apply,
-                     std::function<void(absl::Status)> on_done);
-  void CommitLoop();
-  // Commits `batch` as one transaction (each write in a savepoint of its
-  // own); on the committer thread only. Returns the async writes, whose
-  // callbacks the caller runs.
-  std::vector<Write*> CommitGroup(const std::deque<Write*>& batch);
+  // Queues `apply` and waits until it is committed (or failed). On the
+  // committer thread (a callback of an earlier write that writes again),
+  // commits it at once, as a group of one.
+  absl::Status RunWrite(Apply apply);
+  // Queues `apply`; `on_done` runs on the committer thread with its result
+  // (or at once, on this thread, with Unavailable if the store is closing).
+  void RunWriteAsync(Apply apply, std::function<void(absl::Status)> on_done);
+  // Commits `batch` as one transaction, each write in a savepoint of its
+  // own; one result per write. On the committer thread only.
+  std::vector<absl::Status> CommitGroup(std::vector<Apply>& batch);
+  // Applies each write of `batch` under its own savepoint into `results`
+  // and `deltas`; the group's error if SQLite rolled the whole transaction
+  // back.
+  absl::Status ApplyEach(std::vector<Apply>& batch, std::vector<absl::Status>* results,
+                         std::vector<int64_t>* deltas);
   absl::StatusOr<OutboxEntry> GetOutboxOn(sqlite3* db, const std::string& record_id);
 
   sqlite3* const writer_;  // used only by the committer thread (and Open)
@@ -127,13 +131,12 @@ class SqliteStore final : public Store {
   mutable std::mutex read_mu_;
   sqlite3* const reader_ ABSL_GUARDED_BY(read_mu_);
 
-  mutable std::mutex write_mu_;
-  std::condition_variable write_cv_;  // pending_, stopping_ or a Write's done changed
-  std::deque<Write*> pending_ ABSL_GUARDED_BY(write_mu_);
-  bool stopping_ ABSL_GUARDED_BY(write_mu_) = false;
-  int64_t queued_ ABSL_GUARDED_BY(write_mu_) = 0;  // outbox rows still queued
-  StoreStats stats_ ABSL_GUARDED_BY(write_mu_);
-  std::thread committer_;
+  mutable std::mutex stats_mu_;
+  int64_t queued_ ABSL_GUARDED_BY(stats_mu_) = 0;  // outbox rows still queued
+  StoreStats stats_ ABSL_GUARDED_BY(stats_mu_);
+  // Group commit of every write (common/group_commit.h); its stop drains
+  // what is queued. Made last in Open: its thread uses all of the above.
+  std::unique_ptr<Committer> committer_;
 };
 
 }  // namespace gatehouse

@@ -683,6 +683,20 @@ TEST_F(AuditLogTest, CloseCommitsEverythingQueuedBeforeIt) {
       << "Close signs a final checkpoint";
 }
 
+TEST_F(AuditLogTest, ABatchHoldsNoMoreThanMaxBatchBytesButAlwaysOneEntry) {
+  AuditLogOptions o = Options();
+  o.max_batch_bytes = 1;  // less than any entry: each goes alone
+  auto log = OpenOrDie(o);
+  constexpr int kN = 100;
+  std::atomic<int> acked{0};
+  for (int i = 0; i < kN; ++i) {
+    log->AppendAsync(MakeEntry(i), [&](absl::StatusOr<uint64_t> r) { acked += r.ok(); });
+  }
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_EQ(acked.load(), kN);
+  EXPECT_EQ(log->stats().batches, uint64_t{kN});
+}
+
 TEST_F(AuditLogTest, KeyRotationNeedsThePreviousKeyToReopenAndVerify) {
   {
     auto log = OpenOrDie(Options());

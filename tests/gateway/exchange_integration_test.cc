@@ -450,5 +450,75 @@ TEST_F(ExchangeIntegrationTest, HeldRecordsStayReadableAfterTheSenderDropsItsOld
   EXPECT_EQ(got.records(0).payload(), "{\"held\": true}");
 }
 
+// Keys rotate without a restart (issue 17). The trust adds a signing key,
+// the directory publishes it, the trust promotes it in its keyset file:
+// the running gateway takes the new keyset, signs with the new key, and
+// the council (which never restarted either) verifies it. A keyset whose
+// primary signing key the directory does not list is refused and audited,
+// and the keys in force go on working.
+TEST_F(ExchangeIntegrationTest, SigningKeyRotatesWithoutARestart) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse before;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit("{\"n\": 1}"), &before).ok());
+  ASSERT_EQ(before.receipt().state(), v1::RECORD_STATE_DELIVERED);
+
+  const std::string keyset_file = cluster_.dir() + "/keys-nhs-trust-a/keyset.json";
+  absl::StatusOr<envelope::Keyset> keys = envelope::Keyset::LoadFromFile(keyset_file);
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  const envelope::KeyId old_id = keys->Primary(v1::KEY_PURPOSE_SIGNING)->id;
+  absl::StatusOr<envelope::KeyId> new_id = keys->AddSigningKey(absl::Now());
+  ASSERT_TRUE(new_id.ok()) << new_id.status();
+
+  // Promoted before the directory lists the new key: refused, audited, and
+  // the old key still signs.
+  absl::StatusOr<envelope::Keyset> premature = envelope::Keyset::FromProto(keys->ToProto());
+  ASSERT_TRUE(premature.ok()) << premature.status();
+  ASSERT_TRUE(premature->PromoteSigningKey(*new_id).ok());
+  ASSERT_TRUE(premature->SaveToFile(keyset_file).ok());
+  ASSERT_TRUE(Eventually([&] {
+    return cluster_.Log("nhs-trust-a").find("keyset refused") != std::string::npos;
+  }));
+  v1::SubmitResponse during;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit("{\"n\": 2}"), &during).ok());
+  EXPECT_EQ(during.receipt().state(), v1::RECORD_STATE_DELIVERED);
+
+  // Published, then promoted: taken without a restart.
+  v1::Directory d = cluster_.MakeDirectory();
+  for (v1::Organisation& o : *d.mutable_organisations()) {
+    if (o.org_id() != "nhs-trust-a") continue;
+    *o.mutable_verification_keys() = keys->PublicEntry().verification_keys();
+  }
+  cluster_.WriteSignedDirectory(d);
+  for (const char* org : {"nhs-trust-a", "council-a"}) {
+    ASSERT_TRUE(Eventually([&] {
+      return cluster_.Log(org).find("\"version\":\"" + std::to_string(d.version())) !=
+             std::string::npos;
+    })) << org;
+  }
+  ASSERT_TRUE(keys->PromoteSigningKey(*new_id).ok());
+  ASSERT_TRUE(keys->SaveToFile(keyset_file).ok());
+  ASSERT_TRUE(Eventually([&] {
+    return cluster_.Log("nhs-trust-a").find("keyset reloaded") != std::string::npos;
+  }));
+  v1::SubmitResponse after;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit("{\"n\": 3}"), &after).ok());
+  EXPECT_EQ(after.receipt().state(), v1::RECORD_STATE_DELIVERED);
+  v1::FetchResponse got = FetchAll(*cluster_.Client("council-a", "council-a/care"));
+  ASSERT_EQ(got.records_size(), 3);
+
+  cluster_.Stop("nhs-trust-a");
+  cluster_.Stop("council-a");
+  EXPECT_EQ(Entries(cluster_, "nhs-trust-a", v1::AUDIT_EVENT_KEYSET_REFUSED).size(), 1u);
+  // The council verified the first two records with the old key and the
+  // third with the new one.
+  auto received = Entries(cluster_, "council-a", v1::AUDIT_EVENT_RECEIVED);
+  ASSERT_EQ(received.size(), 3u);
+  EXPECT_EQ(received[0].key_ids(0), envelope::KeyIdToHex(old_id));
+  EXPECT_EQ(received[1].key_ids(0), envelope::KeyIdToHex(old_id));
+  EXPECT_EQ(received[2].key_ids(0), envelope::KeyIdToHex(*new_id));
+}
+
 }  // namespace
 }  // namespace gatehouse

@@ -12,7 +12,8 @@
 //
 // Read-only on the log: safe while a gateway is appending to it. `prove`
 // recomputes the tree from the segments rather than trusting tree/.
-// Exit status: 0 success, 1 verification failure or error, 2 usage.
+// Command line and exit statuses (0 done, 1 verification failure or
+// error, 2 usage): docs/cli.md (tools/cli/cli.h).
 #include <sys/stat.h>
 
 #include <sodium.h>
@@ -23,10 +24,10 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "common/help.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -44,59 +45,15 @@
 #include "google/protobuf/util/json_util.h"
 #include "tools/auditctl/entry_filter.h"
 #include "tools/auditctl/proof_vectors.h"
+#include "tools/cli/cli.h"
 
 namespace gatehouse::auditctl {
 namespace {
 
 using audit::Hash;
 
-constexpr char kUsage[] =
-    "usage: auditctl <command> [flags]\n"
-    "  keygen --name NAME --out PREFIX [--cosigner]   write PREFIX.key (secret) and PREFIX.pub\n"
-    "  verify --dir DIR [--key PUB]... [--cosigner PUB]...  check the log from genesis\n"
-    "         (repeat --key for keys used before a rotation)\n"
-    "  prove --dir DIR (--index N | --record-id ID) [--size S]   inclusion proof (JSON)\n"
-    "  prove --dir DIR --from S1 [--to S2]             consistency proof (JSON)\n"
-    "  check-proof --proof FILE --key PUB              verify a proof JSON offline\n"
-    "  inspect|tail|export --dir DIR [--record-id ID] [--org ORG] [--event NAME]\n"
-    "         [--since RFC3339] [--until RFC3339] [-n N]\n"
-    "  checkpoint --dir DIR                            print the latest signed checkpoint\n"
-    "  vectors --out DIR                               write the proof test vectors\n";
-
-struct Flags {
-  std::multimap<std::string, std::string> values;
-  bool Has(const std::string& k) const { return values.count(k) > 0; }
-  std::string Get(const std::string& k, const std::string& def = "") const {
-    auto it = values.find(k);
-    return it == values.end() ? def : it->second;
-  }
-  std::vector<std::string> All(const std::string& k) const {
-    std::vector<std::string> out;
-    for (auto [it, end] = values.equal_range(k); it != end; ++it) out.push_back(it->second);
-    return out;
-  }
-};
-
-absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
-  Flags f;
-  for (int i = 2; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "-n") a = "--n";
-    if (a.rfind("--", 0) != 0) return absl::InvalidArgumentError("unexpected argument " + a);
-    a = a.substr(2);
-    size_t eq = a.find('=');
-    if (eq != std::string::npos) {
-      f.values.emplace(a.substr(0, eq), a.substr(eq + 1));
-    } else if (a == "cosigner" && (i + 1 >= argc || std::string(argv[i + 1]).rfind("--", 0) == 0)) {
-      f.values.emplace(a, "");
-    } else if (i + 1 < argc) {
-      f.values.emplace(a, argv[++i]);
-    } else {
-      f.values.emplace(a, "");
-    }
-  }
-  return f;
-}
+// The flags of each command, read by name (cli::Values: Has, Get, All).
+using Flags = cli::Values;
 
 absl::StatusOr<uint64_t> GetU64(const Flags& f, const std::string& k) {
   uint64_t v;
@@ -440,32 +397,87 @@ int Vectors(const Flags& f) {
   return 0;
 }
 
+// Adds --dir (required) to `cmd`.
+void AddDir(CLI::App* cmd) {
+  cmd->add_option("--dir")->required()->type_name("DIR")->description(
+      "The audit log directory (read only)");
+}
+
+// The filters inspect, tail and export share.
+void AddFilters(CLI::App* cmd) {
+  AddDir(cmd);
+  cmd->add_option("--record-id")->type_name("ID")->description("Only entries of this record");
+  cmd->add_option("--org")->type_name("ORG")->description("Only entries from or to this organisation");
+  cmd->add_option("--event")->type_name("NAME")->description("Only this event (e.g. denied)");
+  cmd->add_option("--since")->type_name("RFC3339")->description("Only entries at or after this time");
+  cmd->add_option("--until")->type_name("RFC3339")->description("Only entries before this time");
+  cmd->add_option("-n")->type_name("N")->check(cli::WholeNumber())->description(
+      "At most N entries (tail: the last N, default 20)");
+}
+
 int Main(int argc, char** argv) {
-  if (WantsHelp(argc, argv)) return PrintHelp(kUsage);
-  if (argc < 2) {
-    std::cerr << kUsage;
-    return 2;
-  }
-  const std::string cmd = argv[1];
-  absl::StatusOr<Flags> f = ParseFlags(argc, argv);
-  if (!f.ok()) {
-    std::cerr << f.status().message() << "\n" << kUsage;
-    return 2;
-  }
-  const bool needs_dir = cmd != "keygen" && cmd != "vectors" && cmd != "check-proof";
-  if (needs_dir && !f->Has("dir")) {
-    std::cerr << cmd << ": --dir is required\n";
-    return 2;
-  }
-  if (cmd == "keygen") return Keygen(*f);
-  if (cmd == "verify") return Verify(*f);
-  if (cmd == "prove") return Prove(*f);
-  if (cmd == "check-proof") return CheckProof(*f);
-  if (cmd == "inspect" || cmd == "tail" || cmd == "export") return Scan(cmd, *f);
-  if (cmd == "checkpoint") return PrintCheckpoint(*f);
-  if (cmd == "vectors") return Vectors(*f);
-  std::cerr << kUsage;
-  return 2;
+  CLI::App app{"auditctl: offline tools over an audit log directory (docs/audit-log.md).\n"
+               "Read-only on the log: safe while a gateway is appending to it.",
+               "auditctl"};
+  cli::Configure(app);
+  app.require_subcommand(1);
+
+  CLI::App* keygen = app.add_subcommand("keygen", "Write PREFIX.key (secret, 0600) and PREFIX.pub");
+  keygen->add_option("--name")->required()->type_name("NAME")->description("The key's name");
+  keygen->add_option("--out")->required()->type_name("PREFIX")->description("Where to write it");
+  keygen->add_flag("--cosigner", "A cosigner (witness) key, not a log key");
+
+  CLI::App* verify = app.add_subcommand("verify", "Check the log from genesis");
+  AddDir(verify);
+  verify->add_option("--key")->type_name("PUB")->expected(1)->multi_option_policy(
+      CLI::MultiOptionPolicy::TakeAll)->description(
+      "The log's public key; repeat for keys used before a rotation, current first");
+  verify->add_option("--cosigner")->type_name("PUB")->expected(1)->multi_option_policy(
+      CLI::MultiOptionPolicy::TakeAll)->description("A cosigner's public key; may repeat");
+
+  CLI::App* prove = app.add_subcommand(
+      "prove", "Print an inclusion proof (--index or --record-id) or a consistency proof "
+               "(--from), as JSON");
+  AddDir(prove);
+  prove->add_option("--index")->check(cli::WholeNumber())->type_name("N")->description("Inclusion: the entry's index");
+  prove->add_option("--record-id")->type_name("ID")->description("Inclusion: the record's entries");
+  prove->add_option("--size")->check(cli::WholeNumber())->type_name("S")->description(
+      "Inclusion: the tree size to prove against (default: the latest checkpoint)");
+  prove->add_option("--from")->check(cli::WholeNumber())->type_name("S1")->description("Consistency: from this tree size");
+  prove->add_option("--to")->check(cli::WholeNumber())->type_name("S2")->description(
+      "Consistency: to this tree size (default: the latest checkpoint)");
+
+  CLI::App* check_proof = app.add_subcommand("check-proof", "Verify a proof JSON offline");
+  check_proof->add_option("--proof")->required()->type_name("FILE")->description(
+      "The proof, as prove printed it");
+  check_proof->add_option("--key")->required()->type_name("PUB")->description("The log's public key");
+
+  CLI::App* inspect = app.add_subcommand("inspect", "Print entries, one a line");
+  AddFilters(inspect);
+  CLI::App* tail = app.add_subcommand("tail", "Print the last entries, one a line");
+  AddFilters(tail);
+  CLI::App* exporter = app.add_subcommand(
+      "export", "Print entries as JSON lines: index, leaf hash, entry");
+  AddFilters(exporter);
+
+  CLI::App* checkpoint = app.add_subcommand("checkpoint", "Print the latest signed checkpoint");
+  AddDir(checkpoint);
+
+  CLI::App* vectors = app.add_subcommand("vectors", "Write the proof test vectors");
+  vectors->add_option("--out")->type_name("DIR")->description(
+      "Where (default tests/testdata/audit)");
+
+  if (std::optional<int> exit = cli::Parse(app, argc, argv)) return *exit;
+  const CLI::App* command = app.get_subcommands().front();
+  const std::string cmd = command->get_name();
+  const Flags f = Flags::Of(*command);
+  if (cmd == "keygen") return Keygen(f);
+  if (cmd == "verify") return Verify(f);
+  if (cmd == "prove") return Prove(f);
+  if (cmd == "check-proof") return CheckProof(f);
+  if (cmd == "inspect" || cmd == "tail" || cmd == "export") return Scan(cmd, f);
+  if (cmd == "checkpoint") return PrintCheckpoint(f);
+  return Vectors(f);
 }
 
 }  // namespace

@@ -19,19 +19,20 @@
 // a gateway's record path (client -> gateway -> peer) with no work on it:
 // what two mutual-TLS gRPC hops of our own stack cost, beside nginx.
 //
-// Exit: 0 after a signal, 1 if it cannot start, 2 on usage.
+// Exit: 0 after a signal, 1 if it cannot start, 2 on usage (docs/cli.md).
 #include <signal.h>
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
-#include "common/help.h"
 #include "audit/posix_file.h"
+#include "tools/cli/cli.h"
 #include "transport/tls.h"
 
 namespace gatehouse::bench {
@@ -93,33 +94,39 @@ class EchoService : public grpc::CallbackGenericService {
   grpc::GenericStub* const upstream_;
 };
 
-constexpr char kUsage[] =
-    "usage: echo_server --listen HOST:PORT --cert F --key F --ca F --crl-dir D "
-    "[--ports-file F] [--relay-to HOST:PORT --relay-uri URI]\n";
-
-int Usage() {
-  std::fputs(kUsage, stderr);
-  return 2;
-}
 
 int Main(int argc, char** argv) {
-  if (WantsHelp(argc, argv)) return PrintHelp(kUsage);
-  std::string listen, ports_file, relay_to, relay_uri;
+  CLI::App app{"echo_server: a bare mutual-TLS gRPC echo server (or, with --relay-to, a relay to\n"
+               "one), the baseline the gateway's end-to-end figures are compared with\n"
+               "(scripts/bench.sh). Runs until SIGTERM or SIGINT.",
+               "echo_server"};
+  cli::Configure(app);
+  std::string listen, ports_file, relay_to, relay_uri, cert, key, ca, crl_dir;
+  app.add_option("--listen", listen, "Where to listen (port 0: any)")
+      ->type_name("HOST:PORT")
+      ->required();
+  app.add_option("--cert", cert, "Server certificate")->type_name("F")->required();
+  app.add_option("--key", key, "Its private key")->type_name("F")->required();
+  app.add_option("--ca", ca, "CA of the clients' certificates")->type_name("F")->required();
+  app.add_option("--crl-dir", crl_dir, "Certificate revocation lists")
+      ->type_name("D")
+      ->required();
+  app.add_option("--ports-file", ports_file, "Write {\"port\": N} here once listening")
+      ->type_name("F");
+  CLI::Option* to = app.add_option("--relay-to", relay_to,
+                                   "Relay each call to the echo server there instead")
+                        ->type_name("HOST:PORT");
+  CLI::Option* uri = app.add_option("--relay-uri", relay_uri,
+                                    "The psn:// SAN URI the upstream must present")
+                         ->type_name("URI");
+  to->needs(uri);
+  uri->needs(to);
+  if (std::optional<int> exit = cli::Parse(app, argc, argv)) return *exit;
   v1::TlsConfig tls;
-  for (int i = 1; i < argc; ++i) {
-    if (i + 1 >= argc) return Usage();
-    std::string flag = argv[i], value = argv[++i];
-    if (flag == "--listen") listen = value;
-    else if (flag == "--cert") tls.set_cert_file(value);
-    else if (flag == "--key") tls.set_key_file(value);
-    else if (flag == "--ca") tls.set_ca_file(value);
-    else if (flag == "--crl-dir") tls.set_crl_dir(value);
-    else if (flag == "--ports-file") ports_file = value;
-    else if (flag == "--relay-to") relay_to = value;
-    else if (flag == "--relay-uri") relay_uri = value;
-    else return Usage();
-  }
-  if (listen.empty() || relay_to.empty() != relay_uri.empty()) return Usage();
+  tls.set_cert_file(cert);
+  tls.set_key_file(key);
+  tls.set_ca_file(ca);
+  tls.set_crl_dir(crl_dir);
 
   sigset_t signals;
   sigemptyset(&signals);

@@ -22,14 +22,15 @@
 //   gatehouse [connection flags] ack RECORD_ID...
 //   gatehouse [connection flags] status [RECORD_ID [--proof]]
 //   (--proof: the gateway fetches the receiving gateway's audit inclusion
-//   proof for the record and verifies it; exit status 3 if it does not.)
+//   proof for the record and verifies it; exit status 1 if it does not.)
 //
 // Connection flags (or environment): --gateway HOST:PORT (GATEHOUSE_GATEWAY),
 // --cert FILE (GATEHOUSE_CERT), --key FILE (GATEHOUSE_KEY), --ca FILE
 // (GATEHOUSE_CA), --crl-dir DIR (GATEHOUSE_CRL_DIR, optional).
 //
 // Output: one JSON object a line on stdout. Errors on stderr name the gRPC
-// code and the gateway's reason. Exit: 0 ok, 1 refused or failed, 2 usage.
+// code and the gateway's reason. Exit: 0 ok, 1 refused or failed, 2 usage
+// (docs/cli.md; the convention is tools/cli/cli.h's).
 #include <unistd.h>
 
 #include <cerrno>
@@ -41,13 +42,13 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
 
-#include "common/help.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -58,66 +59,17 @@
 #include "transport/grpc_status.h"
 #include "transport/tls.h"
 #include "google/protobuf/util/json_util.h"
+#include "tools/cli/cli.h"
 
 namespace gatehouse {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: gatehouse [--gateway HOST:PORT --cert FILE --key FILE --ca FILE [--crl-dir DIR]]\n"
-    "                 submit|fetch|ack|status [options]\n"
-    "  submit --to ORG --type TYPE --classification C [--to-system S] [--caveat X]...\n"
-    "         [--purpose P] [--originator ORG] [--end-user U] [--content-type T]\n"
-    "         [--idempotency-key K] [--sender-org ORG] [--sender-system S]\n"
-    "         [--file F]   (payload from F, or stdin)\n"
-    "         [--stream]   (large record: payload from --file, required, sent in\n"
-    "                       1 MiB messages with SubmitStream)\n"
-    "  fetch [--max N] [--ack] [--out-dir DIR]\n"
-    "        (payloads to DIR/<record_id>; streamed records are read with FetchStream.\n"
-    "         Without --out-dir a streamed record is printed with \"streamed\": true\n"
-    "         and no payload, and --ack does not acknowledge it.)\n"
-    "  ack RECORD_ID...\n"
-    "  status [RECORD_ID [--proof]]\n";
+// The flags and RECORD_IDs of the command given (cli::Values: Has, Get, All).
+using Args = cli::Values;
 
 int Usage(const std::string& why) {
-  std::fprintf(stderr, "gatehouse: %s\n%s", why.c_str(), kUsage);
-  return 2;
-}
-
-// Flags of the form --name value (or --name for booleans in `switches`).
-struct Args {
-  std::map<std::string, std::vector<std::string>> flags;
-  std::vector<std::string> positional;
-
-  std::string Get(const std::string& name, const char* env = nullptr) const {
-    auto it = flags.find(name);
-    if (it != flags.end()) return it->second.back();
-    const char* v = env ? std::getenv(env) : nullptr;
-    return v ? v : "";
-  }
-  bool Has(const std::string& name) const { return flags.count(name) > 0; }
-};
-
-bool Parse(int argc, char** argv, Args* args, std::string* error) {
-  static const char* kSwitches[] = {"ack", "proof", "stream"};
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--", 0) != 0) {
-      args->positional.push_back(a);
-      continue;
-    }
-    std::string name = a.substr(2);
-    bool is_switch = false;
-    for (const char* s : kSwitches) is_switch |= (name == s);
-    if (is_switch) {
-      args->flags[name].push_back("true");
-    } else if (i + 1 < argc) {
-      args->flags[name].push_back(argv[++i]);
-    } else {
-      *error = absl::StrCat("--", name, " needs a value");
-      return false;
-    }
-  }
-  return true;
+  std::fprintf(stderr, "gatehouse: %s\nRun with --help for more information.\n", why.c_str());
+  return cli::kExitUsage;
 }
 
 int Fail(const char* what, const grpc::Status& s) {
@@ -156,9 +108,7 @@ bool SubmitHead(const Args& args, v1::SubmitRequest* req) {
   l->set_recipient_system(args.Get("to-system"));
   l->set_record_type(args.Get("type"));
   l->set_classification(args.Get("classification"));
-  if (args.Has("caveat")) {
-    for (const std::string& c : args.flags.at("caveat")) l->add_caveats(c);
-  }
+  for (const std::string& c : args.All("caveat")) l->add_caveats(c);
   l->set_purpose(args.Get("purpose"));
   l->set_originator(args.Get("originator"));
   l->set_end_user(args.Get("end-user"));
@@ -357,9 +307,8 @@ int Fetch(v1::Exchange::Stub& stub, const Args& args) {
 }
 
 int Ack(v1::Exchange::Stub& stub, const Args& args) {
-  if (args.positional.size() < 2) return Usage("ack needs record ids");
   v1::AckRequest req;
-  for (size_t i = 1; i < args.positional.size(); ++i) req.add_record_ids(args.positional[i]);
+  for (const std::string& id : args.All("RECORD_ID")) req.add_record_ids(id);
   grpc::ClientContext ctx;
   v1::AckResponse resp;
   grpc::Status s = stub.Ack(&ctx, req, &resp);
@@ -370,7 +319,7 @@ int Ack(v1::Exchange::Stub& stub, const Args& args) {
 
 int Status(v1::Exchange::Stub& stub, const Args& args) {
   v1::StatusRequest req;
-  if (args.positional.size() > 1) req.set_record_id(args.positional[1]);
+  req.set_record_id(args.Get("RECORD_ID"));
   if (args.Has("proof")) {
     if (req.record_id().empty()) return Usage("status --proof needs a RECORD_ID");
     req.set_with_proof(true);
@@ -381,27 +330,97 @@ int Status(v1::Exchange::Stub& stub, const Args& args) {
   if (!s.ok()) return Fail("status", s);
   PrintJson(resp);
   // With --proof, the exit status says whether the proof verified.
-  return req.with_proof() && !resp.proof().verified() ? 3 : 0;
+  return req.with_proof() && !resp.proof().verified() ? cli::kExitFailed : cli::kExitOk;
+}
+
+// Adds `name` taking a value described as `value` to `cmd`.
+CLI::Option* Flag(CLI::App* cmd, const std::string& name, const char* value, const char* help) {
+  return cmd->add_option("--" + name)->type_name(value)->description(help);
+}
+
+void AddSubmit(CLI::App* app) {
+  CLI::App* c = app->add_subcommand(
+      "submit", "Submit one record; prints its receipt. The payload is read from --file, or stdin");
+  Flag(c, "to", "ORG", "The recipient organisation")->required();
+  Flag(c, "type", "TYPE", "The record type")->required();
+  Flag(c, "classification", "C", "The record's classification")->required();
+  Flag(c, "to-system", "S", "The recipient system (default: the organisation's own list)");
+  Flag(c, "caveat", "X", "A handling caveat; may repeat")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  Flag(c, "purpose", "P", "The purpose of the exchange");
+  Flag(c, "originator", "ORG", "The organisation the record comes from");
+  Flag(c, "end-user", "U", "The person on whose behalf it is sent");
+  Flag(c, "content-type", "T", "The payload's media type");
+  Flag(c, "idempotency-key", "K", "Submitting the same key again returns the first receipt");
+  Flag(c, "sender-org", "ORG",
+       "A claim the gateway checks against the certificate and refuses if it differs");
+  Flag(c, "sender-system", "S",
+       "A claim the gateway checks against the certificate and refuses if it differs");
+  Flag(c, "file", "F", "The payload ('-' or none: stdin)");
+  c->add_flag("--stream",
+              "Large record: the payload is read from --file, which it requires, and sent in "
+              "1 MiB messages with SubmitStream, never held whole in memory");
+}
+
+void AddFetch(CLI::App* app) {
+  CLI::App* c = app->add_subcommand(
+      "fetch", "Print the records waiting in this system's mailbox, one JSON object a line");
+  Flag(c, "max", "N", "At most N records (default 100)")->check(cli::WholeNumber());
+  c->add_flag("--ack",
+              "Acknowledge what was fetched, once every file is written (a streamed record "
+              "only with --out-dir)");
+  Flag(c, "out-dir", "DIR",
+       "Write each payload to DIR/<record_id>; streamed records are read with FetchStream. "
+       "Without it a streamed record is printed with \"streamed\": true and no payload");
 }
 
 int Main(int argc, char** argv) {
-  if (WantsHelp(argc, argv)) return PrintHelp(kUsage);
-  Args args;
-  std::string error;
-  if (!Parse(argc, argv, &args, &error)) return Usage(error);
-  if (args.positional.empty()) return Usage("no command given");
-  const std::string& command = args.positional[0];
+  CLI::App app{"gatehouse: the command-line client of a Gatehouse gateway, for people and\n"
+               "scripts. It talks to its organisation's gateway over mutual TLS with a system\n"
+               "certificate. Output: one JSON object a line on stdout; errors on stderr name\n"
+               "the gRPC code and the gateway's reason.",
+               "gatehouse"};
+  cli::Configure(app);
+  app.require_subcommand(1);
+  // Connection flags come before the command.
+  Flag(&app, "gateway", "HOST:PORT", "The gateway's Exchange API")
+      ->envname("GATEHOUSE_GATEWAY")
+      ->required();
+  Flag(&app, "cert", "FILE", "This system's certificate")->envname("GATEHOUSE_CERT")->required();
+  Flag(&app, "key", "FILE", "Its private key")->envname("GATEHOUSE_KEY")->required();
+  Flag(&app, "ca", "FILE", "The CA that issued the gateway's certificate")
+      ->envname("GATEHOUSE_CA")
+      ->required();
+  Flag(&app, "crl-dir", "DIR", "Certificate revocation lists (optional)")
+      ->envname("GATEHOUSE_CRL_DIR");
+  AddSubmit(&app);
+  AddFetch(&app);
+  app.add_subcommand("ack", "Acknowledge records fetched earlier")
+      ->add_option("RECORD_ID")
+      ->required()
+      ->expected(1, 1 << 20)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->description("The records to acknowledge");
+  CLI::App* status =
+      app.add_subcommand("status", "Print the gateway's status, or a submitted record's");
+  status->add_option("RECORD_ID")->description("The record (default: the gateway's status)");
+  status->add_flag(
+      "--proof",
+      "Fetch the receiving gateway's audit inclusion proof for RECORD_ID and verify it; "
+      "exit 1 if it does not verify");
+  if (std::optional<int> exit = cli::Parse(app, argc, argv)) return *exit;
+  const CLI::App* chosen = app.get_subcommands().front();
+  const std::string command = chosen->get_name();
+  const Args connection = Args::Of(app);
+  const Args args = Args::Of(*chosen);
 
   v1::TlsConfig tls;
-  tls.set_cert_file(args.Get("cert", "GATEHOUSE_CERT"));
-  tls.set_key_file(args.Get("key", "GATEHOUSE_KEY"));
-  tls.set_ca_file(args.Get("ca", "GATEHOUSE_CA"));
-  tls.set_crl_dir(args.Get("crl-dir", "GATEHOUSE_CRL_DIR"));
-  std::string address = args.Get("gateway", "GATEHOUSE_GATEWAY");
-  if (address.empty() || tls.cert_file().empty() || tls.key_file().empty() ||
-      tls.ca_file().empty()) {
-    return Usage("--gateway, --cert, --key and --ca are required");
-  }
+  tls.set_cert_file(connection.Get("cert"));
+  tls.set_key_file(connection.Get("key"));
+  tls.set_ca_file(connection.Get("ca"));
+  tls.set_crl_dir(connection.Get("crl-dir"));
+  const std::string address = connection.Get("gateway");
   absl::StatusOr<std::string> pem = ReadFile(tls.cert_file());
   absl::StatusOr<Identity> me =
       pem.ok() ? IdentityFromCertificatePem(*pem) : absl::StatusOr<Identity>(pem.status());
@@ -421,8 +440,7 @@ int Main(int argc, char** argv) {
   if (command == "submit") return Submit(*stub, args);
   if (command == "fetch") return Fetch(*stub, args);
   if (command == "ack") return Ack(*stub, args);
-  if (command == "status") return Status(*stub, args);
-  return Usage(absl::StrCat("unknown command '", command, "'"));
+  return Status(*stub, args);
 }
 
 }  // namespace

@@ -37,18 +37,18 @@
 // stdout gets one JSON line.
 //
 // Exit: 0 if the window completed calls and none failed, 1 on errors or a
-// failed first call, 2 on usage.
+// failed first call, 2 on usage (docs/cli.md).
 #include <unistd.h>
 
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
 
-#include "common/help.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -58,6 +58,7 @@
 #include "common/log.h"
 #include "transport/grpc_status.h"
 #include "transport/tls.h"
+#include "tools/cli/cli.h"
 #include "tools/ghbench/load_generator.h"
 #include "tools/ghbench/proc_stats.h"
 #include "tools/ghbench/summary.h"
@@ -68,50 +69,13 @@ namespace {
 constexpr const char* kEchoMethod = "/gatehouse.bench.Echo/Echo";
 constexpr const char* kSubmitMethod = "/gatehouse.v1.Exchange/Submit";
 
-constexpr const char* kUsage =
-    "usage: ghbench --target HOST:PORT --cert F --key F --ca F [--crl-dir D]\n"
-    "               [--server-uri URI | --server-name NAME] [--mode echo|submit]\n"
-    "               [--concurrency N] [--channels N] [--payload BYTES]\n"
-    "               [--duration S | --count N] [--warmup S] [--rate CALLS_PER_S]\n"
-    "               [--timeout-ms MS] [--watch-pid PID]... [--label L] [--json]\n"
-    "               [--method /package.Service/Method]\n"
-    "  submit: --to ORG [--to-system S] [--type T] [--classification C]\n"
-    "          [--caveat X]... [--purpose P] [--content-type T]\n";
-
 int Usage(const std::string& why) {
-  std::fprintf(stderr, "ghbench: %s\n%s", why.c_str(), kUsage);
-  return 2;
+  std::fprintf(stderr, "ghbench: %s\nRun with --help for more information.\n", why.c_str());
+  return cli::kExitUsage;
 }
 
-struct Args {
-  std::map<std::string, std::vector<std::string>> flags;
-
-  std::string Get(const std::string& name, const std::string& fallback = "") const {
-    auto it = flags.find(name);
-    return it == flags.end() ? fallback : it->second.back();
-  }
-  bool Has(const std::string& name) const { return flags.count(name) > 0; }
-};
-
-bool Parse(int argc, char** argv, Args* args, std::string* error) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--", 0) != 0) {
-      *error = absl::StrCat("unexpected argument '", a, "'");
-      return false;
-    }
-    std::string name = a.substr(2);
-    if (name == "json" || name == "help") {
-      args->flags[name].push_back("true");
-    } else if (i + 1 < argc) {
-      args->flags[name].push_back(argv[++i]);
-    } else {
-      *error = absl::StrCat("--", name, " needs a value");
-      return false;
-    }
-  }
-  return true;
-}
+// The flags given, by name (cli::Values: Has, Get, All).
+using Args = cli::Values;
 
 // A numeric flag; false (with *error set) if present and not a number >= min.
 template <typename T>
@@ -224,9 +188,7 @@ std::string SetRequest(const Args& args, const std::string& mode, int64_t payloa
   l->set_recipient_system(args.Get("to-system"));
   l->set_record_type(args.Get("type", "discharge_summary"));
   l->set_classification(args.Get("classification", "OFFICIAL-SENSITIVE"));
-  if (args.Has("caveat")) {
-    for (const std::string& c : args.flags.at("caveat")) l->add_caveats(c);
-  }
+  for (const std::string& c : args.All("caveat")) l->add_caveats(c);
   l->set_purpose(args.Get("purpose", "direct_care"));
   l->set_content_type(args.Get("content-type", "application/octet-stream"));
   if (l->recipient_org().empty()) return "submit mode needs --to ORG";
@@ -292,12 +254,68 @@ Measured Measure(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
   return m;
 }
 
+// The command line: every flag takes one value except --json; --watch-pid
+// and --caveat may repeat. Values are checked in Main, as before CLI11.
+void AddFlags(CLI::App& app) {
+  struct Spec {
+    const char* name;
+    const char* value;
+    const char* help;
+  };
+  static const Spec kFlags[] = {
+      {"target", "HOST:PORT", "Where to send calls (required)"},
+      {"cert", "F", "Client certificate (required)"},
+      {"key", "F", "Its private key (required)"},
+      {"ca", "F", "CA of the server's certificate (required)"},
+      {"crl-dir", "D", "Certificate revocation lists"},
+      {"server-uri", "URI", "Check the server's certificate carries exactly this psn:// SAN URI"},
+      {"server-name", "NAME", "Check the server's certificate by ordinary TLS hostname "
+                              "verification against NAME (e.g. nginx)"},
+      {"mode", "echo|submit", "echo (default): /gatehouse.bench.Echo/Echo; submit: "
+                              "gatehouse.v1.Exchange/Submit on a sending gateway"},
+      {"concurrency", "N", "Calls kept in flight (default 64)"},
+      {"channels", "N", "Connections the calls are spread over (default 1)"},
+      {"payload", "BYTES", "Payload size (default 100)"},
+      {"duration", "S", "Seconds the measured window lasts (default 10)"},
+      {"count", "N", "Or: the window ends after N calls"},
+      {"warmup", "S", "Seconds of calls before the window, not recorded (default 2)"},
+      {"rate", "CALLS_PER_S", "Open loop: start calls at this rate (default: closed loop)"},
+      {"timeout-ms", "MS", "Deadline of each call (default 30000)"},
+      {"label", "L", "A label for the results"},
+      {"method", "/package.Service/Method", "Call this method instead of the mode's"},
+      {"to", "ORG", "submit: the recipient organisation (required in submit mode)"},
+      {"to-system", "S", "submit: the recipient system"},
+      {"type", "T", "submit: record type (default discharge_summary)"},
+      {"classification", "C", "submit: classification (default OFFICIAL-SENSITIVE)"},
+      {"purpose", "P", "submit: purpose (default direct_care)"},
+      {"content-type", "T", "submit: media type (default application/octet-stream)"},
+  };
+  for (const Spec& f : kFlags) {
+    app.add_option(std::string("--") + f.name)->type_name(f.value)->description(f.help);
+  }
+  for (const char* repeated : {"watch-pid", "caveat"}) {
+    app.add_option(std::string("--") + repeated)
+        ->type_name(repeated == std::string("caveat") ? "X" : "PID")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->description(repeated == std::string("caveat")
+                          ? "submit: a handling caveat; may repeat"
+                          : "Report the CPU and peak memory of this process too; may repeat");
+  }
+  app.add_flag("--json", "Summary on stderr, one JSON line on stdout");
+}
+
 int Main(int argc, char** argv) {
-  if (WantsHelp(argc, argv)) return PrintHelp(kUsage);
-  Args args;
+  CLI::App app{"ghbench: an asynchronous gRPC load generator over mutual TLS. Reports calls/s,\n"
+               "latency percentiles, errors by gRPC code, and CPU and memory of itself and\n"
+               "of each --watch-pid process in the measured window. Exit 0 if the window\n"
+               "completed calls and none failed, 1 on errors or a failed first call.",
+               "ghbench"};
+  cli::Configure(app);
+  AddFlags(app);
+  if (std::optional<int> exit = cli::Parse(app, argc, argv)) return *exit;
+  const Args args = Args::Of(app);
   std::string error;
-  if (!Parse(argc, argv, &args, &error)) return Usage(error);
-  if (args.Has("help")) return Usage("help");
   const std::string mode = args.Get("mode", "echo");
   if (mode != "echo" && mode != "submit") return Usage("--mode must be echo or submit");
 
@@ -329,12 +347,10 @@ int Main(int argc, char** argv) {
     return Usage(error);
   }
   std::vector<pid_t> watch;
-  if (args.Has("watch-pid")) {
-    for (const std::string& p : args.flags.at("watch-pid")) {
-      int pid;
-      if (!absl::SimpleAtoi(p, &pid) || pid <= 0) return Usage("--watch-pid must be a pid");
-      watch.push_back(pid);
-    }
+  for (const std::string& p : args.All("watch-pid")) {
+    int pid;
+    if (!absl::SimpleAtoi(p, &pid) || pid <= 0) return Usage("--watch-pid must be a pid");
+    watch.push_back(pid);
   }
 
   // What each call sends, and how a response is judged.

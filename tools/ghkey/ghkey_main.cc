@@ -12,16 +12,17 @@
 //   ghkey verify-directory --trust=AUTHORITY_EXPORT.json --in=FILE
 //
 // Keyset files are written with mode 0600 and refused if group or others can
-// access them. Exit status: 0 success, 1 failure (reason on stderr), 2 usage.
+// access them. Command line and exit statuses: docs/cli.md (tools/cli/cli.h).
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <optional>
 #include <string>
+#include <vector>
 
-#include "common/help.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
@@ -30,22 +31,12 @@
 #include "envelope/keyset.h"
 #include "envelope/signed_directory.h"
 #include "google/protobuf/util/json_util.h"
+#include "tools/cli/cli.h"
 
 namespace gatehouse::envelope {
 namespace {
 
 using Flags = std::map<std::string, std::string>;
-
-constexpr char kUsage[] =
-    "usage: ghkey generate --org=ORG --out=FILE [--authority]\n"
-    "       ghkey list --keyset=FILE\n"
-    "       ghkey export --keyset=FILE\n"
-    "       ghkey rotate-encryption --keyset=FILE\n"
-    "       ghkey add-signing --keyset=FILE\n"
-    "       ghkey promote --keyset=FILE --key-id=HEX\n"
-    "       ghkey remove --keyset=FILE --key-id=HEX\n"
-    "       ghkey sign-directory --authority=FILE --directory=DIR.json --valid-for=HOURS --out=FILE\n"
-    "       ghkey verify-directory --trust=AUTHORITY_EXPORT.json --in=FILE\n";
 
 absl::StatusOr<std::string> Flag(const Flags& flags, const std::string& name) {
   auto it = flags.find(name);
@@ -221,33 +212,85 @@ absl::Status Run(const std::string& command, const Flags& flags) {
   return absl::InvalidArgumentError(absl::StrCat("unknown command ", command));
 }
 
+// One command's flags: each takes a value and is required, except the
+// switches (no value).
+struct FlagSpec {
+  const char* name;
+  const char* value;  // what the value is, as help shows it; "" for a switch
+  const char* help;
+  enum { kRequired, kSwitch } kind = kRequired;
+};
+struct CommandSpec {
+  const char* name;
+  const char* help;
+  std::vector<FlagSpec> flags;
+};
+
+const std::vector<CommandSpec>& Commands() {
+  static const auto* commands = new std::vector<CommandSpec>{
+      {"generate", "Write a new keyset (mode 0600); refuses to overwrite",
+       {{"org", "ORG", "The organisation the keyset is for"},
+        {"out", "FILE", "Where to write it"},
+        {"authority", "", "A directory authority's keyset, not a gateway's", FlagSpec::kSwitch}}},
+      {"list", "List a keyset's keys", {{"keyset", "FILE", "The keyset file"}}},
+      {"export", "Print the directory entry (JSON, public keys only)", {{"keyset", "FILE", "The keyset file"}}},
+      {"rotate-encryption", "Make a new primary X25519 key; the old one still opens",
+       {{"keyset", "FILE", "The keyset file"}}},
+      {"add-signing", "Add an Ed25519 key, published but not yet signing", {{"keyset", "FILE", "The keyset file"}}},
+      {"promote", "Make a published signing key primary",
+       {{"keyset", "FILE", "The keyset file"}, {"key-id", "HEX", "The key's id, as list prints it"}}},
+      {"remove", "Drop a key that is not primary",
+       {{"keyset", "FILE", "The keyset file"}, {"key-id", "HEX", "The key's id, as list prints it"}}},
+      {"sign-directory", "Sign a directory as the directory authority",
+       {{"authority", "FILE", "The authority's keyset"},
+        {"directory", "DIR.json", "The directory to sign"},
+        {"valid-for", "HOURS", "How long the signature is valid"},
+        {"out", "FILE", "Where to write the signed directory"}}},
+      {"verify-directory", "Verify a signed directory and print it",
+       {{"trust", "AUTHORITY_EXPORT.json", "The authority's export"},
+        {"in", "FILE", "The signed directory"}}},
+  };
+  return *commands;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"ghkey: gateway keysets and the signed directory, for operators and the\n"
+               "directory authority. Keyset files are written with mode 0600 and refused\n"
+               "if group or others can access them.",
+               "ghkey"};
+  cli::Configure(app);
+  app.require_subcommand(1);
+  for (const CommandSpec& c : Commands()) {
+    CLI::App* sub = app.add_subcommand(c.name, c.help);
+    for (const FlagSpec& f : c.flags) {
+      const std::string name = std::string("--") + f.name;
+      if (f.kind == FlagSpec::kSwitch) {
+        sub->add_flag(name, f.help);
+      } else {
+        sub->add_option(name)->required()->type_name(f.value)->description(f.help);
+      }
+    }
+  }
+  if (std::optional<int> exit = cli::Parse(app, argc, argv)) return *exit;
+  const CLI::App* chosen = app.get_subcommands().front();
+  const std::string command = chosen->get_name();
+  const cli::Values given = cli::Values::Of(*chosen);
+  Flags flags;
+  for (const CommandSpec& c : Commands()) {
+    if (c.name != command) continue;
+    for (const FlagSpec& f : c.flags) {
+      if (given.Has(f.name)) flags[f.name] = f.kind == FlagSpec::kSwitch ? "true" : given.Get(f.name);
+    }
+  }
+  const absl::Status s = Run(command, flags);
+  if (!s.ok()) {
+    std::fprintf(stderr, "ghkey %s: %s\n", command.c_str(), s.ToString().c_str());
+    return cli::kExitFailed;
+  }
+  return cli::kExitOk;
+}
+
 }  // namespace
 }  // namespace gatehouse::envelope
 
-int main(int argc, char** argv) {
-  if (gatehouse::WantsHelp(argc, argv)) return gatehouse::PrintHelp(gatehouse::envelope::kUsage);
-  if (argc < 2) {
-    std::fputs(gatehouse::envelope::kUsage, stderr);
-    return 2;
-  }
-  gatehouse::envelope::Flags flags;
-  for (int i = 2; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0) {
-      std::fputs(gatehouse::envelope::kUsage, stderr);
-      return 2;
-    }
-    const size_t eq = arg.find('=');
-    if (eq == std::string::npos) {
-      flags[arg.substr(2)] = "true";
-    } else {
-      flags[arg.substr(2, eq - 2)] = arg.substr(eq + 1);
-    }
-  }
-  const absl::Status s = gatehouse::envelope::Run(argv[1], flags);
-  if (!s.ok()) {
-    std::fprintf(stderr, "ghkey %s: %s\n", argv[1], s.ToString().c_str());
-    return s.code() == absl::StatusCode::kInvalidArgument && s.message().rfind("unknown command", 0) == 0 ? 2 : 1;
-  }
-  return 0;
-}
+int main(int argc, char** argv) { return gatehouse::envelope::Main(argc, argv); }

@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -61,6 +62,25 @@ TEST_F(SqliteStoreTest, ConcurrentWritesShareCommits) {
   EXPECT_LT(store_->Stats().commits, kThreads * kEach);
   Reopen();
   EXPECT_EQ(*store_->OutboxDepth(), kThreads * kEach);
+}
+
+// Closing (the destructor) stops the group commit: every write queued
+// before it is committed and called back, none is lost.
+TEST_F(SqliteStoreTest, WritesQueuedWhenTheStoreClosesAreCommittedAndCalledBack) {
+  constexpr int kN = 200;
+  std::atomic<int> ok{0}, called{0};
+  for (int i = 0; i < kN; ++i) {
+    store_->AddToOutboxAsync(Request(absl::StrCat("q", i)), "", 1,
+                             [&](absl::StatusOr<OutboxEntry> e, bool inserted) {
+                               ok += e.ok() && inserted;
+                               ++called;
+                             });
+  }
+  store_.reset();
+  EXPECT_EQ(called.load(), kN);
+  EXPECT_EQ(ok.load(), kN);
+  Reopen();
+  EXPECT_EQ(*store_->OutboxDepth(), kN);
 }
 
 TEST_F(SqliteStoreTest, AFailedWriteDoesNotUndoItsGroup) {

@@ -1,0 +1,248 @@
+// SqliteStore's OutboxStore and IdempotencyStore: records we send, until a
+// peer gateway acknowledges or refuses them, found again by a system's
+// idempotency key.
+#include <sqlite3.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/rendezvous.h"
+#include "common/status_macros.h"
+#include "gateway/store/sqlite_statement.h"
+#include "gateway/store/sqlite_store.h"
+
+namespace gatehouse {
+
+using sqlite::Stmt;
+
+namespace {
+
+constexpr const char* kOutboxColumns =
+    "SELECT idempotency_key, record, state, attempts, next_attempt_ms, "
+    "delivered_ms, last_error, receipt FROM outbox ";
+
+absl::StatusOr<OutboxEntry> ReadOutboxRow(Stmt& s) {
+  OutboxEntry e;
+  e.idempotency_key = s.Text(0);
+  if (!e.record.ParseFromString(s.Text(1)) ||
+      (!s.IsNull(7) && !e.receipt.ParseFromString(s.Text(7)))) {
+    return absl::DataLossError("store: an outbox row does not parse");
+  }
+  e.state = static_cast<v1::RecordState>(s.Int(2));
+  e.attempts = static_cast<int32_t>(s.Int(3));
+  e.next_attempt_ms = s.Int(4);
+  e.delivered_ms = s.Int(5);
+  e.last_error = s.Text(6);
+  return e;
+}
+
+}  // namespace
+
+void SqliteStore::AddToOutboxAsync(const v1::OutboxRecord& request,
+                                   const std::string& idempotency_key, int64_t now_ms,
+                                   OutboxDone done) {
+  struct State {
+    v1::OutboxRecord request;
+    std::string key;
+    std::string bytes;
+    OutboxEntry result;
+    bool inserted = false;
+  };
+  auto st = std::make_shared<State>();
+  st->request = request;
+  st->key = idempotency_key;
+  st->bytes = request.SerializeAsString();
+  RunWriteAsync(
+      [this, st, now_ms](sqlite3* db, int64_t* delta) -> absl::Status {
+        st->inserted = false;
+        if (!st->key.empty()) {
+          Stmt find(db,
+                    "SELECT record_id FROM outbox WHERE sender_system = ? AND idempotency_key = ?");
+          RETURN_IF_ERROR(find.ok());
+          find.Bind(1, st->request.sender_system());
+          find.Bind(2, st->key);
+          int rc = find.Step();
+          if (rc == SQLITE_ROW) {
+            ASSIGN_OR_RETURN(st->result, GetOutboxOn(db, find.Text(0)));
+            return absl::OkStatus();
+          }
+          RETURN_IF_ERROR(find.Check(rc, "lookup"));
+        }
+        Stmt s(db,
+               "INSERT INTO outbox (record_id, sender_system, idempotency_key, record, state, "
+               "next_attempt_ms, accepted_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        RETURN_IF_ERROR(s.ok());
+        s.Bind(1, st->request.record_id());
+        s.Bind(2, st->request.sender_system());
+        if (st->key.empty()) {
+          s.BindNull(3);
+        } else {
+          s.Bind(3, st->key);
+        }
+        s.BindBlob(4, st->bytes);
+        s.Bind(5, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+        s.Bind(6, now_ms);
+        s.Bind(7, now_ms);
+        RETURN_IF_ERROR(s.Done());
+        *delta = 1;
+        st->inserted = true;
+        return absl::OkStatus();
+      },
+      [st, now_ms, done = std::move(done)](absl::Status status) {
+        if (!status.ok()) {
+          done(status, false);
+          return;
+        }
+        if (st->inserted) {
+          st->result = OutboxEntry();
+          st->result.record = std::move(st->request);
+          st->result.idempotency_key = std::move(st->key);
+          st->result.next_attempt_ms = now_ms;
+        }
+        done(std::move(st->result), st->inserted);
+      });
+}
+
+absl::StatusOr<OutboxEntry> SqliteStore::AddToOutbox(const v1::OutboxRecord& request,
+                                                     const std::string& idempotency_key,
+                                                     int64_t now_ms, bool* inserted) {
+  using Result = std::pair<absl::StatusOr<OutboxEntry>, bool>;
+  Rendezvous<Result> r;
+  AddToOutboxAsync(request, idempotency_key, now_ms,
+                   [cb = r.Callback()](absl::StatusOr<OutboxEntry> e, bool ins) {
+                     cb(Result(std::move(e), ins));
+                   });
+  Result result = r.Wait();
+  *inserted = result.second;
+  return std::move(result.first);
+}
+
+absl::StatusOr<std::vector<OutboxEntry>> SqliteStore::DueForDelivery(int64_t now_ms, int limit) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s(reader_, (std::string(kOutboxColumns) +
+                   "WHERE state = ? AND next_attempt_ms <= ? ORDER BY next_attempt_ms LIMIT ?")
+                      .c_str());
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+  s.Bind(2, now_ms);
+  s.Bind(3, limit);
+  std::vector<OutboxEntry> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    ASSIGN_OR_RETURN(OutboxEntry e, ReadOutboxRow(s));
+    out.push_back(std::move(e));
+  }
+  RETURN_IF_ERROR(s.Check(rc, "read"));
+  return out;
+}
+
+absl::StatusOr<int64_t> SqliteStore::NextAttemptMs() {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s(reader_, "SELECT MIN(next_attempt_ms) FROM outbox WHERE state = ?");
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+  int rc = s.Step();
+  RETURN_IF_ERROR(s.Check(rc, "read"));
+  if (rc != SQLITE_ROW || s.IsNull(0)) return -1;
+  return s.Int(0);
+}
+
+void SqliteStore::MarkDeliveredAsync(const std::string& record_id, int64_t delivered_ms,
+                                     const v1::SignedReceipt& receipt, WriteDone done) {
+  RunWriteAsync(
+      [record_id, delivered_ms, receipt_bytes = receipt.SerializeAsString()](
+          sqlite3* db, int64_t* delta) -> absl::Status {
+        Stmt s(db, "UPDATE outbox SET state = ?, delivered_ms = ?, last_error = '', "
+                   "attempts = attempts + 1, receipt = ? WHERE record_id = ? AND state = ?");
+        RETURN_IF_ERROR(s.ok());
+        s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_DELIVERED));
+        s.Bind(2, delivered_ms);
+        s.BindBlob(3, receipt_bytes);
+        s.Bind(4, record_id);
+        s.Bind(5, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+        RETURN_IF_ERROR(s.Done());
+        *delta = -sqlite3_changes(db);
+        return absl::OkStatus();
+      },
+      std::move(done));
+}
+
+absl::Status SqliteStore::MarkDelivered(const std::string& record_id, int64_t delivered_ms,
+                                        const v1::SignedReceipt& receipt) {
+  Rendezvous<absl::Status> r;
+  MarkDeliveredAsync(record_id, delivered_ms, receipt, r.Callback());
+  return r.Wait();
+}
+
+absl::Status SqliteStore::MarkAttemptFailed(const std::string& record_id,
+                                            int64_t next_attempt_ms,
+                                            const std::string& error) {
+  return RunWrite([&](sqlite3* db, int64_t*) -> absl::Status {
+    Stmt s(db, "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?, "
+               "last_error = ? WHERE record_id = ? AND state = ?");
+    RETURN_IF_ERROR(s.ok());
+    s.Bind(1, next_attempt_ms);
+    s.Bind(2, error);
+    s.Bind(3, record_id);
+    s.Bind(4, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+    return s.Done();
+  });
+}
+
+absl::Status SqliteStore::MarkRejected(const std::string& record_id,
+                                       const std::string& error) {
+  return RunWrite([&](sqlite3* db, int64_t* delta) -> absl::Status {
+    Stmt s(db, "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ? "
+               "WHERE record_id = ? AND state = ?");
+    RETURN_IF_ERROR(s.ok());
+    s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_REJECTED));
+    s.Bind(2, error);
+    s.Bind(3, record_id);
+    s.Bind(4, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+    RETURN_IF_ERROR(s.Done());
+    *delta = -sqlite3_changes(db);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<OutboxEntry> SqliteStore::FindByIdempotencyKey(const std::string& system,
+                                                              const std::string& key) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s(reader_, (std::string(kOutboxColumns) +
+                   "WHERE sender_system = ? AND idempotency_key = ?").c_str());
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, system);
+  s.Bind(2, key);
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) return absl::NotFoundError("no such idempotency key");
+  RETURN_IF_ERROR(s.Check(rc, "read"));
+  return ReadOutboxRow(s);
+}
+
+absl::StatusOr<OutboxEntry> SqliteStore::GetOutbox(const std::string& record_id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  return GetOutboxOn(reader_, record_id);
+}
+
+absl::StatusOr<OutboxEntry> SqliteStore::GetOutboxOn(sqlite3* db, const std::string& record_id) {
+  Stmt s(db, (std::string(kOutboxColumns) + "WHERE record_id = ?").c_str());
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, record_id);
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) {
+    return absl::NotFoundError(absl::StrCat("no record ", record_id, " in the outbox"));
+  }
+  RETURN_IF_ERROR(s.Check(rc, "read"));
+  return ReadOutboxRow(s);
+}
+
+absl::StatusOr<int64_t> SqliteStore::OutboxDepth() {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  return queued_;
+}
+
+}  // namespace gatehouse
