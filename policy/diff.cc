@@ -204,16 +204,25 @@ class DiffVisitor : public BoxVisitor {
   bool Enter(const Cube& box, absl::Span<const uint32_t> cubes) override {
     if (checking_ >= 0 && !check_ok_) return false;
     if (BothDenyThroughout(box, cubes)) return false;  // nothing here can change
-    if (checking_ >= 0) return true;  // a summary check looks at the rest
+    if (checking_ != -1) return true;  // a summary check or probe looks at the rest
     for (uint32_t i : cubes) {
-      if (delta_[i]) return true;
+      if (i >= focus_) break;
+      if (delta_[i] && Contains(cubes_[i], box)) return false;  // counted there
     }
-    return false;  // only what both versions share reaches here
+    return true;
   }
+
+  // Boxes inside a changed cube of lower index than `k` are skipped: they
+  // were classified when that cube was partitioned.
+  void set_focus(uint32_t k) { focus_ = k; }
 
   void Leaf(const Cube& box, absl::Span<const uint32_t> cubes) override {
     if (checking_ >= 0) {
       Check(box, cubes);
+      return;
+    }
+    if (checking_ == kProbing) {
+      probe_found_ = Classify(box, cubes, &probe_);
       return;
     }
     FlowChange c;
@@ -225,6 +234,49 @@ class DiffVisitor : public BoxVisitor {
     order_[it->second].where.push_back(box);
   }
 
+  bool Done() const override { return checking_ == kProbing && probe_found_; }
+
+  // Requests naming, as originator, role, legal basis, record type,
+  // purpose, level or caveat, a name only one version declares: the other
+  // denies them all, so they change exactly where the declaring version
+  // allows them. Listing each such flow would list that version's whole
+  // policy once more (most rules do not restrict the originator); instead
+  // each piece is one change "where either version allows it", if the
+  // declaring version allows anything there, and the partition skips it.
+  // Pieces naming a new or removed sender or recipient are listed flow by
+  // flow, as what an organisation may now send or receive is what an officer
+  // checks. `pieces`: disjoint cubes, each known to one version only.
+  // Returns the pieces to be listed flow by flow.
+  Region SummariseUndeclared(const Shape& shape, const std::vector<Cube>& cubes,
+                             const Region& pieces) {
+    Region listed;
+    for (const Cube& piece : pieces) {
+      if (!known_cube_[0].m[kDimSender].Intersects(piece.m[kDimSender]) ||
+          !known_cube_[1].m[kDimSender].Intersects(piece.m[kDimSender]) ||
+          !known_cube_[0].m[kDimRecipient].Intersects(piece.m[kDimRecipient]) ||
+          !known_cube_[1].m[kDimRecipient].Intersects(piece.m[kDimRecipient])) {
+        listed.push_back(piece);
+        continue;
+      }
+      checking_ = kProbing;
+      probe_found_ = false;
+      probe_ = FlowChange();
+      PartitionSpace(shape, piece, cubes, this);
+      checking_ = -1;
+      if (!probe_found_) continue;
+      FlowChange c = std::move(probe_);
+      c.where = {piece};
+      c.summary = piece;
+      c.has_summary = true;
+      c.only_where_allowed = true;
+      std::string& allowed = c.kind == FlowChange::Kind::kNewlyPermitted ? c.after : c.before;
+      allowed = absl::StrCat("allowed where the ", &allowed == &c.after ? "new" : "old",
+                             " version's rules permit it (e.g. ", allowed, ")");
+      order_.push_back(std::move(c));
+    }
+    return listed;
+  }
+
   // Sets `summary` of each change to the smallest box holding all its
   // requests when every other request in that box is denied by both
   // versions (so "these flows, where either version allows them" is
@@ -232,7 +284,7 @@ class DiffVisitor : public BoxVisitor {
   void Summarise(const Shape& shape, const std::vector<Cube>& cubes, size_t budget) {
     for (size_t g = 0; g < order_.size(); ++g) {
       FlowChange& c = order_[g];
-      if (c.where.size() < 2) continue;
+      if (c.where.size() < 2 || c.only_where_allowed) continue;
       Cube hull = c.where[0];
       for (const Cube& b : c.where) {
         for (int d = 0; d < kNumValueDims; ++d) hull.m[d] |= b.m[d];
@@ -521,7 +573,11 @@ class DiffVisitor : public BoxVisitor {
            size_t>
       groups_;
   std::vector<FlowChange> order_;
-  int checking_ = -1;  // the change whose summary is being checked
+  uint32_t focus_ = 0;
+  static constexpr int kProbing = -2;
+  int checking_ = -1;  // the change whose summary is being checked, or kProbing
+  bool probe_found_ = false;
+  FlowChange probe_;
   bool check_ok_ = false;
   size_t check_budget_ = 0;
 };
@@ -673,6 +729,20 @@ absl::StatusOr<PolicyDiff> DiffPolicies(const Model& before, const Model& after)
       delta.push_back(is_delta);
     }
   };
+  // A thing both versions have (a rule with the same effect, the
+  // write-down, the names declared) whose reach may differ: what both
+  // reach is shared, only the difference is a change. So adding one
+  // organisation makes a sector-wide rule a change for that organisation
+  // alone, not for the whole sector.
+  auto add_split = [&](const Region& ra, const Region& rb, What what, uint32_t j, uint32_t i) {
+    if (ra == rb) {
+      add(rb, Tag{Side::kBoth, what, j, i}, false);
+      return;
+    }
+    add(IntersectRegions(shape, ra, rb), Tag{Side::kBoth, what, j, i}, false);
+    add(SubtractRegions(shape, ra, rb), Tag{Side::kBefore, what, i, 0}, true);
+    add(SubtractRegions(shape, rb, ra), Tag{Side::kAfter, what, j, 0}, true);
+  };
   absl::flat_hash_map<std::string, size_t> old_ids;
   for (size_t i = 0; i < before.rules.size(); ++i) old_ids.emplace(before.rules[i].id, i);
   std::vector<bool> old_shared(before.rules.size(), false);
@@ -685,15 +755,16 @@ absl::StatusOr<PolicyDiff> DiffPolicies(const Model& before, const Model& after)
     auto it = old_ids.find(r.id);
     if (it != old_ids.end()) {
       const Rule& o = before.rules[it->second];
-      const bool same_meaning = o.forbid == r.forbid && from_a.Map(o.region) == mapped &&
-                                SameObligations(o.obligations, r.obligations);
+      const Region old_mapped = from_a.Map(o.region);
+      const bool same_effect =
+          o.forbid == r.forbid && SameObligations(o.obligations, r.obligations);
+      const bool same_meaning = same_effect && old_mapped == mapped;
       const bool have_text = !r.text.empty() && !o.text.empty();
       if (have_text ? r.text != o.text : !same_meaning) changed.insert(r.id);
-      if (same_meaning && (!have_text || r.text == o.text)) {
+      if (same_effect) {
         old_shared[it->second] = true;
-        add(mapped, Tag{Side::kBoth, What::kRule, static_cast<uint32_t>(j),
-                        static_cast<uint32_t>(it->second)},
-            false);
+        add_split(old_mapped, mapped, What::kRule, static_cast<uint32_t>(j),
+                  static_cast<uint32_t>(it->second));
         continue;
       }
     }
@@ -705,23 +776,36 @@ absl::StatusOr<PolicyDiff> DiffPolicies(const Model& before, const Model& after)
         Tag{Side::kBefore, What::kRule, static_cast<uint32_t>(i), 0}, true);
   }
   const Region wd_a = from_a.Map(a.WriteDownRegion()), wd_b = from_b.Map(b.WriteDownRegion());
-  if (wd_a == wd_b) {
-    add(wd_b, Tag{Side::kBoth, What::kWriteDown, 0, 0}, false);
-  } else {
-    add(wd_a, Tag{Side::kBefore, What::kWriteDown, 0, 0}, true);
-    add(wd_b, Tag{Side::kAfter, What::kWriteDown, 0, 0}, true);
-  }
+  add_split(wd_a, wd_b, What::kWriteDown, 0, 0);
   const Cube known_a = from_a.Known(a.shape()), known_b = from_b.Known(b.shape());
   const bool same_names = known_a == known_b && known_a == Cube::Universe(shape);
+  Region undeclared;  // requests one version only can name
   if (!same_names) {
-    add({known_a}, Tag{Side::kBefore, What::kKnown, 0, 0}, true);
-    add({known_b}, Tag{Side::kAfter, What::kKnown, 0, 0}, true);
+    add_split({known_a}, {known_b}, What::kKnown, 0, 0);
+    undeclared = SubtractRegions(shape, {known_a}, {known_b});
+    for (Cube& c : SubtractRegions(shape, {known_b}, {known_a})) undeclared.push_back(c);
   }
 
   DiffVisitor visitor(before, after, cubes, tags, delta, diff, org_changes, changed);
   visitor.set_known(!same_names, known_a, known_b);
   diff.common = Intersect(known_a, known_b);
-  PartitionSpace(shape, Cube::Universe(shape), cubes, &visitor);
+  // Within what both versions can name, then each piece only one can;
+  // within each, only where something changed: box by box inside each
+  // changed cube, each box counted in the first changed cube holding it.
+  Region scopes = {Cube::Universe(shape)};
+  if (!same_names) {
+    scopes = visitor.SummariseUndeclared(shape, cubes, undeclared);
+    scopes.insert(scopes.begin(), Intersect(known_a, known_b));
+  }
+  for (const Cube& scope : scopes) {
+    for (size_t k = 0; k < cubes.size(); ++k) {
+      if (!delta[k]) continue;
+      const Cube within = Intersect(scope, cubes[k]);
+      if (within.Empty(shape)) continue;
+      visitor.set_focus(static_cast<uint32_t>(k));
+      PartitionSpace(shape, within, cubes, &visitor);
+    }
+  }
   visitor.Summarise(shape, cubes, /*budget=*/20000);
   std::vector<FlowChange> changes = visitor.Take();
   for (FlowChange& c : changes) MergeForReading(shape, &c.where);

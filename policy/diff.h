@@ -45,6 +45,12 @@ struct FlowChange {
   // originator control, say) cuts the change into many boxes.
   bool has_summary = false;
   Cube summary;
+  // If set, the change holds for exactly the requests of `where` that one
+  // version allows: `where` names something (an originator, a role, a
+  // purpose...) only one version declares, so the other denies it all, and
+  // the change is "what the declaring version allows there" (has_summary is
+  // set too, summary == where[0]).
+  bool only_where_allowed = false;
   std::string before;  // the old decision, e.g. "denied: no permit covers it"
   std::string after;   // the new one, e.g. "allowed by P3 (encrypt; retain 6 years)"
   // For kObligationsChanged: e.g. "no longer notify originator; retain 2
