@@ -12,6 +12,7 @@
 #define GATEHOUSE_GATEWAY_GATEWAY_H_
 
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include <grpcpp/server.h>
@@ -62,6 +63,13 @@ class Gateway {
 
   // The admin endpoint's answer for `path` (/metrics, /readyz, /healthz).
   AdminServer::Response Admin(absl::string_view path);
+
+  // Re-reads now whichever of the directory, policy bundles, keyset,
+  // certificate and CRLs changed, and re-checks their expiry: what the
+  // watcher does every directoryRefreshSeconds (SIGHUP, systemd's
+  // ExecReload). A bad file is refused, audited and logged; the last good
+  // one stays.
+  void ReloadNow();
 
   // Stops accepting calls, lets calls in flight finish for up to `grace`,
   // then stops the outbox sender. Records not yet delivered stay queued.
@@ -153,6 +161,7 @@ class Gateway {
   int peer_port_ = 0;
   bool stopped_ = false;
 
+  std::mutex reload_mu_;  // one ReloadNow at a time (the watcher's or SIGHUP's)
   absl::Mutex watch_mu_;
   bool watch_stopping_ ABSL_GUARDED_BY(watch_mu_) = false;
   std::string directory_stamp_ ABSL_GUARDED_BY(watch_mu_);  // size and mtime last read

@@ -45,6 +45,17 @@ absl::StatusOr<v1::Directory> Gateway::ReadDirectory(const std::string& path,
   return directory;
 }
 
+void Gateway::ReloadNow() {
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  ReloadDirectoryIfChanged();
+  ReloadPolicyIfChanged();
+  ReloadKeysIfChanged();
+  CheckCertificateIfChanged();
+  ReloadRevocationsIfChanged();
+  CheckDirectoryInForce();
+  UpdateHealth();
+}
+
 void Gateway::WatchFiles() {
   const absl::Duration period = absl::Seconds(config_.directory_refresh_seconds());
   absl::Time next_refusal_flush = absl::Now() + absl::Seconds(config_.refusal_summary_seconds());
@@ -53,13 +64,7 @@ void Gateway::WatchFiles() {
       absl::MutexLock lock(&watch_mu_);
       if (watch_mu_.AwaitWithTimeout(absl::Condition(&watch_stopping_), period)) return;
     }
-    ReloadDirectoryIfChanged();
-    ReloadPolicyIfChanged();
-    ReloadKeysIfChanged();
-    CheckCertificateIfChanged();
-    ReloadRevocationsIfChanged();
-    CheckDirectoryInForce();
-    UpdateHealth();
+    ReloadNow();
     if (absl::Now() >= next_refusal_flush) {
       refusals_->Flush();
       next_refusal_flush = absl::Now() + absl::Seconds(config_.refusal_summary_seconds());

@@ -107,13 +107,12 @@ int main(int argc, char** argv) {
       continue;
     }
     if (sig != SIGHUP) break;
-    // The gateway re-reads the directory, policy bundles, certificates and
-    // CRLs by itself when they change on disk (every directoryRefreshSeconds,
-    // default 5). SIGHUP does not yet force that check at once: the Gateway
-    // has no public reload call. It is logged so the operator sees it.
+    // The gateway re-reads the directory, policy bundles, keyset,
+    // certificate and CRLs by itself when they change on disk (every
+    // directoryRefreshSeconds); SIGHUP does it now.
     gatehouse::systemd::NotifyReloading();
-    gatehouse::LogInfo(
-        "reload requested (SIGHUP): changed files are re-read within directoryRefreshSeconds");
+    gatehouse::LogInfo("reload requested (SIGHUP): re-reading changed files now");
+    (*gateway)->ReloadNow();
     status = ReadinessLine(**gateway);
     gatehouse::systemd::NotifyReady(status);
   }

@@ -61,32 +61,38 @@ absl::StatusOr<Identity> PeerService::Authenticate(grpc::ServerContextBase* cont
 }
 
 absl::Status PeerService::Reject(const Identity& caller, const envelope::EnvelopeHeader* header,
-                                 const OpenedContent* opened, const Refusal& refusal) {
+                                 const OpenedContent* opened, const Refusal& refusal,
+                                 Pending* defer) {
   std::string policy_version;
   if (std::shared_ptr<const LoadedPolicy> p = ctx_->policy->live()) policy_version = p->version;
-  return ctx_->reporter->ReportAndWait(
-      refusal, {RefusalReporter::Direction::kInbound, caller.uri},
-      DeliveryEntry(caller.org, ctx_->config->org_id(), header, opened), policy_version);
+  v1::AuditEntry base = DeliveryEntry(caller.org, ctx_->config->org_id(), header, opened);
+  if (defer != nullptr && defer->answer_later) {
+    defer->rejection = Pending::Rejection{refusal, std::move(base), std::move(policy_version)};
+    return refusal.status;
+  }
+  return ctx_->reporter->ReportAndWait(refusal, {RefusalReporter::Direction::kInbound, caller.uri},
+                                       std::move(base), policy_version);
 }
 
 absl::Status PeerService::CheckClaimedParties(const Identity& caller,
-                                              const envelope::EnvelopeHeader& claimed) {
+                                              const envelope::EnvelopeHeader& claimed,
+                                              Pending* defer) {
   const envelope::RecordLabels& h = claimed.labels;
   if (h.sender_org != caller.org) {
     return Reject(caller, &claimed, nullptr,
                   absl::UnauthenticatedError(absl::StrCat(
                       "the envelope claims sender organisation '", h.sender_org,
-                      "' but the connection is from ", caller.uri)));
+                      "' but the connection is from ", caller.uri)), defer);
   }
   if (h.recipient_org != ctx_->config->org_id()) {
     return Reject(caller, &claimed, nullptr,
                   absl::InvalidArgumentError(absl::StrCat(
                       "record is addressed to '", h.recipient_org, "', but this is ",
-                      ctx_->config->org_id(), "'s gateway")));
+                      ctx_->config->org_id(), "'s gateway")), defer);
   }
   if (!IsRecordId(h.record_id)) {
     return Reject(caller, &claimed, nullptr,
-                  absl::InvalidArgumentError("record id must be 32 lower-case hex characters"));
+                  absl::InvalidArgumentError("record id must be 32 lower-case hex characters"), defer);
   }
   return absl::OkStatus();
 }
@@ -94,7 +100,7 @@ absl::Status PeerService::CheckClaimedParties(const Identity& caller,
 absl::Status PeerService::CheckRepeat(const Identity& caller,
                                       const envelope::EnvelopeHeader& header,
                                       const std::string& envelope_sha256,
-                                      v1::DeliverResponse* response) {
+                                      v1::DeliverResponse* response, Pending* defer) {
   // A record id seen before: the same envelope is a retry (answered with the
   // first receipt); any other envelope under that id is a replay.
   const envelope::RecordLabels& h = header.labels;
@@ -106,13 +112,13 @@ absl::Status PeerService::CheckRepeat(const Identity& caller,
     return Reject(caller, &header, nullptr,
                   absl::AlreadyExistsError(absl::StrCat(
                       "record id ", h.record_id,
-                      " was already used by another organisation; send it under a new id")));
+                      " was already used by another organisation; send it under a new id")), defer);
   }
   if (seen->envelope_sha256 != envelope_sha256) {
     return Reject(caller, &header, nullptr,
                   absl::AlreadyExistsError(absl::StrCat(
                       "replay refused: record ", h.record_id, " from ", h.sender_org,
-                      " was already delivered with different contents")));
+                      " was already delivered with different contents")), defer);
   }
   *response->mutable_receipt() = seen->receipt;
   response->set_duplicate(true);
@@ -127,20 +133,20 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
     return Reject(caller, nullptr, nullptr,
                   absl::ResourceExhaustedError(absl::StrCat(
                       "envelope is ", envelope.size(), " bytes; this gateway accepts records of "
-                      "at most ", config.max_payload_bytes(), " bytes")));
+                      "at most ", config.max_payload_bytes(), " bytes")), pending);
   }
   absl::StatusOr<envelope::EnvelopeHeader> claimed = envelope::PeekHeader(envelope);
   if (!claimed.ok()) {
     return Reject(caller, nullptr, nullptr,
                   absl::InvalidArgumentError(absl::StrCat("malformed envelope: ",
-                                                          claimed.status().message())));
+                                                          claimed.status().message())), pending);
   }
-  RETURN_IF_ERROR(CheckClaimedParties(caller, *claimed));
+  RETURN_IF_ERROR(CheckClaimedParties(caller, *claimed, pending));
   const std::string envelope_sha256 = Sha256(envelope);
   // Claimed before the repeat check: a copy that found nothing stored and
   // then claimed after the first copy was stored would be audited twice.
   ASSIGN_OR_RETURN(pending->claim, Claim(claimed->labels.sender_org, claimed->labels.record_id));
-  if (absl::Status repeat = CheckRepeat(caller, *claimed, envelope_sha256, response);
+  if (absl::Status repeat = CheckRepeat(caller, *claimed, envelope_sha256, response, pending);
       !absl::IsNotFound(repeat)) {
     return repeat;
   }
@@ -149,7 +155,7 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
       OpenRecord(*ctx_, *pending->directory, envelope, caller.org);
   if (!opened.ok()) {
     return Reject(caller, &*claimed, nullptr,
-                  EnvelopeRefusal(opened.status(), "envelope", /*from_spool=*/false));
+                  EnvelopeRefusal(opened.status(), "envelope", /*from_spool=*/false), pending);
   }
   RETURN_IF_ERROR(
       AcceptOpened(caller, *opened, envelope_sha256, Sha256(opened->content.payload()), pending));
@@ -174,7 +180,7 @@ absl::Status PeerService::AcceptOpened(const Identity& caller, const OpenedConte
     ctx_->auditor->Note(*std::move(d.shadow));
     ctx_->metrics->CountRecord("inbound", "shadow_differs");
   }
-  if (d.refusal.has_value()) return Reject(caller, &opened.header, &opened, *d.refusal);
+  if (d.refusal.has_value()) return Reject(caller, &opened.header, &opened, *d.refusal, pending);
   pending->entry = std::move(d.plan.entry);
   pending->receipt = std::move(d.plan.receipt);
   pending->record = std::move(d.plan.record);
@@ -269,15 +275,28 @@ grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* cont
                                                const v1::DeliverRequest* request,
                                                v1::DeliverResponse* response) {
   Pending pending;
+  pending.answer_later = true;
   pending.directory = ctx_->directory->Snapshot();
   absl::StatusOr<Identity> caller = Admit(context, *pending.directory);
   if (!caller.ok()) return AnswerNow(context, caller.status());
-  // Refusals were reported (audit, metric, log) where they were decided.
   absl::Status s = Accept(*caller, request->envelope(), response, &pending);
-  if (!s.ok() || pending.entry.event() == v1::AUDIT_EVENT_UNSPECIFIED) {
-    return AnswerNow(context, s);  // refused, or a repeat answered with its first receipt
-  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (pending.rejection.has_value()) {
+    // Answered once the refusal is audited, on the audit log's thread; the
+    // record stays claimed until then.
+    Pending::Rejection& r = *pending.rejection;
+    ctx_->reporter->Report(r.refusal, {RefusalReporter::Direction::kInbound, caller->uri},
+                           std::move(r.base), r.policy_version,
+                           [reactor, claim = std::move(pending.claim)](absl::Status st) mutable {
+                             claim.reset();
+                             reactor->Finish(ToGrpcStatus(st));
+                           });
+    return reactor;
+  }
+  if (!s.ok() || pending.entry.event() == v1::AUDIT_EVENT_UNSPECIFIED) {
+    reactor->Finish(ToGrpcStatus(s));  // not a record's refusal, or a repeat answered
+    return reactor;
+  }
   Commit(std::move(pending), [reactor](const grpc::Status& st) { reactor->Finish(st); },
          response);
   return reactor;

@@ -17,6 +17,7 @@
 #define GATEHOUSE_GATEWAY_PEER_SERVICE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -83,6 +84,15 @@ class PeerService final : public PeerServiceBase {
     std::shared_ptr<void> claim;    // from Claim: held until stored or refused
     // The one directory version the whole delivery is decided against.
     std::shared_ptr<const DirectorySnapshot> directory;
+    // A refusal whose report (audit, metric, log) Deliver sends on without
+    // waiting, answering once it is audited.
+    struct Rejection {
+      Refusal refusal;
+      v1::AuditEntry base;
+      std::string policy_version;
+    };
+    std::optional<Rejection> rejection;
+    bool answer_later = false;  // Deliver's: refusals go to `rejection`
   };
   // Claims the record (sender, id) for this call until the returned token is
   // dropped: Unavailable if another call is delivering it now. Otherwise two
@@ -107,12 +117,14 @@ class PeerService final : public PeerServiceBase {
   // What an envelope claims, against the connection: its sender must be
   // the caller's organisation, its recipient ours, its id well formed.
   // Refusals audited.
-  absl::Status CheckClaimedParties(const Identity& caller, const envelope::EnvelopeHeader& claimed);
+  absl::Status CheckClaimedParties(const Identity& caller, const envelope::EnvelopeHeader& claimed,
+                                   Pending* defer = nullptr);
   // A record id seen before: OK with `response` filled (the first receipt)
   // if it came with the same envelope, AlreadyExists (audited) if not,
   // NotFound if the id is new.
   absl::Status CheckRepeat(const Identity& caller, const envelope::EnvelopeHeader& header,
-                           const std::string& envelope_sha256, v1::DeliverResponse* response);
+                           const std::string& envelope_sha256, v1::DeliverResponse* response,
+                           Pending* defer = nullptr);
   // DeliverStream after authentication: spools, verifies, checks, commits.
   absl::Status AcceptStream(const Identity& caller, grpc::ServerContext* context,
                             grpc::ServerReader<v1::DeliverChunk>* reader,
@@ -123,13 +135,17 @@ class PeerService final : public PeerServiceBase {
   // Reports a refused delivery (gateway/refusal_reporter.h) and returns the
   // status to answer: the refusal's, or Unavailable if even the refusal
   // could not be audited. `header` as claimed, `opened` once verified; either
-  // may be null.
+  // may be null. With `defer` whose answer_later is set (Deliver's), the
+  // report is left in defer->rejection for Deliver to send on without
+  // waiting, and the refusal's status returned.
   absl::Status Reject(const Identity& caller, const envelope::EnvelopeHeader* header,
-                      const OpenedContent* opened, const Refusal& refusal);
+                      const OpenedContent* opened, const Refusal& refusal,
+                      Pending* defer = nullptr);
   // A refusal before any decision (malformed, replayed, over a limit).
   absl::Status Reject(const Identity& caller, const envelope::EnvelopeHeader* header,
-                      const OpenedContent* opened, absl::Status refused) {
-    return Reject(caller, header, opened, Refusal::Check(std::move(refused), ""));
+                      const OpenedContent* opened, absl::Status refused,
+                      Pending* defer = nullptr) {
+    return Reject(caller, header, opened, Refusal::Check(std::move(refused), ""), defer);
   }
 
   // Why an envelope that did not open is refused. Malformed

@@ -333,6 +333,11 @@ std::string Cluster::Log(const std::string& org) {
   return ss.str();
 }
 
+void Cluster::Signal(const std::string& org, int sig) {
+  auto it = pids_.find(org);
+  if (it != pids_.end()) kill(it->second, sig);
+}
+
 bool Cluster::Start(const std::string& org, const std::string& extra_json) {
   extra_[org] = extra_json;
   std::string ports = dir_ + "/" + org + ".ports";
@@ -346,7 +351,11 @@ bool Cluster::Start(const std::string& org, const std::string& extra_json) {
         << "/crl\", \"refreshIntervalSeconds\": 1}, \"dataDir\": \"data-" << org
         << "\", \"directoryFile\": \"directory.signed\", \"portsFile\": \"" << org << ".ports\", "
         << "\"directoryAuthorityFile\": \"authority.json\", \"keysetFile\": \"keys-" << org
-        << "/keyset.json\", \"directoryRefreshSeconds\": 1, \"cosignIntervalSeconds\": 1, "
+        << "/keyset.json\", "
+        << (extra_json.find("\"directoryRefreshSeconds\"") == std::string::npos
+                ? "\"directoryRefreshSeconds\": 1, "
+                : "")
+        << "\"cosignIntervalSeconds\": 1, "
         << "\"audit\": {\"keyFile\": \"keys-" << org << "/audit.key\", \"cosignerKeyFile\": "
         << "\"keys-" << org << "/cosigner.key\", \"checkpointIntervalMs\": 200}, "
         << (extra_json.find("\"policy\"") == std::string::npos

@@ -63,6 +63,8 @@ class Cluster {
   // R"("maxPayloadBytes": 1024)") and starts its gateway; returns false (and
   // prints the log) if it did not come up within 15 s.
   bool Start(const std::string& org, const std::string& extra_json = "");
+  // Sends `sig` to org's running gatehoused.
+  void Signal(const std::string& org, int sig);
   // SIGTERM, wait; returns the exit status (0 for a clean drain).
   int Stop(const std::string& org);
   // SIGKILL, wait.

@@ -1,5 +1,6 @@
 // Integration tests of operating a gateway: the admin endpoint, directory
 // reload, the outbox bound and per-system rate limits.
+#include <csignal>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -59,6 +60,24 @@ TEST(OperationsIntegrationTest, AdminEndpointServesMetricsAndReadiness) {
   EXPECT_THAT(metrics, HasSubstr("# TYPE gatehouse_store_commits_total counter\n"));
   // Never a payload in the metrics.
   EXPECT_THAT(metrics, ::testing::Not(HasSubstr("discharge\\\"")));
+}
+
+// SIGHUP (systemd's ExecReload) re-reads changed files at once: with the
+// watcher's own check an hour away, a new directory is in force within
+// seconds of the signal, and not before it.
+TEST(OperationsIntegrationTest, SighupReloadsAChangedDirectoryAtOnce) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.Start(
+      "nhs-trust-a", R"("adminListen": "127.0.0.1:0", "directoryRefreshSeconds": 3600)"));
+  int admin = cluster.AdminPort("nhs-trust-a");
+  const std::string loaded = "gatehouse_reloads_total{what=\"directory\",result=\"ok\"} 1";
+  cluster.WriteSignedDirectory(cluster.MakeDirectory());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_THAT(HttpGet(admin, "/metrics"), ::testing::Not(HasSubstr(loaded)));  // watcher waits
+  cluster.Signal("nhs-trust-a", SIGHUP);
+  EXPECT_TRUE(Eventually([&] { return HttpGet(admin, "/metrics").find(loaded) != std::string::npos; }));
+  EXPECT_THAT(cluster.Log("nhs-trust-a"), HasSubstr("reload requested (SIGHUP)"));
+  EXPECT_THAT(HttpGet(admin, "/readyz"), StartsWith("200\n"));  // still running
 }
 
 TEST(OperationsIntegrationTest, BadDirectoryIsRefusedAndTheLastGoodOneStays) {
