@@ -116,14 +116,23 @@ grpc::ServerUnaryReactor* ExchangeService::Ack(grpc::CallbackServerContext* cont
   }
   // The acknowledgement is already stored, so a retry would find nothing to
   // acknowledge: entries the full disk refuses are held and written later.
-  if (absl::Status s = ctx_->auditor->AppendAll(std::move(audit), /*hold_refused=*/true);
-      !s.ok()) {
-    return AnswerNow(context, absl::UnavailableError(absl::StrCat(
-                             "the acknowledgement is stored but could not yet be audited (",
-                             s.message(), "); entries refused for want of space are held "
-                             "and written once the audit log has room")));
-  }
+  // Answered once the ACKED entries are durable; the reactor thread does
+  // not wait for them.
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   response->set_acked(static_cast<int>(acked->size()));
+  ctx_->auditor->RecordAll(
+      std::move(audit), /*hold_refused=*/true,
+      [reactor, response](absl::Status s) {
+        if (!s.ok()) {
+          response->Clear();
+          reactor->Finish(ToGrpcStatus(absl::UnavailableError(absl::StrCat(
+              "the acknowledgement is stored but could not yet be audited (", s.message(),
+              "); entries refused for want of space are held and written once the audit log "
+              "has room"))));
+          return;
+        }
+        reactor->Finish(grpc::Status::OK);
+      });
   // A streamed record's spool file goes once its payload is dropped: when
   // the last system it waits for has acknowledged it (the id and envelope
   // hash stay in the store against replays).
@@ -132,7 +141,7 @@ grpc::ServerUnaryReactor* ExchangeService::Ack(grpc::CallbackServerContext* cont
     std::error_code ec;
     std::filesystem::remove(InboundSpoolPath(config_->data_dir(), a.envelope_sha256), ec);
   }
-  return AnswerNow(context, absl::OkStatus());
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExchangeService::Status(grpc::CallbackServerContext* context,
