@@ -37,7 +37,13 @@ TEST(OperationsIntegrationTest, AdminEndpointServesMetricsAndReadiness) {
   auto intruder = cluster.Client("nhs-trust-a", "bad/nosan");
   EXPECT_FALSE(Call(&v1::Exchange::Stub::Submit, *intruder, SampleSubmit(), &resp).ok());
 
-  std::string metrics = HttpGet(admin, "/metrics");
+  // Submit is answered once the record is delivered; marking it delivered
+  // in the store is committed just after: wait for that commit.
+  std::string metrics;
+  EXPECT_TRUE(Eventually([&] {
+    metrics = HttpGet(admin, "/metrics");
+    return metrics.find("gatehouse_outbox_depth 0\n") != std::string::npos;
+  }));
   EXPECT_THAT(metrics, StartsWith("200\n"));
   EXPECT_THAT(metrics, HasSubstr(
       "gatehouse_records_total{direction=\"outbound\",outcome=\"delivered\",reason=\"\"} 1\n"));
