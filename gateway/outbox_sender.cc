@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gateway/record/entries.h"
 #include "envelope/sha256.h"
 #include "common/status_macros.h"
 #include "common/log.h"
@@ -168,15 +169,9 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivere
     now.receipt = response.receipt();
     metrics_->CountRecord("outbound", "delivered");
     LogInfo("delivered", {{"record_id", id}, {"recipient_org", to}});
-    v1::AuditEntry e;
-    e.set_event(v1::AUDIT_EVENT_DELIVERED);
-    e.set_record_id(id);
-    e.set_sender_org(entry.record.sender_org());
-    e.set_sender_system(entry.record.sender_system());
-    e.set_recipient_org(to);
-    e.set_recipient_system(entry.record.labels().recipient_system());
-    e.set_reason(absl::StrCat(to, " signed a receipt; its audit entry ",
-                              receipt->audit_index(), " in log ", receipt->audit_origin()));
+    v1::AuditEntry e = DeliveredEntry(
+        entry.record, absl::StrCat(to, " signed a receipt; its audit entry ",
+                                   receipt->audit_index(), " in log ", receipt->audit_origin()));
     // The record is durable at the peer, which signed for it: answer now.
     // If marking it delivered here does not become durable, a later attempt
     // gets the same receipt back (the peer deduplicates), so nothing waits

@@ -1,5 +1,5 @@
-// The audit entries of a record's last steps at the receiving gateway:
-// taken by a system (FETCHED) and acknowledged (ACKED). Parties, labels
+// The audit entries of a record's last steps: delivered (at the sender),
+// taken by a system (FETCHED) and acknowledged (ACKED) at the receiver. Parties, labels
 // and hashes only, never the payload. (A Submit's entries are built by
 // gateway/record/outbound.h, a delivery's by gateway/record/inbound.h, a
 // refusal's by gateway/record/refusal.h.)
@@ -12,6 +12,7 @@
 
 #include "gatehouse/v1/audit.pb.h"
 #include "gatehouse/v1/exchange.pb.h"
+#include "gatehouse/v1/store.pb.h"
 
 namespace gatehouse {
 
@@ -19,6 +20,10 @@ namespace gatehouse {
 // only its hash.
 v1::AuditEntry FetchedEntry(const v1::Record& r, const std::string& org,
                             const std::string& system, const std::string& payload_sha256);
+
+// The DELIVERED entry for `record` (an outbox row), at the sender once the
+// recipient's gateway signed a receipt for it; `reason` says which.
+v1::AuditEntry DeliveredEntry(const v1::OutboxRecord& record, const std::string& reason);
 
 // The ACKED entry for record `record_id` from `sender_org`, acknowledged by
 // `system` of `org`.

@@ -1,6 +1,8 @@
 #include "gateway/record/labels.h"
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 namespace gatehouse {
 
@@ -25,7 +27,14 @@ v1::Labels LabelsOf(const envelope::RecordLabels& header, const v1::SealedConten
   l.set_recipient_system(content.recipient_system());
   l.set_record_type(header.record_type);
   l.set_classification(header.classification);
-  for (const std::string& c : header.caveats) l.add_caveats(c);
+  // The submitted order, if it names exactly the caveats the header
+  // authenticates; the header's sorted order otherwise.
+  std::vector<std::string> submitted(content.caveats().begin(), content.caveats().end());
+  std::vector<std::string> sorted = submitted;
+  std::sort(sorted.begin(), sorted.end());
+  for (const std::string& c : sorted == header.caveats ? submitted : header.caveats) {
+    l.add_caveats(c);
+  }
   l.set_purpose(header.purpose);
   l.set_originator(content.originator());
   l.set_end_user(content.end_user());

@@ -31,7 +31,9 @@ envelope::RecordLabels EnvelopeLabelsOf(const v1::Labels& labels, absl::string_v
                                         absl::string_view sender_org, int64_t created_unix_ms);
 
 // The labels of a record as received: the authenticated header and the
-// opened content, back in the shape it was submitted in.
+// opened content, back in the shape it was submitted in, caveats in the
+// submitted order (SealedContent.caveats) when that order names exactly
+// the header's caveats, in the header's sorted order otherwise.
 v1::Labels LabelsOf(const envelope::RecordLabels& header, const v1::SealedContent& content);
 
 // The policy question for a record from `sender_org` under `labels`

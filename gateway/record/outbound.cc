@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "envelope/keyset.h"
 #include "envelope/sha256.h"
+#include "gateway/record/label_check.h"
 #include "gateway/record/labels.h"
 #include "gateway/record/obligations.h"
 #include "gateway/record/write_down.h"
@@ -96,6 +97,15 @@ OutboundDecision PlanOutbound(const TrustSnapshot& trust, const OutboundInput& i
     out.shadow = SubmitEntry(trust.org_id, in.sender_system, l, in.record_id);
     decided.FillShadowEntry(&*out.shadow);
   }
+  // A label the policy does not declare is the caller's to fix: no rule
+  // decided on it.
+  if (IsLabelFault(decided.live)) {
+    if (std::optional<absl::Status> bad =
+            SubmittedLabelFault(decided.live_policy->engine.model(), req)) {
+      out.refusal = Refusal::Check(*std::move(bad), "labels");
+      return out;
+    }
+  }
   std::vector<std::string> rule_ids = PolicyOutcome::RuleIds(decided.live);
   if (!decided.live.allowed) {
     out.refusal = Refusal::Policy(
@@ -127,6 +137,7 @@ OutboundDecision PlanOutbound(const TrustSnapshot& trust, const OutboundInput& i
   content.set_recipient_system(l.recipient_system());
   content.set_originator(l.originator());
   content.set_end_user(l.end_user());
+  *content.mutable_caveats() = l.caveats();
   content.set_payload(std::move(done->payload));
   out.plan = Plan(trust, in, decided, rule_ids, done->summary, std::move(content), *std::move(to));
   return out;

@@ -31,7 +31,8 @@ struct Refusal {
   // before any decision (malformed, replayed, over a limit).
   bool decided = false;
   // Why, in one word, for the metric's `reason` label: "policy",
-  // "obligation", "write_down", "directory", "checks", "envelope", "replay",
+  // "obligation", "write_down", "directory", "checks", "labels" (a label the
+  // policy does not declare), "envelope", "replay",
   // "seal", "store".
   std::string kind;
 

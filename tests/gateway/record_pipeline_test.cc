@@ -8,7 +8,9 @@
 
 #include "envelope/keyset.h"
 #include "envelope/sha256.h"
+#include "gateway/record/entries.h"
 #include "gateway/record/inbound.h"
+#include "gateway/record/labels.h"
 #include "gateway/record/outbound.h"
 #include "gateway/record/refusal.h"
 #include "gateway/record/trust.h"
@@ -198,6 +200,93 @@ TEST_F(RecordPipelineTest, PolicyDenialNamesTheDecidingRule) {
   ExpectNoPlan(d);
 }
 
+// A label the policy does not declare is the caller's to fix: InvalidArgument
+// naming the field and the declared values, never a policy denial.
+TEST_F(RecordPipelineTest, UndeclaredLabelValuesAreInvalidArgumentNamingTheField) {
+  struct Case {
+    v1::Labels labels;
+    std::string expected;
+  };
+  v1::Labels banana = Labels("council-a", "discharge_summary", "OFFICIAL", "direct_care");
+  banana.add_caveats("PERSONAL");
+  banana.add_caveats("BANANA");
+  const Case cases[] = {
+      {Labels("council-a", "discharge_summary", "CONFIDENTIAL", "direct_care"),
+       "labels.classification 'CONFIDENTIAL' is not declared by the policy (declared: OFFICIAL, "
+       "OFFICIAL-SENSITIVE, SECRET)"},
+      {banana, "labels.caveats 'BANANA' is not declared by the policy (declared: PERSONAL, "
+               "MEDICAL)"},
+      {Labels("council-a", "recipe", "OFFICIAL", "direct_care"),
+       "labels.record_type 'recipe' is not declared"},
+      {Labels("council-a", "discharge_summary", "OFFICIAL", "marketing"),
+       "labels.purpose 'marketing' is not declared"},
+      {Labels("council-a", "discharge_summary", "OFFICIAL", ""),
+       "labels.purpose is required (declared: direct_care, safeguarding, investigation)"},
+  };
+  for (const Case& c : cases) {
+    OutboundDecision d = Plan(c.labels, "x");
+    ASSERT_TRUE(d.refusal.has_value()) << c.expected;
+    EXPECT_TRUE(absl::IsInvalidArgument(d.refusal->status)) << d.refusal->status;
+    EXPECT_NE(d.refusal->status.message().find(c.expected), std::string::npos)
+        << d.refusal->status;
+    EXPECT_EQ(d.refusal->kind, "labels");
+    EXPECT_FALSE(d.refusal->decided);
+    EXPECT_TRUE(d.refusal->rule_ids.empty());
+    ExpectNoPlan(d);
+  }
+}
+
+// The sending organisation itself missing from the policy is not the
+// caller's fault: the policy's denial stands.
+TEST_F(RecordPipelineTest, SenderOrganisationUnknownToThePolicyStaysADenial) {
+  trust_.org_id = "police-b";
+  OutboundDecision d = Plan(Labels("council-a", "discharge_summary", "OFFICIAL", "direct_care"), "x");
+  ASSERT_TRUE(d.refusal.has_value());
+  EXPECT_TRUE(absl::IsPermissionDenied(d.refusal->status)) << d.refusal->status;
+  EXPECT_EQ(d.refusal->kind, "unknown-label");
+  ExpectNoPlan(d);
+}
+
+// The header seals caveats sorted; the sealed content carries the order the
+// system submitted, which the recipient is given back.
+TEST_F(RecordPipelineTest, CaveatsKeepTheSubmittedOrderForTheRecipient) {
+  trust_ = TrustFor("police-a");
+  v1::Labels l = Labels("nhs-trust-a", "intelligence_report", "OFFICIAL", "investigation");
+  l.add_caveats("PERSONAL");
+  l.add_caveats("MEDICAL");
+  OutboundDecision d = Plan(l, "{}");
+  ASSERT_FALSE(d.refusal.has_value()) << d.refusal->status;
+  v1::SealedContent content;
+  ASSERT_TRUE(content.ParseFromString(d.plan.content));
+  ASSERT_EQ(content.caveats_size(), 2);
+  EXPECT_EQ(content.caveats(0), "PERSONAL");
+  EXPECT_EQ(content.caveats(1), "MEDICAL");
+
+  envelope::RecordLabels header = d.plan.labels;
+  header.caveats = {"MEDICAL", "PERSONAL"};  // as a parsed header holds them
+  const v1::Labels back = LabelsOf(header, content);
+  ASSERT_EQ(back.caveats_size(), 2);
+  EXPECT_EQ(back.caveats(0), "PERSONAL");
+  EXPECT_EQ(back.caveats(1), "MEDICAL");
+}
+
+// The order is only an order: content naming other caveats than the
+// authenticated header is ignored, and so is content without an order.
+TEST_F(RecordPipelineTest, CaveatOrderNamingOtherCaveatsThanTheHeaderIsIgnored) {
+  envelope::RecordLabels header;
+  header.caveats = {"MEDICAL", "PERSONAL"};
+  for (const std::vector<std::string>& order :
+       std::vector<std::vector<std::string>>{{}, {"PERSONAL"}, {"PERSONAL", "CHILD"},
+                                             {"PERSONAL", "MEDICAL", "MEDICAL"}}) {
+    v1::SealedContent content;
+    for (const std::string& c : order) content.add_caveats(c);
+    const v1::Labels back = LabelsOf(header, content);
+    ASSERT_EQ(back.caveats_size(), 2);
+    EXPECT_EQ(back.caveats(0), "MEDICAL");
+    EXPECT_EQ(back.caveats(1), "PERSONAL");
+  }
+}
+
 TEST_F(RecordPipelineTest, RedactionIsCarriedOutAndAStreamedRecordThatNeedsItIsRefused) {
   const v1::Labels l = Labels("council-a", "care_plan", "OFFICIAL", "direct_care");
   OutboundDecision d = Plan(l, "{\"plan\":\"home\",\"ward_notes\":\"x\"}");
@@ -253,6 +342,22 @@ TEST_F(RecordPipelineTest, ExpiredDirectoryOrPolicyStopsTheTrustSnapshot) {
   expired->not_after = absl::Now() - absl::Seconds(1);
   stale.policy = expired;
   EXPECT_TRUE(absl::IsFailedPrecondition(stale.CheckInForce(absl::Now())));
+}
+
+TEST_F(RecordPipelineTest, LaterStepsAreAuditedWithThePlannedPartiesAndNoPayload) {
+  OutboundDecision d = Plan(Labels("council-a", "discharge_summary", "OFFICIAL", "direct_care"),
+                            "{\"secret\":1}");
+  ASSERT_FALSE(d.refusal.has_value());
+  v1::AuditEntry delivered = DeliveredEntry(d.plan.record, "council-a signed a receipt");
+  EXPECT_EQ(delivered.event(), v1::AUDIT_EVENT_DELIVERED);
+  EXPECT_EQ(delivered.record_id(), d.plan.record.record_id());
+  EXPECT_EQ(delivered.sender_system(), "ehr");
+  EXPECT_EQ(delivered.recipient_org(), "council-a");
+  EXPECT_EQ(delivered.recipient_system(), "care");
+  EXPECT_EQ(delivered.SerializeAsString().find("secret"), std::string::npos);
+  v1::AuditEntry acked = AckedEntry("r1", "nhs-trust-a", "council-a", "care");
+  EXPECT_EQ(acked.event(), v1::AUDIT_EVENT_ACKED);
+  EXPECT_EQ(acked.recipient_system(), "care");
 }
 
 TEST(RefusalEntryTest, ASubmitRefusedIsADenyADeliveryOnlyWhenDecided) {
