@@ -26,9 +26,20 @@
 
 namespace gatehouse {
 
-class Auditor {
+// What the record path's stages need of the audit log, so that they can be
+// tested with a fake (gateway/outbound_commit.h).
+class AuditSink {
  public:
   using Done = std::function<void(absl::StatusOr<uint64_t>)>;
+  virtual ~AuditSink() = default;
+  // Appends `entry`; `done` gets its index once durable, or the error.
+  virtual void Record(v1::AuditEntry entry, Done done) = 0;
+  // Appends `entry` where nothing waits on it.
+  virtual void Note(v1::AuditEntry entry) = 0;
+};
+
+class Auditor : public AuditSink {
+ public:
 
   Auditor(audit::AuditLog* log, std::string gateway_id, Histogram* append_seconds)
       : log_(log), gateway_id_(std::move(gateway_id)), append_seconds_(append_seconds) {}
@@ -46,12 +57,12 @@ class Auditor {
                  std::function<void(absl::Status)> done);
   // Appends `entry`; `done` gets its index once durable (on the log's
   // thread: it must be quick and must not block), or the error.
-  void Record(v1::AuditEntry entry, Done done);
+  void Record(v1::AuditEntry entry, Done done) override;
   // Appends `entry` where nothing waits on it; a failure is logged. An entry
   // the log refused for want of space (ResourceExhausted: the log goes on
   // once there is space) is held and appended again, at most once a second,
   // by later calls and by RetryHeld(): a full disk leaves no gap in the trail.
-  void Note(v1::AuditEntry entry);
+  void Note(v1::AuditEntry entry) override;
   // Appends the held entries again if a second has passed since the last
   // try. Called by the gateway's periodic work; Record calls it too.
   void RetryHeld();

@@ -214,60 +214,29 @@ void ExchangeService::Accept(grpc::ServerUnaryReactor* reactor, const Identity& 
 void ExchangeService::Audit(Finisher finish, const std::string& sender, const std::string& key,
                             v1::SubmitResponse* response, absl::Time start, v1::AuditEntry entry,
                             v1::OutboxRecord record) {
-  // Should the record not be queued after all, a DENIED entry says so:
-  // SUBMITTED alone would name a record that never existed (the system
-  // retries, and its retry is a new record under a new id).
-  v1::AuditEntry not_queued = entry;
-  not_queued.set_event(v1::AUDIT_EVENT_DENIED);
-  not_queued.clear_decision();
-  not_queued.clear_rule_ids();
-  ctx_->auditor->Record(
-      std::move(entry),
-      [this, finish = std::move(finish), response, start, key, sender,
-       record = std::move(record),
-       not_queued = std::move(not_queued)](absl::StatusOr<uint64_t> index) mutable {
-        if (!index.ok()) {
-          finish(ToGrpcStatus(absl::UnavailableError(
-              "the record could not be audited, so it was not accepted; retry")));
+  commit_.Commit(
+      std::move(entry), std::move(record), key,
+      [this, finish = std::move(finish), response, start, sender](
+          absl::StatusOr<OutboxEntry> entry, bool inserted) {
+        if (!entry.ok()) {
+          finish(ToGrpcStatus(entry.status()));
           return;
         }
-        record.set_audit_index(*index);
-        const int64_t accepted = record.accepted_unix_ms();
-        store_->AddToOutboxAsync(
-            record, key, accepted,
-            [this, finish, response, start, sender, not_queued = std::move(not_queued)](
-                absl::StatusOr<OutboxEntry> entry, bool inserted) mutable {
-              if (!entry.ok() || !inserted) {
-                not_queued.set_reason(
-                    !entry.ok()
-                        ? absl::StrCat("not queued after it was audited: ",
-                                       entry.status().message())
-                        : absl::StrCat("not queued: its idempotency key's record ",
-                                       entry->record.record_id(), " was queued meanwhile"));
-                not_queued.set_status_code(GrpcCodeName(static_cast<grpc::StatusCode>(
-                    !entry.ok() ? entry.status().code() : absl::StatusCode::kAlreadyExists)));
-                ctx_->auditor->Note(std::move(not_queued));
-              }
-              if (!entry.ok()) {
-                finish(ToGrpcStatus(entry.status()));
-                return;
-              }
-              if (!inserted) {
-                *response->mutable_receipt() = ReceiptFor(*entry);
-                response->mutable_receipt()->set_duplicate(true);
-                finish(grpc::Status::OK);
-                return;
-              }
-              LogInfo("submitted", {{"record_id", entry->record.record_id()},
-                                    {"sender", sender},
-                                    {"recipient_org", entry->record.labels().recipient_org()}});
-              metrics_->CountRecord("outbound", "submitted");
-              sender_->DeliverNow(*entry, [this, finish, response, start](const OutboxEntry& now) {
-                *response->mutable_receipt() = ReceiptFor(now);
-                metrics_->submit_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
-                finish(grpc::Status::OK);
-              });
-            });
+        if (!inserted) {  // the key's earlier record
+          *response->mutable_receipt() = ReceiptFor(*entry);
+          response->mutable_receipt()->set_duplicate(true);
+          finish(grpc::Status::OK);
+          return;
+        }
+        LogInfo("submitted", {{"record_id", entry->record.record_id()},
+                              {"sender", sender},
+                              {"recipient_org", entry->record.labels().recipient_org()}});
+        metrics_->CountRecord("outbound", "submitted");
+        sender_->DeliverNow(*entry, [this, finish, response, start](const OutboxEntry& now) {
+          *response->mutable_receipt() = ReceiptFor(now);
+          metrics_->submit_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
+          finish(grpc::Status::OK);
+        });
       });
 }
 

@@ -13,6 +13,7 @@
 #include "gateway/claims.h"
 #include "gateway/context.h"
 #include "transport/identity.h"
+#include "gateway/outbound_commit.h"
 #include "gateway/outbox_sender.h"
 #include "gateway/rate_limiter.h"
 #include "gateway/record/outbound.h"
@@ -36,6 +37,7 @@ class ExchangeService final : public ExchangeServiceBase {
         directory_(ctx->directory),
         sender_(sender),
         metrics_(ctx->metrics),
+        commit_(ctx->auditor, ctx->store),
         limiter_(config_->submit_rate_per_system(), config_->submit_burst_per_system()),
         listener_limiter_(config_->listener_rate(), config_->listener_burst()) {}
 
@@ -110,6 +112,7 @@ class ExchangeService final : public ExchangeServiceBase {
   const DirectoryCache* const directory_;
   OutboxSender* const sender_;
   Metrics* const metrics_;
+  OutboundCommit commit_;  // audit, then the outbox
   Claims submitting_;  // idempotency keys of Submits in progress, by (system, key)
   RateLimiter limiter_;           // Submits per system
   RateLimiter listener_limiter_;  // Submits on the client port, all systems
