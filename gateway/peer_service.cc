@@ -189,45 +189,30 @@ absl::Status PeerService::AcceptOpened(const Identity& caller, const OpenedConte
 }
 
 void PeerService::Commit(Pending pending, Finisher finish, v1::DeliverResponse* response) {
-  // Audited, then the receipt signed with the entry's index, then durable in
-  // the mailbox: each step starts on the thread that finished the last.
-  v1::AuditEntry entry = std::move(pending.entry);
-  ctx_->auditor->Record(std::move(entry), [this, finish, response,
-                                           pending = std::move(pending)](
-                                              absl::StatusOr<uint64_t> index) mutable {
-    if (!index.ok()) {
-      finish(ToGrpcStatus(
-          absl::UnavailableError("this gateway cannot write its audit log; retry later")));
-      return;
-    }
-    pending.receipt.set_audit_index(*index);
-    absl::StatusOr<v1::SignedReceipt> signed_receipt = SignReceipt(*ctx_->keys->Current()->keyset, pending.receipt);
-    if (!signed_receipt.ok()) {
-      finish(ToGrpcStatus(signed_receipt.status()));
-      return;
-    }
-    ctx_->store->AddToMailboxAsync(
-        pending.record, pending.envelope_sha256, *signed_receipt,
-        [this, finish, response, id = pending.record.record_id(),
-         from = pending.record.sender_org(),
-         held = std::make_shared<std::shared_ptr<void>>(std::move(pending.claim))](
-            absl::StatusOr<MailboxPut> put) {
-          // Stored (or refused): the record is no longer being delivered.
-          // Released before the answer (whichever copy of this callback
-          // runs), so a copy the sender sends as soon as it has the answer
-          // finds it stored, not still claimed.
-          held->reset();
-          if (!put.ok()) {
-            finish(ToGrpcStatus(put.status()));
-            return;
-          }
-          *response->mutable_receipt() = put->held.receipt;
-          response->set_duplicate(!put->inserted);
-          ctx_->metrics->CountRecord("inbound", put->inserted ? "received" : "duplicate");
-          if (put->inserted) LogInfo("received", {{"record_id", id}, {"sender_org", from}});
-          finish(grpc::Status::OK);
-        });
-  });
+  const std::string id = pending.record.record_id();
+  const std::string from = pending.record.sender_org();
+  InboundPlan plan{std::move(pending.entry), std::move(pending.receipt),
+                   std::move(pending.record)};
+  commit_.Commit(
+      std::move(plan), pending.envelope_sha256,
+      [this, finish, response, id, from,
+       held = std::make_shared<std::shared_ptr<void>>(std::move(pending.claim))](
+          absl::StatusOr<MailboxPut> put) {
+        // Stored (or refused): the record is no longer being delivered.
+        // Released before the answer (whichever copy of this callback runs),
+        // so a copy the sender sends as soon as it has the answer finds it
+        // stored, not still claimed.
+        held->reset();
+        if (!put.ok()) {
+          finish(ToGrpcStatus(put.status()));
+          return;
+        }
+        *response->mutable_receipt() = put->held.receipt;
+        response->set_duplicate(!put->inserted);
+        ctx_->metrics->CountRecord("inbound", put->inserted ? "received" : "duplicate");
+        if (put->inserted) LogInfo("received", {{"record_id", id}, {"sender_org", from}});
+        finish(grpc::Status::OK);
+      });
 }
 
 absl::StatusOr<Identity> PeerService::Admit(grpc::ServerContextBase* context,

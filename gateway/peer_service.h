@@ -26,7 +26,9 @@
 #include "gateway/claims.h"
 #include "gateway/context.h"
 #include "transport/identity.h"
+#include "gateway/inbound_commit.h"
 #include "gateway/rate_limiter.h"
+#include "gateway/receipt.h"
 #include "gateway/record/inbound.h"
 #include "gateway/sealed_record.h"
 
@@ -44,7 +46,10 @@ class PeerService final : public PeerServiceBase {
   explicit PeerService(const GatewayContext* ctx)
       : ctx_(ctx),
         limiter_(ctx->config->deliver_rate_per_org(), ctx->config->deliver_burst_per_org()),
-        listener_limiter_(ctx->config->listener_rate(), ctx->config->listener_burst()) {}
+        listener_limiter_(ctx->config->listener_rate(), ctx->config->listener_burst()),
+        commit_(ctx->auditor, ctx->store, [ctx](const v1::DeliveryReceipt& r) {
+          return SignReceipt(*ctx->keys->Current()->keyset, r);
+        }) {}
 
   grpc::ServerUnaryReactor* Deliver(grpc::CallbackServerContext* context,
                                     const v1::DeliverRequest* request,
@@ -160,6 +165,7 @@ class PeerService final : public PeerServiceBase {
   RateLimiter limiter_;           // Deliver calls per peer organisation
   RateLimiter listener_limiter_;  // Deliver calls on the peer port, all peers
   Claims delivering_;  // records being delivered, by (sender, record id)
+  InboundCommit commit_;  // audit, receipt, then the mailbox
 };
 
 }  // namespace gatehouse

@@ -6,10 +6,13 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gateway/config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/fault_proxy.h"
@@ -113,12 +116,15 @@ TEST_F(ExchangeIntegrationTest, OutboundDenialNamesTheRuleAndChangesNothingButTh
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(s.error_message(), HasSubstr("medical-stays-in-health"));
   EXPECT_THAT(s.error_message(), HasSubstr("MEDICAL detail goes outside health only"));
-  // An unknown record type is denied by name too.
+  // A record type the policy does not declare is the caller's to fix:
+  // INVALID_ARGUMENT naming the field and the declared values (still audited).
   req = SampleSubmit();
   req.mutable_labels()->set_record_type("gossip");
   s = Call(&v1::Exchange::Stub::Submit, *ehr, req, &resp);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_THAT(s.error_message(), HasSubstr("gossip"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("labels.record_type 'gossip' is not declared"));
+  EXPECT_THAT(s.error_message(), HasSubstr("discharge_summary"));
+  EXPECT_FALSE(resp.has_receipt());
   EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 0);
   EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
   cluster_.Stop("nhs-trust-a");
@@ -127,7 +133,113 @@ TEST_F(ExchangeIntegrationTest, OutboundDenialNamesTheRuleAndChangesNothingButTh
   EXPECT_THAT(denied[0].rule_ids(), ::testing::ElementsAre("medical-stays-in-health"));
   EXPECT_EQ(denied[0].decision(), v1::AUDIT_DECISION_DENY);
   EXPECT_EQ(denied[0].status_code(), "PERMISSION_DENIED");
+  EXPECT_EQ(denied[1].status_code(), "INVALID_ARGUMENT");
+  EXPECT_TRUE(denied[1].rule_ids().empty());
   EXPECT_TRUE(Entries(cluster_, "nhs-trust-a", v1::AUDIT_EVENT_SUBMITTED).empty());
+}
+
+TEST_F(ExchangeIntegrationTest, UndeclaredLabelValuesAreInvalidArgumentAndStoreNothing) {
+  ASSERT_TRUE(StartAll());
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  const std::pair<std::function<void(v1::Labels*)>, std::string> cases[] = {
+      {[](v1::Labels* l) { l->set_classification("CONFIDENTIAL"); },
+       "labels.classification 'CONFIDENTIAL'"},
+      {[](v1::Labels* l) { l->add_caveats("BANANA"); }, "labels.caveats 'BANANA'"},
+      {[](v1::Labels* l) { l->set_purpose("marketing"); }, "labels.purpose 'marketing'"},
+  };
+  for (const auto& [mutate, expected] : cases) {
+    v1::SubmitRequest req = SampleSubmit();
+    mutate(req.mutable_labels());
+    v1::SubmitResponse resp;
+    grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr(expected));
+    EXPECT_FALSE(resp.has_receipt());
+  }
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 0);
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
+}
+
+// Record.labels is "the labels as submitted": caveats keep their order,
+// although the envelope header seals them sorted.
+TEST_F(ExchangeIntegrationTest, CaveatsReachTheRecipientInTheOrderSubmitted) {
+  ASSERT_TRUE(StartAll());
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitRequest req = SampleSubmit();
+  req.mutable_labels()->clear_caveats();
+  req.mutable_labels()->add_caveats("PERSONAL");
+  req.mutable_labels()->add_caveats("CHILD");
+  v1::SubmitResponse resp;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, req, &resp).ok());
+  ASSERT_EQ(resp.receipt().state(), v1::RECORD_STATE_DELIVERED) << resp.receipt().last_error();
+  auto care = cluster_.Client("council-a", "council-a/care");
+  v1::FetchResponse got = FetchAll(*care);
+  ASSERT_EQ(got.records_size(), 1);
+  EXPECT_THAT(got.records(0).labels().caveats(), ::testing::ElementsAre("PERSONAL", "CHILD"));
+}
+
+// Five pending 1 MiB records are more than gRPC's default 4 MiB receive
+// limit: Fetch pages by bytes (at most 3.5 MiB a page), so a client with
+// default settings takes every page and misses nothing.
+TEST_F(ExchangeIntegrationTest, FetchPagesByBytesSoADefaultClientTakesEveryPage) {
+  ASSERT_TRUE(StartAll());
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  std::set<std::string> sent;
+  for (int i = 0; i < 5; ++i) {
+    v1::SubmitResponse resp;
+    grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr,
+                          SampleSubmit(std::string(1 << 20, static_cast<char>('a' + i))), &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_EQ(resp.receipt().state(), v1::RECORD_STATE_DELIVERED);
+    sent.insert(resp.receipt().record_id());
+  }
+  auto care = cluster_.Client("council-a", "council-a/care");  // default receive limit
+  std::set<std::string> got;
+  std::vector<int> pages;
+  v1::FetchRequest req;
+  do {
+    v1::FetchResponse resp;
+    grpc::Status s = Call(&v1::Exchange::Stub::Fetch, *care, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_LE(resp.ByteSizeLong(), (7u << 20) / 2 + 1024);
+    pages.push_back(resp.records_size());
+    for (const v1::Record& r : resp.records()) {
+      EXPECT_EQ(r.payload().size(), 1u << 20);
+      EXPECT_TRUE(got.insert(r.record_id()).second) << "fetched twice: " << r.record_id();
+    }
+    req.set_page_token(resp.next_page_token());
+  } while (!req.page_token().empty() && pages.size() < 10);
+  EXPECT_EQ(got, sent);
+  EXPECT_THAT(pages, ::testing::ElementsAre(3, 2));
+}
+
+// The default maxPayloadBytes is the most a default client can Fetch: the
+// largest record Submit accepts comes back whole; one byte more is refused
+// and stores nothing.
+TEST_F(ExchangeIntegrationTest, TheLargestPayloadSubmitAcceptsIsFetchedByADefaultClient) {
+  ASSERT_TRUE(StartAll());
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitRequest req = SampleSubmit(std::string(kDefaultMaxPayloadBytes, 'x'));
+  req.mutable_labels()->set_end_user(std::string(256, 'u'));  // the longest label
+  v1::SubmitResponse resp;
+  grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr, req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(resp.receipt().state(), v1::RECORD_STATE_DELIVERED);
+
+  req = SampleSubmit(std::string(kDefaultMaxPayloadBytes + 1, 'y'));
+  v1::SubmitResponse refused;
+  s = Call(&v1::Exchange::Stub::Submit, *ehr, req, &refused);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_FALSE(refused.has_receipt());
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 1);
+
+  auto care = cluster_.Client("council-a", "council-a/care");  // default receive limit
+  v1::FetchResponse got;
+  s = Call(&v1::Exchange::Stub::Fetch, *care, v1::FetchRequest(), &got);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(got.records_size(), 1);
+  EXPECT_EQ(got.records(0).payload().size(), static_cast<size_t>(kDefaultMaxPayloadBytes));
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 1);
 }
 
 TEST_F(ExchangeIntegrationTest, WriteDownIsRefusedBySenderAndByReceiver) {

@@ -1,6 +1,11 @@
 #include "transport/identity.h"
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "gateway/config.h"
@@ -76,6 +81,37 @@ TEST(IdentityTest, ReadsIdentityFromGeneratedCertificates) {
   ASSERT_TRUE(pem.ok());
   EXPECT_EQ(IdentityFromCertificatePem(*pem).status().code(),
             absl::StatusCode::kUnauthenticated);
+}
+
+// A stock gRPC client checks the host it dialled against the DNS and IP
+// SANs; the gateway's identity still comes from its psn:// URI alone.
+TEST(IdentityTest, GatewayCertificateNamesLocalhostAndLoopbackButIdentityIsTheUri) {
+  absl::StatusOr<std::string> pem = ReadFile(TestPki::Get().Path("nhs-trust-a/gateway.crt"));
+  ASSERT_TRUE(pem.ok()) << pem.status();
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())), &BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  ASSERT_NE(cert, nullptr);
+  EXPECT_EQ(X509_check_host(cert.get(), "localhost", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_ip_asc(cert.get(), "127.0.0.1", 0), 1);
+  EXPECT_EQ(X509_check_ip_asc(cert.get(), "::1", 0), 1);
+  EXPECT_NE(X509_check_host(cert.get(), "psn", 0, 0, nullptr), 1);
+
+  absl::StatusOr<Identity> id = IdentityFromCertificatePem(*pem);
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(id->kind, Identity::Kind::kGateway);
+  EXPECT_EQ(id->org, "nhs-trust-a");
+  EXPECT_EQ(id->uri, "psn://org/nhs-trust-a/gateway");
+}
+
+TEST(IdentityTest, DnsAndIpNamesWithoutAPsnUriAreUnauthenticated) {
+  absl::StatusOr<std::string> pem = ReadFile(TestPki::Get().Path("bad/dnsonly.crt"));
+  ASSERT_TRUE(pem.ok()) << pem.status();
+  absl::StatusOr<Identity> id = IdentityFromCertificatePem(*pem);
+  EXPECT_EQ(id.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_NE(id.status().message().find("no psn:// SAN URI"), std::string::npos)
+      << id.status();
 }
 
 TEST(IdentityTest, GarbagePemIsUnauthenticated) {

@@ -439,11 +439,12 @@ TEST_F(StreamIntegrationTest, PolicyDeniedStreamIsRefusedAndStoresNothing) {
   grpc::Status s = SubmitStream(*ehr, &head, Pattern(3 * kMiB), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
   EXPECT_THAT(s.error_message(), HasSubstr("medical-stays-in-health"));
-  // A record type the policy does not know.
+  // A record type the policy does not declare: the caller's to fix.
   head = StreamHead();
   head.mutable_labels()->set_record_type("gossip");
   s = SubmitStream(*ehr, &head, Pattern(kMiB), &resp);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("labels.record_type 'gossip'"));
   ExpectNothingSubmitted();
   cluster_.Stop("nhs-trust-a");
   auto denied = Entries(cluster_, "nhs-trust-a", v1::AUDIT_EVENT_DENIED);

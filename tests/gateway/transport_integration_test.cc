@@ -1,5 +1,6 @@
 // The transport, checked from outside: a real TLS scanner (Debian's sslscan)
-// against a running gateway, and a client without a certificate.
+// against a running gateway, a client without a certificate, and a client
+// with gRPC's stock TLS settings (as Python's and Node's defaults).
 #include <cstdio>
 #include <regex>
 #include <sstream>
@@ -8,6 +9,7 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
+#include "common/files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/gateway_harness.h"
@@ -76,6 +78,47 @@ TEST(TransportIntegrationTest, ClientWithoutCertificateGetsNoConnection) {
   v1::SubmitResponse resp;
   grpc::Status s = Call(&v1::Exchange::Stub::Submit, *stub, SampleSubmit(), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(cluster.Count("nhs-trust-a", "outbox"), 0);
+}
+
+// grpc::SslCredentials with the CA, a key and a certificate, as
+// grpc.ssl_channel_credentials(root, key, chain) in Python: no target-name
+// override, no custom verifier; the host dialled must be in the gateway's
+// certificate.
+std::unique_ptr<v1::Exchange::Stub> StockClient(const std::string& target, const std::string& cert) {
+  const TestPki& pki = TestPki::Get();
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = ReadFile(pki.Path("ca.crt")).value();
+  options.pem_private_key = ReadFile(pki.Path(cert + ".key")).value();
+  options.pem_cert_chain = ReadFile(pki.Path(cert + ".crt")).value();
+  return v1::Exchange::NewStub(grpc::CreateChannel(target, grpc::SslCredentials(options)));
+}
+
+TEST(TransportIntegrationTest, StockClientVerifiesTheGatewayByTheAddressItDials) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.Start("nhs-trust-a"));
+  const std::string port = std::to_string(cluster.client_port("nhs-trust-a"));
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    auto stub = StockClient(host + ":" + port, "nhs-trust-a/ehr");
+    v1::StatusResponse status;
+    grpc::Status s = Call(&v1::Exchange::Stub::Status, *stub, v1::StatusRequest(), &status);
+    ASSERT_TRUE(s.ok()) << host << ": " << s.error_message();
+    v1::SubmitResponse resp;
+    s = Call(&v1::Exchange::Stub::Submit, *stub, SampleSubmit(), &resp);
+    EXPECT_TRUE(s.ok()) << host << ": " << s.error_message();
+  }
+  EXPECT_EQ(cluster.Count("nhs-trust-a", "outbox"), 2);
+}
+
+TEST(TransportIntegrationTest, StockClientWithDnsNamesButNoPsnUriGetsNothing) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.Start("nhs-trust-a"));
+  auto stub = StockClient("127.0.0.1:" + std::to_string(cluster.client_port("nhs-trust-a")),
+                          "bad/dnsonly");
+  v1::SubmitResponse resp;
+  grpc::Status s = Call(&v1::Exchange::Stub::Submit, *stub, SampleSubmit(), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  EXPECT_FALSE(resp.has_receipt());
   EXPECT_EQ(cluster.Count("nhs-trust-a", "outbox"), 0);
 }
 

@@ -1,0 +1,27 @@
+#include "gateway/inbound_commit.h"
+
+#include <utility>
+
+namespace gatehouse {
+
+void InboundCommit::Commit(InboundPlan plan, const std::string& envelope_sha256,
+                           MailboxStore::MailboxDone done) {
+  v1::AuditEntry entry = std::move(plan.entry);
+  audit_->Record(std::move(entry), [this, plan = std::move(plan), envelope_sha256,
+                                    done = std::move(done)](
+                                       absl::StatusOr<uint64_t> index) mutable {
+    if (!index.ok()) {
+      done(absl::UnavailableError("this gateway cannot write its audit log; retry later"));
+      return;
+    }
+    plan.receipt.set_audit_index(*index);
+    absl::StatusOr<v1::SignedReceipt> signed_receipt = signer_(plan.receipt);
+    if (!signed_receipt.ok()) {
+      done(signed_receipt.status());
+      return;
+    }
+    mailbox_->AddToMailboxAsync(plan.record, envelope_sha256, *signed_receipt, std::move(done));
+  });
+}
+
+}  // namespace gatehouse
