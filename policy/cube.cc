@@ -27,13 +27,6 @@ ValueSet ValueSet::FromWord(int size, uint64_t bits) {
   return s;
 }
 
-bool ValueSet::Empty() const {
-  for (uint64_t x : w_) {
-    if (x) return false;
-  }
-  return true;
-}
-
 int ValueSet::Count() const {
   int n = 0;
   for (uint64_t x : w_) n += __builtin_popcountll(x);
@@ -45,21 +38,6 @@ int ValueSet::First() const {
     if (w_[i]) return static_cast<int>(i * 64) + __builtin_ctzll(w_[i]);
   }
   return -1;
-}
-
-bool ValueSet::SubsetOf(const ValueSet& o) const {
-  for (size_t i = 0; i < w_.size(); ++i) {
-    if (w_[i] & ~(i < o.w_.size() ? o.w_[i] : 0)) return false;
-  }
-  return true;
-}
-
-bool ValueSet::Intersects(const ValueSet& o) const {
-  const size_t n = std::min(w_.size(), o.w_.size());
-  for (size_t i = 0; i < n; ++i) {
-    if (w_[i] & o.w_[i]) return true;
-  }
-  return false;
 }
 
 ValueSet& ValueSet::operator&=(const ValueSet& o) {

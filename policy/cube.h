@@ -16,6 +16,7 @@
 #ifndef GATEHOUSE_POLICY_CUBE_H_
 #define GATEHOUSE_POLICY_CUBE_H_
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -53,7 +54,12 @@ class ValueSet {
   bool Has(int v) const { return (w_[v >> 6] >> (v & 63)) & 1; }
   void Set(int v) { w_[v >> 6] |= uint64_t{1} << (v & 63); }
   void Reset(int v) { w_[v >> 6] &= ~(uint64_t{1} << (v & 63)); }
-  bool Empty() const;
+  bool Empty() const {
+    for (uint64_t x : w_) {
+      if (x) return false;
+    }
+    return true;
+  }
   int Count() const;
   int First() const;  // the lowest value, or -1 if empty
   // Calls f(v) for each value, lowest first.
@@ -63,8 +69,25 @@ class ValueSet {
       for (uint64_t b = w_[i]; b; b &= b - 1) f(static_cast<int>(i * 64) + __builtin_ctzll(b));
     }
   }
-  bool SubsetOf(const ValueSet& o) const;
-  bool Intersects(const ValueSet& o) const;
+  // Inline: the analysis and diff call these billions of times.
+  bool SubsetOf(const ValueSet& o) const {
+    const uint64_t* a = w_.data();
+    const uint64_t* b = o.w_.data();
+    const size_t n = w_.size(), m = o.w_.size();
+    for (size_t i = 0; i < n; ++i) {
+      if (a[i] & ~(i < m ? b[i] : 0)) return false;
+    }
+    return true;
+  }
+  bool Intersects(const ValueSet& o) const {
+    const uint64_t* a = w_.data();
+    const uint64_t* b = o.w_.data();
+    const size_t n = std::min(w_.size(), o.w_.size());
+    for (size_t i = 0; i < n; ++i) {
+      if (a[i] & b[i]) return true;
+    }
+    return false;
+  }
 
   ValueSet& operator&=(const ValueSet& o);
   ValueSet& operator|=(const ValueSet& o);

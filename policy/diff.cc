@@ -194,6 +194,14 @@ class DiffVisitor : public BoxVisitor {
               const absl::flat_hash_set<std::string>& changed)
       : models_{&before, &after}, cubes_(cubes), tags_(tags), delta_(delta), diff_(diff),
         org_changes_(org_changes), changed_(changed) {
+    // Whether each cube denies, looked up once: Enter asks it of every
+    // cube of every box.
+    denies_.reserve(tags.size());
+    for (const Tag& t : tags) {
+      const Model& m = *models_[t.side == Side::kBefore ? 0 : 1];
+      denies_.push_back(t.what == What::kWriteDown ||
+                        (t.what == What::kRule && m.rules[t.rule].forbid));
+    }
     for (int side = 0; side < 2; ++side) {
       for (size_t i = 0; i < models_[side]->rules.size(); ++i) {
         ids_[side].emplace(models_[side]->rules[i].id, i);
@@ -222,7 +230,8 @@ class DiffVisitor : public BoxVisitor {
       return;
     }
     if (checking_ == kProbing) {
-      probe_found_ = Classify(box, cubes, &probe_);
+      FlowChange c;
+      if (Classify(box, cubes, &c) && probe_count_++ == 0) probe_ = std::move(c);
       return;
     }
     FlowChange c;
@@ -234,7 +243,7 @@ class DiffVisitor : public BoxVisitor {
     order_[it->second].where.push_back(box);
   }
 
-  bool Done() const override { return checking_ == kProbing && probe_found_; }
+  bool Done() const override { return checking_ == kProbing && probe_count_ >= probe_limit_; }
 
   // Requests naming, as originator, role, legal basis, record type,
   // purpose, level or caveat, a name only one version declares: the other
@@ -245,25 +254,29 @@ class DiffVisitor : public BoxVisitor {
   // declaring version allows anything there, and the partition skips it.
   // Pieces naming a new or removed sender or recipient are listed flow by
   // flow, as what an organisation may now send or receive is what an officer
-  // checks. `pieces`: disjoint cubes, each known to one version only.
+  // checks, unless they are many (kListLimit). `pieces`: disjoint cubes,
+  // each known to one version only.
   // Returns the pieces to be listed flow by flow.
   Region SummariseUndeclared(const Shape& shape, const std::vector<Cube>& cubes,
                              const Region& pieces) {
     Region listed;
     for (const Cube& piece : pieces) {
-      if (!known_cube_[0].m[kDimSender].Intersects(piece.m[kDimSender]) ||
+      const bool party =
+          !known_cube_[0].m[kDimSender].Intersects(piece.m[kDimSender]) ||
           !known_cube_[1].m[kDimSender].Intersects(piece.m[kDimSender]) ||
           !known_cube_[0].m[kDimRecipient].Intersects(piece.m[kDimRecipient]) ||
-          !known_cube_[1].m[kDimRecipient].Intersects(piece.m[kDimRecipient])) {
-        listed.push_back(piece);
-        continue;
-      }
+          !known_cube_[1].m[kDimRecipient].Intersects(piece.m[kDimRecipient]);
       checking_ = kProbing;
-      probe_found_ = false;
+      probe_count_ = 0;
+      probe_limit_ = party ? kListLimit + 1 : 1;
       probe_ = FlowChange();
       PartitionSpace(shape, piece, cubes, this);
       checking_ = -1;
-      if (!probe_found_) continue;
+      if (probe_count_ == 0) continue;
+      if (party && probe_count_ <= kListLimit) {
+        listed.push_back(piece);
+        continue;
+      }
       FlowChange c = std::move(probe_);
       c.where = {piece};
       c.summary = piece;
@@ -381,11 +394,7 @@ class DiffVisitor : public BoxVisitor {
           known[side] = true;  // meets the box: some of it is known
           continue;
         }
-        const bool forbid = t.what == What::kWriteDown ||
-                            models_[side]->rules[t.side == Side::kBoth && side == 0 ? t.other
-                                                                                   : t.rule]
-                                .forbid;
-        if (!forbid) {
+        if (!denies_[i]) {
           permit[side] = true;
         } else if (!dead[side] && Contains(cubes_[i], box)) {
           dead[side] = true;
@@ -567,6 +576,7 @@ class DiffVisitor : public BoxVisitor {
   const std::vector<std::string>& org_changes_;
   const absl::flat_hash_set<std::string>& changed_;  // ids of rules edited between versions
   absl::flat_hash_map<std::string, size_t> ids_[2];
+  std::vector<bool> denies_;  // per cube: a forbid's or the write-down's
   bool has_known_ = false;
   Cube known_cube_[2];
   std::map<std::tuple<int, std::string, std::string, std::string, std::vector<std::string>>,
@@ -576,7 +586,10 @@ class DiffVisitor : public BoxVisitor {
   uint32_t focus_ = 0;
   static constexpr int kProbing = -2;
   int checking_ = -1;  // the change whose summary is being checked, or kProbing
-  bool probe_found_ = false;
+  // A new or removed organisation's flows are listed one by one up to this
+  // many parts, else summarised like the other undeclared names.
+  static constexpr size_t kListLimit = 2000;
+  size_t probe_count_ = 0, probe_limit_ = 0;
   FlowChange probe_;
   bool check_ok_ = false;
   size_t check_budget_ = 0;
@@ -650,10 +663,12 @@ absl::Status CheckSize(const char* what, size_t n, size_t max) {
 
 }  // namespace
 
-absl::StatusOr<PolicyDiff> DiffPolicies(const Model& before, const Model& after) {
-  PolicyDiff diff;
-  const Domains &a = before.domains, &b = after.domains;
-  Domains& m = diff.domains;
+namespace {
+
+// Both versions' names, matched by name, into diff->domains.
+// InvalidArgument if together they name too many of one kind.
+absl::Status MergeDomains(const Domains& a, const Domains& b, PolicyDiff* diff) {
+  Domains& m = diff->domains;
   m.classifications = MergeLevels(a.classifications, b.classifications);
   m.caveats = MergeNames(a.caveats, b.caveats);
   m.sectors = MergeNames(a.sectors, b.sectors);
@@ -688,67 +703,86 @@ absl::StatusOr<PolicyDiff> DiffPolicies(const Model& before, const Model& after)
     if (!s.ok()) return s;
   }
 
-  // Declarations, in words.
+  return absl::OkStatus();
+}
+
+// The declaration changes, in words, into diff->declarations; returns
+// the organisation changes among them.
+std::vector<std::string> DeclarationChanges(const Domains& a, const Domains& b,
+                                            PolicyDiff* diff) {
   const std::vector<std::string> org_changes = OrganisationChanges(a, b);
   if (a.classifications != b.classifications) {
-    NamesChanged("classification", a.classifications, b.classifications, &diff.declarations);
-    if (diff.declarations.empty()) {
-      diff.declarations.push_back(absl::StrCat(
+    NamesChanged("classification", a.classifications, b.classifications, &diff->declarations);
+    if (diff->declarations.empty()) {
+      diff->declarations.push_back(absl::StrCat(
           "classifications reordered: ", absl::StrJoin(b.classifications, " < "), " (was ",
           absl::StrJoin(a.classifications, " < "), ")"));
     }
   }
-  NamesChanged("caveat", a.caveats, b.caveats, &diff.declarations);
-  NamesChanged("sector", a.sectors, b.sectors, &diff.declarations);
-  NamesChanged("record type", a.record_types, b.record_types, &diff.declarations);
-  NamesChanged("purpose", a.purposes, b.purposes, &diff.declarations);
-  NamesChanged("role", a.roles, b.roles, &diff.declarations);
+  NamesChanged("caveat", a.caveats, b.caveats, &diff->declarations);
+  NamesChanged("sector", a.sectors, b.sectors, &diff->declarations);
+  NamesChanged("record type", a.record_types, b.record_types, &diff->declarations);
+  NamesChanged("purpose", a.purposes, b.purposes, &diff->declarations);
+  NamesChanged("role", a.roles, b.roles, &diff->declarations);
   if (a.roles != b.roles || a.roles_ordered != b.roles_ordered) {
     if (!a.roles.empty() && !b.roles.empty() &&
         (a.roles_ordered != b.roles_ordered || b.roles_ordered)) {
       const char* sep_a = a.roles_ordered ? " < " : ", ";
       const char* sep_b = b.roles_ordered ? " < " : ", ";
-      diff.declarations.push_back(absl::StrCat("roles now ", absl::StrJoin(b.roles, sep_b),
+      diff->declarations.push_back(absl::StrCat("roles now ", absl::StrJoin(b.roles, sep_b),
                                                " (were ", absl::StrJoin(a.roles, sep_a), ")"));
     }
   }
-  NamesChanged("legal basis", a.legal_bases, b.legal_bases, &diff.declarations);
-  diff.declarations.insert(diff.declarations.end(), org_changes.begin(), org_changes.end());
+  NamesChanged("legal basis", a.legal_bases, b.legal_bases, &diff->declarations);
+  diff->declarations.insert(diff->declarations.end(), org_changes.begin(), org_changes.end());
 
-  // Every cube of both versions, tagged; what both share is put in once.
-  const Shape shape = m.shape();
-  const Remap from_a(a, m), from_b(b, m);
+  return org_changes;
+}
+
+}  // namespace
+
+namespace {
+
+// Every cube of both versions, tagged; what both share is put in once.
+struct TaggedCubes {
+  Shape shape;
   std::vector<Cube> cubes;
   std::vector<Tag> tags;
-  std::vector<bool> delta;
-  auto add = [&](const Region& r, Tag t, bool is_delta) {
+  std::vector<bool> delta;  // differs between the versions
+
+  void Add(const Region& r, Tag t, bool is_delta) {
     for (const Cube& c : r) {
       if (c.Empty(shape)) continue;
       cubes.push_back(c);
       tags.push_back(t);
       delta.push_back(is_delta);
     }
-  };
+  }
   // A thing both versions have (a rule with the same effect, the
   // write-down, the names declared) whose reach may differ: what both
   // reach is shared, only the difference is a change. So adding one
   // organisation makes a sector-wide rule a change for that organisation
   // alone, not for the whole sector.
-  auto add_split = [&](const Region& ra, const Region& rb, What what, uint32_t j, uint32_t i) {
+  void AddSplit(const Region& ra, const Region& rb, What what, uint32_t j, uint32_t i) {
     if (ra == rb) {
-      add(rb, Tag{Side::kBoth, what, j, i}, false);
+      Add(rb, Tag{Side::kBoth, what, j, i}, false);
       return;
     }
-    add(IntersectRegions(shape, ra, rb), Tag{Side::kBoth, what, j, i}, false);
-    add(SubtractRegions(shape, ra, rb), Tag{Side::kBefore, what, i, 0}, true);
-    add(SubtractRegions(shape, rb, ra), Tag{Side::kAfter, what, j, 0}, true);
-  };
+    Add(IntersectRegions(shape, ra, rb), Tag{Side::kBoth, what, j, i}, false);
+    Add(SubtractRegions(shape, ra, rb), Tag{Side::kBefore, what, i, 0}, true);
+    Add(SubtractRegions(shape, rb, ra), Tag{Side::kAfter, what, j, 0}, true);
+  }
+};
+
+// Adds both versions' rules to *out; *changed gets the ids of rules
+// edited: whose text changed, or without texts (rules from bundles), what
+// they match or oblige.
+void TagRules(const Model& before, const Model& after, const Remap& from_a,
+              const Remap& from_b, TaggedCubes* out,
+              absl::flat_hash_set<std::string>* changed) {
   absl::flat_hash_map<std::string, size_t> old_ids;
   for (size_t i = 0; i < before.rules.size(); ++i) old_ids.emplace(before.rules[i].id, i);
   std::vector<bool> old_shared(before.rules.size(), false);
-  // A rule is edited if its text changed; without texts (rules from
-  // bundles), if what it matches or obliges changed.
-  absl::flat_hash_set<std::string> changed;
   for (size_t j = 0; j < after.rules.size(); ++j) {
     const Rule& r = after.rules[j];
     Region mapped = from_b.Map(r.region);
@@ -760,33 +794,52 @@ absl::StatusOr<PolicyDiff> DiffPolicies(const Model& before, const Model& after)
           o.forbid == r.forbid && SameObligations(o.obligations, r.obligations);
       const bool same_meaning = same_effect && old_mapped == mapped;
       const bool have_text = !r.text.empty() && !o.text.empty();
-      if (have_text ? r.text != o.text : !same_meaning) changed.insert(r.id);
+      if (have_text ? r.text != o.text : !same_meaning) changed->insert(r.id);
       if (same_effect) {
         old_shared[it->second] = true;
-        add_split(old_mapped, mapped, What::kRule, static_cast<uint32_t>(j),
-                  static_cast<uint32_t>(it->second));
+        out->AddSplit(old_mapped, mapped, What::kRule, static_cast<uint32_t>(j),
+                      static_cast<uint32_t>(it->second));
         continue;
       }
     }
-    add(mapped, Tag{Side::kAfter, What::kRule, static_cast<uint32_t>(j), 0}, true);
+    out->Add(mapped, Tag{Side::kAfter, What::kRule, static_cast<uint32_t>(j), 0}, true);
   }
   for (size_t i = 0; i < before.rules.size(); ++i) {
     if (old_shared[i]) continue;
-    add(from_a.Map(before.rules[i].region),
-        Tag{Side::kBefore, What::kRule, static_cast<uint32_t>(i), 0}, true);
+    out->Add(from_a.Map(before.rules[i].region),
+             Tag{Side::kBefore, What::kRule, static_cast<uint32_t>(i), 0}, true);
   }
+}
+
+}  // namespace
+
+absl::StatusOr<PolicyDiff> DiffPolicies(const Model& before, const Model& after) {
+  PolicyDiff diff;
+  const Domains &a = before.domains, &b = after.domains;
+  if (absl::Status s = MergeDomains(a, b, &diff); !s.ok()) return s;
+  const Domains& m = diff.domains;
+  const std::vector<std::string> org_changes = DeclarationChanges(a, b, &diff);
+
+  const Shape shape = m.shape();
+  const Remap from_a(a, m), from_b(b, m);
+  TaggedCubes tagged;
+  tagged.shape = shape;
+  absl::flat_hash_set<std::string> changed;
+  TagRules(before, after, from_a, from_b, &tagged, &changed);
   const Region wd_a = from_a.Map(a.WriteDownRegion()), wd_b = from_b.Map(b.WriteDownRegion());
-  add_split(wd_a, wd_b, What::kWriteDown, 0, 0);
+  tagged.AddSplit(wd_a, wd_b, What::kWriteDown, 0, 0);
   const Cube known_a = from_a.Known(a.shape()), known_b = from_b.Known(b.shape());
   const bool same_names = known_a == known_b && known_a == Cube::Universe(shape);
   Region undeclared;  // requests one version only can name
   if (!same_names) {
-    add_split({known_a}, {known_b}, What::kKnown, 0, 0);
+    tagged.AddSplit({known_a}, {known_b}, What::kKnown, 0, 0);
     undeclared = SubtractRegions(shape, {known_a}, {known_b});
     for (Cube& c : SubtractRegions(shape, {known_b}, {known_a})) undeclared.push_back(c);
   }
 
-  DiffVisitor visitor(before, after, cubes, tags, delta, diff, org_changes, changed);
+  const std::vector<Cube>& cubes = tagged.cubes;
+  const std::vector<bool>& delta = tagged.delta;
+  DiffVisitor visitor(before, after, cubes, tagged.tags, delta, diff, org_changes, changed);
   visitor.set_known(!same_names, known_a, known_b);
   diff.common = Intersect(known_a, known_b);
   // Within what both versions can name, then each piece only one can;
@@ -797,7 +850,15 @@ absl::StatusOr<PolicyDiff> DiffPolicies(const Model& before, const Model& after)
     scopes = visitor.SummariseUndeclared(shape, cubes, undeclared);
     scopes.insert(scopes.begin(), Intersect(known_a, known_b));
   }
-  for (const Cube& scope : scopes) {
+  for (size_t sc = 0; sc < scopes.size(); ++sc) {
+    const Cube& scope = scopes[sc];
+    if (sc > 0) {
+      // One version cannot name anything here: every box either allows is
+      // a change, so the piece is partitioned whole.
+      visitor.set_focus(0);
+      PartitionSpace(shape, scope, cubes, &visitor);
+      continue;
+    }
     for (size_t k = 0; k < cubes.size(); ++k) {
       if (!delta[k]) continue;
       const Cube within = Intersect(scope, cubes[k]);
@@ -815,62 +876,6 @@ absl::StatusOr<PolicyDiff> DiffPolicies(const Model& before, const Model& after)
   });
   diff.changes = std::move(changes);
   return diff;
-}
-
-std::string DescribeDiff(const PolicyDiff& diff, size_t limit) {
-  if (diff.Empty()) {
-    return "No change: the new version decides every request as the old one does, with the "
-           "same obligations, and declares the same names.\n";
-  }
-  std::string out;
-  if (!diff.declarations.empty()) {
-    absl::StrAppend(&out, "Declarations changed (", diff.declarations.size(), "):\n");
-    for (const std::string& d : diff.declarations) absl::StrAppend(&out, "  ", d, "\n");
-  }
-  const char* kTitles[] = {"Newly permitted", "Newly denied", "Obligations changed"};
-  size_t counts[3] = {0, 0, 0};
-  for (const FlowChange& c : diff.changes) ++counts[static_cast<int>(c.kind)];
-  for (int kind = 0; kind < 3; ++kind) {
-    if (!counts[kind]) continue;
-    absl::StrAppend(&out, out.empty() ? "" : "\n", kTitles[kind], " (", counts[kind],
-                    counts[kind] == 1 ? " group" : " groups", "):\n");
-    size_t shown = 0, hidden = 0;
-    for (const FlowChange& c : diff.changes) {
-      if (static_cast<int>(c.kind) != kind) continue;
-      if (shown >= limit) {
-        ++hidden;
-        continue;
-      }
-      ++shown;
-      if (c.has_summary) {
-        absl::StrAppend(&out, "  ", DescribeFlow(diff.domains, c.summary, &diff.common),
-                        "\n    (where either version allows it)\n");
-      } else {
-        for (size_t i = 0; i < c.where.size(); ++i) {
-          if (i == 6 && c.where.size() > 7) {
-            absl::StrAppend(&out, "    ... and ", c.where.size() - 6, " more such flows\n");
-            break;
-          }
-          absl::StrAppend(&out, i ? "    " : "  ",
-                          DescribeFlow(diff.domains, c.where[i], &diff.common), "\n");
-        }
-      }
-      if (c.kind == FlowChange::Kind::kObligationsChanged) {
-        absl::StrAppend(&out, "    ", c.obligations, "\n");
-        absl::StrAppend(&out, "    now ", c.after, "; was ", c.before, "\n");
-      } else {
-        absl::StrAppend(&out, "    now ", c.after, "; was ", c.before, "\n");
-      }
-      if (!c.causes.empty()) {
-        absl::StrAppend(&out, "    because: ", absl::StrJoin(c.causes, "; "), "\n");
-      }
-    }
-    if (hidden) absl::StrAppend(&out, "  ... ", hidden, " more groups (--limit)\n");
-  }
-  absl::StrAppend(&out, "\nSummary: ", counts[0], " newly permitted, ", counts[1],
-                  " newly denied, ", counts[2], " with changed obligations (groups of flows); ",
-                  diff.declarations.size(), " declaration change(s).\n");
-  return out;
 }
 
 }  // namespace gatehouse::policy

@@ -1,6 +1,5 @@
 #include "policy/partition.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -10,21 +9,17 @@ namespace {
 
 class Partitioner {
  public:
-  Partitioner(const Shape& shape, const std::vector<const Cube*>& cubes,
-              absl::Span<const uint32_t> weights, BoxVisitor* visitor)
-      : shape_(shape), cubes_(cubes), weights_(weights), visitor_(visitor) {}
+  Partitioner(const Shape& shape, const std::vector<const Cube*>& cubes, BoxVisitor* visitor)
+      : shape_(shape), cubes_(cubes), visitor_(visitor) {}
 
   void Split(const Cube& box, std::vector<uint32_t> idx) {
     if (visitor_->Done() || !visitor_->Enter(box, idx)) return;
     // The dimension on which the most cubes are partial.
-    int best_dim = -1, best_caveat = -1;
-    uint64_t best = 0;
+    int best_dim = -1, best_caveat = -1, best = 0;
     for (int d = 0; d < kNumValueDims; ++d) {
       if (box.m[d].Count() < 2) continue;
-      uint64_t partial = 0;
-      for (uint32_t i : idx) {
-        if (!box.m[d].SubsetOf(cubes_[i]->m[d])) partial += Weight(i);
-      }
+      int partial = 0;
+      for (uint32_t i : idx) partial += !box.m[d].SubsetOf(cubes_[i]->m[d]);
       if (partial > best) {
         best = partial;
         best_dim = d;
@@ -38,10 +33,8 @@ class Partitioner {
     for (; open; open &= open - 1) {
       const int c = __builtin_ctzll(open);
       const uint64_t bit = uint64_t{1} << c;
-      uint64_t partial = 0;
-      for (uint32_t i : idx) {
-        if (!(cubes_[i]->absent_ok & cubes_[i]->present_ok & bit)) partial += Weight(i);
-      }
+      int partial = 0;
+      for (uint32_t i : idx) partial += !(cubes_[i]->absent_ok & cubes_[i]->present_ok & bit);
       if (partial > best) {
         best = partial;
         best_dim = -1;
@@ -79,17 +72,9 @@ class Partitioner {
   void SplitValues(const Cube& box, const std::vector<uint32_t>& idx, int d) {
     // The atoms: the coarsest partition of the box's values that every
     // partial cube's value set is a union of.
-    // With weights, only the heaviest cubes partial here cut the values:
-    // parts no heavy cube meets stay whole (the visitor skips them at
-    // once); the light cubes cut the parts that remain further down.
-    uint64_t heavy = 0;
-    for (uint32_t i : idx) {
-      if (!box.m[d].SubsetOf(cubes_[i]->m[d])) heavy = std::max(heavy, Weight(i));
-    }
     absl::flat_hash_set<ValueSet> seen;
     std::vector<ValueSet> blocks = {box.m[d]};
     for (uint32_t i : idx) {
-      if (Weight(i) < heavy) continue;
       ValueSet m = cubes_[i]->m[d] & box.m[d];
       if (m == box.m[d] || !seen.insert(m).second) continue;
       const size_t n = blocks.size();
@@ -111,33 +96,29 @@ class Partitioner {
     }
   }
 
-  uint64_t Weight(uint32_t i) const { return weights_.empty() ? 1 : weights_[i]; }
-
   const Shape& shape_;
   const std::vector<const Cube*>& cubes_;
-  absl::Span<const uint32_t> weights_;
   BoxVisitor* visitor_;
 };
 
 }  // namespace
 
 void PartitionSpace(const Shape& shape, const Cube& within,
-                    const std::vector<const Cube*>& cubes, BoxVisitor* visitor,
-                    absl::Span<const uint32_t> weights) {
+                    const std::vector<const Cube*>& cubes, BoxVisitor* visitor) {
   if (within.Empty(shape)) return;
   std::vector<uint32_t> idx;
   for (uint32_t i = 0; i < cubes.size(); ++i) {
     if (Intersects(shape, *cubes[i], within)) idx.push_back(i);
   }
-  Partitioner(shape, cubes, weights, visitor).Split(within, std::move(idx));
+  Partitioner(shape, cubes, visitor).Split(within, std::move(idx));
 }
 
 void PartitionSpace(const Shape& shape, const Cube& within, const std::vector<Cube>& cubes,
-                    BoxVisitor* visitor, absl::Span<const uint32_t> weights) {
+                    BoxVisitor* visitor) {
   std::vector<const Cube*> pointers;
   pointers.reserve(cubes.size());
   for (const Cube& c : cubes) pointers.push_back(&c);
-  PartitionSpace(shape, within, pointers, visitor, weights);
+  PartitionSpace(shape, within, pointers, visitor);
 }
 
 }  // namespace gatehouse::policy

@@ -57,19 +57,12 @@ class BoxVisitor {
   virtual bool Done() const { return false; }
 };
 
-// Partitions `within` (non-empty) by `cubes` as above. `weights`, if
-// given (one per cube), steer the choice of dimension: a cube of weight w
-// counts as w partial cubes, so a caller that will prune everything away
-// from a few cubes (diff: the cubes that changed) has them cut out first.
-// The boxes found are the same partition's in any case; only how many are
-// visited before Enter prunes changes.
+// Partitions `within` (non-empty) by `cubes` as above.
 void PartitionSpace(const Shape& shape, const Cube& within,
-                    const std::vector<Cube>& cubes, BoxVisitor* visitor,
-                    absl::Span<const uint32_t> weights = {});
+                    const std::vector<Cube>& cubes, BoxVisitor* visitor);
 // The same over cubes held elsewhere (indices are into `cubes`).
 void PartitionSpace(const Shape& shape, const Cube& within,
-                    const std::vector<const Cube*>& cubes, BoxVisitor* visitor,
-                    absl::Span<const uint32_t> weights = {});
+                    const std::vector<const Cube*>& cubes, BoxVisitor* visitor);
 
 }  // namespace gatehouse::policy
 

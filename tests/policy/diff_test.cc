@@ -200,6 +200,49 @@ TEST(PolicyDiff, RulesReadFromBundlesStillNameTheEditedRule) {
   EXPECT_EQ(m.rules[0].text.rfind("permit safeguarding-referrals\n", 0), 0u) << m.rules[0].text;
 }
 
+// Issue 20, point 9: a new organisation used to make every rule that does
+// not restrict the originator a change, and the diff listed the whole
+// policy again for requests it originates. Now that is one change, "where
+// the new version allows it", and its flows as sender and recipient are
+// listed.
+TEST(PolicyDiff, ANewOrganisationAsOriginatorIsOneChange) {
+  const PolicyDiff d = Diff(
+      kThreeOrgs, Edit("organisation west-yorks-police sector police accredited SECRET\n",
+                       "organisation west-yorks-police sector police accredited SECRET\n"
+                       "organisation york-trust sector health accredited OFFICIAL-SENSITIVE\n"));
+  int summarised = 0;
+  for (const FlowChange& c : d.changes) {
+    if (!c.only_where_allowed) continue;
+    ++summarised;
+    EXPECT_EQ(c.kind, FlowChange::Kind::kNewlyPermitted);
+    EXPECT_NE(DescribeFlow(d.domains, c.summary, &d.common).find("originated by york-trust"),
+              std::string::npos)
+        << DescribeDiff(d, 10);
+    EXPECT_NE(c.after.find("allowed where the new version's rules permit it"), std::string::npos);
+  }
+  EXPECT_EQ(summarised, 1) << DescribeDiff(d, 10);
+  EXPECT_NE(DescribeDiff(d, 40).find("york-trust → "), std::string::npos) << DescribeDiff(d, 40);
+}
+
+// The generator's edit changes a few rules, not all those after the first
+// one it touches (it used to draw one random number fewer, shifting every
+// later rule, so the "edit" was a different policy and the diff's timing
+// meant nothing).
+TEST(PolicyDiff, TheGeneratedEditChangesFewRules) {
+  GeneratorOptions o;
+  o.rules = 2000;
+  const Model before = MustCompile(GeneratePolicy(o));
+  o.edited = true;
+  const Model after = MustCompile(GeneratePolicy(o));
+  ASSERT_EQ(before.rules.size(), after.rules.size());
+  size_t changed = 0;
+  for (size_t i = 0; i < before.rules.size(); ++i) {
+    changed += before.rules[i].text != after.rules[i].text;
+  }
+  EXPECT_GT(changed, 0u);
+  EXPECT_LT(changed, before.rules.size() / 20) << changed << " rules differ";
+}
+
 std::vector<std::string> Sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
   return v;
@@ -227,7 +270,7 @@ TEST(PolicyDiff, AgreesWithBothEnginesOnRandomRequests) {
   Mulberry32 rnd(7);
   auto pick = [&](int n) { return static_cast<int>(rnd.Next() * n); };
   int changed = 0;
-  for (int i = 0; i < 20000; ++i) {
+  for (int i = 0; i < 60000; ++i) {
     ResolvedRequest r;
     r.sender = pick(s.size[kDimSender]);
     r.recipient = pick(s.size[kDimRecipient]);

@@ -141,8 +141,13 @@ class Generator {
     }
     if (kind < 0.63) {  // sector-wide agreement, perhaps with a caveat exception
       std::string unless;
-      if (Chance(0.4) && !(o_.edited && i % 40 == 3)) {
-        unless = absl::StrCat("  unless caveats include ", kCaveats[Pick(kNumCaveats)], "\n");
+      if (Chance(0.4)) {
+        // Drawn whether or not the edit drops it, so that the edited
+        // version's other rules stay the same.
+        const char* caveat = kCaveats[Pick(kNumCaveats)];
+        if (!(o_.edited && i % 40 == 3)) {
+          unless = absl::StrCat("  unless caveats include ", caveat, "\n");
+        }
       }
       return absl::StrCat("permit sector-", i, "\n  when sender sector is ", kSectors[s],
                           "\n    and recipient sector ",

@@ -12,6 +12,7 @@
 #include "policy/analyzer.h"
 #include "policy/bundle.h"
 #include "policy/case_file.h"
+#include "policy/coverage.h"
 #include "policy/describe.h"
 #include "policy/diff.h"
 #include "policy/diagnostic_report.h"
@@ -22,8 +23,6 @@
 namespace gatehouse::policyc {
 namespace {
 
-using policy::Cube;
-using policy::Region;
 
 int Fail(const absl::Status& s, int code = kExitUsage) {
   std::fprintf(stderr, "policyc: %s\n", std::string(s.message()).c_str());
@@ -264,37 +263,15 @@ int Coverage(const Args& a) {
   Loaded l;
   int code = 0;
   if (!LoadOk(a.positional, &l, &code)) return code;
-  const policy::Domains& d = l.model.domains;
-  const policy::Shape s = d.shape();
-  const Region allowed = policy::AllowedRegion(l.model);
   // Sector pair x record type combinations that no request can pass.
   std::printf("sector -> sector, record type combinations no permit reaches:\n");
-  int holes = 0;
-  for (size_t ss = 0; ss < d.sectors.size(); ++ss) {
-    for (size_t rs = 0; rs < d.sectors.size(); ++rs) {
-      policy::ValueSet so = s.None(policy::kDimSender), ro = s.None(policy::kDimRecipient);
-      for (size_t o = 0; o < d.organisations.size(); ++o) {
-        if (d.organisations[o].sector == static_cast<int>(ss)) so.Set(static_cast<int>(o));
-        if (d.organisations[o].sector == static_cast<int>(rs)) ro.Set(static_cast<int>(o));
-      }
-      if (so.Empty() || ro.Empty()) continue;
-      std::vector<std::string> none;
-      for (size_t t = 0; t < d.record_types.size(); ++t) {
-        Cube c = Cube::Universe(s);
-        c.m[policy::kDimSender] = so;
-        c.m[policy::kDimRecipient] = ro;
-        c.m[policy::kDimRecordType] = s.Single(policy::kDimRecordType, static_cast<int>(t));
-        if (policy::IntersectRegions(s, Region{c}, allowed).empty()) {
-          none.push_back(d.record_types[t]);
-        }
-      }
-      if (none.empty()) continue;
-      holes += none.size();
-      std::printf("  %s -> %s: %s\n", d.sectors[ss].c_str(), d.sectors[rs].c_str(),
-                  absl::StrJoin(none, ", ").c_str());
-    }
+  size_t holes = 0;
+  for (const policy::UnreachedFlow& f : policy::UnreachedFlows(l.model)) {
+    holes += f.record_types.size();
+    std::printf("  %s -> %s: %s\n", f.sender_sector.c_str(), f.recipient_sector.c_str(),
+                absl::StrJoin(f.record_types, ", ").c_str());
   }
-  std::printf("%d combination(s) never permitted\n", holes);
+  std::printf("%zu combination(s) never permitted\n", holes);
   if (a.Has("--cases")) {
     auto engine = EngineFor(l);
     if (!engine.ok()) return Fail(engine.status(), kExitFailed);
