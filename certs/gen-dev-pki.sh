@@ -4,19 +4,28 @@
 #
 #   certs/gen-dev-pki.sh DIR [ORG:SYSTEM,SYSTEM ...]
 #
+# Gateway certificates also name the addresses clients dial, so a stock gRPC
+# client (Python, Node, Go, Java) verifies the gateway by the host it connects
+# to with no overrides: GATEHOUSE_GATEWAY_NAMES, a comma-separated list of
+# OpenSSL SAN entries, default "DNS:localhost,IP:127.0.0.1,IP:::1". Identity
+# comes only from the psn:// URI: DNS and IP names are never an identity.
+#
 # Default organisations: nhs-trust-a (systems ehr, pas), council-a (care, finance),
 # police-a (rms). Layout:
 #   DIR/ca.crt                    trust anchor for every gateway and system
 #   DIR/crl/<hash>.r0             the CA's CRL, in OpenSSL hashed-dir form
-#   DIR/<org>/gateway.{crt,key}   SAN URI psn://org/<org>/gateway
+#   DIR/<org>/gateway.{crt,key}   SAN URI psn://org/<org>/gateway, plus the
+#                                 names in GATEHOUSE_GATEWAY_NAMES
 #   DIR/<org>/<system>.{crt,key}  SAN URI psn://org/<org>/system/<system>
 #   DIR/bad/<name>.{crt,key}      certificates the tests must see refused,
 #     all claiming psn://org/nhs-trust-a/system/ehr unless said otherwise:
 #     expired, notyet (not yet valid), revoked (listed in the CRL),
 #     untrusted (issued by another CA), nosan (no SAN at all),
 #     twosans (SAN URIs of two different organisations),
-#     untrusted-gateway (psn://org/nhs-trust-a/gateway from another CA)
+#     untrusted-gateway (psn://org/nhs-trust-a/gateway from another CA),
+#     dnsonly (DNS:localhost and IP:127.0.0.1, no psn:// URI)
 set -euo pipefail
+gateway_names="${GATEHOUSE_GATEWAY_NAMES-DNS:localhost,IP:127.0.0.1,IP:::1}"
 
 if [ $# -lt 1 ]; then
   echo "usage: $0 DIR [ORG:SYSTEM,SYSTEM ...]" >&2
@@ -86,7 +95,7 @@ issue() {
 for spec in "${orgs[@]}"; do
   org="${spec%%:*}"; systems="${spec#*:}"
   mkdir -p "$out/$org"
-  issue "$out/$org/gateway" "$org gateway" "URI:psn://org/$org/gateway"
+  issue "$out/$org/gateway" "$org gateway" "URI:psn://org/$org/gateway${gateway_names:+,$gateway_names}"
   IFS=',' read -ra syslist <<< "$systems"
   for sys in "${syslist[@]}"; do
     issue "$out/$org/$sys" "$org $sys" "URI:psn://org/$org/system/$sys"
@@ -98,6 +107,7 @@ issue "$out/bad/expired" "expired" "$claim" -startdate 20200101000000Z -enddate 
 issue "$out/bad/notyet" "not yet valid" "$claim" -startdate 20990101000000Z -enddate 20991231000000Z
 issue "$out/bad/nosan" "no san" ""
 issue "$out/bad/twosans" "two sans" "$claim,URI:psn://org/police-a/system/rms"
+issue "$out/bad/dnsonly" "dns only" "DNS:localhost,IP:127.0.0.1"
 issue "$out/bad/revoked" "revoked" "$claim"
 openssl ca -batch -config "$ca/openssl.cnf" -revoke "$out/bad/revoked.crt" 2>/dev/null
 openssl ca -batch -config "$ca/openssl.cnf" -gencrl -out "$out/crl/ca.crl.pem" 2>/dev/null

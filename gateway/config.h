@@ -22,7 +22,11 @@
 
 namespace gatehouse {
 
-inline constexpr int64_t kDefaultMaxPayloadBytes = 4 << 20;
+// 4 MiB less 64 KiB: a record's labels and ids take at most ~20 KiB
+// (labels of 256 bytes, 64 caveats), so a record of this payload fits in
+// one Fetch response below gRPC's default 4 MiB receive limit, and every
+// record Submit accepts with the default can be fetched by a default client.
+inline constexpr int64_t kDefaultMaxPayloadBytes = (4 << 20) - (64 << 10);
 
 // Parses JSON into `message`, refusing unknown fields. On error `message`
 // may be partly filled; the status names the offending field.

@@ -20,6 +20,25 @@ namespace {
 
 constexpr int kDefaultPage = 100;
 constexpr int kMaxPage = 1000;
+// A page holds records of at most this many bytes (with at least one record
+// whatever its size), so that a client with gRPC's default 4 MiB receive
+// limit takes any page; docs/clients.md.
+constexpr size_t kMaxPageBytes = (7 << 20) / 2;  // 3.5 MiB
+// What a record adds to a page beyond its own bytes: its tag and length.
+constexpr size_t kRecordFraming = 8;
+
+// The recipient's view of an opened mailbox record; moves the payload out
+// of `opened`.
+v1::Record RecordOf(const v1::MailboxRecord& m, OpenedContent* opened) {
+  v1::Record r;
+  r.set_record_id(m.record_id());
+  r.set_sender_org(m.sender_org());
+  r.set_sender_system(opened->content.sender_system());
+  *r.mutable_labels() = LabelsOf(*opened);
+  r.set_received_unix_ms(m.received_unix_ms());
+  r.set_payload(std::move(*opened->content.mutable_payload()));
+  return r;
+}
 
 }  // namespace
 
@@ -46,41 +65,46 @@ grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* co
   if (more) entries->pop_back();
   std::vector<v1::AuditEntry> audit;
   const std::shared_ptr<const DirectorySnapshot> directory = directory_->Snapshot();
+  size_t page_bytes = 0;
+  int64_t last_seq = after;
   for (const MailboxEntry& e : *entries) {
     const v1::MailboxRecord& m = e.record;
+    v1::Record r;
+    std::string sha256;  // of the payload; none for a streamed record
     if (!m.envelope_file().empty()) {
       // Streamed: listed here, its payload read with FetchStream (which
       // audits FETCHED).
-      v1::Record* r = response->add_records();
-      *r = m.listing();
-      r->set_streamed(true);
-      continue;
+      r = m.listing();
+      r.set_streamed(true);
+    } else {
+      absl::StatusOr<OpenedContent> opened =
+          OpenRecord(*ctx_, *directory, m.envelope(), m.sender_org(), m.sender_key());
+      if (!opened.ok()) {
+        // Verified when it arrived; failing now means a key it needs is gone.
+        LogError("a held record no longer opens", {{"record_id", m.record_id()},
+                                                  {"error", opened.status().ToString()}});
+        return AnswerNow(context, absl::DataLossError(absl::StrCat(
+                                 "record ", m.record_id(), " from ", m.sender_org(),
+                                 " no longer opens (", opened.status().message(),
+                                 "); ask the operator to restore the key it was sealed to")));
+      }
+      sha256 = Sha256(opened->content.payload());
+      r = RecordOf(m, &*opened);
     }
-    absl::StatusOr<OpenedContent> opened =
-        OpenRecord(*ctx_, *directory, m.envelope(), m.sender_org(), m.sender_key());
-    if (!opened.ok()) {
-      // Verified when it arrived; failing now means a key it needs is gone.
-      LogError("a held record no longer opens", {{"record_id", m.record_id()},
-                                                {"error", opened.status().ToString()}});
-      return AnswerNow(context, absl::DataLossError(absl::StrCat(
-                               "record ", m.record_id(), " from ", m.sender_org(),
-                               " no longer opens (", opened.status().message(),
-                               "); ask the operator to restore the key it was sealed to")));
+    const size_t bytes = r.ByteSizeLong() + kRecordFraming;
+    if (response->records_size() > 0 && page_bytes + bytes > kMaxPageBytes) {
+      more = true;  // the next page starts with this record
+      break;
     }
-    v1::Record* r = response->add_records();
-    r->set_record_id(m.record_id());
-    r->set_sender_org(m.sender_org());
-    r->set_sender_system(opened->content.sender_system());
-    *r->mutable_labels() = LabelsOf(*opened);
-    r->set_received_unix_ms(m.received_unix_ms());
-    audit.push_back(FetchedEntry(*r, config_->org_id(), caller->system,
-                                 Sha256(opened->content.payload())));
-    r->set_payload(std::move(*opened->content.mutable_payload()));
+    page_bytes += bytes;
+    if (!sha256.empty()) audit.push_back(FetchedEntry(r, config_->org_id(), caller->system, sha256));
+    *response->add_records() = std::move(r);
+    last_seq = e.seq;
   }
   // Released once the FETCHED entries are durable; the reactor thread does
   // not wait for them.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const std::string next = more ? absl::StrCat(entries->back().seq) : "";
+  const std::string next = more ? absl::StrCat(last_seq) : "";
   ctx_->auditor->RecordAll(std::move(audit), /*hold_refused=*/false,
                            [reactor, response, next](absl::Status s) {
                              if (!s.ok()) {
@@ -105,24 +129,35 @@ grpc::ServerUnaryReactor* ExchangeService::Ack(grpc::CallbackServerContext* cont
     return AnswerNow(context, absl::InvalidArgumentError(
                              absl::StrCat("at most ", kMaxPage, " record ids per Ack")));
   }
-  std::vector<std::string> ids(request->record_ids().begin(), request->record_ids().end());
-  absl::StatusOr<std::vector<MailboxAcked>> acked =
-      store_->AckMailbox(ReaderFor(*caller), ids,
-                         absl::ToUnixMillis(absl::Now()));
-  if (!acked.ok()) return AnswerNow(context, acked.status());
+  // Stored, then audited, then answered: each step on the thread that
+  // finished the one before; the reactor thread waits for neither.
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  store_->AckMailboxAsync(
+      ReaderFor(*caller), {request->record_ids().begin(), request->record_ids().end()},
+      absl::ToUnixMillis(absl::Now()),
+      [this, reactor, response, system = caller->system](
+          absl::StatusOr<std::vector<MailboxAcked>> acked) {
+        if (!acked.ok()) {
+          reactor->Finish(ToGrpcStatus(acked.status()));
+          return;
+        }
+        AuditAcked(*acked, system, reactor, response);
+      });
+  return reactor;
+}
+
+void ExchangeService::AuditAcked(const std::vector<MailboxAcked>& acked,
+                                 const std::string& system, grpc::ServerUnaryReactor* reactor,
+                                 v1::AckResponse* response) {
   std::vector<v1::AuditEntry> audit;
-  for (const MailboxAcked& a : *acked) {
-    audit.push_back(AckedEntry(a.record_id, a.sender_org, config_->org_id(), caller->system));
+  for (const MailboxAcked& a : acked) {
+    audit.push_back(AckedEntry(a.record_id, a.sender_org, config_->org_id(), system));
   }
   // The acknowledgement is already stored, so a retry would find nothing to
   // acknowledge: entries the full disk refuses are held and written later.
-  // Answered once the ACKED entries are durable; the reactor thread does
-  // not wait for them.
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  response->set_acked(static_cast<int>(acked->size()));
+  response->set_acked(static_cast<int>(acked.size()));
   ctx_->auditor->RecordAll(
-      std::move(audit), /*hold_refused=*/true,
-      [reactor, response](absl::Status s) {
+      std::move(audit), /*hold_refused=*/true, [reactor, response](absl::Status s) {
         if (!s.ok()) {
           response->Clear();
           reactor->Finish(ToGrpcStatus(absl::UnavailableError(absl::StrCat(
@@ -136,12 +171,11 @@ grpc::ServerUnaryReactor* ExchangeService::Ack(grpc::CallbackServerContext* cont
   // A streamed record's spool file goes once its payload is dropped: when
   // the last system it waits for has acknowledged it (the id and envelope
   // hash stay in the store against replays).
-  for (const MailboxAcked& a : *acked) {
+  for (const MailboxAcked& a : acked) {
     if (!a.payload_dropped) continue;
     std::error_code ec;
     std::filesystem::remove(InboundSpoolPath(config_->data_dir(), a.envelope_sha256), ec);
   }
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExchangeService::Status(grpc::CallbackServerContext* context,
@@ -171,7 +205,16 @@ grpc::ServerUnaryReactor* ExchangeService::Status(grpc::CallbackServerContext* c
                                "you submitted no record ", request->record_id())));
     }
     *response->mutable_receipt() = ReceiptFor(*entry);
-    if (request->with_proof()) *response->mutable_proof() = CheckDeliveryProof(*ctx_, *entry);
+    if (request->with_proof()) {
+      // Answered once the receiving gateway has sent its proof and it is
+      // checked; the reactor thread does not wait for it.
+      grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+      CheckDeliveryProof(*ctx_, *entry, [reactor, response](v1::ProofCheck proof) {
+        *response->mutable_proof() = std::move(proof);
+        reactor->Finish(grpc::Status::OK);
+      });
+      return reactor;
+    }
   }
   return AnswerNow(context, absl::OkStatus());
 }

@@ -75,6 +75,10 @@ class ExchangeService final : public ExchangeServiceBase {
   // receipt, marked duplicate, into `response`; true if so.
   bool AnswerRepeat(const Identity& caller, const std::string& key,
                     v1::SubmitResponse* response);
+  // Audits what Ack stored (ACKED each), removes spool files no longer
+  // needed, and finishes `reactor` once the entries are durable.
+  void AuditAcked(const std::vector<MailboxAcked>& acked, const std::string& system,
+                  grpc::ServerUnaryReactor* reactor, v1::AckResponse* response);
   // Plans one checked Submit against `trust` (gateway/record/outbound.h)
   // under a new record id; notes a differing shadow decision.
   OutboundDecision Plan(const TrustSnapshot& trust, const Identity& caller,

@@ -201,63 +201,113 @@ absl::Status Cosigner::CheckPeer(const v1::Organisation& peer) {
   return absl::OkStatus();
 }
 
-v1::ProofCheck CheckDeliveryProof(const GatewayContext& ctx, const OutboxEntry& entry) {
+namespace {
+
+v1::ProofCheck Failed(absl::string_view why) {
   v1::ProofCheck out;
-  auto fail = [&out](absl::string_view why) {
-    out.set_verified(false);
-    out.set_detail(std::string(why));
-    return out;
-  };
-  const std::string& to = entry.record.labels().recipient_org();
-  if (entry.state != v1::RECORD_STATE_DELIVERED || entry.receipt.receipt().empty()) {
-    return fail("the record has not been delivered, so there is no receipt to prove");
-  }
-  std::optional<v1::Organisation> peer = ctx.directory->Find(to);
-  if (!peer.has_value()) return fail(absl::StrCat(to, " is no longer in the directory"));
-  absl::StatusOr<v1::DeliveryReceipt> receipt = VerifyReceipt(entry.receipt, *peer);
-  if (!receipt.ok()) return fail(absl::StrCat("receipt: ", receipt.status().message()));
-  absl::StatusOr<audit::NoteVerifier> log_key = audit::NoteVerifier::FromVerifierKey(peer->audit_key());
-  if (!log_key.ok()) return fail(absl::StrCat("the directory has no audit key for ", to));
-  absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> stub = ctx.peers->StubFor(*peer);
-  if (!stub.ok()) return fail(stub.status().message());
-  v1::GetInclusionProofRequest req;
-  req.set_audit_index(receipt->audit_index());
-  v1::GetInclusionProofResponse resp;
+  out.set_verified(false);
+  out.set_detail(std::string(why));
+  return out;
+}
+
+// One proof being fetched: what the answer is checked against, and the call.
+struct ProofCall {
+  std::string to;
+  v1::DeliveryReceipt receipt;
+  std::optional<audit::NoteVerifier> log_key;
+  std::shared_ptr<v1::Peer::Stub> stub;
   grpc::ClientContext call;
-  SetDeadline(&call);
-  grpc::Status gs = (*stub)->GetInclusionProof(&call, req, &resp);
-  if (!gs.ok()) {
-    return fail(absl::StrCat(to, ": ", GrpcCodeName(gs.error_code()), ": ", gs.error_message()));
+  v1::GetInclusionProofRequest request;
+  v1::GetInclusionProofResponse response;
+};
+
+// The call for `entry`'s proof, or why there can be none.
+absl::StatusOr<std::unique_ptr<ProofCall>> PrepareProof(const GatewayContext& ctx,
+                                                        const OutboxEntry& entry) {
+  auto p = std::make_unique<ProofCall>();
+  p->to = entry.record.labels().recipient_org();
+  if (entry.state != v1::RECORD_STATE_DELIVERED || entry.receipt.receipt().empty()) {
+    return absl::FailedPreconditionError(
+        "the record has not been delivered, so there is no receipt to prove");
   }
-  absl::StatusOr<audit::SignedCheckpoint> cp = audit::OpenCheckpoint(resp.checkpoint(), *log_key);
-  if (!cp.ok()) return fail(absl::StrCat("checkpoint: ", cp.status().message()));
+  std::optional<v1::Organisation> peer = ctx.directory->Find(p->to);
+  if (!peer.has_value()) {
+    return absl::NotFoundError(absl::StrCat(p->to, " is no longer in the directory"));
+  }
+  absl::StatusOr<v1::DeliveryReceipt> receipt = VerifyReceipt(entry.receipt, *peer);
+  if (!receipt.ok()) {
+    return absl::Status(receipt.status().code(),
+                        absl::StrCat("receipt: ", receipt.status().message()));
+  }
+  p->receipt = *std::move(receipt);
+  absl::StatusOr<audit::NoteVerifier> log_key =
+      audit::NoteVerifier::FromVerifierKey(peer->audit_key());
+  if (!log_key.ok()) {
+    return absl::NotFoundError(absl::StrCat("the directory has no audit key for ", p->to));
+  }
+  p->log_key.emplace(*std::move(log_key));
+  ASSIGN_OR_RETURN(p->stub, ctx.peers->StubFor(*peer));
+  p->request.set_audit_index(p->receipt.audit_index());
+  SetDeadline(&p->call);
+  return p;
+}
+
+// Checks the receiving gateway's answer to `p`'s call.
+v1::ProofCheck CheckProofAnswer(const GatewayContext& ctx, const ProofCall& p) {
+  const v1::GetInclusionProofResponse& resp = p.response;
+  absl::StatusOr<audit::SignedCheckpoint> cp = audit::OpenCheckpoint(resp.checkpoint(), *p.log_key);
+  if (!cp.ok()) return Failed(absl::StrCat("checkpoint: ", cp.status().message()));
   if (cp->checkpoint.size != resp.tree_size()) {
-    return fail("the proof's tree size is not the checkpoint's");
+    return Failed("the proof's tree size is not the checkpoint's");
   }
   v1::AuditEntry logged;
   if (!logged.ParseFromString(resp.entry()) || logged.event() != v1::AUDIT_EVENT_RECEIVED ||
-      logged.record_id() != receipt->record_id() || logged.sender_org() != ctx.config->org_id()) {
-    return fail("the entry at the receipt's audit index is not this record's RECEIVED entry");
+      logged.record_id() != p.receipt.record_id() ||
+      logged.sender_org() != ctx.config->org_id()) {
+    return Failed("the entry at the receipt's audit index is not this record's RECEIVED entry");
   }
   absl::StatusOr<std::vector<audit::Hash>> path = ToHashes(resp.hashes());
-  if (!path.ok()) return fail(path.status().message());
-  absl::Status included = audit::VerifyInclusion(receipt->audit_index(), resp.tree_size(),
+  if (!path.ok()) return Failed(path.status().message());
+  absl::Status included = audit::VerifyInclusion(p.receipt.audit_index(), resp.tree_size(),
                                                  audit::HashLeaf(resp.entry()), *path,
                                                  cp->checkpoint.root);
-  if (!included.ok()) return fail(absl::StrCat("inclusion: ", included.message()));
-  const std::vector<std::string> cosigners =
-      VerifiedCosignerOrgs(*cp, ctx.directory->All(), to);
+  if (!included.ok()) return Failed(absl::StrCat("inclusion: ", included.message()));
+  const std::vector<std::string> cosigners = VerifiedCosignerOrgs(*cp, ctx.directory->All(), p.to);
+  v1::ProofCheck out;
   out.set_verified(true);
-  out.set_leaf_index(receipt->audit_index());
+  out.set_leaf_index(p.receipt.audit_index());
   out.set_tree_size(resp.tree_size());
   out.set_checkpoint(resp.checkpoint());
-  out.set_detail(absl::StrCat("RECEIVED entry ", receipt->audit_index(), " of ", to,
+  out.set_detail(absl::StrCat("RECEIVED entry ", p.receipt.audit_index(), " of ", p.to,
                               "'s audit log is included in its checkpoint of ",
-                              resp.tree_size(), " entries, signed by ", log_key->name(), " and ",
+                              resp.tree_size(), " entries, signed by ", p.log_key->name(), " and ",
                               cosigners.size(), " distinct verified cosigner(s)",
                               cosigners.empty() ? "" : " (", absl::StrJoin(cosigners, ", "),
                               cosigners.empty() ? "" : ")"));
   return out;
+}
+
+}  // namespace
+
+void CheckDeliveryProof(const GatewayContext& ctx, const OutboxEntry& entry,
+                        std::function<void(v1::ProofCheck)> done) {
+  absl::StatusOr<std::unique_ptr<ProofCall>> prepared = PrepareProof(ctx, entry);
+  if (!prepared.ok()) {
+    done(Failed(prepared.status().message()));
+    return;
+  }
+  ProofCall* p = prepared->release();  // owned by the callback below
+  p->stub->async()->GetInclusionProof(
+      &p->call, &p->request, &p->response,
+      [&ctx, p, done = std::move(done)](grpc::Status gs) {
+        std::unique_ptr<ProofCall> owned(p);
+        if (!gs.ok()) {
+          done(Failed(absl::StrCat(owned->to, ": ", GrpcCodeName(gs.error_code()), ": ",
+                                   gs.error_message())));
+          return;
+        }
+        done(CheckProofAnswer(ctx, *owned));
+      });
 }
 
 }  // namespace gatehouse

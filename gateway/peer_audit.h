@@ -20,6 +20,7 @@
 #ifndef GATEHOUSE_GATEWAY_PEER_AUDIT_H_
 #define GATEHOUSE_GATEWAY_PEER_AUDIT_H_
 
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -71,8 +72,11 @@ std::vector<std::string> VerifiedCosignerOrgs(const audit::SignedCheckpoint& cp,
                                               const std::vector<v1::Organisation>& directory,
                                               const std::string& log_owner);
 
-// Verifies the receiving gateway's audit proof for a delivered record.
-v1::ProofCheck CheckDeliveryProof(const GatewayContext& ctx, const OutboxEntry& entry);
+// Verifies the receiving gateway's audit proof for a delivered record;
+// `done` gets the outcome, on a gRPC thread once the receiving gateway has
+// answered (or at once if there is nothing to ask). No thread waits.
+void CheckDeliveryProof(const GatewayContext& ctx, const OutboxEntry& entry,
+                        std::function<void(v1::ProofCheck)> done);
 
 }  // namespace gatehouse
 

@@ -80,6 +80,14 @@ class MailboxStore {
     done(AddToMailbox(record, envelope_sha256, receipt));
   }
 
+  using AckDone = std::function<void(absl::StatusOr<std::vector<MailboxAcked>>)>;
+  // The asynchronous form of AckMailbox, under the same rules. The default
+  // calls AckMailbox.
+  virtual void AckMailboxAsync(const MailboxReader& reader, std::vector<std::string> record_ids,
+                               int64_t now_ms, AckDone done) {
+    done(AckMailbox(reader, record_ids, now_ms));
+  }
+
   // Stores a record delivered to us with the receipt we signed for it,
   // unless one with the same sender organisation and record id is already
   // held (then returns what is held).

@@ -264,30 +264,53 @@ absl::StatusOr<MailboxEntry> SqliteStore::GetMailbox(const MailboxReader& reader
   return ReadMailboxRow(s);
 }
 
+void SqliteStore::AckMailboxAsync(const MailboxReader& reader,
+                                  std::vector<std::string> record_ids, int64_t now_ms,
+                                  AckDone done) {
+  if (reader.system.empty()) {
+    done(std::vector<MailboxAcked>());
+    return;
+  }
+  struct State {
+    MailboxReader reader;
+    std::vector<std::string> ids;
+    std::vector<MailboxAcked> acked;
+  };
+  auto st = std::make_shared<State>(State{reader, std::move(record_ids), {}});
+  RunWriteAsync(
+      [st, now_ms](sqlite3* db, int64_t*) -> absl::Status {
+        st->acked.clear();
+        for (const std::string& id : st->ids) {
+          // A row acknowledged here is not visible again: an id given twice
+          // is acknowledged once.
+          ASSIGN_OR_RETURN(std::vector<VisibleRow> rows, VisibleById(db, st->reader, id));
+          for (VisibleRow& row : rows) {
+            MailboxAcked a{row.sender_org, id, std::move(row.envelope_sha256), true};
+            if (row.org_wide) {
+              ASSIGN_OR_RETURN(a.payload_dropped,
+                               AckOrgWide(db, st->reader, row.sender_org, id, now_ms));
+            } else {
+              RETURN_IF_ERROR(DropPayload(db, row.sender_org, id, now_ms));
+            }
+            st->acked.push_back(std::move(a));
+          }
+        }
+        return absl::OkStatus();
+      },
+      [st, done = std::move(done)](absl::Status status) {
+        if (!status.ok()) {
+          done(status);
+        } else {
+          done(std::move(st->acked));
+        }
+      });
+}
+
 absl::StatusOr<std::vector<MailboxAcked>> SqliteStore::AckMailbox(
     const MailboxReader& reader, const std::vector<std::string>& record_ids, int64_t now_ms) {
-  std::vector<MailboxAcked> acked;
-  if (reader.system.empty()) return acked;
-  absl::Status st = RunWrite([&](sqlite3* db, int64_t*) -> absl::Status {
-    acked.clear();
-    for (const std::string& id : record_ids) {
-      // A row acknowledged here is not visible again: an id given twice is
-      // acknowledged once.
-      ASSIGN_OR_RETURN(std::vector<VisibleRow> rows, VisibleById(db, reader, id));
-      for (VisibleRow& row : rows) {
-        MailboxAcked a{row.sender_org, id, std::move(row.envelope_sha256), true};
-        if (row.org_wide) {
-          ASSIGN_OR_RETURN(a.payload_dropped, AckOrgWide(db, reader, row.sender_org, id, now_ms));
-        } else {
-          RETURN_IF_ERROR(DropPayload(db, row.sender_org, id, now_ms));
-        }
-        acked.push_back(std::move(a));
-      }
-    }
-    return absl::OkStatus();
-  });
-  RETURN_IF_ERROR(st);
-  return acked;
+  Rendezvous<absl::StatusOr<std::vector<MailboxAcked>>> r;
+  AckMailboxAsync(reader, record_ids, now_ms, r.Callback());
+  return r.Wait();
 }
 
 absl::StatusOr<int64_t> SqliteStore::MailboxDepth(const MailboxReader& reader) {

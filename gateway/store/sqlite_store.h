@@ -91,6 +91,8 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<MailboxAcked>> AckMailbox(const MailboxReader& reader,
                                                        const std::vector<std::string>& record_ids,
                                                        int64_t now_ms) override;
+  void AckMailboxAsync(const MailboxReader& reader, std::vector<std::string> record_ids,
+                       int64_t now_ms, AckDone done) override;
   absl::StatusOr<int64_t> MailboxDepth(const MailboxReader& reader) override;
   absl::StatusOr<int64_t> HeldMailboxRecords() override;
 

@@ -26,7 +26,7 @@ TEST(ClientsIntegrationTest, PythonClientWithStockSettingsSubmitsFetchesAcksAndR
   ASSERT_TRUE(cluster.Start("nhs-trust-a"));
   ASSERT_TRUE(cluster.Start("council-a"));
   // Dialled by name and by address: the gateway certificates carry both.
-  const std::string command = std::string(GATEHOUSE_PYTHON) + " " + GATEHOUSE_SOURCE_DIR +
+  const std::string command = std::string(GATEHOUSE_PYTHON) + " -B " + GATEHOUSE_SOURCE_DIR +
                               "/clients/python/test_client.py --pki " + TestPki::Get().dir() +
                               " --sender localhost:" +
                               std::to_string(cluster.client_port("nhs-trust-a")) +

@@ -1,0 +1,99 @@
+"""Runs the example client against two running gateways, as ctest does
+(tests/gateway/clients_integration_test.cc starts them):
+
+    python3 clients/python/test_client.py --pki DIR \
+        --sender localhost:PORT --recipient 127.0.0.1:PORT
+
+DIR is a development PKI (certs/gen-dev-pki.sh). The sender is
+nhs-trust-a's gateway (system ehr), the recipient council-a's (system
+care). Exits 0 if every check passed.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import unittest
+
+import grpc
+
+sys.dont_write_bytecode = True  # nothing generated lands in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gatehouse_client  # noqa: E402
+
+ARGS = None
+
+
+def labels(**changes):
+    base = dict(recipient_org="council-a", recipient_system="care",
+                record_type="discharge_summary", classification="OFFICIAL-SENSITIVE",
+                caveats=["PERSONAL", "CHILD"], purpose="direct_care",
+                end_user="dr.patel", content_type="application/fhir+json")
+    base.update(changes)
+    return base
+
+
+def client(address, system):
+    pki = ARGS.pki
+    return gatehouse_client.Client(address, os.path.join(pki, "ca.crt"),
+                                   os.path.join(pki, system + ".crt"),
+                                   os.path.join(pki, system + ".key"))
+
+
+class StockPythonClientTest(unittest.TestCase):
+
+    def test_submit_fetch_ack_status(self):
+        with client(ARGS.sender, "nhs-trust-a/ehr") as ehr:
+            me = ehr.status()
+            self.assertEqual((me.org_id, me.system_id), ("nhs-trust-a", "ehr"))
+            receipt = ehr.submit(labels(), b'{"note":"home by Friday"}', "py-1")
+            self.assertEqual(receipt.state, 2, receipt)  # RECORD_STATE_DELIVERED
+            again = ehr.submit(labels(), b'{"note":"home by Friday"}', "py-1")
+            self.assertTrue(again.duplicate)
+            self.assertEqual(again.record_id, receipt.record_id)
+            self.assertEqual(ehr.status(receipt.record_id).receipt.record_id,
+                             receipt.record_id)
+        with client(ARGS.recipient, "council-a/care") as care:
+            records = list(care.fetch_all())
+            self.assertEqual([r.record_id for r in records], [receipt.record_id])
+            self.assertEqual(records[0].payload, b'{"note":"home by Friday"}')
+            self.assertEqual(list(records[0].labels.caveats), ["PERSONAL", "CHILD"])
+            self.assertEqual(care.ack([receipt.record_id]), 1)
+            self.assertEqual(list(care.fetch_all()), [])
+            self.assertEqual(care.status().mailbox_depth, 0)
+
+    def test_unknown_label_is_invalid_argument_and_sends_nothing(self):
+        with client(ARGS.sender, "nhs-trust-a/ehr") as ehr:
+            before = ehr.status().outbox_depth
+            for bad, field in ((labels(classification="CONFIDENTIAL"), "labels.classification"),
+                               (labels(caveats=["BANANA"]), "labels.caveats")):
+                with self.assertRaises(grpc.RpcError) as caught:
+                    ehr.submit(bad, b"{}", "py-bad-" + field)
+                self.assertEqual(caught.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+                self.assertIn(field, caught.exception.details())
+            self.assertEqual(ehr.status().outbox_depth, before)
+
+    def test_certificate_without_a_psn_identity_gets_nothing(self):
+        # A certificate without a psn:// identity connects (the CA issued
+        # it) but is served nothing.
+        with client(ARGS.sender, "bad/dnsonly") as intruder:
+            with self.assertRaises(grpc.RpcError) as caught:
+                intruder.status()
+            self.assertEqual(caught.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pki", required=True)
+    parser.add_argument("--sender", required=True)
+    parser.add_argument("--recipient", required=True)
+    ARGS, rest = parser.parse_known_args()
+    with tempfile.TemporaryDirectory(prefix="gatehouse-stubs-") as stubs:
+        gatehouse_client.generate_stubs(stubs)
+        result = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2).result
+    sys.exit(0 if result.wasSuccessful() else 1)
+
+
+if __name__ == "__main__":
+    main()
