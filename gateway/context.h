@@ -16,6 +16,7 @@
 #include "gateway/refusal_log.h"
 #include "gateway/refusal_reporter.h"
 #include "gateway/record/trust.h"
+#include "gateway/trust_holder.h"
 #include "gateway/seal_queue.h"
 #include "gateway/store/store.h"
 
@@ -33,17 +34,27 @@ struct GatewayContext {
   PeerClient* peers = nullptr;
   RefusalLog* refusals = nullptr;  // callers refused before authentication
   RefusalReporter* reporter = nullptr;  // records refused: audit, metric, log
+  const TrustHolder* trust = nullptr;   // the trust in force, published whole
 };
 
-// The trust in force now, taken once by a call and decided against
-// throughout (gateway/record/trust.h).
-inline TrustSnapshot TrustOf(const GatewayContext& ctx) {
+// The trust in force composed from the holders that load each part (for
+// the loader that publishes it, and for stand-ins without a TrustHolder).
+inline TrustSnapshot ComposeTrust(const GatewayContext& ctx) {
   TrustSnapshot t;
   t.org_id = ctx.config->org_id();
   t.directory = ctx.directory->Snapshot();
   if (ctx.policy != nullptr) ctx.policy->InForce(&t.policy, &t.shadow);  // null: stand-ins
   if (ctx.keys != nullptr) t.keyset = ctx.keys->Current()->keyset;
   return t;
+}
+
+// The trust in force now, taken once by a call and decided against
+// throughout (gateway/record/trust.h): the snapshot the loader published.
+inline TrustSnapshot TrustOf(const GatewayContext& ctx) {
+  if (ctx.trust != nullptr) {
+    if (std::shared_ptr<const TrustSnapshot> t = ctx.trust->Current()) return *t;
+  }
+  return ComposeTrust(ctx);
 }
 
 // OK while records may flow at `now`: the directory in force and the live

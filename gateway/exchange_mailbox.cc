@@ -64,7 +64,7 @@ grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* co
   bool more = static_cast<int>(entries->size()) > limit;
   if (more) entries->pop_back();
   std::vector<v1::AuditEntry> audit;
-  const std::shared_ptr<const DirectorySnapshot> directory = directory_->Snapshot();
+  const std::shared_ptr<const DirectorySnapshot> directory = TrustOf(*ctx_).directory;
   size_t page_bytes = 0;
   int64_t last_seq = after;
   for (const MailboxEntry& e : *entries) {

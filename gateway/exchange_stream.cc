@@ -186,7 +186,7 @@ grpc::Status ExchangeService::FetchStream(grpc::ServerContext* context,
     return writer->Write(c) ? absl::OkStatus() : absl::CancelledError("client went away");
   });
   absl::StatusOr<OpenedContent> opened =
-      OpenStreamedRecord(*ctx_, *directory_->Snapshot(), file->get(), m.sender_org(), &sink,
+      OpenStreamedRecord(*ctx_, *TrustOf(*ctx_).directory, file->get(), m.sender_org(), &sink,
                          m.sender_key());
   if (!opened.ok()) {
     if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");

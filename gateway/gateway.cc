@@ -191,11 +191,15 @@ void Gateway::Wire(OwnKeys* own) {
   ctx_.peers = peers_.get();
   ctx_.refusals = refusals_.get();
   ctx_.reporter = reporter_.get();
+  PublishTrust();
+  ctx_.trust = &trust_;
   sender_ = std::make_unique<OutboxSender>(&ctx_);
   exchange_ = std::make_unique<ExchangeService>(&ctx_, sender_.get());
   peer_ = std::make_unique<PeerService>(&ctx_);
   cosigner_ = std::make_unique<Cosigner>(&ctx_, *std::move(own->cosigner_key));
 }
+
+void Gateway::PublishTrust() { trust_.Publish(ComposeTrust(ctx_)); }
 
 void Gateway::AuditStart() {
   const v1::GatewayConfig& c = config_;

@@ -100,6 +100,8 @@ class Gateway {
                                                       const std::string& address,
                                                       int max_message, grpc::Service* service,
                                                       int* bound_port);
+  // Publishes the trust in force (directory, policy, keys) as one snapshot.
+  void PublishTrust();
   // The /readyz and /metrics bodies.
   AdminServer::Response Readiness();
   AdminServer::Response MetricsPage();
@@ -146,6 +148,7 @@ class Gateway {
   std::string directory_floor_file_;  // dataDir/directory.version
   std::string revocation_error_ ABSL_GUARDED_BY(watch_mu_);  // last refused reload
   std::unique_ptr<PeerClient> peers_;
+  TrustHolder trust_;
   GatewayContext ctx_;
   std::unique_ptr<OutboxSender> sender_;
   std::unique_ptr<SealQueue> seal_queue_;

@@ -145,6 +145,7 @@ void Gateway::ReloadDirectoryIfChanged() {
   }
   const uint64_t version = loaded->version();
   directory_->Replace(*std::move(loaded), absl::FromUnixMillis(not_after_ms));
+  PublishTrust();
   if (absl::Status s = WriteFloor(directory_floor_file_, static_cast<int64_t>(version)); !s.ok()) {
     LogError("directory version not recorded; an older one could be loaded after a restart",
              {{"error", s.ToString()}});
@@ -168,6 +169,7 @@ void Gateway::ReloadPolicyIfChanged() {
       policy_error_ = r.loaded ? "" : r.error;
     }
     if (r.loaded) {
+      PublishTrust();
       LogInfo("policy loaded", {{"which", r.which}, {"version", r.version}});
       AuditEvent(v1::AUDIT_EVENT_POLICY_LOADED,
                  absl::StrCat(r.which, " version ", r.version, " sha256 ", r.sha256));
@@ -228,7 +230,10 @@ void Gateway::ReloadKeysIfChanged() {
   });
   if (!r.has_value()) return;
   absl::Status rekeyed = absl::OkStatus();
-  if (r->loaded) rekeyed = seal_queue_->Rekey(keys_->Current()->keyset);
+  if (r->loaded) {
+    PublishTrust();
+    rekeyed = seal_queue_->Rekey(keys_->Current()->keyset);
+  }
   const bool ok = r->loaded && rekeyed.ok();
   const std::string detail = rekeyed.ok() ? r->detail : std::string(rekeyed.message());
   metrics_.CountReload("keyset", ok);

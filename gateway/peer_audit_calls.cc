@@ -47,7 +47,7 @@ grpc::ServerUnaryReactor* PeerService::GetCheckpoint(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* PeerService::PutCosignature(grpc::CallbackServerContext* context,
                                                       const v1::PutCosignatureRequest* request,
                                                       v1::PutCosignatureResponse*) {
-  std::shared_ptr<const DirectorySnapshot> directory = ctx_->directory->Snapshot();
+  std::shared_ptr<const DirectorySnapshot> directory = TrustOf(*ctx_).directory;
   absl::StatusOr<Identity> caller = Authenticate(context, *directory);
   if (!caller.ok()) return AnswerNow(context, caller.status());
   const v1::Organisation* org = directory->Find(caller->org);

@@ -261,7 +261,7 @@ grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* cont
                                                v1::DeliverResponse* response) {
   Pending pending;
   pending.answer_later = true;
-  pending.directory = ctx_->directory->Snapshot();
+  pending.directory = TrustOf(*ctx_).directory;  // the version in force, for the whole call
   absl::StatusOr<Identity> caller = Admit(context, *pending.directory);
   if (!caller.ok()) return AnswerNow(context, caller.status());
   absl::Status s = Accept(*caller, request->envelope(), response, &pending);

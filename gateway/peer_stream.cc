@@ -18,7 +18,7 @@ namespace gatehouse {
 grpc::Status PeerService::DeliverStream(grpc::ServerContext* context,
                                         grpc::ServerReader<v1::DeliverChunk>* reader,
                                         v1::DeliverResponse* response) {
-  std::shared_ptr<const DirectorySnapshot> directory = ctx_->directory->Snapshot();
+  std::shared_ptr<const DirectorySnapshot> directory = TrustOf(*ctx_).directory;
   absl::StatusOr<Identity> caller = Admit(context, *directory);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   return ToGrpcStatus(AcceptStream(*caller, context, reader, response, std::move(directory)));
