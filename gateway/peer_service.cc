@@ -19,19 +19,6 @@
 #include "transport/tls.h"
 
 namespace gatehouse {
-namespace {
-
-bool IsRecordId(const std::string& id) {
-  if (id.size() != 32) return false;
-  for (char c : id) {
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c)) || absl::ascii_isupper(c)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
 
 absl::Status PeerService::EnvelopeRefusal(const absl::Status& s, absl::string_view what,
                                           bool from_spool) {
@@ -77,23 +64,9 @@ absl::Status PeerService::Reject(const Identity& caller, const envelope::Envelop
 absl::Status PeerService::CheckClaimedParties(const Identity& caller,
                                               const envelope::EnvelopeHeader& claimed,
                                               Pending* defer) {
-  const envelope::RecordLabels& h = claimed.labels;
-  if (h.sender_org != caller.org) {
-    return Reject(caller, &claimed, nullptr,
-                  absl::UnauthenticatedError(absl::StrCat(
-                      "the envelope claims sender organisation '", h.sender_org,
-                      "' but the connection is from ", caller.uri)), defer);
-  }
-  if (h.recipient_org != ctx_->config->org_id()) {
-    return Reject(caller, &claimed, nullptr,
-                  absl::InvalidArgumentError(absl::StrCat(
-                      "record is addressed to '", h.recipient_org, "', but this is ",
-                      ctx_->config->org_id(), "'s gateway")), defer);
-  }
-  if (!IsRecordId(h.record_id)) {
-    return Reject(caller, &claimed, nullptr,
-                  absl::InvalidArgumentError("record id must be 32 lower-case hex characters"), defer);
-  }
+  std::optional<Refusal> refused =
+      CheckClaimed(caller.org, caller.uri, ctx_->config->org_id(), claimed.labels);
+  if (refused.has_value()) return Reject(caller, &claimed, nullptr, *refused, defer);
   return absl::OkStatus();
 }
 

@@ -76,7 +76,35 @@ InboundPlan Plan(const TrustSnapshot& trust, const InboundInput& in,
   return out;
 }
 
+bool IsRecordId(const std::string& id) {
+  if (id.size() != 32) return false;
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+std::optional<Refusal> CheckClaimed(const std::string& caller_org, const std::string& caller_uri,
+                                    const std::string& org_id,
+                                    const envelope::RecordLabels& claimed) {
+  if (claimed.sender_org != caller_org) {
+    return Refusal::Check(absl::UnauthenticatedError(absl::StrCat(
+        "the envelope claims sender organisation '", claimed.sender_org,
+        "' but the connection is from ", caller_uri)), "");
+  }
+  if (claimed.recipient_org != org_id) {
+    return Refusal::Check(absl::InvalidArgumentError(absl::StrCat(
+        "record is addressed to '", claimed.recipient_org, "', but this is ", org_id,
+        "'s gateway")), "");
+  }
+  if (!IsRecordId(claimed.record_id)) {
+    return Refusal::Check(
+        absl::InvalidArgumentError("record id must be 32 lower-case hex characters"), "");
+  }
+  return std::nullopt;
+}
 
 v1::AuditEntry DeliveryEntry(const std::string& sender_org, const std::string& org_id,
                              const envelope::EnvelopeHeader* header,

@@ -63,6 +63,15 @@ struct InboundDecision {
 // recipient system; by the write-down invariant; by the inbound policy.
 InboundDecision DecideInbound(const TrustSnapshot& trust, const InboundInput& in);
 
+// What an envelope claims (its header, not yet verified), against the
+// connection it came on: refused (Unauthenticated) unless its sender is the
+// caller's organisation `caller_org` (certificate `caller_uri`), and
+// (InvalidArgument) unless it is addressed to `org_id` under a well-formed
+// record id (32 lower-case hex characters).
+std::optional<Refusal> CheckClaimed(const std::string& caller_org, const std::string& caller_uri,
+                                    const std::string& org_id,
+                                    const envelope::RecordLabels& claimed);
+
 // The audit entry's view of a delivery from `sender_org` to `org_id`:
 // the labels as the header claims them (not yet authenticated) if only
 // `header` is given, as opened if `opened` is; parties only otherwise.

@@ -3,6 +3,7 @@
 // one TrustSnapshot built here from a policy text and generated keys, and
 // every refusal is checked for its code, its kind, whether it counts as a
 // decision, and that no plan came with it.
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -13,6 +14,7 @@
 #include "gateway/record/labels.h"
 #include "gateway/record/outbound.h"
 #include "gateway/record/refusal.h"
+#include "gateway/record/submit_check.h"
 #include "gateway/record/trust.h"
 #include "gtest/gtest.h"
 #include "policy/compiler.h"
@@ -505,6 +507,95 @@ TEST_F(InboundStageTest, RefusalEntryRecordsClaimedLabelsUntilOpened) {
   v1::AuditEntry opened = DeliveryEntry("nhs-trust-a", "council-a", &opened_.header, &opened_);
   EXPECT_EQ(opened.sender_system(), "ehr");
   EXPECT_EQ(opened.labels().recipient_system(), "care");
+}
+
+TEST_F(InboundStageTest, WhatTheEnvelopeClaimsMustMatchTheConnection) {
+  const envelope::RecordLabels& h = opened_.header.labels;
+  EXPECT_FALSE(CheckClaimed("nhs-trust-a", "psn://org/nhs-trust-a/gateway", "council-a", h));
+  std::optional<Refusal> other =
+      CheckClaimed("police-a", "psn://org/police-a/gateway", "council-a", h);
+  ASSERT_TRUE(other.has_value());
+  EXPECT_TRUE(absl::IsUnauthenticated(other->status)) << other->status;
+  EXPECT_FALSE(other->decided);
+  std::optional<Refusal> elsewhere =
+      CheckClaimed("nhs-trust-a", "psn://org/nhs-trust-a/gateway", "police-a", h);
+  ASSERT_TRUE(elsewhere.has_value());
+  EXPECT_TRUE(absl::IsInvalidArgument(elsewhere->status));
+  for (const char* bad : {"0123", "0123456789ABCDEF0123456789ABCDEF",
+                          "0123456789abcdef0123456789abcdeg"}) {
+    envelope::RecordLabels id = h;
+    id.record_id = bad;
+    std::optional<Refusal> r =
+        CheckClaimed("nhs-trust-a", "psn://org/nhs-trust-a/gateway", "council-a", id);
+    ASSERT_TRUE(r.has_value()) << bad;
+    EXPECT_TRUE(absl::IsInvalidArgument(r->status)) << bad;
+  }
+}
+
+// The checks before any decision (gateway/record/submit_check.h): each
+// refusal names what is wrong.
+class SubmitCheckTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_.set_org_id("nhs-trust-a");
+    config_.set_max_payload_bytes(1024);
+    v1::Labels* l = request_.mutable_labels();
+    l->set_recipient_org("council-a");
+    l->set_record_type("discharge_summary");
+    l->set_classification("OFFICIAL");
+    request_.set_payload("{}");
+  }
+  absl::Status Check() {
+    return CheckSubmit(config_, "psn://org/nhs-trust-a/system/ehr", "nhs-trust-a", "ehr",
+                       request_);
+  }
+  v1::GatewayConfig config_;
+  v1::SubmitRequest request_;
+};
+
+TEST_F(SubmitCheckTest, AWellFormedSubmitPasses) { EXPECT_TRUE(Check().ok()) << Check(); }
+
+TEST_F(SubmitCheckTest, EachMalformedPartIsRefusedNamingIt) {
+  struct Case {
+    const char* name;
+    std::function<void(v1::SubmitRequest*, v1::GatewayConfig*)> change;
+    absl::StatusCode code;
+    const char* says;
+  };
+  const std::vector<Case> cases = {
+      {"claims another system", [](v1::SubmitRequest* r, v1::GatewayConfig*) {
+         r->set_sender_system("pas"); }, absl::StatusCode::kPermissionDenied, "cannot submit as"},
+      {"payload over the limit", [](v1::SubmitRequest* r, v1::GatewayConfig*) {
+         r->set_payload(std::string(1025, 'x')); }, absl::StatusCode::kResourceExhausted,
+       "at most 1024 bytes"},
+      {"key too long", [](v1::SubmitRequest* r, v1::GatewayConfig*) {
+         r->set_idempotency_key(std::string(129, 'k')); }, absl::StatusCode::kInvalidArgument,
+       "idempotency_key"},
+      {"no record type", [](v1::SubmitRequest* r, v1::GatewayConfig*) {
+         r->mutable_labels()->clear_record_type(); }, absl::StatusCode::kInvalidArgument,
+       "labels.record_type is required"},
+      {"purpose required", [](v1::SubmitRequest*, v1::GatewayConfig* c) {
+         c->set_require_purpose(true); }, absl::StatusCode::kInvalidArgument,
+       "labels.purpose is required"},
+      {"too many caveats", [](v1::SubmitRequest* r, v1::GatewayConfig*) {
+         for (int i = 0; i < 65; ++i) r->mutable_labels()->add_caveats("C"); },
+       absl::StatusCode::kInvalidArgument, "more than 64"},
+      {"bad recipient system", [](v1::SubmitRequest* r, v1::GatewayConfig*) {
+         r->mutable_labels()->set_recipient_system("Care!"); },
+       absl::StatusCode::kInvalidArgument, "not a valid id"},
+      {"to itself", [](v1::SubmitRequest* r, v1::GatewayConfig*) {
+         r->mutable_labels()->set_recipient_org("nhs-trust-a"); },
+       absl::StatusCode::kInvalidArgument, "own organisation"},
+  };
+  for (const Case& c : cases) {
+    request_.Clear();
+    config_.Clear();
+    SetUp();
+    c.change(&request_, &config_);
+    absl::Status s = Check();
+    EXPECT_EQ(s.code(), c.code) << c.name << ": " << s;
+    EXPECT_NE(s.message().find(c.says), std::string::npos) << c.name << ": " << s;
+  }
 }
 
 }  // namespace
