@@ -37,6 +37,7 @@ for stage in $stages; do
       GATEHOUSE_BUILD_DIR="$build" CMAKE_BUILD_TYPE=Debug \
         GATEHOUSE_CMAKE_ARGS="-DGATEHOUSE_SANITIZE=address,undefined" "$root/scripts/build.sh"
       export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+      export LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp:print_suppressions=0"
       export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
       ;;
     smoke)
