@@ -103,7 +103,7 @@ class ExchangeService final : public ExchangeServiceBase {
   absl::Status AcceptStream(const Identity& caller, const v1::SubmitRequest& head,
                             grpc::ServerReader<v1::SubmitChunk>* reader,
                             grpc::ServerContext* context, v1::SubmitResponse* response,
-                            absl::Time start);
+                            absl::Time start, const TrustSnapshot& trust);
   // Reports a refused Submit (gateway/refusal_reporter.h); `done` gets the
   // status to answer once the refusal is audited.
   void Refuse(const Refusal& refusal, const Identity& caller, const v1::SubmitRequest& request,

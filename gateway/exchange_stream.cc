@@ -29,7 +29,8 @@ grpc::Status ExchangeService::SubmitStream(grpc::ServerContext* context,
     metrics_->CountRefusal("exchange", "UNAUTHENTICATED");
     return ToGrpcStatus(caller.status());
   }
-  if (absl::Status in_force = CheckTrustInForce(*ctx_, absl::Now()); !in_force.ok()) {
+  const TrustSnapshot trust = TrustOf(*ctx_);  // everything below decides against this
+  if (absl::Status in_force = trust.CheckInForce(absl::Now()); !in_force.ok()) {
     metrics_->CountRefusal("exchange", "FAILED_PRECONDITION");
     return ToGrpcStatus(in_force);
   }
@@ -55,7 +56,7 @@ grpc::Status ExchangeService::SubmitStream(grpc::ServerContext* context,
   if (AnswerRepeat(*caller, head.idempotency_key(), response)) return grpc::Status::OK;
   // Refusals are counted and logged where they are reported; this logs
   // what ended the call otherwise (cancelled, the spool or audit failing).
-  absl::Status s = AcceptStream(*caller, head, reader, context, response, start);
+  absl::Status s = AcceptStream(*caller, head, reader, context, response, start, trust);
   if (!s.ok()) {
     LogWarning("streamed submit ended", {{"caller", caller->uri}, {"error", s.ToString()}});
   }
@@ -65,13 +66,14 @@ grpc::Status ExchangeService::SubmitStream(grpc::ServerContext* context,
 absl::Status ExchangeService::AcceptStream(const Identity& caller, const v1::SubmitRequest& head,
                                            grpc::ServerReader<v1::SubmitChunk>* reader,
                                            grpc::ServerContext* context,
-                                           v1::SubmitResponse* response, absl::Time start) {
-  const TrustSnapshot trust = TrustOf(*ctx_);
+                                           v1::SubmitResponse* response, absl::Time start,
+                                           const TrustSnapshot& trust) {
+  // Reported as Submit reports it; this handler has a thread of its own to
+  // wait on.
   auto refuse = [&](const Refusal& refusal, const std::string& record_id) {
-    return ctx_->reporter->ReportAndWait(
-        refusal, {RefusalReporter::Direction::kOutbound, caller.uri},
-        SubmitEntry(caller.org, caller.system, head.labels(), record_id),
-        trust.policy_version());
+    Rendezvous<absl::Status> answered;
+    Refuse(refusal, caller, head, record_id, trust, answered.Callback());
+    return answered.Wait();
   };
   absl::Status checked = Admit(caller, context);
   if (checked.ok()) checked = CheckSubmit(*config_, caller.uri, caller.org, caller.system, head);

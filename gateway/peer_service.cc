@@ -125,7 +125,7 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
   }
 
   absl::StatusOr<OpenedContent> opened =
-      OpenRecord(*ctx_, *pending->directory, envelope, caller.org);
+      OpenRecord(*ctx_, *pending->trust.directory, envelope, caller.org);
   if (!opened.ok()) {
     return Reject(caller, &*claimed, nullptr,
                   EnvelopeRefusal(opened.status(), "envelope", /*from_spool=*/false), pending);
@@ -139,8 +139,6 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
 absl::Status PeerService::AcceptOpened(const Identity& caller, const OpenedContent& opened,
                                        const std::string& envelope_sha256,
                                        const std::string& payload_sha256, Pending* pending) {
-  TrustSnapshot trust = TrustOf(*ctx_);
-  trust.directory = pending->directory;  // the version the envelope was verified against
   InboundInput in;
   in.opened = &opened;
   in.envelope_sha256 = envelope_sha256;
@@ -148,7 +146,7 @@ absl::Status PeerService::AcceptOpened(const Identity& caller, const OpenedConte
   in.now_unix_ms = absl::ToUnixMillis(absl::Now());
   in.replay_window_seconds = ctx_->config->replay_window_seconds();
   in.audit_origin = ctx_->auditor->log()->origin();
-  InboundDecision d = DecideInbound(trust, in);
+  InboundDecision d = DecideInbound(pending->trust, in);
   if (d.shadow.has_value()) {
     ctx_->auditor->Note(*std::move(d.shadow));
     ctx_->metrics->CountRecord("inbound", "shadow_differs");
@@ -189,8 +187,8 @@ void PeerService::Commit(Pending pending, Finisher finish, v1::DeliverResponse* 
 }
 
 absl::StatusOr<Identity> PeerService::Admit(grpc::ServerContextBase* context,
-                                            const DirectorySnapshot& directory) {
-  absl::StatusOr<Identity> caller = Authenticate(context, directory);
+                                            const TrustSnapshot& trust) {
+  absl::StatusOr<Identity> caller = Authenticate(context, *trust.directory);
   if (!caller.ok()) {
     // Summarised (one audit entry per caller and reason per interval), so
     // that a flood of refused calls cannot fill the audit log.
@@ -201,8 +199,7 @@ absl::StatusOr<Identity> PeerService::Admit(grpc::ServerContextBase* context,
   }
   // Deliveries need a directory in force: the peer is told to retry later
   // (its records stay queued with it).
-  absl::Status in_force = directory.CheckInForce(absl::Now());
-  if (in_force.ok()) in_force = ctx_->policy->CheckInForce(absl::Now());
+  absl::Status in_force = trust.CheckInForce(absl::Now());
   if (!in_force.ok()) {
     context->AddTrailingMetadata("retry-after-ms", "30000");
     ctx_->metrics->CountRefusal("peer", "UNAVAILABLE");
@@ -234,8 +231,8 @@ grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* cont
                                                v1::DeliverResponse* response) {
   Pending pending;
   pending.answer_later = true;
-  pending.directory = TrustOf(*ctx_).directory;  // the version in force, for the whole call
-  absl::StatusOr<Identity> caller = Admit(context, *pending.directory);
+  pending.trust = TrustOf(*ctx_);
+  absl::StatusOr<Identity> caller = Admit(context, pending.trust);
   if (!caller.ok()) return AnswerNow(context, caller.status());
   absl::Status s = Accept(*caller, request->envelope(), response, &pending);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();

@@ -78,8 +78,7 @@ class PeerService final : public PeerServiceBase {
   }
   // Authenticate, trust in force and the limits, with the refusals
   // summarised, logged and counted as Deliver does.
-  absl::StatusOr<Identity> Admit(grpc::ServerContextBase* context,
-                                 const DirectorySnapshot& directory);
+  absl::StatusOr<Identity> Admit(grpc::ServerContextBase* context, const TrustSnapshot& trust);
   // A delivery that passed every check, to be audited, receipted and stored.
   struct Pending {
     v1::AuditEntry entry;           // RECEIVED
@@ -87,8 +86,9 @@ class PeerService final : public PeerServiceBase {
     v1::MailboxRecord record;
     std::string envelope_sha256;
     std::shared_ptr<void> claim;    // from Claim: held until stored or refused
-    // The one directory version the whole delivery is decided against.
-    std::shared_ptr<const DirectorySnapshot> directory;
+    // The trust in force, taken once: the whole delivery is decided
+    // against it (directory version, policy, keys).
+    TrustSnapshot trust;
     // A refusal whose report (audit, metric, log) Deliver sends on without
     // waiting, answering once it is audited.
     struct Rejection {
@@ -134,7 +134,7 @@ class PeerService final : public PeerServiceBase {
   absl::Status AcceptStream(const Identity& caller, grpc::ServerContext* context,
                             grpc::ServerReader<v1::DeliverChunk>* reader,
                             v1::DeliverResponse* response,
-                            std::shared_ptr<const DirectorySnapshot> directory);
+                            TrustSnapshot trust);
   // Audits, signs the receipt and stores `pending`, then calls `finish`.
   void Commit(Pending pending, Finisher finish, v1::DeliverResponse* response);
   // Reports a refused delivery (gateway/refusal_reporter.h) and returns the

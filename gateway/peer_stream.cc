@@ -18,16 +18,16 @@ namespace gatehouse {
 grpc::Status PeerService::DeliverStream(grpc::ServerContext* context,
                                         grpc::ServerReader<v1::DeliverChunk>* reader,
                                         v1::DeliverResponse* response) {
-  std::shared_ptr<const DirectorySnapshot> directory = TrustOf(*ctx_).directory;
-  absl::StatusOr<Identity> caller = Admit(context, *directory);
+  TrustSnapshot trust = TrustOf(*ctx_);  // the whole delivery is decided against it
+  absl::StatusOr<Identity> caller = Admit(context, trust);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  return ToGrpcStatus(AcceptStream(*caller, context, reader, response, std::move(directory)));
+  return ToGrpcStatus(AcceptStream(*caller, context, reader, response, std::move(trust)));
 }
 
 absl::Status PeerService::AcceptStream(const Identity& caller, grpc::ServerContext* context,
                                        grpc::ServerReader<v1::DeliverChunk>* reader,
                                        v1::DeliverResponse* response,
-                                       std::shared_ptr<const DirectorySnapshot> directory) {
+                                       TrustSnapshot trust) {
   const v1::GatewayConfig& config = *ctx_->config;
   // Spooled first, as it arrives: nothing is decided on bytes not yet seen.
   ASSIGN_OR_RETURN(std::unique_ptr<SpoolFile> spool,
@@ -65,7 +65,7 @@ absl::Status PeerService::AcceptStream(const Identity& caller, grpc::ServerConte
   // authenticated) before anything is decided; the plaintext is dropped.
   ContentSink sink;
   absl::StatusOr<OpenedContent> opened =
-      OpenStreamedRecord(*ctx_, *directory, file.get(), caller.org, &sink);
+      OpenStreamedRecord(*ctx_, *trust.directory, file.get(), caller.org, &sink);
   file.reset();
   if (!opened.ok()) {
     return Reject(caller, nullptr, nullptr,
@@ -74,7 +74,7 @@ absl::Status PeerService::AcceptStream(const Identity& caller, grpc::ServerConte
   const envelope::RecordLabels& h = opened->header.labels;
   const std::string envelope_sha256 = spool->sha256();
   Pending pending;
-  pending.directory = std::move(directory);
+  pending.trust = std::move(trust);
   ASSIGN_OR_RETURN(pending.claim, Claim(h.sender_org, h.record_id));  // before the repeat check
   if (absl::Status repeat = CheckRepeat(caller, opened->header, envelope_sha256, response);
       !absl::IsNotFound(repeat)) {
