@@ -6,122 +6,186 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 
 namespace gatehouse {
 namespace {
 
-constexpr size_t kMaxRequestHead = 8192;
-// For a whole request, however slowly its bytes come: one client must not
-// hold this single-threaded server (and so /readyz) for long.
-constexpr int kReadTimeoutMs = 2000;
+using Clock = std::chrono::steady_clock;
 
-const char* Reason(int code) {
-  switch (code) {
-    case 200: return "OK";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 400: return "Bad Request";
-    case 503: return "Service Unavailable";
-    default: return "Error";
-  }
+// For a whole request's head, however slowly its bytes come, and for each
+// write of the answer.
+constexpr std::chrono::milliseconds kRequestAllowance{2000};
+constexpr int kWorkers = 4;
+
+int MillisUntil(Clock::time_point deadline) {
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left > 0 ? static_cast<int>(left) : 0;
 }
 
-void WriteAll(int fd, const std::string& data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) return;
-    off += static_cast<size_t>(n);
+bool WaitFor(int fd, short events, int timeout_ms) {
+  pollfd p{fd, events, 0};
+  return timeout_ms > 0 && poll(&p, 1, timeout_ms) == 1 && (p.revents & (events | POLLHUP)) != 0;
+}
+
+void AddressOf(int fd, bool peer, std::string& ip, int& port) {
+  sockaddr_in addr{};
+  socklen_t len = sizeof(addr);
+  const int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len)
+                      : getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  char text[INET_ADDRSTRLEN] = "";
+  if (rc == 0 && addr.sin_family == AF_INET) {
+    inet_ntop(AF_INET, &addr.sin_addr, text, sizeof(text));
+    port = ntohs(addr.sin_port);
   }
+  ip = text;
+}
+
+// An accepted connection whose reads end at one deadline for the whole
+// request (httplib's own sockets time out each read, so a client dripping
+// a byte a second would hold a worker without end).
+class DeadlineStream : public httplib::Stream {
+ public:
+  explicit DeadlineStream(int fd) : fd_(fd), read_deadline_(Clock::now() + kRequestAllowance) {}
+
+  bool is_readable() const override {
+    return used_ < filled_ || WaitFor(fd_, POLLIN, MillisUntil(read_deadline_));
+  }
+  bool is_writable() const override {
+    return WaitFor(fd_, POLLOUT, static_cast<int>(kRequestAllowance.count()));
+  }
+  ssize_t read(char* ptr, size_t size) override {
+    if (used_ == filled_) {
+      if (!is_readable()) return -1;
+      const ssize_t n = recv(fd_, buffer_, sizeof(buffer_), 0);
+      if (n <= 0) return n;
+      used_ = 0;
+      filled_ = static_cast<size_t>(n);
+    }
+    const size_t take = std::min(size, filled_ - used_);
+    std::memcpy(ptr, buffer_ + used_, take);
+    used_ += take;
+    return static_cast<ssize_t>(take);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!is_writable()) return -1;
+    return send(fd_, ptr, size, MSG_NOSIGNAL);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    AddressOf(fd_, true, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    AddressOf(fd_, false, ip, port);
+  }
+  socket_t socket() const override { return fd_; }
+
+ private:
+  const int fd_;
+  const Clock::time_point read_deadline_;
+  char buffer_[4096];
+  size_t used_ = 0;
+  size_t filled_ = 0;
+};
+
+void Answer(const AdminServer::Response& r, httplib::Response& res) {
+  res.status = r.code;
+  res.set_content(r.body, r.content_type.c_str());
 }
 
 }  // namespace
+
+// httplib's server, serving each connection through a DeadlineStream, one
+// request a connection.
+class AdminServer::HttpServer : public httplib::Server {
+ public:
+  explicit HttpServer(AdminServer::Handler handler) {
+    new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
+    set_payload_max_length(0);  // GET only: no request has a body
+    // httplib's default also sets SO_REUSEPORT, which would let a second
+    // gateway share this port unnoticed: address reuse only.
+    set_socket_options([](socket_t fd) {
+      int one = 1;
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    });
+    Get(".*", [handler = std::move(handler)](const httplib::Request& req,
+                                             httplib::Response& res) {
+      Answer(handler(req.path), res);
+    });
+    const auto only_get = [](const httplib::Request&, httplib::Response& res) {
+      Answer({405, "only GET\n"}, res);
+    };
+    Post(".*", only_get);
+    Put(".*", only_get);
+    Patch(".*", only_get);
+    Delete(".*", only_get);
+    Options(".*", only_get);
+  }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    bool closed = false;
+    {
+      DeadlineStream stream(sock);
+      process_request(stream, /*close_connection=*/true, closed, nullptr);
+    }
+    shutdown(sock, SHUT_RDWR);
+    close(sock);
+    return true;
+  }
+};
+
+AdminServer::AdminServer(std::unique_ptr<HttpServer> http, int port)
+    : http_(std::move(http)), port_(port) {}
 
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(const std::string& listen,
                                                                  Handler handler) {
   std::pair<std::string, std::string> hp = absl::StrSplit(listen, absl::MaxSplits(':', 1));
   int port = 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
+  in_addr ignored{};
   if (!absl::SimpleAtoi(hp.second, &port) || port < 0 || port > 65535 ||
-      inet_pton(AF_INET, hp.first.c_str(), &addr.sin_addr) != 1) {
+      inet_pton(AF_INET, hp.first.c_str(), &ignored) != 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("adminListen '", listen, "' is not an IPv4 host:port"));
   }
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(fd, 16) != 0) {
-    std::string err = std::strerror(errno);
-    if (fd >= 0) close(fd);
-    return absl::UnavailableError(absl::StrCat("cannot listen on adminListen ", listen, ": ", err));
+  auto http = std::make_unique<HttpServer>(std::move(handler));
+  http->set_address_family(AF_INET);
+  const int bound = port == 0 ? http->bind_to_any_port(hp.first)
+                              : (http->bind_to_port(hp.first, port) ? port : -1);
+  if (bound <= 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on adminListen ", listen, ": ", std::strerror(errno)));
   }
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::unique_ptr<AdminServer> server(new AdminServer(fd, ntohs(addr.sin_port), std::move(handler)));
-  server->thread_ = std::thread([s = server.get()] { s->Run(); });
+  std::unique_ptr<AdminServer> server(new AdminServer(std::move(http), bound));
+  server->thread_ = std::thread([s = server.get()] {
+    s->http_->listen_after_bind();
+    s->listen_ended_ = true;
+  });
+  // httplib's stop() does nothing until the server runs: wait for that, so
+  // that Stop() right after Start() cannot miss it.
+  while (!server->http_->is_running() && !server->listen_ended_) std::this_thread::yield();
+  if (server->listen_ended_) {
+    server->thread_.join();
+    return absl::UnavailableError(absl::StrCat("adminListen ", listen, " stopped at once"));
+  }
   return server;
 }
 
-AdminServer::~AdminServer() {
-  Stop();
-  close(fd_);
-}
+AdminServer::~AdminServer() { Stop(); }
 
 void AdminServer::Stop() {
-  stopping_ = true;
+  http_->stop();
   if (thread_.joinable()) thread_.join();
-}
-
-void AdminServer::Run() {
-  while (!stopping_) {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, 200) <= 0) continue;
-    int conn = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (conn < 0) continue;
-    Serve(conn);
-    close(conn);
-  }
-}
-
-void AdminServer::Serve(int conn) {
-  // A reader that never reads cannot block the answer for long either.
-  timeval send_timeout{kReadTimeoutMs / 1000, 0};
-  setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
-  const absl::Time deadline = absl::Now() + absl::Milliseconds(kReadTimeoutMs);
-  std::string head;
-  char buf[1024];
-  while (head.find("\r\n\r\n") == std::string::npos && head.size() < kMaxRequestHead) {
-    const int64_t left_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
-    if (left_ms <= 0) return;
-    pollfd p{conn, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left_ms)) <= 0) return;
-    ssize_t n = recv(conn, buf, sizeof(buf), 0);
-    if (n <= 0) return;
-    head.append(buf, static_cast<size_t>(n));
-  }
-  std::vector<std::string> first = absl::StrSplit(head.substr(0, head.find("\r\n")), ' ');
-  Response r;
-  if (first.size() != 3 || first[2].rfind("HTTP/1.", 0) != 0) {
-    r = {400, "bad request\n"};
-  } else if (first[0] != "GET") {
-    r = {405, "only GET\n"};
-  } else {
-    std::string path = first[1].substr(0, first[1].find('?'));
-    r = handler_(path);
-  }
-  WriteAll(conn, absl::StrCat("HTTP/1.1 ", r.code, " ", Reason(r.code), "\r\nContent-Type: ",
-                              r.content_type, "\r\nContent-Length: ", r.body.size(),
-                              "\r\nConnection: close\r\n\r\n", r.body));
 }
 
 }  // namespace gatehouse

@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   procps psmisc sslscan
   libcli11-dev libsystemd-dev help2man lintian dpkg-dev python3 adduser
+  libcpp-httplib-dev
   python3-grpcio python3-grpc-tools python3-protobuf
 )
 
