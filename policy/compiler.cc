@@ -657,16 +657,24 @@ Obligations ObligationsFromAst(const ObligationsAst& o) {
 }
 
 void AttachRuleTexts(Model* model) {
-  absl::flat_hash_map<std::string, std::string> texts;
+  struct Found {
+    std::string text;
+    bool defensive = false;
+  };
+  absl::flat_hash_map<std::string, Found> found;
   for (size_t i = 0; i < model->canonical_source.size(); ++i) {
     std::vector<Diagnostic> ignored;
     const PolicyFileAst ast =
         ParsePolicy(static_cast<int>(i), model->canonical_source[i], &ignored);
-    for (const RuleAst& r : ast.rules) texts.emplace(r.id.text, FormatRule(r, /*comments=*/false));
+    for (const RuleAst& r : ast.rules) {
+      found.emplace(r.id.text, Found{FormatRule(r, /*comments=*/false), r.defensive});
+    }
   }
   for (Rule& r : model->rules) {
-    auto it = texts.find(r.id);
-    if (it != texts.end()) r.text = it->second;
+    auto it = found.find(r.id);
+    if (it == found.end()) continue;
+    r.text = it->second.text;
+    r.defensive = r.forbid && it->second.defensive;
   }
 }
 

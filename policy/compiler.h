@@ -35,8 +35,11 @@ Model CompilePolicy(const SourceSet& sources,
 Obligations ObligationsFromAst(const ObligationsAst& o);
 
 // Gives the rules of a model read from a bundle (FromProto) their canonical
-// text, from the source the bundle carries, so that two versions can be
-// compared rule by rule. Rules it cannot find keep an empty text.
+// text, and the "defensive" marking of a defensive forbid (which the
+// compiled rules do not carry), from the source the bundle carries, so
+// that two versions can be compared rule by rule and `policyc show` says
+// which forbids are defensive. Rules it cannot find keep an empty text and
+// are not marked.
 void AttachRuleTexts(Model* model);
 
 // As above, from already-parsed files (used by policyc fmt and tests).

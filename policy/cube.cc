@@ -174,15 +174,40 @@ Region IntersectRegions(const Shape& shape, const Region& a, const Region& b) {
   return r;
 }
 
+// Each cube of `a` less the cubes of `b` that meet it, in turn (the pieces
+// of one cube of `a` do not depend on the others'): a cube that misses
+// every cube of `b`, or that one of them contains, is not cut or copied
+// into pieces.
 Region SubtractRegions(const Shape& shape, const Region& a, const Region& b) {
-  Region cur = a;
-  for (const Cube& y : b) {
-    Region next;
-    for (const Cube& x : cur) Subtract(shape, x, y, &next);
-    cur = std::move(next);
-    if (cur.empty()) break;
+  Region out, rest, next;
+  for (const Cube& x : a) {
+    bool cut = false, gone = false;
+    for (const Cube& y : b) {
+      if (!Intersects(shape, x, y)) continue;
+      if (!cut) {
+        if (Contains(y, x)) {
+          gone = true;
+          break;
+        }
+        rest.assign(1, x);
+        cut = true;
+      }
+      next.clear();
+      for (const Cube& r : rest) Subtract(shape, r, y, &next);
+      std::swap(rest, next);
+      if (rest.empty()) {
+        gone = true;
+        break;
+      }
+    }
+    if (gone) continue;
+    if (!cut) {
+      out.push_back(x);
+      continue;
+    }
+    for (Cube& r : rest) out.push_back(std::move(r));
   }
-  return cur;
+  return out;
 }
 
 Region Complement(const Shape& shape, const Region& a) {

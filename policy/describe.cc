@@ -133,6 +133,11 @@ std::string DescribeRoles(const Domains& d, const ValueSet& mask) {
 
 }  // namespace
 
+std::string DescribeRuleKind(const Rule& rule) {
+  if (!rule.forbid) return "permit";
+  return rule.defensive ? "defensive forbid" : "forbid";
+}
+
 std::string DescribeRetention(uint32_t days) {
   if (days && days % 365 == 0) {
     return absl::StrCat(days / 365, days == 365 ? " year" : " years");

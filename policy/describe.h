@@ -27,6 +27,9 @@ std::string DescribeCube(const Domains& domains, const Cube& cube);
 std::string DescribeFlow(const Domains& domains, const Cube& box,
                          const Cube* context = nullptr);
 
+// How a rule opens, as written: "permit", "forbid" or "defensive forbid".
+std::string DescribeRuleKind(const Rule& rule);
+
 // A retention period as an officer writes it: "8 years", "18 months",
 // "45 days" (a year is 365 days, a month 30).
 std::string DescribeRetention(uint32_t days);

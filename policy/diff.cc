@@ -7,104 +7,16 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "policy/cube_index.h"
 #include "policy/describe.h"
+#include "policy/diff_domains.h"
 #include "policy/partition.h"
 
 namespace gatehouse::policy {
 namespace {
-
-// ---- Both versions' names, matched by name --------------------------------
-
-// Names of `after` in order, then those only `before` has.
-std::vector<std::string> MergeNames(const std::vector<std::string>& before,
-                                    const std::vector<std::string>& after) {
-  std::vector<std::string> out = after;
-  for (const std::string& n : before) {
-    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
-  }
-  return out;
-}
-
-// Levels of `after` in order; a level only `before` has goes right after
-// the level that precedes it there (or first).
-std::vector<std::string> MergeLevels(const std::vector<std::string>& before,
-                                     const std::vector<std::string>& after) {
-  std::vector<std::string> out = after;
-  for (size_t i = 0; i < before.size(); ++i) {
-    if (std::find(out.begin(), out.end(), before[i]) != out.end()) continue;
-    auto at = i == 0 ? out.begin() : std::find(out.begin(), out.end(), before[i - 1]);
-    out.insert(at == out.end() ? out.end() : (i == 0 ? at : at + 1), before[i]);
-  }
-  return out;
-}
-
-std::vector<int> IndexMap(const std::vector<std::string>& from,
-                          const std::vector<std::string>& to) {
-  std::vector<int> map;
-  for (const std::string& n : from) {
-    map.push_back(static_cast<int>(std::find(to.begin(), to.end(), n) - to.begin()));
-  }
-  return map;
-}
-
-
-// Maps one version's cubes into the merged space.
-class Remap {
- public:
-  Remap(const Domains& from, const Domains& to) : to_(to.shape()) {
-    for (int d = 0; d < kNumValueDims; ++d) {
-      dims_[d] = IndexMap(from.ValueNames(d), to.ValueNames(d));
-    }
-    // A version that declares no roles (legal bases) ignores the label:
-    // every value of it is the same to that version.
-    ignored_[kDimRole] = from.roles.empty();
-    ignored_[kDimLegalBasis] = from.legal_bases.empty();
-    caveats_ = IndexMap(from.caveats, to.caveats);
-  }
-
-  Cube Map(const Cube& c) const {
-    Cube out;
-    for (int d = 0; d < kNumValueDims; ++d) {
-      if (ignored_[d]) {
-        out.m[d] = to_.Full(d);
-        continue;
-      }
-      out.m[d] = to_.None(d);
-      c.m[d].ForEach([&](int v) {
-        if (v < static_cast<int>(dims_[d].size())) out.m[d].Set(dims_[d][v]);
-      });
-    }
-    // A caveat this version does not declare may only be absent.
-    out.absent_ok = to_.CaveatsFull();
-    out.present_ok = 0;
-    for (size_t i = 0; i < caveats_.size(); ++i) {
-      const uint64_t bit = uint64_t{1} << caveats_[i];
-      if (!((c.absent_ok >> i) & 1)) out.absent_ok &= ~bit;
-      if ((c.present_ok >> i) & 1) out.present_ok |= bit;
-    }
-    return out;
-  }
-
-  Region Map(const Region& r) const {
-    Region out;
-    for (const Cube& c : r) out.push_back(Map(c));
-    return out;
-  }
-
-  // The requests this version can resolve: every label declared.
-  Cube Known(const Shape& from) const {
-    Cube all = Cube::Universe(from);
-    return Map(all);
-  }
-
- private:
-  Shape to_;
-  std::array<std::vector<int>, kNumValueDims> dims_;
-  std::array<bool, kNumValueDims> ignored_{};
-  std::vector<int> caveats_;
-};
 
 // ---- Decisions, box by box -----------------------------------------------
 
@@ -197,10 +109,12 @@ class DiffVisitor : public BoxVisitor {
     // Whether each cube denies, looked up once: Enter asks it of every
     // cube of every box.
     denies_.reserve(tags.size());
+    skips_.reserve(tags.size());
     for (const Tag& t : tags) {
       const Model& m = *models_[t.side == Side::kBefore ? 0 : 1];
       denies_.push_back(t.what == What::kWriteDown ||
                         (t.what == What::kRule && m.rules[t.rule].forbid));
+      skips_.push_back(denies_.back() && t.side == Side::kBoth);
     }
     for (int side = 0; side < 2; ++side) {
       for (size_t i = 0; i < models_[side]->rules.size(); ++i) {
@@ -209,16 +123,21 @@ class DiffVisitor : public BoxVisitor {
     }
   }
 
-  bool Enter(const Cube& box, absl::Span<const uint32_t> cubes) override {
+  bool EnterKnowingWhole(const Cube& box, absl::Span<const uint32_t> cubes,
+                         absl::Span<const uint8_t> whole) override {
+    (void)box;
     if (checking_ >= 0 && !check_ok_) return false;
-    if (BothDenyThroughout(box, cubes)) return false;  // nothing here can change
+    if (BothDenyThroughout(cubes, whole)) return false;  // nothing here can change
     if (checking_ != -1) return true;  // a summary check or probe looks at the rest
-    for (uint32_t i : cubes) {
-      if (i >= focus_) break;
-      if (delta_[i] && Contains(cubes_[i], box)) return false;  // counted there
+    for (size_t k = 0; k < cubes.size() && cubes[k] < focus_; ++k) {
+      if (delta_[cubes[k]] && whole[k]) return false;  // counted there
     }
     return true;
   }
+
+  // Both versions deny what a forbid (or write-down) they share covers:
+  // nothing there can change.
+  absl::Span<const uint8_t> Skips() const override { return skips_; }
 
   // Boxes inside a changed cube of lower index than `k` are skipped: they
   // were classified when that cube was partitioned.
@@ -257,7 +176,7 @@ class DiffVisitor : public BoxVisitor {
   // checks, unless they are many (kListLimit). `pieces`: disjoint cubes,
   // each known to one version only.
   // Returns the pieces to be listed flow by flow.
-  Region SummariseUndeclared(const Shape& shape, const std::vector<Cube>& cubes,
+  Region SummariseUndeclared(const Shape& shape, const CubeIndex& index,
                              const Region& pieces) {
     Region listed;
     for (const Cube& piece : pieces) {
@@ -270,7 +189,7 @@ class DiffVisitor : public BoxVisitor {
       probe_count_ = 0;
       probe_limit_ = party ? kListLimit + 1 : 1;
       probe_ = FlowChange();
-      PartitionSpace(shape, piece, cubes, this);
+      PartitionSpace(shape, piece, cubes_, index.Meeting(piece), this);
       checking_ = -1;
       if (probe_count_ == 0) continue;
       if (party && probe_count_ <= kListLimit) {
@@ -294,7 +213,7 @@ class DiffVisitor : public BoxVisitor {
   // requests when every other request in that box is denied by both
   // versions (so "these flows, where either version allows them" is
   // exact). Gives up on a box after `budget` parts.
-  void Summarise(const Shape& shape, const std::vector<Cube>& cubes, size_t budget) {
+  void Summarise(const Shape& shape, const CubeIndex& index, size_t budget) {
     for (size_t g = 0; g < order_.size(); ++g) {
       FlowChange& c = order_[g];
       if (c.where.size() < 2 || c.only_where_allowed) continue;
@@ -307,7 +226,7 @@ class DiffVisitor : public BoxVisitor {
       checking_ = static_cast<int>(g);
       check_ok_ = true;
       check_budget_ = budget;
-      PartitionSpace(shape, hull, cubes, this);
+      PartitionSpace(shape, hull, cubes_, index.Meeting(hull), this);
       checking_ = -1;
       if (check_ok_) {
         c.summary = hull;
@@ -354,8 +273,9 @@ class DiffVisitor : public BoxVisitor {
         }
       }
     }
-    const Decision a = Decide(0, known[0], wd[0], rules[0], box);
-    const Decision b = Decide(1, known[1], wd[1], rules[1], box);
+    Decision undeclared[2];
+    const Decision& a = Decided(0, known[0], wd[0], rules[0], box, &undeclared[0]);
+    const Decision& b = Decided(1, known[1], wd[1], rules[1], box, &undeclared[1]);
     if (either_allows) *either_allows = a.allowed || b.allowed;
     if (!a.allowed && b.allowed) {
       out->kind = FlowChange::Kind::kNewlyPermitted;
@@ -384,9 +304,12 @@ class DiffVisitor : public BoxVisitor {
  private:
   // True if each version denies every request in `box`: a forbid, the
   // write-down or an undeclared name covers the box, or no permit reaches it.
-  bool BothDenyThroughout(const Cube& box, absl::Span<const uint32_t> cubes) const {
+  // `whole[k]`: cubes[k] contains the box.
+  bool BothDenyThroughout(absl::Span<const uint32_t> cubes,
+                          absl::Span<const uint8_t> whole) const {
     bool dead[2] = {false, false}, permit[2] = {false, false}, known[2] = {!has_known_, !has_known_};
-    for (uint32_t i : cubes) {
+    for (size_t k = 0; k < cubes.size(); ++k) {
+      const uint32_t i = cubes[k];
       const Tag& t = tags_[i];
       for (int side = 0; side < 2; ++side) {
         if (!(static_cast<uint8_t>(t.side) & (side + 1))) continue;
@@ -396,7 +319,7 @@ class DiffVisitor : public BoxVisitor {
         }
         if (!denies_[i]) {
           permit[side] = true;
-        } else if (!dead[side] && Contains(cubes_[i], box)) {
+        } else if (whole[k]) {
           dead[side] = true;
         }
       }
@@ -437,6 +360,23 @@ class DiffVisitor : public BoxVisitor {
     out.erase(std::unique(out.begin(), out.end()), out.end());
     if (out.empty()) out.push_back("a name");
     return out;
+  }
+
+  // Decide, once per set of rules: the boxes of one changed rule are many
+  // (bilateral agreements and forbids cut a sector-wide permit into
+  // thousands), their sets of rules fewer. Where the version cannot name
+  // something in the box (the text names it) or denies it as a write-down,
+  // decided afresh into *scratch.
+  const Decision& Decided(int side, bool known, bool wd, const std::vector<uint32_t>& rules,
+                          const Cube& box, Decision* scratch) const {
+    if (!known || wd) {
+      *scratch = Decide(side, known, wd, rules, box);
+      return *scratch;
+    }
+    auto& memo = decided_[side];
+    auto it = memo.find(rules);
+    if (it == memo.end()) it = memo.emplace(rules, Decide(side, known, wd, rules, box)).first;
+    return it->second;
   }
 
   Decision Decide(int side, bool known, bool wd, const std::vector<uint32_t>& rules,
@@ -577,6 +517,10 @@ class DiffVisitor : public BoxVisitor {
   const absl::flat_hash_set<std::string>& changed_;  // ids of rules edited between versions
   absl::flat_hash_map<std::string, size_t> ids_[2];
   std::vector<bool> denies_;  // per cube: a forbid's or the write-down's
+  std::vector<uint8_t> skips_;  // per cube: a forbid's or the write-down's in both versions
+  // Decide's answers where a version decides by its rules, by side and the
+  // rules met (node-based: Classify holds one answer while it adds another).
+  mutable absl::node_hash_map<std::vector<uint32_t>, Decision> decided_[2];
   bool has_known_ = false;
   Cube known_cube_[2];
   std::map<std::tuple<int, std::string, std::string, std::string, std::vector<std::string>>,
@@ -595,153 +539,7 @@ class DiffVisitor : public BoxVisitor {
   size_t check_budget_ = 0;
 };
 
-// ---- Declarations --------------------------------------------------------
-
-void NamesChanged(const char* what, const std::vector<std::string>& before,
-                  const std::vector<std::string>& after, std::vector<std::string>* out) {
-  for (const std::string& n : after) {
-    if (std::find(before.begin(), before.end(), n) == before.end()) {
-      out->push_back(absl::StrCat(what, " ", n, " added"));
-    }
-  }
-  for (const std::string& n : before) {
-    if (std::find(after.begin(), after.end(), n) == after.end()) {
-      out->push_back(absl::StrCat(what, " ", n, " removed"));
-    }
-  }
-}
-
-std::string LevelName(const Domains& d, int level) {
-  return level >= 0 && level < static_cast<int>(d.classifications.size())
-             ? d.classifications[level]
-             : "?";
-}
-std::string SectorName(const Domains& d, int sector) {
-  return sector >= 0 && sector < static_cast<int>(d.sectors.size()) ? d.sectors[sector] : "?";
-}
-
-// Organisation changes, each starting "organisation <id>".
-std::vector<std::string> OrganisationChanges(const Domains& a, const Domains& b) {
-  std::vector<std::string> out;
-  for (const Organisation& o : b.organisations) {
-    auto it = std::find_if(a.organisations.begin(), a.organisations.end(),
-                           [&](const Organisation& x) { return x.id == o.id; });
-    if (it == a.organisations.end()) {
-      out.push_back(absl::StrCat("organisation ", o.id, " added (sector ", SectorName(b, o.sector),
-                                 ", accredited ", LevelName(b, o.accreditation), ")"));
-      continue;
-    }
-    if (SectorName(a, it->sector) != SectorName(b, o.sector)) {
-      out.push_back(absl::StrCat("organisation ", o.id, ": now sector ", SectorName(b, o.sector),
-                                 " (was ", SectorName(a, it->sector), ")"));
-    }
-    const std::string was = LevelName(a, it->accreditation), now = LevelName(b, o.accreditation);
-    if (was != now) {
-      // Higher or lower, by the new version's order.
-      const auto& lv = b.classifications;
-      const auto pw = std::find(lv.begin(), lv.end(), was);
-      const bool lowered = pw != lv.end() && (pw - lv.begin()) > o.accreditation;
-      out.push_back(absl::StrCat("organisation ", o.id, ": accreditation ",
-                                 lowered ? "lowered" : "raised", " to ", now, " (was ", was, ")"));
-    }
-  }
-  for (const Organisation& o : a.organisations) {
-    if (std::none_of(b.organisations.begin(), b.organisations.end(),
-                     [&](const Organisation& x) { return x.id == o.id; })) {
-      out.push_back(absl::StrCat("organisation ", o.id, " removed"));
-    }
-  }
-  return out;
-}
-
-absl::Status CheckSize(const char* what, size_t n, size_t max) {
-  if (n <= max) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      "the two versions together declare ", n, " ", what, "; at most ", max,
-      " are supported"));
-}
-
-}  // namespace
-
-namespace {
-
-// Both versions' names, matched by name, into diff->domains.
-// InvalidArgument if together they name too many of one kind.
-absl::Status MergeDomains(const Domains& a, const Domains& b, PolicyDiff* diff) {
-  Domains& m = diff->domains;
-  m.classifications = MergeLevels(a.classifications, b.classifications);
-  m.caveats = MergeNames(a.caveats, b.caveats);
-  m.sectors = MergeNames(a.sectors, b.sectors);
-  m.record_types = MergeNames(a.record_types, b.record_types);
-  m.purposes = MergeNames(a.purposes, b.purposes);
-  m.roles = MergeLevels(a.roles, b.roles);
-  m.roles_ordered = b.roles.empty() ? a.roles_ordered : b.roles_ordered;
-  m.legal_bases = MergeNames(a.legal_bases, b.legal_bases);
-  // Organisations as the new version declares them, then the old ones.
-  for (const Organisation& o : b.organisations) {
-    m.organisations.push_back(Organisation{
-        o.id, IndexMap({SectorName(b, o.sector)}, m.sectors)[0],
-        IndexMap({LevelName(b, o.accreditation)}, m.classifications)[0]});
-  }
-  for (const Organisation& o : a.organisations) {
-    if (std::any_of(m.organisations.begin(), m.organisations.end(),
-                    [&](const Organisation& x) { return x.id == o.id; })) {
-      continue;
-    }
-    m.organisations.push_back(Organisation{
-        o.id, IndexMap({SectorName(a, o.sector)}, m.sectors)[0],
-        IndexMap({LevelName(a, o.accreditation)}, m.classifications)[0]});
-  }
-  for (absl::Status s :
-       {CheckSize("organisations", m.organisations.size(), kMaxValues),
-        CheckSize("classifications", m.classifications.size(), kMaxValues),
-        CheckSize("caveats", m.caveats.size(), kMaxCaveats),
-        CheckSize("record types", m.record_types.size(), kMaxValues),
-        CheckSize("purposes", m.purposes.size(), kMaxValues),
-        CheckSize("roles", m.roles.size(), kMaxValues - 1),
-        CheckSize("legal bases", m.legal_bases.size(), kMaxValues - 1)}) {
-    if (!s.ok()) return s;
-  }
-
-  return absl::OkStatus();
-}
-
-// The declaration changes, in words, into diff->declarations; returns
-// the organisation changes among them.
-std::vector<std::string> DeclarationChanges(const Domains& a, const Domains& b,
-                                            PolicyDiff* diff) {
-  const std::vector<std::string> org_changes = OrganisationChanges(a, b);
-  if (a.classifications != b.classifications) {
-    NamesChanged("classification", a.classifications, b.classifications, &diff->declarations);
-    if (diff->declarations.empty()) {
-      diff->declarations.push_back(absl::StrCat(
-          "classifications reordered: ", absl::StrJoin(b.classifications, " < "), " (was ",
-          absl::StrJoin(a.classifications, " < "), ")"));
-    }
-  }
-  NamesChanged("caveat", a.caveats, b.caveats, &diff->declarations);
-  NamesChanged("sector", a.sectors, b.sectors, &diff->declarations);
-  NamesChanged("record type", a.record_types, b.record_types, &diff->declarations);
-  NamesChanged("purpose", a.purposes, b.purposes, &diff->declarations);
-  NamesChanged("role", a.roles, b.roles, &diff->declarations);
-  if (a.roles != b.roles || a.roles_ordered != b.roles_ordered) {
-    if (!a.roles.empty() && !b.roles.empty() &&
-        (a.roles_ordered != b.roles_ordered || b.roles_ordered)) {
-      const char* sep_a = a.roles_ordered ? " < " : ", ";
-      const char* sep_b = b.roles_ordered ? " < " : ", ";
-      diff->declarations.push_back(absl::StrCat("roles now ", absl::StrJoin(b.roles, sep_b),
-                                               " (were ", absl::StrJoin(a.roles, sep_a), ")"));
-    }
-  }
-  NamesChanged("legal basis", a.legal_bases, b.legal_bases, &diff->declarations);
-  diff->declarations.insert(diff->declarations.end(), org_changes.begin(), org_changes.end());
-
-  return org_changes;
-}
-
-}  // namespace
-
-namespace {
+// ---- Both versions' cubes --------------------------------------------------
 
 // Every cube of both versions, tagged; what both share is put in once.
 struct TaggedCubes {
@@ -777,8 +575,8 @@ struct TaggedCubes {
 // Adds both versions' rules to *out; *changed gets the ids of rules
 // edited: whose text changed, or without texts (rules from bundles), what
 // they match or oblige.
-void TagRules(const Model& before, const Model& after, const Remap& from_a,
-              const Remap& from_b, TaggedCubes* out,
+void TagRules(const Model& before, const Model& after, const DomainRemap& from_a,
+              const DomainRemap& from_b, TaggedCubes* out,
               absl::flat_hash_set<std::string>* changed) {
   absl::flat_hash_map<std::string, size_t> old_ids;
   for (size_t i = 0; i < before.rules.size(); ++i) old_ids.emplace(before.rules[i].id, i);
@@ -816,12 +614,12 @@ void TagRules(const Model& before, const Model& after, const Remap& from_a,
 absl::StatusOr<PolicyDiff> DiffPolicies(const Model& before, const Model& after) {
   PolicyDiff diff;
   const Domains &a = before.domains, &b = after.domains;
-  if (absl::Status s = MergeDomains(a, b, &diff); !s.ok()) return s;
+  if (absl::Status s = MergeDomains(a, b, &diff.domains); !s.ok()) return s;
   const Domains& m = diff.domains;
-  const std::vector<std::string> org_changes = DeclarationChanges(a, b, &diff);
+  const std::vector<std::string> org_changes = DeclarationChanges(a, b, &diff.declarations);
 
   const Shape shape = m.shape();
-  const Remap from_a(a, m), from_b(b, m);
+  const DomainRemap from_a(a, m), from_b(b, m);
   TaggedCubes tagged;
   tagged.shape = shape;
   absl::flat_hash_set<std::string> changed;
@@ -845,9 +643,10 @@ absl::StatusOr<PolicyDiff> DiffPolicies(const Model& before, const Model& after)
   // Within what both versions can name, then each piece only one can;
   // within each, only where something changed: box by box inside each
   // changed cube, each box counted in the first changed cube holding it.
+  const CubeIndex index(shape, cubes);
   Region scopes = {Cube::Universe(shape)};
   if (!same_names) {
-    scopes = visitor.SummariseUndeclared(shape, cubes, undeclared);
+    scopes = visitor.SummariseUndeclared(shape, index, undeclared);
     scopes.insert(scopes.begin(), Intersect(known_a, known_b));
   }
   for (size_t sc = 0; sc < scopes.size(); ++sc) {
@@ -856,7 +655,7 @@ absl::StatusOr<PolicyDiff> DiffPolicies(const Model& before, const Model& after)
       // One version cannot name anything here: every box either allows is
       // a change, so the piece is partitioned whole.
       visitor.set_focus(0);
-      PartitionSpace(shape, scope, cubes, &visitor);
+      PartitionSpace(shape, scope, cubes, index.Meeting(scope), &visitor);
       continue;
     }
     for (size_t k = 0; k < cubes.size(); ++k) {
@@ -864,12 +663,21 @@ absl::StatusOr<PolicyDiff> DiffPolicies(const Model& before, const Model& after)
       const Cube within = Intersect(scope, cubes[k]);
       if (within.Empty(shape)) continue;
       visitor.set_focus(static_cast<uint32_t>(k));
-      PartitionSpace(shape, within, cubes, &visitor);
+      PartitionSpace(shape, within, cubes, index.Meeting(within), &visitor);
     }
   }
-  visitor.Summarise(shape, cubes, /*budget=*/20000);
+  visitor.Summarise(shape, index, /*budget=*/20000);
   std::vector<FlowChange> changes = visitor.Take();
-  for (FlowChange& c : changes) MergeForReading(shape, &c.where);
+  for (FlowChange& c : changes) {
+    MergeForReading(shape, &c.where);
+    // One box is exact as it stands: "where either version allows it"
+    // would add nothing (whether the partition found it in one part or
+    // several).
+    if (c.has_summary && !c.only_where_allowed && c.where.size() == 1 &&
+        c.where[0] == c.summary) {
+      c.has_summary = false;
+    }
+  }
   // Permitted, denied, then obligations; the order found within each.
   std::stable_sort(changes.begin(), changes.end(), [](const FlowChange& x, const FlowChange& y) {
     return static_cast<int>(x.kind) < static_cast<int>(y.kind);

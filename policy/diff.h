@@ -14,7 +14,10 @@
 // is worked out box by box (missing label, unknown label, write-down,
 // forbid, permit and merged obligations, as engine.h decides). Boxes that
 // only rules identical in both versions reach are skipped, so the cost
-// follows the size of the change, not of the policy.
+// follows the size of the change, not of the policy; so is what a forbid
+// (or write-down) of both versions covers, as soon as a box is inside it
+// or it cuts the box on one dimension only; and each set of rules is
+// decided once, however many boxes share it.
 //
 // Stateless; thread-safe.
 //

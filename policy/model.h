@@ -62,7 +62,7 @@ struct Rule {
   std::string id;
   std::string description;
   bool forbid = false;
-  bool defensive = false;   // "defensive forbid" (not carried in bundles)
+  bool defensive = false;   // "defensive forbid" (bundles: see AttachRuleTexts)
   Region region;
   Obligations obligations;
   SourcePos pos;            // where the rule starts (zero if from a bundle)

@@ -6,6 +6,9 @@
 
 #include "gtest/gtest.h"
 #include "policy/bundle.h"
+#include "policy/compiler.h"
+#include "policy/describe.h"
+#include "policy/model.h"
 #include "tests/policy/test_util.h"
 
 namespace gatehouse::policy::testing {
@@ -23,6 +26,33 @@ permit P1 when purpose is care
 )");
   EXPECT_FALSE(HasErrors(c.diagnostics)) << c.Dump();
   return ToProto(c.model);
+}
+
+// What `policyc show` lists: a defensive forbid read back from a bundle is
+// marked as such (the compiled rules do not carry the marking; the source
+// the bundle carries does), and an ordinary forbid and a permit are not.
+TEST(PolicyBundleShow, ADefensiveForbidReadFromABundleIsMarkedDefensive) {
+  Compiled c = CompileText(R"(policy "p"
+classifications OFFICIAL < SECRET
+sectors health
+record types summary
+purposes care
+organisation trust-a sector health accredited OFFICIAL
+organisation trust-b sector health accredited SECRET
+permit P1 when purpose is care
+forbid F1 when sender is trust-b and recipient is trust-a and classification is SECRET
+defensive forbid F2-no-write-down
+  when recipient accreditation below classification
+)");
+  ASSERT_FALSE(HasErrors(c.diagnostics)) << c.Dump();
+  auto model = FromProto(ToProto(c.model));
+  ASSERT_TRUE(model.ok()) << model.status();
+  ASSERT_EQ(model->rules.size(), 3u);
+  EXPECT_FALSE(model->rules[2].defensive);  // not in the compiled rules
+  AttachRuleTexts(&*model);
+  EXPECT_EQ(DescribeRuleKind(model->rules[0]), "permit");
+  EXPECT_EQ(DescribeRuleKind(model->rules[1]), "forbid");
+  EXPECT_EQ(DescribeRuleKind(model->rules[2]), "defensive forbid");
 }
 
 class PolicyBundleTest : public ::testing::Test {

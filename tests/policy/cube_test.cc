@@ -116,6 +116,17 @@ TEST(PolicyCube, ValueSetsWiderThanOneWord) {
   EXPECT_EQ(ValueSet::Full(65).words(), 2);
 }
 
+// Keeps every box a partition reports, with its cubes; skips what the
+// cubes marked in `skip` contain.
+struct CollectLeaves : BoxVisitor {
+  std::vector<uint8_t> skip;
+  std::vector<std::pair<Cube, std::vector<uint32_t>>> leaves;
+  absl::Span<const uint8_t> Skips() const override { return skip; }
+  void Leaf(const Cube& box, absl::Span<const uint32_t> in) override {
+    leaves.emplace_back(box, std::vector<uint32_t>(in.begin(), in.end()));
+  }
+};
+
 // Every cell lies in exactly one box of the partition, and the cubes the
 // box reports are exactly the cubes that contain the cell.
 TEST(PolicyPartition, BoxesAreDisjointCoverTheSpaceAndAreUniform) {
@@ -127,12 +138,7 @@ TEST(PolicyPartition, BoxesAreDisjointCoverTheSpaceAndAreUniform) {
       std::vector<Cube> cubes;
       const int n = 1 + static_cast<int>(rnd.Next() * 7);
       for (int i = 0; i < n; ++i) cubes.push_back(RandomCube(s, rnd));
-      struct Collect : BoxVisitor {
-        std::vector<std::pair<Cube, std::vector<uint32_t>>> leaves;
-        void Leaf(const Cube& box, absl::Span<const uint32_t> in) override {
-          leaves.emplace_back(box, std::vector<uint32_t>(in.begin(), in.end()));
-        }
-      } collect;
+      CollectLeaves collect;
       PartitionSpace(s, Cube::Universe(s), cubes, &collect);
       ForEachCell(s, [&](const auto& v, uint64_t cav) {
         int found = 0;
@@ -146,6 +152,61 @@ TEST(PolicyPartition, BoxesAreDisjointCoverTheSpaceAndAreUniform) {
           ASSERT_EQ(in, want);
         }
         ASSERT_EQ(found, 1);
+      });
+    }
+  }
+}
+
+// A visitor's Skips cubes (forbids, to the diff) are taken out: the
+// partition skips a box one contains and trims off the part of a box that
+// one cuts on a single dimension or caveat. What is left is partitioned as
+// before: every cell outside the skipped cubes is in exactly one box, with
+// exactly the cubes holding it; no cell inside one is in any box.
+TEST(PolicyPartition, SkippedCubesAreTakenOutExactly) {
+  for (const bool wide : {false, true}) {
+    Shape s = SmallShape();
+    if (wide) s.size[2] = 70;
+    Mulberry32 rnd(11);
+    for (int trial = 0; trial < 60; ++trial) {
+      std::vector<Cube> cubes;
+      std::vector<uint8_t> skips;
+      const int n = 2 + static_cast<int>(rnd.Next() * 7);
+      for (int i = 0; i < n; ++i) {
+        Cube c = RandomCube(s, rnd);
+        if (rnd.Next() < 0.5) {
+          // All of the space but one dimension or caveat: trimmed off.
+          const int d = static_cast<int>(rnd.Next() * (kNumValueDims + s.caveats));
+          Cube one = Cube::Universe(s);
+          if (d < kNumValueDims) {
+            one.m[d] = c.m[d];
+          } else {
+            const uint64_t bit = uint64_t{1} << (d - kNumValueDims);
+            one.absent_ok &= rnd.Next() < 0.5 ? ~bit : ~uint64_t{0};
+            one.present_ok &= (one.absent_ok & bit) ? ~bit : ~uint64_t{0};
+          }
+          c = one;
+        }
+        cubes.push_back(c);
+        skips.push_back(rnd.Next() < 0.4);
+      }
+      CollectLeaves collect;
+      collect.skip = skips;
+      PartitionSpace(s, Cube::Universe(s), cubes, &collect);
+      ForEachCell(s, [&](const auto& v, uint64_t cav) {
+        std::vector<uint32_t> want;
+        bool skipped = false;
+        for (uint32_t i = 0; i < cubes.size(); ++i) {
+          if (!In(cubes[i], v, cav)) continue;
+          want.push_back(i);
+          skipped |= skips[i] != 0;
+        }
+        int found = 0;
+        for (const auto& [box, in] : collect.leaves) {
+          if (!In(box, v, cav)) continue;
+          ++found;
+          ASSERT_EQ(in, want);
+        }
+        ASSERT_EQ(found, skipped ? 0 : 1) << "trial " << trial;
       });
     }
   }
