@@ -3,14 +3,15 @@
 //   gatehoused --config /etc/gatehouse/gateway.json
 //
 // Runs until SIGTERM or SIGINT, then drains calls in flight and exits 0.
-// Exits 2 on a bad command line, 1 if the gateway cannot start.
+// Exits 2 on a bad command line, 1 if the gateway cannot start (the
+// convention of every tool, on the shared parser: docs/cli.md).
 // Under systemd (Type=notify, deploy/gatehouse-gateway.service) it reports
 // READY=1 once listening, its readiness as STATUS=, pings the watchdog, and
 // takes SIGHUP (ExecReload) as a reload request.
 #include <signal.h>
 
-#include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -20,16 +21,10 @@
 #include "gateway/config.h"
 #include "gateway/gateway.h"
 #include "common/log.h"
-#include "common/help.h"
 #include "gateway/systemd_notify.h"
+#include "tools/cli/cli.h"
 
 namespace {
-constexpr char kUsage[] =
-    "usage: gatehoused --config FILE\n"
-    "  Runs one organisation's gateway (config: gatehouse.v1.GatewayConfig as JSON,\n"
-    "  see proto/gatehouse/v1/config.proto) until SIGTERM or SIGINT.\n"
-    "  SIGHUP: reload (see docs/operations.md).\n";
-
 // The next of `signals`, or 0 if none came within `timeout` (zero: wait
 // without end).
 int WaitForSignal(const sigset_t& signals, absl::Duration timeout) {
@@ -51,24 +46,22 @@ std::string ReadinessLine(gatehouse::Gateway& gateway) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (gatehouse::WantsHelp(argc, argv)) return gatehouse::PrintHelp(kUsage);
+  CLI::App app{"gatehoused: one organisation's Gatehouse gateway. Runs until SIGTERM or SIGINT,\n"
+               "then drains calls in flight; SIGHUP re-reads changed certificates, CRLs,\n"
+               "directory, policy bundles and keyset now (docs/operations.md).",
+               "gatehoused"};
+  gatehouse::cli::Configure(app);
+  std::string config_path;
+  app.add_option("--config", config_path,
+                 "The gateway's configuration: gatehouse.v1.GatewayConfig as JSON\n"
+                 "(proto/gatehouse/v1/config.proto; example: /etc/gatehouse/gateway.json)")
+      ->type_name("FILE")
+      ->required();
+  if (std::optional<int> exit = gatehouse::cli::Parse(app, argc, argv)) return *exit;
   // Abseil's mutex deadlock detector (on in this build of Abseil) builds a
   // lock graph on every acquisition: measurable on the record path, and the
   // gateway's lock order is fixed by design, so it is off in the daemon.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  std::string config_path;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-      config_path = argv[++i];
-    } else {
-      std::fputs(kUsage, stderr);
-      return 2;
-    }
-  }
-  if (config_path.empty()) {
-    std::fputs(kUsage, stderr);
-    return 2;
-  }
 
   // Signals are taken by sigwait below, never by a handler.
   sigset_t signals;

@@ -1,6 +1,7 @@
 #!/bin/sh
 # End-to-end test of the policyc binary: every subcommand, its output and
-# its exit code (0 ok, 1 the policy/cases/bundle failed, 2 usage).
+# its exit code (0 ok; 1 the policy/cases/bundle failed or a file could not
+# be read or written; 2 usage only, as every tool: docs/cli.md).
 # Usage: policyc_e2e_test.sh POLICYC SOURCE_DIR
 set -u
 policyc=$1
@@ -199,22 +200,25 @@ expect_out "bundle REJECTED: policy bundle expired at" "verify says the bundle e
 "$policyc" compile "$ex/national-baseline.ghp" -o s.bundle >/dev/null
 cp s.bundle s.orig
 expect_rc 2 "sign without --name" -- "$policyc" sign s.bundle --key alice.key -o s.out
-expect_out "usage: policyc sign" "sign without --name prints usage"
+expect_out "--name is required" "sign without --name names it"
 expect_rc 2 "sign with an empty --name" -- "$policyc" sign s.bundle --key alice.key --name "" -o s.out
+expect_rc 2 "sign with a blank --name" -- "$policyc" sign s.bundle --key alice.key --name "  " -o s.out
+expect_out "--name: may not be blank" "sign says the name is blank"
 expect_rc 2 "sign in place without --name" -- "$policyc" sign s.bundle --key alice.key
 chmod 644 alice.key
-expect_rc 2 "sign with a world-readable key" -- "$policyc" sign s.bundle --key alice.key --name alice -o s.out
+expect_rc 1 "sign with a world-readable key" -- "$policyc" sign s.bundle --key alice.key --name alice -o s.out
 expect_out "chmod 600" "sign says how to fix the key file's mode"
 chmod 640 alice.key
-expect_rc 2 "sign with a group-readable key" -- "$policyc" sign s.bundle --key alice.key --name alice
+expect_rc 1 "sign with a group-readable key" -- "$policyc" sign s.bundle --key alice.key --name alice
 expect_out "chmod 600" "sign says how to fix the group-readable key"
 chmod 600 alice.key
 [ -e s.out ] && { echo "FAIL: a refused sign wrote s.out"; failures=$((failures + 1)); }
 cmp -s s.bundle s.orig || { echo "FAIL: a refused sign changed the bundle"; failures=$((failures + 1)); }
 ls ./*.tmp >/dev/null 2>&1 && { echo "FAIL: a refused sign left a temporary file"; failures=$((failures + 1)); }
 
-# Strict command lines (issue 20, point 3): a misspelt or misplaced flag is an
-# error with the usage (exit 2), never silently dropped or taken as a value.
+# Strict command lines (issue 20, point 3; issue 23: the shared convention of
+# tools/cli/cli.h): a misspelt or misplaced flag is a usage error (exit 2),
+# never silently dropped or taken as a value.
 deny_req="--sender leeds-trust --recipient leeds-council --type discharge_summary --classification OFFICIAL-SENSITIVE --purpose direct_care"
 expect_rc 0 "explain honours --caveat" -- "$policyc" explain "$ex/national-baseline.ghp" $deny_req --caveat MEDICAL
 expect_out "DENY" "explain with --caveat MEDICAL denies (the caveat was not dropped)"
@@ -223,36 +227,65 @@ expect_rc 0 "explain honours repeated --caveat and --caveats together" -- "$poli
   "$ex/national-baseline.ghp" $deny_req --caveat PERSONAL --caveats "UK EYES ONLY"
 expect_out "with PERSONAL, UK EYES ONLY" "explain shows both caveats"
 expect_rc 2 "explain refuses a misspelt caveat flag" -- "$policyc" explain "$ex/national-baseline.ghp" $deny_req --cavets MEDICAL
-expect_out "unknown flag '--cavets'" "a misspelt flag is named"
+expect_out "not expected: --cavets" "a misspelt flag is named"
 expect_out "did you mean '--caveats'?" "a misspelt flag gets a suggestion"
-expect_out "usage: policyc explain" "misspelt flag prints the usage"
+expect_out "Run with --help" "a misspelt flag points at the help"
+expect_rc 2 "explain refuses a misspelt flag given with =" -- "$policyc" explain "$ex/national-baseline.ghp" $deny_req --cavets=MEDICAL
+expect_out "did you mean '--caveats'?" "a misspelt flag=value gets a suggestion"
+expect_rc 0 "explain honours --caveat given twice" -- "$policyc" explain "$ex/national-baseline.ghp" $deny_req \
+  --caveat PERSONAL --caveat=MEDICAL
+expect_out "with MEDICAL, PERSONAL\|with PERSONAL, MEDICAL" "explain keeps every --caveat"
+expect_out "medical-stays-in-care" "the second --caveat decides"
 expect_rc 2 "explain refuses a missing label flag" -- "$policyc" explain "$ex/national-baseline.ghp" \
   --sender leeds-trust --recipient leeds-council --type discharge_summary --classification OFFICIAL
-expect_out "missing --purpose" "explain names the missing flag"
-expect_rc 2 "a flag given twice is refused" -- "$policyc" explain "$ex/national-baseline.ghp" $deny_req --sender york-trust
-expect_out "given twice" "a repeated flag is named"
+expect_out "--purpose is required" "explain names the missing flag"
+expect_rc 2 "explain refuses a label flag without its value" -- "$policyc" explain "$ex/national-baseline.ghp" \
+  --sender --recipient leeds-council --type discharge_summary --classification OFFICIAL --purpose direct_care
+expect_out "'--recipient' is a flag: the value is missing" "a flag is not taken as a value"
+# A flag that does not repeat keeps its last value (docs/cli.md).
+expect_rc 0 "a flag given twice keeps its last value" -- "$policyc" explain "$ex/national-baseline.ghp" $deny_req --sender york-trust
+expect_out "ALLOW: york-trust " "the last --sender counts"
 expect_rc 0 "check --Werror a.ghp b.ghp checks both files" -- "$policyc" check --Werror \
   "$ex/national-baseline.ghp" "$ex/local-leeds-care.ghp"
 expect_out ", 2 rule(s) in local layer\|rule(s)" "check --Werror compiled both files"
 expect_rc 2 "check refuses a misspelt switch" -- "$policyc" check --werorr "$ex/interorg.ghp"
 expect_out "did you mean '--werror'?" "misspelt switch gets a suggestion"
+expect_rc 2 "a flag before its command is refused" -- "$policyc" --werror check "$ex/interorg.ghp"
+expect_rc 2 "an unknown flag is refused" -- "$policyc" --no-such-flag
+expect_out "--no-such-flag" "the unknown flag is named"
 expect_rc 2 "check refuses a flag of another command" -- "$policyc" check -o out.bundle "$ex/interorg.ghp"
 expect_rc 2 "a switch given a value is refused" -- "$policyc" check --info=yes "$ex/interorg.ghp"
 expect_rc 2 "compile refuses -o without a value" -- "$policyc" compile "$ex/interorg.ghp" -o
 expect_rc 2 "compile refuses a value that is a flag" -- "$policyc" compile "$ex/interorg.ghp" --version -o x.bundle
 expect_rc 2 "compile refuses a non-number of signatures" -- "$policyc" compile "$ex/interorg.ghp" -o "$tmp/n.bundle" --required-signatures two
-[ -e "$tmp/n.bundle" ] && { echo "FAIL: a refused compile wrote a bundle"; failures=$((failures + 1)); }
+expect_out "required-signatures: Value two not in range 1 to 64" "a non-number is named, with the range"
+expect_rc 2 "compile refuses too many signatures" -- "$policyc" compile "$ex/interorg.ghp" -o "$tmp/n.bundle" --required-signatures=65
+expect_rc 2 "compile refuses -o=FILE (a short flag's value follows a space)" -- "$policyc" compile "$ex/interorg.ghp" -o=n.bundle
+[ -e "$tmp/n.bundle" ] || [ -e "$tmp/=n.bundle" ] && { echo "FAIL: a refused compile wrote a bundle"; failures=$((failures + 1)); }
 expect_rc 2 "diff refuses a third file" -- "$policyc" diff "$ex/interorg.ghp" "$ex/interorg.ghp" "$ex/interorg.ghp"
 expect_rc 2 "fmt refuses two files" -- "$policyc" fmt "$ex/interorg.ghp" "$ex/national-baseline.ghp"
 expect_rc 2 "fmt refuses --check with -w" -- "$policyc" fmt --check -w "$ex/interorg.ghp"
 expect_rc 2 "verify refuses a non-number floor" -- "$policyc" verify "$ex/interorg.ghp" --trust x.pub --min many
+expect_rc 2 "diff refuses a limit of 0" -- "$policyc" diff --limit 0 "$ex/interorg.ghp" "$ex/interorg.ghp"
+expect_rc 2 "check refuses a negative --max-errors" -- "$policyc" check --max-errors=-1 "$ex/interorg.ghp"
+expect_rc 2 "verify refuses no --trust" -- "$policyc" verify p.bundle
+expect_rc 0 "--flag=value is --flag value" -- "$policyc" verify p.bundle --trust=alice.pub --trust=bob.pub --min=2
+expect_out "bundle OK" "verify with --trust=K --min=N"
 expect_rc 2 "a misspelt command gets a suggestion" -- "$policyc" chek "$ex/interorg.ghp"
 expect_out "did you mean 'check'?" "misspelt command suggestion"
-for cmd in check compile fmt explain test diff coverage keygen sign verify; do
+for cmd in check compile fmt explain test diff coverage keygen sign verify show; do
   expect_rc 0 "$cmd --help" -- "$policyc" $cmd --help
-  expect_out "usage: policyc $cmd" "$cmd --help prints its usage"
+  expect_out "Usage: policyc $cmd" "$cmd --help prints its usage"
 done
 expect_rc 0 "policyc --help" -- "$policyc" --help
+expect_out "Usage: policyc \[OPTIONS\] SUBCOMMAND" "policyc --help prints the usage"
+expect_rc 0 "policyc --help-all" -- "$policyc" --help-all
+for cmd in check compile fmt explain test diff coverage keygen sign verify show; do
+  expect_out "^$cmd$" "--help-all prints $cmd"
+done
+expect_rc 0 "policyc --version" -- "$policyc" --version
+expect_out "^policyc [0-9][0-9.]*" "--version prints policyc VERSION"
+expect_rc 2 "no command is a usage error" -- "$policyc"
 
 # All diagnostics in one pass (issue 20, point 1): compile errors no longer
 # hide the analysis; the output is capped, and available as JSON and SARIF.
@@ -288,9 +321,15 @@ expect_out "latin1.ghp:6:13: error: this text is not UTF-8" "check says where th
 expect_rc 1 "compile refuses text that is not UTF-8" -- "$policyc" compile "$tmp/latin1.ghp" -o "$tmp/latin1.bundle"
 [ -e "$tmp/latin1.bundle" ] && { echo "FAIL: a bundle was written from text that is not UTF-8"; failures=$((failures + 1)); }
 
-# usage
+# usage (2), and files that cannot be read or written (1)
 expect_rc 2 "unknown command" -- "$policyc" frobnicate
-expect_rc 2 "missing file" -- "$policyc" check "$tmp/nope.ghp"
+expect_rc 1 "unreadable policy file" -- "$policyc" check "$tmp/nope.ghp"
+expect_out "cannot read .*nope.ghp" "check names the unreadable file"
+expect_rc 1 "unreadable case file" -- "$policyc" test "$ex/interorg.ghp" --cases "$tmp/nope.cases"
+expect_rc 1 "unreadable bundle" -- "$policyc" verify "$tmp/nope.bundle" --trust "$tmp/alice.pub"
+expect_rc 1 "unreadable trusted key" -- "$policyc" show "$tmp/p.bundle" --trust "$tmp/nope.pub"
+expect_rc 1 "unwritable bundle" -- "$policyc" compile "$ex/interorg.ghp" -o "$tmp/no/such/dir/x.bundle"
+expect_out "cannot write" "compile says it cannot write"
 
 if [ "$failures" -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
 echo "policyc end-to-end: all passed"

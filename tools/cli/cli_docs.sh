@@ -32,9 +32,9 @@ date: run `tools/cli/cli_docs.sh` after changing a flag).
 
 ## The convention
 
-`gatehouse`, `auditctl`, `ghkey`, and the benchmark's `ghbench` and
-`echo_server` share one parser (Debian's CLI11, through `tools/cli/cli.h`)
-and so one convention:
+`gatehouse`, `policyc`, `auditctl`, `ghkey`, the daemon `gatehoused`, and
+the benchmark's `ghbench` and `echo_server` share one parser (Debian's
+CLI11, through `tools/cli/cli.h`) and so one convention:
 
 - `--help` (or `-h`) prints usage on stdout and exits 0; after a command
   (`ghkey generate --help`) it prints that command's. `--help-all` prints
@@ -57,22 +57,19 @@ Exit statuses, the same for every program here:
 | status | meaning |
 | --- | --- |
 | 0 | done (for `auditctl verify`/`check-proof` and `gatehouse status --proof`: verified) |
-| 1 | refused or failed: the gateway refused the call, a file could not be read or written, a log or proof did not verify; the reason is on stderr |
+| 1 | refused or failed: the gateway refused the call, a file could not be read or written, a log or proof did not verify; for `policyc`, a policy has errors, a test case failed, a bundle was rejected, or `fmt --check`/`diff --exit-code` found a difference; the reason is on stderr |
 | 2 | usage: the command line was wrong; nothing was sent or written |
 
-`gatehoused` (the daemon) takes `--config FILE` only and exits 2 on a bad
-command line, 1 if the gateway cannot start (see `docs/operations.md`).
-`policyc` has its own strict parser (`tools/policyc/cli.h`): it refuses
-unknown flags and answers `COMMAND --help`, but exits 2 on an I/O error as
-well as on usage, and has no `--version` yet.
+For `gatehoused` (the daemon), 1 means the gateway could not start (the
+reason is in its log, see `docs/operations.md`); after a signal it exits 0.
 HEAD
   tool tools/gatehouse/gatehouse --help-all
   tool tools/auditctl/auditctl --help-all
   tool tools/ghkey/ghkey --help-all
   tool tools/ghbench/ghbench --help
   tool tools/echo_server/echo_server --help
-  tool tools/policyc/policyc --help
-  tool gateway/gatehoused --help
+  tool tools/policyc/policyc --help-all
+  tool gateway/gatehoused --help-all
 }
 
 if [ "$check" -eq 1 ]; then

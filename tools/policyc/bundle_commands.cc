@@ -20,11 +20,6 @@
 namespace gatehouse::policyc {
 namespace {
 
-int Fail(const absl::Status& s, int code = kExitUsage) {
-  std::fprintf(stderr, "policyc: %s\n", std::string(s.message()).c_str());
-  return code;
-}
-
 absl::StatusOr<std::string> ReadHexKey(const std::string& path, size_t bytes) {
   auto text = ReadFile(path);
   if (!text.ok()) return text.status();
@@ -35,6 +30,17 @@ absl::StatusOr<std::string> ReadHexKey(const std::string& path, size_t bytes) {
         absl::StrCat(path, ": expected ", bytes * 2, " hex digits"));
   }
   return raw;
+}
+
+// Adds the public key of every --trust file to `trust`; on the first that
+// cannot be read or is not a key, returns why.
+absl::Status ReadTrustedKeys(const Args& a, policy::BundleTrust* trust) {
+  for (const std::string& path : a.All("trust")) {
+    auto key = ReadHexKey(path, 32);
+    if (!key.ok()) return key.status();
+    trust->officer_keys.push_back(*key);
+  }
+  return absl::OkStatus();
 }
 
 // An officer's secret key file must be private to its owner: refuse one
@@ -70,7 +76,7 @@ std::string SignerLines(const policy::BundleContents& c, bool with_trust) {
 }  // namespace
 
 int Keygen(const Args& a) {
-  const std::string& name = a.positional[0];
+  const std::string name = a.Get("NAME");
   const policy::OfficerKeyPair k = policy::GenerateOfficerKey();
   absl::Status s = WriteFile(name + ".key",
                              absl::BytesToHexString(k.secret_key) + "\n", true);
@@ -83,45 +89,28 @@ int Keygen(const Args& a) {
 }
 
 int Sign(const Args& a) {
-  // The signer's name is what officers and auditors read: it may not be
-  // left out or blank.
-  const std::string name(absl::StripAsciiWhitespace(a.Get("--name")));
-  if (!a.Has("--key") || name.empty()) {
-    std::fprintf(stderr, "%s\nusage: policyc sign BUNDLE --key NAME.key --name WHO [-o OUT]\n",
-                 !a.Has("--key") ? "policyc sign: --key NAME.key is required: your secret key"
-                                 : "policyc sign: --name is required: who is signing (not empty)");
-    return kExitUsage;
-  }
-  if (auto s = CheckPrivateKeyFile(a.Get("--key")); !s.ok()) return Fail(s);
-  auto bundle = ReadFile(a.positional[0]);
+  // The signer's name is what officers and auditors read: the parser
+  // refuses it left out or blank.
+  const std::string name(absl::StripAsciiWhitespace(a.Get("name")));
+  if (auto s = CheckPrivateKeyFile(a.Get("key")); !s.ok()) return Fail(s);
+  auto bundle = ReadFile(a.Get("BUNDLE"));
   if (!bundle.ok()) return Fail(bundle.status());
-  auto key = ReadHexKey(a.Get("--key"), 64);
+  auto key = ReadHexKey(a.Get("key"), 64);
   if (!key.ok()) return Fail(key.status());
   auto signed_bundle = policy::SignBundle(*bundle, *key, name);
-  if (!signed_bundle.ok()) return Fail(signed_bundle.status(), kExitFailed);
-  const std::string out = a.Get("-o", a.positional[0]);
+  if (!signed_bundle.ok()) return Fail(signed_bundle.status());
+  const std::string out = a.Get("o", a.Get("BUNDLE"));
   if (auto s = WriteFile(out, *signed_bundle); !s.ok()) return Fail(s);
   std::printf("signed %s as '%s'\n", out.c_str(), name.c_str());
   return kExitOk;
 }
 
 int Verify(const Args& a) {
-  if (!a.Has("--trust")) {
-    std::fprintf(stderr, "policyc verify: --trust K.pub is required: the officer keys to trust\n"
-                         "usage: policyc verify BUNDLE --trust A.pub [--trust B.pub] [--min N]\n");
-    return kExitUsage;
-  }
-  auto min_or = a.GetInt("--min", 1, 1, policy::kMaxRequiredSignatures);
-  if (!min_or.ok()) return Fail(min_or.status());
-  auto bundle = ReadFile(a.positional[0]);
+  auto bundle = ReadFile(a.Get("BUNDLE"));
   if (!bundle.ok()) return Fail(bundle.status());
   policy::BundleTrust trust;
-  for (const std::string& p : a.flags.at("--trust")) {
-    auto key = ReadHexKey(p, 32);
-    if (!key.ok()) return Fail(key.status());
-    trust.officer_keys.push_back(*key);
-  }
-  trust.min_signatures = *min_or;
+  if (auto s = ReadTrustedKeys(a, &trust); !s.ok()) return Fail(s);
+  trust.min_signatures = IntFlag(a, "min", 1);
   auto payload = policy::VerifyBundle(*bundle, trust);
   if (!payload.ok()) {
     std::fprintf(stderr, "policyc: bundle REJECTED: %s\n",
@@ -155,21 +144,14 @@ int Verify(const Args& a) {
 }
 
 int Show(const Args& a) {
-  auto bundle = ReadFile(a.positional[0]);
+  auto bundle = ReadFile(a.Get("BUNDLE"));
   if (!bundle.ok()) return Fail(bundle.status());
   policy::BundleTrust trust;
-  auto it = a.flags.find("--trust");
-  if (it != a.flags.end()) {
-    for (const std::string& p : it->second) {
-      auto key = ReadHexKey(p, 32);
-      if (!key.ok()) return Fail(key.status());
-      trust.officer_keys.push_back(*key);
-    }
-  }
+  if (auto s = ReadTrustedKeys(a, &trust); !s.ok()) return Fail(s);
   auto contents = policy::InspectBundle(*bundle, trust);
-  if (!contents.ok()) return Fail(contents.status(), kExitFailed);
+  if (!contents.ok()) return Fail(contents.status());
   auto model = policy::FromProto(contents->compiled);
-  if (!model.ok()) return Fail(model.status(), kExitFailed);
+  if (!model.ok()) return Fail(model.status());
   policy::AttachRuleTexts(&*model);
   const auto& p = contents->payload;
   const absl::Time not_after = policy::BundleNotAfter(p);
@@ -185,7 +167,7 @@ int Show(const Args& a) {
   std::fputs(SignerLines(*contents, !trust.officer_keys.empty()).c_str(), stdout);
   std::printf("\nrules (%zu):\n", model->rules.size());
   for (const policy::Rule& r : model->rules) {
-    std::printf("  %s %s  (%s%s)\n", r.forbid ? "forbid" : "permit", r.id.c_str(),
+    std::printf("  %s %s  (%s%s)\n", policy::DescribeRuleKind(r).c_str(), r.id.c_str(),
                 r.source.c_str(), r.layer.empty() || r.layer == "baseline"
                                       ? ""
                                       : absl::StrCat(", layer ", r.layer).c_str());
@@ -193,22 +175,22 @@ int Show(const Args& a) {
     const std::string ob = policy::DescribeModelObligations(r.obligations);
     if (!r.forbid && !ob.empty()) std::printf("      then %s\n", ob.c_str());
   }
-  if (a.Has("--source")) {
+  if (a.Has("source")) {
     for (const std::string& src : model->canonical_source) {
       std::printf("\n----- source -----\n%s", src.c_str());
     }
   }
-  if (a.Has("--against")) {
-    auto old_bytes = ReadFile(a.Get("--against"));
+  if (a.Has("against")) {
+    auto old_bytes = ReadFile(a.Get("against"));
     if (!old_bytes.ok()) return Fail(old_bytes.status());
     auto old_contents = policy::InspectBundle(*old_bytes);
-    if (!old_contents.ok()) return Fail(old_contents.status(), kExitFailed);
+    if (!old_contents.ok()) return Fail(old_contents.status());
     auto old_model = policy::FromProto(old_contents->compiled);
-    if (!old_model.ok()) return Fail(old_model.status(), kExitFailed);
+    if (!old_model.ok()) return Fail(old_model.status());
     policy::AttachRuleTexts(&*old_model);
     auto diff = policy::DiffPolicies(*old_model, *model);
     if (!diff.ok()) return Fail(diff.status());
-    std::printf("\nwhat this bundle changes from %s (version '%s'):\n%s", a.Get("--against").c_str(),
+    std::printf("\nwhat this bundle changes from %s (version '%s'):\n%s", a.Get("against").c_str(),
                 old_contents->payload.version().c_str(),
                 policy::DescribeDiff(*diff, 40).c_str());
   }

@@ -1,9 +1,10 @@
-// policyc's subcommands. Each takes the parsed arguments after the command
-// name and returns an exit code (cli.h).
+// policyc's subcommands. Each takes what the parser accepted for it (its
+// flags and files, helpers.h) and returns an exit status (tools/cli/cli.h):
+// 0 done, 1 refused or failed, 2 a usage error the parser cannot see.
 #ifndef GATEHOUSE_TOOLS_POLICYC_COMMANDS_H_
 #define GATEHOUSE_TOOLS_POLICYC_COMMANDS_H_
 
-#include "tools/policyc/cli.h"
+#include "tools/policyc/helpers.h"
 
 namespace gatehouse::policyc {
 

@@ -1,6 +1,5 @@
 // check, compile, fmt, explain, test, diff, coverage.
 #include <algorithm>
-#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -22,12 +21,6 @@
 
 namespace gatehouse::policyc {
 namespace {
-
-
-int Fail(const absl::Status& s, int code = kExitUsage) {
-  std::fprintf(stderr, "policyc: %s\n", std::string(s.message()).c_str());
-  return code;
-}
 
 // Loads and compiles; on errors prints them and returns false.
 bool LoadOk(const std::vector<std::string>& files, Loaded* out, int* code,
@@ -54,20 +47,18 @@ absl::StatusOr<policy::Engine> EngineFor(const Loaded& l) {
 
 // The expiry from --expires (RFC 3339, e.g. 2027-01-01T00:00:00Z) or
 // --valid-for (e.g. 90d, or 36h) counted from `issued`; InfiniteFuture
-// with neither. InvalidArgument if both, unreadable, or not after `issued`.
+// with neither (the parser refuses both). InvalidArgument if unreadable or
+// not after `issued`.
 absl::StatusOr<absl::Time> ExpiryFromFlags(const Args& a, absl::Time issued) {
-  if (a.Has("--expires") && a.Has("--valid-for")) {
-    return absl::InvalidArgumentError("give --expires or --valid-for, not both");
-  }
   absl::Time not_after = absl::InfiniteFuture();
-  if (a.Has("--expires")) {
+  if (a.Has("expires")) {
     std::string err;
-    if (!absl::ParseTime(absl::RFC3339_full, a.Get("--expires"), &not_after, &err)) {
+    if (!absl::ParseTime(absl::RFC3339_full, a.Get("expires"), &not_after, &err)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--expires '", a.Get("--expires"), "' is not a time like 2027-01-01T00:00:00Z"));
+          "--expires '", a.Get("expires"), "' is not a time like 2027-01-01T00:00:00Z"));
     }
-  } else if (a.Has("--valid-for")) {
-    const std::string v = a.Get("--valid-for");
+  } else if (a.Has("valid-for")) {
+    const std::string v = a.Get("valid-for");
     absl::Duration d;
     int days = 0;
     if (!v.empty() && v.back() == 'd' && absl::SimpleAtoi(v.substr(0, v.size() - 1), &days) &&
@@ -90,14 +81,8 @@ absl::StatusOr<absl::Time> ExpiryFromFlags(const Args& a, absl::Time issued) {
 }  // namespace
 
 int Check(const Args& a) {
-  const std::string format = a.Get("--format", "text");
-  if (format != "text" && format != "json" && format != "sarif") {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("--format is text, json or sarif, not '", format, "'")));
-  }
-  auto max_errors = a.GetInt("--max-errors", 50, 0, INT32_MAX);
-  if (!max_errors.ok()) return Fail(max_errors.status());
-  auto l = LoadPolicy(a.positional, /*overlaps=*/a.Has("--info"));
+  const std::string format = a.Get("format", "text");  // the parser allows text, json, sarif
+  auto l = LoadPolicy(a.All("FILE"), /*overlaps=*/a.Has("info"));
   if (!l.ok()) return Fail(l.status());
   int errors = 0, warnings = 0;
   for (const auto& d : l->diagnostics) {
@@ -106,8 +91,8 @@ int Check(const Args& a) {
   }
   if (format == "text") {
     PrintOptions options;
-    options.show_info = a.Has("--info");
-    options.max_shown = *max_errors;
+    options.show_info = a.Has("info");
+    options.max_shown = IntFlag(a, "max-errors", 50);
     PrintDiagnostics(*l, options);
     const size_t left_out = l->parsed_rules - std::min(l->parsed_rules, l->model.rules.size());
     std::fprintf(stderr, "%d error(s), %d warning(s), %zu rule(s)%s\n", errors, warnings,
@@ -118,69 +103,57 @@ int Check(const Args& a) {
   } else {
     std::vector<policy::Diagnostic> shown;
     for (const auto& d : l->diagnostics) {
-      if (d.severity != policy::Severity::kInfo || a.Has("--info")) shown.push_back(d);
+      if (d.severity != policy::Severity::kInfo || a.Has("info")) shown.push_back(d);
     }
     std::fputs((format == "json" ? policy::DiagnosticsToJson(l->sources, shown)
                                  : policy::DiagnosticsToSarif(l->sources, shown))
                    .c_str(),
                stdout);
   }
-  if (errors || (a.Has("--werror") && warnings)) return kExitFailed;
+  if (errors || (a.Has("werror") && warnings)) return kExitFailed;
   return kExitOk;
 }
 
 int Compile(const Args& a) {
-  if (!a.Has("-o")) {
-    std::fprintf(stderr, "policyc compile: -o OUT is required: where to write the bundle\n"
-                         "usage: policyc compile FILE... -o OUT [--required-signatures N] "
-                         "[--version V] [--expires TIME | --valid-for 90d]\n");
-    return kExitUsage;
-  }
-  auto required_or = a.GetInt("--required-signatures", 1, 1, policy::kMaxRequiredSignatures);
-  if (!required_or.ok()) return Fail(required_or.status());
-  const int required = *required_or;
+  const int required = IntFlag(a, "required-signatures", 1);
   const absl::Time issued = absl::Now();
   auto not_after = ExpiryFromFlags(a, issued);
-  if (!not_after.ok()) return Fail(not_after.status());
+  if (!not_after.ok()) return Fail(not_after.status(), kExitUsage);
   Loaded l;
   int code = 0;
-  if (!LoadOk(a.positional, &l, &code)) return code;
+  if (!LoadOk(a.All("FILE"), &l, &code)) return code;
   auto engine = EngineFor(l);
-  if (!engine.ok()) return Fail(engine.status(), kExitFailed);
+  if (!engine.ok()) return Fail(engine.status());
   auto bundle = policy::MakeBundle(policy::ToProto(l.model), required,
-                                   a.Get("--version"), issued, *not_after);
+                                   a.Get("version"), issued, *not_after);
   if (!bundle.ok()) return Fail(bundle.status());
-  if (auto s = WriteFile(a.Get("-o"), *bundle); !s.ok()) return Fail(s);
+  if (auto s = WriteFile(a.Get("o"), *bundle); !s.ok()) return Fail(s);
   std::printf("compiled %zu rules into %s (unsigned; needs %d officer "
-              "signature(s); expires %s)\n", l.model.rules.size(), a.Get("-o").c_str(),
+              "signature(s); expires %s)\n", l.model.rules.size(), a.Get("o").c_str(),
               required, policy::FormatBundleTime(*not_after).c_str());
   return kExitOk;
 }
 
 int Fmt(const Args& a) {
-  if (a.Has("--check") && a.Has("-w")) {
-    std::fprintf(stderr, "policyc fmt: give --check or -w, not both\n"
-                         "usage: policyc fmt FILE [--check | -w]\n");
-    return kExitUsage;
-  }
-  auto text = ReadFile(a.positional[0]);
+  const std::string file = a.Get("FILE");
+  auto text = ReadFile(file);
   if (!text.ok()) return Fail(text.status());
   std::vector<policy::Diagnostic> diags;
   policy::PolicyFileAst ast = policy::ParsePolicy(0, *text, &diags);
   if (policy::HasErrors(diags)) {
-    policy::SourceSet src{{a.positional[0], *text}};
+    policy::SourceSet src{{file, *text}};
     for (const auto& d : diags) std::fputs(policy::FormatDiagnostic(src, d).c_str(), stderr);
     return kExitFailed;
   }
   const std::string out = policy::FormatPolicy(ast);
-  if (a.Has("--check")) {
+  if (a.Has("check")) {
     if (out == *text) return kExitOk;
     std::fprintf(stderr, "%s is not in canonical form (run policyc fmt -w)\n",
-                 a.positional[0].c_str());
+                 file.c_str());
     return kExitFailed;
   }
-  if (a.Has("-w")) {
-    if (auto s = WriteFile(a.positional[0], out); !s.ok()) return Fail(s);
+  if (a.Has("w")) {
+    if (auto s = WriteFile(file, out); !s.ok()) return Fail(s);
     return kExitOk;
   }
   std::fputs(out.c_str(), stdout);
@@ -188,22 +161,11 @@ int Fmt(const Args& a) {
 }
 
 int Explain(const Args& a) {
-  std::vector<std::string> missing;
-  for (const char* f : {"--sender", "--recipient", "--type", "--classification", "--purpose"}) {
-    if (!a.Has(f)) missing.push_back(f);
-  }
-  if (!missing.empty()) {
-    std::fprintf(stderr, "policyc explain: missing %s\n"
-                 "usage: policyc explain FILE... --sender S --recipient R --type T "
-                 "--classification C --purpose P [--originator O] [--caveats A,B]\n",
-                 absl::StrJoin(missing, ", ").c_str());
-    return kExitUsage;
-  }
   Loaded l;
   int code = 0;
-  if (!LoadOk(a.positional, &l, &code)) return code;
+  if (!LoadOk(a.All("FILE"), &l, &code)) return code;
   auto engine = EngineFor(l);
-  if (!engine.ok()) return Fail(engine.status(), kExitFailed);
+  if (!engine.ok()) return Fail(engine.status());
   RequestFlags rf = RequestFromFlags(a);
   const policy::Request req = rf.AsRequest();
   policy::ResolvedRequest resolved;
@@ -218,17 +180,12 @@ int Explain(const Args& a) {
 }
 
 int Test(const Args& a) {
-  if (!a.Has("--cases")) {
-    std::fprintf(stderr, "policyc test: --cases CASES is required\n"
-                         "usage: policyc test FILE... --cases CASES\n");
-    return kExitUsage;
-  }
   Loaded l;
   int code = 0;
-  if (!LoadOk(a.positional, &l, &code)) return code;
+  if (!LoadOk(a.All("FILE"), &l, &code)) return code;
   auto engine = EngineFor(l);
-  if (!engine.ok()) return Fail(engine.status(), kExitFailed);
-  const std::string path = a.Get("--cases");
+  if (!engine.ok()) return Fail(engine.status());
+  const std::string path = a.Get("cases");
   auto text = ReadFile(path);
   if (!text.ok()) return Fail(text.status());
   auto cases = policy::ParseCases(*text);
@@ -245,24 +202,22 @@ int Test(const Args& a) {
 }
 
 int Diff(const Args& a) {
-  auto limit_or = a.GetInt("--limit", 40, 1, 1000000);
-  if (!limit_or.ok()) return Fail(limit_or.status());
   Loaded before, after;
   int code = 0;
-  std::vector<std::string> old_files = absl::StrSplit(a.positional[0], ',', absl::SkipEmpty());
-  std::vector<std::string> new_files = absl::StrSplit(a.positional[1], ',', absl::SkipEmpty());
+  std::vector<std::string> old_files = absl::StrSplit(a.Get("OLD"), ',', absl::SkipEmpty());
+  std::vector<std::string> new_files = absl::StrSplit(a.Get("NEW"), ',', absl::SkipEmpty());
   if (!LoadOk(old_files, &before, &code) || !LoadOk(new_files, &after, &code)) return code;
   auto diff = policy::DiffPolicies(before.model, after.model);
   if (!diff.ok()) return Fail(diff.status());
-  std::fputs(policy::DescribeDiff(*diff, static_cast<size_t>(*limit_or)).c_str(), stdout);
-  if (a.Has("--exit-code") && !diff->Empty()) return kExitFailed;
+  std::fputs(policy::DescribeDiff(*diff, static_cast<size_t>(IntFlag(a, "limit", 40))).c_str(), stdout);
+  if (a.Has("exit-code") && !diff->Empty()) return kExitFailed;
   return kExitOk;
 }
 
 int Coverage(const Args& a) {
   Loaded l;
   int code = 0;
-  if (!LoadOk(a.positional, &l, &code)) return code;
+  if (!LoadOk(a.All("FILE"), &l, &code)) return code;
   // Sector pair x record type combinations that no request can pass.
   std::printf("sector -> sector, record type combinations no permit reaches:\n");
   size_t holes = 0;
@@ -272,10 +227,10 @@ int Coverage(const Args& a) {
                 absl::StrJoin(f.record_types, ", ").c_str());
   }
   std::printf("%zu combination(s) never permitted\n", holes);
-  if (a.Has("--cases")) {
+  if (a.Has("cases")) {
     auto engine = EngineFor(l);
-    if (!engine.ok()) return Fail(engine.status(), kExitFailed);
-    auto text = ReadFile(a.Get("--cases"));
+    if (!engine.ok()) return Fail(engine.status());
+    auto text = ReadFile(a.Get("cases"));
     if (!text.ok()) return Fail(text.status());
     auto cases = policy::ParseCases(*text);
     if (!cases.ok()) return Fail(cases.status());

@@ -1,178 +1,235 @@
 // policyc: check, compile, format, explain, test, diff and sign Gatehouse
-// policies. See docs/policy-language.md. Exit codes: 0 ok, 1 the policy,
-// cases or bundle failed, 2 usage or I/O error.
+// policies. See docs/policy-language.md. Command line and exit statuses
+// (0 done; 1 the policy, cases or bundle failed, or a file could not be
+// read or written; 2 usage): docs/cli.md (tools/cli/cli.h).
 //
 // Each command's flags are declared here, once: the parser refuses any
-// other (cli.h), and `policyc COMMAND --help` prints the same table.
+// other, and `policyc COMMAND --help` prints the same table.
+#include <cstdint>
 #include <cstdio>
-#include <cstring>
+#include <optional>
 #include <string>
+#include <vector>
 
-#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "policy/bundle.h"
 #include "policy/suggest.h"
+#include "tools/cli/cli.h"
 #include "tools/policyc/commands.h"
 
 namespace gatehouse::policyc {
 namespace {
 
+// One or more policy files, also when flags come between them.
+void Files(CLI::App* cmd, const char* help) {
+  cmd->add_option("FILE")
+      ->required()
+      ->expected(1, INT32_MAX)
+      ->allow_extra_args()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->type_name("")
+      ->description(help);
+}
+// Exactly one positional argument.
+void One(CLI::App* cmd, const char* name, const char* help) {
+  cmd->add_option(name)->required()->type_name("")->description(help);
+}
+// Refuses a value that is another flag ("--sender --recipient R": the
+// value was left out) or begins with '=' ("-o=x": short flags take theirs
+// after a space).
+CLI::Validator NotAFlag() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        if (v.size() > 1 && v[0] == '-') return "'" + v + "' is a flag: the value is missing";
+        if (!v.empty() && v[0] == '=') return "'" + v + "': give the value after a space";
+        return "";
+      },
+      "", "NotAFlag");
+}
+
+// A flag with a value.
+CLI::Option* Value(CLI::App* cmd, const char* name, const char* value, const char* help) {
+  return cmd->add_option(name)->type_name(value)->description(help)->check(NotAFlag());
+}
+// A flag that may repeat: every value counts.
+CLI::Option* Many(CLI::App* cmd, const char* name, const char* value, const char* help) {
+  return Value(cmd, name, value, help)->expected(1)->multi_option_policy(
+      CLI::MultiOptionPolicy::TakeAll);
+}
+// A switch takes no value: "--info=yes" is refused, and "--werror a.ghp"
+// leaves a.ghp a file.
+CLI::Option* Switch(CLI::App* cmd, const char* names, const char* help) {
+  return cmd->add_flag(names)->description(help)->disable_flag_override();
+}
+// A whole number from `min` to `max`; anything else is a usage error.
+void Int(CLI::App* cmd, const char* name, int min, int max, const char* help) {
+  Value(cmd, name, "N", help)->check(CLI::Range(min, max).description(""));
+}
+
+// Refuses a value that is empty or only blanks.
+CLI::Validator NotBlank() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        return absl::StripAsciiWhitespace(v).empty() ? "may not be blank" : "";
+      },
+      "", "NotBlank");
+}
+
+// After a usage error: if the word the parser could not place is close to a
+// command, or to a flag of the command given, says which was probably meant.
+void SuggestNearest(const CLI::App& app) {
+  const CLI::App* scope = &app;
+  std::vector<std::string> left = app.remaining(false);
+  for (const CLI::App* sub : app.get_subcommands()) {
+    if (std::vector<std::string> l = sub->remaining(false); !l.empty()) {
+      scope = sub;
+      left = l;
+    }
+  }
+  if (left.empty()) return;
+  const std::string word = left.front().substr(0, left.front().find('='));
+  std::vector<std::string> names;
+  if (word[0] == '-') {
+    for (const CLI::Option* opt : scope->get_options()) {
+      for (const std::string& n : opt->get_lnames()) names.push_back("--" + n);
+    }
+  } else if (scope == &app) {
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      names.push_back(sub->get_name());
+    }
+  }
+  const std::string near = policy::ClosestName(word, names);
+  if (!near.empty()) std::fprintf(stderr, "policyc: did you mean '%s'?\n", near.c_str());
+}
+
 struct Command {
-  CommandSpec spec;
+  const CLI::App* app;
   int (*run)(const Args&);
 };
 
-FlagSpec Switch(const char* name) { return FlagSpec{name, false, false, ""}; }
-FlagSpec Value(const char* name) { return FlagSpec{name, true, false, ""}; }
-FlagSpec Many(const char* name) { return FlagSpec{name, true, true, ""}; }
-FlagSpec Alias(const char* name, const char* of, bool value = false) {
-  return FlagSpec{name, value, value, of};
-}
-
-const std::vector<Command>& Commands() {
-  static const std::vector<Command> kCommands = {
-      {{"check",
-        "policyc check FILE... [--info] [--werror] [--max-errors N] [--format text|json|sarif]",
-        "Reports every error and warning of a policy (a baseline and its local\n"
-        "layers) in one run, with file:line:column.\n"
-        "  --info           also show informational findings (overlaps)\n"
-        "  --werror         warnings fail the check too (exit 1); also --Werror\n"
-        "  --max-errors N   print at most N errors and N warnings (default 50; 0: all);\n"
-        "                   the counts always cover every one\n"
-        "  --format F       text (default, on stderr), or json or sarif (SARIF 2.1.0,\n"
-        "                   for code-scanning tools) on stdout, every diagnostic\n",
-        {Switch("--info"), Switch("--werror"), Alias("--Werror", "--werror"),
-         Value("--max-errors"), Value("--format")},
-        1, -1},
-       Check},
-      {{"compile",
-        "policyc compile FILE... -o OUT [--required-signatures N] [--version V] "
-        "[--expires TIME | --valid-for 90d]",
-        "Checks the policy and writes an unsigned bundle for the officers to sign.\n"
-        "  -o OUT                   the bundle to write\n"
-        "  --required-signatures N  distinct officer signatures a gateway needs (1-64)\n"
-        "  --version V              a version label people read\n"
-        "  --expires TIME           stop being valid at TIME (2027-01-01T00:00:00Z)\n"
-        "  --valid-for D            or D after now (90d, 36h)\n",
-        {Value("-o"), Value("--required-signatures"), Value("--version"), Value("--expires"),
-         Value("--valid-for")},
-        1, -1},
-       Compile},
-      {{"fmt", "policyc fmt FILE [--check | -w]",
-        "Prints the policy in canonical form (comments kept).\n"
-        "  --check   exit 1 if FILE is not in canonical form\n"
-        "  -w        rewrite FILE in canonical form\n",
-        {Switch("--check"), Switch("-w")},
-        1, 1},
-       Fmt},
-      {{"explain",
-        "policyc explain FILE... --sender S --recipient R --type T --classification C "
-        "--purpose P [--originator O] [--caveats A,B] [--caveat A]... [--role R] "
-        "[--legal-basis B]",
-        "Decides one request and says why: the deciding rules, the obligations,\n"
-        "or for a denial the nearest permit and each condition it failed.\n"
-        "  --sender, --recipient, --originator   organisation ids\n"
-        "  --type, --classification, --purpose   labels of the record\n"
-        "  --caveats A,B    caveats, comma-separated; --caveat A, repeatable, for one\n"
-        "  --role R         the end user's role or rank (labels.end_user_role)\n"
-        "  --legal-basis B  the legal basis claimed (labels.legal_basis)\n",
-        {Value("--sender"), Value("--recipient"), Value("--type"), Value("--classification"),
-         Value("--purpose"), Value("--originator"), Many("--caveats"), Many("--caveat"),
-         Value("--role"), Value("--legal-basis")},
-        1, -1},
-       Explain},
-      {{"test", "policyc test FILE... --cases CASES",
-        "Runs the officer's expected-decision cases (exit 1 if any fails).\n"
-        "  --cases CASES   the case file (see docs/policy-language.md)\n",
-        {Value("--cases")},
-        1, -1},
-       Test},
-      {{"diff", "policyc diff OLD NEW [--limit N] [--exit-code]",
-        "What NEW permits, denies or obliges differently from OLD, and why.\n"
-        "OLD and NEW are policy files, or comma-separated baseline,layer lists.\n"
-        "  --limit N     show at most N groups of each kind (default 40)\n"
-        "  --exit-code   exit 1 if anything changed\n",
-        {Value("--limit"), Switch("--exit-code")},
-        2, 2},
-       Diff},
-      {{"coverage", "policyc coverage FILE... [--cases CASES]",
-        "Flows no permit reaches, and with --cases the rules no case exercises.\n"
-        "  --cases CASES   the case file\n",
-        {Value("--cases")},
-        1, -1},
-       Coverage},
-      {{"keygen", "policyc keygen NAME",
-        "Writes NAME.key (secret, mode 0600) and NAME.pub for one officer.\n",
-        {},
-        1, 1},
-       Keygen},
-      {{"sign", "policyc sign BUNDLE --key NAME.key --name WHO [-o OUT]",
-        "Adds your signature to a bundle (in place, or to OUT).\n"
-        "  --key NAME.key   your secret key (mode 0600)\n"
-        "  --name WHO       who you are, as the other officers and auditors read it\n"
-        "  -o OUT           write the signed bundle to OUT\n",
-        {Value("--key"), Value("--name"), Value("-o")},
-        1, 1},
-       Sign},
-      {{"verify", "policyc verify BUNDLE --trust A.pub [--trust B.pub ...] [--min N]",
-        "Checks a bundle as a gateway would: signatures, their number, expiry.\n"
-        "  --trust K.pub   an officer key the gateway trusts (repeatable)\n"
-        "  --min N         the gateway's own floor of signatures\n",
-        {Many("--trust"), Value("--min")},
-        1, 1},
-       Verify},
-      {{"show", "policyc show BUNDLE [--against IN_FORCE.bundle] [--trust K.pub ...] [--source]",
-        "What an officer reviews before signing: the policy, version, issue and\n"
-        "expiry, the digest that is signed, who has signed, every rule with its\n"
-        "obligations, and what it changes from the bundle in force.\n"
-        "  --against B     the bundle in force, to show what this one changes\n"
-        "  --trust K.pub   say whether each signer's key is trusted (repeatable)\n"
-        "  --source        print the policy source the bundle carries (comments kept)\n",
-        {Value("--against"), Many("--trust"), Switch("--source")},
-        1, 1},
-       Show},
+std::vector<Command> AddCommands(CLI::App& app) {
+  std::vector<Command> out;
+  auto add = [&](const char* name, const char* help, int (*run)(const Args&)) {
+    CLI::App* cmd = app.add_subcommand(name, help);
+    out.push_back({cmd, run});
+    return cmd;
   };
-  return kCommands;
+
+  CLI::App* check = add("check",
+                        "Report every error and warning of a policy (a baseline and its local "
+                        "layers) in one run, with file:line:column; exit 1 on an error",
+                        Check);
+  Files(check, "The policy files");
+  Switch(check, "--info", "Also show informational findings (overlaps)");
+  Switch(check, "--werror,--Werror", "Warnings fail the check too (exit 1)");
+  Int(check, "--max-errors", 0, INT32_MAX,
+      "Print at most N errors and N warnings (default 50; 0: all); the counts always cover "
+      "every one");
+  Value(check, "--format", "F",
+        "text (default, on stderr), or json or sarif (SARIF 2.1.0, for code-scanning tools) "
+        "on stdout, every diagnostic")
+      ->check(CLI::IsMember({"text", "json", "sarif"}));
+
+  CLI::App* compile = add(
+      "compile", "Check the policy and write an unsigned bundle for the officers to sign", Compile);
+  Files(compile, "The policy files");
+  Value(compile, "-o", "OUT", "The bundle to write")->required();
+  Int(compile, "--required-signatures", 1, policy::kMaxRequiredSignatures,
+      "Distinct officer signatures a gateway needs (1-64, default 1)");
+  Value(compile, "--version", "V", "A version label people read");
+  CLI::Option* expires = Value(compile, "--expires", "TIME",
+                               "Stop being valid at TIME (2027-01-01T00:00:00Z)");
+  Value(compile, "--valid-for", "D", "Or D after now (90d, 36h)")->excludes(expires);
+
+  CLI::App* fmt = add("fmt", "Print the policy in canonical form (comments kept)", Fmt);
+  One(fmt, "FILE", "The policy file");
+  CLI::Option* fmt_check = Switch(fmt, "--check", "Exit 1 if FILE is not in canonical form");
+  Switch(fmt, "-w", "Rewrite FILE in canonical form")->excludes(fmt_check);
+
+  CLI::App* explain = add("explain",
+                          "Decide one request and say why: the deciding rules, the obligations, "
+                          "or for a denial the nearest permit and each condition it failed",
+                          Explain);
+  Files(explain, "The policy files");
+  Value(explain, "--sender", "ORG", "The sending organisation")->required();
+  Value(explain, "--recipient", "ORG", "The receiving organisation")->required();
+  Value(explain, "--type", "T", "The record type")->required();
+  Value(explain, "--classification", "C", "The record's classification")->required();
+  Value(explain, "--purpose", "P", "The purpose of the exchange")->required();
+  Value(explain, "--originator", "ORG", "The organisation the record comes from");
+  Many(explain, "--caveats", "A,B", "Caveats, comma-separated; may repeat");
+  Many(explain, "--caveat", "A", "One caveat; may repeat");
+  Value(explain, "--role", "R", "The end user's role or rank (labels.end_user_role)");
+  Value(explain, "--legal-basis", "B", "The legal basis claimed (labels.legal_basis)");
+
+  CLI::App* test = add(
+      "test", "Run the officer's expected-decision cases (exit 1 if any fails)", Test);
+  Files(test, "The policy files");
+  Value(test, "--cases", "CASES", "The case file (see docs/policy-language.md)")->required();
+
+  CLI::App* diff = add("diff", "What NEW permits, denies or obliges differently from OLD, and why",
+                       Diff);
+  One(diff, "OLD", "The policy in force: a file, or a comma-separated baseline,layer list");
+  One(diff, "NEW", "The new policy, the same way");
+  Int(diff, "--limit", 1, 1000000, "Show at most N groups of each kind (default 40)");
+  Switch(diff, "--exit-code", "Exit 1 if anything changed");
+
+  CLI::App* coverage = add(
+      "coverage", "Flows no permit reaches, and with --cases the rules no case exercises",
+      Coverage);
+  Files(coverage, "The policy files");
+  Value(coverage, "--cases", "CASES", "The case file");
+
+  CLI::App* keygen = add(
+      "keygen", "Write NAME.key (secret, mode 0600) and NAME.pub for one officer", Keygen);
+  One(keygen, "NAME", "The officer's key files, without .key or .pub");
+
+  CLI::App* sign = add("sign", "Add your signature to a bundle (in place, or to OUT)", Sign);
+  One(sign, "BUNDLE", "The bundle to sign");
+  Value(sign, "--key", "NAME.key", "Your secret key (mode 0600)")->required();
+  Value(sign, "--name", "WHO", "Who you are, as the other officers and auditors read it")
+      ->required()
+      ->check(NotBlank());
+  Value(sign, "-o", "OUT", "Write the signed bundle to OUT");
+
+  CLI::App* verify = add(
+      "verify", "Check a bundle as a gateway would: signatures, their number, expiry", Verify);
+  One(verify, "BUNDLE", "The bundle to check");
+  Many(verify, "--trust", "K.pub", "An officer key the gateway trusts; may repeat")->required();
+  Int(verify, "--min", 1, policy::kMaxRequiredSignatures,
+      "The gateway's own floor of signatures (default 1)");
+
+  CLI::App* show = add("show",
+                       "What an officer reviews before signing: the policy, version, issue and "
+                       "expiry, the digest that is signed, who has signed, every rule with its "
+                       "obligations, and what it changes from the bundle in force",
+                       Show);
+  One(show, "BUNDLE", "The bundle to show");
+  Value(show, "--against", "B", "The bundle in force, to show what this one changes");
+  Many(show, "--trust", "K.pub", "Say whether each signer's key is trusted; may repeat");
+  Switch(show, "--source", "Print the policy source the bundle carries (comments kept)");
+  return out;
 }
 
-std::string Overview() {
-  std::string out = "usage: policyc <command> [args]   (policyc <command> --help for more)\n";
-  for (const Command& c : Commands()) absl::StrAppend(&out, "  ", c.spec.usage, "\n");
-  return out;
+int Main(int argc, char** argv) {
+  CLI::App app{"policyc: check, compile, format, explain, test, diff and sign Gatehouse\n"
+               "policies (docs/policy-language.md), for security officers and CI.",
+               "policyc"};
+  cli::Configure(app);
+  app.require_subcommand(1);
+  const std::vector<Command> commands = AddCommands(app);
+  if (std::optional<int> exit = cli::Parse(app, argc, argv)) {
+    if (*exit == kExitUsage) SuggestNearest(app);
+    return *exit;
+  }
+  const CLI::App* chosen = app.get_subcommands().front();
+  for (const Command& c : commands) {
+    if (c.app == chosen) return c.run(Args::Of(*chosen));
+  }
+  return kExitUsage;  // not reached: the parser requires one of them
 }
 
 }  // namespace
 }  // namespace gatehouse::policyc
 
-int main(int argc, char** argv) {
-  using namespace gatehouse::policyc;
-  if (argc < 2) {
-    std::fputs(Overview().c_str(), stderr);
-    return kExitUsage;
-  }
-  const std::string cmd = argv[1];
-  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
-    std::fputs(Overview().c_str(), stdout);
-    return kExitOk;
-  }
-  for (const Command& c : Commands()) {
-    if (c.spec.name != cmd) continue;
-    auto args = ParseArgs(c.spec, argc, argv, 2);
-    if (!args.ok()) {
-      std::fprintf(stderr, "policyc %s: %s\n%s", cmd.c_str(),
-                   std::string(args.status().message()).c_str(),
-                   UsageText(c.spec, false).c_str());
-      return kExitUsage;
-    }
-    if (args->help) {
-      std::fputs(UsageText(c.spec, true).c_str(), stdout);
-      return kExitOk;
-    }
-    return c.run(*args);
-  }
-  std::vector<std::string> names;
-  for (const Command& c : Commands()) names.push_back(c.spec.name);
-  const std::string near = gatehouse::policy::ClosestName(cmd, names);
-  std::fprintf(stderr, "policyc: unknown command '%s'%s\n%s", cmd.c_str(),
-               near.empty() ? "" : absl::StrCat("; did you mean '", near, "'?").c_str(),
-               Overview().c_str());
-  return kExitUsage;
-}
+int main(int argc, char** argv) { return gatehouse::policyc::Main(argc, argv); }
