@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, every Debian 12 package Gatehouse needs to build,
-# test and run its demo. Safe to run again: it installs only what is missing.
+# test and run its demo, then the Node example client's locked npm packages
+# (clients/node/package-lock.json) into clients/node/node_modules. Safe to
+# run again: it installs only what is missing or out of date.
 set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
 
 packages=(
   build-essential cmake pkg-config ca-certificates git
@@ -13,6 +16,13 @@ packages=(
   libcpp-httplib-dev
   python3-grpcio python3-grpc-tools python3-protobuf
 )
+# The Node example client: Debian's nodejs (18.x) and npm, unless a node
+# (perhaps newer, with its own npm) is already installed.
+if ! command -v node >/dev/null; then
+  packages+=(nodejs npm)
+elif ! command -v npm >/dev/null; then
+  packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,4 +40,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The Node example client's packages, exactly as locked; --ignore-scripts:
+# they are plain JavaScript and need no install scripts.
+node_dir="$root/clients/node"
+if [ ! -d "$node_dir/node_modules" ] || [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules" ]; then
+  echo "setup: npm ci in clients/node"
+  npm ci --prefix "$node_dir" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+  touch "$node_dir/node_modules"
 fi

@@ -1,8 +1,10 @@
 // The example clients in clients/, run as their authors run them against
-// real gateways: clients/python/test_client.py with Debian's python3-grpcio
-// and stock TLS settings (scripts/setup.sh installs them).
+// real gateways with stock TLS settings: clients/python/test_client.py with
+// Debian's python3-grpcio, clients/node/test_client.mjs with @grpc/grpc-js
+// from clients/node/node_modules (scripts/setup.sh installs both).
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -21,22 +23,49 @@ int RunCommand(const std::string& command, std::string* out) {
   return pclose(p);
 }
 
+// The two arguments every client test takes after --pki: nhs-trust-a's
+// gateway dialled by name, council-a's by address (the gateway
+// certificates carry both).
+std::string GatewayArguments(Cluster& cluster) {
+  return " --sender localhost:" + std::to_string(cluster.client_port("nhs-trust-a")) +
+         " --recipient 127.0.0.1:" + std::to_string(cluster.client_port("council-a"));
+}
+
 TEST(ClientsIntegrationTest, PythonClientWithStockSettingsSubmitsFetchesAcksAndReadsErrors) {
   Cluster cluster;
   ASSERT_TRUE(cluster.Start("nhs-trust-a"));
   ASSERT_TRUE(cluster.Start("council-a"));
-  // Dialled by name and by address: the gateway certificates carry both.
   const std::string command = std::string(GATEHOUSE_PYTHON) + " -B " + GATEHOUSE_SOURCE_DIR +
                               "/clients/python/test_client.py --pki " + TestPki::Get().dir() +
-                              " --sender localhost:" +
-                              std::to_string(cluster.client_port("nhs-trust-a")) +
-                              " --recipient 127.0.0.1:" +
-                              std::to_string(cluster.client_port("council-a"));
+                              GatewayArguments(cluster);
   std::string out;
   EXPECT_EQ(RunCommand(command, &out), 0)
       << command << "\n" << out
       << "\n(needs python3-grpcio and python3-grpc-tools: scripts/setup.sh)";
   EXPECT_NE(out.find("Ran 3 tests"), std::string::npos) << out;
+  if (std::getenv("GATEHOUSE_SHOW_CLIENT_OUTPUT") != nullptr) std::fputs(out.c_str(), stderr);
+}
+
+TEST(ClientsIntegrationTest, NodeClientWithStockSettingsSubmitsFetchesAcksAndReadsErrors) {
+  const std::string node = GATEHOUSE_NODE;
+  const std::string client_dir = std::string(GATEHOUSE_SOURCE_DIR) + "/clients/node";
+  // Missing pieces fail, never skip: CI must run this client.
+  ASSERT_TRUE(node.find("NOTFOUND") == std::string::npos && !node.empty())
+      << "no node or nodejs found when CMake configured: run scripts/setup.sh, then "
+         "re-run cmake";
+  for (const char* package : {"@grpc/grpc-js", "@grpc/proto-loader"}) {
+    ASSERT_TRUE(std::filesystem::exists(client_dir + "/node_modules/" + package))
+        << client_dir << "/node_modules has no " << package
+        << ": run scripts/setup.sh (it runs npm ci --prefix clients/node)";
+  }
+  Cluster cluster;
+  ASSERT_TRUE(cluster.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster.Start("council-a"));
+  const std::string command = node + " " + client_dir + "/test_client.mjs --pki " +
+                              TestPki::Get().dir() + GatewayArguments(cluster);
+  std::string out;
+  EXPECT_EQ(RunCommand(command, &out), 0) << command << "\n" << out;
+  EXPECT_NE(out.find("3 of 3 checks passed"), std::string::npos) << out;
   if (std::getenv("GATEHOUSE_SHOW_CLIENT_OUTPUT") != nullptr) std::fputs(out.c_str(), stderr);
 }
 

@@ -1,0 +1,131 @@
+// Runs the example client against two running gateways, as ctest does
+// (tests/gateway/clients_integration_test.cc starts them):
+//
+//   node clients/node/test_client.mjs --pki DIR \
+//       --sender localhost:PORT --recipient 127.0.0.1:PORT
+//
+// DIR is a development PKI (certs/gen-dev-pki.sh). The sender is
+// nhs-trust-a's gateway (system ehr), the recipient council-a's (system
+// care). Prints each check and "N of M checks passed"; exits 0 only if
+// every check passed. Needs clients/node/node_modules (scripts/setup.sh).
+import assert from "node:assert/strict";
+import path from "node:path";
+import { parseArgs } from "node:util";
+
+import { Client, grpc } from "./gatehouse_client.mjs";
+
+const { values: args } = parseArgs({
+  options: {
+    pki: { type: "string" },
+    sender: { type: "string" },
+    recipient: { type: "string" },
+  },
+});
+for (const name of ["pki", "sender", "recipient"]) {
+  if (!args[name]) {
+    console.error("usage: node test_client.mjs --pki DIR --sender HOST:PORT --recipient HOST:PORT");
+    process.exit(2);
+  }
+}
+
+function labels(changes = {}) {
+  return {
+    recipient_org: "council-a", recipient_system: "care",
+    record_type: "discharge_summary", classification: "OFFICIAL-SENSITIVE",
+    caveats: ["PERSONAL", "CHILD"], purpose: "direct_care",
+    end_user: "dr.patel", content_type: "application/fhir+json",
+    ...changes,
+  };
+}
+
+// Runs body with a client of `system` (e.g. "nhs-trust-a/ehr") connected to
+// address, and closes it however body ends.
+async function withClient(address, system, body) {
+  const client = new Client(address, {
+    ca: path.join(args.pki, "ca.crt"),
+    cert: path.join(args.pki, system + ".crt"),
+    key: path.join(args.pki, system + ".key"),
+  });
+  try {
+    return await body(client);
+  } finally {
+    client.close();
+  }
+}
+
+async function collect(iterable) {
+  const items = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
+
+// A check that `promise` rejects with `code` and, if given, a message
+// containing `text`.
+function rejectsWith(promise, code, text) {
+  return assert.rejects(promise, (err) => {
+    assert.equal(err.code, code, `${err.code} ${err.details}`);
+    if (text) assert.ok(err.details.includes(text), err.details);
+    return true;
+  });
+}
+
+const checks = {
+  async "submit, resubmit, status, fetch, ack"() {
+    const payload = Buffer.from('{"note":"home by Friday"}');
+    const receipt = await withClient(args.sender, "nhs-trust-a/ehr", async (ehr) => {
+      const me = await ehr.status();
+      assert.deepEqual([me.org_id, me.system_id], ["nhs-trust-a", "ehr"]);
+      const first = await ehr.submit(labels(), payload, "node-1");
+      assert.equal(first.state, "RECORD_STATE_DELIVERED", JSON.stringify(first));
+      const again = await ehr.submit(labels(), payload, "node-1");
+      assert.equal(again.duplicate, true);
+      assert.equal(again.record_id, first.record_id);
+      assert.equal((await ehr.status(first.record_id)).receipt.record_id, first.record_id);
+      return first;
+    });
+    await withClient(args.recipient, "council-a/care", async (care) => {
+      const records = await collect(care.fetchAll());
+      assert.deepEqual(records.map((r) => r.record_id), [receipt.record_id]);
+      assert.deepEqual(records[0].payload, payload);
+      assert.deepEqual(records[0].labels.caveats, ["PERSONAL", "CHILD"]);
+      assert.equal(await care.ack([receipt.record_id]), 1);
+      assert.deepEqual(await collect(care.fetchAll()), []);
+      assert.equal((await care.status()).mailbox_depth, 0);
+    });
+  },
+
+  async "an unknown label value is INVALID_ARGUMENT naming the field and sends nothing"() {
+    await withClient(args.sender, "nhs-trust-a/ehr", async (ehr) => {
+      const before = (await ehr.status()).outbox_depth;
+      for (const [bad, field] of [
+        [labels({ classification: "CONFIDENTIAL" }), "labels.classification"],
+        [labels({ caveats: ["BANANA"] }), "labels.caveats"],
+      ]) {
+        await rejectsWith(ehr.submit(bad, Buffer.from("{}"), "node-bad-" + field),
+          grpc.status.INVALID_ARGUMENT, field);
+      }
+      assert.equal((await ehr.status()).outbox_depth, before);
+    });
+  },
+
+  // A certificate without a psn:// identity connects (the CA issued it)
+  // but is served nothing.
+  async "a certificate without a psn identity is UNAUTHENTICATED"() {
+    await withClient(args.sender, "bad/dnsonly", (intruder) =>
+      rejectsWith(intruder.status(), grpc.status.UNAUTHENTICATED));
+  },
+};
+
+let passed = 0;
+const names = Object.keys(checks);
+for (const [i, name] of names.entries()) {
+  try {
+    await checks[name]();
+    passed++;
+    console.log(`ok ${i + 1} - ${name}`);
+  } catch (err) {
+    console.log(`not ok ${i + 1} - ${name}\n  ${String(err.stack ?? err).replaceAll("\n", "\n  ")}`);
+  }
+}
+console.log(`${passed} of ${names.length} checks passed`);
+process.exitCode = passed === names.length ? 0 : 1;
