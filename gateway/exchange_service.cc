@@ -39,6 +39,7 @@ v1::Receipt ReceiptFor(const OutboxEntry& entry) {
   *r.mutable_rule_ids() = entry.record.rule_ids();
   if (!entry.receipt.receipt().empty()) {
     r.mutable_delivery()->ParseFromString(entry.receipt.receipt());
+    *r.mutable_signed_delivery() = entry.receipt;
   }
   return r;
 }

@@ -14,7 +14,7 @@ packages=(
   procps psmisc sslscan
   libcli11-dev libsystemd-dev help2man lintian dpkg-dev python3 adduser
   libcpp-httplib-dev
-  python3-grpcio python3-grpc-tools python3-protobuf
+  python3-grpcio python3-grpc-tools python3-protobuf python3-nacl
 )
 # The Node example client: Debian's nodejs (18.x) and npm, unless a node
 # (perhaps newer, with its own npm) is already installed.

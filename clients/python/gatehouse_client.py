@@ -19,6 +19,7 @@ Stubs are generated from proto/ at run time with Debian's python3-grpc-tools
 """
 
 import glob
+import hashlib
 import os
 import sys
 
@@ -102,3 +103,35 @@ class Client:
         record_id (one this system submitted) if given."""
         request = self._pb.StatusRequest(record_id=record_id)
         return self._stub.Status(request, timeout=self._timeout)
+
+
+def key_id(public_key):
+    """The 8-byte id of an Ed25519 verification key (docs/envelope.md,
+    "Key ids"): BLAKE2b-128 over "gatehouse/v1/key-id", 0x00, the purpose
+    byte 0x02 and the key, first 8 bytes."""
+    return hashlib.blake2b(b"gatehouse/v1/key-id\x00\x02" + public_key,
+                           digest_size=16).digest()[:8]
+
+
+def check_receipt(signed, verification_keys, record_id, receiver_org):
+    """Checks a Receipt's signed_delivery against the receiving
+    organisation's verification keys (Organisation.verification_keys in the
+    directory) with libsodium (Debian's python3-nacl), and that it is the
+    receipt for `record_id` from `receiver_org`. Returns the parsed
+    DeliveryReceipt; raises ValueError if any check fails."""
+    from gatehouse.v1 import peer_pb2
+    from nacl.exceptions import BadSignatureError
+    from nacl.signing import VerifyKey
+
+    keys = [k for k in verification_keys if key_id(k) == signed.key_id]
+    if not keys:
+        raise ValueError("no verification key of %s has id %s" % (receiver_org, signed.key_id.hex()))
+    try:
+        VerifyKey(keys[0]).verify(b"gatehouse.receipt.v1\x00" + signed.receipt, signed.signature)
+    except BadSignatureError as e:
+        raise ValueError("the receipt's signature does not verify") from e
+    receipt = peer_pb2.DeliveryReceipt.FromString(signed.receipt)
+    if receipt.record_id != record_id or receipt.receiver_org != receiver_org:
+        raise ValueError("the receipt is for record %s from %s" % (receipt.record_id,
+                                                                   receipt.receiver_org))
+    return receipt

@@ -2,7 +2,7 @@
 (tests/gateway/clients_integration_test.cc starts them):
 
     python3 clients/python/test_client.py --pki DIR \
-        --sender localhost:PORT --recipient 127.0.0.1:PORT
+        --sender localhost:PORT --recipient 127.0.0.1:PORT --directory FILE
 
 DIR is a development PKI (certs/gen-dev-pki.sh). The sender is
 nhs-trust-a's gateway (system ehr), the recipient council-a's (system
@@ -62,6 +62,33 @@ class StockPythonClientTest(unittest.TestCase):
             self.assertEqual(list(care.fetch_all()), [])
             self.assertEqual(care.status().mailbox_depth, 0)
 
+    def test_delivery_receipt_verifies_against_the_directory(self):
+        # The council's verification keys, from the signed directory the
+        # gateways use (its own signature is the gateways' to check).
+        from gatehouse.v1 import directory_pb2, envelope_pb2
+        with open(ARGS.directory, "rb") as f:
+            signed_directory = envelope_pb2.SignedDirectory.FromString(f.read())
+        directory = directory_pb2.Directory.FromString(signed_directory.directory)
+        council = [o for o in directory.organisations if o.org_id == "council-a"][0]
+        with client(ARGS.sender, "nhs-trust-a/ehr") as ehr:
+            receipt = ehr.submit(labels(), b'{"note":"receipt"}', "py-receipt")
+        self.assertEqual(receipt.state, 2, receipt)
+        checked = gatehouse_client.check_receipt(receipt.signed_delivery,
+                                                 council.verification_keys,
+                                                 receipt.record_id, "council-a")
+        self.assertEqual(checked.audit_index, receipt.delivery.audit_index)
+        forged = type(receipt.signed_delivery)()
+        forged.CopyFrom(receipt.signed_delivery)
+        forged.receipt = forged.receipt[:-1] + bytes([forged.receipt[-1] ^ 1])
+        with self.assertRaises(ValueError):
+            gatehouse_client.check_receipt(forged, council.verification_keys,
+                                           receipt.record_id, "council-a")
+        with self.assertRaises(ValueError):  # a genuine receipt, but for another record
+            gatehouse_client.check_receipt(receipt.signed_delivery, council.verification_keys,
+                                           "0" * 32, "council-a")
+        with client(ARGS.recipient, "council-a/care") as care:  # leave the mailbox empty
+            care.ack([r.record_id for r in care.fetch_all()])
+
     def test_unknown_label_is_invalid_argument_and_sends_nothing(self):
         with client(ARGS.sender, "nhs-trust-a/ehr") as ehr:
             before = ehr.status().outbox_depth
@@ -88,6 +115,8 @@ def main():
     parser.add_argument("--pki", required=True)
     parser.add_argument("--sender", required=True)
     parser.add_argument("--recipient", required=True)
+    parser.add_argument("--directory", required=True,
+                        help="the signed directory the gateways use (for receipts' keys)")
     ARGS, rest = parser.parse_known_args()
     with tempfile.TemporaryDirectory(prefix="gatehouse-stubs-") as stubs:
         gatehouse_client.generate_stubs(stubs)

@@ -37,12 +37,13 @@ TEST(ClientsIntegrationTest, PythonClientWithStockSettingsSubmitsFetchesAcksAndR
   ASSERT_TRUE(cluster.Start("council-a"));
   const std::string command = std::string(GATEHOUSE_PYTHON) + " -B " + GATEHOUSE_SOURCE_DIR +
                               "/clients/python/test_client.py --pki " + TestPki::Get().dir() +
-                              GatewayArguments(cluster);
+                              GatewayArguments(cluster) + " --directory " + cluster.dir() +
+                              "/directory.signed";
   std::string out;
   EXPECT_EQ(RunCommand(command, &out), 0)
       << command << "\n" << out
-      << "\n(needs python3-grpcio and python3-grpc-tools: scripts/setup.sh)";
-  EXPECT_NE(out.find("Ran 3 tests"), std::string::npos) << out;
+      << "\n(needs python3-grpcio, python3-grpc-tools and python3-nacl: scripts/setup.sh)";
+  EXPECT_NE(out.find("Ran 4 tests"), std::string::npos) << out;
   if (std::getenv("GATEHOUSE_SHOW_CLIENT_OUTPUT") != nullptr) std::fputs(out.c_str(), stderr);
 }
 

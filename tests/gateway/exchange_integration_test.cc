@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gateway/config.h"
+#include "gateway/receipt.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/fault_proxy.h"
@@ -59,6 +60,20 @@ TEST_F(ExchangeIntegrationTest, PermittedRecordIsReceiptedAuditedAndItsProofVeri
   EXPECT_EQ(r.delivery().record_id(), r.record_id());
   EXPECT_EQ(r.delivery().receiver_org(), "council-a");
   EXPECT_EQ(r.delivery().envelope_sha256().size(), 32u);
+  // The receipt as the council signed it comes with it, and checks against
+  // the council's directory keys; altered, it does not.
+  EXPECT_EQ(r.signed_delivery().receipt(), r.delivery().SerializeAsString());
+  v1::Organisation council;
+  const v1::Directory directory = cluster_.MakeDirectory();
+  for (const v1::Organisation& o : directory.organisations()) {
+    if (o.org_id() == "council-a") council = o;
+  }
+  absl::StatusOr<v1::DeliveryReceipt> checked = VerifyReceipt(r.signed_delivery(), council);
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_EQ(checked->record_id(), r.record_id());
+  v1::SignedReceipt altered = r.signed_delivery();
+  altered.mutable_receipt()->back() ^= 1;
+  EXPECT_EQ(VerifyReceipt(altered, council).status().code(), absl::StatusCode::kUnauthenticated);
 
   // Once a checkpoint covers the council's entry, the proof verifies.
   v1::StatusResponse status;
