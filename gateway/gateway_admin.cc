@@ -14,10 +14,20 @@ namespace gatehouse {
 void Gateway::UpdateHealth() {
   bool ready = true;
   for (const auto& [name, problem] : ReadinessChecks()) ready &= problem.empty();
-  for (grpc::Server* s : {client_server_.get(), peer_server_.get(), health_server_.get()}) {
-    if (s != nullptr && s->GetHealthCheckService() != nullptr) {
-      s->GetHealthCheckService()->SetServingStatus(ready);
+  // Each port answers for the whole server ("") and by name for the
+  // services it serves; the plain-text health port for both.
+  constexpr const char* kExchange = "gatehouse.v1.Exchange";
+  constexpr const char* kPeer = "gatehouse.v1.Peer";
+  const std::pair<grpc::Server*, std::vector<const char*>> ports[] = {
+      {client_server_.get(), {kExchange}},
+      {peer_server_.get(), {kPeer}},
+      {health_server_.get(), {kExchange, kPeer}}};
+  for (const auto& [server, services] : ports) {
+    if (server == nullptr || server->GetHealthCheckService() == nullptr) continue;
+    for (const char* service : services) {
+      server->GetHealthCheckService()->SetServingStatus(service, ready);
     }
+    server->GetHealthCheckService()->SetServingStatus(ready);
   }
 }
 

@@ -586,12 +586,18 @@ absl::StatusOr<std::string> ListServices(const std::shared_ptr<grpc::Channel>& c
   return bytes;
 }
 
-absl::StatusOr<std::string> HealthCheck(const std::shared_ptr<grpc::Channel>& channel) {
+absl::StatusOr<std::string> HealthCheck(const std::shared_ptr<grpc::Channel>& channel,
+                                        const std::string& service) {
   grpc::GenericStub generic(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::Slice empty("", 0);
-  grpc::ByteBuffer request(&empty, 1), response;  // empty HealthCheckRequest: all services
+  // HealthCheckRequest: field 1 (service), a string; empty: the whole server.
+  std::string encoded;
+  if (!service.empty()) {
+    encoded = std::string("\x0a") + static_cast<char>(service.size()) + service;
+  }
+  grpc::Slice body(encoded);
+  grpc::ByteBuffer request(&body, 1), response;
   std::promise<grpc::Status> done;
   generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
                     &response, [&](grpc::Status s) { done.set_value(s); });

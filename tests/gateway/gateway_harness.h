@@ -197,9 +197,11 @@ inline v1::FetchResponse FetchAll(v1::Exchange::Stub& stub) {
   return resp;
 }
 
-// grpc.health.v1.Health/Check for all services over `channel`: the
-// response's bytes ("\x08\x01" is SERVING), or the call's error.
-absl::StatusOr<std::string> HealthCheck(const std::shared_ptr<grpc::Channel>& channel);
+// grpc.health.v1.Health/Check of `service` (under 128 bytes; empty: the
+// whole server) over `channel`: the response's bytes ("\x08\x01" SERVING,
+// "\x08\x02" NOT_SERVING), or the call's error.
+absl::StatusOr<std::string> HealthCheck(const std::shared_ptr<grpc::Channel>& channel,
+                                        const std::string& service = "");
 
 // Server reflection's list_services over `channel` (a hand-encoded
 // ServerReflectionRequest: field 7 list_services = "*"): the first

@@ -75,7 +75,8 @@ std::shared_ptr<const LoadedPolicy> Load(const std::string& text, const std::str
   policy::Model model = policy::CompilePolicy({{"stages.ghp", text}}, &diags);
   absl::StatusOr<policy::Engine> engine = policy::Engine::FromCompiled(policy::ToProto(model));
   EXPECT_TRUE(engine.ok()) << engine.status();
-  auto p = std::make_shared<LoadedPolicy>(LoadedPolicy{*std::move(engine), "stages", version});
+  auto p = std::make_shared<LoadedPolicy>(
+      LoadedPolicy{*std::move(engine), "stages", version, /*sha256=*/""});
   return p;
 }
 

@@ -231,6 +231,42 @@ TEST_F(SecurityIntegrationTest, HealthAndReflectionRefuseACertificateNamingNoOrg
   EXPECT_EQ(*health, std::string("\x08\x01", 2));
 }
 
+// Health answers per service (gatehouse.v1.Exchange on the client port,
+// gatehouse.v1.Peer on the peer port, both on the plain-text health port),
+// and every answer turns NOT_SERVING while readiness fails (here: the
+// directory in force expired) and SERVING again once it passes.
+TEST_F(SecurityIntegrationTest, HealthIsPerServiceAndFollowsReadiness) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  const std::string serving("\x08\x01", 2), not_serving("\x08\x02", 2);
+  auto plain = grpc::CreateChannel(absl::StrCat("127.0.0.1:", cluster_.HealthPort("nhs-trust-a")),
+                                   grpc::InsecureChannelCredentials());
+  auto client = cluster_.ClientChannel("nhs-trust-a", "nhs-trust-a/ehr");
+  const auto health = [&](const std::shared_ptr<grpc::Channel>& channel,
+                          const std::string& service) {
+    absl::StatusOr<std::string> h = HealthCheck(channel, service);
+    return h.ok() ? *h : h.status().ToString();
+  };
+  for (const char* service : {"", "gatehouse.v1.Exchange", "gatehouse.v1.Peer"}) {
+    EXPECT_EQ(health(plain, service), serving) << service;
+  }
+  EXPECT_EQ(health(client, "gatehouse.v1.Exchange"), serving);
+  EXPECT_EQ(HealthCheck(client, "gatehouse.v1.Peer").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(HealthCheck(plain, "no.such.Service").status().code(), absl::StatusCode::kNotFound);
+
+  cluster_.WriteSignedDirectory(cluster_.MakeDirectory(), absl::Now() + absl::Seconds(3));
+  EXPECT_TRUE(Eventually([&] { return health(plain, "gatehouse.v1.Exchange") == not_serving; }));
+  for (const char* service : {"", "gatehouse.v1.Exchange", "gatehouse.v1.Peer"}) {
+    EXPECT_EQ(health(plain, service), not_serving) << service;
+  }
+  EXPECT_EQ(health(client, "gatehouse.v1.Exchange"), not_serving);
+  EXPECT_EQ(health(client, ""), not_serving);
+
+  cluster_.WriteSignedDirectory(cluster_.MakeDirectory());
+  EXPECT_TRUE(Eventually([&] { return health(plain, "gatehouse.v1.Exchange") == serving; }));
+  EXPECT_EQ(health(plain, "gatehouse.v1.Peer"), serving);
+  EXPECT_EQ(health(client, "gatehouse.v1.Exchange"), serving);
+}
+
 // Finding 8: every file the gateway writes is 0600 and every directory
 // 0700, including ones an older version left looser.
 TEST_F(SecurityIntegrationTest, NoGatewayFileIsReadableByOthers) {
