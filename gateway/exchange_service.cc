@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "proto/error_details.h"
 #include "gateway/record/submit_check.h"
 #include "transport/grpc_status.h"
 #include "transport/tls.h"
@@ -62,22 +63,28 @@ absl::StatusOr<Identity> ExchangeService::Authenticate(
 absl::Status ExchangeService::Admit(const Identity& caller, grpc::ServerContextBase* context) {
   if (int64_t wait_ms = listener_limiter_.Take("", NowMs()); wait_ms > 0) {
     context->AddTrailingMetadata("retry-after-ms", absl::StrCat(wait_ms));
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "this gateway's client port is over its limit of ", config_->listener_rate(),
-        " submits a second from all systems; retry after ", wait_ms, " ms"));
+    return RetryLater(
+        absl::ResourceExhaustedError(absl::StrCat(
+            "this gateway's client port is over its limit of ", config_->listener_rate(),
+            " submits a second from all systems; retry after ", wait_ms, " ms")),
+        "RATE_LIMITED", absl::Milliseconds(wait_ms));
   }
   if (int64_t wait_ms = limiter_.Take(caller.uri, NowMs()); wait_ms > 0) {
     context->AddTrailingMetadata("retry-after-ms", absl::StrCat(wait_ms));
-    return absl::ResourceExhaustedError(absl::StrCat(
-        caller.uri, " is over its limit of ", config_->submit_rate_per_system(),
-        " submits a second; retry after ", wait_ms, " ms"));
+    return RetryLater(
+        absl::ResourceExhaustedError(absl::StrCat(
+            caller.uri, " is over its limit of ", config_->submit_rate_per_system(),
+            " submits a second; retry after ", wait_ms, " ms")),
+        "RATE_LIMITED", absl::Milliseconds(wait_ms));
   }
   ASSIGN_OR_RETURN(int64_t depth, store_->OutboxDepth());
   if (depth >= config_->max_outbox_records()) {
     context->AddTrailingMetadata("retry-after-ms", "1000");
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "the outbox holds ", depth, " undelivered records, its limit; retry once peers have "
-        "caught up"));
+    return RetryLater(
+        absl::ResourceExhaustedError(absl::StrCat(
+            "the outbox holds ", depth, " undelivered records, its limit; retry once peers have "
+            "caught up")),
+        "OUTBOX_FULL", absl::Seconds(1));
   }
   return absl::OkStatus();
 }

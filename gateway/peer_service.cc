@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "envelope/sha256.h"
 #include "common/status_macros.h"
+#include "proto/error_details.h"
 #include "audit/checkpoint.h"
 #include "audit/note.h"
 #include "envelope/envelope_codec.h"
@@ -211,17 +212,21 @@ absl::StatusOr<Identity> PeerService::Admit(grpc::ServerContextBase* context,
       wait_ms > 0) {
     context->AddTrailingMetadata("retry-after-ms", absl::StrCat(wait_ms));
     ctx_->metrics->CountRefusal("peer", "RESOURCE_EXHAUSTED");
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "this gateway's peer port is over its limit of ", ctx_->config->listener_rate(),
-        " deliveries a second from all peers; retry after ", wait_ms, " ms"));
+    return RetryLater(
+        absl::ResourceExhaustedError(absl::StrCat(
+            "this gateway's peer port is over its limit of ", ctx_->config->listener_rate(),
+            " deliveries a second from all peers; retry after ", wait_ms, " ms")),
+        "RATE_LIMITED", absl::Milliseconds(wait_ms));
   }
   if (int64_t wait_ms = limiter_.Take(caller->org, absl::ToUnixMillis(absl::Now())); wait_ms > 0) {
     context->AddTrailingMetadata("retry-after-ms", absl::StrCat(wait_ms));
     ctx_->metrics->CountRefusal("peer", "RESOURCE_EXHAUSTED");
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "organisation ", caller->org, " is over its limit of ",
-        ctx_->config->deliver_rate_per_org(), " deliveries a second; retry after ", wait_ms,
-        " ms"));
+    return RetryLater(
+        absl::ResourceExhaustedError(absl::StrCat(
+            "organisation ", caller->org, " is over its limit of ",
+            ctx_->config->deliver_rate_per_org(), " deliveries a second; retry after ", wait_ms,
+            " ms")),
+        "RATE_LIMITED", absl::Milliseconds(wait_ms));
   }
   return caller;
 }

@@ -15,6 +15,12 @@ packages=(
   libcli11-dev libsystemd-dev help2man lintian dpkg-dev python3 adduser
   libcpp-httplib-dev
   python3-grpcio python3-grpc-tools python3-protobuf python3-nacl
+  # google/rpc/status.proto and error_details.proto, the schema of the error
+  # details every refusal carries (this Debian package is the one that ships
+  # the .proto files; we compile them, nothing of Go is used).
+  golang-github-gogo-googleapis-dev
+  # The policy workbench: its editor (CodeMirror 5) and its browser test.
+  libjs-codemirror chromium chromium-driver python3-selenium
 )
 # The Node example client: Debian's nodejs (18.x) and npm, unless a node
 # (perhaps newer, with its own npm) is already installed.

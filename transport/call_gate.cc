@@ -2,8 +2,11 @@
 
 #include <sodium.h>
 
+#include <optional>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "proto/error_details.h"
 
 namespace gatehouse {
 
@@ -17,12 +20,12 @@ absl::StatusOr<Identity> CallGate::Accepts(absl::StatusOr<Identity> id) const {
     return id;
   }
   if (id->kind != Identity::Kind::kSystem) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        id->uri, " is a gateway certificate; the client port is for systems"));
+    return absl::UnauthenticatedError(
+        absl::StrCat(id->uri, " is a gateway certificate; the client port is for systems"));
   }
   if (id->org != org_id_) {
-    return absl::UnauthenticatedError(absl::StrCat(id->uri, " belongs to organisation ",
-                                                   id->org, "; this gateway serves ", org_id_));
+    return absl::UnauthenticatedError(absl::StrCat(id->uri, " belongs to organisation ", id->org,
+                                                   "; this gateway serves ", org_id_));
   }
   return id;
 }
@@ -31,21 +34,26 @@ std::string CallGate::Describe(const Known& k, absl::string_view pem) {
   if (k.identity.ok()) return k.identity->uri;
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(pem.data()), pem.size());
-  return absl::StrCat("certificate sha256:",
-                      absl::BytesToHexString(absl::string_view(
-                          reinterpret_cast<const char*>(digest), 8)));
+  return absl::StrCat("certificate sha256:", absl::BytesToHexString(absl::string_view(
+                                                 reinterpret_cast<const char*>(digest), 8)));
 }
 
-absl::StatusOr<Identity> CallGate::Check(absl::string_view pem, absl::Time now) {
+absl::StatusOr<Identity> CallGate::Check(absl::string_view pem, absl::Time now,
+                                         absl::string_view chain_pem) {
   if (pem.empty()) {
-    return absl::UnauthenticatedError("the caller presented no client certificate");
+    return WithReason(
+        absl::UnauthenticatedError("the caller presented no client certificate; this port requires "
+                                   "one issued by the organisation's authority"),
+        "CERTIFICATE_MISSING");
   }
+  // The cache key: the certificate and what came with it.
+  const std::string key = absl::StrCat(pem, chain_pem);
   const uint64_t generation = revocations_->generation();
   Known k;
   bool found = false;
   {
     absl::MutexLock lock(&mu_);
-    auto it = known_.find(pem);
+    auto it = known_.find(key);
     if (it != known_.end()) {
       k = it->second;
       found = true;
@@ -57,6 +65,7 @@ absl::StatusOr<Identity> CallGate::Check(absl::string_view pem, absl::Time now) 
     k.identity = Accepts(IdentityFromCertificatePem(pem));
   }
   if (k.facts.ok() && k.generation != generation) {
+    k.trusted = revocations_->Trusted(pem, chain_pem);
     k.revoked = revocations_->RevokedSerial(k.facts->issuer_der, k.facts->serial_hex);
     k.generation = generation;
     changed = true;
@@ -64,25 +73,32 @@ absl::StatusOr<Identity> CallGate::Check(absl::string_view pem, absl::Time now) 
   if (changed) {
     absl::MutexLock lock(&mu_);
     if (known_.size() >= kMaxKnown) known_.clear();
-    known_[std::string(pem)] = k;
+    known_[key] = k;
   }
 
   absl::Status refusal;
   if (!k.facts.ok()) {
-    refusal = absl::UnauthenticatedError("the caller's certificate does not parse");
+    refusal = WithReason(absl::UnauthenticatedError("the caller's certificate does not parse"),
+                         "CERTIFICATE_INVALID");
+  } else if (!k.trusted.ok()) {
+    refusal = WithReason(k.trusted, "CERTIFICATE_UNTRUSTED");
   } else if (now > k.facts->not_after) {
-    refusal = absl::UnauthenticatedError(absl::StrCat(
-        "the caller's certificate expired at ", absl::FormatTime(k.facts->not_after),
-        "; ask for a new one"));
+    refusal = WithReason(absl::UnauthenticatedError(absl::StrCat(
+                             "the caller's certificate expired at ",
+                             absl::FormatTime(k.facts->not_after), "; ask for a new one")),
+                         "CERTIFICATE_EXPIRED");
   } else if (now < k.facts->not_before) {
-    refusal = absl::UnauthenticatedError(absl::StrCat(
-        "the caller's certificate is not valid until ", absl::FormatTime(k.facts->not_before)));
+    refusal = WithReason(
+        absl::UnauthenticatedError(absl::StrCat("the caller's certificate is not valid until ",
+                                                absl::FormatTime(k.facts->not_before))),
+        "CERTIFICATE_NOT_YET_VALID");
   } else if (k.revoked) {
-    refusal = absl::UnauthenticatedError(absl::StrCat(
-        "the caller's certificate (serial ", k.facts->serial_hex,
-        ") is revoked by a CRL in force on this gateway"));
+    refusal = WithReason(absl::UnauthenticatedError(
+                             absl::StrCat("the caller's certificate (serial ", k.facts->serial_hex,
+                                          ") is revoked by a CRL in force on this gateway")),
+                         "CERTIFICATE_REVOKED");
   } else if (!k.identity.ok()) {
-    refusal = k.identity.status();
+    refusal = WithReason(k.identity.status(), "IDENTITY_NOT_ACCEPTED");
   }
   if (refusal.ok()) return k.identity;
   if (refusals_ != nullptr) refusals_->Refused(port_name(), Describe(k, pem), refusal.message());
@@ -92,14 +108,20 @@ absl::StatusOr<Identity> CallGate::Check(absl::string_view pem, absl::Time now) 
 grpc::Status CallGate::Process(const InputMetadata& /*auth_metadata*/, grpc::AuthContext* context,
                                OutputMetadata* /*consumed_auth_metadata*/,
                                OutputMetadata* /*response_metadata*/) {
-  std::vector<grpc::string_ref> pems = context->FindPropertyValues("x509_pem_cert");
-  absl::string_view pem =
-      pems.empty() ? absl::string_view() : absl::string_view(pems[0].data(), pems[0].size());
-  absl::StatusOr<Identity> id = Check(pem, clock_());
-  if (!id.ok()) {
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(id.status().message()));
-  }
-  return grpc::Status::OK;
+  auto property = [context](const char* name) {
+    std::vector<grpc::string_ref> values = context->FindPropertyValues(name);
+    return values.empty() ? absl::string_view()
+                          : absl::string_view(values[0].data(), values[0].size());
+  };
+  absl::StatusOr<Identity> id =
+      Check(property("x509_pem_cert"), clock_(), property("x509_pem_cert_chain"));
+  if (id.ok()) return grpc::Status::OK;
+  // gRPC passes an auth processor's code and message to the caller, not
+  // its details: the reason leads the message instead.
+  std::optional<google::rpc::ErrorInfo> info = ErrorInfoOf(id.status());
+  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                      absl::StrCat(info.has_value() ? info->reason() : "UNAUTHENTICATED", ": ",
+                                   id.status().message()));
 }
 
 }  // namespace gatehouse

@@ -1,14 +1,18 @@
 // Authentication of every call on a listener, before any handler (ours,
 // gRPC health or reflection) runs: the caller's certificate, from the TLS
 // handshake, must be
+//   - issued by a trust anchor of tls.caFile (as in force now),
 //   - inside its validity period now,
 //   - not revoked by the CRLs in force now (a CRL replaced while a
 //     connection is open takes effect on that connection's next call), and
 //   - name an identity the port accepts: on the client port a system of
 //     this organisation, on the peer port a gateway.
-// The handshake checks the same things once; this checks them on every
-// call, so neither an open connection nor a long run escapes a revocation
-// or an expiry. What a certificate says is parsed once and cached per
+// The handshake only proves that the caller holds the key of the
+// certificate it presents (tls.h: the listeners request a certificate but
+// leave its verification here); this checks everything else, on every
+// call, so a refused caller learns why (instead of a handshake failure that
+// looks like a gateway that is down), and neither an open connection nor a
+// long run escapes a revocation or an expiry. What a certificate says is parsed once and cached per
 // certificate; its revocation is looked up again whenever the CRLs change,
 // and its validity compared with the clock on every call.
 //
@@ -65,10 +69,15 @@ class CallGate : public grpc::AuthMetadataProcessor {
         clock_(std::move(clock)) {}
 
   // The identity of the caller presenting `pem` (its certificate, PEM) at
-  // `now`, or Unauthenticated naming why it is refused: no certificate, one
-  // that does not parse, expired or not yet valid, revoked, naming no
+  // `now`, or Unauthenticated naming why it is refused (with an ErrorInfo
+  // reason): no certificate, one that does not parse, not issued by a trust
+  // anchor, expired or not yet valid, revoked, naming no
   // single psn:// identity, or one this port does not accept.
-  absl::StatusOr<Identity> Check(absl::string_view pem, absl::Time now);
+  // `chain_pem` is what else the caller sent in its chain (gRPC's
+  // x509_pem_cert_chain: on a server, without the caller's own
+  // certificate), searched for intermediates.
+  absl::StatusOr<Identity> Check(absl::string_view pem, absl::Time now,
+                                 absl::string_view chain_pem = {});
 
   // grpc::AuthMetadataProcessor: runs Check on the caller's certificate.
   bool IsBlocking() const override { return false; }  // a lookup and a compare
@@ -80,7 +89,8 @@ class CallGate : public grpc::AuthMetadataProcessor {
   struct Known {
     absl::StatusOr<Identity> identity;  // what the certificate names, port rules applied
     absl::StatusOr<CertificateFacts> facts;
-    uint64_t generation = 0;  // of the revocations `revoked` was read under
+    uint64_t generation = 0;  // of the lists `trusted` and `revoked` were read under
+    absl::Status trusted;     // whether it chains to a trust anchor
     bool revoked = false;
   };
   absl::StatusOr<Identity> Accepts(absl::StatusOr<Identity> id) const;

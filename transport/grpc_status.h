@@ -1,5 +1,7 @@
-// absl::Status → grpc::Status, keeping the canonical code and the message,
-// and the names of gRPC's codes.
+// absl::Status → grpc::Status, keeping the canonical code and the message
+// and sending the richer error model's details (proto/error_details.h:
+// ErrorInfo always, BadRequest and RetryInfo where attached) as
+// grpc-status-details-bin; and the names of gRPC's codes.
 #ifndef GATEHOUSE_TRANSPORT_GRPC_STATUS_H_
 #define GATEHOUSE_TRANSPORT_GRPC_STATUS_H_
 
@@ -10,6 +12,7 @@
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
+#include "proto/error_details.h"
 
 namespace gatehouse {
 
@@ -18,7 +21,8 @@ const char* GrpcCodeName(grpc::StatusCode code);
 
 inline grpc::Status ToGrpcStatus(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()),
+                      ToRpcStatus(s).SerializeAsString());
 }
 
 // Answers a unary callback call at once with `s`; returns its reactor.

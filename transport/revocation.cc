@@ -3,14 +3,16 @@
 #include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/status_macros.h"
 #include "common/files.h"
+#include "common/status_macros.h"
 
 namespace gatehouse {
 namespace {
@@ -62,8 +64,69 @@ std::string Revocations::Stamp(const v1::TlsConfig& tls) {
   return stamp;
 }
 
-absl::StatusOr<Revocations::Serials> Revocations::Read(const v1::TlsConfig& tls,
-                                                       absl::Time now) {
+absl::StatusOr<Revocations::Store> Revocations::ReadAnchors(const v1::TlsConfig& tls) {
+  ASSIGN_OR_RETURN(std::string ca_pem, ReadFile(tls.ca_file()));
+  Store store(X509_STORE_new(), &X509_STORE_free);
+  auto bio = MemBio(ca_pem);
+  int added = 0;
+  while (X509* c = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    X509Ptr cert(c, &X509_free);
+    if (X509_STORE_add_cert(store.get(), cert.get()) == 1) ++added;
+  }
+  if (added == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tls.caFile '", tls.ca_file(), "' holds no PEM certificate"));
+  }
+  return store;
+}
+
+absl::Status Revocations::Trusted(absl::string_view pem, absl::string_view sent_pem) const {
+  Store anchors;
+  {
+    absl::MutexLock lock(&mu_);
+    anchors = anchors_;
+  }
+  auto bio = MemBio(pem);
+  X509Ptr leaf(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr, &X509_free);
+  if (leaf == nullptr) return absl::UnauthenticatedError("the certificate does not parse");
+  // Only a path to an anchor of ours counts: what the caller sent is a
+  // pool of candidates for intermediates, never trusted itself.
+  std::unique_ptr<STACK_OF(X509), void (*)(STACK_OF(X509)*)> sent(
+      sk_X509_new_null(), [](STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); });
+  auto sent_bio = MemBio(sent_pem);
+  while (X509* c =
+             sent_bio ? PEM_read_bio_X509(sent_bio.get(), nullptr, nullptr, nullptr) : nullptr) {
+    sk_X509_push(sent.get(), c);
+  }
+  std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> ctx(X509_STORE_CTX_new(),
+                                                                      &X509_STORE_CTX_free);
+  if (ctx == nullptr ||
+      X509_STORE_CTX_init(ctx.get(), anchors.get(), leaf.get(), sent.get()) != 1) {
+    return absl::InternalError("cannot set up certificate verification");
+  }
+  // The caller compares validity periods with its own clock, on every call.
+  X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_NO_CHECK_TIME);
+  X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT);
+  if (X509_verify_cert(ctx.get()) == 1) return absl::OkStatus();
+  const int err = X509_STORE_CTX_get_error(ctx.get());
+  switch (err) {
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+      return absl::UnauthenticatedError(
+          "the caller's certificate is not issued "
+          "by a trusted authority (this gateway's "
+          "tls.caFile)");
+    default:
+      return absl::UnauthenticatedError(absl::StrCat(
+          "the caller's certificate does not verify: ", X509_verify_cert_error_string(err),
+          " (certificate ", X509_STORE_CTX_get_error_depth(ctx.get()), " of the chain)"));
+  }
+}
+
+absl::StatusOr<Revocations::Serials> Revocations::Read(const v1::TlsConfig& tls, absl::Time now) {
   ASSIGN_OR_RETURN(std::string ca_pem, ReadFile(tls.ca_file()));
   std::vector<X509Ptr> anchors;
   auto bio = MemBio(ca_pem);
@@ -100,8 +163,7 @@ absl::StatusOr<Revocations::Serials> Revocations::Read(const v1::TlsConfig& tls,
       }
     }
     auto refuse = [&](absl::string_view why) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("tls.crlDir: '", path.string(), "' ", why));
+      return absl::InvalidArgumentError(absl::StrCat("tls.crlDir: '", path.string(), "' ", why));
     };
     if (crls.empty()) return refuse("is not a CRL");
     for (const CrlPtr& crl : crls) {
@@ -137,7 +199,8 @@ absl::StatusOr<Revocations::Serials> Revocations::Read(const v1::TlsConfig& tls,
       X509_NAME_oneline(X509_get_subject_name(anchors[i].get()), subject, sizeof subject);
       return absl::FailedPreconditionError(absl::StrCat(
           "tls.crlDir '", tls.crl_dir(), "' holds no CRL from the trust anchor ", subject,
-          " in tls.caFile: without one, revoked certificates would be accepted"));
+          " in tls.caFile: without one, revoked certificates "
+          "would be accepted"));
     }
   }
   return revoked;
@@ -148,7 +211,9 @@ absl::StatusOr<std::unique_ptr<Revocations>> Revocations::Load(const v1::TlsConf
   if (tls.crl_dir().empty()) return absl::InvalidArgumentError("tls.crlDir is required");
   std::string stamp = Stamp(tls);
   ASSIGN_OR_RETURN(Serials revoked, Read(tls, now));
-  return std::unique_ptr<Revocations>(new Revocations(tls, std::move(stamp), std::move(revoked)));
+  ASSIGN_OR_RETURN(Store anchors, ReadAnchors(tls));
+  return std::unique_ptr<Revocations>(
+      new Revocations(tls, std::move(stamp), std::move(revoked), std::move(anchors)));
 }
 
 absl::Status Revocations::ReloadIfChanged(bool* changed, absl::Time now) {
@@ -161,9 +226,11 @@ absl::Status Revocations::ReloadIfChanged(bool* changed, absl::Time now) {
   // Not recorded on failure: tried again next time (a CA and its CRL are
   // often replaced one after the other).
   ASSIGN_OR_RETURN(Serials revoked, Read(tls_, now));
+  ASSIGN_OR_RETURN(Store anchors, ReadAnchors(tls_));
   absl::MutexLock lock(&mu_);
   stamp_ = std::move(stamp);
   revoked_ = std::move(revoked);
+  anchors_ = std::move(anchors);
   ++generation_;
   if (changed != nullptr) *changed = true;
   return absl::OkStatus();
@@ -187,13 +254,11 @@ uint64_t Revocations::generation() const {
 
 absl::StatusOr<CertificateFacts> ReadCertificateFacts(absl::string_view pem) {
   auto bio = MemBio(pem);
-  X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr,
-               &X509_free);
+  X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr, &X509_free);
   if (cert == nullptr) return absl::InvalidArgumentError("the certificate does not parse");
-  return CertificateFacts{NameDer(X509_get_issuer_name(cert.get())),
-                          SerialHex(X509_get0_serialNumber(cert.get())),
-                          AsTime(X509_get0_notBefore(cert.get())),
-                          AsTime(X509_get0_notAfter(cert.get()))};
+  return CertificateFacts{
+      NameDer(X509_get_issuer_name(cert.get())), SerialHex(X509_get0_serialNumber(cert.get())),
+      AsTime(X509_get0_notBefore(cert.get())), AsTime(X509_get0_notAfter(cert.get()))};
 }
 
 size_t Revocations::size() const {

@@ -1,6 +1,7 @@
-// Certificate revocation from the CRLs in tls.crlDir, checked by the
-// gateway itself on every handshake (both listeners and calls to peers),
-// and re-read when the directory or the trust anchor changes.
+// Certificate revocation from the CRLs in tls.crlDir, and the trust anchors
+// of tls.caFile, checked by the gateway itself (on every call to its
+// listeners, on every handshake of its calls to peers), and re-read when
+// the directory or the trust anchor changes.
 //
 // gRPC also hands the CRL directory to OpenSSL, but OpenSSL reads a CRL file
 // once and never again, so a CRL replaced while the gateway runs would not
@@ -29,6 +30,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gatehouse/v1/config.pb.h"
+
+struct x509_store_st;  // OpenSSL's X509_STORE
 
 namespace gatehouse {
 
@@ -72,22 +75,36 @@ class Revocations {
   // until it changes.
   uint64_t generation() const;
 
+  // Whether the certificate `pem` leads to a trust anchor in tls.caFile as
+  // in force now, each signature verifying, through intermediates from
+  // `sent_pem` (what else the caller sent, PEM, possibly empty) if needed. Validity periods are not
+  // looked at (the caller compares them with its clock) nor CRLs
+  // (RevokedSerial). Unauthenticated naming why otherwise ("not issued by a
+  // trusted authority", ...).
+  absl::Status Trusted(absl::string_view pem, absl::string_view sent_pem = {}) const;
+
   // How many certificates the lists in force revoke.
   size_t size() const;
 
  private:
   // Issuer name (DER) and serial number (hex), one entry a revoked certificate.
   using Serials = std::set<std::pair<std::string, std::string>>;
-  Revocations(v1::TlsConfig tls, std::string stamp, Serials revoked)
-      : tls_(std::move(tls)), stamp_(std::move(stamp)), revoked_(std::move(revoked)) {}
+  using Store = std::shared_ptr<x509_store_st>;
+  Revocations(v1::TlsConfig tls, std::string stamp, Serials revoked, Store anchors)
+      : tls_(std::move(tls)),
+        stamp_(std::move(stamp)),
+        revoked_(std::move(revoked)),
+        anchors_(std::move(anchors)) {}
   static std::string Stamp(const v1::TlsConfig& tls);
   static absl::StatusOr<Serials> Read(const v1::TlsConfig& tls, absl::Time now);
+  static absl::StatusOr<Store> ReadAnchors(const v1::TlsConfig& tls);
 
   const v1::TlsConfig tls_;
   mutable absl::Mutex mu_;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 1;
   std::string stamp_ ABSL_GUARDED_BY(mu_);
   Serials revoked_ ABSL_GUARDED_BY(mu_);
+  Store anchors_ ABSL_GUARDED_BY(mu_);  // tls.caFile, as an OpenSSL store
 };
 
 }  // namespace gatehouse

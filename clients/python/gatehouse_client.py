@@ -13,6 +13,8 @@ Example:
 Errors are grpc.RpcError; its code() says what to do (docs/clients.md):
 INVALID_ARGUMENT fix the request, PERMISSION_DENIED the policy said no,
 UNAVAILABLE retry with the same idempotency key, RESOURCE_EXHAUSTED wait.
+error_details(err) reads the richer error model's details: the stable
+reason, the field at fault, the deciding rule, the delay before a retry.
 
 Stubs are generated from proto/ at run time with Debian's python3-grpc-tools
 (generate_stubs); nothing generated is kept in the repository.
@@ -26,6 +28,9 @@ import sys
 import grpc
 
 PROTO_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "proto")
+# google/rpc/status.proto and error_details.proto, from Debian's
+# golang-github-gogo-googleapis-dev (the package that ships these .proto files).
+GOOGLEAPIS_DIR = "/usr/share/gocode/src/github.com/gogo/googleapis"
 
 
 def generate_stubs(out_dir, proto_dir=PROTO_DIR):
@@ -39,8 +44,52 @@ def generate_stubs(out_dir, proto_dir=PROTO_DIR):
                       "--grpc_python_out=" + out_dir] + protos)
     if rc != 0:
         raise RuntimeError("protoc failed (%d) on %s" % (rc, proto_dir))
+    rpc = [os.path.join(GOOGLEAPIS_DIR, "google", "rpc", n + ".proto")
+           for n in ("status", "error_details")]
+    rc = protoc.main(["protoc", "-I" + GOOGLEAPIS_DIR, "--python_out=" + out_dir] + rpc)
+    if rc != 0:
+        raise RuntimeError("protoc failed (%d) on %s" % (rc, GOOGLEAPIS_DIR))
     if out_dir not in sys.path:
         sys.path.insert(0, out_dir)
+
+
+class ErrorDetails:
+    """What a refusal says beyond its code and message (docs/clients.md,
+    "Errors"): reason and domain (ErrorInfo), metadata (e.g. "rule",
+    "allowedValues"), fields (BadRequest: field path -> description) and
+    retry_delay in seconds (RetryInfo; None when no retry is due)."""
+
+    def __init__(self):
+        self.reason = ""
+        self.domain = ""
+        self.metadata = {}
+        self.fields = {}
+        self.retry_delay = None
+
+
+def error_details(err):
+    """The richer error model's details of a grpc.RpcError, decoded from its
+    grpc-status-details-bin trailer; an empty ErrorDetails when it has none
+    (a certificate refusal: its reason leads err.details() instead)."""
+    from google.rpc import error_details_pb2, status_pb2
+
+    out = ErrorDetails()
+    for key, value in (err.trailing_metadata() or ()):
+        if key != "grpc-status-details-bin":
+            continue
+        status = status_pb2.Status.FromString(value)
+        for any_detail in status.details:
+            info = error_details_pb2.ErrorInfo()
+            bad = error_details_pb2.BadRequest()
+            retry = error_details_pb2.RetryInfo()
+            if any_detail.Unpack(info):
+                out.reason, out.domain = info.reason, info.domain
+                out.metadata = dict(info.metadata)
+            elif any_detail.Unpack(bad):
+                out.fields = {v.field: v.description for v in bad.field_violations}
+            elif any_detail.Unpack(retry):
+                out.retry_delay = retry.retry_delay.seconds + retry.retry_delay.nanos / 1e9
+    return out
 
 
 def _read(path):

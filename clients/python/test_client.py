@@ -98,6 +98,23 @@ class StockPythonClientTest(unittest.TestCase):
                     ehr.submit(bad, b"{}", "py-bad-" + field)
                 self.assertEqual(caught.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
                 self.assertIn(field, caught.exception.details())
+                details = gatehouse_client.error_details(caught.exception)
+                self.assertEqual(details.reason, "LABEL_NOT_DECLARED")
+                self.assertEqual(details.domain, "gatehouse")
+                self.assertIn(field, details.fields)
+                self.assertIn("allowedValues", details.metadata)
+                self.assertIsNone(details.retry_delay)
+            self.assertEqual(ehr.status().outbox_depth, before)
+
+    def test_policy_denial_names_the_deciding_rule(self):
+        with client(ARGS.sender, "nhs-trust-a/ehr") as ehr:
+            before = ehr.status().outbox_depth
+            with self.assertRaises(grpc.RpcError) as caught:
+                ehr.submit(labels(caveats=["MEDICAL"]), b"{}", "py-medical")
+            self.assertEqual(caught.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+            details = gatehouse_client.error_details(caught.exception)
+            self.assertEqual(details.reason, "POLICY_FORBIDDEN")
+            self.assertEqual(details.metadata.get("rule"), "medical-stays-in-health")
             self.assertEqual(ehr.status().outbox_depth, before)
 
     def test_certificate_without_a_psn_identity_gets_nothing(self):
@@ -107,6 +124,18 @@ class StockPythonClientTest(unittest.TestCase):
             with self.assertRaises(grpc.RpcError) as caught:
                 intruder.status()
             self.assertEqual(caught.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+            self.assertTrue(caught.exception.details().startswith("IDENTITY_NOT_ACCEPTED: "),
+                            caught.exception.details())
+
+    def test_certificate_from_another_authority_is_told_why(self):
+        # Before, the handshake failed: UNAVAILABLE "Socket closed", like a
+        # gateway that is down. Now the caller learns the reason.
+        with client(ARGS.sender, "bad/untrusted") as stranger:
+            with self.assertRaises(grpc.RpcError) as caught:
+                stranger.status()
+            self.assertEqual(caught.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+            self.assertIn("CERTIFICATE_UNTRUSTED", caught.exception.details())
+            self.assertIn("not issued by a trusted authority", caught.exception.details())
 
 
 def main():

@@ -7,6 +7,7 @@
 #include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "proto/error_details.h"
 
 namespace gatehouse {
 namespace {
@@ -15,22 +16,28 @@ namespace {
 // the value is declared.
 std::optional<absl::Status> Check(absl::string_view field, absl::string_view value,
                                   const std::vector<std::string>& declared, bool required = true) {
+  const std::string path = absl::StrCat("labels.", field);
+  const std::string allowed = absl::StrJoin(declared, ", ");
+  absl::Status fault;
   if (value.empty()) {
     if (!required) return std::nullopt;
-    return absl::InvalidArgumentError(absl::StrCat(
-        "labels.", field, " is required (declared: ", absl::StrJoin(declared, ", "), ")"));
+    fault = InvalidFieldError(path, absl::StrCat("is required (declared: ", allowed, ")"));
+  } else if (absl::c_linear_search(declared, value)) {
+    return std::nullopt;
+  } else {
+    fault = WithReason(InvalidFieldError(path, absl::StrCat("'", value,
+                                                            "' is not declared by the policy "
+                                                            "(declared: ",
+                                                            allowed, ")")),
+                       "LABEL_NOT_DECLARED");
   }
-  if (absl::c_linear_search(declared, value)) return std::nullopt;
-  return absl::InvalidArgumentError(absl::StrCat("labels.", field, " '", value,
-                                                 "' is not declared by the policy (declared: ",
-                                                 absl::StrJoin(declared, ", "), ")"));
+  return WithMetadata(std::move(fault), "allowedValues", allowed);
 }
 
 }  // namespace
 
 bool IsLabelFault(const policy::Decision& d) {
-  return d.outcome == policy::Outcome::kUnknownLabel ||
-         d.outcome == policy::Outcome::kMissingLabel;
+  return d.outcome == policy::Outcome::kUnknownLabel || d.outcome == policy::Outcome::kMissingLabel;
 }
 
 std::optional<absl::Status> SubmittedLabelFault(const policy::Model& model,

@@ -131,6 +131,11 @@ TEST_F(ExchangeIntegrationTest, OutboundDenialNamesTheRuleAndChangesNothingButTh
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(s.error_message(), HasSubstr("medical-stays-in-health"));
   EXPECT_THAT(s.error_message(), HasSubstr("MEDICAL detail goes outside health only"));
+  // The details name the reason and the deciding rule for a program to read.
+  ASSERT_TRUE(ErrorInfoOf(Details(s)).has_value());
+  EXPECT_EQ(ErrorInfoOf(Details(s))->reason(), "POLICY_FORBIDDEN");
+  EXPECT_EQ(ErrorInfoOf(Details(s))->metadata().at("rule"), "medical-stays-in-health");
+  EXPECT_FALSE(RetryInfoOf(Details(s)).has_value());
   // A record type the policy does not declare is the caller's to fix:
   // INVALID_ARGUMENT naming the field and the declared values (still audited).
   req = SampleSubmit();
@@ -139,6 +144,10 @@ TEST_F(ExchangeIntegrationTest, OutboundDenialNamesTheRuleAndChangesNothingButTh
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("labels.record_type 'gossip' is not declared"));
   EXPECT_THAT(s.error_message(), HasSubstr("discharge_summary"));
+  ASSERT_TRUE(BadRequestOf(Details(s)).has_value());
+  EXPECT_EQ(BadRequestOf(Details(s))->field_violations(0).field(), "labels.record_type");
+  EXPECT_THAT(ErrorInfoOf(Details(s))->metadata().at("allowedValues"),
+              HasSubstr("discharge_summary"));
   EXPECT_FALSE(resp.has_receipt());
   EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 0);
   EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
@@ -357,7 +366,8 @@ TEST_F(ExchangeIntegrationTest, TamperedEnvelopeIsRefusedAndNothingIsStored) {
   v1::DeliverRequest req;
   req.set_envelope(good);
   v1::DeliverResponse resp;
-  ASSERT_TRUE(Call(&v1::Peer::Stub::Deliver, *nhs, req, &resp).ok());
+  grpc::Status accepted = Call(&v1::Peer::Stub::Deliver, *nhs, req, &resp);
+  ASSERT_TRUE(accepted.ok()) << accepted.error_message();
   EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 1);
   cluster_.Stop("council-a");
   EXPECT_EQ(Entries(cluster_, "council-a", v1::AUDIT_EVENT_REJECTED).size(), 5u);

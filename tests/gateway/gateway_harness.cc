@@ -586,6 +586,14 @@ absl::StatusOr<std::string> ListServices(const std::shared_ptr<grpc::Channel>& c
   return bytes;
 }
 
+absl::Status Details(const grpc::Status& s) {
+  google::rpc::Status rpc;
+  if (s.error_details().empty() || !rpc.ParseFromString(s.error_details())) {
+    return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+  }
+  return FromRpcStatus(rpc);
+}
+
 absl::StatusOr<std::string> HealthCheck(const std::shared_ptr<grpc::Channel>& channel,
                                         const std::string& service) {
   grpc::GenericStub generic(channel);

@@ -20,6 +20,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
+#include "proto/error_details.h"
 #include "absl/time/time.h"
 #include "gatehouse/v1/audit.pb.h"
 #include "gatehouse/v1/directory.pb.h"
@@ -196,6 +197,12 @@ inline v1::FetchResponse FetchAll(v1::Exchange::Stub& stub) {
   EXPECT_TRUE(s.ok()) << s.error_message();
   return resp;
 }
+
+// The status a client received, with the richer error model's details
+// (grpc-status-details-bin) unpacked: read them with ErrorInfoOf,
+// BadRequestOf, RetryInfoOf (proto/error_details.h). Without details, just
+// the code and message.
+absl::Status Details(const grpc::Status& s);
 
 // grpc.health.v1.Health/Check of `service` (under 128 bytes; empty: the
 // whole server) over `channel`: the response's bytes ("\x08\x01" SERVING,

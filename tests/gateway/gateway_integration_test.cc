@@ -31,6 +31,7 @@ int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 namespace fs = std::filesystem;
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 v1::RecordState StateOf(v1::Exchange::Stub& stub, const std::string& record_id) {
   v1::StatusRequest req;
@@ -132,39 +133,53 @@ TEST_F(GatewayIntegrationTest, FetchPagesThroughTheMailbox) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-// Each bad client certificate is refused at the handshake (UNAVAILABLE) or,
-// where the chain is good but the identity is not, with UNAUTHENTICATED; and
-// nothing is stored.
-TEST_F(GatewayIntegrationTest, BadClientCertificatesAreRefused) {
+// Each bad client certificate is refused on every call, before any handler
+// runs, with UNAUTHENTICATED and a message that leads with the reason (the
+// handshake only proves the caller holds the certificate's key); nothing
+// is served and nothing is stored, on the client port and the peer port.
+TEST_F(GatewayIntegrationTest, BadClientCertificatesAreRefusedWithTheReason) {
   ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
   ASSERT_TRUE(cluster_.Start("council-a"));
   struct Case {
     const char* cert;
-    grpc::StatusCode code;
+    const char* reason;
+    const char* says;
   };
-  for (const Case& c : {Case{"bad/expired", grpc::StatusCode::UNAVAILABLE},
-                        Case{"bad/notyet", grpc::StatusCode::UNAVAILABLE},
-                        Case{"bad/revoked", grpc::StatusCode::UNAVAILABLE},
-                        Case{"bad/untrusted", grpc::StatusCode::UNAVAILABLE},
-                        Case{"bad/nosan", grpc::StatusCode::UNAUTHENTICATED},
-                        Case{"bad/twosans", grpc::StatusCode::UNAUTHENTICATED},
-                        // A gateway certificate on the systems' port.
-                        Case{"nhs-trust-a/gateway", grpc::StatusCode::UNAUTHENTICATED}}) {
+  for (const Case& c :
+       {Case{"bad/expired", "CERTIFICATE_EXPIRED", "expired at"},
+        Case{"bad/notyet", "CERTIFICATE_NOT_YET_VALID", "is not valid until"},
+        Case{"bad/revoked", "CERTIFICATE_REVOKED", "is revoked"},
+        Case{"bad/untrusted", "CERTIFICATE_UNTRUSTED", "not issued by a trusted authority"},
+        Case{"bad/nosan", "IDENTITY_NOT_ACCEPTED", "psn"},
+        Case{"bad/twosans", "IDENTITY_NOT_ACCEPTED", "psn"},
+        // A gateway certificate on the systems' port.
+        Case{"nhs-trust-a/gateway", "IDENTITY_NOT_ACCEPTED", "the client port is for systems"}}) {
     auto stub = cluster_.Client("nhs-trust-a", c.cert);
     v1::SubmitResponse resp;
     grpc::Status s = Call(&v1::Exchange::Stub::Submit, *stub, SampleSubmit(), &resp);
-    EXPECT_EQ(s.error_code(), c.code) << c.cert << ": " << s.error_message();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << c.cert;
+    EXPECT_THAT(s.error_message(), StartsWith(std::string(c.reason) + ": ")) << c.cert;
+    EXPECT_THAT(s.error_message(), HasSubstr(c.says)) << c.cert;
+    EXPECT_FALSE(resp.has_receipt()) << c.cert;
     v1::FetchResponse fetched;
     s = Call(&v1::Exchange::Stub::Fetch, *stub, v1::FetchRequest(), &fetched);
-    EXPECT_EQ(s.error_code(), c.code) << c.cert << ": " << s.error_message();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << c.cert;
+    EXPECT_EQ(fetched.records_size(), 0) << c.cert;
+  }
+  // The same certificates on the peer port: refused, nothing delivered.
+  for (const char* cert : {"bad/expired", "bad/revoked", "bad/untrusted"}) {
+    auto peer = cluster_.PeerClient("council-a", cert);
+    v1::DeliverResponse resp;
+    grpc::Status s = Call(&v1::Peer::Stub::Deliver, *peer, v1::DeliverRequest(), &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << cert;
   }
   EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 0);
   EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
 }
 
-// A certificate revoked while the gateway runs is refused on the next
-// connection once the new CRL is in tls.crlDir (OpenSSL alone would not
-// re-read a replaced CRL file); the others still get in.
+// A certificate revoked while the gateway runs is refused on its next call
+// once the new CRL is in tls.crlDir (OpenSSL alone would not re-read a
+// replaced CRL file); the others still get in.
 TEST_F(GatewayIntegrationTest, ACertificateRevokedWhileRunningIsRefused) {
   // A second certificate for the EHR system, from the shared CA, revoked
   // only in this cluster's CRL directory.
@@ -175,11 +190,13 @@ TEST_F(GatewayIntegrationTest, ACertificateRevokedWhileRunningIsRefused) {
                    v1::StatusRequest(), &resp).ok());
 
   cluster_.RevokeFor("nhs-trust-a", name);
+  grpc::Status refused;
   EXPECT_TRUE(Eventually([&] {
-    return Call(&v1::Exchange::Stub::Status, *cluster_.Client("nhs-trust-a", name),
-                v1::StatusRequest(), &resp)
-               .error_code() == grpc::StatusCode::UNAVAILABLE;
+    refused = Call(&v1::Exchange::Stub::Status, *cluster_.Client("nhs-trust-a", name),
+                   v1::StatusRequest(), &resp);
+    return refused.error_code() == grpc::StatusCode::UNAUTHENTICATED;
   }));
+  EXPECT_THAT(refused.error_message(), StartsWith("CERTIFICATE_REVOKED: "));
   EXPECT_TRUE(Call(&v1::Exchange::Stub::Status, *cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr"),
                    v1::StatusRequest(), &resp)
                   .ok());
@@ -312,12 +329,18 @@ TEST_F(GatewayIntegrationTest, OversizedPayloadIsResourceExhaustedWithTheLimit) 
   grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(std::string(1025, 'x')), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(s.error_message(), HasSubstr("1024"));
+  EXPECT_EQ(ErrorInfoOf(Details(s))->reason(), "PAYLOAD_TOO_LARGE");
+  EXPECT_EQ(ErrorInfoOf(Details(s))->metadata().at("maxPayloadBytes"), "1024");
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 0);
   // Exactly at the limit is fine.
   s = Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(std::string(1024, 'x')), &resp);
   EXPECT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 1);
 }
 
+// Each malformed request is refused with the code to act on and the
+// richer error model's details: an ErrorInfo reason and, for a field, a
+// BadRequest naming it. Nothing is queued.
 TEST_F(GatewayIntegrationTest, MalformedLabelsAreInvalidArgument) {
   ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
   auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
@@ -325,36 +348,52 @@ TEST_F(GatewayIntegrationTest, MalformedLabelsAreInvalidArgument) {
     const char* what;
     std::function<void(v1::SubmitRequest*)> mutate;
     grpc::StatusCode code;
+    const char* reason;
+    const char* field;  // "" for none
   };
+  const grpc::StatusCode kInvalid = grpc::StatusCode::INVALID_ARGUMENT;
   std::vector<Case> cases = {
       {"no recipient", [](v1::SubmitRequest* r) { r->mutable_labels()->clear_recipient_org(); },
-       grpc::StatusCode::INVALID_ARGUMENT},
+       kInvalid, "INVALID_FIELD", "labels.recipient_org"},
       {"no classification",
-       [](v1::SubmitRequest* r) { r->mutable_labels()->clear_classification(); },
-       grpc::StatusCode::INVALID_ARGUMENT},
+       [](v1::SubmitRequest* r) { r->mutable_labels()->clear_classification(); }, kInvalid,
+       "INVALID_FIELD", "labels.classification"},
+      {"unknown classification",
+       [](v1::SubmitRequest* r) { r->mutable_labels()->set_classification("CONFIDENTIAL"); },
+       kInvalid, "LABEL_NOT_DECLARED", "labels.classification"},
+      {"unknown caveat", [](v1::SubmitRequest* r) { r->mutable_labels()->add_caveats("BANANA"); },
+       kInvalid, "LABEL_NOT_DECLARED", "labels.caveats"},
       {"unknown recipient",
        [](v1::SubmitRequest* r) { r->mutable_labels()->set_recipient_org("nowhere"); },
-       grpc::StatusCode::NOT_FOUND},
+       grpc::StatusCode::NOT_FOUND, "NOT_IN_DIRECTORY", ""},
       {"to itself",
        [](v1::SubmitRequest* r) { r->mutable_labels()->set_recipient_org("nhs-trust-a"); },
-       grpc::StatusCode::INVALID_ARGUMENT},
+       kInvalid, "INVALID_FIELD", "labels.recipient_org"},
       {"bad system",
        [](v1::SubmitRequest* r) { r->mutable_labels()->set_recipient_system("Care Team"); },
-       grpc::StatusCode::INVALID_ARGUMENT},
+       kInvalid, "INVALID_FIELD", "labels.recipient_system"},
       {"huge label",
        [](v1::SubmitRequest* r) { r->mutable_labels()->set_purpose(std::string(5000, 'p')); },
-       grpc::StatusCode::INVALID_ARGUMENT},
+       kInvalid, "INVALID_FIELD", "labels.purpose"},
       {"too many caveats",
        [](v1::SubmitRequest* r) {
          for (int i = 0; i < 100; ++i) r->mutable_labels()->add_caveats("X");
        },
-       grpc::StatusCode::INVALID_ARGUMENT},
+       kInvalid, "INVALID_FIELD", "labels.caveats"},
   };
   for (const Case& c : cases) {
     v1::SubmitRequest req = SampleSubmit();
     c.mutate(&req);
     v1::SubmitResponse resp;
-    EXPECT_EQ(Call(&v1::Exchange::Stub::Submit, *ehr, req, &resp).error_code(), c.code) << c.what;
+    grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr, req, &resp);
+    EXPECT_EQ(s.error_code(), c.code) << c.what << ": " << s.error_message();
+    absl::Status details = Details(s);
+    ASSERT_TRUE(ErrorInfoOf(details).has_value()) << c.what;
+    EXPECT_EQ(ErrorInfoOf(details)->reason(), c.reason) << c.what;
+    EXPECT_EQ(ErrorInfoOf(details)->domain(), "gatehouse") << c.what;
+    if (*c.field == '\0') continue;
+    ASSERT_TRUE(BadRequestOf(details).has_value()) << c.what;
+    EXPECT_EQ(BadRequestOf(details)->field_violations(0).field(), c.field) << c.what;
   }
   EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 0);
 }
@@ -389,16 +428,12 @@ TEST_F(GatewayIntegrationTest, PeerImpersonationIsUnauthenticated) {
   auto system = cluster_.PeerClient("council-a", "nhs-trust-a/ehr");
   EXPECT_EQ(Call(&v1::Peer::Stub::Deliver, *system, req, &resp).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
-  // A gateway certificate from an untrusted CA fails the handshake.
+  // A gateway certificate from an untrusted CA is refused, saying so.
   auto rogue = cluster_.PeerClient("council-a", "bad/untrusted-gateway");
-  EXPECT_EQ(Call(&v1::Peer::Stub::Deliver, *rogue, req, &resp).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  s = Call(&v1::Peer::Stub::Deliver, *rogue, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(s.error_message(), StartsWith("CERTIFICATE_UNTRUSTED: "));
   EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
-  // gRPC frees a failed handshake's OpenSSL objects on its own threads after
-  // the call returns; give it a moment before the process exits, or
-  // LeakSanitizer may catch them half-freed (seen once under ASan in CI).
-  rogue.reset();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
 }
 
 TEST_F(GatewayIntegrationTest, PeerDeliveryIsDeduplicatedAndReplaysRefused) {

@@ -18,6 +18,7 @@ namespace gatehouse {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 std::string RunCommand(const std::string& command) {
   std::string out;
@@ -58,7 +59,9 @@ TEST(TransportIntegrationTest, ScannerFindsOnlyTls12And13WithAeadCiphers) {
   }
 }
 
-TEST(TransportIntegrationTest, ClientWithoutCertificateGetsNoConnection) {
+// A caller that presents no certificate is told so on every call
+// (UNAUTHENTICATED, reason CERTIFICATE_MISSING) and nothing is served.
+TEST(TransportIntegrationTest, ClientWithoutCertificateIsToldAndGetsNothing) {
   Cluster cluster;
   ASSERT_TRUE(cluster.Start("nhs-trust-a"));
   // Trusts the gateway, presents nothing.
@@ -77,7 +80,11 @@ TEST(TransportIntegrationTest, ClientWithoutCertificateGetsNoConnection) {
   auto stub = v1::Exchange::NewStub(channel);
   v1::SubmitResponse resp;
   grpc::Status s = Call(&v1::Exchange::Stub::Submit, *stub, SampleSubmit(), &resp);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  EXPECT_THAT(s.error_message(), StartsWith("CERTIFICATE_MISSING: "));
+  v1::StatusResponse status;
+  s = Call(&v1::Exchange::Stub::Status, *stub, v1::StatusRequest(), &status);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
   EXPECT_EQ(cluster.Count("nhs-trust-a", "outbox"), 0);
 }
 
