@@ -20,7 +20,7 @@ trap 'rm -rf "$tmp"' EXIT
 echo "== smoke: --help"
 for t in gateway/gatehoused tools/gatehouse/gatehouse tools/policyc/policyc \
          tools/auditctl/auditctl tools/ghkey/ghkey tools/ghbench/ghbench \
-         tools/echo_server/echo_server; do
+         tools/echo_server/echo_server tools/workbench/gatehouse-workbench; do
   out="$("$bin/$t" --help)" || { echo "smoke: $t --help failed" >&2; exit 1; }
   grep -qi usage <<<"$out" || { echo "smoke: $t --help printed no usage" >&2; exit 1; }
   echo "   $(basename "$t") --help: ok"
@@ -33,6 +33,20 @@ echo "== smoke: one real call each"
 mkdir -p "$tmp/vectors"
 "$bin/tools/envelope_vectors/envelope_vectors" "$tmp/vectors" >/dev/null
 echo "   policyc check, ghkey generate, auditctl keygen, envelope_vectors: ok"
+# The workbench: started as the README says, its page fetched, stopped.
+"$bin/tools/workbench/gatehouse-workbench" --listen 127.0.0.1:0 \
+  --policy "$root/policy/examples/northshire.ghp" >"$tmp/workbench.log" 2>&1 &
+workbench=$!
+for _ in $(seq 50); do
+  url="$(grep -o 'http://127.0.0.1:[0-9]*/' "$tmp/workbench.log" || true)"
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+page="$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' "$url")" ||
+  { cat "$tmp/workbench.log"; echo "smoke: the workbench did not serve its page" >&2; exit 1; }
+kill "$workbench"; wait "$workbench" 2>/dev/null || true
+grep -q "codemirror" <<<"$page" || { echo "smoke: the workbench page has no editor" >&2; exit 1; }
+echo "   gatehouse-workbench: page served"
 
 echo "== smoke: scripts/demo.sh"
 GATEHOUSE_BUILD_DIR="$bin" "$root/scripts/demo.sh" >"$tmp/demo.log" 2>&1 ||

@@ -32,8 +32,9 @@ date: run `tools/cli/cli_docs.sh` after changing a flag).
 
 ## The convention
 
-`gatehouse`, `policyc`, `auditctl`, `ghkey`, the daemon `gatehoused`, and
-the benchmark's `ghbench` and `echo_server` share one parser (Debian's
+`gatehouse`, `policyc`, `auditctl`, `ghkey`, the daemon `gatehoused`, the
+policy workbench `gatehouse-workbench`, and the benchmark's `ghbench` and
+`echo_server` share one parser (Debian's
 CLI11, through `tools/cli/cli.h`) and so one convention:
 
 - `--help` (or `-h`) prints usage on stdout and exits 0; after a command
@@ -70,6 +71,7 @@ HEAD
   tool tools/echo_server/echo_server --help
   tool tools/policyc/policyc --help-all
   tool gateway/gatehoused --help-all
+  tool tools/workbench/gatehouse-workbench --help-all
 }
 
 if [ "$check" -eq 1 ]; then

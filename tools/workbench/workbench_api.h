@@ -1,0 +1,75 @@
+// The workbench's JSON API: each endpoint one thin layer over the policy
+// library, taking a request body (one JSON object) and giving an answer.
+// No HTTP and no I/O here (workbench_server.h does both); every endpoint
+// compiles the source it is given, so a request depends on nothing but
+// its body and the bundle in force given at start-up.
+//
+//   /api/check    {source}                 -> the compiler's diagnostics
+//                                             (policyc check --format json)
+//   /api/format   {source}                 -> {formatted} (comments kept)
+//   /api/ask      {source, sender, recipient, type, classification,
+//                  purpose, originator?, caveats?, role?, legal_basis?}
+//                                          -> decision, rules, obligations,
+//                                             explanation (nearest permit)
+//   /api/compare  {source, against?}       -> newly permitted / denied /
+//                                             obligations changed, with causes;
+//                                             against the bundle in force if
+//                                             "against" is left out
+//   /api/test     {source, cases}          -> cases (failing first), coverage
+//
+// Thread-safe: const after Create.
+//
+// Example:
+//   ASSIGN_OR_RETURN(Api api, Api::Create(bundle_bytes_or_empty));
+//   ApiAnswer a = api.Handle("/api/check", R"({"source":"policy ..."})");
+//   respond(a.http_status, a.json);
+#ifndef GATEHOUSE_TOOLS_WORKBENCH_WORKBENCH_API_H_
+#define GATEHOUSE_TOOLS_WORKBENCH_WORKBENCH_API_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "policy/model.h"
+#include "tools/workbench/json_body.h"
+
+namespace gatehouse::workbench {
+
+struct ApiAnswer {
+  int http_status = 200;
+  std::string json;  // {"error": "..."} unless http_status is 200
+};
+
+// The HTTP status for a failed status (InvalidArgument 400, NotFound 404,
+// ResourceExhausted 413, DeadlineExceeded 503, Unavailable 503, else 500)
+// and {"error": message}.
+ApiAnswer ErrorAnswer(const absl::Status& status);
+
+class Api {
+ public:
+  // `bundle` is the bundle in force (its bytes), or empty if none was
+  // given. InvalidArgument if it does not parse or its policy does not.
+  // The bundle's signatures are not judged here: it is only compared with.
+  static absl::StatusOr<Api> Create(absl::string_view bundle);
+
+  // Answers one request to `path` with `body` (REQUIRES: valid UTF-8).
+  // An unknown path is a 404; a bad body a 400 saying what is wrong.
+  ApiAnswer Handle(absl::string_view path, absl::string_view body) const;
+
+  // The bundle's policy source (canonical, comments kept), "" if none.
+  std::string BundleSource() const;
+
+ private:
+  absl::StatusOr<JsonValue> Check(absl::string_view body) const;
+  absl::StatusOr<JsonValue> Format(absl::string_view body) const;
+  absl::StatusOr<JsonValue> Ask(absl::string_view body) const;
+  absl::StatusOr<JsonValue> Compare(absl::string_view body) const;
+  absl::StatusOr<JsonValue> Test(absl::string_view body) const;
+
+  std::optional<policy::Model> bundle_model_;
+};
+
+}  // namespace gatehouse::workbench
+
+#endif  // GATEHOUSE_TOOLS_WORKBENCH_WORKBENCH_API_H_

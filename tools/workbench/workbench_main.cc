@@ -1,0 +1,107 @@
+// gatehouse-workbench: the security officers' policy workbench, a web page
+// on this machine to write, check, question, compare and test a policy
+// (issue 21; docs/workbench.md). Command line and exit statuses (0 done, 1
+// failed, 2 usage): docs/cli.md (tools/cli/cli.h).
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "tools/cli/cli.h"
+#include "tools/workbench/static_files.h"
+#include "tools/workbench/workbench_api.h"
+#include "tools/workbench/workbench_server.h"
+
+namespace gatehouse::workbench {
+namespace {
+
+int Fail(const absl::Status& s) {
+  std::fprintf(stderr, "gatehouse-workbench: %s\n", std::string(s.message()).c_str());
+  return cli::kExitFailed;
+}
+
+// The whole file, "" if `path` is empty; NotFound if it cannot be read.
+absl::StatusOr<std::string> ReadOptional(const std::string& path) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  if (!in || !(ss << in.rdbuf())) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  return ss.str();
+}
+
+int Serve(const std::string& policy, const std::string& bundle, const std::string& cases,
+          WorkbenchOptions options, const std::string& codemirror) {
+  if (auto listen = ParseLoopbackListen(options.listen); !listen.ok()) return Fail(listen.status());
+  auto policy_text = ReadOptional(policy);
+  if (!policy_text.ok()) return Fail(policy_text.status());
+  auto cases_text = ReadOptional(cases);
+  if (!cases_text.ok()) return Fail(cases_text.status());
+  auto bundle_bytes = ReadOptional(bundle);
+  if (!bundle_bytes.ok()) return Fail(bundle_bytes.status());
+  if (!bundle.empty() && bundle_bytes->empty()) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(bundle, " is empty")));
+  }
+  auto api = Api::Create(*bundle_bytes);
+  if (!api.ok()) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(bundle, ": ", api.status().message())));
+  }
+  auto files = StaticFiles::Load(codemirror);
+  if (!files.ok()) return Fail(files.status());
+  options.policy_text = *std::move(policy_text);
+  options.cases_text = *std::move(cases_text);
+  // Every thread started from here on leaves SIGINT and SIGTERM to sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  auto server = WorkbenchServer::Start(std::move(options), *std::move(api), *std::move(files));
+  if (!server.ok()) return Fail(server.status());
+  std::printf("gatehouse-workbench: serving http://127.0.0.1:%d/ (Ctrl-C to stop)\n",
+              (*server)->port());
+  std::fflush(stdout);
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  (*server)->Stop();
+  return cli::kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"gatehouse-workbench: the security officers' policy workbench, a web page on\n"
+               "this machine to write, check, question, compare and test a policy.",
+               "gatehouse-workbench"};
+  cli::Configure(app);
+  std::string listen = "127.0.0.1:8470", policy, bundle, cases, codemirror = kCodeMirrorDir;
+  int timeout_ms = 10000;
+  app.add_option("--listen", listen,
+                 "Serve on HOST:PORT, a loopback address (default 127.0.0.1:8470; port 0 "
+                 "picks one); other addresses are refused")
+      ->type_name("HOST:PORT");
+  app.add_option("--policy", policy, "The draft policy the page opens with")->type_name("FILE");
+  app.add_option("--bundle", bundle, "The bundle in force, which Compare compares with")
+      ->type_name("FILE");
+  app.add_option("--cases", cases, "The officer's test cases (policyc test's format)")
+      ->type_name("FILE");
+  app.add_option("--analysis-timeout-ms", timeout_ms,
+                 "Stop an analysis that takes longer (default 10000)")
+      ->type_name("MS")
+      ->check(CLI::Range(100, 600000).description(""));
+  app.add_option("--codemirror", codemirror,
+                 "Where Debian's libjs-codemirror is installed (default " +
+                     std::string(kCodeMirrorDir) + ")")
+      ->type_name("DIR");
+  if (std::optional<int> exit = cli::Parse(app, argc, argv)) return *exit;
+  WorkbenchOptions options;
+  options.listen = listen;
+  options.analysis.deadline = absl::Milliseconds(timeout_ms);
+  return Serve(policy, bundle, cases, std::move(options), codemirror);
+}
+
+}  // namespace
+}  // namespace gatehouse::workbench
+
+int main(int argc, char** argv) { return gatehouse::workbench::Main(argc, argv); }
