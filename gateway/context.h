@@ -19,6 +19,7 @@
 #include "gateway/trust_holder.h"
 #include "gateway/seal_queue.h"
 #include "gateway/store/store.h"
+#include "transport/call_gate.h"
 
 namespace gatehouse {
 
@@ -35,6 +36,7 @@ struct GatewayContext {
   RefusalLog* refusals = nullptr;  // callers refused before authentication
   RefusalReporter* reporter = nullptr;  // records refused: audit, metric, log
   const TrustHolder* trust = nullptr;   // the trust in force, published whole
+  CallGate* client_gate = nullptr;  // checks the client port's callers (Watch: every event)
 };
 
 // The trust in force composed from the holders that load each part (for

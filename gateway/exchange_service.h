@@ -7,6 +7,8 @@
 #ifndef GATEHOUSE_GATEWAY_EXCHANGE_SERVICE_H_
 #define GATEHOUSE_GATEWAY_EXCHANGE_SERVICE_H_
 
+#include <atomic>
+
 #include "absl/status/statusor.h"
 #include "gatehouse/v1/config.pb.h"
 #include "gatehouse/v1/exchange.grpc.pb.h"
@@ -21,12 +23,14 @@
 
 namespace gatehouse {
 
-// Submit, Fetch, Ack and Status use the callback API; the streaming calls
+// Submit, Fetch, Ack, Status and Watch use the callback API (a Watch may
+// stay open for hours and holds no thread); SubmitStream and FetchStream
 // are synchronous (each has a thread of gRPC's while it runs): they are for
 // large records, few at a time, and each reads or writes a file.
 using ExchangeServiceBase = v1::Exchange::WithCallbackMethod_Submit<
     v1::Exchange::WithCallbackMethod_Fetch<v1::Exchange::WithCallbackMethod_Ack<
-        v1::Exchange::WithCallbackMethod_Status<v1::Exchange::Service>>>>;
+        v1::Exchange::WithCallbackMethod_Status<
+            v1::Exchange::WithCallbackMethod_Watch<v1::Exchange::Service>>>>>;
 
 class ExchangeService final : public ExchangeServiceBase {
  public:
@@ -58,6 +62,13 @@ class ExchangeService final : public ExchangeServiceBase {
                             v1::SubmitResponse* response) override;
   grpc::Status FetchStream(grpc::ServerContext* context, const v1::FetchStreamRequest* request,
                            grpc::ServerWriter<v1::FetchChunk>* writer) override;
+  // gateway/exchange_watch.cc.
+  grpc::ServerWriteReactor<v1::WatchEvent>* Watch(grpc::CallbackServerContext* context,
+                                                  const v1::WatchRequest* request) override;
+
+  // Most Watch calls open at once on this gateway; another is refused
+  // (ResourceExhausted) until one ends.
+  static constexpr int kMaxWatches = 1024;
 
  private:
   using Finisher = std::function<void(const grpc::Status&)>;
@@ -120,6 +131,7 @@ class ExchangeService final : public ExchangeServiceBase {
   Claims submitting_;  // idempotency keys of Submits in progress, by (system, key)
   RateLimiter limiter_;           // Submits per system
   RateLimiter listener_limiter_;  // Submits on the client port, all systems
+  std::atomic<int> watching_{0};  // Watch calls open
 };
 
 // The client-facing receipt for an outbox entry.

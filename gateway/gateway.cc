@@ -275,10 +275,14 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Gateway::Serve(CallGate::Port port
   const v1::GatewayConfig& c = config_;
   // Every call on the TLS ports is checked by a CallGate before any
   // service (ours, health, reflection) sees it.
+  auto gate = std::make_shared<CallGate>(port, c.org_id(), revocations_, refusals_.get());
+  // Watch checks its caller again before every event with the same gate.
+  if (port == CallGate::Port::kClient) {
+    client_gate_ = gate;
+    ctx_.client_gate = gate.get();
+  }
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds,
-                   MakeServerCredentials(c.tls(), revocations_,
-                                         std::make_shared<CallGate>(port, c.org_id(), revocations_,
-                                                                    refusals_.get())));
+                   MakeServerCredentials(c.tls(), revocations_, gate));
   grpc::ServerBuilder b;
   // Connections are closed after max_connection_age (with a grace for calls
   // in flight) so that they handshake again against what is in force.

@@ -150,6 +150,7 @@ class Gateway {
   std::unique_ptr<PeerClient> peers_;
   TrustHolder trust_;
   GatewayContext ctx_;
+  std::shared_ptr<CallGate> client_gate_;  // the client port's; ctx_.client_gate
   std::unique_ptr<OutboxSender> sender_;
   std::unique_ptr<SealQueue> seal_queue_;
   std::unique_ptr<Cosigner> cosigner_;

@@ -9,6 +9,8 @@ Example:
         for record in c.fetch_all():
             ...
         c.ack([record.record_id])
+        for event in c.watch(cursor):  # blocks, following arrivals and states
+            ...
 
 Errors are grpc.RpcError; its code() says what to do (docs/clients.md):
 INVALID_ARGUMENT fix the request, PERMISSION_DENIED the policy said no,
@@ -146,6 +148,15 @@ class Client:
         """Acknowledges fetched records; returns how many left the mailbox."""
         request = self._pb.AckRequest(record_ids=list(record_ids))
         return self._stub.Ack(request, timeout=self._timeout).acked
+
+    def watch(self, cursor=""):
+        """Follows the caller's records: an iterator of WatchEvents (arrived:
+        a record reached the mailbox, take it with fetch_all; changed: a
+        record it submitted changed state, with its Receipt; caught_up: the
+        backlog is sent). Resume after a reconnect with the cursor of the
+        last event handled: nothing is missed or repeated. The iterator has
+        no deadline; cancel() it to stop."""
+        return self._stub.Watch(self._pb.WatchRequest(cursor=cursor))
 
     def status(self, record_id=""):
         """The caller's identity and queue depths, and the receipt of

@@ -127,6 +127,27 @@ class StockPythonClientTest(unittest.TestCase):
             self.assertTrue(caught.exception.details().startswith("IDENTITY_NOT_ACCEPTED: "),
                             caught.exception.details())
 
+    def test_watch_announces_arrivals_and_resumes_from_a_cursor(self):
+        with client(ARGS.recipient, "council-a/care") as care, \
+                client(ARGS.sender, "nhs-trust-a/ehr") as ehr:
+            care.ack([r.record_id for r in care.fetch_all()])
+            stream = care.watch()
+            self.assertEqual(next(stream).WhichOneof("event"), "caught_up")
+            first = ehr.submit(labels(), b'{"n": 1}', "py-watch-1")
+            arrived = next(stream)
+            self.assertEqual(arrived.WhichOneof("event"), "arrived")
+            self.assertEqual(arrived.arrived.record_id, first.record_id)
+            stream.cancel()
+            # While nobody watches, another arrives; the cursor resumes
+            # after the first, so the second comes once and the first not
+            # again.
+            second = ehr.submit(labels(), b'{"n": 2}', "py-watch-2")
+            resumed = care.watch(arrived.cursor)
+            self.assertEqual(next(resumed).arrived.record_id, second.record_id)
+            self.assertEqual(next(resumed).WhichOneof("event"), "caught_up")
+            resumed.cancel()
+            care.ack([r.record_id for r in care.fetch_all()])
+
     def test_certificate_from_another_authority_is_told_why(self):
         # Before, the handshake failed: UNAVAILABLE "Socket closed", like a
         # gateway that is down. Now the caller learns the reason.

@@ -40,6 +40,9 @@ struct OutboxEntry {
   int64_t delivered_ms = 0;
   std::string last_error;
   v1::SignedReceipt receipt;    // the peer's, once delivered
+  // Grows with every change of state of any outbox row (queued, delivered,
+  // rejected); this row's latest. The cursor of OutboxChanges.
+  int64_t change_seq = 0;
 };
 
 class OutboxStore {
@@ -116,6 +119,11 @@ class OutboxStore {
   //
   // That is, queued: a rejected record is not counted.
   virtual absl::StatusOr<int64_t> OutboxDepth() = 0;
+  // `sender_system`'s records whose latest change has change_seq >
+  // after_seq, in the order of those changes, at most `limit`: what Watch
+  // follows. A row that changed twice since is listed once, as it is now.
+  virtual absl::StatusOr<std::vector<OutboxEntry>> OutboxChanges(const std::string& sender_system,
+                                                                int64_t after_seq, int limit) = 0;
 };
 
 }  // namespace gatehouse

@@ -23,7 +23,9 @@ namespace {
 
 constexpr const char* kOutboxColumns =
     "SELECT idempotency_key, record, state, attempts, next_attempt_ms, "
-    "delivered_ms, last_error, receipt FROM outbox ";
+    "delivered_ms, last_error, receipt, change_seq FROM outbox ";
+// The next change number, inside the write's transaction.
+constexpr const char* kNextChange = "(SELECT COALESCE(MAX(change_seq), 0) + 1 FROM outbox)";
 
 absl::StatusOr<OutboxEntry> ReadOutboxRow(Stmt& s) {
   OutboxEntry e;
@@ -37,7 +39,20 @@ absl::StatusOr<OutboxEntry> ReadOutboxRow(Stmt& s) {
   e.next_attempt_ms = s.Int(4);
   e.delivered_ms = s.Int(5);
   e.last_error = s.Text(6);
+  e.change_seq = s.Int(8);
   return e;
+}
+
+// Every row `s` (a kOutboxColumns query, bound) yields, in order.
+absl::StatusOr<std::vector<OutboxEntry>> ReadOutboxRows(Stmt& s) {
+  std::vector<OutboxEntry> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    ASSIGN_OR_RETURN(OutboxEntry e, ReadOutboxRow(s));
+    out.push_back(std::move(e));
+  }
+  RETURN_IF_ERROR(s.Check(rc, "read"));
+  return out;
 }
 
 }  // namespace
@@ -72,9 +87,11 @@ void SqliteStore::AddToOutboxAsync(const v1::OutboxRecord& request,
           }
           RETURN_IF_ERROR(find.Check(rc, "lookup"));
         }
-        Stmt s(db,
-               "INSERT INTO outbox (record_id, sender_system, idempotency_key, record, state, "
-               "next_attempt_ms, accepted_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        Stmt s(db, absl::StrCat("INSERT INTO outbox (record_id, sender_system, idempotency_key, "
+                                "record, state, next_attempt_ms, accepted_ms, change_seq) "
+                                "VALUES (?, ?, ?, ?, ?, ?, ?, ",
+                                kNextChange, ")")
+                       .c_str());
         RETURN_IF_ERROR(s.ok());
         s.Bind(1, st->request.record_id());
         s.Bind(2, st->request.sender_system());
@@ -130,14 +147,20 @@ absl::StatusOr<std::vector<OutboxEntry>> SqliteStore::DueForDelivery(int64_t now
   s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
   s.Bind(2, now_ms);
   s.Bind(3, limit);
-  std::vector<OutboxEntry> out;
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) {
-    ASSIGN_OR_RETURN(OutboxEntry e, ReadOutboxRow(s));
-    out.push_back(std::move(e));
-  }
-  RETURN_IF_ERROR(s.Check(rc, "read"));
-  return out;
+  return ReadOutboxRows(s);
+}
+
+absl::StatusOr<std::vector<OutboxEntry>> SqliteStore::OutboxChanges(
+    const std::string& sender_system, int64_t after_seq, int limit) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s(reader_, (std::string(kOutboxColumns) +
+                   "WHERE sender_system = ? AND change_seq > ? ORDER BY change_seq LIMIT ?")
+                      .c_str());
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, sender_system);
+  s.Bind(2, after_seq);
+  s.Bind(3, limit);
+  return ReadOutboxRows(s);
 }
 
 absl::StatusOr<int64_t> SqliteStore::NextAttemptMs() {
@@ -156,8 +179,10 @@ void SqliteStore::MarkDeliveredAsync(const std::string& record_id, int64_t deliv
   RunWriteAsync(
       [record_id, delivered_ms, receipt_bytes = receipt.SerializeAsString()](
           sqlite3* db, int64_t* delta) -> absl::Status {
-        Stmt s(db, "UPDATE outbox SET state = ?, delivered_ms = ?, last_error = '', "
-                   "attempts = attempts + 1, receipt = ? WHERE record_id = ? AND state = ?");
+        Stmt s(db, absl::StrCat("UPDATE outbox SET state = ?, delivered_ms = ?, last_error = '', "
+                                "attempts = attempts + 1, receipt = ?, change_seq = ",
+                                kNextChange, " WHERE record_id = ? AND state = ?")
+                       .c_str());
         RETURN_IF_ERROR(s.ok());
         s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_DELIVERED));
         s.Bind(2, delivered_ms);
@@ -196,8 +221,10 @@ absl::Status SqliteStore::MarkAttemptFailed(const std::string& record_id,
 absl::Status SqliteStore::MarkRejected(const std::string& record_id,
                                        const std::string& error) {
   return RunWrite([&](sqlite3* db, int64_t* delta) -> absl::Status {
-    Stmt s(db, "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ? "
-               "WHERE record_id = ? AND state = ?");
+    Stmt s(db, absl::StrCat("UPDATE outbox SET state = ?, attempts = attempts + 1, "
+                            "last_error = ?, change_seq = ",
+                            kNextChange, " WHERE record_id = ? AND state = ?")
+                   .c_str());
     RETURN_IF_ERROR(s.ok());
     s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_REJECTED));
     s.Bind(2, error);

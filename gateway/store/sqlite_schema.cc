@@ -72,6 +72,16 @@ CREATE TABLE mailbox_ack (
   PRIMARY KEY (sender_org, record_id, system)
 ) WITHOUT ROWID;
 )sql",
+    // 4: every outbox row remembers when it last changed state (queued,
+    // delivered, rejected) as a number that only grows, so that Watch can
+    // follow a system's records from a cursor. Existing rows are numbered
+    // in the order they were inserted.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE outbox SET change_seq = rowid;
+CREATE INDEX outbox_change ON outbox (change_seq);
+CREATE INDEX outbox_changes_of ON outbox (sender_system, change_seq);
+)sql",
 };
 constexpr int kSchemaVersion = kBaseVersion + static_cast<int>(std::size(kMigrations));
 

@@ -100,16 +100,19 @@ std::vector<absl::Status> SqliteStore::CommitGroup(std::vector<Apply>& batch) {
     txn = Exec(writer_, "COMMIT");
     if (!txn.ok()) Exec(writer_, "ROLLBACK").IgnoreError();
   }
-  std::lock_guard<std::mutex> lock(stats_mu_);
-  ++stats_.commits;
-  stats_.commit_nanos += absl::GetCurrentTimeNanos() - start;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (!txn.ok()) {
-      results[i] = txn;  // nothing of this group is durable
-    } else if (results[i].ok()) {
-      queued_ += deltas[i];
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.commits;
+    stats_.commit_nanos += absl::GetCurrentTimeNanos() - start;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!txn.ok()) {
+        results[i] = txn;  // nothing of this group is durable
+      } else if (results[i].ok()) {
+        queued_ += deltas[i];
+      }
     }
   }
+  if (txn.ok()) changes_.Notify();
   return results;
 }
 

@@ -69,6 +69,8 @@ class SqliteStore final : public Store {
   absl::Status MarkRejected(const std::string& record_id, const std::string& error) override;
   absl::StatusOr<OutboxEntry> GetOutbox(const std::string& record_id) override;
   absl::StatusOr<int64_t> OutboxDepth() override;
+  absl::StatusOr<std::vector<OutboxEntry>> OutboxChanges(const std::string& sender_system,
+                                                        int64_t after_seq, int limit) override;
 
   // IdempotencyStore.
   absl::StatusOr<OutboxEntry> FindByIdempotencyKey(const std::string& system,
@@ -103,6 +105,9 @@ class SqliteStore final : public Store {
   // StoreStatsSource.
   StoreStats Stats() const override;
 
+  // Store.
+  ChangeSignal* changes() override { return &changes_; }
+
  private:
   // One change, applied by the committer inside the group's transaction
   // under a savepoint of its own. It sets *queued_delta to the change it
@@ -133,6 +138,7 @@ class SqliteStore final : public Store {
   mutable std::mutex read_mu_;
   sqlite3* const reader_ ABSL_GUARDED_BY(read_mu_);
 
+  ChangeSignal changes_;  // notified after every committed group
   mutable std::mutex stats_mu_;
   int64_t queued_ ABSL_GUARDED_BY(stats_mu_) = 0;  // outbox rows still queued
   StoreStats stats_ ABSL_GUARDED_BY(stats_mu_);

@@ -26,6 +26,7 @@
 #ifndef GATEHOUSE_GATEWAY_STORE_STORE_H_
 #define GATEHOUSE_GATEWAY_STORE_STORE_H_
 
+#include "common/change_signal.h"
 #include "gateway/store/idempotency_store.h"
 #include "gateway/store/mailbox_reader.h"
 #include "gateway/store/mailbox_store.h"
@@ -42,6 +43,9 @@ class Store : public OutboxStore,
               public StoreStatsSource {
  public:
   ~Store() override = default;
+  // Notified after every committed write (on the committing thread), so
+  // that a caller following the store (Watch) looks again.
+  virtual ChangeSignal* changes() = 0;
 };
 
 }  // namespace gatehouse

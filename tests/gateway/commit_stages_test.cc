@@ -61,6 +61,10 @@ class FakeOutbox : public OutboxStore {
   absl::Status MarkRejected(const std::string&, const std::string&) override { return No(); }
   absl::StatusOr<OutboxEntry> GetOutbox(const std::string&) override { return No(); }
   absl::StatusOr<int64_t> OutboxDepth() override { return static_cast<int64_t>(rows.size()); }
+  absl::StatusOr<std::vector<OutboxEntry>> OutboxChanges(const std::string&, int64_t,
+                                                        int) override {
+    return absl::UnimplementedError("not used by the commit stages");
+  }
 
   absl::Status fail;
   std::vector<OutboxEntry> rows;

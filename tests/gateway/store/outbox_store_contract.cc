@@ -55,6 +55,47 @@ TEST_P(OutboxStoreContract, RejectedIsNotRetried) {
   EXPECT_EQ(outbox().GetOutbox("a")->state, v1::RECORD_STATE_REJECTED);
 }
 
+// Watch's cursor: each change of state moves a record after every earlier
+// change; a system sees only its own; a failed attempt is no change; the
+// order survives a reopen.
+TEST_P(OutboxStoreContract, ChangesAreListedInTheOrderTheyHappenedPerSystem) {
+  bool inserted;
+  ASSERT_TRUE(outbox().AddToOutbox(Request("a"), "", 100, &inserted).ok());
+  ASSERT_TRUE(outbox().AddToOutbox(Request("b"), "", 100, &inserted).ok());
+  ASSERT_TRUE(outbox().AddToOutbox(Request("c", "lab"), "", 100, &inserted).ok());
+  auto ids = [&](int64_t after, const std::string& system = "ehr") {
+    std::vector<std::string> out;
+    absl::StatusOr<std::vector<OutboxEntry>> changed = outbox().OutboxChanges(system, after, 10);
+    EXPECT_TRUE(changed.ok()) << changed.status();
+    for (const OutboxEntry& e : changed.value_or(std::vector<OutboxEntry>())) {
+      out.push_back(e.record.record_id());
+    }
+    return out;
+  };
+  EXPECT_EQ(ids(0), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(ids(0, "lab"), (std::vector<std::string>{"c"}));
+  const int64_t b_queued = (*outbox().OutboxChanges("ehr", 0, 10))[1].change_seq;
+  EXPECT_TRUE(ids(b_queued).empty());
+
+  ASSERT_TRUE(outbox().MarkAttemptFailed("a", 500, "peer down").ok());
+  EXPECT_TRUE(ids(b_queued).empty());
+  ASSERT_TRUE(outbox().MarkDelivered("a", 600, Receipt("a")).ok());
+  ASSERT_TRUE(outbox().MarkRejected("b", "PERMISSION_DENIED").ok());
+  auto changed = outbox().OutboxChanges("ehr", b_queued, 10);
+  ASSERT_TRUE(changed.ok());
+  ASSERT_EQ(changed->size(), 2u);
+  EXPECT_EQ((*changed)[0].record.record_id(), "a");
+  EXPECT_EQ((*changed)[0].state, v1::RECORD_STATE_DELIVERED);
+  EXPECT_EQ((*changed)[0].receipt.receipt(), "receipt-a");
+  EXPECT_EQ((*changed)[1].state, v1::RECORD_STATE_REJECTED);
+  EXPECT_LT((*changed)[0].change_seq, (*changed)[1].change_seq);
+  EXPECT_EQ(outbox().OutboxChanges("ehr", b_queued, 1)->size(), 1u);  // the limit
+
+  Reopen();
+  EXPECT_EQ(ids(b_queued), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(ids((*changed)[1].change_seq).empty());
+}
+
 TEST_P(OutboxStoreContract, UnknownRecordIsNotFound) {
   EXPECT_EQ(outbox().GetOutbox("nope").status().code(), absl::StatusCode::kNotFound);
 }

@@ -197,7 +197,9 @@ TEST_F(SqliteStoreTest, ExistingDatabaseMigrates) {
   ASSERT_EQ(RunSql(old, kVersion2Schema), "");
   ASSERT_EQ(RunSql(old, OldMailboxRow("discharge", "", false) +
                             OldMailboxRow("care-plan", "care", false) +
-                            OldMailboxRow("taken", "", true)),
+                            OldMailboxRow("taken", "", true) +
+                            "INSERT INTO outbox (record_id, sender_system, record, state, "
+                            "next_attempt_ms, accepted_ms) VALUES ('sent', 'ehr', X'', 1, 1, 1);"),
             "");
   {
     auto opened = SqliteStore::Open(old);
@@ -220,8 +222,14 @@ TEST_F(SqliteStoreTest, ExistingDatabaseMigrates) {
     ASSERT_EQ(acked->size(), 1u);
     EXPECT_FALSE((*acked)[0].payload_dropped);
     EXPECT_EQ(store->FetchMailbox(MailboxReader{"finance", named}, 0, 10)->size(), 1u);
+    // An outbox row from before change numbers is listed as changed once.
+    auto changed = store->OutboxChanges("ehr", 0, 10);
+    ASSERT_TRUE(changed.ok()) << changed.status();
+    ASSERT_EQ(changed->size(), 1u);
+    EXPECT_EQ((*changed)[0].record.record_id(), "");  // the row's record blob was empty
+    EXPECT_GT((*changed)[0].change_seq, 0);
   }
-  EXPECT_EQ(QueryInt(old, "PRAGMA user_version"), 3);
+  EXPECT_EQ(QueryInt(old, "PRAGMA user_version"), 4);
   // And the migrated file opens again as it is.
   auto again = SqliteStore::Open(old);
   ASSERT_TRUE(again.ok()) << again.status();
@@ -251,11 +259,11 @@ TEST_F(SqliteStoreTest, AStoreOfANewerSchemaVersionIsRefusedAndLeftUnchanged) {
   store_.reset();
   const std::string newer = OtherPath("newer.db");
   ASSERT_EQ(RunSql(newer, kVersion2Schema), "");
-  ASSERT_EQ(RunSql(newer, "PRAGMA user_version = 4;"), "");
+  ASSERT_EQ(RunSql(newer, "PRAGMA user_version = 5;"), "");
   auto opened = SqliteStore::Open(newer);
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(opened.status().message().find("schema version 4"), std::string::npos);
-  EXPECT_EQ(QueryInt(newer, "PRAGMA user_version"), 4);
+  EXPECT_NE(opened.status().message().find("schema version 5"), std::string::npos);
+  EXPECT_EQ(QueryInt(newer, "PRAGMA user_version"), 5);
   EXPECT_EQ(QueryInt(newer, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'mailbox_ack'"), 0);
   Reopen();
 }
