@@ -24,10 +24,14 @@ import { fileURLToPath } from "node:url";
 
 import grpc from "@grpc/grpc-js";
 import protoLoader from "@grpc/proto-loader";
+import protobuf from "protobufjs";
 
 export { grpc };
 
 export const PROTO_DIR = fileURLToPath(new URL("../../proto", import.meta.url));
+// google/rpc/status.proto and error_details.proto, from Debian's
+// golang-github-gogo-googleapis-dev (the package that ships these .proto files).
+export const GOOGLEAPIS_DIR = "/usr/share/gocode/src/github.com/gogo/googleapis";
 
 // The gatehouse.v1 package (its service constructors), loaded from protoDir.
 export function loadExchange(protoDir = PROTO_DIR) {
@@ -37,8 +41,44 @@ export function loadExchange(protoDir = PROTO_DIR) {
     longs: Number,
     enums: String,
     defaults: true,
+    oneofs: true, // a oneof's case as a field: WatchEvent.event is "arrived", ...
   });
   return grpc.loadPackageDefinition(definition).gatehouse.v1;
+}
+
+let rpcTypes = null;
+
+// What a refusal says beyond its code and message (docs/clients.md,
+// "Errors"), decoded from grpc-js's ServiceError: { reason, domain,
+// metadata (e.g. rule, allowedValues), fields (field path -> description),
+// retryDelaySeconds (null when no retry is due) }. Empty for a certificate
+// refusal: its reason leads err.details instead.
+export function errorDetails(err) {
+  const out = { reason: "", domain: "", metadata: {}, fields: {}, retryDelaySeconds: null };
+  const bin = err.metadata?.get("grpc-status-details-bin")?.[0];
+  if (!bin) return out;
+  if (rpcTypes === null) {
+    const root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => `${GOOGLEAPIS_DIR}/${target}`;
+    root.loadSync(["google/rpc/status.proto", "google/rpc/error_details.proto"],
+      { keepCase: true });
+    rpcTypes = root.lookup("google.rpc");
+  }
+  for (const any of rpcTypes.Status.decode(bin).details) {
+    const type = any.type_url.slice(any.type_url.lastIndexOf("/") + 1);
+    if (type === "google.rpc.ErrorInfo") {
+      const info = rpcTypes.ErrorInfo.decode(any.value);
+      Object.assign(out, { reason: info.reason, domain: info.domain, metadata: info.metadata });
+    } else if (type === "google.rpc.BadRequest") {
+      for (const v of rpcTypes.BadRequest.decode(any.value).field_violations) {
+        out.fields[v.field] = v.description;
+      }
+    } else if (type === "google.rpc.RetryInfo") {
+      const d = rpcTypes.RetryInfo.decode(any.value).retry_delay;
+      out.retryDelaySeconds = Number(d?.seconds ?? 0) + (d?.nanos ?? 0) / 1e9;
+    }
+  }
+  return out;
 }
 
 // One system's connection to its organisation's gateway. Calls may overlap;
@@ -87,6 +127,16 @@ export class Client {
   // this system submitted) if given.
   status(recordId = "") {
     return this.call("Status", { record_id: recordId });
+  }
+
+  // Follows this system's records (docs/clients.md, "Watching instead of
+  // polling"): a grpc-js readable stream (also async-iterable) of
+  // WatchEvents, `event` naming the case: "arrived", "changed" or
+  // "caught_up". Resume with the cursor of the last event handled.
+  // No deadline; cancel() it to stop (the stream then emits a CANCELLED
+  // error: listen for "error").
+  watch(cursor = "") {
+    return this.stub.Watch({ cursor });
   }
 
   call(method, request) {

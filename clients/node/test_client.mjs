@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { parseArgs } from "node:util";
 
-import { Client, grpc } from "./gatehouse_client.mjs";
+import { Client, errorDetails, grpc } from "./gatehouse_client.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -106,6 +106,49 @@ const checks = {
       }
       assert.equal((await ehr.status()).outbox_depth, before);
     });
+  },
+
+  async "refusals carry details: reason, field, declared values, deciding rule"() {
+    await withClient(args.sender, "nhs-trust-a/ehr", async (ehr) => {
+      const refusal = (labelsGiven, key) =>
+        ehr.submit(labelsGiven, Buffer.from("{}"), key).then(() => null, (err) => err);
+      const bad = await refusal(labels({ caveats: ["BANANA"] }), "node-details-1");
+      assert.ok(bad, "an undeclared caveat was accepted");
+      const d = errorDetails(bad);
+      assert.equal(d.reason, "LABEL_NOT_DECLARED");
+      assert.equal(d.domain, "gatehouse");
+      assert.ok("labels.caveats" in d.fields, JSON.stringify(d));
+      assert.ok(d.metadata.allowedValues.includes("PERSONAL"), JSON.stringify(d));
+      assert.equal(d.retryDelaySeconds, null);
+      const denied = await refusal(labels({ caveats: ["MEDICAL"] }), "node-details-2");
+      assert.equal(denied?.code, grpc.status.PERMISSION_DENIED);
+      assert.equal(errorDetails(denied).reason, "POLICY_FORBIDDEN");
+      assert.equal(errorDetails(denied).metadata.rule, "medical-stays-in-health");
+    });
+  },
+
+  async "watch announces an arrival and resumes from its cursor"() {
+    await withClient(args.recipient, "council-a/care", (care) =>
+      withClient(args.sender, "nhs-trust-a/ehr", async (ehr) => {
+        await care.ack((await collect(care.fetchAll())).map((r) => r.record_id));
+        const stream = care.watch();
+        stream.on("error", () => {}); // CANCELLED, below
+        const events = stream[Symbol.asyncIterator]();
+        assert.equal((await events.next()).value.event, "caught_up");
+        const first = await ehr.submit(labels(), Buffer.from("{}"), "node-watch-1");
+        const arrived = (await events.next()).value;
+        assert.equal(arrived.event, "arrived");
+        assert.equal(arrived.arrived.record_id, first.record_id);
+        stream.cancel();
+        const second = await ehr.submit(labels(), Buffer.from("{}"), "node-watch-2");
+        const resumed = care.watch(arrived.cursor);
+        resumed.on("error", () => {});
+        const rest = resumed[Symbol.asyncIterator]();
+        assert.equal((await rest.next()).value.arrived.record_id, second.record_id);
+        assert.equal((await rest.next()).value.event, "caught_up");
+        resumed.cancel();
+        await care.ack((await collect(care.fetchAll())).map((r) => r.record_id));
+      }));
   },
 
   // A certificate without a psn:// identity connects (the CA issued it)
