@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, every Debian 12 package Gatehouse needs to build,
 # test and run its demo, then the Node example client's locked npm packages
-# (clients/node/package-lock.json) into clients/node/node_modules. Safe to
+# (examples/node/package-lock.json) into examples/node/node_modules. Safe to
 # run again: it installs only what is missing or out of date.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -50,9 +50,9 @@ fi
 
 # The Node example client's packages, exactly as locked; --ignore-scripts:
 # they are plain JavaScript and need no install scripts.
-node_dir="$root/clients/node"
+node_dir="$root/examples/node"
 if [ ! -d "$node_dir/node_modules" ] || [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules" ]; then
-  echo "setup: npm ci in clients/node"
+  echo "setup: npm ci in examples/node"
   npm ci --prefix "$node_dir" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
   touch "$node_dir/node_modules"
 fi

@@ -1,7 +1,7 @@
-// The example clients in clients/, run as their authors run them against
-// real gateways with stock TLS settings: clients/python/test_client.py with
-// Debian's python3-grpcio, clients/node/test_client.mjs with @grpc/grpc-js
-// from clients/node/node_modules (scripts/setup.sh installs both).
+// The example clients in examples/, run as their authors run them against
+// real gateways with stock TLS settings: examples/python/test_client.py with
+// Debian's python3-grpcio, examples/node/test_client.mjs with @grpc/grpc-js
+// from examples/node/node_modules (scripts/setup.sh installs both).
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -36,7 +36,7 @@ TEST(ClientsIntegrationTest, PythonClientWithStockSettingsSubmitsFetchesAcksAndR
   ASSERT_TRUE(cluster.Start("nhs-trust-a"));
   ASSERT_TRUE(cluster.Start("council-a"));
   const std::string command = std::string(GATEHOUSE_PYTHON) + " -B " + GATEHOUSE_SOURCE_DIR +
-                              "/clients/python/test_client.py --pki " + TestPki::Get().dir() +
+                              "/examples/python/test_client.py --pki " + TestPki::Get().dir() +
                               GatewayArguments(cluster) + " --directory " + cluster.dir() +
                               "/directory.signed";
   std::string out;
@@ -49,7 +49,7 @@ TEST(ClientsIntegrationTest, PythonClientWithStockSettingsSubmitsFetchesAcksAndR
 
 TEST(ClientsIntegrationTest, NodeClientWithStockSettingsSubmitsFetchesAcksAndReadsErrors) {
   const std::string node = GATEHOUSE_NODE;
-  const std::string client_dir = std::string(GATEHOUSE_SOURCE_DIR) + "/clients/node";
+  const std::string client_dir = std::string(GATEHOUSE_SOURCE_DIR) + "/examples/node";
   // Missing pieces fail, never skip: CI must run this client.
   ASSERT_TRUE(node.find("NOTFOUND") == std::string::npos && !node.empty())
       << "no node or nodejs found when CMake configured: run scripts/setup.sh, then "
@@ -57,7 +57,7 @@ TEST(ClientsIntegrationTest, NodeClientWithStockSettingsSubmitsFetchesAcksAndRea
   for (const char* package : {"@grpc/grpc-js", "@grpc/proto-loader"}) {
     ASSERT_TRUE(std::filesystem::exists(client_dir + "/node_modules/" + package))
         << client_dir << "/node_modules has no " << package
-        << ": run scripts/setup.sh (it runs npm ci --prefix clients/node)";
+        << ": run scripts/setup.sh (it runs npm ci --prefix examples/node)";
   }
   Cluster cluster;
   ASSERT_TRUE(cluster.Start("nhs-trust-a"));

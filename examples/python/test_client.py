@@ -1,7 +1,7 @@
 """Runs the example client against two running gateways, as ctest does
 (tests/gateway/clients_integration_test.cc starts them):
 
-    python3 clients/python/test_client.py --pki DIR \
+    python3 examples/python/test_client.py --pki DIR \
         --sender localhost:PORT --recipient 127.0.0.1:PORT --directory FILE
 
 DIR is a development PKI (certs/gen-dev-pki.sh). The sender is

@@ -1,13 +1,13 @@
 // Runs the example client against two running gateways, as ctest does
 // (tests/gateway/clients_integration_test.cc starts them):
 //
-//   node clients/node/test_client.mjs --pki DIR \
+//   node examples/node/test_client.mjs --pki DIR \
 //       --sender localhost:PORT --recipient 127.0.0.1:PORT
 //
 // DIR is a development PKI (certs/gen-dev-pki.sh). The sender is
 // nhs-trust-a's gateway (system ehr), the recipient council-a's (system
 // care). Prints each check and "N of M checks passed"; exits 0 only if
-// every check passed. Needs clients/node/node_modules (scripts/setup.sh).
+// every check passed. Needs examples/node/node_modules (scripts/setup.sh).
 import assert from "node:assert/strict";
 import path from "node:path";
 import { parseArgs } from "node:util";
