@@ -86,10 +86,11 @@ absl::Status ValidateConfig(const v1::GatewayConfig& c) {
     return absl::InvalidArgumentError("config: deliverBurstPerOrg must not be negative");
   }
   if (c.policy().min_signatures() < 0 || c.replay_window_seconds() < 0 ||
-      c.cosign_interval_seconds() < 0 || c.audit().checkpoint_interval_ms() < 0) {
+      c.cosign_interval_seconds() < 0 || c.audit().checkpoint_interval_ms() < 0 ||
+      c.acknowledgement_poll_ms() < 0) {
     return absl::InvalidArgumentError(
-        "config: policy.minSignatures, replayWindowSeconds, cosignIntervalSeconds and "
-        "audit.checkpointIntervalMs must not be negative");
+        "config: policy.minSignatures, replayWindowSeconds, cosignIntervalSeconds, "
+        "acknowledgementPollMs and audit.checkpointIntervalMs must not be negative");
   }
   if (c.retry().initial_backoff_ms() < 0 || c.retry().max_backoff_ms() < 0 ||
       c.retry().deliver_timeout_ms() < 0) {
@@ -130,6 +131,7 @@ void FillDefaults(v1::GatewayConfig* c) {
   if (p->min_signatures() == 0) p->set_min_signatures(1);
   if (c->replay_window_seconds() == 0) c->set_replay_window_seconds(7 * 24 * 3600);
   if (c->cosign_interval_seconds() == 0) c->set_cosign_interval_seconds(10);
+  if (c->acknowledgement_poll_ms() == 0) c->set_acknowledgement_poll_ms(2000);
   v1::AuditConfig* a = c->mutable_audit();
   if (a->checkpoint_interval_ms() == 0) a->set_checkpoint_interval_ms(1000);
   if (a->checkpoint_every_entries() == 0) a->set_checkpoint_every_entries(10000);

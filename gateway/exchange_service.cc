@@ -38,6 +38,7 @@ v1::Receipt ReceiptFor(const OutboxEntry& entry) {
   r.set_last_error(entry.last_error);
   r.set_audit_index(entry.record.audit_index());
   *r.mutable_rule_ids() = entry.record.rule_ids();
+  r.set_acknowledged_unix_ms(entry.acked_ms);
   if (!entry.receipt.receipt().empty()) {
     r.mutable_delivery()->ParseFromString(entry.receipt.receipt());
     *r.mutable_signed_delivery() = entry.receipt;

@@ -41,6 +41,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   RETURN_IF_ERROR(gw->Listen());
   gw->sender_->Start();
   gw->cosigner_->Start();
+  gw->acknowledgements_->Start();
   gw->UpdateHealth();
   gw->watcher_ = std::thread([raw = gw.get()] { raw->WatchFiles(); });
   const v1::GatewayConfig& c = gw->config_;
@@ -197,6 +198,7 @@ void Gateway::Wire(OwnKeys* own) {
   exchange_ = std::make_unique<ExchangeService>(&ctx_, sender_.get());
   peer_ = std::make_unique<PeerService>(&ctx_);
   cosigner_ = std::make_unique<Cosigner>(&ctx_, *std::move(own->cosigner_key));
+  acknowledgements_ = std::make_unique<AcknowledgementPoller>(&ctx_);
 }
 
 void Gateway::PublishTrust() { trust_.Publish(ComposeTrust(ctx_)); }
@@ -326,6 +328,7 @@ void Gateway::Shutdown(absl::Duration grace) {
   if (seal_queue_) seal_queue_->Stop();
   if (sender_) sender_->Stop();
   if (cosigner_) cosigner_->Stop();
+  if (acknowledgements_) acknowledgements_->Stop();
   {
     absl::MutexLock lock(&watch_mu_);
     watch_stopping_ = true;

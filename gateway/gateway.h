@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gatehouse/v1/config.pb.h"
+#include "gateway/acknowledgements.h"
 #include "gateway/admin_server.h"
 #include "audit/audit_log.h"
 #include "gateway/auditor.h"
@@ -154,6 +155,7 @@ class Gateway {
   std::unique_ptr<OutboxSender> sender_;
   std::unique_ptr<SealQueue> seal_queue_;
   std::unique_ptr<Cosigner> cosigner_;
+  std::unique_ptr<AcknowledgementPoller> acknowledgements_;
   std::unique_ptr<ExchangeService> exchange_;
   std::unique_ptr<PeerService> peer_;
   std::unique_ptr<grpc::Server> client_server_;

@@ -79,25 +79,11 @@ std::vector<std::string> VerifiedCosignerOrgs(const audit::SignedCheckpoint& cp,
 }
 
 void Cosigner::Start() {
-  thread_ = std::thread([this] {
-    const absl::Duration period = absl::Seconds(ctx_->config->cosign_interval_seconds());
-    while (true) {
-      {
-        absl::MutexLock lock(&mu_);
-        if (mu_.AwaitWithTimeout(absl::Condition(&stopping_), period)) return;
-      }
-      RunOnce();
-    }
-  });
+  rounds_.Start(std::chrono::seconds(ctx_->config->cosign_interval_seconds()),
+                [this] { RunOnce(); });
 }
 
-void Cosigner::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-  }
-  if (thread_.joinable()) thread_.join();
-}
+void Cosigner::Stop() { rounds_.Stop(); }
 
 std::map<std::string, std::string> Cosigner::alarms() const {
   absl::MutexLock lock(&mu_);
@@ -226,7 +212,9 @@ absl::StatusOr<std::unique_ptr<ProofCall>> PrepareProof(const GatewayContext& ct
                                                         const OutboxEntry& entry) {
   auto p = std::make_unique<ProofCall>();
   p->to = entry.record.labels().recipient_org();
-  if (entry.state != v1::RECORD_STATE_DELIVERED || entry.receipt.receipt().empty()) {
+  if ((entry.state != v1::RECORD_STATE_DELIVERED &&
+       entry.state != v1::RECORD_STATE_ACKNOWLEDGED) ||
+      entry.receipt.receipt().empty()) {
     return absl::FailedPreconditionError(
         "the record has not been delivered, so there is no receipt to prove");
   }

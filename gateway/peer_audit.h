@@ -30,6 +30,7 @@
 #include "gatehouse/v1/exchange.pb.h"
 #include "audit/checkpoint.h"
 #include "audit/note.h"
+#include "common/periodic.h"
 #include "gateway/context.h"
 
 namespace gatehouse {
@@ -58,8 +59,7 @@ class Cosigner {
   const audit::NoteSigner key_;
   mutable absl::Mutex mu_;
   std::map<std::string, std::string> alarms_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  Periodic rounds_;
 };
 
 // The organisations whose cosigner key, as `directory` lists it, made a valid

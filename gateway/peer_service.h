@@ -39,7 +39,8 @@ namespace gatehouse {
 // and it writes and reads a spool file.
 using PeerServiceBase = v1::Peer::WithCallbackMethod_Deliver<
     v1::Peer::WithCallbackMethod_GetCheckpoint<v1::Peer::WithCallbackMethod_PutCosignature<
-        v1::Peer::WithCallbackMethod_GetInclusionProof<v1::Peer::Service>>>>;
+        v1::Peer::WithCallbackMethod_GetInclusionProof<
+            v1::Peer::WithCallbackMethod_GetAcknowledged<v1::Peer::Service>>>>>;
 
 class PeerService final : public PeerServiceBase {
  public:
@@ -63,6 +64,10 @@ class PeerService final : public PeerServiceBase {
   grpc::ServerUnaryReactor* GetInclusionProof(grpc::CallbackServerContext* context,
                                               const v1::GetInclusionProofRequest* request,
                                               v1::GetInclusionProofResponse* response) override;
+  // gateway/acknowledgements.cc.
+  grpc::ServerUnaryReactor* GetAcknowledged(grpc::CallbackServerContext* context,
+                                            const v1::GetAcknowledgedRequest* request,
+                                            v1::GetAcknowledgedResponse* response) override;
   grpc::Status DeliverStream(grpc::ServerContext* context,
                              grpc::ServerReader<v1::DeliverChunk>* reader,
                              v1::DeliverResponse* response) override;

@@ -45,6 +45,8 @@ struct MailboxSeen {
   std::string sender_org;  // the organisation that delivered it
   std::string envelope_sha256;
   v1::SignedReceipt receipt;
+  // When the last system it waited for acknowledged it; 0 until then.
+  int64_t acked_ms = 0;
 };
 
 struct MailboxPut {

@@ -43,6 +43,9 @@ struct OutboxEntry {
   // Grows with every change of state of any outbox row (queued, delivered,
   // rejected); this row's latest. The cursor of OutboxChanges.
   int64_t change_seq = 0;
+  // When the recipient's systems acknowledged it (state ACKNOWLEDGED);
+  // 0 until then.
+  int64_t acked_ms = 0;
 };
 
 class OutboxStore {
@@ -124,6 +127,17 @@ class OutboxStore {
   // follows. A row that changed twice since is listed once, as it is now.
   virtual absl::StatusOr<std::vector<OutboxEntry>> OutboxChanges(const std::string& sender_system,
                                                                 int64_t after_seq, int limit) = 0;
+  // Delivered records not yet known to be acknowledged by the recipient's
+  // systems, those whose recipient was asked longest ago (MarkChecked)
+  // first, at most `limit`.
+  virtual absl::StatusOr<std::vector<OutboxEntry>> AwaitingAcknowledgement(int limit) = 0;
+  // Notes that the recipients of `record_ids` were asked at `now_ms`.
+  virtual absl::Status MarkChecked(const std::vector<std::string>& record_ids,
+                                   int64_t now_ms) = 0;
+  // A delivered record's recipient systems acknowledged it at `acked_ms`:
+  // state ACKNOWLEDGED (a change, for OutboxChanges). A record not in
+  // state DELIVERED is left as it is.
+  virtual absl::Status MarkAcknowledged(const std::string& record_id, int64_t acked_ms) = 0;
 };
 
 }  // namespace gatehouse

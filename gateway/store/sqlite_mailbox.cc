@@ -34,8 +34,8 @@ absl::StatusOr<MailboxEntry> ReadMailboxRow(Stmt& s) {
 absl::StatusOr<MailboxSeen> FindMailboxOn(sqlite3* db, const std::string& sender_org,
                                           const std::string& record_id) {
   // By index mailbox_record; the sender's own row first if there are more.
-  Stmt find(db, "SELECT sender_org, envelope_sha256, receipt FROM mailbox WHERE record_id = ? "
-                "ORDER BY sender_org = ? DESC LIMIT 1");
+  Stmt find(db, "SELECT sender_org, envelope_sha256, receipt, acked_ms FROM mailbox "
+                "WHERE record_id = ? ORDER BY sender_org = ? DESC LIMIT 1");
   RETURN_IF_ERROR(find.ok());
   find.Bind(1, record_id);
   find.Bind(2, sender_org);
@@ -45,6 +45,7 @@ absl::StatusOr<MailboxSeen> FindMailboxOn(sqlite3* db, const std::string& sender
   MailboxSeen seen;
   seen.sender_org = find.Text(0);
   seen.envelope_sha256 = find.Text(1);
+  seen.acked_ms = find.IsNull(3) ? 0 : find.Int(3);
   if (!seen.receipt.ParseFromString(find.Text(2))) {
     return absl::DataLossError("store: a mailbox receipt does not parse");
   }

@@ -23,7 +23,7 @@ namespace {
 
 constexpr const char* kOutboxColumns =
     "SELECT idempotency_key, record, state, attempts, next_attempt_ms, "
-    "delivered_ms, last_error, receipt, change_seq FROM outbox ";
+    "delivered_ms, last_error, receipt, change_seq, acked_ms FROM outbox ";
 // The next change number, inside the write's transaction.
 constexpr const char* kNextChange = "(SELECT COALESCE(MAX(change_seq), 0) + 1 FROM outbox)";
 
@@ -40,6 +40,7 @@ absl::StatusOr<OutboxEntry> ReadOutboxRow(Stmt& s) {
   e.delivered_ms = s.Int(5);
   e.last_error = s.Text(6);
   e.change_seq = s.Int(8);
+  e.acked_ms = s.Int(9);
   return e;
 }
 
@@ -161,6 +162,44 @@ absl::StatusOr<std::vector<OutboxEntry>> SqliteStore::OutboxChanges(
   s.Bind(2, after_seq);
   s.Bind(3, limit);
   return ReadOutboxRows(s);
+}
+
+absl::StatusOr<std::vector<OutboxEntry>> SqliteStore::AwaitingAcknowledgement(int limit) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s(reader_, (std::string(kOutboxColumns) + "WHERE state = ? ORDER BY checked_ms LIMIT ?")
+                      .c_str());
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_DELIVERED));
+  s.Bind(2, limit);
+  return ReadOutboxRows(s);
+}
+
+absl::Status SqliteStore::MarkChecked(const std::vector<std::string>& record_ids,
+                                      int64_t now_ms) {
+  return RunWrite([&](sqlite3* db, int64_t*) -> absl::Status {
+    for (const std::string& id : record_ids) {
+      Stmt s(db, "UPDATE outbox SET checked_ms = ? WHERE record_id = ?");
+      RETURN_IF_ERROR(s.ok());
+      s.Bind(1, now_ms);
+      s.Bind(2, id);
+      RETURN_IF_ERROR(s.Done());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SqliteStore::MarkAcknowledged(const std::string& record_id, int64_t acked_ms) {
+  return RunWrite([&](sqlite3* db, int64_t*) -> absl::Status {
+    Stmt s(db, absl::StrCat("UPDATE outbox SET state = ?, acked_ms = ?, change_seq = ",
+                            kNextChange, " WHERE record_id = ? AND state = ?")
+                   .c_str());
+    RETURN_IF_ERROR(s.ok());
+    s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_ACKNOWLEDGED));
+    s.Bind(2, acked_ms);
+    s.Bind(3, record_id);
+    s.Bind(4, static_cast<int64_t>(v1::RECORD_STATE_DELIVERED));
+    return s.Done();
+  });
 }
 
 absl::StatusOr<int64_t> SqliteStore::NextAttemptMs() {

@@ -82,6 +82,14 @@ UPDATE outbox SET change_seq = rowid;
 CREATE INDEX outbox_change ON outbox (change_seq);
 CREATE INDEX outbox_changes_of ON outbox (sender_system, change_seq);
 )sql",
+    // 5: a delivered record learns when the recipient's systems
+    // acknowledged it (acked_ms); checked_ms says when the recipient's
+    // gateway was last asked, so the oldest-asked are asked first.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN acked_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN checked_ms INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX outbox_unacknowledged ON outbox (state, checked_ms);
+)sql",
 };
 constexpr int kSchemaVersion = kBaseVersion + static_cast<int>(std::size(kMigrations));
 

@@ -71,6 +71,9 @@ class SqliteStore final : public Store {
   absl::StatusOr<int64_t> OutboxDepth() override;
   absl::StatusOr<std::vector<OutboxEntry>> OutboxChanges(const std::string& sender_system,
                                                         int64_t after_seq, int limit) override;
+  absl::StatusOr<std::vector<OutboxEntry>> AwaitingAcknowledgement(int limit) override;
+  absl::Status MarkChecked(const std::vector<std::string>& record_ids, int64_t now_ms) override;
+  absl::Status MarkAcknowledged(const std::string& record_id, int64_t acked_ms) override;
 
   // IdempotencyStore.
   absl::StatusOr<OutboxEntry> FindByIdempotencyKey(const std::string& system,

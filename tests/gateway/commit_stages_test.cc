@@ -65,6 +65,15 @@ class FakeOutbox : public OutboxStore {
                                                         int) override {
     return absl::UnimplementedError("not used by the commit stages");
   }
+  absl::StatusOr<std::vector<OutboxEntry>> AwaitingAcknowledgement(int) override {
+    return absl::UnimplementedError("not used by the commit stages");
+  }
+  absl::Status MarkChecked(const std::vector<std::string>&, int64_t) override {
+    return absl::UnimplementedError("not used by the commit stages");
+  }
+  absl::Status MarkAcknowledged(const std::string&, int64_t) override {
+    return absl::UnimplementedError("not used by the commit stages");
+  }
 
   absl::Status fail;
   std::vector<OutboxEntry> rows;

@@ -3,6 +3,7 @@
 // resume from a cursor without a miss or a repeat, and the caller's
 // certificate is checked again before every event.
 #include <chrono>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -153,6 +154,67 @@ TEST_F(WatchIntegrationTest, ASenderFollowsItsRecordsFromQueuedToDeliveredWithTh
   std::vector<v1::WatchEvent> rest = resumed.UntilCaughtUp();
   ASSERT_EQ(rest.size(), 2u);
   EXPECT_EQ(rest[0].changed().state(), v1::RECORD_STATE_DELIVERED);
+}
+
+// The sender learns that the recipient's systems took its record: the
+// recipient's gateway is asked (Peer.GetAcknowledged) and the record turns
+// ACKNOWLEDGED, in Watch and in Status.
+TEST_F(WatchIntegrationTest, ASenderLearnsThatTheRecipientAcknowledgedItsRecord) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a", R"("acknowledgementPollMs": 200)"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  auto care = cluster_.Client("council-a", "council-a/care");
+  Watcher watch(*ehr, "");
+  ASSERT_TRUE(watch.UntilCaughtUp().back().caught_up());
+  const std::string id = Submit(*ehr, "{\"n\":1}");
+  // QUEUED then DELIVERED, or DELIVERED alone if both changes were made
+  // before the watch looked (a row is listed as it is now).
+  v1::WatchEvent delivered;
+  do {
+    ASSERT_TRUE(watch.Next(&delivered));
+  } while (delivered.changed().state() == v1::RECORD_STATE_QUEUED);
+  ASSERT_EQ(delivered.changed().state(), v1::RECORD_STATE_DELIVERED);
+  // Fetched but not acknowledged: still DELIVERED after a few rounds.
+  ASSERT_EQ(FetchAll(*care).records_size(), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  v1::StatusRequest ask;
+  ask.set_record_id(id);
+  v1::StatusResponse status;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Status, *ehr, ask, &status).ok());
+  EXPECT_EQ(status.receipt().state(), v1::RECORD_STATE_DELIVERED);
+
+  v1::AckRequest ack;
+  ack.add_record_ids(id);
+  v1::AckResponse acked;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Ack, *care, ack, &acked).ok());
+  v1::WatchEvent taken;
+  ASSERT_TRUE(watch.Next(&taken));
+  EXPECT_EQ(taken.changed().record_id(), id);
+  EXPECT_EQ(taken.changed().state(), v1::RECORD_STATE_ACKNOWLEDGED);
+  EXPECT_GT(taken.changed().acknowledged_unix_ms(), 0);
+  EXPECT_FALSE(taken.changed().signed_delivery().signature().empty());
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Status, *ehr, ask, &status).ok());
+  EXPECT_EQ(status.receipt().state(), v1::RECORD_STATE_ACKNOWLEDGED);
+
+  // Another organisation's gateway asking about the record learns nothing;
+  // the sender's own gateway learns it; too many ids are refused.
+  v1::GetAcknowledgedRequest probe;
+  probe.add_record_ids(id);
+  v1::GetAcknowledgedResponse answer;
+  ASSERT_TRUE(Call(&v1::Peer::Stub::GetAcknowledged,
+                   *cluster_.PeerClient("council-a", "police-a/gateway"), probe, &answer)
+                  .ok());
+  EXPECT_EQ(answer.records_size(), 0);
+  ASSERT_TRUE(Call(&v1::Peer::Stub::GetAcknowledged,
+                   *cluster_.PeerClient("council-a", "nhs-trust-a/gateway"), probe, &answer)
+                  .ok());
+  ASSERT_EQ(answer.records_size(), 1);
+  EXPECT_EQ(answer.records(0).acknowledged_unix_ms(), taken.changed().acknowledged_unix_ms());
+  for (int i = 0; i < 300; ++i) probe.add_record_ids(std::to_string(i));
+  EXPECT_EQ(Call(&v1::Peer::Stub::GetAcknowledged,
+                 *cluster_.PeerClient("council-a", "nhs-trust-a/gateway"), probe, &answer)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(WatchIntegrationTest, ACursorTheGatewayDidNotIssueIsInvalidArgument) {

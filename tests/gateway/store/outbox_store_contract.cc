@@ -96,6 +96,48 @@ TEST_P(OutboxStoreContract, ChangesAreListedInTheOrderTheyHappenedPerSystem) {
   EXPECT_TRUE(ids((*changed)[1].change_seq).empty());
 }
 
+// Records delivered and not yet known to be acknowledged are asked about
+// oldest-asked first; an acknowledgement is a change of state, only from
+// DELIVERED, and survives a reopen.
+TEST_P(OutboxStoreContract, DeliveredRecordsAwaitAcknowledgementInTurn) {
+  bool inserted;
+  for (const char* id : {"a", "b", "c"}) {
+    ASSERT_TRUE(outbox().AddToOutbox(Request(id), "", 100, &inserted).ok());
+  }
+  ASSERT_TRUE(outbox().MarkDelivered("a", 200, Receipt("a")).ok());
+  ASSERT_TRUE(outbox().MarkDelivered("b", 200, Receipt("b")).ok());
+  auto ids = [&](int limit) {
+    std::vector<std::string> out;
+    absl::StatusOr<std::vector<OutboxEntry>> waiting = outbox().AwaitingAcknowledgement(limit);
+    EXPECT_TRUE(waiting.ok()) << waiting.status();
+    for (const OutboxEntry& e : waiting.value_or(std::vector<OutboxEntry>())) {
+      out.push_back(e.record.record_id());
+    }
+    return out;
+  };
+  EXPECT_EQ(ids(10).size(), 2u);  // c is still queued
+  // The one asked about goes to the back.
+  const std::string first = ids(1)[0];
+  ASSERT_TRUE(outbox().MarkChecked({first}, 300).ok());
+  EXPECT_NE(ids(1)[0], first);
+
+  const int64_t before = outbox().GetOutbox("a")->change_seq;
+  ASSERT_TRUE(outbox().MarkAcknowledged("a", 400).ok());
+  absl::StatusOr<OutboxEntry> a = outbox().GetOutbox("a");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->state, v1::RECORD_STATE_ACKNOWLEDGED);
+  EXPECT_EQ(a->acked_ms, 400);
+  EXPECT_GT(a->change_seq, before);
+  EXPECT_EQ(ids(10), (std::vector<std::string>{"b"}));
+  // Not from any other state: a queued record stays queued.
+  ASSERT_TRUE(outbox().MarkAcknowledged("c", 500).ok());
+  EXPECT_EQ(outbox().GetOutbox("c")->state, v1::RECORD_STATE_QUEUED);
+  EXPECT_EQ(outbox().GetOutbox("c")->acked_ms, 0);
+  Reopen();
+  EXPECT_EQ(outbox().GetOutbox("a")->state, v1::RECORD_STATE_ACKNOWLEDGED);
+  EXPECT_EQ(outbox().GetOutbox("a")->acked_ms, 400);
+}
+
 TEST_P(OutboxStoreContract, UnknownRecordIsNotFound) {
   EXPECT_EQ(outbox().GetOutbox("nope").status().code(), absl::StatusCode::kNotFound);
 }
