@@ -53,6 +53,8 @@ ApiAnswer Api::Handle(absl::string_view path, absl::string_view body) const {
     answer = Compare(body);
   } else if (path == "/api/test") {
     answer = Test(body);
+  } else if (path == "/api/flows") {
+    answer = Flows(body);
   } else {
     return ErrorAnswer(absl::NotFoundError(absl::StrCat("no endpoint ", path)));
   }

@@ -16,6 +16,13 @@
 //                                             against the bundle in force if
 //                                             "against" is left out
 //   /api/test     {source, cases}          -> cases (failing first), coverage
+//   /api/flows    {source, classification?, record_type?, purpose?, caveats?}
+//                                          -> for each classification (or
+//                                             the one given) and each pair
+//                                             of distinct organisations, the
+//                                             /api/ask decision; record type
+//                                             and purpose default to the
+//                                             first declared, caveats to none
 //
 // Thread-safe: const after Create.
 //
@@ -66,6 +73,7 @@ class Api {
   absl::StatusOr<JsonValue> Ask(absl::string_view body) const;
   absl::StatusOr<JsonValue> Compare(absl::string_view body) const;
   absl::StatusOr<JsonValue> Test(absl::string_view body) const;
+  absl::StatusOr<JsonValue> Flows(absl::string_view body) const;
 
   std::optional<policy::Model> bundle_model_;
 };

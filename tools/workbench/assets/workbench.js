@@ -122,6 +122,92 @@
     });
   });
 
+  // --- See: the flows as a grid, one classification (layer) at a time -----------
+  var flows = null;  // the last /api/flows answer, every layer
+
+  function cellClass(outcome) {
+    var known = {"permitted": 1, "forbidden": 1, "no-permit": 1, "write-down": 1};
+    return "cell cell-" + (known[outcome] ? outcome.replace("-", "") : "other");
+  }
+
+  function askAbout(layer, c) {
+    var values = {sender: c.sender, recipient: c.recipient, type: flows.record_type,
+                  classification: layer, purpose: flows.purpose,
+                  caveats: flows.caveats.join(", "), originator: "", role: "",
+                  "legal-basis": ""};
+    Object.keys(values).forEach(function (f) { $("ask-" + f).value = values[f]; });
+    $("ask-panel").open = true;
+    $("ask-run").click();
+  }
+
+  function flowCell(layer, c) {
+    var td = el("td", undefined, cellClass(c.outcome));
+    td.appendChild(el("div", c.outcome, "outcome"));
+    if (c.marks) td.appendChild(el("div", c.marks, "marks"));
+    td.dataset.sender = c.sender;
+    td.dataset.recipient = c.recipient;
+    td.title = c.sender + " -> " + c.recipient + ": " + c.outcome +
+        (c.rules.length ? " by " + c.rules.join(", ") : "") +
+        (c.obligations ? "; " + c.obligations : "");
+    td.addEventListener("click", function () { askAbout(layer, c); });
+    return td;
+  }
+
+  function drawGrid() {
+    var out = $("see-result");
+    clear(out);
+    var layer = $("see-classification").value;
+    var cells = {};
+    flows.layers.forEach(function (l) {
+      if (l.classification !== layer) return;
+      l.cells.forEach(function (c) { cells[c.sender + "\n" + c.recipient] = c; });
+    });
+    var table = el("table");
+    table.id = "see-grid";
+    var head = el("tr");
+    head.appendChild(el("th", "sender \\ recipient"));
+    flows.organisations.forEach(function (r) { head.appendChild(el("th", r)); });
+    table.appendChild(head);
+    flows.organisations.forEach(function (s) {
+      var row = el("tr");
+      row.appendChild(el("th", s));
+      flows.organisations.forEach(function (r) {
+        var c = cells[s + "\n" + r];
+        row.appendChild(c ? flowCell(layer, c) : el("td", "-", "cell-self"));
+      });
+      table.appendChild(row);
+    });
+    out.appendChild(el("div", flows.record_type + " for " + flows.purpose + " at " + layer +
+                              (flows.caveats.length ? " with " + flows.caveats.join(", ") : "")));
+    out.appendChild(table);
+  }
+
+  function chooseLayers(classifications) {
+    var select = $("see-classification");
+    var chosen = select.value;
+    clear(select);
+    classifications.forEach(function (c) {
+      var option = el("option", c);
+      option.value = c;
+      select.appendChild(option);
+    });
+    if (classifications.indexOf(chosen) >= 0) select.value = chosen;
+  }
+
+  function runSee() {
+    var body = {source: editor.getValue(), caveats: $("see-caveats").value};
+    if ($("see-type").value.trim() !== "") body.record_type = $("see-type").value.trim();
+    if ($("see-purpose").value.trim() !== "") body.purpose = $("see-purpose").value.trim();
+    return post("/api/flows", body).then(function (answer) {
+      if (!answer.ok) { flows = null; showError($("see-result"), answer); return; }
+      flows = answer.data;
+      chooseLayers(flows.classifications);
+      drawGrid();
+    });
+  }
+  $("see-run").addEventListener("click", runSee);
+  $("see-classification").addEventListener("change", function () { if (flows) drawGrid(); });
+
   // --- Compare -----------------------------------------------------------------
   $("compare-run").addEventListener("click", function () {
     var body = {source: editor.getValue()};

@@ -3,7 +3,8 @@
 chromium-driver and python3-selenium): start the real binary on a free
 loopback port, type a policy mistake and see the compiler's diagnostic, apply
 its fix, ask a what-if, compare two versions and see the newly permitted
-flow, run the officer's cases. A screenshot of each step goes to SHOTS_DIR.
+flow, run the officer's cases, see the flows as a grid and click a cell to
+ask about it. A screenshot of each step goes to SHOTS_DIR.
 
 Usage: workbench_browser_test.py WORKBENCH_BINARY SOURCE_DIR SHOTS_DIR
 
@@ -155,6 +156,38 @@ def run_cases(s):
     s.shot("tests")
 
 
+def see_flows(s):
+    from selenium.webdriver.support.ui import Select
+    s.driver.find_element("id", "see-type").send_keys("discharge_summary")
+    s.driver.find_element("id", "see-purpose").send_keys("direct_care")
+    s.driver.find_element("id", "see-run").click()
+    s.wait_for("see-result", "nhs-trust-a", "council-a", "police-a")
+    Select(s.driver.find_element("id", "see-classification")).select_by_value(
+        "OFFICIAL-SENSITIVE")
+    s.wait_for("see-result", "at OFFICIAL-SENSITIVE")
+    cell = s.driver.find_element(
+        "css selector",
+        '#see-grid td[data-sender="nhs-trust-a"][data-recipient="council-a"]')
+    classes = cell.get_attribute("class").split()
+    if "cell-permitted" not in classes or "enc" not in cell.text:
+        fail("nhs-trust-a -> council-a is not a permitted cell marked enc: %r %r"
+             % (classes, cell.text))
+    colour = cell.value_of_css_property("background-color")
+    if colour in ("rgba(0, 0, 0, 0)", "transparent"):
+        fail("the permitted cell is not coloured (CSS not applied?)")
+    other = s.driver.find_element(
+        "css selector", '#see-grid td[data-sender="council-a"][data-recipient="police-a"]')
+    if "cell-nopermit" not in other.get_attribute("class").split():
+        fail("council-a -> police-a is not a no-permit cell: %r" % other.get_attribute("class"))
+    cell.click()
+    s.wait_for("ask-result", "ALLOWED", "health-council-care", "encrypt")
+    if s.driver.find_element("id", "ask-classification").get_attribute("value") != \
+            "OFFICIAL-SENSITIVE":
+        fail("clicking the cell did not fill the Ask form with its classification")
+    s.driver.execute_script("document.getElementById('ask-panel').scrollIntoView();")
+    s.shot("see")
+
+
 def no_policy_violations(driver):
     for entry in driver.get_log("browser"):
         if entry["level"] == "SEVERE":
@@ -186,6 +219,7 @@ def main():
         with open(policy) as f:
             compare_versions(s, f.read())
         run_cases(s)
+        see_flows(s)
         no_policy_violations(driver)
         if proc.poll() is not None:
             fail("the workbench exited during the test")
@@ -195,7 +229,8 @@ def main():
         proc.terminate()
         proc.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
-    print("ok: typed a mistake and fixed it, asked, compared, tested; screenshots in " + shots)
+    print("ok: typed a mistake and fixed it, asked, compared, tested, saw the flows; "
+          "screenshots in " + shots)
 
 
 if __name__ == "__main__":
