@@ -31,6 +31,9 @@ absl::StatusOr<Identity> CallGate::Accepts(absl::StatusOr<Identity> id) const {
 }
 
 std::string CallGate::Describe(const Known& k, absl::string_view pem) {
+  // What an untrusted certificate claims proves nothing, and anyone can
+  // make many: they are summarised as one caller.
+  if (k.facts.ok() && !k.trusted.ok()) return "certificates not issued by a trusted authority";
   if (k.identity.ok()) return k.identity->uri;
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(pem.data()), pem.size());

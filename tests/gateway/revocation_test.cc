@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "proto/error_details.h"
 #include "transport/call_gate.h"
 #include "gateway/config.h"
 #include "gateway/directory_cache.h"
@@ -184,6 +185,31 @@ TEST_F(RevocationTest, RefusalFloodIsSummarisedOnceAnInterval) {
   for (int i = 0; i < 5000; ++i) refusals.Refused("peer", absl::StrCat("caller-", i), "why");
   EXPECT_EQ(refusals.Pending(), 5000);
   EXPECT_LE(refusals.Flush(), 1025);
+}
+
+// A certificate from another CA is refused whatever it claims, and
+// certificates from other CAs count as one caller in the audit summary: a
+// stranger making many of them cannot multiply the entries, nor have one
+// audited under an identity it does not own.
+TEST_F(RevocationTest, CertificatesFromAnotherAuthorityAreRefusedAndSummarisedAsOne) {
+  std::shared_ptr<Revocations> r = *Revocations::Load(tls_);
+  Metrics metrics;
+  RefusalLog refusals(nullptr, &metrics, "nhs-trust-a");
+  CallGate client(CallGate::Port::kClient, "nhs-trust-a", r, &refusals);
+  CallGate peer(CallGate::Port::kPeer, "nhs-trust-a", r, &refusals);
+  absl::StatusOr<Identity> id = client.Check(Pem("bad/untrusted"), absl::Now());
+  EXPECT_EQ(id.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_NE(id.status().message().find("not issued by a trusted authority"), std::string::npos)
+      << id.status();
+  EXPECT_EQ(ErrorInfoOf(id.status())->reason(), "CERTIFICATE_UNTRUSTED");
+  EXPECT_FALSE(peer.Check(Pem("bad/untrusted-gateway"), absl::Now()).ok());
+  EXPECT_FALSE(client.Check(Pem("bad/untrusted-gateway"), absl::Now()).ok());
+  EXPECT_EQ(refusals.Pending(), 3);
+  EXPECT_EQ(refusals.Flush(), 2);  // one caller, on each of the two ports
+  // What the chain carries is never trusted itself: the rogue root sent
+  // along does not make its certificate good.
+  EXPECT_FALSE(r->Trusted(Pem("bad/untrusted"), Pem("bad/rogue-ca/ca")).ok());
+  EXPECT_TRUE(r->Trusted(Pem("nhs-trust-a/ehr")).ok());
 }
 
 // The directory's expiry is a rule of every use, with the grace configured.
