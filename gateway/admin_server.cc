@@ -2,13 +2,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <httplib.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -17,86 +15,15 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "http/deadline_stream.h"
 
 namespace gatehouse {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // For a whole request's head, however slowly its bytes come, and for each
 // write of the answer.
 constexpr std::chrono::milliseconds kRequestAllowance{2000};
 constexpr int kWorkers = 4;
-
-int MillisUntil(Clock::time_point deadline) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return left > 0 ? static_cast<int>(left) : 0;
-}
-
-bool WaitFor(int fd, short events, int timeout_ms) {
-  pollfd p{fd, events, 0};
-  return timeout_ms > 0 && poll(&p, 1, timeout_ms) == 1 && (p.revents & (events | POLLHUP)) != 0;
-}
-
-void AddressOf(int fd, bool peer, std::string& ip, int& port) {
-  sockaddr_in addr{};
-  socklen_t len = sizeof(addr);
-  const int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len)
-                      : getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  char text[INET_ADDRSTRLEN] = "";
-  if (rc == 0 && addr.sin_family == AF_INET) {
-    inet_ntop(AF_INET, &addr.sin_addr, text, sizeof(text));
-    port = ntohs(addr.sin_port);
-  }
-  ip = text;
-}
-
-// An accepted connection whose reads end at one deadline for the whole
-// request (httplib's own sockets time out each read, so a client dripping
-// a byte a second would hold a worker without end).
-class DeadlineStream : public httplib::Stream {
- public:
-  explicit DeadlineStream(int fd) : fd_(fd), read_deadline_(Clock::now() + kRequestAllowance) {}
-
-  bool is_readable() const override {
-    return used_ < filled_ || WaitFor(fd_, POLLIN, MillisUntil(read_deadline_));
-  }
-  bool is_writable() const override {
-    return WaitFor(fd_, POLLOUT, static_cast<int>(kRequestAllowance.count()));
-  }
-  ssize_t read(char* ptr, size_t size) override {
-    if (used_ == filled_) {
-      if (!is_readable()) return -1;
-      const ssize_t n = recv(fd_, buffer_, sizeof(buffer_), 0);
-      if (n <= 0) return n;
-      used_ = 0;
-      filled_ = static_cast<size_t>(n);
-    }
-    const size_t take = std::min(size, filled_ - used_);
-    std::memcpy(ptr, buffer_ + used_, take);
-    used_ += take;
-    return static_cast<ssize_t>(take);
-  }
-  ssize_t write(const char* ptr, size_t size) override {
-    if (!is_writable()) return -1;
-    return send(fd_, ptr, size, MSG_NOSIGNAL);
-  }
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    AddressOf(fd_, true, ip, port);
-  }
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    AddressOf(fd_, false, ip, port);
-  }
-  socket_t socket() const override { return fd_; }
-
- private:
-  const int fd_;
-  const Clock::time_point read_deadline_;
-  char buffer_[4096];
-  size_t used_ = 0;
-  size_t filled_ = 0;
-};
 
 void Answer(const AdminServer::Response& r, httplib::Response& res) {
   res.status = r.code;
@@ -136,7 +63,7 @@ class AdminServer::HttpServer : public httplib::Server {
   bool process_and_close_socket(socket_t sock) override {
     bool closed = false;
     {
-      DeadlineStream stream(sock);
+      DeadlineStream stream(sock, kRequestAllowance, kRequestAllowance);
       process_request(stream, /*close_connection=*/true, closed, nullptr);
     }
     shutdown(sock, SHUT_RDWR);

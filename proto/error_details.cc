@@ -37,6 +37,14 @@ google::rpc::ErrorInfo ErrorInfoOrNew(const absl::Status& s) {
   return info;
 }
 
+google::rpc::RetryInfo RetryInfoFor(absl::Duration delay) {
+  google::rpc::RetryInfo retry;
+  const int64_t ms = absl::ToInt64Milliseconds(delay);
+  retry.mutable_retry_delay()->set_seconds(ms / 1000);
+  retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
+  return retry;
+}
+
 template <typename Message>
 void AddDetail(google::rpc::Status* rpc, const Message& m) {
   google::protobuf::Any* any = rpc->add_details();
@@ -67,11 +75,7 @@ absl::Status WithMetadata(absl::Status s, absl::string_view key, absl::string_vi
 }
 
 absl::Status WithRetryDelay(absl::Status s, absl::Duration delay) {
-  google::rpc::RetryInfo retry;
-  const int64_t ms = absl::ToInt64Milliseconds(delay);
-  retry.mutable_retry_delay()->set_seconds(ms / 1000);
-  retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
-  return WithPayload(std::move(s), retry);
+  return WithPayload(std::move(s), RetryInfoFor(delay));
 }
 
 absl::Status RetryLater(absl::Status s, absl::string_view reason, absl::Duration delay) {
@@ -111,7 +115,7 @@ google::rpc::Status ToRpcStatus(const absl::Status& s) {
   if (std::optional<google::rpc::BadRequest> bad = BadRequestOf(s)) AddDetail(&rpc, *bad);
   std::optional<google::rpc::RetryInfo> retry = RetryInfoOf(s);
   if (!retry.has_value() && s.code() == absl::StatusCode::kUnavailable) {
-    retry = RetryInfoOf(WithRetryDelay(s, kDefaultRetryDelay));
+    retry = RetryInfoFor(kDefaultRetryDelay);
   }
   if (retry.has_value()) AddDetail(&rpc, *retry);
   return rpc;

@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
-#include "tools/workbench/deadline_stream.h"
+#include "http/deadline_stream.h"
 #include "tools/workbench/request_guard.h"
 
 namespace gatehouse::workbench {

@@ -1,4 +1,4 @@
-#include "tools/workbench/deadline_stream.h"
+#include "http/deadline_stream.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace gatehouse::workbench {
+namespace gatehouse {
 namespace {
 
 int MillisUntil(DeadlineStream::Clock::time_point deadline) {
@@ -78,4 +78,4 @@ void DeadlineStream::get_local_ip_and_port(std::string& ip, int& port) const {
   AddressOf(fd_, false, ip, port);
 }
 
-}  // namespace gatehouse::workbench
+}  // namespace gatehouse

@@ -1,21 +1,22 @@
-// One accepted connection of the workbench, as cpp-httplib reads and writes
-// it, with one deadline for the whole request: its head and body must have
+// One accepted connection of an HTTP server on cpp-httplib (the gateway's
+// admin endpoint, the policy workbench), as httplib reads and writes it, with one deadline for the whole request: its head and body must have
 // arrived within `read_allowance` of the connection, however slowly their
 // bytes come (httplib's own sockets time out each read, so a client
 // dripping a byte a second would hold a worker without end), and each write
-// of the answer must go within `write_allowance`. The gateway's admin
-// endpoint does the same (gateway/admin_server.cc).
+// of the answer must go within `write_allowance`. A server serves each
+// connection through one by overriding httplib::Server's
+// process_and_close_socket.
 //
 // Not thread-safe: one connection, one worker.
-#ifndef GATEHOUSE_TOOLS_WORKBENCH_DEADLINE_STREAM_H_
-#define GATEHOUSE_TOOLS_WORKBENCH_DEADLINE_STREAM_H_
+#ifndef GATEHOUSE_HTTP_DEADLINE_STREAM_H_
+#define GATEHOUSE_HTTP_DEADLINE_STREAM_H_
 
 #include <httplib.h>
 
 #include <chrono>
 #include <string>
 
-namespace gatehouse::workbench {
+namespace gatehouse {
 
 class DeadlineStream : public httplib::Stream {
  public:
@@ -40,6 +41,6 @@ class DeadlineStream : public httplib::Stream {
   size_t filled_ = 0;
 };
 
-}  // namespace gatehouse::workbench
+}  // namespace gatehouse
 
-#endif  // GATEHOUSE_TOOLS_WORKBENCH_DEADLINE_STREAM_H_
+#endif  // GATEHOUSE_HTTP_DEADLINE_STREAM_H_
