@@ -46,8 +46,9 @@ void AcknowledgementPoller::RunOnce() {
                  {{"peer", org}, {"error", s.error_message()}});
     }
     for (const v1::AcknowledgedRecord& a : answer.records()) {
-      absl::Status marked = ctx_->store->MarkAcknowledged(a.record_id(), a.acknowledged_unix_ms());
-      if (!marked.ok()) LogWarning("acknowledgement not stored", {{"error", marked.ToString()}});
+      absl::Status marked =
+          ctx_->store->MarkTaken(a.record_id(), a.fetched_unix_ms(), a.acknowledged_unix_ms());
+      if (!marked.ok()) LogWarning("fetch or acknowledgement not stored", {{"error", marked.ToString()}});
     }
     // Asked (answered or not): these go to the back of the queue.
     ctx_->store->MarkChecked(ids, now_ms).IgnoreError();
@@ -69,10 +70,14 @@ grpc::ServerUnaryReactor* PeerService::GetAcknowledged(grpc::CallbackServerConte
   for (const std::string& id : request->record_ids()) {
     absl::StatusOr<MailboxSeen> seen = ctx_->store->FindInMailbox(caller->org, id);
     // Only the caller's own records: another organisation's are as unknown.
-    if (!seen.ok() || seen->sender_org != caller->org || seen->acked_ms == 0) continue;
+    if (!seen.ok() || seen->sender_org != caller->org ||
+        (seen->acked_ms == 0 && seen->fetched_ms == 0)) {
+      continue;
+    }
     v1::AcknowledgedRecord* a = response->add_records();
     a->set_record_id(id);
     a->set_acknowledged_unix_ms(seen->acked_ms);
+    a->set_fetched_unix_ms(seen->fetched_ms);
   }
   return AnswerNow(context, absl::OkStatus());
 }

@@ -1,11 +1,12 @@
-// Telling a sending system that the recipient's systems took its record.
+// Telling a sending system that the recipient's systems fetched and took
+// its record.
 //
-// The receiving gateway knows when its systems acknowledge a record; the
-// sending gateway asks it (Peer.GetAcknowledged, answered in
+// The receiving gateway knows when its systems fetch and acknowledge a
+// record; the sending gateway asks it (Peer.GetAcknowledged, answered in
 // acknowledgements.cc) for the records it delivered there and has not yet
-// heard of, every config.acknowledgementPollMs, those asked about longest
-// ago first, and marks each acknowledged one ACKNOWLEDGED (a change that
-// Watch and Status report). Asking is the sender's job, so nothing is lost
+// heard were acknowledged, every config.acknowledgementPollMs, those asked
+// about longest ago first, and marks each fetched one FETCHED and each
+// acknowledged one ACKNOWLEDGED (changes that Watch and Status report). Asking is the sender's job, so nothing is lost
 // when either gateway is down: the next round asks again. A peer answers
 // only about records the asking organisation delivered.
 //

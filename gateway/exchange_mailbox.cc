@@ -64,6 +64,7 @@ grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* co
   bool more = static_cast<int>(entries->size()) > limit;
   if (more) entries->pop_back();
   std::vector<v1::AuditEntry> audit;
+  std::vector<MailboxKey> fetched;  // those audited FETCHED here
   const std::shared_ptr<const DirectorySnapshot> directory = TrustOf(*ctx_).directory;
   size_t page_bytes = 0;
   int64_t last_seq = after;
@@ -97,7 +98,10 @@ grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* co
       break;
     }
     page_bytes += bytes;
-    if (!sha256.empty()) audit.push_back(FetchedEntry(r, config_->org_id(), caller->system, sha256));
+    if (!sha256.empty()) {
+      audit.push_back(FetchedEntry(r, config_->org_id(), caller->system, sha256));
+      fetched.push_back({r.sender_org(), r.record_id()});
+    }
     *response->add_records() = std::move(r);
     last_seq = e.seq;
   }
@@ -106,7 +110,8 @@ grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* co
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const std::string next = more ? absl::StrCat(last_seq) : "";
   ctx_->auditor->RecordAll(std::move(audit), /*hold_refused=*/false,
-                           [reactor, response, next](absl::Status s) {
+                           [this, reactor, response, next,
+                            fetched = std::move(fetched)](absl::Status s) mutable {
                              if (!s.ok()) {
                                response->Clear();
                                reactor->Finish(ToGrpcStatus(absl::UnavailableError(
@@ -115,9 +120,23 @@ grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* co
                                return;
                              }
                              if (!next.empty()) response->set_next_page_token(next);
+                             NoteFetched(std::move(fetched));
                              reactor->Finish(grpc::Status::OK);
                            });
   return reactor;
+}
+
+void ExchangeService::NoteFetched(std::vector<MailboxKey> records) {
+  if (records.empty()) return;
+  store_->MarkFetchedAsync(std::move(records), absl::ToUnixMillis(absl::Now()),
+                           [](absl::Status s) {
+                             // Only the sender's information is late: the
+                             // next fetch of the record notes it again.
+                             if (!s.ok()) {
+                               LogWarning("a fetch was not noted for its sender",
+                                          {{"error", s.ToString()}});
+                             }
+                           });
 }
 
 grpc::ServerUnaryReactor* ExchangeService::Ack(grpc::CallbackServerContext* context,

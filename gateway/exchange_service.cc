@@ -39,6 +39,7 @@ v1::Receipt ReceiptFor(const OutboxEntry& entry) {
   r.set_audit_index(entry.record.audit_index());
   *r.mutable_rule_ids() = entry.record.rule_ids();
   r.set_acknowledged_unix_ms(entry.acked_ms);
+  r.set_fetched_unix_ms(entry.fetched_ms);
   if (!entry.receipt.receipt().empty()) {
     r.mutable_delivery()->ParseFromString(entry.receipt.receipt());
     *r.mutable_signed_delivery() = entry.receipt;

@@ -72,6 +72,9 @@ class ExchangeService final : public ExchangeServiceBase {
 
  private:
   using Finisher = std::function<void(const grpc::Status&)>;
+  // Notes, without waiting, that `records` were fetched (audited FETCHED),
+  // for their senders to learn (state FETCHED).
+  void NoteFetched(std::vector<MailboxKey> records);
   // The caller, if it is a system of our organisation.
   absl::StatusOr<Identity> Authenticate(grpc::ServerContextBase* context) const;
   // The caller as a reader of the mailbox: its own records, and those

@@ -176,6 +176,7 @@ grpc::Status ExchangeService::FetchStream(grpc::ServerContext* context,
     return ToGrpcStatus(
         absl::UnavailableError("the fetch could not be audited, so nothing was released; retry"));
   }
+  NoteFetched({{m.sender_org(), m.record_id()}});
   v1::FetchChunk first;
   *first.mutable_record() = m.listing();
   first.mutable_record()->set_streamed(true);

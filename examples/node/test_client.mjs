@@ -92,6 +92,18 @@ const checks = {
       assert.deepEqual(await collect(care.fetchAll()), []);
       assert.equal((await care.status()).mailbox_depth, 0);
     });
+    // The sender learns, from its own gateway, that the council took it.
+    await withClient(args.sender, "nhs-trust-a/ehr", async (ehr) => {
+      const deadline = Date.now() + 20000;
+      let taken = (await ehr.status(receipt.record_id)).receipt;
+      while (taken.state !== "RECORD_STATE_ACKNOWLEDGED" && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        taken = (await ehr.status(receipt.record_id)).receipt;
+      }
+      assert.equal(taken.state, "RECORD_STATE_ACKNOWLEDGED", JSON.stringify(taken));
+      assert.ok(taken.fetched_unix_ms > 0, JSON.stringify(taken));
+      assert.ok(taken.acknowledged_unix_ms >= taken.fetched_unix_ms, JSON.stringify(taken));
+    });
   },
 
   async "an unknown label value is INVALID_ARGUMENT naming the field and sends nothing"() {

@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 import unittest
 
 import grpc
@@ -61,6 +62,16 @@ class StockPythonClientTest(unittest.TestCase):
             self.assertEqual(care.ack([receipt.record_id]), 1)
             self.assertEqual(list(care.fetch_all()), [])
             self.assertEqual(care.status().mailbox_depth, 0)
+        # The sender learns, from its own gateway, that the council took it.
+        with client(ARGS.sender, "nhs-trust-a/ehr") as ehr:
+            deadline = time.monotonic() + 20
+            taken = ehr.status(receipt.record_id).receipt
+            while taken.state != 4 and time.monotonic() < deadline:  # ACKNOWLEDGED
+                time.sleep(0.1)
+                taken = ehr.status(receipt.record_id).receipt
+            self.assertEqual(taken.state, 4, taken)
+            self.assertGreater(taken.fetched_unix_ms, 0)
+            self.assertGreaterEqual(taken.acknowledged_unix_ms, taken.fetched_unix_ms)
 
     def test_delivery_receipt_verifies_against_the_directory(self):
         # The council's verification keys, from the signed directory the

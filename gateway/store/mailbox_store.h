@@ -47,6 +47,14 @@ struct MailboxSeen {
   v1::SignedReceipt receipt;
   // When the last system it waited for acknowledged it; 0 until then.
   int64_t acked_ms = 0;
+  // When a system first fetched it (MarkFetched); 0 until one has.
+  int64_t fetched_ms = 0;
+};
+
+// A mailbox record by its key.
+struct MailboxKey {
+  std::string sender_org;
+  std::string record_id;
 };
 
 struct MailboxPut {
@@ -138,6 +146,13 @@ class MailboxStore {
   virtual absl::StatusOr<std::vector<MailboxAcked>> AckMailbox(
       const MailboxReader& reader, const std::vector<std::string>& record_ids,
       int64_t now_ms) = 0;
+  // Notes that a system fetched each of `records` at `now_ms` (its gateway
+  // audited FETCHED), unless one already had: the first fetch is kept.
+  // Unknown keys are left alone. `done` runs once durable, as for the
+  // asynchronous writes above. Only informs the sender (a record's state
+  // FETCHED), so the caller need not wait for it.
+  virtual void MarkFetchedAsync(std::vector<MailboxKey> records, int64_t now_ms,
+                                std::function<void(absl::Status)> done) = 0;
   // How many records are visible to `reader` (0 for an empty reader.system).
   virtual absl::StatusOr<int64_t> MailboxDepth(const MailboxReader& reader) = 0;
   // How many records some system has yet to take (the payload is held), for

@@ -46,6 +46,9 @@ struct OutboxEntry {
   // When the recipient's systems acknowledged it (state ACKNOWLEDGED);
   // 0 until then.
   int64_t acked_ms = 0;
+  // When a system of the recipient first fetched it (state FETCHED, or
+  // ACKNOWLEDGED after); 0 until learnt.
+  int64_t fetched_ms = 0;
 };
 
 class OutboxStore {
@@ -127,17 +130,22 @@ class OutboxStore {
   // follows. A row that changed twice since is listed once, as it is now.
   virtual absl::StatusOr<std::vector<OutboxEntry>> OutboxChanges(const std::string& sender_system,
                                                                 int64_t after_seq, int limit) = 0;
-  // Delivered records not yet known to be acknowledged by the recipient's
-  // systems, those whose recipient was asked longest ago (MarkChecked)
-  // first, at most `limit`.
+  // Delivered (or fetched) records not yet known to be acknowledged by the
+  // recipient's systems, those whose recipient was asked longest ago
+  // (MarkChecked) first, at most `limit`.
   virtual absl::StatusOr<std::vector<OutboxEntry>> AwaitingAcknowledgement(int limit) = 0;
   // Notes that the recipients of `record_ids` were asked at `now_ms`.
   virtual absl::Status MarkChecked(const std::vector<std::string>& record_ids,
                                    int64_t now_ms) = 0;
-  // A delivered record's recipient systems acknowledged it at `acked_ms`:
-  // state ACKNOWLEDGED (a change, for OutboxChanges). A record not in
-  // state DELIVERED is left as it is.
-  virtual absl::Status MarkAcknowledged(const std::string& record_id, int64_t acked_ms) = 0;
+  // What the recipient's gateway said of a delivered record: a system
+  // first fetched it at `fetched_ms` (0: not fetched), its systems
+  // acknowledged it at `acked_ms` (0: not yet). State becomes ACKNOWLEDGED
+  // if acked_ms is set, else FETCHED if fetched_ms is (each a change, for
+  // OutboxChanges); the first fetched_ms learnt is kept. A record not
+  // DELIVERED or FETCHED, or already in the state it would get, is left as
+  // it is: learning the same again is not a change.
+  virtual absl::Status MarkTaken(const std::string& record_id, int64_t fetched_ms,
+                                 int64_t acked_ms) = 0;
 };
 
 }  // namespace gatehouse

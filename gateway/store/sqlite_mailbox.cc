@@ -34,7 +34,7 @@ absl::StatusOr<MailboxEntry> ReadMailboxRow(Stmt& s) {
 absl::StatusOr<MailboxSeen> FindMailboxOn(sqlite3* db, const std::string& sender_org,
                                           const std::string& record_id) {
   // By index mailbox_record; the sender's own row first if there are more.
-  Stmt find(db, "SELECT sender_org, envelope_sha256, receipt, acked_ms FROM mailbox "
+  Stmt find(db, "SELECT sender_org, envelope_sha256, receipt, acked_ms, fetched_ms FROM mailbox "
                 "WHERE record_id = ? ORDER BY sender_org = ? DESC LIMIT 1");
   RETURN_IF_ERROR(find.ok());
   find.Bind(1, record_id);
@@ -46,6 +46,7 @@ absl::StatusOr<MailboxSeen> FindMailboxOn(sqlite3* db, const std::string& sender
   seen.sender_org = find.Text(0);
   seen.envelope_sha256 = find.Text(1);
   seen.acked_ms = find.IsNull(3) ? 0 : find.Int(3);
+  seen.fetched_ms = find.IsNull(4) ? 0 : find.Int(4);
   if (!seen.receipt.ParseFromString(find.Text(2))) {
     return absl::DataLossError("store: a mailbox receipt does not parse");
   }
@@ -312,6 +313,24 @@ absl::StatusOr<std::vector<MailboxAcked>> SqliteStore::AckMailbox(
   Rendezvous<absl::StatusOr<std::vector<MailboxAcked>>> r;
   AckMailboxAsync(reader, record_ids, now_ms, r.Callback());
   return r.Wait();
+}
+
+void SqliteStore::MarkFetchedAsync(std::vector<MailboxKey> records, int64_t now_ms,
+                                   std::function<void(absl::Status)> done) {
+  RunWriteAsync(
+      [records = std::move(records), now_ms](sqlite3* db, int64_t*) -> absl::Status {
+        for (const MailboxKey& key : records) {
+          Stmt s(db, "UPDATE mailbox SET fetched_ms = ? WHERE sender_org = ? AND "
+                     "record_id = ? AND fetched_ms IS NULL");
+          RETURN_IF_ERROR(s.ok());
+          s.Bind(1, now_ms);
+          s.Bind(2, key.sender_org);
+          s.Bind(3, key.record_id);
+          RETURN_IF_ERROR(s.Done());
+        }
+        return absl::OkStatus();
+      },
+      std::move(done));
 }
 
 absl::StatusOr<int64_t> SqliteStore::MailboxDepth(const MailboxReader& reader) {

@@ -3,6 +3,7 @@
 // idempotency key.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,7 +24,7 @@ namespace {
 
 constexpr const char* kOutboxColumns =
     "SELECT idempotency_key, record, state, attempts, next_attempt_ms, "
-    "delivered_ms, last_error, receipt, change_seq, acked_ms FROM outbox ";
+    "delivered_ms, last_error, receipt, change_seq, acked_ms, fetched_ms FROM outbox ";
 // The next change number, inside the write's transaction.
 constexpr const char* kNextChange = "(SELECT COALESCE(MAX(change_seq), 0) + 1 FROM outbox)";
 
@@ -41,6 +42,7 @@ absl::StatusOr<OutboxEntry> ReadOutboxRow(Stmt& s) {
   e.last_error = s.Text(6);
   e.change_seq = s.Int(8);
   e.acked_ms = s.Int(9);
+  e.fetched_ms = s.Int(10);
   return e;
 }
 
@@ -166,11 +168,13 @@ absl::StatusOr<std::vector<OutboxEntry>> SqliteStore::OutboxChanges(
 
 absl::StatusOr<std::vector<OutboxEntry>> SqliteStore::AwaitingAcknowledgement(int limit) {
   std::lock_guard<std::mutex> lock(read_mu_);
-  Stmt s(reader_, (std::string(kOutboxColumns) + "WHERE state = ? ORDER BY checked_ms LIMIT ?")
+  Stmt s(reader_, (std::string(kOutboxColumns) +
+                   "WHERE state IN (?, ?) ORDER BY checked_ms LIMIT ?")
                       .c_str());
   RETURN_IF_ERROR(s.ok());
   s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_DELIVERED));
-  s.Bind(2, limit);
+  s.Bind(2, static_cast<int64_t>(v1::RECORD_STATE_FETCHED));
+  s.Bind(3, limit);
   return ReadOutboxRows(s);
 }
 
@@ -188,16 +192,23 @@ absl::Status SqliteStore::MarkChecked(const std::vector<std::string>& record_ids
   });
 }
 
-absl::Status SqliteStore::MarkAcknowledged(const std::string& record_id, int64_t acked_ms) {
+absl::Status SqliteStore::MarkTaken(const std::string& record_id, int64_t fetched_ms,
+                                    int64_t acked_ms) {
+  if (fetched_ms <= 0 && acked_ms <= 0) return absl::OkStatus();
+  const v1::RecordState state =
+      acked_ms > 0 ? v1::RECORD_STATE_ACKNOWLEDGED : v1::RECORD_STATE_FETCHED;
   return RunWrite([&](sqlite3* db, int64_t*) -> absl::Status {
-    Stmt s(db, absl::StrCat("UPDATE outbox SET state = ?, acked_ms = ?, change_seq = ",
-                            kNextChange, " WHERE record_id = ? AND state = ?")
+    Stmt s(db, absl::StrCat("UPDATE outbox SET state = ?1, acked_ms = ?2, fetched_ms = "
+                            "CASE WHEN fetched_ms = 0 THEN ?3 ELSE fetched_ms END, change_seq = ",
+                            kNextChange, " WHERE record_id = ?4 AND state IN (?5, ?6) AND state != ?1")
                    .c_str());
     RETURN_IF_ERROR(s.ok());
-    s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_ACKNOWLEDGED));
+    s.Bind(1, static_cast<int64_t>(state));
     s.Bind(2, acked_ms);
-    s.Bind(3, record_id);
-    s.Bind(4, static_cast<int64_t>(v1::RECORD_STATE_DELIVERED));
+    s.Bind(3, std::max<int64_t>(fetched_ms, 0));
+    s.Bind(4, record_id);
+    s.Bind(5, static_cast<int64_t>(v1::RECORD_STATE_DELIVERED));
+    s.Bind(6, static_cast<int64_t>(v1::RECORD_STATE_FETCHED));
     return s.Done();
   });
 }

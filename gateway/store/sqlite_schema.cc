@@ -90,6 +90,13 @@ ALTER TABLE outbox ADD COLUMN acked_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN checked_ms INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX outbox_unacknowledged ON outbox (state, checked_ms);
 )sql",
+    // 6: when a system first fetched a mailbox record (NULL until one
+    // has), for the sender's gateway to learn (Peer.GetAcknowledged); and
+    // on the sender's side, when that was (0 until learnt).
+    R"sql(
+ALTER TABLE mailbox ADD COLUMN fetched_ms INTEGER;
+ALTER TABLE outbox ADD COLUMN fetched_ms INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 constexpr int kSchemaVersion = kBaseVersion + static_cast<int>(std::size(kMigrations));
 

@@ -73,7 +73,8 @@ class SqliteStore final : public Store {
                                                         int64_t after_seq, int limit) override;
   absl::StatusOr<std::vector<OutboxEntry>> AwaitingAcknowledgement(int limit) override;
   absl::Status MarkChecked(const std::vector<std::string>& record_ids, int64_t now_ms) override;
-  absl::Status MarkAcknowledged(const std::string& record_id, int64_t acked_ms) override;
+  absl::Status MarkTaken(const std::string& record_id, int64_t fetched_ms,
+                         int64_t acked_ms) override;
 
   // IdempotencyStore.
   absl::StatusOr<OutboxEntry> FindByIdempotencyKey(const std::string& system,
@@ -98,6 +99,8 @@ class SqliteStore final : public Store {
                                                        int64_t now_ms) override;
   void AckMailboxAsync(const MailboxReader& reader, std::vector<std::string> record_ids,
                        int64_t now_ms, AckDone done) override;
+  void MarkFetchedAsync(std::vector<MailboxKey> records, int64_t now_ms,
+                        std::function<void(absl::Status)> done) override;
   absl::StatusOr<int64_t> MailboxDepth(const MailboxReader& reader) override;
   absl::StatusOr<int64_t> HeldMailboxRecords() override;
 

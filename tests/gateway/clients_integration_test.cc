@@ -33,7 +33,8 @@ std::string GatewayArguments(Cluster& cluster) {
 
 TEST(ClientsIntegrationTest, PythonClientWithStockSettingsSubmitsFetchesAcksAndReadsErrors) {
   Cluster cluster;
-  ASSERT_TRUE(cluster.Start("nhs-trust-a"));
+  // Asks often, so the clients see their records turn ACKNOWLEDGED soon.
+  ASSERT_TRUE(cluster.Start("nhs-trust-a", R"("acknowledgementPollMs": 200)"));
   ASSERT_TRUE(cluster.Start("council-a"));
   const std::string command = std::string(GATEHOUSE_PYTHON) + " -B " + GATEHOUSE_SOURCE_DIR +
                               "/examples/python/test_client.py --pki " + TestPki::Get().dir() +
@@ -60,7 +61,8 @@ TEST(ClientsIntegrationTest, NodeClientWithStockSettingsSubmitsFetchesAcksAndRea
         << ": run scripts/setup.sh (it runs npm ci --prefix examples/node)";
   }
   Cluster cluster;
-  ASSERT_TRUE(cluster.Start("nhs-trust-a"));
+  // Asks often, so the clients see their records turn ACKNOWLEDGED soon.
+  ASSERT_TRUE(cluster.Start("nhs-trust-a", R"("acknowledgementPollMs": 200)"));
   ASSERT_TRUE(cluster.Start("council-a"));
   const std::string command = node + " " + client_dir + "/test_client.mjs --pki " +
                               TestPki::Get().dir() + GatewayArguments(cluster);

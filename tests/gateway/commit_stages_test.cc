@@ -71,7 +71,7 @@ class FakeOutbox : public OutboxStore {
   absl::Status MarkChecked(const std::vector<std::string>&, int64_t) override {
     return absl::UnimplementedError("not used by the commit stages");
   }
-  absl::Status MarkAcknowledged(const std::string&, int64_t) override {
+  absl::Status MarkTaken(const std::string&, int64_t, int64_t) override {
     return absl::UnimplementedError("not used by the commit stages");
   }
 
@@ -206,6 +206,10 @@ class FakeMailbox : public MailboxStore {
                                                        const std::vector<std::string>&,
                                                        int64_t) override {
     return No();
+  }
+  void MarkFetchedAsync(std::vector<MailboxKey>, int64_t,
+                        std::function<void(absl::Status)> done) override {
+    done(No());
   }
   absl::StatusOr<int64_t> MailboxDepth(const MailboxReader&) override { return No(); }
   absl::StatusOr<int64_t> HeldMailboxRecords() override {

@@ -156,9 +156,9 @@ TEST_F(WatchIntegrationTest, ASenderFollowsItsRecordsFromQueuedToDeliveredWithTh
   EXPECT_EQ(rest[0].changed().state(), v1::RECORD_STATE_DELIVERED);
 }
 
-// The sender learns that the recipient's systems took its record: the
-// recipient's gateway is asked (Peer.GetAcknowledged) and the record turns
-// ACKNOWLEDGED, in Watch and in Status.
+// The sender learns that the recipient's systems fetched, then took its
+// record: the recipient's gateway is asked (Peer.GetAcknowledged) and the
+// record turns FETCHED, then ACKNOWLEDGED, in Watch and in Status.
 TEST_F(WatchIntegrationTest, ASenderLearnsThatTheRecipientAcknowledgedItsRecord) {
   ASSERT_TRUE(cluster_.Start("nhs-trust-a", R"("acknowledgementPollMs": 200)"));
   ASSERT_TRUE(cluster_.Start("council-a"));
@@ -174,14 +174,22 @@ TEST_F(WatchIntegrationTest, ASenderLearnsThatTheRecipientAcknowledgedItsRecord)
     ASSERT_TRUE(watch.Next(&delivered));
   } while (delivered.changed().state() == v1::RECORD_STATE_QUEUED);
   ASSERT_EQ(delivered.changed().state(), v1::RECORD_STATE_DELIVERED);
-  // Fetched but not acknowledged: still DELIVERED after a few rounds.
+  // Fetched: the sender learns it (FETCHED, with when), not yet
+  // acknowledged.
   ASSERT_EQ(FetchAll(*care).records_size(), 1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  v1::WatchEvent fetched;
+  ASSERT_TRUE(watch.Next(&fetched));
+  EXPECT_EQ(fetched.changed().record_id(), id);
+  EXPECT_EQ(fetched.changed().state(), v1::RECORD_STATE_FETCHED);
+  EXPECT_GT(fetched.changed().fetched_unix_ms(), 0);
+  EXPECT_EQ(fetched.changed().acknowledged_unix_ms(), 0);
   v1::StatusRequest ask;
   ask.set_record_id(id);
   v1::StatusResponse status;
   ASSERT_TRUE(Call(&v1::Exchange::Stub::Status, *ehr, ask, &status).ok());
-  EXPECT_EQ(status.receipt().state(), v1::RECORD_STATE_DELIVERED);
+  EXPECT_EQ(status.receipt().state(), v1::RECORD_STATE_FETCHED);
+  // Fetched again: nothing new to learn, no event.
+  ASSERT_EQ(FetchAll(*care).records_size(), 1);
 
   v1::AckRequest ack;
   ack.add_record_ids(id);
@@ -192,6 +200,7 @@ TEST_F(WatchIntegrationTest, ASenderLearnsThatTheRecipientAcknowledgedItsRecord)
   EXPECT_EQ(taken.changed().record_id(), id);
   EXPECT_EQ(taken.changed().state(), v1::RECORD_STATE_ACKNOWLEDGED);
   EXPECT_GT(taken.changed().acknowledged_unix_ms(), 0);
+  EXPECT_EQ(taken.changed().fetched_unix_ms(), fetched.changed().fetched_unix_ms());
   EXPECT_FALSE(taken.changed().signed_delivery().signature().empty());
   ASSERT_TRUE(Call(&v1::Exchange::Stub::Status, *ehr, ask, &status).ok());
   EXPECT_EQ(status.receipt().state(), v1::RECORD_STATE_ACKNOWLEDGED);
@@ -210,6 +219,7 @@ TEST_F(WatchIntegrationTest, ASenderLearnsThatTheRecipientAcknowledgedItsRecord)
                   .ok());
   ASSERT_EQ(answer.records_size(), 1);
   EXPECT_EQ(answer.records(0).acknowledged_unix_ms(), taken.changed().acknowledged_unix_ms());
+  EXPECT_EQ(answer.records(0).fetched_unix_ms(), fetched.changed().fetched_unix_ms());
   for (int i = 0; i < 300; ++i) probe.add_record_ids(std::to_string(i));
   EXPECT_EQ(Call(&v1::Peer::Stub::GetAcknowledged,
                  *cluster_.PeerClient("council-a", "nhs-trust-a/gateway"), probe, &answer)

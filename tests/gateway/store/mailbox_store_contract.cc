@@ -85,6 +85,31 @@ TEST_P(MailboxStoreContract, ARecordIdIsTakenByTheOrganisationThatDeliveredIt) {
   EXPECT_EQ(after->sender_org, "nhs-trust-a");
 }
 
+// The first fetch of a record is kept, for its sender to learn; the same
+// id from another organisation, and unknown keys, are left alone; it
+// survives the acknowledgement and a reopen.
+TEST_P(MailboxStoreContract, TheFirstFetchOfARecordIsKept) {
+  ASSERT_TRUE(Put(Record("a", "care", "nhs-trust-a")).ok());
+  ASSERT_TRUE(Put(Record("a", "care", "police-a")).ok());
+  auto mark = [&](std::vector<MailboxKey> keys, int64_t now_ms) {
+    std::promise<absl::Status> done;
+    mailbox().MarkFetchedAsync(std::move(keys), now_ms,
+                               [&done](absl::Status s) { done.set_value(s); });
+    return done.get_future().get();
+  };
+  EXPECT_EQ(mailbox().FindInMailbox("nhs-trust-a", "a")->fetched_ms, 0);
+  ASSERT_TRUE(mark({{"nhs-trust-a", "a"}, {"nhs-trust-a", "missing"}}, 10).ok());
+  ASSERT_TRUE(mark({{"nhs-trust-a", "a"}}, 20).ok());
+  EXPECT_EQ(mailbox().FindInMailbox("nhs-trust-a", "a")->fetched_ms, 10);
+  EXPECT_EQ(mailbox().FindInMailbox("police-a", "a")->fetched_ms, 0);
+  EXPECT_EQ(Acked("care", {"a"}, 30), 2u);
+  Reopen();
+  absl::StatusOr<MailboxSeen> seen = mailbox().FindInMailbox("nhs-trust-a", "a");
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(seen->fetched_ms, 10);
+  EXPECT_EQ(seen->acked_ms, 30);
+}
+
 TEST_P(MailboxStoreContract, AnEnvelopeIsHeldUntilItsRecordIsAcknowledged) {
   ASSERT_TRUE(Put(Record("a", "care")).ok());  // kept under "sha-a1"
   ASSERT_TRUE(Put(Record("c", "care")).ok());  // kept under "sha-c1"

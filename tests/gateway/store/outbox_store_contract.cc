@@ -97,8 +97,9 @@ TEST_P(OutboxStoreContract, ChangesAreListedInTheOrderTheyHappenedPerSystem) {
 }
 
 // Records delivered and not yet known to be acknowledged are asked about
-// oldest-asked first; an acknowledgement is a change of state, only from
-// DELIVERED, and survives a reopen.
+// oldest-asked first; being fetched, then acknowledged, are changes of
+// state, only from DELIVERED (or FETCHED), learnt once, and survive a
+// reopen.
 TEST_P(OutboxStoreContract, DeliveredRecordsAwaitAcknowledgementInTurn) {
   bool inserted;
   for (const char* id : {"a", "b", "c"}) {
@@ -121,21 +122,45 @@ TEST_P(OutboxStoreContract, DeliveredRecordsAwaitAcknowledgementInTurn) {
   ASSERT_TRUE(outbox().MarkChecked({first}, 300).ok());
   EXPECT_NE(ids(1)[0], first);
 
-  const int64_t before = outbox().GetOutbox("a")->change_seq;
-  ASSERT_TRUE(outbox().MarkAcknowledged("a", 400).ok());
+  // Fetched: a change, and still awaiting its acknowledgement.
+  int64_t before = outbox().GetOutbox("a")->change_seq;
+  ASSERT_TRUE(outbox().MarkTaken("a", 350, 0).ok());
   absl::StatusOr<OutboxEntry> a = outbox().GetOutbox("a");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->state, v1::RECORD_STATE_FETCHED);
+  EXPECT_EQ(a->fetched_ms, 350);
+  EXPECT_EQ(a->acked_ms, 0);
+  EXPECT_GT(a->change_seq, before);
+  EXPECT_EQ(ids(10).size(), 2u);
+  // Learnt again: no change.
+  before = a->change_seq;
+  ASSERT_TRUE(outbox().MarkTaken("a", 350, 0).ok());
+  EXPECT_EQ(outbox().GetOutbox("a")->change_seq, before);
+
+  ASSERT_TRUE(outbox().MarkTaken("a", 360, 400).ok());
+  a = outbox().GetOutbox("a");
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->state, v1::RECORD_STATE_ACKNOWLEDGED);
   EXPECT_EQ(a->acked_ms, 400);
+  EXPECT_EQ(a->fetched_ms, 350);  // the first fetch is kept
   EXPECT_GT(a->change_seq, before);
   EXPECT_EQ(ids(10), (std::vector<std::string>{"b"}));
+  // Acknowledged never goes back to fetched.
+  ASSERT_TRUE(outbox().MarkTaken("a", 350, 0).ok());
+  EXPECT_EQ(outbox().GetOutbox("a")->state, v1::RECORD_STATE_ACKNOWLEDGED);
+  // Straight from DELIVERED to ACKNOWLEDGED, with or without a fetch.
+  ASSERT_TRUE(outbox().MarkTaken("b", 0, 450).ok());
+  EXPECT_EQ(outbox().GetOutbox("b")->state, v1::RECORD_STATE_ACKNOWLEDGED);
+  EXPECT_EQ(outbox().GetOutbox("b")->fetched_ms, 0);
   // Not from any other state: a queued record stays queued.
-  ASSERT_TRUE(outbox().MarkAcknowledged("c", 500).ok());
+  ASSERT_TRUE(outbox().MarkTaken("c", 480, 500).ok());
   EXPECT_EQ(outbox().GetOutbox("c")->state, v1::RECORD_STATE_QUEUED);
   EXPECT_EQ(outbox().GetOutbox("c")->acked_ms, 0);
+  EXPECT_EQ(outbox().GetOutbox("c")->fetched_ms, 0);
   Reopen();
   EXPECT_EQ(outbox().GetOutbox("a")->state, v1::RECORD_STATE_ACKNOWLEDGED);
   EXPECT_EQ(outbox().GetOutbox("a")->acked_ms, 400);
+  EXPECT_EQ(outbox().GetOutbox("a")->fetched_ms, 350);
 }
 
 TEST_P(OutboxStoreContract, UnknownRecordIsNotFound) {
