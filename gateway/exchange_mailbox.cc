@@ -43,24 +43,33 @@ v1::Record RecordOf(const v1::MailboxRecord& m, OpenedContent* opened) {
 }  // namespace
 
 grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* context,
-                                                 const v1::FetchRequest* request,
-                                                 v1::FetchResponse* response) {
+                                                 const grpc::ByteBuffer* request,
+                                                 grpc::ByteBuffer* response) {
+  return ParsedUnaryCall<v1::FetchRequest, v1::FetchResponse>::Start(
+      request, response,
+      [this, context](const v1::FetchRequest* r, v1::FetchResponse* out, UnaryCall* call) {
+        OnFetch(context, r, out, call);
+      });
+}
+
+void ExchangeService::OnFetch(grpc::CallbackServerContext* context, const v1::FetchRequest* request,
+                              v1::FetchResponse* response, UnaryCall* call) {
   absl::StatusOr<Identity> caller = Authenticate(context);
-  if (!caller.ok()) return AnswerNow(context, caller.status());
+  if (!caller.ok()) return call->Answer(caller.status());
   absl::Status claims = CheckClaims(caller->uri, caller->org, caller->system, request->org_id(),
                                       request->system_id(), "fetch");
-  if (!claims.ok()) return AnswerNow(context, claims);
+  if (!claims.ok()) return call->Answer(claims);
   int64_t after = 0;
   if (!request->page_token().empty() &&
       (!absl::SimpleAtoi(request->page_token(), &after) || after < 0)) {
-    return AnswerNow(context, absl::InvalidArgumentError("page_token is not one this gateway issued"));
+    return call->Answer(absl::InvalidArgumentError("page_token is not one this gateway issued"));
   }
   int limit = request->max_records() <= 0 ? kDefaultPage
                                           : std::min(request->max_records(), kMaxPage);
   absl::StatusOr<std::vector<MailboxEntry>> entries =
       store_->FetchMailbox(ReaderFor(*caller),
                            after, limit + 1);
-  if (!entries.ok()) return AnswerNow(context, entries.status());
+  if (!entries.ok()) return call->Answer(entries.status());
   bool more = static_cast<int>(entries->size()) > limit;
   if (more) entries->pop_back();
   std::vector<v1::AuditEntry> audit;
@@ -84,10 +93,9 @@ grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* co
         // Verified when it arrived; failing now means a key it needs is gone.
         LogError("a held record no longer opens", {{"record_id", m.record_id()},
                                                   {"error", opened.status().ToString()}});
-        return AnswerNow(context, absl::DataLossError(absl::StrCat(
-                                 "record ", m.record_id(), " from ", m.sender_org(),
-                                 " no longer opens (", opened.status().message(),
-                                 "); ask the operator to restore the key it was sealed to")));
+        return call->Answer(absl::DataLossError(absl::StrCat(
+            "record ", m.record_id(), " from ", m.sender_org(), " no longer opens (",
+            opened.status().message(), "); ask the operator to restore the key it was sealed to")));
       }
       sha256 = Sha256(opened->content.payload());
       r = RecordOf(m, &*opened);
@@ -105,25 +113,23 @@ grpc::ServerUnaryReactor* ExchangeService::Fetch(grpc::CallbackServerContext* co
     *response->add_records() = std::move(r);
     last_seq = e.seq;
   }
-  // Released once the FETCHED entries are durable; the reactor thread does
+  // Released once the FETCHED entries are durable; gRPC's thread does
   // not wait for them.
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const std::string next = more ? absl::StrCat(last_seq) : "";
-  ctx_->auditor->RecordAll(std::move(audit), /*hold_refused=*/false,
-                           [this, reactor, response, next,
-                            fetched = std::move(fetched)](absl::Status s) mutable {
-                             if (!s.ok()) {
-                               response->Clear();
-                               reactor->Finish(ToGrpcStatus(absl::UnavailableError(
-                                   "the fetch could not be audited, so nothing is released; "
-                                   "retry")));
-                               return;
-                             }
-                             if (!next.empty()) response->set_next_page_token(next);
-                             NoteFetched(std::move(fetched));
-                             reactor->Finish(grpc::Status::OK);
-                           });
-  return reactor;
+  ctx_->auditor->RecordAll(
+      std::move(audit), /*hold_refused=*/false,
+      [this, call, response, next, fetched = std::move(fetched)](absl::Status s) mutable {
+        if (!s.ok()) {
+          response->Clear();
+          call->Finish(ToGrpcStatus(
+              absl::UnavailableError("the fetch could not be audited, so nothing is released; "
+                                     "retry")));
+          return;
+        }
+        if (!next.empty()) response->set_next_page_token(next);
+        NoteFetched(std::move(fetched));
+        call->Finish(grpc::Status::OK);
+      });
 }
 
 void ExchangeService::NoteFetched(std::vector<MailboxKey> records) {
@@ -140,34 +146,40 @@ void ExchangeService::NoteFetched(std::vector<MailboxKey> records) {
 }
 
 grpc::ServerUnaryReactor* ExchangeService::Ack(grpc::CallbackServerContext* context,
-                                               const v1::AckRequest* request,
-                                               v1::AckResponse* response) {
+                                               const grpc::ByteBuffer* request,
+                                               grpc::ByteBuffer* response) {
+  return ParsedUnaryCall<v1::AckRequest, v1::AckResponse>::Start(
+      request, response,
+      [this, context](const v1::AckRequest* r, v1::AckResponse* out, UnaryCall* call) {
+        OnAck(context, r, out, call);
+      });
+}
+
+void ExchangeService::OnAck(grpc::CallbackServerContext* context, const v1::AckRequest* request,
+                            v1::AckResponse* response, UnaryCall* call) {
   absl::StatusOr<Identity> caller = Authenticate(context);
-  if (!caller.ok()) return AnswerNow(context, caller.status());
+  if (!caller.ok()) return call->Answer(caller.status());
   if (request->record_ids_size() > kMaxPage) {
-    return AnswerNow(context, absl::InvalidArgumentError(
-                             absl::StrCat("at most ", kMaxPage, " record ids per Ack")));
+    return call->Answer(
+        absl::InvalidArgumentError(absl::StrCat("at most ", kMaxPage, " record ids per Ack")));
   }
   // Stored, then audited, then answered: each step on the thread that
-  // finished the one before; the reactor thread waits for neither.
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // finished the one before; gRPC's thread waits for neither.
   store_->AckMailboxAsync(
       ReaderFor(*caller), {request->record_ids().begin(), request->record_ids().end()},
       absl::ToUnixMillis(absl::Now()),
-      [this, reactor, response, system = caller->system](
-          absl::StatusOr<std::vector<MailboxAcked>> acked) {
+      [this, call, response,
+       system = caller->system](absl::StatusOr<std::vector<MailboxAcked>> acked) {
         if (!acked.ok()) {
-          reactor->Finish(ToGrpcStatus(acked.status()));
+          call->Finish(ToGrpcStatus(acked.status()));
           return;
         }
-        AuditAcked(*acked, system, reactor, response);
+        AuditAcked(*acked, system, call, response);
       });
-  return reactor;
 }
 
-void ExchangeService::AuditAcked(const std::vector<MailboxAcked>& acked,
-                                 const std::string& system, grpc::ServerUnaryReactor* reactor,
-                                 v1::AckResponse* response) {
+void ExchangeService::AuditAcked(const std::vector<MailboxAcked>& acked, const std::string& system,
+                                 UnaryCall* call, v1::AckResponse* response) {
   std::vector<v1::AuditEntry> audit;
   for (const MailboxAcked& a : acked) {
     audit.push_back(AckedEntry(a.record_id, a.sender_org, config_->org_id(), system));
@@ -176,16 +188,16 @@ void ExchangeService::AuditAcked(const std::vector<MailboxAcked>& acked,
   // acknowledge: entries the full disk refuses are held and written later.
   response->set_acked(static_cast<int>(acked.size()));
   ctx_->auditor->RecordAll(
-      std::move(audit), /*hold_refused=*/true, [reactor, response](absl::Status s) {
+      std::move(audit), /*hold_refused=*/true, [call, response](absl::Status s) {
         if (!s.ok()) {
           response->Clear();
-          reactor->Finish(ToGrpcStatus(absl::UnavailableError(absl::StrCat(
+          call->Finish(ToGrpcStatus(absl::UnavailableError(absl::StrCat(
               "the acknowledgement is stored but could not yet be audited (", s.message(),
               "); entries refused for want of space are held and written once the audit log "
               "has room"))));
           return;
         }
-        reactor->Finish(grpc::Status::OK);
+        call->Finish(grpc::Status::OK);
       });
   // A streamed record's spool file goes once its payload is dropped: when
   // the last system it waits for has acknowledged it (the id and envelope
@@ -198,17 +210,27 @@ void ExchangeService::AuditAcked(const std::vector<MailboxAcked>& acked,
 }
 
 grpc::ServerUnaryReactor* ExchangeService::Status(grpc::CallbackServerContext* context,
-                                                  const v1::StatusRequest* request,
-                                                  v1::StatusResponse* response) {
+                                                  const grpc::ByteBuffer* request,
+                                                  grpc::ByteBuffer* response) {
+  return ParsedUnaryCall<v1::StatusRequest, v1::StatusResponse>::Start(
+      request, response,
+      [this, context](const v1::StatusRequest* r, v1::StatusResponse* out, UnaryCall* call) {
+        OnStatus(context, r, out, call);
+      });
+}
+
+void ExchangeService::OnStatus(grpc::CallbackServerContext* context,
+                               const v1::StatusRequest* request, v1::StatusResponse* response,
+                               UnaryCall* call) {
   absl::StatusOr<Identity> caller = Authenticate(context);
-  if (!caller.ok()) return AnswerNow(context, caller.status());
+  if (!caller.ok()) return call->Answer(caller.status());
   response->set_org_id(caller->org);
   response->set_system_id(caller->system);
   absl::StatusOr<int64_t> mailbox =
       store_->MailboxDepth(ReaderFor(*caller));
-  if (!mailbox.ok()) return AnswerNow(context, mailbox.status());
+  if (!mailbox.ok()) return call->Answer(mailbox.status());
   absl::StatusOr<int64_t> outbox = store_->OutboxDepth();
-  if (!outbox.ok()) return AnswerNow(context, outbox.status());
+  if (!outbox.ok()) return call->Answer(outbox.status());
   response->set_mailbox_depth(*mailbox);
   response->set_outbox_depth(*outbox);
   if (!request->record_id().empty()) {
@@ -220,22 +242,21 @@ grpc::ServerUnaryReactor* ExchangeService::Status(grpc::CallbackServerContext* c
                                             : store_->GetOutbox(request->record_id());
     // Another system's record is reported exactly as a missing one.
     if (!entry.ok() || entry->record.sender_system() != caller->system) {
-      return AnswerNow(context, absl::NotFoundError(absl::StrCat(
-                               "you submitted no record ", request->record_id())));
+      return call->Answer(
+          absl::NotFoundError(absl::StrCat("you submitted no record ", request->record_id())));
     }
     *response->mutable_receipt() = ReceiptFor(*entry);
     if (request->with_proof()) {
       // Answered once the receiving gateway has sent its proof and it is
-      // checked; the reactor thread does not wait for it.
-      grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-      CheckDeliveryProof(*ctx_, *entry, [reactor, response](v1::ProofCheck proof) {
+      // checked; the call thread does not wait for it.
+      CheckDeliveryProof(*ctx_, *entry, [call, response](v1::ProofCheck proof) {
         *response->mutable_proof() = std::move(proof);
-        reactor->Finish(grpc::Status::OK);
+        call->Finish(grpc::Status::OK);
       });
-      return reactor;
+      return;
     }
   }
-  return AnswerNow(context, absl::OkStatus());
+  call->Answer(absl::OkStatus());
 }
 
 }  // namespace gatehouse

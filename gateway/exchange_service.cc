@@ -127,18 +127,28 @@ OutboundDecision ExchangeService::Plan(const TrustSnapshot& trust, const Identit
 }
 
 grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* context,
-                                                  const v1::SubmitRequest* request,
-                                                  v1::SubmitResponse* response) {
+                                                  const grpc::ByteBuffer* request,
+                                                  grpc::ByteBuffer* response) {
+  return ParsedUnaryCall<v1::SubmitRequest, v1::SubmitResponse>::Start(
+      request, response,
+      [this, context](const v1::SubmitRequest* r, v1::SubmitResponse* out, UnaryCall* call) {
+        OnSubmit(context, r, out, call);
+      });
+}
+
+void ExchangeService::OnSubmit(grpc::CallbackServerContext* context,
+                               const v1::SubmitRequest* request, v1::SubmitResponse* response,
+                               UnaryCall* call) {
   const absl::Time start = absl::Now();
   absl::StatusOr<Identity> caller = Authenticate(context);
   if (!caller.ok()) {
     metrics_->CountRefusal("exchange", "UNAUTHENTICATED");
-    return AnswerNow(context, caller.status());
+    return call->Answer(caller.status());
   }
   const TrustSnapshot trust = TrustOf(*ctx_);  // everything below decides against this
   if (absl::Status in_force = trust.CheckInForce(absl::Now()); !in_force.ok()) {
     metrics_->CountRefusal("exchange", "FAILED_PRECONDITION");
-    return AnswerNow(context, in_force);
+    return call->Answer(in_force);
   }
   // Claimed before the repeat check: a Submit with the same key that ends
   // in between is then seen as the repeat it is.
@@ -146,16 +156,15 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
       ClaimIdempotencyKey(*caller, request->idempotency_key());
   if (!claim.ok()) {
     metrics_->CountRefusal("exchange", "UNAVAILABLE");
-    return AnswerNow(context, claim.status());
+    return call->Answer(claim.status());
   }
   if (AnswerRepeat(*caller, request->idempotency_key(), response)) {
-    return AnswerNow(context, absl::OkStatus());
+    return call->Answer(absl::OkStatus());
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // A refusal is answered once it is audited, on the audit log's thread.
-  auto answer = [reactor, claim = *claim](absl::Status s) mutable {
+  auto answer = [call, claim = *claim](absl::Status s) mutable {
     claim.reset();
-    reactor->Finish(ToGrpcStatus(s));
+    call->Finish(ToGrpcStatus(s));
   };
   absl::Status checked = Admit(*caller, context);
   if (checked.ok()) {
@@ -163,17 +172,16 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
   }
   if (!checked.ok()) {
     Refuse(Refusal::Check(checked, "checks"), *caller, *request, "", trust, std::move(answer));
-    return reactor;
+    return;
   }
   OutboundDecision decided = Plan(trust, *caller, *request, /*streamed=*/false);
   if (decided.refusal.has_value()) {
     Refuse(*decided.refusal, *caller, *request, decided.record_id, trust,
            std::move(answer));
-    return reactor;
+    return;
   }
-  Accept(reactor, *caller, request, response, start, std::move(decided.plan), *std::move(claim),
+  Accept(call, *caller, request, response, start, std::move(decided.plan), *std::move(claim),
          trust);
-  return reactor;
 }
 
 absl::StatusOr<std::shared_ptr<void>> ExchangeService::ClaimIdempotencyKey(
@@ -184,7 +192,7 @@ absl::StatusOr<std::shared_ptr<void>> ExchangeService::ClaimIdempotencyKey(
       "a Submit with this idempotency key is in progress; retry to get its receipt");
 }
 
-void ExchangeService::Accept(grpc::ServerUnaryReactor* reactor, const Identity& caller,
+void ExchangeService::Accept(UnaryCall* call, const Identity& caller,
                              const v1::SubmitRequest* request, v1::SubmitResponse* response,
                              absl::Time start, OutboundPlan plan, std::shared_ptr<void> claim,
                              const TrustSnapshot& trust) {
@@ -195,9 +203,9 @@ void ExchangeService::Accept(grpc::ServerUnaryReactor* reactor, const Identity& 
   // released just before the answer, so a retry sent on the answer finds
   // the record.
   auto held = std::make_shared<std::shared_ptr<void>>(std::move(claim));
-  Finisher finish = [reactor, held](const grpc::Status& s) {
+  Finisher finish = [call, held](const grpc::Status& s) {
     held->reset();
-    reactor->Finish(s);
+    call->Finish(s);
   };
   ctx_->seal_queue->Seal(
       std::move(plan.labels), std::move(plan.to), std::move(plan.content),

@@ -14,22 +14,26 @@
 #include "gatehouse/v1/exchange.grpc.pb.h"
 #include "gateway/claims.h"
 #include "gateway/context.h"
-#include "transport/identity.h"
 #include "gateway/outbound_commit.h"
 #include "gateway/outbox_sender.h"
 #include "gateway/rate_limiter.h"
 #include "gateway/record/outbound.h"
 #include "gateway/refusal_reporter.h"
+#include "transport/identity.h"
+#include "transport/parsed_call.h"
 
 namespace gatehouse {
 
 // Submit, Fetch, Ack, Status and Watch use the callback API (a Watch may
 // stay open for hours and holds no thread); SubmitStream and FetchStream
 // are synchronous (each has a thread of gRPC's while it runs): they are for
-// large records, few at a time, and each reads or writes a file.
-using ExchangeServiceBase = v1::Exchange::WithCallbackMethod_Submit<
-    v1::Exchange::WithCallbackMethod_Fetch<v1::Exchange::WithCallbackMethod_Ack<
-        v1::Exchange::WithCallbackMethod_Status<
+// large records, few at a time, and each reads or writes a file. The unary
+// calls are registered raw and parse their requests themselves
+// (transport/parsed_call.h), so that one that does not parse is answered
+// INVALID_ARGUMENT rather than gRPC's empty UNIMPLEMENTED.
+using ExchangeServiceBase =
+    v1::Exchange::WithRawCallbackMethod_Submit<v1::Exchange::WithRawCallbackMethod_Fetch<
+        v1::Exchange::WithRawCallbackMethod_Ack<v1::Exchange::WithRawCallbackMethod_Status<
             v1::Exchange::WithCallbackMethod_Watch<v1::Exchange::Service>>>>>;
 
 class ExchangeService final : public ExchangeServiceBase {
@@ -45,18 +49,19 @@ class ExchangeService final : public ExchangeServiceBase {
         limiter_(config_->submit_rate_per_system(), config_->submit_burst_per_system()),
         listener_limiter_(config_->listener_rate(), config_->listener_burst()) {}
 
+  // Each parses its request and runs the handler below (On...).
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
-                                   const v1::SubmitRequest* request,
-                                   v1::SubmitResponse* response) override;
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* context,
-                                  const v1::FetchRequest* request,
-                                  v1::FetchResponse* response) override;
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Ack(grpc::CallbackServerContext* context,
-                                const v1::AckRequest* request,
-                                v1::AckResponse* response) override;
+                                const grpc::ByteBuffer* request,
+                                grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
-                                   const v1::StatusRequest* request,
-                                   v1::StatusResponse* response) override;
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
   grpc::Status SubmitStream(grpc::ServerContext* context,
                             grpc::ServerReader<v1::SubmitChunk>* reader,
                             v1::SubmitResponse* response) override;
@@ -72,6 +77,16 @@ class ExchangeService final : public ExchangeServiceBase {
 
  private:
   using Finisher = std::function<void(const grpc::Status&)>;
+  // The unary calls, on parsed requests; each finishes `call`, now or
+  // later.
+  void OnSubmit(grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
+                v1::SubmitResponse* response, UnaryCall* call);
+  void OnFetch(grpc::CallbackServerContext* context, const v1::FetchRequest* request,
+               v1::FetchResponse* response, UnaryCall* call);
+  void OnAck(grpc::CallbackServerContext* context, const v1::AckRequest* request,
+             v1::AckResponse* response, UnaryCall* call);
+  void OnStatus(grpc::CallbackServerContext* context, const v1::StatusRequest* request,
+                v1::StatusResponse* response, UnaryCall* call);
   // Notes, without waiting, that `records` were fetched (audited FETCHED),
   // for their senders to learn (state FETCHED).
   void NoteFetched(std::vector<MailboxKey> records);
@@ -90,19 +105,19 @@ class ExchangeService final : public ExchangeServiceBase {
   bool AnswerRepeat(const Identity& caller, const std::string& key,
                     v1::SubmitResponse* response);
   // Audits what Ack stored (ACKED each), removes spool files no longer
-  // needed, and finishes `reactor` once the entries are durable.
+  // needed, and finishes `call` once the entries are durable.
   void AuditAcked(const std::vector<MailboxAcked>& acked, const std::string& system,
-                  grpc::ServerUnaryReactor* reactor, v1::AckResponse* response);
+                  UnaryCall* call, v1::AckResponse* response);
   // Plans one checked Submit against `trust` (gateway/record/outbound.h)
   // under a new record id; notes a differing shadow decision.
   OutboundDecision Plan(const TrustSnapshot& trust, const Identity& caller,
                         const v1::SubmitRequest& request, bool streamed);
   // Seals a planned Submit, audits it, makes it durable in the outbox and
   // delivers it, each step on the thread that finished the one before;
-  // finishes `reactor` when the record is delivered or queued for retry.
-  void Accept(grpc::ServerUnaryReactor* reactor, const Identity& caller,
-              const v1::SubmitRequest* request, v1::SubmitResponse* response, absl::Time start,
-              OutboundPlan plan, std::shared_ptr<void> claim, const TrustSnapshot& trust);
+  // finishes `call` when the record is delivered or queued for retry.
+  void Accept(UnaryCall* call, const Identity& caller, const v1::SubmitRequest* request,
+              v1::SubmitResponse* response, absl::Time start, OutboundPlan plan,
+              std::shared_ptr<void> claim, const TrustSnapshot& trust);
   // Claims the caller's idempotency key `key` (if any) until the token is
   // dropped: Unavailable while another Submit with it is in progress, which
   // would otherwise be sealed and audited SUBMITTED as a second record.

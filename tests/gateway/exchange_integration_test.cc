@@ -184,6 +184,69 @@ TEST_F(ExchangeIntegrationTest, UndeclaredLabelValuesAreInvalidArgumentAndStoreN
   EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
 }
 
+// A request that does not parse is INVALID_ARGUMENT naming the field that
+// is not UTF-8 (gRPC alone would answer UNIMPLEMENTED with no message), on
+// every unary call, and nothing is stored or audited.
+TEST_F(ExchangeIntegrationTest, ARequestThatDoesNotParseIsInvalidArgumentAndChangesNothing) {
+  ASSERT_TRUE(StartAll());
+  auto channel = cluster_.ClientChannel("nhs-trust-a", "nhs-trust-a/ehr");
+  const size_t audited = cluster_.AuditEntries("nhs-trust-a").size();
+  // A SubmitRequest whose labels.caveats holds "\xff": Labels is field 1
+  // of SubmitRequest, caveats field 5 of Labels (checked below).
+  const v1::Labels sample = SampleSubmit().labels();
+  std::string labels = sample.SerializeAsString() + std::string("\x2a\x01\xff", 3);
+  ASSERT_FALSE(v1::Labels().ParseFromString(labels));
+  ASSERT_EQ(v1::Labels::descriptor()->FindFieldByNumber(5)->name(), "caveats");
+  ASSERT_EQ(v1::SubmitRequest::descriptor()->FindFieldByNumber(1)->name(), "labels");
+  const std::string submit =
+      std::string("\x0a") + static_cast<char>(labels.size()) + labels;
+  ASSERT_LT(labels.size(), 128u);
+  struct Case {
+    std::string method, bytes, field;
+  };
+  const Case cases[] = {
+      {"Submit", submit, "labels.caveats"},
+      // FetchRequest.page_token (2), AckRequest.record_ids (1),
+      // StatusRequest.record_id (1): not UTF-8.
+      {"Fetch", std::string("\x12\x02\xc3\x28", 4), "page_token"},
+      {"Ack", std::string("\x0a\x01\x80", 3), "record_ids"},
+      {"Status", std::string("\x0a\x01\xfe", 3), "record_id"},
+      // Not a protobuf at all: a field with wire type 7.
+      {"Submit", std::string("\x0f\x01", 2), ""},
+  };
+  for (const Case& c : cases) {
+    std::string response;
+    grpc::Status s = RawUnaryCall(channel, "/gatehouse.v1.Exchange/" + c.method, c.bytes, &response);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.method << " " << c.field;
+    EXPECT_THAT(s.error_message(), HasSubstr("is not a valid gatehouse.v1." + c.method));
+    const absl::Status details = Details(s);
+    ASSERT_TRUE(ErrorInfoOf(details).has_value()) << c.method;
+    EXPECT_EQ(ErrorInfoOf(details)->reason(), "REQUEST_NOT_PARSED");
+    if (c.field.empty()) {
+      EXPECT_THAT(s.error_message(), HasSubstr("malformed"));
+      EXPECT_FALSE(BadRequestOf(details).has_value());
+    } else {
+      EXPECT_THAT(s.error_message(), HasSubstr(c.field + " holds bytes that are not UTF-8"));
+      ASSERT_TRUE(BadRequestOf(details).has_value()) << c.method;
+      EXPECT_EQ(BadRequestOf(details)->field_violations(0).field(), c.field);
+    }
+    EXPECT_TRUE(response.empty());
+  }
+  EXPECT_EQ(cluster_.AuditEntries("nhs-trust-a").size(), audited);
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 0);
+  // The same call, well formed, still works through the raw method, and
+  // its response parses.
+  v1::SubmitRequest good = SampleSubmit();
+  std::string response;
+  ASSERT_TRUE(RawUnaryCall(channel, "/gatehouse.v1.Exchange/Submit", good.SerializeAsString(),
+                           &response)
+                  .ok());
+  v1::SubmitResponse submitted;
+  ASSERT_TRUE(submitted.ParseFromString(response));
+  EXPECT_EQ(submitted.receipt().record_id().size(), 32u);
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 1);
+}
+
 // Record.labels is "the labels as submitted": caveats keep their order,
 // although the envelope header seals them sorted.
 TEST_F(ExchangeIntegrationTest, CaveatsReachTheRecipientInTheOrderSubmitted) {

@@ -594,27 +594,36 @@ absl::Status Details(const grpc::Status& s) {
   return FromRpcStatus(rpc);
 }
 
-absl::StatusOr<std::string> HealthCheck(const std::shared_ptr<grpc::Channel>& channel,
-                                        const std::string& service) {
+grpc::Status RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
+                          const std::string& method, const std::string& request,
+                          std::string* response) {
   grpc::GenericStub generic(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Slice body(request);
+  grpc::ByteBuffer sent(&body, 1), received;
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&ctx, method, grpc::StubOptions(), &sent, &received,
+                    [&](grpc::Status s) { done.set_value(s); });
+  grpc::Status s = done.get_future().get();
+  response->clear();
+  std::vector<grpc::Slice> slices;
+  if (s.ok() && received.Valid() && received.Dump(&slices).ok()) {
+    for (auto& sl : slices) response->append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  }
+  return s;
+}
+
+absl::StatusOr<std::string> HealthCheck(const std::shared_ptr<grpc::Channel>& channel,
+                                        const std::string& service) {
   // HealthCheckRequest: field 1 (service), a string; empty: the whole server.
   std::string encoded;
   if (!service.empty()) {
     encoded = std::string("\x0a") + static_cast<char>(service.size()) + service;
   }
-  grpc::Slice body(encoded);
-  grpc::ByteBuffer request(&body, 1), response;
-  std::promise<grpc::Status> done;
-  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                    &response, [&](grpc::Status s) { done.set_value(s); });
-  grpc::Status s = done.get_future().get();
-  if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-  std::vector<grpc::Slice> slices;
-  if (!response.Dump(&slices).ok()) return absl::InternalError("unreadable response");
   std::string bytes;
-  for (auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  grpc::Status s = RawUnaryCall(channel, "/grpc.health.v1.Health/Check", encoded, &bytes);
+  if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
   return bytes;
 }
 

@@ -204,6 +204,13 @@ inline v1::FetchResponse FetchAll(v1::Exchange::Stub& stub) {
 // the code and message.
 absl::Status Details(const grpc::Status& s);
 
+// Calls unary `method` ("/package.Service/Method") over `channel` with
+// `request` as the message's bytes, as they are (they need not parse);
+// the response's bytes into *response.
+grpc::Status RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
+                          const std::string& method, const std::string& request,
+                          std::string* response);
+
 // grpc.health.v1.Health/Check of `service` (under 128 bytes; empty: the
 // whole server) over `channel`: the response's bytes ("\x08\x01" SERVING,
 // "\x08\x02" NOT_SERVING), or the call's error.
