@@ -54,7 +54,7 @@ set(GATEHOUSE_GRPC gatehouse_grpc PkgConfig::GRPCPP grpc++_reflection)
 set(GATEHOUSE_DAEMON gatehouse_gateway gatehouse_store gatehouse_transport)
 gatehouse_never_links(gatehouse_common NEVER gatehouse_proto protobuf::libprotobuf
   ${GATEHOUSE_GRPC} ${GATEHOUSE_DAEMON} OpenSSL::SSL OpenSSL::Crypto PkgConfig::SODIUM)
-foreach(lib gatehouse_proto gatehouse_policy gatehouse_envelope gatehouse_audit)
+foreach(lib gatehouse_proto gatehouse_policy gatehouse_envelope gatehouse_audit gatehouse_sla)
   gatehouse_never_links(${lib} NEVER ${GATEHOUSE_GRPC} ${GATEHOUSE_DAEMON} gatehouse_record)
 endforeach()
 gatehouse_never_links(gatehouse_record NEVER ${GATEHOUSE_GRPC} ${GATEHOUSE_DAEMON})

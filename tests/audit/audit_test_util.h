@@ -1,9 +1,13 @@
-// Helpers shared by the audit tests: a scratch directory removed on
-// destruction, deterministic entries, and raw file surgery.
+// Helpers shared by the audit tests (and the service-level ones): a scratch
+// directory removed on destruction, deterministic entries, raw file
+// surgery, and running auditctl.
 #ifndef GATEHOUSE_TESTS_AUDIT_AUDIT_TEST_UTIL_H_
 #define GATEHOUSE_TESTS_AUDIT_AUDIT_TEST_UTIL_H_
 
 #include <stdlib.h>
+#include <sys/wait.h>
+
+#include <cstdio>
 
 #include <cstdint>
 #include <filesystem>
@@ -15,6 +19,26 @@
 #include "gatehouse/v1/audit.pb.h"
 
 namespace gatehouse::audit::testing {
+
+// What running `auditctl <args>` printed (stdout and stderr) and its exit
+// status; -1 if it did not exit. Only in tests that define AUDITCTL_PATH.
+struct CmdResult {
+  int exit_code;
+  std::string out;
+};
+
+#ifdef AUDITCTL_PATH
+inline CmdResult Cmd(const std::string& args) {
+  std::string cmd = absl::StrCat(AUDITCTL_PATH, " ", args, " 2>&1");
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+#endif
 
 class ScratchDir {
  public:

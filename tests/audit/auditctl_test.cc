@@ -18,21 +18,8 @@
 namespace gatehouse::audit {
 namespace {
 
-struct CmdResult {
-  int exit_code;
-  std::string out;
-};
-
-CmdResult Cmd(const std::string& args) {
-  std::string cmd = absl::StrCat(AUDITCTL_PATH, " ", args, " 2>&1");
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using testing::Cmd;
+using testing::CmdResult;
 
 class AuditctlTest : public ::testing::Test {
  protected:

@@ -9,6 +9,8 @@
 //            [--event NAME] [--since RFC3339] [--until RFC3339] [-n N]
 //   auditctl checkpoint --dir DIR
 //   auditctl vectors --out DIR
+//   auditctl sla --log DIR --from T --to T --key KEY --out REPORT.json [...]
+//   auditctl sla-countersign --report REPORT.json --report-key PUB --log DIR --key KEY --out FILE
 //
 // Read-only on the log: safe while a gateway is appending to it. `prove`
 // recomputes the tree from the segments rather than trusting tree/.
@@ -44,7 +46,9 @@
 #include "audit/posix_file.h"
 #include "google/protobuf/util/json_util.h"
 #include "tools/auditctl/entry_filter.h"
+#include "tools/auditctl/log_access.h"
 #include "tools/auditctl/proof_vectors.h"
+#include "tools/auditctl/sla_command.h"
 #include "tools/cli/cli.h"
 
 namespace gatehouse::auditctl {
@@ -59,42 +63,6 @@ absl::StatusOr<uint64_t> GetU64(const Flags& f, const std::string& k) {
   uint64_t v;
   if (!absl::SimpleAtoi(f.Get(k), &v)) return absl::InvalidArgumentError("--" + k + " wants a number");
   return v;
-}
-
-absl::StatusOr<std::string> ReadText(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string s, audit::ReadWholeFile(path));
-  return std::string(absl::StripTrailingAsciiWhitespace(s));
-}
-
-absl::StatusOr<audit::NoteVerifier> LoadVerifier(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string vkey, ReadText(path));
-  return audit::NoteVerifier::FromVerifierKey(vkey);
-}
-
-std::string Json(const google::protobuf::Message& m, bool pretty) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions o;
-  o.add_whitespace = pretty;
-  o.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  if (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
-
-// The stored checkpoint notes by size (not verified here; verify does that).
-std::map<uint64_t, std::string> LoadCheckpoints(const std::string& dir) {
-  std::map<uint64_t, std::string> out;
-  uint64_t end;
-  absl::Status st;
-  auto notes = audit::ReadRecordFile(audit::CheckpointsPath(dir), audit::kCheckpointMagic, &end, &st);
-  if (!notes.ok()) return out;
-  for (const std::string& n : *notes) {
-    auto note = audit::ParseNote(n);
-    if (!note.ok()) continue;
-    auto cp = audit::ParseCheckpoint(note->text);
-    if (cp.ok()) out[cp->size] = n;
-  }
-  return out;
 }
 
 int Keygen(const Flags& f) {
@@ -166,20 +134,6 @@ int Verify(const Flags& f) {
   return 0;
 }
 
-// Every leaf (and entry, if wanted) of the log, read-only.
-absl::Status LoadTree(const std::string& dir, audit::MemoryTree* tree,
-                      const std::function<void(uint64_t, const gatehouse::v1::AuditEntry&)>& each) {
-  gatehouse::v1::AuditEntry e;
-  return audit::ForEachEntry(dir, 0, [&](uint64_t index, absl::string_view payload) {
-    tree->Append(audit::HashLeaf(payload));
-    if (each) {
-      e.ParseFromArray(payload.data(), static_cast<int>(payload.size()));
-      each(index, e);
-    }
-    return true;
-  });
-}
-
 int Prove(const Flags& f) {
   const std::string dir = f.Get("dir");
   std::map<uint64_t, std::string> cps = LoadCheckpoints(dir);
@@ -238,17 +192,9 @@ int Prove(const Flags& f) {
                 << " (wait for the next checkpoint or pass --size)\n";
       continue;
     }
-    auto proof = audit::BuildInclusionProof(tree, i, *size);
-    if (!proof.ok()) return fail(proof.status());
-    gatehouse::v1::AuditInclusionProof out;
-    out.set_leaf_index(i);
-    out.set_tree_size(*size);
-    out.set_leaf_hash(audit::HashToBytes(*tree.GetNode(0, i)));
-    out.set_root_hash(audit::HashToBytes(*audit::TreeRoot(tree, *size)));
-    for (const Hash& h : *proof) out.add_hashes(audit::HashToBytes(h));
-    if (cps.count(*size)) out.set_checkpoint(cps[*size]);
-    *out.mutable_entry() = entry;
-    std::cout << Json(out, true) << "\n";
+    auto out = MakeInclusionProof(tree, i, *size, cps, entry);
+    if (!out.ok()) return fail(out.status());
+    std::cout << Json(*out, true) << "\n";
   }
   return 0;
 }
@@ -262,40 +208,20 @@ int CheckProof(const Flags& f) {
     std::cerr << "check-proof: want --proof FILE and --key PUB\n";
     return 2;
   }
-  auto hashes = [](const auto& in) {
-    std::vector<Hash> out;
-    for (const std::string& s : in) {
-      Hash h{};
-      if (!audit::HashFromBytes(s, &h)) h.fill(0);
-      out.push_back(h);
-    }
-    return out;
-  };
-  auto root_of = [&](const std::string& note, uint64_t size) -> absl::StatusOr<Hash> {
-    ASSIGN_OR_RETURN(audit::SignedCheckpoint cp, audit::OpenCheckpoint(note, *key));
-    if (cp.checkpoint.size != size) return absl::DataLossError("checkpoint is for another size");
-    return cp.checkpoint.root;
+  auto root_of = [&](const std::string& note, uint64_t size) {
+    return CheckpointRoot(note, size, *key);
   };
   gatehouse::v1::AuditInclusionProof inc;
   gatehouse::v1::AuditConsistencyProof con;
   absl::Status st;
   if (google::protobuf::util::JsonStringToMessage(*text, &inc).ok() && inc.has_entry()) {
-    auto root = root_of(inc.checkpoint(), inc.tree_size());
-    std::string bytes;
-    inc.entry().SerializeToString(&bytes);
-    Hash leaf = audit::HashLeaf(bytes);
-    st = root.ok() ? audit::VerifyInclusion(inc.leaf_index(), inc.tree_size(), leaf,
-                                            hashes(inc.hashes()), *root)
-                   : root.status();
-    if (st.ok() && audit::HashToBytes(leaf) != inc.leaf_hash()) {
-      st = absl::DataLossError("leaf_hash does not match the entry");
-    }
+    st = CheckInclusionProof(inc, *key);
   } else if (google::protobuf::util::JsonStringToMessage(*text, &con).ok()) {
     auto r1 = root_of(con.checkpoint1(), con.size1());
     auto r2 = root_of(con.checkpoint2(), con.size2());
     st = !r1.ok() ? r1.status()
          : !r2.ok() ? r2.status()
-                    : audit::VerifyConsistency(con.size1(), con.size2(), *r1, *r2, hashes(con.hashes()));
+                    : audit::VerifyConsistency(con.size1(), con.size2(), *r1, *r2, ProofHashes(con.hashes()));
   } else {
     st = absl::InvalidArgumentError("not an inclusion or consistency proof");
   }
@@ -467,6 +393,8 @@ int Main(int argc, char** argv) {
   vectors->add_option("--out")->type_name("DIR")->description(
       "Where (default tests/testdata/audit)");
 
+  AddSlaCommands(app);
+
   if (std::optional<int> exit = cli::Parse(app, argc, argv)) return *exit;
   const CLI::App* command = app.get_subcommands().front();
   const std::string cmd = command->get_name();
@@ -477,6 +405,8 @@ int Main(int argc, char** argv) {
   if (cmd == "check-proof") return CheckProof(f);
   if (cmd == "inspect" || cmd == "tail" || cmd == "export") return Scan(cmd, f);
   if (cmd == "checkpoint") return PrintCheckpoint(f);
+  if (cmd == "sla") return Sla(f);
+  if (cmd == "sla-countersign") return SlaCountersign(f);
   return Vectors(f);
 }
 

@@ -1,0 +1,69 @@
+// Read-only access to an audit log directory shared by auditctl's commands
+// (prove, check-proof, sla, sla-countersign): the stored checkpoint notes,
+// every leaf in a MemoryTree, and inclusion proofs in the JSON form `prove`
+// prints and `check-proof` checks (gatehouse.v1.AuditInclusionProof).
+//
+// Thread-safety: pure functions over the files; safe while a gateway is
+// appending to the log.
+#ifndef GATEHOUSE_TOOLS_AUDITCTL_LOG_ACCESS_H_
+#define GATEHOUSE_TOOLS_AUDITCTL_LOG_ACCESS_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "audit/merkle_hasher.h"
+#include "audit/merkle_tree.h"
+#include "audit/note.h"
+#include "gatehouse/v1/audit.pb.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/repeated_ptr_field.h"
+
+namespace gatehouse::auditctl {
+
+// `path`'s contents without trailing whitespace.
+absl::StatusOr<std::string> ReadText(const std::string& path);
+
+// The public key in file `path` ("name+id+base64", as keygen writes PREFIX.pub).
+absl::StatusOr<audit::NoteVerifier> LoadVerifier(const std::string& path);
+
+// `m` in the protobuf JSON mapping with the .proto field names.
+std::string Json(const google::protobuf::Message& m, bool pretty);
+
+// The stored checkpoint notes by size (not verified here; VerifyLog does
+// that). Empty if there are none or the file cannot be read.
+std::map<uint64_t, std::string> LoadCheckpoints(const std::string& dir);
+
+// Appends every leaf of the log to `tree`, calling `each` (if set) with each
+// parsed entry. Errors as audit::ForEachEntry.
+absl::Status LoadTree(const std::string& dir, audit::MemoryTree* tree,
+                      const std::function<void(uint64_t, const gatehouse::v1::AuditEntry&)>& each);
+
+// The inclusion proof of `entry` at `index` in the tree of `size` leaves,
+// with the checkpoint note for `size` if `checkpoints` holds one.
+// InvalidArgument unless index < size <= tree.size().
+absl::StatusOr<gatehouse::v1::AuditInclusionProof> MakeInclusionProof(
+    const audit::MemoryTree& tree, uint64_t index, uint64_t size,
+    const std::map<uint64_t, std::string>& checkpoints, const gatehouse::v1::AuditEntry& entry);
+
+// The root of the checkpoint `note` after checking it is signed by `key` and
+// is for `size`. Errors as audit::OpenCheckpoint; DataLoss for another size.
+absl::StatusOr<audit::Hash> CheckpointRoot(const std::string& note, uint64_t size,
+                                           const audit::NoteVerifier& key);
+
+// Proof path hashes from their bytes; a hash of the wrong length becomes
+// zeros, so the proof fails to verify rather than being cut short.
+std::vector<audit::Hash> ProofHashes(const google::protobuf::RepeatedPtrField<std::string>& in);
+
+// OK iff `proof`'s entry is at its leaf index in the tree of its checkpoint,
+// signed by `key`. DataLoss naming what does not match otherwise.
+absl::Status CheckInclusionProof(const gatehouse::v1::AuditInclusionProof& proof,
+                                 const audit::NoteVerifier& key);
+
+}  // namespace gatehouse::auditctl
+
+#endif  // GATEHOUSE_TOOLS_AUDITCTL_LOG_ACCESS_H_
