@@ -27,16 +27,17 @@ namespace gatehouse {
 // Submit, Fetch, Ack, Status and Watch use the callback API (a Watch may
 // stay open for hours and holds no thread); SubmitStream and FetchStream
 // are synchronous (each has a thread of gRPC's while it runs): they are for
-// large records, few at a time, and each reads or writes a file. The unary
-// calls are registered raw and parse their requests themselves
+// large records, few at a time, and each reads or writes a file. Every
+// method is registered raw and parses its messages itself
 // (transport/parsed_call.h), so that one that does not parse is answered
-// INVALID_ARGUMENT rather than gRPC's empty UNIMPLEMENTED.
+// INVALID_ARGUMENT rather than gRPC's empty UNIMPLEMENTED (or, in a client
+// stream, taken for its end).
 using ExchangeServiceBase =
     v1::Exchange::WithRawCallbackMethod_Submit<v1::Exchange::WithRawCallbackMethod_Fetch<
         v1::Exchange::WithRawCallbackMethod_Ack<v1::Exchange::WithRawCallbackMethod_Status<
-            v1::Exchange::WithCallbackMethod_Watch<v1::Exchange::Service>>>>>;
+            v1::Exchange::WithRawCallbackMethod_Watch<v1::Exchange::Service>>>>>;
 
-class ExchangeService final : public ExchangeServiceBase {
+class ExchangeService final : public WithRawStreams<ExchangeServiceBase> {
  public:
   ExchangeService(const GatewayContext* ctx, OutboxSender* sender)
       : ctx_(ctx),
@@ -47,7 +48,14 @@ class ExchangeService final : public ExchangeServiceBase {
         metrics_(ctx->metrics),
         commit_(ctx->auditor, ctx->store),
         limiter_(config_->submit_rate_per_system(), config_->submit_burst_per_system()),
-        listener_limiter_(config_->listener_rate(), config_->listener_burst()) {}
+        listener_limiter_(config_->listener_rate(), config_->listener_burst()) {
+    // Parsed here, so that a message that does not parse is refused, never
+    // taken for the end of the stream (transport/parsed_call.h).
+    MarkRawStream("gatehouse.v1.Exchange", "SubmitStream",
+                  [this](grpc::ServerContext* c, RawStream* s) { return SubmitStream(c, s); });
+    MarkRawStream("gatehouse.v1.Exchange", "FetchStream",
+                  [this](grpc::ServerContext* c, RawStream* s) { return FetchStream(c, s); });
+  }
 
   // Each parses its request and runs the handler below (On...).
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
@@ -62,14 +70,14 @@ class ExchangeService final : public ExchangeServiceBase {
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override;
-  grpc::Status SubmitStream(grpc::ServerContext* context,
-                            grpc::ServerReader<v1::SubmitChunk>* reader,
-                            v1::SubmitResponse* response) override;
-  grpc::Status FetchStream(grpc::ServerContext* context, const v1::FetchStreamRequest* request,
-                           grpc::ServerWriter<v1::FetchChunk>* writer) override;
+  // SubmitStream (SubmitChunk messages in, one SubmitResponse out) and
+  // FetchStream (one FetchStreamRequest in, FetchChunk messages out), as
+  // RawStream calls: gateway/exchange_stream.cc.
+  grpc::Status SubmitStream(grpc::ServerContext* context, RawStream* stream);
+  grpc::Status FetchStream(grpc::ServerContext* context, RawStream* stream);
   // gateway/exchange_watch.cc.
-  grpc::ServerWriteReactor<v1::WatchEvent>* Watch(grpc::CallbackServerContext* context,
-                                                  const v1::WatchRequest* request) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Watch(grpc::CallbackServerContext* context,
+                                                    const grpc::ByteBuffer* request) override;
 
   // Most Watch calls open at once on this gateway; another is refused
   // (ResourceExhausted) until one ends.
@@ -127,10 +135,14 @@ class ExchangeService final : public ExchangeServiceBase {
   void Audit(Finisher finish, const std::string& sender, const std::string& key,
              v1::SubmitResponse* response, absl::Time start, v1::AuditEntry entry,
              v1::OutboxRecord record);
+  // SubmitStream up to its response: checks the caller and the first
+  // message, then AcceptStream.
+  grpc::Status ReceiveStream(grpc::ServerContext* context, RawStream* reader,
+                             v1::SubmitResponse* response);
   // SubmitStream after its first message: seals the payload as it arrives
   // into the spool, then audits, queues and delivers like Submit.
   absl::Status AcceptStream(const Identity& caller, const v1::SubmitRequest& head,
-                            grpc::ServerReader<v1::SubmitChunk>* reader,
+                            RawStream* reader,
                             grpc::ServerContext* context, v1::SubmitResponse* response,
                             absl::Time start, const TrustSnapshot& trust);
   // Reports a refused Submit (gateway/refusal_reporter.h); `done` gets the

@@ -20,9 +20,18 @@
 
 namespace gatehouse {
 
-grpc::Status ExchangeService::SubmitStream(grpc::ServerContext* context,
-                                           grpc::ServerReader<v1::SubmitChunk>* reader,
-                                           v1::SubmitResponse* response) {
+grpc::Status ExchangeService::SubmitStream(grpc::ServerContext* context, RawStream* reader) {
+  v1::SubmitResponse answer;
+  grpc::Status s = ReceiveStream(context, reader, &answer);
+  // The one response, then OK: what a client-streaming call returns.
+  if (s.ok() && !reader->Write(SerializeToBuffer(answer))) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+  }
+  return s;
+}
+
+grpc::Status ExchangeService::ReceiveStream(grpc::ServerContext* context, RawStream* reader,
+                                            v1::SubmitResponse* response) {
   const absl::Time start = absl::Now();
   absl::StatusOr<Identity> caller = Authenticate(context);
   if (!caller.ok()) {
@@ -35,8 +44,13 @@ grpc::Status ExchangeService::SubmitStream(grpc::ServerContext* context,
     return ToGrpcStatus(in_force);
   }
   v1::SubmitChunk first;
-  if (!reader->Read(&first)) {
+  grpc::ByteBuffer first_bytes;
+  if (!reader->Read(&first_bytes)) {
     return ToGrpcStatus(absl::InvalidArgumentError("the stream ended before its first message"));
+  }
+  if (absl::Status parsed = ParseBuffer(first_bytes, &first); !parsed.ok()) {
+    metrics_->CountRefusal("exchange", "INVALID_ARGUMENT");
+    return ToGrpcStatus(parsed);
   }
   if (!first.has_head() || !first.data().empty()) {
     return ToGrpcStatus(absl::InvalidArgumentError(
@@ -64,7 +78,7 @@ grpc::Status ExchangeService::SubmitStream(grpc::ServerContext* context,
 }
 
 absl::Status ExchangeService::AcceptStream(const Identity& caller, const v1::SubmitRequest& head,
-                                           grpc::ServerReader<v1::SubmitChunk>* reader,
+                                           RawStream* reader,
                                            grpc::ServerContext* context,
                                            v1::SubmitResponse* response, absl::Time start,
                                            const TrustSnapshot& trust) {
@@ -90,16 +104,24 @@ absl::Status ExchangeService::AcceptStream(const Identity& caller, const v1::Sub
                    SpoolFile::Create(data_dir + "/" + kSpoolOut,
                                      SealedStreamLimit(config_->max_stream_bytes())));
   const uint64_t limit = static_cast<uint64_t>(config_->max_stream_bytes());
+  // A message that does not parse ends the payload early, like the end of
+  // the stream would; noted here, so the record is refused, not accepted
+  // cut short.
+  absl::Status malformed;
   PayloadSource source(std::move(decided.content),
-                       [reader](std::string* chunk) {
+                       [reader, &malformed](std::string* chunk) {
+                         grpc::ByteBuffer bytes;
                          v1::SubmitChunk next;
-                         if (!reader->Read(&next)) return false;
+                         if (!reader->Read(&bytes)) return false;
+                         malformed = ParseBuffer(bytes, &next);
+                         if (!malformed.ok()) return false;
                          *chunk = std::move(*next.mutable_data());
                          return true;
                        },
                        limit);
   absl::Status sealed =
       ctx_->keys->Current()->stream_sealer->Seal(decided.labels, decided.to, &source, spool.get());
+  if (sealed.ok() && !malformed.ok()) sealed = malformed;
   if (sealed.ok() && context->IsCancelled()) {
     sealed = absl::CancelledError("the client cancelled the stream");
   }
@@ -116,6 +138,7 @@ absl::Status ExchangeService::AcceptStream(const Identity& caller, const v1::Sub
     if (context->IsCancelled()) {
       return absl::CancelledError("the client cancelled the stream; nothing was accepted");
     }
+    if (!malformed.ok()) return refuse(Refusal::Check(malformed, "checks"), record_id);
     return refuse(Refusal::Check(absl::Status(sealed.code(),
                                               absl::StrCat("cannot seal the streamed record: ",
                                                            sealed.message())),
@@ -148,11 +171,16 @@ absl::Status ExchangeService::AcceptStream(const Identity& caller, const v1::Sub
   return absl::OkStatus();
 }
 
-grpc::Status ExchangeService::FetchStream(grpc::ServerContext* context,
-                                          const v1::FetchStreamRequest* request,
-                                          grpc::ServerWriter<v1::FetchChunk>* writer) {
+grpc::Status ExchangeService::FetchStream(grpc::ServerContext* context, RawStream* writer) {
   absl::StatusOr<Identity> caller = Authenticate(context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
+  grpc::ByteBuffer request_bytes;
+  if (!writer->Read(&request_bytes)) {
+    return ToGrpcStatus(absl::InvalidArgumentError("the call carried no FetchStreamRequest"));
+  }
+  v1::FetchStreamRequest parsed;
+  if (absl::Status s = ParseBuffer(request_bytes, &parsed); !s.ok()) return ToGrpcStatus(s);
+  const v1::FetchStreamRequest* request = &parsed;
   absl::StatusOr<MailboxEntry> held =
       store_->GetMailbox(ReaderFor(*caller),
                          request->sender_org(), request->record_id());
@@ -180,13 +208,16 @@ grpc::Status ExchangeService::FetchStream(grpc::ServerContext* context,
   v1::FetchChunk first;
   *first.mutable_record() = m.listing();
   first.mutable_record()->set_streamed(true);
-  if (!writer->Write(first)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+  if (!writer->Write(SerializeToBuffer(first))) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+  }
   // Plaintext leaves a chunk at a time, each authenticated as it is
   // decrypted; the call ends OK only if the whole record was.
   ContentSink sink([writer](absl::string_view bytes) {
     v1::FetchChunk c;
     c.set_data(std::string(bytes));
-    return writer->Write(c) ? absl::OkStatus() : absl::CancelledError("client went away");
+    return writer->Write(SerializeToBuffer(c)) ? absl::OkStatus()
+                                               : absl::CancelledError("client went away");
   });
   absl::StatusOr<OpenedContent> opened =
       OpenStreamedRecord(*ctx_, *TrustOf(*ctx_).directory, file->get(), m.sender_org(), &sink,

@@ -45,7 +45,7 @@ struct WatchCursor {
 // How many rows of each kind one look at the store reads.
 constexpr int kBatch = 32;
 
-class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchEvent> {
+class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   // `allowed` is asked before every event whether the caller may still be
   // served (its certificate checked again). `open` counts open watches.
@@ -110,7 +110,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchEvent> {
       Finish(ToGrpcStatus(end));
       return;
     }
-    current_ = std::move(queue_.front());
+    current_ = SerializeToBuffer(queue_.front());
     queue_.pop_front();
     writing_ = true;
     lock.unlock();
@@ -157,7 +157,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchEvent> {
   std::mutex mu_;
   WatchCursor loaded_;               // read up to here
   std::deque<v1::WatchEvent> queue_;  // read, not yet sent
-  v1::WatchEvent current_;           // being written
+  grpc::ByteBuffer current_;          // being written (serialised)
   bool writing_ = false;
   bool caught_up_sent_ = false;
   bool gone_ = false;  // the caller cancelled or a write failed
@@ -165,7 +165,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchEvent> {
 };
 
 // A call refused before it starts.
-class RefusedWatch final : public grpc::ServerWriteReactor<v1::WatchEvent> {
+class RefusedWatch final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   explicit RefusedWatch(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
   void OnDone() override { delete this; }
@@ -173,14 +173,18 @@ class RefusedWatch final : public grpc::ServerWriteReactor<v1::WatchEvent> {
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::WatchEvent>* ExchangeService::Watch(
-    grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* ExchangeService::Watch(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request) {
   absl::StatusOr<Identity> caller = Authenticate(context);
   if (!caller.ok()) {
     metrics_->CountRefusal("exchange", "UNAUTHENTICATED");
     return new RefusedWatch(caller.status());
   }
-  absl::StatusOr<WatchCursor> from = WatchCursor::Decode(request->cursor());
+  v1::WatchRequest request;
+  if (absl::Status parsed = ParseBuffer(*raw_request, &request); !parsed.ok()) {
+    return new RefusedWatch(parsed);
+  }
+  absl::StatusOr<WatchCursor> from = WatchCursor::Decode(request.cursor());
   if (!from.ok()) return new RefusedWatch(from.status());
   if (watching_.fetch_add(1) >= kMaxWatches) {
     watching_.fetch_sub(1);

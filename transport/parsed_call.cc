@@ -1,6 +1,7 @@
 #include "transport/parsed_call.h"
 
 #include <optional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/utf8.h"
@@ -40,6 +41,17 @@ std::optional<std::string> NonUtf8Field(const Descriptor& type, const std::strin
 }
 
 }  // namespace
+
+std::string BufferBytes(const grpc::ByteBuffer& buffer) {
+  std::string bytes;
+  std::vector<grpc::Slice> slices;
+  if (buffer.Valid() && buffer.Dump(&slices).ok()) {
+    for (const grpc::Slice& s : slices) {
+      bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
+  }
+  return bytes;
+}
 
 absl::Status NotParsedError(const Descriptor& type, const std::string& bytes) {
   std::optional<std::string> field = NonUtf8Field(type, bytes, /*depth=*/8);

@@ -19,11 +19,15 @@
 //                                UnaryCall* call) { OnFetch(context, r, out, call); });
 //   }
 //
+// Also RawStream, the same for the synchronous streaming calls.
+//
 // Thread-safety: Finish may be called from any thread, once.
 #ifndef GATEHOUSE_TRANSPORT_PARSED_CALL_H_
 #define GATEHOUSE_TRANSPORT_PARSED_CALL_H_
 
 #include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/method_handler.h>
+#include <grpcpp/support/sync_stream.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
 #include <grpcpp/support/server_callback.h>
@@ -53,6 +57,64 @@ class UnaryCall {
 // BadRequest field violation.
 absl::Status NotParsedError(const google::protobuf::Descriptor& type, const std::string& bytes);
 
+// The bytes of `buffer`, in one string.
+std::string BufferBytes(const grpc::ByteBuffer& buffer);
+
+// Parses `buffer` (left as it was) into *msg; NotParsedError if it does not
+// parse.
+template <typename Message>
+absl::Status ParseBuffer(const grpc::ByteBuffer& buffer, Message* msg) {
+  grpc::ByteBuffer copy(buffer);  // shares the slices
+  grpc::ProtoBufferReader reader(&copy);
+  if (msg->ParseFromZeroCopyStream(&reader)) return absl::OkStatus();
+  return NotParsedError(*Message::descriptor(), BufferBytes(buffer));
+}
+
+// `msg` serialised, to send on a raw call.
+template <typename Message>
+grpc::ByteBuffer SerializeToBuffer(const Message& msg) {
+  grpc::ByteBuffer out;
+  bool own_buffer = false;
+  grpc::SerializationTraits<Message>::Serialize(msg, &out, &own_buffer).IgnoreError();
+  return out;
+}
+
+// A synchronous streaming call whose messages the service parses and
+// serialises itself, whatever the method's declared shape: registered with
+// RegisterRawStream, it reads and writes bytes (a client-streaming method
+// writes its one response before returning OK; a server-streaming one reads
+// its one request first). gRPC's typed sync reader cannot tell a message
+// that did not parse from the end of the stream (Read returns false for
+// both), so a client stream read typed would take a malformed message for
+// its end.
+using RawStream = grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
+
+// A generated service class `Base` whose sync streaming methods can be made
+// RawStream calls (in the constructor of the class that derives from it).
+template <typename Base>
+class WithRawStreams : public Base {
+ protected:
+  // Makes `method` of proto service `service` (full names) a RawStream
+  // call handled by handle(context, stream) instead of the typed method.
+  // Uses gRPC's own mechanism for streamed methods
+  // (Service::MarkMethodStreamed, as the generated WithSplitStreamingMethod_
+  // classes do): the server then treats the call as bidirectional, which a
+  // client cannot tell.
+  template <typename Handle>
+  void MarkRawStream(const std::string& service, const std::string& method, Handle handle) {
+    const google::protobuf::ServiceDescriptor* described =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
+    const google::protobuf::MethodDescriptor* found =
+        described == nullptr ? nullptr : described->FindMethodByName(method);
+    GPR_ASSERT(found != nullptr);
+    Base::MarkMethodStreamed(
+        found->index(), new grpc::internal::TemplatedBidiStreamingHandler<RawStream, false>(
+                            [handle](grpc::ServerContext* context, RawStream* stream) {
+                              return handle(context, stream);
+                            }));
+  }
+};
+
 template <typename Request, typename Response>
 class ParsedUnaryCall final : public grpc::ServerUnaryReactor, public UnaryCall {
  public:
@@ -64,19 +126,11 @@ class ParsedUnaryCall final : public grpc::ServerUnaryReactor, public UnaryCall 
   static grpc::ServerUnaryReactor* Start(const grpc::ByteBuffer* raw_request,
                                          grpc::ByteBuffer* raw_response, Handle&& handle) {
     auto* call = new ParsedUnaryCall(raw_response);
-    grpc::ByteBuffer copy(*raw_request);  // shares the slices
-    grpc::ProtoBufferReader reader(&copy);
-    if (call->request_.ParseFromZeroCopyStream(&reader)) {
+    absl::Status parsed = ParseBuffer(*raw_request, &call->request_);
+    if (parsed.ok()) {
       handle(&call->request_, &call->response_, static_cast<UnaryCall*>(call));
     } else {
-      std::string bytes;
-      std::vector<grpc::Slice> slices;
-      if (raw_request->Dump(&slices).ok()) {
-        for (const grpc::Slice& s : slices) {
-          bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-        }
-      }
-      call->Answer(NotParsedError(*Request::descriptor(), bytes));
+      call->Answer(parsed);
     }
     return call;
   }
@@ -86,12 +140,9 @@ class ParsedUnaryCall final : public grpc::ServerUnaryReactor, public UnaryCall 
       grpc::ServerUnaryReactor::Finish(s);
       return;
     }
-    grpc::ByteBuffer out;
-    bool own_buffer = false;
-    grpc::Status serialized =
-        grpc::SerializationTraits<Response>::Serialize(response_, &out, &own_buffer);
-    if (serialized.ok()) raw_response_->Swap(&out);
-    grpc::ServerUnaryReactor::Finish(serialized);
+    grpc::ByteBuffer out = SerializeToBuffer(response_);
+    raw_response_->Swap(&out);
+    grpc::ServerUnaryReactor::Finish(s);
   }
 
   void OnDone() override { delete this; }

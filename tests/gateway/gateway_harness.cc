@@ -614,6 +614,36 @@ grpc::Status RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
   return s;
 }
 
+grpc::Status RawStreamCall(const std::shared_ptr<grpc::Channel>& channel,
+                           const std::string& method, const std::vector<std::string>& requests,
+                           std::vector<std::string>* responses, size_t max_responses) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>> call(
+      grpc::internal::ClientReaderWriterFactory<grpc::ByteBuffer, grpc::ByteBuffer>::Create(
+          channel.get(),
+          grpc::internal::RpcMethod(method.c_str(), grpc::internal::RpcMethod::BIDI_STREAMING),
+          &ctx));
+  bool open = true;
+  for (size_t i = 0; open && i < requests.size(); ++i) {
+    grpc::Slice body(requests[i]);
+    open = call->Write(grpc::ByteBuffer(&body, 1));
+  }
+  if (open) call->WritesDone();
+  responses->clear();
+  grpc::ByteBuffer received;
+  while (responses->size() < max_responses && call->Read(&received)) {
+    std::vector<grpc::Slice> slices;
+    std::string bytes;
+    if (received.Dump(&slices).ok()) {
+      for (auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+    }
+    responses->push_back(std::move(bytes));
+  }
+  if (responses->size() >= max_responses) ctx.TryCancel();
+  return call->Finish();
+}
+
 absl::StatusOr<std::string> HealthCheck(const std::shared_ptr<grpc::Channel>& channel,
                                         const std::string& service) {
   // HealthCheckRequest: field 1 (service), a string; empty: the whole server.

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -210,6 +211,15 @@ absl::Status Details(const grpc::Status& s);
 grpc::Status RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
                           const std::string& method, const std::string& request,
                           std::string* response);
+
+// Calls streaming `method` over `channel` as a bidirectional stream (the
+// server cannot tell): writes each of `requests` as the bytes of one
+// message (they need not parse), half-closes, and reads the bytes of every
+// response into *responses; having read `max_responses`, cancels the call.
+grpc::Status RawStreamCall(const std::shared_ptr<grpc::Channel>& channel,
+                           const std::string& method, const std::vector<std::string>& requests,
+                           std::vector<std::string>* responses,
+                           size_t max_responses = SIZE_MAX);
 
 // grpc.health.v1.Health/Check of `service` (under 128 bytes; empty: the
 // whole server) over `channel`: the response's bytes ("\x08\x01" SERVING,

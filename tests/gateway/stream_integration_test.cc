@@ -24,6 +24,7 @@
 #include "gateway/receipt.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "proto/error_details.h"
 #include "tests/gateway/gateway_harness.h"
 
 namespace gatehouse {
@@ -404,6 +405,63 @@ TEST_F(StreamIntegrationTest, FirstMessageWithoutHeadOrWithAPayloadIsInvalidAndS
   ExpectNothingSubmitted();
   cluster_.Stop("nhs-trust-a");
   EXPECT_TRUE(Entries(cluster_, "nhs-trust-a", v1::AUDIT_EVENT_SUBMITTED).empty());
+}
+
+// A SubmitStream message that does not parse is refused, never taken for
+// the end of the stream (which would queue the record cut short); so is a
+// first message or a FetchStream request that does not parse. Each names the
+// field that is not UTF-8.
+TEST_F(StreamIntegrationTest, AMessageThatDoesNotParseIsInvalidArgumentNotTheEndOfTheStream) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto channel = cluster_.ClientChannel("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitChunk head;
+  *head.mutable_head() = StreamHead();
+  v1::SubmitChunk data;
+  data.set_data(Pattern(64 * kKiB));
+  // SubmitChunk.head (1) holding a SubmitRequest whose labels (1) hold a
+  // caveat (5) that is not UTF-8.
+  const std::string bad_labels = std::string("\x2a\x01\xff", 3);
+  const std::string bad_request = std::string("\x0a") + static_cast<char>(bad_labels.size()) +
+                                  bad_labels;
+  const std::string bad_chunk = std::string("\x0a") + static_cast<char>(bad_request.size()) +
+                                bad_request;
+  ASSERT_FALSE(v1::SubmitChunk().ParseFromString(bad_chunk));
+  const std::string method = "/gatehouse.v1.Exchange/SubmitStream";
+  const std::vector<std::vector<std::string>> streams = {
+      // Cut short by a malformed message, then more data.
+      {head.SerializeAsString(), data.SerializeAsString(), bad_chunk, data.SerializeAsString()},
+      // Ending with it.
+      {head.SerializeAsString(), data.SerializeAsString(), bad_chunk},
+      // Starting with it.
+      {bad_chunk, data.SerializeAsString()},
+  };
+  for (const std::vector<std::string>& messages : streams) {
+    std::vector<std::string> responses;
+    grpc::Status s = RawStreamCall(channel, method, messages, &responses);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("head.labels.caveats holds bytes that are not UTF-8"));
+    EXPECT_EQ(ErrorInfoOf(Details(s))->reason(), "REQUEST_NOT_PARSED");
+    EXPECT_TRUE(responses.empty());
+  }
+  ExpectNothingSubmitted();
+  // The same stream, well formed, through the same raw path: one response.
+  std::vector<std::string> responses;
+  ASSERT_TRUE(RawStreamCall(channel, method, {head.SerializeAsString(), data.SerializeAsString()},
+                            &responses)
+                  .ok());
+  ASSERT_EQ(responses.size(), 1u);
+  v1::SubmitResponse submitted;
+  ASSERT_TRUE(submitted.ParseFromString(responses[0]));
+  EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), 1);
+
+  // FetchStreamRequest.record_id (1) not UTF-8.
+  auto care = cluster_.ClientChannel("council-a", "council-a/care");
+  grpc::Status s = RawStreamCall(care, "/gatehouse.v1.Exchange/FetchStream",
+                                 {std::string("\x0a\x01\xc0", 3)}, &responses);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(BadRequestOf(Details(s))->field_violations(0).field(), "record_id");
+  EXPECT_TRUE(responses.empty());
 }
 
 TEST_F(StreamIntegrationTest, StreamOverMaxStreamBytesIsResourceExhaustedAndStoresNothing) {

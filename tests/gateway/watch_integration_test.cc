@@ -227,6 +227,26 @@ TEST_F(WatchIntegrationTest, ASenderLearnsThatTheRecipientAcknowledgedItsRecord)
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(WatchIntegrationTest, AWatchRequestThatDoesNotParseIsInvalidArgument) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  auto channel = cluster_.ClientChannel("nhs-trust-a", "nhs-trust-a/ehr");
+  // WatchRequest.cursor (1) holding bytes that are not UTF-8.
+  std::vector<std::string> events;
+  grpc::Status s = RawStreamCall(channel, "/gatehouse.v1.Exchange/Watch",
+                                 {std::string("\x0a\x02w\xff", 4)}, &events);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(ErrorInfoOf(Details(s))->reason(), "REQUEST_NOT_PARSED");
+  EXPECT_EQ(BadRequestOf(Details(s))->field_violations(0).field(), "cursor");
+  EXPECT_TRUE(events.empty());
+  // Well formed through the same path: caught up at once, as its first event.
+  s = RawStreamCall(channel, "/gatehouse.v1.Exchange/Watch", {std::string("\x0a\x00", 2)},
+                    &events, /*max_responses=*/1);
+  ASSERT_EQ(events.size(), 1u) << s.error_message();
+  v1::WatchEvent first;
+  ASSERT_TRUE(first.ParseFromString(events[0]));
+  EXPECT_TRUE(first.caught_up());
+}
+
 TEST_F(WatchIntegrationTest, ACursorTheGatewayDidNotIssueIsInvalidArgument) {
   ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
   auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
