@@ -24,6 +24,9 @@ import { fileURLToPath } from "node:url";
 
 import grpc from "@grpc/grpc-js";
 import protoLoader from "@grpc/proto-loader";
+import crypto from "node:crypto";
+import path from "node:path";
+import fs from "node:fs";
 import protobuf from "protobufjs";
 
 export { grpc };
@@ -47,6 +50,54 @@ export function loadExchange(protoDir = PROTO_DIR) {
 }
 
 let rpcTypes = null;
+let gatehouseTypes = null;
+
+// The gatehouse.v1 messages as protobufjs types, for decoding bytes that
+// arrive inside other messages (a receipt, the directory).
+function gatehouseType(name, protoDir = PROTO_DIR) {
+  if (gatehouseTypes === null) {
+    const root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => path.join(protoDir, target);
+    root.loadSync(["gatehouse/v1/peer.proto", "gatehouse/v1/directory.proto",
+      "gatehouse/v1/envelope.proto"], { keepCase: true });
+    gatehouseTypes = root.lookup("gatehouse.v1");
+  }
+  return gatehouseTypes[name];
+}
+
+// The Ed25519 verification keys (32 bytes each) of organisation `org` in
+// the signed directory file at `file` (the one the gateways use; checking
+// its own signature is the gateways' job, docs/directory.md).
+export function verificationKeysOf(file, org) {
+  const signed = gatehouseType("SignedDirectory").decode(fs.readFileSync(file));
+  const directory = gatehouseType("Directory").decode(signed.directory);
+  const found = directory.organisations.find((o) => o.org_id === org);
+  if (!found) throw new Error(`${org} is not in the directory`);
+  return found.verification_keys;
+}
+
+// Checks a Receipt's signed_delivery against the receiving organisation's
+// verification keys, and that it is the receipt for `recordId` from
+// `receiverOrg`; returns the decoded DeliveryReceipt, throws if any check
+// fails. Signed: "gatehouse.receipt.v1", a 0 byte, then the receipt bytes
+// (docs/clients.md, "Checking a receipt"). Node's crypto has no BLAKE2b-128
+// to compute key ids, so each of the organisation's keys (a handful) is
+// tried instead of picking one by signed.key_id: the same guarantee, that
+// one of the receiver's keys signed.
+export function checkReceipt(signed, verificationKeys, recordId, receiverOrg) {
+  const message = Buffer.concat([Buffer.from("gatehouse.receipt.v1\0"), signed.receipt]);
+  // An Ed25519 SubjectPublicKeyInfo is this prefix, then the 32-byte key.
+  const spki = Buffer.from("302a300506032b6570032100", "hex");
+  const verifies = verificationKeys.some((k) => crypto.verify(null, message,
+    { key: Buffer.concat([spki, Buffer.from(k)]), format: "der", type: "spki" },
+    signed.signature));
+  if (!verifies) throw new Error("the receipt's signature does not verify");
+  const receipt = gatehouseType("DeliveryReceipt").decode(signed.receipt);
+  if (receipt.record_id !== recordId || receipt.receiver_org !== receiverOrg) {
+    throw new Error(`the receipt is for record ${receipt.record_id} from ${receipt.receiver_org}`);
+  }
+  return receipt;
+}
 
 // What a refusal says beyond its code and message (docs/clients.md,
 // "Errors"), decoded from grpc-js's ServiceError: { reason, domain,

@@ -2,7 +2,7 @@
 // (tests/gateway/clients_integration_test.cc starts them):
 //
 //   node examples/node/test_client.mjs --pki DIR \
-//       --sender localhost:PORT --recipient 127.0.0.1:PORT
+//       --sender localhost:PORT --recipient 127.0.0.1:PORT --directory FILE
 //
 // DIR is a development PKI (certs/gen-dev-pki.sh). The sender is
 // nhs-trust-a's gateway (system ehr), the recipient council-a's (system
@@ -12,18 +12,22 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { parseArgs } from "node:util";
 
-import { Client, errorDetails, grpc } from "./gatehouse_client.mjs";
+import {
+  checkReceipt, Client, errorDetails, grpc, verificationKeysOf,
+} from "./gatehouse_client.mjs";
 
 const { values: args } = parseArgs({
   options: {
     pki: { type: "string" },
     sender: { type: "string" },
     recipient: { type: "string" },
+    directory: { type: "string" },
   },
 });
-for (const name of ["pki", "sender", "recipient"]) {
+for (const name of ["pki", "sender", "recipient", "directory"]) {
   if (!args[name]) {
-    console.error("usage: node test_client.mjs --pki DIR --sender HOST:PORT --recipient HOST:PORT");
+    console.error("usage: node test_client.mjs --pki DIR --sender HOST:PORT " +
+      "--recipient HOST:PORT --directory FILE");
     process.exit(2);
   }
 }
@@ -104,6 +108,28 @@ const checks = {
       assert.ok(taken.fetched_unix_ms > 0, JSON.stringify(taken));
       assert.ok(taken.acknowledged_unix_ms >= taken.fetched_unix_ms, JSON.stringify(taken));
     });
+  },
+
+  async "a delivery receipt verifies against the recipient's directory keys"() {
+    const keys = verificationKeysOf(args.directory, "council-a");
+    const receipt = await withClient(args.sender, "nhs-trust-a/ehr",
+      (ehr) => ehr.submit(labels(), Buffer.from('{"note":"receipt"}'), "node-receipt"));
+    assert.equal(receipt.state, "RECORD_STATE_DELIVERED", JSON.stringify(receipt));
+    const checked = checkReceipt(receipt.signed_delivery, keys, receipt.record_id, "council-a");
+    assert.equal(Number(checked.audit_index), Number(receipt.delivery.audit_index));
+    const forged = { ...receipt.signed_delivery, receipt: Buffer.from(receipt.signed_delivery.receipt) };
+    forged.receipt[forged.receipt.length - 1] ^= 1;
+    assert.throws(() => checkReceipt(forged, keys, receipt.record_id, "council-a"),
+      /does not verify/);
+    // A genuine receipt, but for another record.
+    assert.throws(() => checkReceipt(receipt.signed_delivery, keys, "0".repeat(32), "council-a"),
+      /is for record/);
+    // Someone else's keys.
+    assert.throws(() => checkReceipt(receipt.signed_delivery,
+      verificationKeysOf(args.directory, "police-a"), receipt.record_id, "council-a"),
+      /does not verify/);
+    await withClient(args.recipient, "council-a/care", async (care) =>
+      care.ack((await collect(care.fetchAll())).map((r) => r.record_id)));
   },
 
   async "an unknown label value is INVALID_ARGUMENT naming the field and sends nothing"() {

@@ -65,10 +65,11 @@ TEST(ClientsIntegrationTest, NodeClientWithStockSettingsSubmitsFetchesAcksAndRea
   ASSERT_TRUE(cluster.Start("nhs-trust-a", R"("acknowledgementPollMs": 200)"));
   ASSERT_TRUE(cluster.Start("council-a"));
   const std::string command = node + " " + client_dir + "/test_client.mjs --pki " +
-                              TestPki::Get().dir() + GatewayArguments(cluster);
+                              TestPki::Get().dir() + GatewayArguments(cluster) +
+                              " --directory " + cluster.dir() + "/directory.signed";
   std::string out;
   EXPECT_EQ(RunCommand(command, &out), 0) << command << "\n" << out;
-  EXPECT_NE(out.find("5 of 5 checks passed"), std::string::npos) << out;
+  EXPECT_NE(out.find("6 of 6 checks passed"), std::string::npos) << out;
   if (std::getenv("GATEHOUSE_SHOW_CLIENT_OUTPUT") != nullptr) std::fputs(out.c_str(), stderr);
 }
 
