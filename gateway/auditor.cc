@@ -13,15 +13,21 @@ void Auditor::Record(v1::AuditEntry entry, Done done) {
   if (any_held_.load(std::memory_order_relaxed)) RetryHeld();
   entry.set_gateway_id(gateway_id_);
   const absl::Time start = absl::Now();
+  // Stamped here rather than by the log, so an observer sees the time stored.
+  if (entry.time_unix_ns() == 0) entry.set_time_unix_ns(absl::ToUnixNanos(start));
   ++pending_;
   const std::string event = v1::AuditEvent_Name(entry.event());
-  log_->AppendAsync(entry, [this, start, event, done = std::move(done)](
+  std::shared_ptr<const v1::AuditEntry> observed;
+  if (observer_) observed = std::make_shared<const v1::AuditEntry>(entry);
+  log_->AppendAsync(entry, [this, start, event, observed, done = std::move(done)](
                                absl::StatusOr<uint64_t> index) {
     --pending_;
     append_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
     if (!index.ok()) {
       ++failures_;
       LogError("audit append failed", {{"event", event}, {"error", index.status().ToString()}});
+    } else if (observed) {
+      observer_(*index, *observed);
     }
     if (done) done(std::move(index));
   });

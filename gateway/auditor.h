@@ -69,6 +69,12 @@ class Auditor : public AuditSink {
   // Entries refused for want of space and held for another try.
   size_t held() const;
 
+  // Called with each entry appended through this Auditor once it is
+  // durable, with its index, in index order, on the log's thread (quick,
+  // never blocking). Set once, before the first append.
+  using Observer = std::function<void(uint64_t index, const v1::AuditEntry& entry)>;
+  void SetObserver(Observer observer) { observer_ = std::move(observer); }
+
   audit::AuditLog* log() const { return log_; }
   // Entries handed over but not yet durable.
   int64_t pending() const { return pending_.load(); }
@@ -81,6 +87,7 @@ class Auditor : public AuditSink {
   Done HoldIfRefused(v1::AuditEntry entry);
 
   audit::AuditLog* const log_;
+  Observer observer_;
   const std::string gateway_id_;
   std::atomic<int64_t> pending_{0};
   Histogram* const append_seconds_;

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "sla/objectives.h"
 #include "transport/identity.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -33,6 +34,31 @@ absl::Status RequireFile(absl::string_view field, const std::string& path) {
   if (stat(path.c_str(), &st) != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("config: ", field, " '", path, "' does not exist"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateServiceLevels(const v1::ServiceLevelConfig& s) {
+  if (s.window_hours() < 0 || s.grace_seconds() < 0 || s.refresh_seconds() < 0) {
+    return absl::InvalidArgumentError(
+        "config: serviceLevels.windowHours, graceSeconds and refreshSeconds must not be "
+        "negative");
+  }
+  auto check = [](const google::protobuf::RepeatedPtrField<std::string>& specs,
+                  const std::string& where) -> absl::Status {
+    for (const std::string& spec : specs) {
+      absl::StatusOr<sla::Objective> o = sla::ParseObjective(spec);
+      if (!o.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("config: ", where, ": ", o.status().message()));
+      }
+    }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(check(s.objectives(), "serviceLevels.objectives"));
+  for (const auto& [peer, objectives] : s.peer_objectives()) {
+    RETURN_IF_ERROR(check(objectives.objectives(),
+                          absl::StrCat("serviceLevels.peerObjectives.", peer)));
   }
   return absl::OkStatus();
 }
@@ -96,7 +122,7 @@ absl::Status ValidateConfig(const v1::GatewayConfig& c) {
       c.retry().deliver_timeout_ms() < 0) {
     return absl::InvalidArgumentError("config: retry times must not be negative");
   }
-  return absl::OkStatus();
+  return ValidateServiceLevels(c.service_levels());
 }
 
 void FillDefaults(v1::GatewayConfig* c) {
@@ -132,6 +158,10 @@ void FillDefaults(v1::GatewayConfig* c) {
   if (c->replay_window_seconds() == 0) c->set_replay_window_seconds(7 * 24 * 3600);
   if (c->cosign_interval_seconds() == 0) c->set_cosign_interval_seconds(10);
   if (c->acknowledgement_poll_ms() == 0) c->set_acknowledgement_poll_ms(2000);
+  v1::ServiceLevelConfig* sl = c->mutable_service_levels();
+  if (sl->window_hours() == 0) sl->set_window_hours(24);
+  if (sl->grace_seconds() == 0) sl->set_grace_seconds(60);
+  if (sl->refresh_seconds() == 0) sl->set_refresh_seconds(15);
   v1::AuditConfig* a = c->mutable_audit();
   if (a->checkpoint_interval_ms() == 0) a->set_checkpoint_interval_ms(1000);
   if (a->checkpoint_every_entries() == 0) a->set_checkpoint_every_entries(10000);

@@ -42,6 +42,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const v1::GatewayConfig&
   gw->sender_->Start();
   gw->cosigner_->Start();
   gw->acknowledgements_->Start();
+  gw->StartServiceLevels();
   gw->UpdateHealth();
   gw->watcher_ = std::thread([raw = gw.get()] { raw->WatchFiles(); });
   const v1::GatewayConfig& c = gw->config_;
@@ -199,6 +200,24 @@ void Gateway::Wire(OwnKeys* own) {
   peer_ = std::make_unique<PeerService>(&ctx_);
   cosigner_ = std::make_unique<Cosigner>(&ctx_, *std::move(own->cosigner_key));
   acknowledgements_ = std::make_unique<AcknowledgementPoller>(&ctx_);
+  service_levels_ = std::make_unique<ServiceLevels>(c.org_id(), c.service_levels());
+  auditor_->SetObserver([levels = service_levels_.get()](uint64_t index,
+                                                         const v1::AuditEntry& entry) {
+    levels->Add(index, entry);
+  });
+}
+
+void Gateway::StartServiceLevels() {
+  // Entries appended from now on reach it through the Auditor; those
+  // before, it reads back from the log (a failure leaves the figures short,
+  // never the gateway down: logged).
+  absl::Status loaded = service_levels_->Load(config_.audit().dir(), audit_log_->Size(),
+                                              absl::Now());
+  if (!loaded.ok()) {
+    LogWarning("service levels: the audit log was not read back in full",
+               {{"error", loaded.ToString()}});
+  }
+  service_levels_->Start();
 }
 
 void Gateway::PublishTrust() { trust_.Publish(ComposeTrust(ctx_)); }
@@ -329,6 +348,7 @@ void Gateway::Shutdown(absl::Duration grace) {
   if (sender_) sender_->Stop();
   if (cosigner_) cosigner_->Stop();
   if (acknowledgements_) acknowledgements_->Stop();
+  if (service_levels_) service_levels_->Stop();
   {
     absl::MutexLock lock(&watch_mu_);
     watch_stopping_ = true;

@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "gatehouse/v1/config.pb.h"
 #include "gateway/acknowledgements.h"
+#include "gateway/service_levels.h"
 #include "gateway/admin_server.h"
 #include "audit/audit_log.h"
 #include "gateway/auditor.h"
@@ -94,6 +95,9 @@ class Gateway {
   void Wire(OwnKeys* own);
   // The start-up entries: recovery, config, keys, directory, policy.
   void AuditStart();
+  // Reads the service-level window back from the audit log and starts
+  // recomputing the figures.
+  void StartServiceLevels();
   // The client, peer, health and admin ports; nothing left listening on error.
   absl::Status Listen();
   // One TLS port with its CallGate serving `service`.
@@ -156,6 +160,7 @@ class Gateway {
   std::unique_ptr<SealQueue> seal_queue_;
   std::unique_ptr<Cosigner> cosigner_;
   std::unique_ptr<AcknowledgementPoller> acknowledgements_;
+  std::unique_ptr<ServiceLevels> service_levels_;
   std::unique_ptr<ExchangeService> exchange_;
   std::unique_ptr<PeerService> peer_;
   std::unique_ptr<grpc::Server> client_server_;

@@ -81,7 +81,15 @@ AdminServer::Response Gateway::Admin(absl::string_view path) {
   if (path == "/healthz") return {200, "ok\n"};
   if (path == "/readyz") return Readiness();
   if (path == "/metrics") return MetricsPage();
-  return {404, "not found; try /metrics, /readyz or /healthz\n"};
+  // The live service-level figures (docs/service-levels.md): no payload,
+  // no personal data, only record counts, times and organisation ids.
+  if (path == "/sla.json") {
+    return {200, service_levels_->Json(), "application/json; charset=utf-8"};
+  }
+  if (path == "/sla.html") {
+    return {200, service_levels_->Html(), "text/html; charset=utf-8"};
+  }
+  return {404, "not found; try /metrics, /readyz, /healthz, /sla.json or /sla.html\n"};
 }
 
 AdminServer::Response Gateway::Readiness() {
@@ -133,6 +141,7 @@ AdminServer::Response Gateway::MetricsPage() {
                       "When the gateway's certificate expires, Unix seconds.",
                       static_cast<double>(v->not_after), ""});
   }
+  for (Gauge& g : service_levels_->Gauges()) gauges.push_back(std::move(g));
   gauges.push_back({"gatehouse_audit_entries", "Entries in this gateway's audit log.",
                     static_cast<double>(audit_log_->Size()), ""});
   gauges.push_back({"gatehouse_audit_pending", "Audit entries handed over, not yet durable.",

@@ -4,9 +4,7 @@
 #include "absl/strings/str_format.h"
 
 namespace gatehouse {
-namespace {
 
-// Label values come from our own vocabulary, but escape anyway.
 std::string Escape(absl::string_view v) {
   std::string out;
   for (char c : v) {
@@ -19,8 +17,6 @@ std::string Escape(absl::string_view v) {
   }
   return out;
 }
-
-}  // namespace
 
 void Histogram::Observe(double seconds) {
   size_t i = 0;

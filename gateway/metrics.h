@@ -25,6 +25,10 @@
 
 namespace gatehouse {
 
+// `v` as a Prometheus label value: backslash, quote and newline escaped.
+// Label values come from our own vocabulary, but are escaped anyway.
+std::string Escape(absl::string_view v);
+
 // A latency histogram with fixed buckets from 100 µs to 10 s.
 class Histogram {
  public:

@@ -58,7 +58,8 @@ expect_files() {
 }
 expect_files "$gw_deb" usr/sbin/gatehoused lib/systemd/system/gatehouse-gateway.service \
   etc/gatehouse/gateway.json usr/share/doc/gatehouse-gateway/copyright \
-  usr/share/doc/gatehouse-gateway/changelog.gz usr/share/man/man8/gatehoused.8.gz
+  usr/share/doc/gatehouse-gateway/changelog.gz usr/share/man/man8/gatehoused.8.gz \
+  usr/share/gatehouse/prometheus/gatehouse-sla-rules.yml
 expect_files "$tools_deb" usr/bin/gatehouse usr/bin/policyc usr/bin/auditctl usr/bin/ghkey \
   usr/share/doc/gatehouse-tools/copyright usr/share/man/man1/ghkey.1.gz
 dpkg-deb -f "$gw_deb" Depends | grep -q adduser || fail "gatehouse-gateway does not depend on adduser"

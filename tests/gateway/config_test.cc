@@ -62,6 +62,27 @@ TEST(ConfigTest, NegativeLimitIsRefused) {
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(ConfigTest, ServiceLevelObjectivesAreCheckedAndDefaulted) {
+  const std::string base = std::string(kGood).substr(0, std::string(kGood).size() - 1);
+  absl::StatusOr<v1::GatewayConfig> c = ParseGatewayConfig(base + "}");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->service_levels().window_hours(), 24);
+  EXPECT_EQ(c->service_levels().grace_seconds(), 60);
+  c = ParseGatewayConfig(base + R"(, "serviceLevels": {"objectives": ["delivery:60s:99%"],
+      "peerObjectives": {"council-a": {"objectives": ["availability:99.95%"]}}}})");
+  ASSERT_TRUE(c.ok()) << c.status();
+  for (const char* bad : {R"({"objectives": ["delivery:soon:99%"]})",
+                          R"({"peerObjectives": {"council-a": {"objectives": ["uptime:99%"]}}})",
+                          R"({"graceSeconds": -1})"}) {
+    c = ParseGatewayConfig(base + ", \"serviceLevels\": " + bad + "}");
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(c.status().message().find("serviceLevels"), std::string::npos) << c.status();
+  }
+  c = ParseGatewayConfig(base + R"(, "serviceLevels": {"objectives": ["uptime:99%"]}})");
+  EXPECT_NE(c.status().message().find("serviceLevels.objectives"), std::string::npos)
+      << c.status();
+}
+
 TEST(ConfigTest, NotJsonIsRefused) {
   EXPECT_EQ(ParseGatewayConfig("orgId: a").status().code(), absl::StatusCode::kInvalidArgument);
 }

@@ -1,0 +1,192 @@
+#include "gateway/service_levels.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "audit/log_directory.h"
+#include "common/log.h"
+#include "google/protobuf/util/json_util.h"
+#include "sla/figures.h"
+#include "sla/html_report.h"
+
+namespace gatehouse {
+namespace {
+
+std::vector<sla::Objective> Parse(const google::protobuf::RepeatedPtrField<std::string>& specs) {
+  if (specs.empty()) return sla::DefaultObjectives();
+  std::vector<sla::Objective> out;
+  // Validated with the config: each parses.
+  for (const std::string& spec : specs) out.push_back(*sla::ParseObjective(spec));
+  return out;
+}
+
+}  // namespace
+
+ServiceLevels::ServiceLevels(std::string org, const v1::ServiceLevelConfig& config)
+    : org_(std::move(org)),
+      window_(absl::Hours(config.window_hours())),
+      grace_(absl::Seconds(config.grace_seconds())),
+      refresh_(absl::Seconds(config.refresh_seconds())),
+      objectives_(Parse(config.objectives())) {
+  for (const auto& [peer, objectives] : config.peer_objectives()) {
+    peer_objectives_[peer] = Parse(objectives.objectives());
+  }
+}
+
+absl::Status ServiceLevels::Load(const std::string& audit_dir, uint64_t up_to, absl::Time now) {
+  sla::Ledger ledger;
+  const int64_t from_ns = absl::ToUnixNanos(now - window_ - grace_);
+  absl::Status read = audit::ForEachEntry(audit_dir, 0, [&](uint64_t i, absl::string_view bytes) {
+    if (i >= up_to) return false;
+    v1::AuditEntry e;
+    // A record settled before the window no longer counts; one still
+    // waiting does, so every record is read and the old ones pruned below.
+    if (e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) ledger.Add(i, e);
+    return true;
+  });
+  ledger.Prune(from_ns);
+  std::lock_guard<std::mutex> lock(mu_);
+  ledger_ = std::move(ledger);
+  for (const auto& [index, entry] : queued_) {
+    if (index >= up_to) ledger_.Add(index, entry);
+  }
+  queued_.clear();
+  loaded_ = true;
+  return read;
+}
+
+void ServiceLevels::Add(uint64_t index, const v1::AuditEntry& entry) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!loaded_) {
+    queued_.emplace_back(index, entry);
+    return;
+  }
+  if (entry.event() == v1::AUDIT_EVENT_DELIVERED) CountDelivery(entry);
+  ledger_.Add(index, entry);
+}
+
+void ServiceLevels::CountDelivery(const v1::AuditEntry& entry) {
+  const std::string& peer = entry.recipient_org();
+  ++delivered_[peer];
+  auto submitted = ledger_.outbound().find(entry.record_id());
+  if (submitted == ledger_.outbound().end() || !submitted->second.submitted.seen()) return;
+  const absl::Duration took =
+      absl::Nanoseconds(entry.time_unix_ns() - submitted->second.submitted.at_ns);
+  for (const sla::Objective& o : ObjectivesOf(peer)) {
+    if (o.kind == sla::Objective::Kind::kDelivery && took > o.within) ++late_[{peer, o.Name()}];
+  }
+}
+
+const std::vector<sla::Objective>& ServiceLevels::ObjectivesOf(const std::string& peer) const {
+  auto own = peer_objectives_.find(peer);
+  return own != peer_objectives_.end() ? own->second : objectives_;
+}
+
+void ServiceLevels::Start() {
+  Refresh(absl::Now());
+  rounds_.Start(absl::ToChronoMilliseconds(refresh_), [this] { Refresh(absl::Now()); });
+}
+
+void ServiceLevels::Refresh(absl::Time now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!loaded_) return;
+  sla::FigureOptions o;
+  o.from_ns = absl::ToUnixNanos(now - window_);
+  o.to_ns = absl::ToUnixNanos(now);
+  o.grace = grace_;
+  o.org = org_;
+  o.with_records = false;
+  o.objectives = objectives_;
+  absl::StatusOr<v1::ServiceLevelReport> report = sla::ComputeReport(ledger_, o);
+  if (!report.ok()) {
+    LogWarning("service levels not computed", {{"error", report.status().ToString()}});
+    return;
+  }
+  // A peer with objectives of its own is computed again with them.
+  for (v1::SlaPeer& peer : *report->mutable_peers()) {
+    if (peer_objectives_.count(peer.peer()) == 0) continue;
+    o.peer = peer.peer();
+    o.objectives = peer_objectives_.at(peer.peer());
+    absl::StatusOr<v1::ServiceLevelReport> own = sla::ComputeReport(ledger_, o);
+    if (own.ok() && own->peers_size() == 1) peer = own->peers(0);
+  }
+  report_ = *std::move(report);
+  // What the next window can still need: records settled before it, and
+  // refusals and restarts, are forgotten.
+  ledger_.Prune(absl::ToUnixNanos(now - window_ - grace_));
+}
+
+v1::ServiceLevelReport ServiceLevels::Report() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return report_;
+}
+
+std::string ServiceLevels::Json() const {
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = true;
+  o.preserve_proto_field_names = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(Report(), &out, o);
+  return out;
+}
+
+std::string ServiceLevels::Html() const { return sla::RenderHtml(Report()); }
+
+std::vector<Gauge> ServiceLevels::Gauges() const {
+  const v1::ServiceLevelReport report = Report();
+  std::vector<Gauge> out;
+  const std::string window = absl::StrCat(absl::ToInt64Hours(window_), "h");
+  for (const v1::SlaPeer& p : report.peers()) {
+    const std::string peer = absl::StrCat("peer=\"", Escape(p.peer()), "\"");
+    const v1::SlaOutbound& ob = p.outbound();
+    out.push_back({"gatehouse_sla_delivery_latency_seconds",
+                   "Delivery latency (submitted to receipt) over the window, by quantile.",
+                   ob.delivery_latency().p99_ns() / 1e9,
+                   absl::StrCat(peer, ",quantile=\"0.99\"")});
+    out.push_back({"gatehouse_sla_delivery_latency_seconds", "",
+                   ob.delivery_latency().p50_ns() / 1e9,
+                   absl::StrCat(peer, ",quantile=\"0.5\"")});
+    out.push_back({"gatehouse_sla_availability_ratio",
+                   "Share of the window the link to the peer was available.",
+                   ob.availability_ppm() / 1e6, peer});
+    bool down_now = false;
+    for (const v1::SlaInterval& i : ob.outages()) down_now |= i.clipped_end();
+    out.push_back({"gatehouse_sla_link_down",
+                   "1 while the link to the peer is down (a record waits past the grace).",
+                   down_now ? 1.0 : 0.0, peer});
+    out.push_back({"gatehouse_sla_records_pending", "Records to the peer not yet delivered.",
+                   static_cast<double>(ob.pending_at_end()), peer});
+    for (const v1::SlaObjective& o : p.objectives()) {
+      const std::string labels =
+          absl::StrCat(peer, ",objective=\"", Escape(o.name()), "\",window=\"", window, "\"");
+      out.push_back({"gatehouse_sla_objective_met", "1 if the objective is met over the window.",
+                     o.met() ? 1.0 : 0.0, labels});
+      out.push_back({"gatehouse_sla_error_budget_remaining_ratio",
+                     "Share of the objective's error budget left over the window.",
+                     o.remaining_fraction(), labels});
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [peer, n] : delivered_) {
+    out.push_back({"gatehouse_sla_delivered_total",
+                   "Records delivered to the peer since the gateway started.",
+                   static_cast<double>(n), absl::StrCat("peer=\"", Escape(peer), "\""), true});
+  }
+  for (const auto& [key, n] : late_) {
+    out.push_back({"gatehouse_sla_delivered_late_total",
+                   "Records delivered later than a delivery objective allows, since start.",
+                   static_cast<double>(n),
+                   absl::StrCat("peer=\"", Escape(key.first), "\",objective=\"",
+                                Escape(key.second), "\""),
+                   true});
+  }
+  // All the lines of one metric together, its first (with the help) first.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Gauge& a, const Gauge& b) { return a.name < b.name; });
+  return out;
+}
+
+}  // namespace gatehouse
