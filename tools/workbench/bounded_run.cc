@@ -97,7 +97,11 @@ absl::StatusOr<std::string> BoundedRunner::RunInChild(const std::function<std::s
   char buffer[65536];
   for (;;) {
     pollfd p{fds[0], POLLIN, 0};
-    const int ready = poll(&p, 1, MillisLeft(deadline));
+    // Past the deadline the analysis is stopped even if its answer is
+    // waiting (poll with no time left would still report it ready): the
+    // limit holds however late this thread was scheduled.
+    const int left = MillisLeft(deadline);
+    const int ready = left == 0 ? 0 : poll(&p, 1, left);
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) {
       close(fds[0]);

@@ -16,7 +16,10 @@ ApiAnswer ErrorAnswer(const absl::Status& status) {
   int code = 500;
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument: code = 400; break;
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied: code = 403; break;
     case absl::StatusCode::kNotFound: code = 404; break;
+    case absl::StatusCode::kAlreadyExists: code = 409; break;
     case absl::StatusCode::kResourceExhausted: code = 413; break;
     case absl::StatusCode::kDeadlineExceeded:
     case absl::StatusCode::kUnavailable: code = 503; break;
@@ -25,8 +28,9 @@ ApiAnswer ErrorAnswer(const absl::Status& status) {
   return ApiAnswer{code, ToJson(Object({{"error", Str(status.message())}}))};
 }
 
-absl::StatusOr<Api> Api::Create(absl::string_view bundle) {
+absl::StatusOr<Api> Api::Create(absl::string_view bundle, Officers officers) {
   Api api;
+  api.officers_ = std::move(officers);
   if (bundle.empty()) return api;
   auto contents = policy::InspectBundle(bundle);
   if (!contents.ok()) return contents.status();
@@ -55,6 +59,14 @@ ApiAnswer Api::Handle(absl::string_view path, absl::string_view body) const {
     answer = Test(body);
   } else if (path == "/api/flows") {
     answer = Flows(body);
+  } else if (path == "/api/approve/compile") {
+    answer = ApproveCompile(body);
+  } else if (path == "/api/approve/add") {
+    answer = ApproveAdd(body);
+  } else if (path == "/api/approve/review") {
+    answer = ApproveReview(body);
+  } else if (path == "/api/observe") {
+    answer = Observe(body);
   } else {
     return ErrorAnswer(absl::NotFoundError(absl::StrCat("no endpoint ", path)));
   }

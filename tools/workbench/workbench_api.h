@@ -23,6 +23,22 @@
 //                                             /api/ask decision; record type
 //                                             and purpose default to the
 //                                             first declared, caveats to none
+//   /api/approve/compile {source, version?, valid_days?}
+//                                          -> the draft as an unsigned bundle
+//                                             needing m signatures, reviewed
+//   /api/approve/add {bundle, signed}      -> bundle with the signatures of
+//                                             `signed` (an officer's signed
+//                                             copy) added, reviewed
+//   /api/approve/review {bundle}           -> what is signed (version, digest,
+//                                             rules), who has signed of the
+//                                             officers, ready or why not
+//   (bundles base64; approval.h says what a signature must be to count)
+//   /api/observe {export, source?}         -> an audit export (auditctl export's
+//                                             JSON lines) summed up: decisions
+//                                             over time by rule and outcome,
+//                                             most-denied flows, shadow
+//                                             differences, and what the draft
+//                                             would decide otherwise (observe.h)
 //
 // Thread-safe: const after Create.
 //
@@ -39,6 +55,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "policy/model.h"
+#include "tools/workbench/approval.h"
 #include "tools/workbench/json_body.h"
 
 namespace gatehouse::workbench {
@@ -48,7 +65,8 @@ struct ApiAnswer {
   std::string json;  // {"error": "..."} unless http_status is 200
 };
 
-// The HTTP status for a failed status (InvalidArgument 400, NotFound 404,
+// The HTTP status for a failed status (InvalidArgument 400, Unauthenticated
+// and PermissionDenied 403, NotFound 404, AlreadyExists 409,
 // ResourceExhausted 413, DeadlineExceeded 503, Unavailable 503, else 500)
 // and {"error": message}.
 ApiAnswer ErrorAnswer(const absl::Status& status);
@@ -58,7 +76,8 @@ class Api {
   // `bundle` is the bundle in force (its bytes), or empty if none was
   // given. InvalidArgument if it does not parse or its policy does not.
   // The bundle's signatures are not judged here: it is only compared with.
-  static absl::StatusOr<Api> Create(absl::string_view bundle);
+  // `officers` are those who may approve (m of n) on /api/approve/*.
+  static absl::StatusOr<Api> Create(absl::string_view bundle, Officers officers = {});
 
   // Answers one request to `path` with `body` (REQUIRES: valid UTF-8).
   // An unknown path is a 404; a bad body a 400 saying what is wrong.
@@ -74,8 +93,13 @@ class Api {
   absl::StatusOr<JsonValue> Compare(absl::string_view body) const;
   absl::StatusOr<JsonValue> Test(absl::string_view body) const;
   absl::StatusOr<JsonValue> Flows(absl::string_view body) const;
+  absl::StatusOr<JsonValue> ApproveCompile(absl::string_view body) const;
+  absl::StatusOr<JsonValue> ApproveAdd(absl::string_view body) const;
+  absl::StatusOr<JsonValue> ApproveReview(absl::string_view body) const;
+  absl::StatusOr<JsonValue> Observe(absl::string_view body) const;
 
   std::optional<policy::Model> bundle_model_;
+  Officers officers_;
 };
 
 }  // namespace gatehouse::workbench

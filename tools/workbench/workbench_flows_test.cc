@@ -1,41 +1,27 @@
 // /api/flows on policy/examples/northshire.ghp: the picture's cells are the
 // decisions /api/ask gives, layer by layer. (Beside workbench_test.cc, in
 // the same test binary, to keep each file short.)
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "tools/workbench/api_test_util.h"
 #include "tools/workbench/json_body.h"
 #include "tools/workbench/workbench_api.h"
 
 namespace gatehouse::workbench {
 namespace {
 
-std::string Northshire() {
-  std::ifstream in(std::string(GATEHOUSE_SOURCE_DIR) + "/policy/examples/northshire.ghp");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::Field;
+using testing::Parsed;
+
+std::string Northshire() { return testing::Example("northshire.ghp"); }
+
 
 // POSTs {source: northshire, ...extra} to /api/flows.
 ApiAnswer Flows(std::vector<std::pair<std::string, JsonValue>> extra) {
   extra.emplace_back("source", Str(Northshire()));
   return Api::Create("")->Handle("/api/flows", ToJson(Object(std::move(extra))));
-}
-
-google::protobuf::Struct Parsed(const ApiAnswer& a) {
-  auto v = FromJson(a.json);
-  EXPECT_TRUE(v.ok()) << a.json;
-  return v.ok() ? v->struct_value() : google::protobuf::Struct();
-}
-
-const JsonValue& Field(const google::protobuf::Struct& s, const std::string& key) {
-  static const JsonValue kNull;
-  auto it = s.fields().find(key);
-  return it == s.fields().end() ? kNull : it->second;
 }
 
 // The cell sender -> recipient of the layer for `classification`; an empty

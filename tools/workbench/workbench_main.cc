@@ -1,6 +1,6 @@
 // gatehouse-workbench: the security officers' policy workbench, a web page
-// on this machine to write, check, question, compare and test a policy
-// (issue 21; docs/workbench.md). Command line and exit statuses (0 done, 1
+// on this machine to write, check, question, compare, test and approve a
+// policy (issue 21; docs/workbench.md). Command line and exit statuses (0 done, 1
 // failed, 2 usage): docs/cli.md (tools/cli/cli.h).
 #include <signal.h>
 
@@ -9,9 +9,12 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "policy/bundle.h"
 #include "tools/cli/cli.h"
+#include "tools/workbench/approval.h"
 #include "tools/workbench/static_files.h"
 #include "tools/workbench/workbench_api.h"
 #include "tools/workbench/workbench_server.h"
@@ -33,8 +36,28 @@ absl::StatusOr<std::string> ReadOptional(const std::string& path) {
   return ss.str();
 }
 
+// The officers of the --officer files, needing `required` of them (0: as
+// many as the bundle in force needs, or 1 without one).
+absl::StatusOr<Officers> LoadOfficers(const std::vector<std::string>& paths, int required,
+                                      const std::string& bundle) {
+  std::vector<std::string> contents;
+  for (const std::string& path : paths) {
+    auto text = ReadOptional(path);
+    if (!text.ok()) return text.status();
+    contents.push_back(*std::move(text));
+  }
+  if (required == 0) {
+    auto in_force = policy::InspectBundle(bundle);
+    required = bundle.empty() || !in_force.ok()
+                   ? 1
+                   : static_cast<int>(in_force->payload.required_signatures());
+  }
+  return MakeOfficers(paths, contents, required);
+}
+
 int Serve(const std::string& policy, const std::string& bundle, const std::string& cases,
-          WorkbenchOptions options, const std::string& codemirror) {
+          WorkbenchOptions options, const std::string& codemirror,
+          const std::vector<std::string>& officer_files, int required) {
   if (auto listen = ParseLoopbackListen(options.listen); !listen.ok()) return Fail(listen.status());
   auto policy_text = ReadOptional(policy);
   if (!policy_text.ok()) return Fail(policy_text.status());
@@ -45,7 +68,9 @@ int Serve(const std::string& policy, const std::string& bundle, const std::strin
   if (!bundle.empty() && bundle_bytes->empty()) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(bundle, " is empty")));
   }
-  auto api = Api::Create(*bundle_bytes);
+  auto officers = LoadOfficers(officer_files, required, *bundle_bytes);
+  if (!officers.ok()) return Fail(officers.status());
+  auto api = Api::Create(*bundle_bytes, *std::move(officers));
   if (!api.ok()) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(bundle, ": ", api.status().message())));
   }
@@ -72,11 +97,13 @@ int Serve(const std::string& policy, const std::string& bundle, const std::strin
 
 int Main(int argc, char** argv) {
   CLI::App app{"gatehouse-workbench: the security officers' policy workbench, a web page on\n"
-               "this machine to write, check, question, compare and test a policy.",
+               "this machine to write, check, question, compare, test and approve a policy,\n"
+               "and to see what the gateways decided (an audit export).",
                "gatehouse-workbench"};
   cli::Configure(app);
   std::string listen = "127.0.0.1:8470", policy, bundle, cases, codemirror = kCodeMirrorDir;
-  int timeout_ms = 10000;
+  int timeout_ms = 10000, required = 0;
+  std::vector<std::string> officers;
   app.add_option("--listen", listen,
                  "Serve on HOST:PORT, a loopback address (default 127.0.0.1:8470; port 0 "
                  "picks one); other addresses are refused")
@@ -86,6 +113,15 @@ int Main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option("--cases", cases, "The officer's test cases (policyc test's format)")
       ->type_name("FILE");
+  app.add_option("--officer", officers,
+                 "An officer who may approve: their NAME.pub from policyc keygen (the file a "
+                 "gateway's policy.officerKeyFiles names); may repeat")
+      ->type_name("NAME.pub");
+  app.add_option("--required-signatures", required,
+                 "Officers who must sign a bundle compiled here (m of the n --officer keys; "
+                 "default: as many as the --bundle in force needs, or 1)")
+      ->type_name("M")
+      ->check(CLI::Range(1, policy::kMaxRequiredSignatures).description(""));
   app.add_option("--analysis-timeout-ms", timeout_ms,
                  "Stop an analysis that takes longer (default 10000)")
       ->type_name("MS")
@@ -98,7 +134,7 @@ int Main(int argc, char** argv) {
   WorkbenchOptions options;
   options.listen = listen;
   options.analysis.deadline = absl::Milliseconds(timeout_ms);
-  return Serve(policy, bundle, cases, std::move(options), codemirror);
+  return Serve(policy, bundle, cases, std::move(options), codemirror, officers, required);
 }
 
 }  // namespace

@@ -8,8 +8,8 @@
 // Routes: GET of the page's files (static_files.h); POST /api/session {} ->
 // {policy, cases, against}, what the page opens with (the files given at
 // start-up and the bundle's source); POST /api/check, /api/format, /api/ask,
-// /api/compare, /api/test, /api/flows (workbench_api.h), each in a bounded
-// child.
+// /api/compare, /api/test, /api/flows, /api/approve/*, /api/observe
+// (workbench_api.h), each in a bounded child.
 //
 // Limits: a whole request must arrive within `read_allowance` of its
 // connection; one request a connection; a body over kMaxBodyBytes is read

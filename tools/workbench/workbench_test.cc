@@ -3,8 +3,6 @@
 // server on a loopback port the kernel picks.
 #include <httplib.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -12,6 +10,7 @@
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
 #include "policy/bundle.h"
+#include "tools/workbench/api_test_util.h"
 #include "tools/workbench/bounded_run.h"
 #include "tools/workbench/draft.h"
 #include "tools/workbench/json_body.h"
@@ -23,12 +22,10 @@
 namespace gatehouse::workbench {
 namespace {
 
-std::string Example(const std::string& name) {
-  std::ifstream in(std::string(GATEHOUSE_SOURCE_DIR) + "/policy/examples/" + name);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::Example;
+using testing::Field;
+using testing::Parsed;
+
 
 // {"source": text, ...extra} as JSON.
 std::string Body(const std::string& source, std::vector<std::pair<std::string, JsonValue>> extra = {}) {
@@ -36,31 +33,9 @@ std::string Body(const std::string& source, std::vector<std::pair<std::string, J
   return ToJson(Object(std::move(extra)));
 }
 
-google::protobuf::Struct Parsed(const ApiAnswer& a) {
-  auto v = FromJson(a.json);
-  EXPECT_TRUE(v.ok()) << a.json;
-  return v.ok() ? v->struct_value() : google::protobuf::Struct();
-}
-
-const JsonValue& Field(const google::protobuf::Struct& s, const std::string& key) {
-  static const JsonValue kNull;
-  auto it = s.fields().find(key);
-  return it == s.fields().end() ? kNull : it->second;
-}
-
 Api NoBundle() { return *Api::Create(""); }
 
-// A permit the examples do not have: police send crime reports to councils.
-constexpr char kNewPermit[] = R"(
-permit police-council-crime
-  "The force tells the council of crimes it must act on."
-  when sender sector is police
-    and recipient sector is council
-    and record type is crime_report
-    and purpose is safeguarding
-    and classification at most OFFICIAL-SENSITIVE
-  then encrypt
-)";
+using testing::kNewPermit;
 
 TEST(WorkbenchApi, CheckReportsAMisspeltSectorAtItsLineWithTheFix) {
   const std::string policy = absl::StrReplaceAll(

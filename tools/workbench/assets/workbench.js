@@ -257,6 +257,10 @@
   }
   $("test-run").addEventListener("click", runTests);
 
+  // What the other panels' scripts (approve.js) share.
+  window.workbench = {post: post, el: el, clear: clear, showError: showError,
+                      source: function () { return editor.getValue(); }};
+
   // --- Start: what the workbench was opened with -------------------------------
   post("/api/session", {}).then(function (answer) {
     if (!answer.ok) { $("check-summary").textContent = answer.data.error; return; }

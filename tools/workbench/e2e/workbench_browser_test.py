@@ -4,9 +4,15 @@ chromium-driver and python3-selenium): start the real binary on a free
 loopback port, type a policy mistake and see the compiler's diagnostic, apply
 its fix, ask a what-if, compare two versions and see the newly permitted
 flow, run the officer's cases, see the flows as a grid and click a cell to
-ask about it. A screenshot of each step goes to SHOTS_DIR.
+ask about it, and approve: compile the draft, download it, have two officers
+sign it with policyc (as each would on their own machine), upload both
+signatures, see the same officer's second upload counted once, download the
+signed bundle and check it as a gateway would (policyc verify), and observe:
+upload an audit export and see the chart, the most-denied flows, the shadow
+difference and what the draft would change. A screenshot of each step goes
+to SHOTS_DIR.
 
-Usage: workbench_browser_test.py WORKBENCH_BINARY SOURCE_DIR SHOTS_DIR
+Usage: workbench_browser_test.py WORKBENCH_BINARY POLICYC SOURCE_DIR SHOTS_DIR
 
 Fails (exit 1), never skips, if Chromium, its driver or Selenium is missing.
 """
@@ -16,6 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import approve_steps  # noqa: E402
+import observe_steps  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -54,9 +64,12 @@ def need_tools():
         fail("python3-selenium is missing: apt-get install python3-selenium")
 
 
-def start_workbench(binary, policy, cases):
-    proc = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--policy", policy,
-                             "--cases", cases], stdout=subprocess.PIPE, text=True)
+def start_workbench(binary, policy, cases, officers):
+    args = [binary, "--listen", "127.0.0.1:0", "--policy", policy, "--cases", cases,
+            "--required-signatures", "2"]
+    for pub in officers:
+        args += ["--officer", pub]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()  # "gatehouse-workbench: serving http://127.0.0.1:PORT/ ..."
     if "serving http://" not in line:
         proc.kill()
@@ -65,7 +78,7 @@ def start_workbench(binary, policy, cases):
     return proc, url
 
 
-def browser(profile):
+def browser(profile, downloads):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     options = webdriver.ChromeOptions()
@@ -74,7 +87,14 @@ def browser(profile):
                 "--window-size=1400,1000", "--user-data-dir=" + profile):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    # Approve downloads twice from the page: allow a second download unasked.
+    options.add_experimental_option("prefs", {
+        "download.default_directory": downloads, "download.prompt_for_download": False,
+        "profile.default_content_setting_values.automatic_downloads": 1})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior",
+                           {"behavior": "allow", "downloadPath": downloads})
+    return driver
 
 
 class Steps:
@@ -82,6 +102,14 @@ class Steps:
         self.driver, self.shots, self.n = driver, shots, 0
 
     def text(self, element_id):
+        from selenium.common.exceptions import NoSuchElementException, \
+            StaleElementReferenceException
+        # A panel redrawn between finding an element and reading it: read again.
+        for _ in range(50):
+            try:
+                return self.driver.find_element("id", element_id).text
+            except (StaleElementReferenceException, NoSuchElementException):
+                time.sleep(0.1)
         return self.driver.find_element("id", element_id).text
 
     def wait_for(self, element_id, *words):
@@ -94,9 +122,14 @@ class Steps:
         self.shot("failed")
         fail("#%s never showed %r; it shows:\n%s" % (element_id, words, self.text(element_id)))
 
-    def shot(self, name):
+    def shot(self, name, element_id=None):
+        """The window, or only the element `element_id`, as SHOTS_DIR/NN-name.png."""
         self.n += 1
-        self.driver.save_screenshot(os.path.join(self.shots, "%02d-%s.png" % (self.n, name)))
+        path = os.path.join(self.shots, "%02d-%s.png" % (self.n, name))
+        if element_id:
+            self.driver.find_element("id", element_id).screenshot(path)
+        else:
+            self.driver.save_screenshot(path)
 
     def cm(self, script, *args):
         return self.driver.execute_script(
@@ -195,9 +228,9 @@ def no_policy_violations(driver):
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) != 5:
         fail(__doc__)
-    binary, source_dir, shots = sys.argv[1:]
+    binary, policyc, source_dir, shots = sys.argv[1:]
     need_tools()
     os.makedirs(shots, exist_ok=True)
     for old in os.listdir(shots):
@@ -208,10 +241,13 @@ def main():
     cases = os.path.join(work, "northshire.cases")
     with open(cases, "w") as f:
         f.write(CASES)
-    proc, url = start_workbench(binary, policy, cases)
+    officers = approve_steps.make_officers(policyc, work)
+    downloads = os.path.join(work, "downloads")
+    os.makedirs(downloads)
+    proc, url = start_workbench(binary, policy, cases, [pub for _, pub in officers.values()])
     driver = None
     try:
-        driver = browser(os.path.join(work, "profile"))
+        driver = browser(os.path.join(work, "profile"), downloads)
         driver.get(url)
         s = Steps(driver, shots)
         type_a_mistake_and_fix_it(s)
@@ -220,6 +256,8 @@ def main():
             compare_versions(s, f.read())
         run_cases(s)
         see_flows(s)
+        approve_steps.approve(s, policyc, work, downloads, officers)
+        observe_steps.observe(s, work)
         no_policy_violations(driver)
         if proc.poll() is not None:
             fail("the workbench exited during the test")
@@ -229,7 +267,8 @@ def main():
         proc.terminate()
         proc.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
-    print("ok: typed a mistake and fixed it, asked, compared, tested, saw the flows; "
+    print("ok: typed a mistake and fixed it, asked, compared, tested, saw the flows, had two "
+          "officers sign and got a bundle policyc verify accepts, observed an audit export; "
           "screenshots in " + shots)
 
 

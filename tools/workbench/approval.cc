@@ -1,0 +1,180 @@
+#include "tools/workbench/approval.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "gatehouse/v1/policy.pb.h"
+#include "policy/engine.h"
+
+namespace gatehouse::workbench {
+namespace {
+
+constexpr size_t kPublicKeyBytes = 32;
+
+absl::StatusOr<v1::SignedPolicyBundle> ParseSigned(absl::string_view bytes,
+                                                   absl::string_view what) {
+  v1::SignedPolicyBundle b;
+  if (!b.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is not a policy bundle"));
+  }
+  return b;
+}
+
+// "NAME" of ".../NAME.pub".
+std::string NameOf(absl::string_view path) {
+  const size_t slash = path.rfind('/');
+  if (slash != absl::string_view::npos) path.remove_prefix(slash + 1);
+  if (absl::EndsWith(path, ".pub")) path.remove_suffix(4);
+  return std::string(path);
+}
+
+const Officer* Find(const Officers& officers, absl::string_view key) {
+  for (const Officer& o : officers.keys) {
+    if (o.public_key == key) return &o;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+policy::BundleTrust Officers::Trust() const {
+  policy::BundleTrust trust;
+  for (const Officer& o : keys) trust.officer_keys.push_back(o.public_key);
+  trust.min_signatures = required;
+  return trust;
+}
+
+absl::StatusOr<std::string> ParseOfficerKey(absl::string_view text, absl::string_view path) {
+  const std::string hex(absl::StripAsciiWhitespace(text));
+  const std::string raw = absl::HexStringToBytes(hex);
+  if (raw.size() != kPublicKeyBytes || absl::BytesToHexString(raw) != absl::AsciiStrToLower(hex)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " is not an officer's public key from policyc keygen (64 hex digits)"));
+  }
+  return raw;
+}
+
+absl::StatusOr<Officers> MakeOfficers(const std::vector<std::string>& paths,
+                                      const std::vector<std::string>& contents, int required) {
+  Officers out;
+  out.required = required;
+  for (size_t i = 0; i < paths.size() && i < contents.size(); ++i) {
+    auto key = ParseOfficerKey(contents[i], paths[i]);
+    if (!key.ok()) return key.status();
+    if (const Officer* same = Find(out, *key)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          paths[i], " holds the same key as ", same->name, ": each officer needs a key of their own"));
+    }
+    out.keys.push_back(Officer{NameOf(paths[i]), *std::move(key)});
+  }
+  const int n = static_cast<int>(out.keys.size());
+  if (required < 1 || required > policy::kMaxRequiredSignatures || (n > 0 && required > n)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        required, " signatures required of ", n, " officer key(s): it must be 1 to ",
+        n > 0 ? std::min(n, policy::kMaxRequiredSignatures) : policy::kMaxRequiredSignatures));
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> CompileForApproval(const policy::Model& model,
+                                               const Officers& officers,
+                                               absl::string_view version, absl::Time issued,
+                                               absl::Time not_after) {
+  return policy::MakeBundle(policy::ToProto(model), officers.required, version, issued,
+                            not_after);
+}
+
+absl::StatusOr<std::string> AddSignatures(absl::string_view collected, absl::string_view upload,
+                                          const Officers& officers) {
+  auto into = ParseSigned(collected, "the bundle being signed");
+  if (!into.ok()) return into.status();
+  auto from = ParseSigned(upload, "the file uploaded");
+  if (!from.ok()) return from.status();
+  if (from->payload() != into->payload()) {
+    return absl::InvalidArgumentError(
+        "the file uploaded is signed over a different bundle (another draft, version or "
+        "compile, or this one altered): sign the bundle this page offers and upload that");
+  }
+  // The signatures' cryptography is the library's (InspectBundle checks each
+  // against the payload); its answers come in the upload's signing order.
+  auto contents = policy::InspectBundle(upload, officers.Trust());
+  if (!contents.ok()) return contents.status();
+  absl::flat_hash_set<std::string> have;
+  for (const auto& s : into->signatures()) have.insert(s.public_key());
+  int added = 0;
+  std::vector<std::string> again;
+  for (int i = 0; i < from->signatures_size(); ++i) {
+    const v1::PolicySignature& s = from->signatures(i);
+    const policy::BundleSigner& checked = contents->signers[static_cast<size_t>(i)];
+    const std::string who = absl::StrCat("'", s.signer_name(), "' (key ", checked.fingerprint, ")");
+    if (!checked.trusted) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "the signature by ", who, " is not by an officer this workbench was started with "
+          "(--officer); nothing was added"));
+    }
+    if (!checked.verifies) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "the signature by ", who, " does not verify: the file was altered after signing; "
+          "nothing was added"));
+    }
+    if (!have.insert(s.public_key()).second) {
+      again.push_back(Find(officers, s.public_key())->name);
+      continue;
+    }
+    *into->add_signatures() = s;
+    ++added;
+  }
+  if (added == 0) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        from->signatures_size() == 0 ? "the file uploaded carries no signature"
+                                     : absl::StrCat(absl::StrJoin(again, ", "),
+                                                    " had already signed; counted once"),
+        ": nothing was added"));
+  }
+  return into->SerializeAsString();
+}
+
+absl::StatusOr<ApprovalReview> ReviewApproval(absl::string_view bundle,
+                                              const Officers& officers, absl::Time now) {
+  const policy::BundleTrust trust = officers.Trust();
+  auto contents = policy::InspectBundle(bundle, trust);
+  if (!contents.ok()) return contents.status();
+  auto raw = ParseSigned(bundle, "the bundle");
+  if (!raw.ok()) return raw.status();
+  ApprovalReview r;
+  // Each officer's good signature, by key (a name given at signing is not
+  // authenticated; the key is what counts).
+  absl::flat_hash_map<std::string, std::string> good;
+  for (int i = 0; i < raw->signatures_size(); ++i) {
+    const policy::BundleSigner& s = contents->signers[static_cast<size_t>(i)];
+    if (s.verifies && s.trusted) good.emplace(raw->signatures(i).public_key(), s.name);
+  }
+  for (const Officer& o : officers.keys) {
+    OfficerStatus st{o.name, policy::KeyFingerprint(o.public_key), false, ""};
+    if (auto it = good.find(o.public_key); it != good.end()) {
+      st.is_signed = true;
+      st.signed_as = it->second;
+      ++r.signed_count;
+    }
+    r.officers.push_back(std::move(st));
+  }
+  r.required = std::max(static_cast<int>(contents->payload.required_signatures()),
+                        officers.required);
+  // Ready means what a gateway would do with it: verify, then build the engine.
+  auto payload = policy::VerifyBundle(bundle, trust, now);
+  absl::Status loads = payload.status();
+  if (payload.ok()) loads = policy::Engine::FromCompiled(contents->compiled).status();
+  r.ready = loads.ok();
+  if (!loads.ok()) r.not_ready = std::string(loads.message());
+  r.contents = *std::move(contents);
+  return r;
+}
+
+}  // namespace gatehouse::workbench
