@@ -13,16 +13,6 @@
 namespace gatehouse {
 namespace {
 
-// Runs `command`; its exit status, its output in *out.
-int RunCommand(const std::string& command, std::string* out) {
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  if (p == nullptr) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
-  return pclose(p);
-}
-
 // The two arguments every client test takes after --pki: nhs-trust-a's
 // gateway dialled by name, council-a's by address (the gateway
 // certificates carry both).

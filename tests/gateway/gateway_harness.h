@@ -232,6 +232,10 @@ absl::StatusOr<std::string> HealthCheck(const std::shared_ptr<grpc::Channel>& ch
 // response's bytes, or the call's error.
 absl::StatusOr<std::string> ListServices(const std::shared_ptr<grpc::Channel>& channel);
 
+// Runs `command` in a shell; its exit status (0 for success; as
+// WEXITSTATUS, or -1 if it did not exit), its output and errors in *out.
+int RunCommand(const std::string& command, std::string* out);
+
 // GET http://127.0.0.1:port/path; returns "<code>\n<body>", or "" on error.
 std::string HttpGet(int port, const std::string& path);
 
