@@ -150,6 +150,7 @@ absl::Status ExchangeService::AcceptStream(const Identity& caller, const v1::Sub
 
   v1::AuditEntry entry = std::move(decided.entry);
   entry.set_payload_sha256(source.payload_sha256());
+  entry.set_payload_bytes(source.payload_bytes());
   absl::StrAppend(entry.mutable_reason(), "; streamed ", source.payload_bytes(), " bytes");
   v1::OutboxRecord record = std::move(decided.record);
   record.set_envelope_file(relative);

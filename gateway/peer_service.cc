@@ -132,18 +132,21 @@ absl::Status PeerService::Accept(const Identity& caller, const std::string& enve
                   EnvelopeRefusal(opened.status(), "envelope", /*from_spool=*/false), pending);
   }
   RETURN_IF_ERROR(
-      AcceptOpened(caller, *opened, envelope_sha256, Sha256(opened->content.payload()), pending));
+      AcceptOpened(caller, *opened, envelope_sha256, Sha256(opened->content.payload()),
+                   opened->content.payload().size(), pending));
   pending->record.set_envelope(envelope);
   return absl::OkStatus();
 }
 
 absl::Status PeerService::AcceptOpened(const Identity& caller, const OpenedContent& opened,
                                        const std::string& envelope_sha256,
-                                       const std::string& payload_sha256, Pending* pending) {
+                                       const std::string& payload_sha256,
+                                       uint64_t payload_bytes, Pending* pending) {
   InboundInput in;
   in.opened = &opened;
   in.envelope_sha256 = envelope_sha256;
   in.payload_sha256 = payload_sha256;
+  in.payload_bytes = payload_bytes;
   in.now_unix_ms = absl::ToUnixMillis(absl::Now());
   in.replay_window_seconds = ctx_->config->replay_window_seconds();
   in.audit_origin = ctx_->auditor->log()->origin();

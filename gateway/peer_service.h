@@ -123,7 +123,7 @@ class PeerService final : public PeerServiceBase {
   // `pending` filled (all but the stored envelope itself).
   absl::Status AcceptOpened(const Identity& caller, const OpenedContent& opened,
                             const std::string& envelope_sha256, const std::string& payload_sha256,
-                            Pending* pending);
+                            uint64_t payload_bytes, Pending* pending);
   // What an envelope claims, against the connection: its sender must be
   // the caller's organisation, its recipient ours, its id well formed.
   // Refusals audited.

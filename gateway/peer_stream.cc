@@ -84,7 +84,8 @@ absl::Status PeerService::AcceptStream(const Identity& caller, grpc::ServerConte
   // can have stored its envelope file meanwhile.
   const std::shared_ptr<void> claim = pending.claim;
   RETURN_IF_ERROR(
-      AcceptOpened(caller, *opened, envelope_sha256, sink.payload_sha256(), &pending));
+      AcceptOpened(caller, *opened, envelope_sha256, sink.payload_sha256(), sink.payload_bytes(),
+                   &pending));
 
   // Kept sealed under a name of its own hash: another envelope can never
   // take its place.

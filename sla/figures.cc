@@ -141,11 +141,13 @@ void Outbound(const Ledger& ledger, const FigureOptions& o, const std::string& o
     }
     if (in(sub)) {
       f->set_submitted(f->submitted() + 1);
+      f->set_submitted_bytes(f->submitted_bytes() + r.bytes);
       w->submitted.push_back(sub.at_ns);
     }
     if (sub.seen() && sub.at_ns < from) f->set_pending_at_start(f->pending_at_start() + 1);
     if (in(del)) {
       f->set_delivered(f->delivered() + 1);
+      f->set_delivered_bytes(f->delivered_bytes() + r.bytes);
       if (!sub.seen()) {
         f->set_delivered_without_submit(f->delivered_without_submit() + 1);
       } else if (del.at_ns < sub.at_ns) {
@@ -243,6 +245,7 @@ void Inbound(const Ledger& ledger, const FigureOptions& o, const std::string& or
     if (r.own_org != org || r.peer != peer) continue;
     if (in(r.received)) {
       f->set_received(f->received() + 1);
+      f->set_received_bytes(f->received_bytes() + r.bytes);
       w->received.push_back(r.received.at_ns);
       listed.push_back(&r);
       used->Add(r.received);

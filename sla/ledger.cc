@@ -54,14 +54,20 @@ void Ledger::Add(uint64_t index, const AuditEntry& e) {
     if (ev == gatehouse::v1::AUDIT_EVENT_EXPIRED && outbound_.count(e.record_id()) == 0) return;
     OutboundRecord& r = outbound_[e.record_id()];
     if (r.record_id.empty()) r = {e.record_id(), own, peer, {}, {}, {}};
-    if (ev == gatehouse::v1::AUDIT_EVENT_SUBMITTED) SetOnce(&r.submitted, index, e);
+    if (ev == gatehouse::v1::AUDIT_EVENT_SUBMITTED) {
+      if (!r.submitted.seen()) r.bytes = e.payload_bytes();
+      SetOnce(&r.submitted, index, e);
+    }
     if (ev == gatehouse::v1::AUDIT_EVENT_DELIVERED) SetOnce(&r.delivered, index, e);
     if (ev == gatehouse::v1::AUDIT_EVENT_EXPIRED) SetOnce(&r.expired, index, e);
     return;
   }
   InboundRecord& r = inbound_[e.record_id()];
   if (r.record_id.empty()) r = {e.record_id(), own, peer, {}, {}, {}};
-  if (ev == gatehouse::v1::AUDIT_EVENT_RECEIVED) SetOnce(&r.received, index, e);
+  if (ev == gatehouse::v1::AUDIT_EVENT_RECEIVED) {
+    if (!r.received.seen()) r.bytes = e.payload_bytes();
+    SetOnce(&r.received, index, e);
+  }
   if (ev == gatehouse::v1::AUDIT_EVENT_FETCHED) SetOnce(&r.first_fetched, index, e);
   if (ev == gatehouse::v1::AUDIT_EVENT_ACKED) SetOnce(&r.acked, index, e);
 }

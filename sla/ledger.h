@@ -53,6 +53,7 @@ struct OutboundRecord {
   std::string own_org;  // sender_org
   std::string peer;     // recipient_org
   Event submitted, delivered, expired;
+  uint64_t bytes = 0;  // the payload's size, from SUBMITTED
   // When the record stopped waiting: delivered, else expired, else none.
   const Event& settled() const { return delivered.seen() ? delivered : expired; }
 };
@@ -62,6 +63,7 @@ struct InboundRecord {
   std::string own_org;  // recipient_org
   std::string peer;     // sender_org
   Event received, first_fetched, acked;
+  uint64_t bytes = 0;  // the payload's size, from RECEIVED
 };
 
 struct Refusal {

@@ -52,6 +52,7 @@ InboundPlan Plan(const TrustSnapshot& trust, const InboundInput& in,
   for (const std::string& r : rule_ids) e.add_rule_ids(r);
   e.set_reason(std::string(decided.live.reason));
   e.set_payload_sha256(in.payload_sha256);
+  e.set_payload_bytes(in.payload_bytes);
   e.add_key_ids(envelope::KeyIdToHex(opened.header.sender_key_id));
   e.add_key_ids(envelope::KeyIdToHex(opened.header.recipient_key_id));
   e.set_policy_version(decided.live_policy->version);

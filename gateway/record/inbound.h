@@ -38,6 +38,8 @@ struct InboundInput {
   const OpenedContent* opened = nullptr;  // verified and opened
   std::string envelope_sha256;
   std::string payload_sha256;
+  // Its size in bytes (audited with RECEIVED).
+  uint64_t payload_bytes = 0;
   int64_t now_unix_ms = 0;
   int64_t replay_window_seconds = 0;
   std::string audit_origin;  // this gateway's audit log, named in the receipt

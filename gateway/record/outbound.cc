@@ -28,6 +28,7 @@ OutboundPlan Plan(const TrustSnapshot& trust, const OutboundInput& in,
   for (const std::string& r : rule_ids) e.add_rule_ids(r);
   e.set_reason(absl::StrCat(outcome.live.reason, "; ", obligations_done));
   e.set_payload_sha256(Sha256(content.payload()));
+  e.set_payload_bytes(content.payload().size());  // a streamed record's: set once read
   e.set_policy_version(outcome.live_policy->version);
 
   out.labels = EnvelopeLabelsOf(l, in.record_id, trust.org_id, in.now_unix_ms);

@@ -103,6 +103,9 @@ TEST(ServiceLevelsIntegrationTest, AnOutageOfThePeerIsMeasuredLiveAndCountersign
   EXPECT_GE(outage_length, absl::Seconds(3)) << ob.DebugString();
   EXPECT_LE(outage_length, down_for) << ob.DebugString();
   EXPECT_LT(ob.availability_ppm(), 1000000u);
+  // Two payloads of 7 bytes each ({"n":1} and {"n":2}).
+  EXPECT_EQ(ob.submitted_bytes(), 14u);
+  EXPECT_EQ(ob.delivered_bytes(), 14u);
   for (const v1::SlaObjective& o : live.peers(0).objectives()) {
     EXPECT_FALSE(o.met()) << o.DebugString();  // one late of two; and the outage
   }

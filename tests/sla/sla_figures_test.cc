@@ -90,6 +90,38 @@ TEST_F(SlaFiguresTest, DeliveryLatencyPercentilesAreExact) {
   EXPECT_EQ(p.outbound().records(0).record_id(), "rec-1");  // in submit order
 }
 
+// Payload bytes come from the SUBMITTED and RECEIVED entries: summed for the
+// records submitted, delivered and received in the period, each once.
+TEST_F(SlaFiguresTest, PayloadBytesAreSummedPerDirection) {
+  auto entry = [](gatehouse::v1::AuditEvent ev, const std::string& id, const std::string& from,
+                  const std::string& to, int64_t t, uint64_t bytes) {
+    gatehouse::v1::AuditEntry e;
+    e.set_event(ev);
+    e.set_record_id(id);
+    e.set_sender_org(from);
+    e.set_recipient_org(to);
+    e.set_time_unix_ns(t);
+    e.set_payload_bytes(bytes);
+    return e;
+  };
+  const std::string me = "health-a";
+  // a: 1000 bytes, submitted before the period, delivered in it;
+  // b: 20 bytes, submitted and delivered in it; c: 300 bytes, submitted in
+  // it, delivered after. d: 4000 bytes received in it; e after it.
+  log_.Append(entry(gatehouse::v1::AUDIT_EVENT_SUBMITTED, "a", me, "council-a", T0() - Min(1), 1000));
+  log_.Append(entry(gatehouse::v1::AUDIT_EVENT_SUBMITTED, "b", me, "council-a", T0() + Min(1), 20));
+  log_.Append(entry(gatehouse::v1::AUDIT_EVENT_DELIVERED, "a", me, "council-a", T0() + Min(2), 0));
+  log_.Append(entry(gatehouse::v1::AUDIT_EVENT_DELIVERED, "b", me, "council-a", T0() + Min(2), 0));
+  log_.Append(entry(gatehouse::v1::AUDIT_EVENT_SUBMITTED, "c", me, "council-a", T0() + Min(3), 300));
+  log_.Append(entry(gatehouse::v1::AUDIT_EVENT_RECEIVED, "d", "council-a", me, T0() + Min(4), 4000));
+  log_.Append(entry(gatehouse::v1::AUDIT_EVENT_DELIVERED, "c", me, "council-a", T0() + Min(11), 0));
+  log_.Append(entry(gatehouse::v1::AUDIT_EVENT_RECEIVED, "e", "council-a", me, T0() + Min(12), 50));
+  gatehouse::v1::SlaPeer p = Figures(log_, T0(), T0() + Min(10));
+  EXPECT_EQ(p.outbound().submitted_bytes(), 320u);   // b + c
+  EXPECT_EQ(p.outbound().delivered_bytes(), 1020u);  // a + b
+  EXPECT_EQ(p.inbound().received_bytes(), 4000u);    // d
+}
+
 TEST_F(SlaFiguresTest, OutagesCrossingThePeriodsStartAndEndAreClipped) {
   // Period [T0, T0+60m), grace 60 s.
   //   a: submitted T0-5m, delivered T0+10m   overdue [T0-4m, T0+10m)
