@@ -64,8 +64,8 @@ std::string Revocations::Stamp(const v1::TlsConfig& tls) {
   return stamp;
 }
 
-absl::StatusOr<Revocations::Store> Revocations::ReadAnchors(const v1::TlsConfig& tls) {
-  ASSIGN_OR_RETURN(std::string ca_pem, ReadFile(tls.ca_file()));
+absl::StatusOr<Revocations::Store> Revocations::ReadAnchors(const v1::TlsConfig& tls,
+                                                           const std::string& ca_pem) {
   Store store(X509_STORE_new(), &X509_STORE_free);
   auto bio = MemBio(ca_pem);
   int added = 0;
@@ -126,8 +126,8 @@ absl::Status Revocations::Trusted(absl::string_view pem, absl::string_view sent_
   }
 }
 
-absl::StatusOr<Revocations::Serials> Revocations::Read(const v1::TlsConfig& tls, absl::Time now) {
-  ASSIGN_OR_RETURN(std::string ca_pem, ReadFile(tls.ca_file()));
+absl::StatusOr<Revocations::Serials> Revocations::Read(const v1::TlsConfig& tls,
+                                                      const std::string& ca_pem, absl::Time now) {
   std::vector<X509Ptr> anchors;
   auto bio = MemBio(ca_pem);
   while (X509* c = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
@@ -210,8 +210,9 @@ absl::StatusOr<std::unique_ptr<Revocations>> Revocations::Load(const v1::TlsConf
                                                                absl::Time now) {
   if (tls.crl_dir().empty()) return absl::InvalidArgumentError("tls.crlDir is required");
   std::string stamp = Stamp(tls);
-  ASSIGN_OR_RETURN(Serials revoked, Read(tls, now));
-  ASSIGN_OR_RETURN(Store anchors, ReadAnchors(tls));
+  ASSIGN_OR_RETURN(std::string ca_pem, ReadFile(tls.ca_file()));
+  ASSIGN_OR_RETURN(Serials revoked, Read(tls, ca_pem, now));
+  ASSIGN_OR_RETURN(Store anchors, ReadAnchors(tls, ca_pem));
   return std::unique_ptr<Revocations>(
       new Revocations(tls, std::move(stamp), std::move(revoked), std::move(anchors)));
 }
@@ -225,8 +226,9 @@ absl::Status Revocations::ReloadIfChanged(bool* changed, absl::Time now) {
   }
   // Not recorded on failure: tried again next time (a CA and its CRL are
   // often replaced one after the other).
-  ASSIGN_OR_RETURN(Serials revoked, Read(tls_, now));
-  ASSIGN_OR_RETURN(Store anchors, ReadAnchors(tls_));
+  ASSIGN_OR_RETURN(std::string ca_pem, ReadFile(tls_.ca_file()));
+  ASSIGN_OR_RETURN(Serials revoked, Read(tls_, ca_pem, now));
+  ASSIGN_OR_RETURN(Store anchors, ReadAnchors(tls_, ca_pem));
   absl::MutexLock lock(&mu_);
   stamp_ = std::move(stamp);
   revoked_ = std::move(revoked);

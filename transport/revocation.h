@@ -96,8 +96,12 @@ class Revocations {
         revoked_(std::move(revoked)),
         anchors_(std::move(anchors)) {}
   static std::string Stamp(const v1::TlsConfig& tls);
-  static absl::StatusOr<Serials> Read(const v1::TlsConfig& tls, absl::Time now);
-  static absl::StatusOr<Store> ReadAnchors(const v1::TlsConfig& tls);
+  // The CRLs' revoked serials, and the anchors as a store, from `ca_pem`
+  // (tls.caFile's bytes, read once for both: a CA file replaced between two
+  // reads could otherwise pair one CA's CRL checks with another's anchors).
+  static absl::StatusOr<Serials> Read(const v1::TlsConfig& tls, const std::string& ca_pem,
+                                      absl::Time now);
+  static absl::StatusOr<Store> ReadAnchors(const v1::TlsConfig& tls, const std::string& ca_pem);
 
   const v1::TlsConfig tls_;
   mutable absl::Mutex mu_;
