@@ -39,10 +39,11 @@ absl::Status RequireFile(absl::string_view field, const std::string& path) {
 }
 
 absl::Status ValidateServiceLevels(const v1::ServiceLevelConfig& s) {
-  if (s.window_hours() < 0 || s.grace_seconds() < 0 || s.refresh_seconds() < 0) {
+  if (s.window_hours() < 0 || s.grace_seconds() < 0 || s.refresh_seconds() < 0 ||
+      s.max_records() < 0) {
     return absl::InvalidArgumentError(
-        "config: serviceLevels.windowHours, graceSeconds and refreshSeconds must not be "
-        "negative");
+        "config: serviceLevels.windowHours, graceSeconds, refreshSeconds and maxRecords must "
+        "not be negative");
   }
   auto check = [](const google::protobuf::RepeatedPtrField<std::string>& specs,
                   const std::string& where) -> absl::Status {
@@ -162,6 +163,7 @@ void FillDefaults(v1::GatewayConfig* c) {
   if (sl->window_hours() == 0) sl->set_window_hours(24);
   if (sl->grace_seconds() == 0) sl->set_grace_seconds(60);
   if (sl->refresh_seconds() == 0) sl->set_refresh_seconds(15);
+  if (sl->max_records() == 0) sl->set_max_records(100000);
   v1::AuditConfig* a = c->mutable_audit();
   if (a->checkpoint_interval_ms() == 0) a->set_checkpoint_interval_ms(1000);
   if (a->checkpoint_every_entries() == 0) a->set_checkpoint_every_entries(10000);

@@ -30,6 +30,7 @@ ServiceLevels::ServiceLevels(std::string org, const v1::ServiceLevelConfig& conf
       window_(absl::Hours(config.window_hours())),
       grace_(absl::Seconds(config.grace_seconds())),
       refresh_(absl::Seconds(config.refresh_seconds())),
+      max_records_(static_cast<size_t>(config.max_records())),
       objectives_(Parse(config.objectives())) {
   for (const auto& [peer, objectives] : config.peer_objectives()) {
     peer_objectives_[peer] = Parse(objectives.objectives());
@@ -80,6 +81,31 @@ void ServiceLevels::CountDelivery(const v1::AuditEntry& entry) {
   }
 }
 
+int64_t ServiceLevels::Bound() {
+  const size_t held = ledger_.outbound().size() + ledger_.inbound().size();
+  if (held <= max_records_) return INT64_MIN;
+  // Drop settled records, oldest first, down to three quarters of the
+  // bound (so this does not run at every refresh); records still waiting
+  // stay, whatever their number: they are what the figures are about.
+  std::vector<int64_t> settled;
+  for (const auto& [id, r] : ledger_.outbound()) {
+    if (r.settled().seen()) settled.push_back(r.settled().at_ns);
+  }
+  for (const auto& [id, r] : ledger_.inbound()) {
+    if (r.first_fetched.seen()) settled.push_back(r.first_fetched.at_ns);
+  }
+  const size_t drop = std::min(settled.size(), held - max_records_ * 3 / 4);
+  if (drop == 0) return INT64_MIN;
+  std::nth_element(settled.begin(), settled.begin() + (drop - 1), settled.end());
+  const int64_t cut = settled[drop - 1] + 1;
+  ledger_.Prune(cut);
+  ++bounded_;
+  LogWarning("service levels: the live window is shortened to stay within serviceLevels.maxRecords",
+             {{"records", absl::StrCat(held)}, {"max_records", absl::StrCat(max_records_)}});
+  // Prune keeps figures exact for periods from a grace after the cut.
+  return cut + absl::ToInt64Nanoseconds(grace_);
+}
+
 const std::vector<sla::Objective>& ServiceLevels::ObjectivesOf(const std::string& peer) const {
   auto own = peer_objectives_.find(peer);
   return own != peer_objectives_.end() ? own->second : objectives_;
@@ -93,8 +119,9 @@ void ServiceLevels::Start() {
 void ServiceLevels::Refresh(absl::Time now) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!loaded_) return;
+  covered_from_ns_ = std::max(covered_from_ns_, Bound());
   sla::FigureOptions o;
-  o.from_ns = absl::ToUnixNanos(now - window_);
+  o.from_ns = std::max(absl::ToUnixNanos(now - window_), covered_from_ns_);
   o.to_ns = absl::ToUnixNanos(now);
   o.grace = grace_;
   o.org = org_;
@@ -169,7 +196,14 @@ std::vector<Gauge> ServiceLevels::Gauges() const {
                      o.remaining_fraction(), labels});
     }
   }
+  out.push_back({"gatehouse_sla_window_start_timestamp_seconds",
+                  "Start of the window the live figures cover, Unix seconds (later than "
+                  "serviceLevels.windowHours ago when maxRecords shortened it).",
+                  report.from_ns() / 1e9, ""});
   std::lock_guard<std::mutex> lock(mu_);
+  out.push_back({"gatehouse_sla_window_shortened_total",
+                 "Times the live window was shortened to stay within serviceLevels.maxRecords.",
+                 static_cast<double>(bounded_), "", true});
   for (const auto& [peer, n] : delivered_) {
     out.push_back({"gatehouse_sla_delivered_total",
                    "Records delivered to the peer since the gateway started.",

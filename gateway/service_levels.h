@@ -68,6 +68,10 @@ class ServiceLevels {
  private:
   // The objectives for `peer`: its own if the config names any.
   const std::vector<sla::Objective>& ObjectivesOf(const std::string& peer) const;
+  // Keeps the ledger within max_records_ by dropping the records settled
+  // longest ago; returns the earliest start the figures still cover
+  // (INT64_MIN if nothing was dropped). Under mu_.
+  int64_t Bound() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Counts a DELIVERED entry for alerting. Under mu_.
   void CountDelivery(const v1::AuditEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -75,6 +79,7 @@ class ServiceLevels {
   const absl::Duration window_;
   const absl::Duration grace_;
   const absl::Duration refresh_;
+  const size_t max_records_;
   std::vector<sla::Objective> objectives_;
   std::map<std::string, std::vector<sla::Objective>> peer_objectives_;
 
@@ -83,6 +88,8 @@ class ServiceLevels {
   bool loaded_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::pair<uint64_t, v1::AuditEntry>> queued_ ABSL_GUARDED_BY(mu_);
   v1::ServiceLevelReport report_ ABSL_GUARDED_BY(mu_);
+  int64_t covered_from_ns_ ABSL_GUARDED_BY(mu_) = INT64_MIN;  // Bound()'s latest
+  uint64_t bounded_ ABSL_GUARDED_BY(mu_) = 0;  // times records were dropped to fit
   // Since the process started, per peer: records delivered, and those
   // late for each delivery objective (by its name).
   std::map<std::string, uint64_t> delivered_ ABSL_GUARDED_BY(mu_);

@@ -1,0 +1,99 @@
+// ServiceLevels on its own: entries in, live figures out; the memory bound
+// (serviceLevels.maxRecords) shortens the live window instead of growing.
+#include "gateway/service_levels.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace gatehouse {
+namespace {
+
+using ::testing::HasSubstr;
+
+const absl::Time kNow = absl::FromUnixSeconds(1800000000);
+
+v1::AuditEntry Entry(v1::AuditEvent event, const std::string& id, absl::Time at) {
+  v1::AuditEntry e;
+  e.set_event(event);
+  e.set_record_id(id);
+  e.set_sender_org("nhs-trust-a");
+  e.set_recipient_org("council-a");
+  e.set_time_unix_ns(absl::ToUnixNanos(at));
+  e.set_payload_bytes(10);
+  return e;
+}
+
+v1::ServiceLevelConfig Config(int max_records) {
+  v1::ServiceLevelConfig c;
+  c.add_objectives("delivery:10s:99%");
+  c.set_window_hours(1);
+  c.set_grace_seconds(60);
+  c.set_refresh_seconds(15);
+  c.set_max_records(max_records);
+  return c;
+}
+
+// Forty records a minute apart, each delivered after `took`, added as
+// the Auditor adds them (after an empty log was read back).
+void Feed(ServiceLevels* levels, absl::Duration took) {
+  std::string dir = (std::filesystem::temp_directory_path() / "gh-sla-XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  ASSERT_TRUE(levels->Load(dir, 0, kNow).ok());
+  std::filesystem::remove_all(dir);
+  uint64_t index = 0;
+  for (int i = 0; i < 40; ++i) {
+    const absl::Time at = kNow - absl::Minutes(45) + absl::Minutes(i);
+    const std::string id = absl::StrCat("r", i);
+    levels->Add(index++, Entry(v1::AUDIT_EVENT_SUBMITTED, id, at));
+    levels->Add(index++, Entry(v1::AUDIT_EVENT_DELIVERED, id, at + took));
+  }
+}
+
+TEST(ServiceLevelsTest, EntriesAddedAreTheLiveFigures) {
+  ServiceLevels levels("nhs-trust-a", Config(1000));
+  Feed(&levels, absl::Seconds(20));  // every one late for "within 10 s"
+  levels.Refresh(kNow);
+  const v1::ServiceLevelReport r = levels.Report();
+  ASSERT_EQ(r.peers_size(), 1);
+  EXPECT_EQ(r.peers(0).outbound().delivered(), 40u);
+  EXPECT_EQ(r.peers(0).outbound().delivered_bytes(), 400u);
+  EXPECT_EQ(r.peers(0).outbound().delivery_latency().max_ns(), absl::ToInt64Nanoseconds(absl::Seconds(20)));
+  EXPECT_EQ(r.from_ns(), absl::ToUnixNanos(kNow - absl::Hours(1)));
+  std::string metrics;
+  for (const Gauge& g : levels.Gauges()) absl::StrAppend(&metrics, g.name, "{", g.labels, "} ", g.value, "\n");
+  EXPECT_THAT(metrics, HasSubstr("gatehouse_sla_delivered_total{peer=\"council-a\"} 40\n"));
+  EXPECT_THAT(metrics, HasSubstr("gatehouse_sla_delivered_late_total{peer=\"council-a\","
+                                 "objective=\"delivery within 10s at 99%\"} 40\n"));
+  EXPECT_THAT(metrics, HasSubstr("gatehouse_sla_window_shortened_total{} 0\n"));
+}
+
+TEST(ServiceLevelsTest, PastMaxRecordsTheWindowStartsLaterAndTheFiguresStayExact) {
+  ServiceLevels levels("nhs-trust-a", Config(20));
+  Feed(&levels, absl::Seconds(1));
+  levels.Refresh(kNow);
+  const v1::ServiceLevelReport r = levels.Report();
+  // Forty records held, twenty allowed: the oldest settled are dropped down
+  // to fifteen, and the window starts a grace after the last one dropped.
+  const int64_t dropped_last = absl::ToUnixNanos(kNow - absl::Minutes(45) + absl::Minutes(24) +
+                                                 absl::Seconds(1));
+  EXPECT_EQ(r.from_ns(), dropped_last + 1 + absl::ToInt64Nanoseconds(absl::Seconds(60)));
+  ASSERT_EQ(r.peers_size(), 1);
+  // Records 26 .. 39 were submitted and delivered in the shortened window.
+  EXPECT_EQ(r.peers(0).outbound().delivered(), 14u);
+  EXPECT_EQ(r.peers(0).outbound().submitted(), 14u);
+  std::string metrics;
+  for (const Gauge& g : levels.Gauges()) absl::StrAppend(&metrics, g.name, "{", g.labels, "} ", g.value, "\n");
+  EXPECT_THAT(metrics, HasSubstr("gatehouse_sla_window_shortened_total{} 1\n"));
+  // The counters since start are not touched by the bound.
+  EXPECT_THAT(metrics, HasSubstr("gatehouse_sla_delivered_total{peer=\"council-a\"} 40\n"));
+}
+
+}  // namespace
+}  // namespace gatehouse
