@@ -40,17 +40,28 @@ ServiceLevels::ServiceLevels(std::string org, const v1::ServiceLevelConfig& conf
 absl::Status ServiceLevels::Load(const std::string& audit_dir, uint64_t up_to, absl::Time now) {
   sla::Ledger ledger;
   const int64_t from_ns = absl::ToUnixNanos(now - window_ - grace_);
+  int64_t covered_from = INT64_MIN;
+  // A record settled before the window no longer counts; one still waiting
+  // does, so every entry is read, and what is old pruned as the scan goes:
+  // memory stays as bounded as it is afterwards.
+  auto prune = [&] {
+    ledger.Prune(from_ns);
+    covered_from = std::max(covered_from, Bound(&ledger));
+  };
   absl::Status read = audit::ForEachEntry(audit_dir, 0, [&](uint64_t i, absl::string_view bytes) {
     if (i >= up_to) return false;
     v1::AuditEntry e;
-    // A record settled before the window no longer counts; one still
-    // waiting does, so every record is read and the old ones pruned below.
     if (e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) ledger.Add(i, e);
+    if (i % 65536 == 65535) prune();
     return true;
   });
-  ledger.Prune(from_ns);
+  prune();
   std::lock_guard<std::mutex> lock(mu_);
   ledger_ = std::move(ledger);
+  if (covered_from != INT64_MIN) {
+    covered_from_ns_ = std::max(covered_from_ns_, covered_from);
+    ++bounded_;
+  }
   for (const auto& [index, entry] : queued_) {
     if (index >= up_to) ledger_.Add(index, entry);
   }
@@ -81,25 +92,24 @@ void ServiceLevels::CountDelivery(const v1::AuditEntry& entry) {
   }
 }
 
-int64_t ServiceLevels::Bound() {
-  const size_t held = ledger_.outbound().size() + ledger_.inbound().size();
+int64_t ServiceLevels::Bound(sla::Ledger* ledger) const {
+  const size_t held = ledger->outbound().size() + ledger->inbound().size();
   if (held <= max_records_) return INT64_MIN;
   // Drop settled records, oldest first, down to three quarters of the
   // bound (so this does not run at every refresh); records still waiting
   // stay, whatever their number: they are what the figures are about.
   std::vector<int64_t> settled;
-  for (const auto& [id, r] : ledger_.outbound()) {
+  for (const auto& [id, r] : ledger->outbound()) {
     if (r.settled().seen()) settled.push_back(r.settled().at_ns);
   }
-  for (const auto& [id, r] : ledger_.inbound()) {
+  for (const auto& [id, r] : ledger->inbound()) {
     if (r.first_fetched.seen()) settled.push_back(r.first_fetched.at_ns);
   }
   const size_t drop = std::min(settled.size(), held - max_records_ * 3 / 4);
   if (drop == 0) return INT64_MIN;
   std::nth_element(settled.begin(), settled.begin() + (drop - 1), settled.end());
   const int64_t cut = settled[drop - 1] + 1;
-  ledger_.Prune(cut);
-  ++bounded_;
+  ledger->Prune(cut);
   LogWarning("service levels: the live window is shortened to stay within serviceLevels.maxRecords",
              {{"records", absl::StrCat(held)}, {"max_records", absl::StrCat(max_records_)}});
   // Prune keeps figures exact for periods from a grace after the cut.
@@ -119,7 +129,10 @@ void ServiceLevels::Start() {
 void ServiceLevels::Refresh(absl::Time now) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!loaded_) return;
-  covered_from_ns_ = std::max(covered_from_ns_, Bound());
+  if (const int64_t from = Bound(&ledger_); from != INT64_MIN) {
+    covered_from_ns_ = std::max(covered_from_ns_, from);
+    ++bounded_;
+  }
   sla::FigureOptions o;
   o.from_ns = std::max(absl::ToUnixNanos(now - window_), covered_from_ns_);
   o.to_ns = absl::ToUnixNanos(now);

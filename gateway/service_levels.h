@@ -68,10 +68,10 @@ class ServiceLevels {
  private:
   // The objectives for `peer`: its own if the config names any.
   const std::vector<sla::Objective>& ObjectivesOf(const std::string& peer) const;
-  // Keeps the ledger within max_records_ by dropping the records settled
+  // Keeps `ledger` within max_records_ by dropping the records settled
   // longest ago; returns the earliest start the figures still cover
-  // (INT64_MIN if nothing was dropped). Under mu_.
-  int64_t Bound() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // (INT64_MIN if nothing was dropped).
+  int64_t Bound(sla::Ledger* ledger) const;
   // Counts a DELIVERED entry for alerting. Under mu_.
   void CountDelivery(const v1::AuditEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "audit/audit_log.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -72,6 +73,46 @@ TEST(ServiceLevelsTest, EntriesAddedAreTheLiveFigures) {
   EXPECT_THAT(metrics, HasSubstr("gatehouse_sla_delivered_late_total{peer=\"council-a\","
                                  "objective=\"delivery within 10s at 99%\"} 40\n"));
   EXPECT_THAT(metrics, HasSubstr("gatehouse_sla_window_shortened_total{} 0\n"));
+}
+
+// After a restart the figures are read back from the log itself, not from
+// counters the restart lost: the same report as when the entries were
+// added live; records settled before the window are left out.
+TEST(ServiceLevelsTest, AfterARestartTheFiguresAreReadBackFromTheLog) {
+  std::string dir = (std::filesystem::temp_directory_path() / "gh-sla-XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  ServiceLevels live("nhs-trust-a", Config(1000));
+  Feed(&live, absl::Seconds(20));
+  {
+    audit::AuditLogOptions o;
+    o.checkpoint_interval = absl::ZeroDuration();
+    auto log = audit::AuditLog::Open(dir + "/audit", o);
+    ASSERT_TRUE(log.ok()) << log.status();
+    // One record settled two hours ago, then the forty Feed adds.
+    ASSERT_TRUE((*log)->Append(Entry(v1::AUDIT_EVENT_SUBMITTED, "old", kNow - absl::Hours(2))).ok());
+    ASSERT_TRUE((*log)->Append(Entry(v1::AUDIT_EVENT_DELIVERED, "old", kNow - absl::Hours(2))).ok());
+    for (int i = 0; i < 40; ++i) {
+      const absl::Time at = kNow - absl::Minutes(45) + absl::Minutes(i);
+      const std::string id = absl::StrCat("r", i);
+      ASSERT_TRUE((*log)->Append(Entry(v1::AUDIT_EVENT_SUBMITTED, id, at)).ok());
+      ASSERT_TRUE((*log)->Append(Entry(v1::AUDIT_EVENT_DELIVERED, id, at + absl::Seconds(20))).ok());
+    }
+    ASSERT_TRUE((*log)->Close().ok());
+  }
+  ServiceLevels restarted("nhs-trust-a", Config(1000));
+  ASSERT_TRUE(restarted.Load(dir + "/audit", 82, kNow).ok());
+  live.Refresh(kNow);
+  restarted.Refresh(kNow);
+  v1::ServiceLevelReport read_back = restarted.Report(), added = live.Report();
+  // The same entries, at other indexes (the old record's two come first).
+  EXPECT_EQ(read_back.binding().first_index(), 2u);
+  EXPECT_EQ(read_back.binding().entries_used(), added.binding().entries_used());
+  read_back.clear_binding();
+  added.clear_binding();
+  EXPECT_EQ(read_back.SerializeAsString(), added.SerializeAsString())
+      << read_back.DebugString() << "\nlive:\n" << added.DebugString();
+  EXPECT_EQ(read_back.peers(0).outbound().delivered(), 40u);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ServiceLevelsTest, PastMaxRecordsTheWindowStartsLaterAndTheFiguresStayExact) {
