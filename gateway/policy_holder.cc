@@ -2,8 +2,6 @@
 
 #include <sys/stat.h>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -18,14 +16,8 @@ namespace {
 
 absl::StatusOr<std::string> ReadOfficerKey(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4096));
-  std::string hex(absl::StripAsciiWhitespace(text));
-  std::string raw = absl::HexStringToBytes(hex);
-  if (raw.size() != 32 || absl::BytesToHexString(raw) != absl::AsciiStrToLower(hex)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "policy.officerKeyFiles: '", path, "' is not a public key from policyc keygen "
-        "(64 hex digits)"));
-  }
-  return raw;
+  return policy::ParseOfficerPublicKey(text,
+                                       absl::StrCat("policy.officerKeyFiles: '", path, "'"));
 }
 
 // FailedPrecondition if `p` was issued before `floor_ms`.

@@ -27,7 +27,34 @@ const unsigned char* U(absl::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
 
+// An officer's key of `bytes` raw bytes, written by `policyc keygen` as
+// exactly 2 * `bytes` hex digits; `kind` ("public", "secret") names it in
+// the error.
+absl::StatusOr<std::string> ParseHexKey(absl::string_view text, absl::string_view source,
+                                        size_t bytes, absl::string_view kind) {
+  const std::string hex(absl::StripAsciiWhitespace(text));
+  std::string raw = absl::HexStringToBytes(hex);
+  // HexStringToBytes does not refuse odd lengths or non-hex characters:
+  // writing the bytes back must give the digits read.
+  if (raw.size() != bytes || absl::BytesToHexString(raw) != absl::AsciiStrToLower(hex)) {
+    return absl::InvalidArgumentError(absl::StrCat(source, " is not an officer's ", kind,
+                                                   " key from policyc keygen (", 2 * bytes,
+                                                   " hex digits)"));
+  }
+  return raw;
+}
+
 }  // namespace
+
+absl::StatusOr<std::string> ParseOfficerPublicKey(absl::string_view text,
+                                                  absl::string_view source) {
+  return ParseHexKey(text, source, crypto_sign_PUBLICKEYBYTES, "public");
+}
+
+absl::StatusOr<std::string> ParseOfficerSecretKey(absl::string_view text,
+                                                  absl::string_view source) {
+  return ParseHexKey(text, source, crypto_sign_SECRETKEYBYTES, "secret");
+}
 
 std::string KeyFingerprint(absl::string_view public_key) {
   return absl::BytesToHexString(public_key.substr(0, 8));
@@ -213,6 +240,7 @@ absl::StatusOr<BundleContents> InspectBundle(absl::string_view bundle_bytes,
   for (const auto& sig : bundle.signatures()) {
     BundleSigner s;
     s.name = sig.signer_name();
+    s.public_key = sig.public_key();
     s.fingerprint = KeyFingerprint(sig.public_key());
     s.trusted = trusted.contains(sig.public_key());
     s.verifies = sig.public_key().size() == crypto_sign_PUBLICKEYBYTES &&

@@ -53,6 +53,27 @@ struct OfficerKeyPair {
 
 OfficerKeyPair GenerateOfficerKey();
 
+// Reads an officer's public key as `policyc keygen` writes it to NAME.pub:
+// 64 hex digits (either case), whitespace around them ignored. Returns the
+// raw 32-byte key. InvalidArgument otherwise: "<source> is not an officer's
+// public key from policyc keygen (64 hex digits)", where `source` names
+// where the text came from (a path; a config field and path).
+// The one reader of officer keys: policyc, the gateway and the workbench all
+// call it, so a file one accepts the others accept.
+//
+// Example:
+//   ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+//   ASSIGN_OR_RETURN(std::string key, ParseOfficerPublicKey(text, path));
+//   trust.officer_keys.push_back(key);
+absl::StatusOr<std::string> ParseOfficerPublicKey(absl::string_view text,
+                                                  absl::string_view source);
+
+// The same for an officer's secret key file NAME.key (128 hex digits; the
+// raw key is 64 bytes): "<source> is not an officer's secret key from
+// policyc keygen (128 hex digits)". The message never quotes the text.
+absl::StatusOr<std::string> ParseOfficerSecretKey(absl::string_view text,
+                                                  absl::string_view source);
+
 // The most officer signatures a bundle may require.
 constexpr int kMaxRequiredSignatures = 64;
 
@@ -106,6 +127,7 @@ std::string KeyFingerprint(absl::string_view public_key);
 // One signature of a bundle, as InspectBundle found it.
 struct BundleSigner {
   std::string name;         // as the signer gave it (not authenticated)
+  std::string public_key;   // the signing key's raw bytes, as the bundle holds them
   std::string fingerprint;  // KeyFingerprint of the signing key
   bool verifies = false;    // the signature is good for this payload
   bool trusted = false;     // the key is one of trust.officer_keys

@@ -1,9 +1,12 @@
 // Signed bundles: a good bundle loads; too few signatures, a duplicate
 // signer, an unknown signer, a tampered payload, a lowered signature
 // requirement, an expired bundle or a moved expiry each fail with a clear
-// error. A bundle without an expiry still loads.
+// error. A bundle without an expiry still loads. Officer key files are read
+// by one reader.
 #include <string>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 #include "policy/bundle.h"
 #include "policy/compiler.h"
@@ -266,6 +269,7 @@ TEST_F(PolicyBundleTest, InspectListsEverySignerAndWhetherEachVerifies) {
   ASSERT_EQ(c->signers.size(), 2u);
   EXPECT_EQ(c->signers[0].name, "alice");
   EXPECT_EQ(c->signers[0].fingerprint, KeyFingerprint(alice_.public_key));
+  EXPECT_EQ(c->signers[0].public_key, alice_.public_key);
   EXPECT_TRUE(c->signers[0].verifies);
   EXPECT_TRUE(c->signers[0].trusted);
   EXPECT_EQ(c->signers[1].name, "bob");
@@ -286,6 +290,43 @@ TEST_F(PolicyBundleTest, InspectListsEverySignerAndWhetherEachVerifies) {
   EXPECT_FALSE(t->signers[1].verifies);
   EXPECT_NE(t->digest, c->digest);
   EXPECT_FALSE(InspectBundle("not a bundle").ok());
+}
+
+// The one reader of officer key files (policyc, the gateway and the
+// workbench): what `policyc keygen` writes is read back; anything else is
+// refused with the source named and the text never quoted.
+TEST(OfficerKeyFile, WhatKeygenWritesIsReadBackInEitherCase) {
+  const OfficerKeyPair k = GenerateOfficerKey();
+  const std::string hex = absl::BytesToHexString(k.public_key);
+  auto lower = ParseOfficerPublicKey(hex + "\n", "alice.pub");
+  ASSERT_TRUE(lower.ok()) << lower.status();
+  EXPECT_EQ(*lower, k.public_key);
+  auto upper = ParseOfficerPublicKey("  " + absl::AsciiStrToUpper(hex) + "\r\n", "alice.pub");
+  ASSERT_TRUE(upper.ok()) << upper.status();
+  EXPECT_EQ(*upper, k.public_key);
+  auto secret = ParseOfficerSecretKey(absl::BytesToHexString(k.secret_key) + "\n", "alice.key");
+  ASSERT_TRUE(secret.ok()) << secret.status();
+  EXPECT_EQ(*secret, k.secret_key);
+}
+
+TEST(OfficerKeyFile, ShortOddNonHexOrTheOtherKeyIsRefusedNamingTheSource) {
+  const OfficerKeyPair k = GenerateOfficerKey();
+  const std::string pub = absl::BytesToHexString(k.public_key);
+  const std::string sec = absl::BytesToHexString(k.secret_key);
+  for (const std::string& bad :
+       {std::string(), pub.substr(0, 62), pub.substr(0, 63), pub + "0", pub + "00",
+        "zz" + pub.substr(2), pub.substr(0, 32) + " " + pub.substr(32), sec}) {
+    auto key = ParseOfficerPublicKey(bad, "keys/alice.pub");
+    ASSERT_FALSE(key.ok()) << "accepted '" << bad << "'";
+    EXPECT_EQ(key.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(key.status().message(),
+              "keys/alice.pub is not an officer's public key from policyc keygen (64 hex digits)");
+  }
+  // A public key where the secret one belongs (the wrong file to --key).
+  auto secret = ParseOfficerSecretKey(pub, "alice.key");
+  ASSERT_FALSE(secret.ok());
+  EXPECT_EQ(secret.status().message(),
+            "alice.key is not an officer's secret key from policyc keygen (128 hex digits)");
 }
 
 }  // namespace

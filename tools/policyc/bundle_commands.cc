@@ -20,23 +20,20 @@
 namespace gatehouse::policyc {
 namespace {
 
-absl::StatusOr<std::string> ReadHexKey(const std::string& path, size_t bytes) {
+// An officer's key file read by `parse` (the policy library's one reader).
+absl::StatusOr<std::string> ReadKeyFile(
+    const std::string& path,
+    absl::StatusOr<std::string> (*parse)(absl::string_view, absl::string_view)) {
   auto text = ReadFile(path);
   if (!text.ok()) return text.status();
-  std::string hex(absl::StripAsciiWhitespace(*text));
-  std::string raw = absl::HexStringToBytes(hex);
-  if (raw.size() != bytes || absl::BytesToHexString(raw) != absl::AsciiStrToLower(hex)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": expected ", bytes * 2, " hex digits"));
-  }
-  return raw;
+  return parse(*text, path);
 }
 
 // Adds the public key of every --trust file to `trust`; on the first that
 // cannot be read or is not a key, returns why.
 absl::Status ReadTrustedKeys(const Args& a, policy::BundleTrust* trust) {
   for (const std::string& path : a.All("trust")) {
-    auto key = ReadHexKey(path, 32);
+    auto key = ReadKeyFile(path, policy::ParseOfficerPublicKey);
     if (!key.ok()) return key.status();
     trust->officer_keys.push_back(*key);
   }
@@ -95,7 +92,7 @@ int Sign(const Args& a) {
   if (auto s = CheckPrivateKeyFile(a.Get("key")); !s.ok()) return Fail(s);
   auto bundle = ReadFile(a.Get("BUNDLE"));
   if (!bundle.ok()) return Fail(bundle.status());
-  auto key = ReadHexKey(a.Get("key"), 64);
+  auto key = ReadKeyFile(a.Get("key"), policy::ParseOfficerSecretKey);
   if (!key.ok()) return Fail(key.status());
   auto signed_bundle = policy::SignBundle(*bundle, *key, name);
   if (!signed_bundle.ok()) return Fail(signed_bundle.status());

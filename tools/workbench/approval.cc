@@ -5,18 +5,14 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gatehouse/v1/policy.pb.h"
 #include "policy/engine.h"
 
 namespace gatehouse::workbench {
 namespace {
-
-constexpr size_t kPublicKeyBytes = 32;
 
 absl::StatusOr<v1::SignedPolicyBundle> ParseSigned(absl::string_view bytes,
                                                    absl::string_view what) {
@@ -51,22 +47,12 @@ policy::BundleTrust Officers::Trust() const {
   return trust;
 }
 
-absl::StatusOr<std::string> ParseOfficerKey(absl::string_view text, absl::string_view path) {
-  const std::string hex(absl::StripAsciiWhitespace(text));
-  const std::string raw = absl::HexStringToBytes(hex);
-  if (raw.size() != kPublicKeyBytes || absl::BytesToHexString(raw) != absl::AsciiStrToLower(hex)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, " is not an officer's public key from policyc keygen (64 hex digits)"));
-  }
-  return raw;
-}
-
 absl::StatusOr<Officers> MakeOfficers(const std::vector<std::string>& paths,
                                       const std::vector<std::string>& contents, int required) {
   Officers out;
   out.required = required;
   for (size_t i = 0; i < paths.size() && i < contents.size(); ++i) {
-    auto key = ParseOfficerKey(contents[i], paths[i]);
+    auto key = policy::ParseOfficerPublicKey(contents[i], paths[i]);
     if (!key.ok()) return key.status();
     if (const Officer* same = Find(out, *key)) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -146,15 +132,12 @@ absl::StatusOr<ApprovalReview> ReviewApproval(absl::string_view bundle,
   const policy::BundleTrust trust = officers.Trust();
   auto contents = policy::InspectBundle(bundle, trust);
   if (!contents.ok()) return contents.status();
-  auto raw = ParseSigned(bundle, "the bundle");
-  if (!raw.ok()) return raw.status();
   ApprovalReview r;
   // Each officer's good signature, by key (a name given at signing is not
   // authenticated; the key is what counts).
   absl::flat_hash_map<std::string, std::string> good;
-  for (int i = 0; i < raw->signatures_size(); ++i) {
-    const policy::BundleSigner& s = contents->signers[static_cast<size_t>(i)];
-    if (s.verifies && s.trusted) good.emplace(raw->signatures(i).public_key(), s.name);
+  for (const policy::BundleSigner& s : contents->signers) {
+    if (s.verifies && s.trusted) good.emplace(s.public_key, s.name);
   }
   for (const Officer& o : officers.keys) {
     OfficerStatus st{o.name, policy::KeyFingerprint(o.public_key), false, ""};

@@ -50,13 +50,9 @@ struct Officers {
   policy::BundleTrust Trust() const;
 };
 
-// The officer key in `text`, the contents of a NAME.pub from `policyc
-// keygen` (64 hex digits, surrounding blanks ignored). InvalidArgument
-// naming `path` otherwise.
-absl::StatusOr<std::string> ParseOfficerKey(absl::string_view text, absl::string_view path);
-
-// The officers of `paths` (NAME.pub files' contents, in the same order),
-// needing `required` of them. InvalidArgument if a key does not parse, two
+// The officers of `paths` (NAME.pub files' contents, in the same order,
+// read by policy::ParseOfficerPublicKey as policyc and the gateway read
+// them), needing `required` of them. InvalidArgument if a key does not parse, two
 // files hold the same key, or `required` is not between 1 and their number.
 absl::StatusOr<Officers> MakeOfficers(const std::vector<std::string>& paths,
                                       const std::vector<std::string>& contents, int required);

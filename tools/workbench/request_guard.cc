@@ -37,6 +37,7 @@ std::string NewToken() {
 }
 
 std::optional<Refusal> RequestGuard::CheckHost(absl::string_view host) const {
+  if (https_ && !host.empty()) return std::nullopt;
   const std::string port = absl::StrCat(":", port_);
   if (host == absl::StrCat("127.0.0.1", port) || host == absl::StrCat("localhost", port)) {
     return std::nullopt;
@@ -48,8 +49,11 @@ std::optional<Refusal> RequestGuard::CheckHost(absl::string_view host) const {
 std::optional<Refusal> RequestGuard::CheckHead(const RequestHead& h) const {
   if (auto refusal = CheckHost(h.host)) return refusal;
   // Browsers send Origin on every POST; other clients (scripts, tests) may not.
-  if (!h.origin.empty() && (!absl::StartsWith(h.origin, "http://") ||
-                            CheckHost(absl::StripPrefix(h.origin, "http://")).has_value())) {
+  const bool own_origin =
+      https_ ? h.origin == absl::StrCat("https://", h.host)
+             : absl::StartsWith(h.origin, "http://") &&
+                   !CheckHost(absl::StripPrefix(h.origin, "http://")).has_value();
+  if (!h.origin.empty() && !own_origin) {
     return Refusal{403, absl::StrCat("requests from ", h.origin, " are refused")};
   }
   if (!SameSecret(h.token, token_)) {

@@ -3,8 +3,11 @@
 // reached by DNS rebinding) must not be able to drive the workbench
 // through the officer's browser:
 //   - Host must name the loopback address and port the workbench serves
-//     (a rebound name fails this);
-//   - Origin, if the browser sends one, must be the workbench's own;
+//     (a rebound name fails this); over mutual TLS any Host is taken, as
+//     there the server's certificate is what a rebound name fails: the
+//     browser refuses it for the attacker's name before sending anything;
+//   - Origin, if the browser sends one, must be the workbench's own
+//     (over TLS: https:// and the Host);
 //   - the per-process token (generated at start-up, served only inside the
 //     page, never in a cookie) must come in the X-Workbench-Token header:
 //     another site can neither read it nor set the header without a CORS
@@ -54,11 +57,14 @@ std::string NewToken();
 
 class RequestGuard {
  public:
-  RequestGuard(std::string token, int port) : token_(std::move(token)), port_(port) {}
+  // `https`: the workbench serves mutual TLS (tls_stream.h), see above.
+  RequestGuard(std::string token, int port, bool https = false)
+      : token_(std::move(token)), port_(port), https_(https) {}
 
   // The refusal for a POST's head, or nullopt if it may be read.
   std::optional<Refusal> CheckHead(const RequestHead& head) const;
-  // The refusal for a GET's Host (pages are only served to loopback names).
+  // The refusal for a GET's Host (pages are only served to loopback
+  // names; over TLS, to any non-empty Host).
   std::optional<Refusal> CheckHost(absl::string_view host) const;
   // The refusal for a body that is not well-formed UTF-8.
   static std::optional<Refusal> CheckBody(absl::string_view body);
@@ -68,6 +74,7 @@ class RequestGuard {
  private:
   const std::string token_;
   const int port_;
+  const bool https_;
 };
 
 }  // namespace gatehouse::workbench

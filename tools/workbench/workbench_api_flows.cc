@@ -1,12 +1,15 @@
 // Api::Flows: the picture of what the draft permits. For each chosen
 // classification (a "layer") and each ordered pair of distinct declared
-// organisations, the what-if of what_if.h decided as /api/ask decides it.
+// organisations, the what-if of what_if.h decided as /api/ask decides it;
+// and the same layers summed up by sector (sector_grid.h), so that the page
+// can put organisations or sectors on the axes without asking again.
 #include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "tools/workbench/draft.h"
+#include "tools/workbench/sector_grid.h"
 #include "tools/workbench/what_if.h"
 #include "tools/workbench/workbench_api.h"
 
@@ -99,10 +102,11 @@ absl::StatusOr<JsonValue> Api::Flows(absl::string_view text) const {
         "the picture would have more than ", kMaxCells, " cells (", orgs,
         " organisations); choose one classification"));
   }
-  std::vector<JsonValue> layer_json;
+  std::vector<JsonValue> layer_json, sector_json;
   for (const std::string& c : layers) {
     base.classification = c;
     layer_json.push_back(Layer(*engine, base));
+    sector_json.push_back(SectorLayer(domains, layer_json.back()));
   }
   std::vector<std::string> org_ids;
   for (const policy::Organisation& o : domains.organisations) org_ids.push_back(o.id);
@@ -111,7 +115,9 @@ absl::StatusOr<JsonValue> Api::Flows(absl::string_view text) const {
                  {"record_type", Str(base.type)},
                  {"purpose", Str(base.purpose)},
                  {"caveats", List(Strs(base.caveats))},
-                 {"layers", List(std::move(layer_json))}});
+                 {"layers", List(std::move(layer_json))},
+                 {"sectors", SectorsOf(domains)},
+                 {"sector_layers", List(std::move(sector_json))}});
 }
 
 }  // namespace gatehouse::workbench

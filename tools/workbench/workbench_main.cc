@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -58,7 +59,8 @@ absl::StatusOr<Officers> LoadOfficers(const std::vector<std::string>& paths, int
 int Serve(const std::string& policy, const std::string& bundle, const std::string& cases,
           WorkbenchOptions options, const std::string& codemirror,
           const std::vector<std::string>& officer_files, int required) {
-  if (auto listen = ParseLoopbackListen(options.listen); !listen.ok()) return Fail(listen.status());
+  auto listen = ParseListen(options.listen, !options.tls.empty());
+  if (!listen.ok()) return Fail(listen.status());
   auto policy_text = ReadOptional(policy);
   if (!policy_text.ok()) return Fail(policy_text.status());
   auto cases_text = ReadOptional(cases);
@@ -77,6 +79,7 @@ int Serve(const std::string& policy, const std::string& bundle, const std::strin
   auto files = StaticFiles::Load(codemirror);
   if (!files.ok()) return Fail(files.status());
   options.policy_text = *std::move(policy_text);
+  if (!policy.empty()) options.policy_file_name = std::filesystem::path(policy).filename();
   options.cases_text = *std::move(cases_text);
   // Every thread started from here on leaves SIGINT and SIGTERM to sigwait.
   sigset_t stop_signals;
@@ -84,10 +87,12 @@ int Serve(const std::string& policy, const std::string& bundle, const std::strin
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const bool options_tls = !options.tls.empty();
   auto server = WorkbenchServer::Start(std::move(options), *std::move(api), *std::move(files));
   if (!server.ok()) return Fail(server.status());
-  std::printf("gatehouse-workbench: serving http://127.0.0.1:%d/ (Ctrl-C to stop)\n",
-              (*server)->port());
+  std::printf("gatehouse-workbench: serving %s://%s:%d/%s (Ctrl-C to stop)\n",
+              options_tls ? "https" : "http", listen->first.c_str(), (*server)->port(),
+              options_tls ? " to officers' certificates only" : "");
   std::fflush(stdout);
   int signal = 0;
   sigwait(&stop_signals, &signal);
@@ -103,11 +108,22 @@ int Main(int argc, char** argv) {
   cli::Configure(app);
   std::string listen = "127.0.0.1:8470", policy, bundle, cases, codemirror = kCodeMirrorDir;
   int timeout_ms = 10000, required = 0;
+  TlsFiles tls;
   std::vector<std::string> officers;
   app.add_option("--listen", listen,
-                 "Serve on HOST:PORT, a loopback address (default 127.0.0.1:8470; port 0 "
-                 "picks one); other addresses are refused")
+                 "Serve on HOST:PORT (default 127.0.0.1:8470; port 0 picks one); an address "
+                 "that is not loopback needs --tls-cert, --tls-key and --client-ca")
       ->type_name("HOST:PORT");
+  // All three or none: TlsContext::Create refuses a part.
+  app.add_option("--tls-cert", tls.cert,
+                 "Serve HTTPS with this certificate (chain, PEM), and only to clients with a "
+                 "certificate from --client-ca")
+      ->type_name("FILE");
+  app.add_option("--tls-key", tls.key, "The --tls-cert's private key (PEM)")->type_name("FILE");
+  app.add_option("--client-ca", tls.client_ca,
+                 "The CA (PEM) that issues the officers' client certificates, and nobody "
+                 "else's: every certificate it issued is let in")
+      ->type_name("FILE");
   app.add_option("--policy", policy, "The draft policy the page opens with")->type_name("FILE");
   app.add_option("--bundle", bundle, "The bundle in force, which Compare compares with")
       ->type_name("FILE");
@@ -133,6 +149,7 @@ int Main(int argc, char** argv) {
   if (std::optional<int> exit = cli::Parse(app, argc, argv)) return *exit;
   WorkbenchOptions options;
   options.listen = listen;
+  options.tls = tls;
   options.analysis.deadline = absl::Milliseconds(timeout_ms);
   return Serve(policy, bundle, cases, std::move(options), codemirror, officers, required);
 }

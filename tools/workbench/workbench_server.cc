@@ -62,7 +62,8 @@ ApiAnswer UnpackAnswer(const std::string& packed) {
 
 }  // namespace
 
-absl::StatusOr<std::pair<std::string, int>> ParseLoopbackListen(const std::string& listen) {
+absl::StatusOr<std::pair<std::string, int>> ParseListen(const std::string& listen,
+                                                        bool mutual_tls) {
   std::pair<std::string, std::string> hp = absl::StrSplit(listen, absl::MaxSplits(':', 1));
   int port = 0;
   in_addr addr{};
@@ -71,19 +72,21 @@ absl::StatusOr<std::pair<std::string, int>> ParseLoopbackListen(const std::strin
     return absl::InvalidArgumentError(
         absl::StrCat("--listen '", listen, "' is not an IPv4 host:port like 127.0.0.1:8470"));
   }
-  if ((ntohl(addr.s_addr) >> 24) != 127) {
+  if (!mutual_tls && (ntohl(addr.s_addr) >> 24) != 127) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--listen ", listen, " is not a loopback address: the workbench serves only this "
-        "machine (127.0.0.1) until it can require mutual TLS with officers' certificates; "
-        "reach it from elsewhere through an SSH tunnel"));
+        "--listen ", listen, " is not a loopback address: to serve other machines the "
+        "workbench requires mutual TLS with officers' certificates (give --tls-cert, "
+        "--tls-key and --client-ca); or reach it through an SSH tunnel"));
   }
   return std::make_pair(hp.first, port);
 }
 
 class WorkbenchServer::HttpServer : public httplib::Server {
  public:
-  HttpServer(WorkbenchOptions options, Api api, StaticFiles files)
+  HttpServer(WorkbenchOptions options, Api api, StaticFiles files,
+             std::unique_ptr<TlsContext> tls)
       : options_(std::move(options)),
+        tls_(std::move(tls)),
         api_(std::move(api)),
         files_(std::move(files)),
         runner_(options_.analysis),
@@ -114,6 +117,7 @@ class WorkbenchServer::HttpServer : public httplib::Server {
     Get(".*", [this](const httplib::Request& req, httplib::Response& res) { Serve(req, res); });
     Post("/api/session", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(ToJson(Object({{"policy", Str(options_.policy_text)},
+                                     {"policy_file", Str(options_.policy_file_name)},
                                      {"cases", Str(options_.cases_text)},
                                      {"against", Str(api_.BundleSource())}})),
                       kJson);
@@ -123,7 +127,7 @@ class WorkbenchServer::HttpServer : public httplib::Server {
     });
   }
 
-  void SetPort(int port) { guard_.emplace(token_, port); }
+  void SetPort(int port) { guard_.emplace(token_, port, /*https=*/tls_ != nullptr); }
   const std::string& token() const { return token_; }
 
  private:
@@ -177,7 +181,11 @@ class WorkbenchServer::HttpServer : public httplib::Server {
     bool closed = false;
     {
       DeadlineStream stream(sock, options_.read_allowance, options_.read_allowance);
-      process_request(stream, /*close_connection=*/true, closed, nullptr);
+      if (tls_ == nullptr) {
+        process_request(stream, /*close_connection=*/true, closed, nullptr);
+      } else if (std::unique_ptr<TlsStream> tls = tls_->Accept(stream)) {
+        process_request(*tls, /*close_connection=*/true, closed, nullptr);
+      }  // else no officer's certificate: closed unread
     }
     shutdown(sock, SHUT_RDWR);
     close(sock);
@@ -185,6 +193,7 @@ class WorkbenchServer::HttpServer : public httplib::Server {
   }
 
   const WorkbenchOptions options_;
+  const std::unique_ptr<TlsContext> tls_;  // null: plain HTTP
   const Api api_;
   const StaticFiles files_;
   BoundedRunner runner_;
@@ -198,10 +207,17 @@ WorkbenchServer::WorkbenchServer(std::unique_ptr<HttpServer> http, int port)
 absl::StatusOr<std::unique_ptr<WorkbenchServer>> WorkbenchServer::Start(WorkbenchOptions options,
                                                                         Api api,
                                                                         StaticFiles files) {
-  auto listen = ParseLoopbackListen(options.listen);
+  auto listen = ParseListen(options.listen, !options.tls.empty());
   if (!listen.ok()) return listen.status();
   const auto [host, port] = *listen;
-  auto http = std::make_unique<HttpServer>(std::move(options), std::move(api), std::move(files));
+  std::unique_ptr<TlsContext> tls;
+  if (!options.tls.empty()) {
+    auto made = TlsContext::Create(options.tls);
+    if (!made.ok()) return made.status();
+    tls = *std::move(made);
+  }
+  auto http = std::make_unique<HttpServer>(std::move(options), std::move(api), std::move(files),
+                                           std::move(tls));
   http->set_address_family(AF_INET);
   const int bound = port == 0 ? http->bind_to_any_port(host)
                               : (http->bind_to_port(host, port) ? port : -1);

@@ -1,13 +1,14 @@
 // The workbench's HTTP server, on Debian's cpp-httplib: serves the page
 // (static_files.h) and the JSON API (workbench_api.h) on a loopback
-// address, with the guards of request_guard.h on every request and each
+// address over HTTP, or on any address over mutual TLS with officers'
+// certificates (tls_stream.h), with the guards of request_guard.h on every request and each
 // analysis run in a child that is stopped at its deadline (bounded_run.h).
 // Every answer carries a Content-Security-Policy without 'unsafe-inline'
 // or 'unsafe-eval', X-Content-Type-Options: nosniff, and no-store.
 //
 // Routes: GET of the page's files (static_files.h); POST /api/session {} ->
-// {policy, cases, against}, what the page opens with (the files given at
-// start-up and the bundle's source); POST /api/check, /api/format, /api/ask,
+// {policy, policy_file, cases, against}, what the page opens with (the
+// files given at start-up, the draft's file name, and the bundle's source); POST /api/check, /api/format, /api/ask,
 // /api/compare, /api/test, /api/flows, /api/approve/*, /api/observe
 // (workbench_api.h), each in a bounded child.
 //
@@ -35,29 +36,40 @@
 #include "absl/status/statusor.h"
 #include "tools/workbench/bounded_run.h"
 #include "tools/workbench/static_files.h"
+#include "tools/workbench/tls_stream.h"
 #include "tools/workbench/workbench_api.h"
 
 namespace gatehouse::workbench {
 
 struct WorkbenchOptions {
-  // An IPv4 loopback host:port (port 0 picks one).
+  // An IPv4 host:port (port 0 picks one): loopback unless `tls` is given.
   std::string listen = "127.0.0.1:8470";
+  // Mutual TLS with officers' client certificates (tls_stream.h); empty:
+  // plain HTTP, on loopback only.
+  TlsFiles tls;
   // What the page opens with: the draft, the officer's cases.
   std::string policy_text;
   std::string cases_text;
+  // The name Save gives the draft it downloads: --policy's file name.
+  std::string policy_file_name = "draft.ghp";
   BoundedRunOptions analysis;
   std::chrono::milliseconds read_allowance{10000};
 };
 
 // The address to listen on, or InvalidArgument: not an IPv4 host:port, or
-// not loopback (127.0.0.0/8). Serving other hosts needs mutual TLS with the
-// officers' certificates, which the workbench does not offer yet.
-absl::StatusOr<std::pair<std::string, int>> ParseLoopbackListen(const std::string& listen);
+// not loopback (127.0.0.0/8) while `mutual_tls` is false: serving other
+// hosts needs mutual TLS with the officers' certificates.
+absl::StatusOr<std::pair<std::string, int>> ParseListen(const std::string& listen,
+                                                        bool mutual_tls);
+inline absl::StatusOr<std::pair<std::string, int>> ParseLoopbackListen(
+    const std::string& listen) {
+  return ParseListen(listen, /*mutual_tls=*/false);
+}
 
 class WorkbenchServer {
  public:
-  // Binds and starts serving. InvalidArgument for a bad `listen`,
-  // Unavailable if it cannot bind.
+  // Binds and starts serving. InvalidArgument for a bad `listen` or TLS
+  // file, Unavailable if it cannot bind.
   static absl::StatusOr<std::unique_ptr<WorkbenchServer>> Start(WorkbenchOptions options,
                                                                 Api api, StaticFiles files);
   ~WorkbenchServer();

@@ -1,6 +1,6 @@
 // The workbench page: an editor whose text is checked as the officer types
 // (debounced, by the compiler through /api/check), a what-if form, a compare
-// panel and a test panel. Every answer is the policy library's; this file
+// panel and a test panel (See, Approve and Observe have files of their own). Every answer is the policy library's; this file
 // only shows it. No eval, no inline script, no innerHTML: text goes into the
 // page through textContent only.
 (function () {
@@ -94,12 +94,64 @@
     });
   }
 
-  $("format-run").addEventListener("click", function () {
-    post("/api/format", {source: editor.getValue()}).then(function (answer) {
-      if (!answer.ok) { showError($("format-result"), answer); return; }
-      clear($("format-result"));
-      if (answer.data.formatted !== editor.getValue()) editor.setValue(answer.data.formatted);
+  // --- Format, and Save (Ctrl-S) ------------------------------------------------
+  // The server formats as `policyc fmt` does (comments kept) and refuses a
+  // draft that does not parse; the text is then left exactly as typed.
+  function format() {
+    return post("/api/format", {source: editor.getValue()}).then(function (answer) {
+      if (!answer.ok) return answer;
+      if (answer.data.formatted !== editor.getValue()) {
+        var cursor = editor.getCursor();
+        var scroll = editor.getScrollInfo();
+        editor.setValue(answer.data.formatted);
+        editor.setCursor(Math.min(cursor.line, editor.lastLine()), cursor.ch);
+        editor.scrollTo(scroll.left, scroll.top);
+      }
+      return answer;
     });
+  }
+
+  function formatResult(text, cls) {
+    clear($("format-result"));
+    if (text) $("format-result").appendChild(el("span", text, cls));
+  }
+
+  $("format-run").addEventListener("click", function () {
+    format().then(function (answer) {
+      if (answer.ok) formatResult(""); else showError($("format-result"), answer);
+    });
+  });
+
+  // The server keeps no file: Save downloads the draft (named as the
+  // --policy file), formatted first. One that does not parse is saved as
+  // typed, never lost, and the page says why it was not formatted.
+  var policyFile = "draft.ghp";
+  var saveUrl = null;
+  function save() {
+    format().then(function (answer) {
+      if (saveUrl) URL.revokeObjectURL(saveUrl);
+      saveUrl = URL.createObjectURL(new Blob([editor.getValue()], {type: "text/plain"}));
+      var a = el("a");
+      a.href = saveUrl;
+      a.download = policyFile;
+      document.body.appendChild(a);
+      a.click();
+      document.body.removeChild(a);
+      if (answer.ok) {
+        formatResult("saved " + policyFile + ", formatted", "saved");
+      } else {
+        formatResult("saved " + policyFile + " as typed, not formatted: " +
+                     (answer.data.error || "HTTP " + answer.status), "error-text");
+      }
+    });
+  }
+  $("save-run").addEventListener("click", save);
+  // Ctrl-S (Cmd-S) anywhere on the page saves the draft, not the page.
+  document.addEventListener("keydown", function (ev) {
+    if ((ev.ctrlKey || ev.metaKey) && !ev.altKey && (ev.key === "s" || ev.key === "S")) {
+      ev.preventDefault();
+      save();
+    }
   });
 
   // --- Ask ---------------------------------------------------------------------
@@ -121,92 +173,6 @@
       out.appendChild(el("pre", d.explanation, "explanation"));
     });
   });
-
-  // --- See: the flows as a grid, one classification (layer) at a time -----------
-  var flows = null;  // the last /api/flows answer, every layer
-
-  function cellClass(outcome) {
-    var known = {"permitted": 1, "forbidden": 1, "no-permit": 1, "write-down": 1};
-    return "cell cell-" + (known[outcome] ? outcome.replace("-", "") : "other");
-  }
-
-  function askAbout(layer, c) {
-    var values = {sender: c.sender, recipient: c.recipient, type: flows.record_type,
-                  classification: layer, purpose: flows.purpose,
-                  caveats: flows.caveats.join(", "), originator: "", role: "",
-                  "legal-basis": ""};
-    Object.keys(values).forEach(function (f) { $("ask-" + f).value = values[f]; });
-    $("ask-panel").open = true;
-    $("ask-run").click();
-  }
-
-  function flowCell(layer, c) {
-    var td = el("td", undefined, cellClass(c.outcome));
-    td.appendChild(el("div", c.outcome, "outcome"));
-    if (c.marks) td.appendChild(el("div", c.marks, "marks"));
-    td.dataset.sender = c.sender;
-    td.dataset.recipient = c.recipient;
-    td.title = c.sender + " -> " + c.recipient + ": " + c.outcome +
-        (c.rules.length ? " by " + c.rules.join(", ") : "") +
-        (c.obligations ? "; " + c.obligations : "");
-    td.addEventListener("click", function () { askAbout(layer, c); });
-    return td;
-  }
-
-  function drawGrid() {
-    var out = $("see-result");
-    clear(out);
-    var layer = $("see-classification").value;
-    var cells = {};
-    flows.layers.forEach(function (l) {
-      if (l.classification !== layer) return;
-      l.cells.forEach(function (c) { cells[c.sender + "\n" + c.recipient] = c; });
-    });
-    var table = el("table");
-    table.id = "see-grid";
-    var head = el("tr");
-    head.appendChild(el("th", "sender \\ recipient"));
-    flows.organisations.forEach(function (r) { head.appendChild(el("th", r)); });
-    table.appendChild(head);
-    flows.organisations.forEach(function (s) {
-      var row = el("tr");
-      row.appendChild(el("th", s));
-      flows.organisations.forEach(function (r) {
-        var c = cells[s + "\n" + r];
-        row.appendChild(c ? flowCell(layer, c) : el("td", "-", "cell-self"));
-      });
-      table.appendChild(row);
-    });
-    out.appendChild(el("div", flows.record_type + " for " + flows.purpose + " at " + layer +
-                              (flows.caveats.length ? " with " + flows.caveats.join(", ") : "")));
-    out.appendChild(table);
-  }
-
-  function chooseLayers(classifications) {
-    var select = $("see-classification");
-    var chosen = select.value;
-    clear(select);
-    classifications.forEach(function (c) {
-      var option = el("option", c);
-      option.value = c;
-      select.appendChild(option);
-    });
-    if (classifications.indexOf(chosen) >= 0) select.value = chosen;
-  }
-
-  function runSee() {
-    var body = {source: editor.getValue(), caveats: $("see-caveats").value};
-    if ($("see-type").value.trim() !== "") body.record_type = $("see-type").value.trim();
-    if ($("see-purpose").value.trim() !== "") body.purpose = $("see-purpose").value.trim();
-    return post("/api/flows", body).then(function (answer) {
-      if (!answer.ok) { flows = null; showError($("see-result"), answer); return; }
-      flows = answer.data;
-      chooseLayers(flows.classifications);
-      drawGrid();
-    });
-  }
-  $("see-run").addEventListener("click", runSee);
-  $("see-classification").addEventListener("change", function () { if (flows) drawGrid(); });
 
   // --- Compare -----------------------------------------------------------------
   $("compare-run").addEventListener("click", function () {
@@ -257,7 +223,7 @@
   }
   $("test-run").addEventListener("click", runTests);
 
-  // What the other panels' scripts (approve.js) share.
+  // What the other panels' scripts (see.js, approve.js, observe.js) share.
   window.workbench = {post: post, el: el, clear: clear, showError: showError,
                       source: function () { return editor.getValue(); }};
 
@@ -266,6 +232,7 @@
     if (!answer.ok) { $("check-summary").textContent = answer.data.error; return; }
     $("cases").value = answer.data.cases;
     $("against").value = answer.data.against;
+    policyFile = answer.data.policy_file || policyFile;
     editor.setValue(answer.data.policy);
   });
 })();

@@ -35,12 +35,16 @@ def make_officers(policyc, work):
     return officers
 
 
-def download(s, downloads, work, name):
-    """Clicks the page's download link; moves what it saved to work/name."""
+def download(s, downloads, work, name, start=None):
+    """Clicks the page's download link (or calls start()); moves what it
+    saved to work/name and returns that path."""
     # Each download lands in an empty directory, whatever name Chrome picks.
     for old in os.listdir(downloads):
         os.remove(os.path.join(downloads, old))
-    s.driver.find_element("id", "approve-download").click()
+    if start is None:
+        s.driver.find_element("id", "approve-download").click()
+    else:
+        start()
     deadline = time.time() + DOWNLOAD_TIMEOUT
     while time.time() < deadline:
         saved = [f for f in os.listdir(downloads) if not f.endswith(".crdownload")]
@@ -49,14 +53,15 @@ def download(s, downloads, work, name):
             os.rename(os.path.join(downloads, saved[0]), path)
             return path
         time.sleep(0.1)
-    fail("the bundle was not downloaded to " + downloads)
+    fail(name + " was not downloaded to " + downloads)
 
 
-def only_the_expected_refusal(driver):
+def only_the_expected_refusal(driver, path="/api/approve/add", status="409"):
     """Reads (and so empties) the browser's log so far: its only error must be
-    the 409 of the upload refused above (Chrome logs every failed fetch)."""
+    the refusal of `path` with `status` the step expected (by default the 409
+    of the upload refused below; Chrome logs every failed fetch)."""
     for entry in driver.get_log("browser"):
-        expected = "/api/approve/add" in entry["message"] and "409" in entry["message"]
+        expected = path in entry["message"] and status in entry["message"]
         if entry["level"] == "SEVERE" and not expected:
             fail("the page logged an error: %s" % entry["message"])
 

@@ -4,9 +4,11 @@ chromium-driver and python3-selenium): start the real binary on a free
 loopback port, type a policy mistake and see the compiler's diagnostic, apply
 its fix, ask a what-if, compare two versions and see the newly permitted
 flow, run the officer's cases, see the flows as a grid and click a cell to
-ask about it, and approve: compile the draft, download it, have two officers
-sign it with policyc (as each would on their own machine), upload both
-signatures, see the same officer's second upload counted once, download the
+ask about it, see them by sector (a mixed sector cell, clicked, lists its
+flows), save with Ctrl-S (formatted as policyc fmt does; a draft that does
+not parse is kept as typed), and approve: compile the draft, download it,
+have two officers sign it with policyc (as each would on their own
+machine), upload both signatures, see the same officer's second upload counted once, download the
 signed bundle and check it as a gateway would (policyc verify), and observe:
 upload an audit export and see the chart, the most-denied flows, the shadow
 difference and what the draft would change. A screenshot of each step goes
@@ -25,7 +27,9 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import approve_steps  # noqa: E402
+import edit_steps  # noqa: E402
 import observe_steps  # noqa: E402
+import see_steps  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -189,38 +193,6 @@ def run_cases(s):
     s.shot("tests")
 
 
-def see_flows(s):
-    from selenium.webdriver.support.ui import Select
-    s.driver.find_element("id", "see-type").send_keys("discharge_summary")
-    s.driver.find_element("id", "see-purpose").send_keys("direct_care")
-    s.driver.find_element("id", "see-run").click()
-    s.wait_for("see-result", "nhs-trust-a", "council-a", "police-a")
-    Select(s.driver.find_element("id", "see-classification")).select_by_value(
-        "OFFICIAL-SENSITIVE")
-    s.wait_for("see-result", "at OFFICIAL-SENSITIVE")
-    cell = s.driver.find_element(
-        "css selector",
-        '#see-grid td[data-sender="nhs-trust-a"][data-recipient="council-a"]')
-    classes = cell.get_attribute("class").split()
-    if "cell-permitted" not in classes or "enc" not in cell.text:
-        fail("nhs-trust-a -> council-a is not a permitted cell marked enc: %r %r"
-             % (classes, cell.text))
-    colour = cell.value_of_css_property("background-color")
-    if colour in ("rgba(0, 0, 0, 0)", "transparent"):
-        fail("the permitted cell is not coloured (CSS not applied?)")
-    other = s.driver.find_element(
-        "css selector", '#see-grid td[data-sender="council-a"][data-recipient="police-a"]')
-    if "cell-nopermit" not in other.get_attribute("class").split():
-        fail("council-a -> police-a is not a no-permit cell: %r" % other.get_attribute("class"))
-    cell.click()
-    s.wait_for("ask-result", "ALLOWED", "health-council-care", "encrypt")
-    if s.driver.find_element("id", "ask-classification").get_attribute("value") != \
-            "OFFICIAL-SENSITIVE":
-        fail("clicking the cell did not fill the Ask form with its classification")
-    s.driver.execute_script("document.getElementById('ask-panel').scrollIntoView();")
-    s.shot("see")
-
-
 def no_policy_violations(driver):
     for entry in driver.get_log("browser"):
         if entry["level"] == "SEVERE":
@@ -255,7 +227,9 @@ def main():
         with open(policy) as f:
             compare_versions(s, f.read())
         run_cases(s)
-        see_flows(s)
+        see_steps.see_flows(s)
+        see_steps.see_sectors(s)
+        edit_steps.save_formats(s, policyc, work, downloads)
         approve_steps.approve(s, policyc, work, downloads, officers)
         observe_steps.observe(s, work)
         no_policy_violations(driver)

@@ -1,0 +1,81 @@
+"""The browser test's See steps (workbench_browser_test.py): the flows of
+northshire as a grid of organisations, a permitted and a no-permit cell, a
+click that asks about one; then by sector, after the draft gains a second
+health trust that may not send to councils: health -> council is "mixed",
+and clicking it lists each flow with its outcome, one of which asks about
+itself when clicked. The draft is put back as it was for the later steps.
+"""
+SECOND_TRUST = "organisation nhs-trust-b sector health accredited OFFICIAL-SENSITIVE\n"
+TRUST_B_FORBID = """
+forbid trust-b-not-to-councils
+  "nhs-trust-b has no agreement with the council yet."
+  when sender is nhs-trust-b
+    and recipient sector is council
+"""
+
+
+def fail(why):
+    raise SystemExit("FAIL: " + why)
+
+
+def see_flows(s):
+    from selenium.webdriver.support.ui import Select
+    s.driver.find_element("id", "see-type").send_keys("discharge_summary")
+    s.driver.find_element("id", "see-purpose").send_keys("direct_care")
+    s.driver.find_element("id", "see-run").click()
+    s.wait_for("see-result", "nhs-trust-a", "council-a", "police-a")
+    Select(s.driver.find_element("id", "see-classification")).select_by_value(
+        "OFFICIAL-SENSITIVE")
+    s.wait_for("see-result", "at OFFICIAL-SENSITIVE")
+    cell = s.driver.find_element(
+        "css selector",
+        '#see-grid td[data-sender="nhs-trust-a"][data-recipient="council-a"]')
+    classes = cell.get_attribute("class").split()
+    if "cell-permitted" not in classes or "enc" not in cell.text:
+        fail("nhs-trust-a -> council-a is not a permitted cell marked enc: %r %r"
+             % (classes, cell.text))
+    colour = cell.value_of_css_property("background-color")
+    if colour in ("rgba(0, 0, 0, 0)", "transparent"):
+        fail("the permitted cell is not coloured (CSS not applied?)")
+    other = s.driver.find_element(
+        "css selector", '#see-grid td[data-sender="council-a"][data-recipient="police-a"]')
+    if "cell-nopermit" not in other.get_attribute("class").split():
+        fail("council-a -> police-a is not a no-permit cell: %r" % other.get_attribute("class"))
+    cell.click()
+    s.wait_for("ask-result", "ALLOWED", "health-council-care", "encrypt")
+    if s.driver.find_element("id", "ask-classification").get_attribute("value") != \
+            "OFFICIAL-SENSITIVE":
+        fail("clicking the cell did not fill the Ask form with its classification")
+    s.driver.execute_script("document.getElementById('ask-panel').scrollIntoView();")
+    s.shot("see")
+
+
+def see_sectors(s):
+    from selenium.webdriver.support.ui import Select
+    before = s.cm("return cm.getValue();")
+    s.cm("cm.setValue(arguments[0]);",
+         before.replace("organisation police-a", SECOND_TRUST + "organisation police-a", 1)
+         + TRUST_B_FORBID)
+    Select(s.driver.find_element("id", "see-axes")).select_by_value("sectors")
+    s.driver.find_element("id", "see-run").click()
+    s.wait_for("see-result", "by sector", "health", "council", "police")
+    cell = s.driver.find_element(
+        "css selector",
+        '#see-grid td[data-sender-sector="health"][data-recipient-sector="council"]')
+    if "cell-mixed" not in cell.get_attribute("class").split() or "mixed" not in cell.text:
+        fail("health -> council is not a mixed sector cell: %r %r"
+             % (cell.get_attribute("class"), cell.text))
+    cell.click()
+    s.wait_for("see-explain", "health -> council at OFFICIAL-SENSITIVE: mixed",
+               "2 flows: 1 permitted, 1 forbidden", "nhs-trust-a -> council-a: permitted (enc",
+               "nhs-trust-b -> council-a: forbidden", "trust-b-not-to-councils")
+    s.driver.execute_script("document.getElementById('see-panel').scrollIntoView();")
+    s.shot("see-sectors", "see-panel")
+    member = [m for m in s.driver.find_elements("css selector", "#see-explain .member")
+              if m.text.startswith("nhs-trust-b")]
+    if not member:
+        fail("the explanation lists no nhs-trust-b flow")
+    member[0].click()
+    s.wait_for("ask-result", "DENIED", "trust-b-not-to-councils")
+    s.cm("cm.setValue(arguments[0]);", before)
+    Select(s.driver.find_element("id", "see-axes")).select_by_value("organisations")
