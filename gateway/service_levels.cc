@@ -62,22 +62,58 @@ absl::Status ServiceLevels::Load(const std::string& audit_dir, uint64_t up_to, a
     covered_from_ns_ = std::max(covered_from_ns_, covered_from);
     ++bounded_;
   }
-  for (const auto& [index, entry] : queued_) {
-    if (index >= up_to) ledger_.Add(index, entry);
-  }
-  queued_.clear();
   loaded_ = true;
+  {
+    // Entries read back above are not taken twice.
+    std::lock_guard<std::mutex> queue(queue_mu_);
+    queued_.erase(std::remove_if(queued_.begin(), queued_.end(),
+                                 [up_to](const auto& q) { return q.first < up_to; }),
+                  queued_.end());
+  }
+  Drain();
   return read;
 }
 
 void ServiceLevels::Add(uint64_t index, const v1::AuditEntry& entry) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!loaded_) {
-    queued_.emplace_back(index, entry);
-    return;
+  switch (entry.event()) {
+    case v1::AUDIT_EVENT_SUBMITTED:
+    case v1::AUDIT_EVENT_DELIVERED:
+    case v1::AUDIT_EVENT_EXPIRED:
+    case v1::AUDIT_EVENT_DENIED:
+    case v1::AUDIT_EVENT_RECEIVED:
+    case v1::AUDIT_EVENT_REJECTED:
+    case v1::AUDIT_EVENT_FETCHED:
+    case v1::AUDIT_EVENT_ACKED:
+    case v1::AUDIT_EVENT_GATEWAY_STARTED:
+      break;
+    default:
+      return;  // no figure uses it
   }
-  if (entry.event() == v1::AUDIT_EVENT_DELIVERED) CountDelivery(entry);
-  ledger_.Add(index, entry);
+  size_t queued;
+  {
+    std::lock_guard<std::mutex> queue(queue_mu_);
+    queued_.emplace_back(index, entry);
+    queued = queued_.size();
+  }
+  // A busy gateway's queue is taken in between refreshes too, unless a
+  // refresh is running: this thread never waits for one.
+  if (queued >= kDrainAt && mu_.try_lock()) {
+    std::lock_guard<std::mutex> lock(mu_, std::adopt_lock);
+    Drain();
+  }
+}
+
+void ServiceLevels::Drain() {
+  if (!loaded_) return;  // Load takes them, in order
+  std::vector<std::pair<uint64_t, v1::AuditEntry>> entries;
+  {
+    std::lock_guard<std::mutex> queue(queue_mu_);
+    entries.swap(queued_);
+  }
+  for (const auto& [index, entry] : entries) {
+    if (entry.event() == v1::AUDIT_EVENT_DELIVERED) CountDelivery(entry);
+    ledger_.Add(index, entry);
+  }
 }
 
 void ServiceLevels::CountDelivery(const v1::AuditEntry& entry) {
@@ -129,6 +165,7 @@ void ServiceLevels::Start() {
 void ServiceLevels::Refresh(absl::Time now) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!loaded_) return;
+  Drain();
   if (const int64_t from = Bound(&ledger_); from != INT64_MIN) {
     covered_from_ns_ = std::max(covered_from_ns_, from);
     ++bounded_;

@@ -6,9 +6,11 @@
 //
 // The figures come from the audit log, never from counters a restart
 // loses: at start the window is read back from the log's segments, and then
-// every entry the Auditor appends is added as it becomes durable
-// (Auditor::SetObserver). Figures are recomputed every refreshSeconds, off
-// the record path; reading them takes a lock for a copy.
+// every entry the Auditor appends is handed over as it becomes durable
+// (Auditor::SetObserver). Add only queues the entry under a lock of its own
+// (it runs on the audit log's commit thread, which every record waits on);
+// every refreshSeconds the queue is taken into the ledger and the figures
+// recomputed, off the record path. Reading them takes a lock for a copy.
 //
 // For alerting (deploy/prometheus/gatehouse-sla-rules.yml) it also counts,
 // since the process started, records delivered and those delivered later
@@ -40,6 +42,9 @@ namespace gatehouse {
 
 class ServiceLevels {
  public:
+  // Queued entries taken into the ledger between refreshes past this many.
+  static constexpr size_t kDrainAt = 4096;
+
   // `config` has been validated (its objectives parse) and defaulted.
   ServiceLevels(std::string org, const v1::ServiceLevelConfig& config);
   ~ServiceLevels() { Stop(); }
@@ -48,7 +53,8 @@ class ServiceLevels {
   // ending `now`), then takes the entries Add was given meanwhile, in order.
   // Until it has run, Add only queues.
   absl::Status Load(const std::string& audit_dir, uint64_t up_to, absl::Time now);
-  // Entry `index` of the log, durable; called in index order.
+  // Entry `index` of the log, durable; called in index order. Queues it
+  // (only the events figures use); never waits for a refresh.
   void Add(uint64_t index, const v1::AuditEntry& entry);
 
   // Recomputes the figures every refreshSeconds (and once now).
@@ -72,6 +78,8 @@ class ServiceLevels {
   // longest ago; returns the earliest start the figures still cover
   // (INT64_MIN if nothing was dropped).
   int64_t Bound(sla::Ledger* ledger) const;
+  // Takes the queued entries into the ledger (and the counters). Under mu_.
+  void Drain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Counts a DELIVERED entry for alerting. Under mu_.
   void CountDelivery(const v1::AuditEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -86,7 +94,10 @@ class ServiceLevels {
   mutable std::mutex mu_;
   sla::Ledger ledger_ ABSL_GUARDED_BY(mu_);
   bool loaded_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::pair<uint64_t, v1::AuditEntry>> queued_ ABSL_GUARDED_BY(mu_);
+  // Entries handed over, not yet in the ledger; a lock of their own, held
+  // only to push or swap (see Add).
+  std::mutex queue_mu_;
+  std::vector<std::pair<uint64_t, v1::AuditEntry>> queued_ ABSL_GUARDED_BY(queue_mu_);
   v1::ServiceLevelReport report_ ABSL_GUARDED_BY(mu_);
   int64_t covered_from_ns_ ABSL_GUARDED_BY(mu_) = INT64_MIN;  // Bound()'s latest
   uint64_t bounded_ ABSL_GUARDED_BY(mu_) = 0;  // times records were dropped to fit

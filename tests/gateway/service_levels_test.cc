@@ -4,7 +4,9 @@
 
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -113,6 +115,73 @@ TEST(ServiceLevelsTest, AfterARestartTheFiguresAreReadBackFromTheLog) {
       << read_back.DebugString() << "\nlive:\n" << added.DebugString();
   EXPECT_EQ(read_back.peers(0).outbound().delivered(), 40u);
   std::filesystem::remove_all(dir);
+}
+
+// Entries handed over while the log is still being read back are taken
+// once: those the scan read are dropped from the queue, the later ones kept
+// in order.
+TEST(ServiceLevelsTest, EntriesAppendedDuringTheReadBackAreTakenOnce) {
+  std::string dir = (std::filesystem::temp_directory_path() / "gh-sla-XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  const absl::Time at = kNow - absl::Minutes(10);
+  const v1::AuditEntry entries[] = {Entry(v1::AUDIT_EVENT_SUBMITTED, "a", at),
+                                    Entry(v1::AUDIT_EVENT_DELIVERED, "a", at + absl::Seconds(1)),
+                                    Entry(v1::AUDIT_EVENT_SUBMITTED, "b", at + absl::Seconds(2)),
+                                    Entry(v1::AUDIT_EVENT_DELIVERED, "b", at + absl::Seconds(30))};
+  {
+    audit::AuditLogOptions o;
+    o.checkpoint_interval = absl::ZeroDuration();
+    auto log = audit::AuditLog::Open(dir + "/audit", o);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (const v1::AuditEntry& e : entries) ASSERT_TRUE((*log)->Append(e).ok());
+    ASSERT_TRUE((*log)->Close().ok());
+  }
+  ServiceLevels levels("nhs-trust-a", Config(1000));
+  // All four handed over (as the Auditor would, while the scan runs), but
+  // the scan reads only the first two.
+  for (uint64_t i = 0; i < 4; ++i) levels.Add(i, entries[i]);
+  ASSERT_TRUE(levels.Load(dir + "/audit", 2, kNow).ok());
+  levels.Refresh(kNow);
+  const v1::ServiceLevelReport r = levels.Report();
+  ASSERT_EQ(r.peers_size(), 1);
+  EXPECT_EQ(r.peers(0).outbound().submitted(), 2u);
+  EXPECT_EQ(r.peers(0).outbound().delivered(), 2u);
+  EXPECT_EQ(r.peers(0).outbound().delivery_latency().max_ns(),
+            absl::ToInt64Nanoseconds(absl::Seconds(28)));
+  std::filesystem::remove_all(dir);
+}
+
+// The audit log's thread hands entries over while refreshes and scrapes
+// run: nothing is lost, whichever takes the queue.
+TEST(ServiceLevelsTest, EntriesAddedWhileRefreshingAreAllCounted) {
+  ServiceLevels levels("nhs-trust-a", Config(1000000));
+  std::string dir = (std::filesystem::temp_directory_path() / "gh-sla-XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  ASSERT_TRUE(levels.Load(dir, 0, kNow).ok());
+  std::filesystem::remove_all(dir);
+  constexpr int kRecords = 3 * static_cast<int>(ServiceLevels::kDrainAt);
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    while (!done.load()) {
+      levels.Refresh(kNow);
+      (void)levels.Gauges();
+    }
+  });
+  uint64_t index = 0;
+  for (int i = 0; i < kRecords; ++i) {
+    const absl::Time at = kNow - absl::Minutes(30) + absl::Milliseconds(i);
+    const std::string id = absl::StrCat("r", i);
+    levels.Add(index++, Entry(v1::AUDIT_EVENT_SUBMITTED, id, at));
+    levels.Add(index++, Entry(v1::AUDIT_EVENT_DELIVERED, id, at + absl::Seconds(1)));
+  }
+  done = true;
+  reader.join();
+  levels.Refresh(kNow);
+  EXPECT_EQ(levels.Report().peers(0).outbound().delivered(), static_cast<uint64_t>(kRecords));
+  std::string metrics;
+  for (const Gauge& g : levels.Gauges()) absl::StrAppend(&metrics, g.name, "{", g.labels, "} ", g.value, "\n");
+  EXPECT_THAT(metrics, HasSubstr(absl::StrCat("gatehouse_sla_delivered_total{peer=\"council-a\"} ",
+                                              kRecords, "\n")));
 }
 
 TEST(ServiceLevelsTest, PastMaxRecordsTheWindowStartsLaterAndTheFiguresStayExact) {
