@@ -18,6 +18,29 @@ def fail(why):
     raise SystemExit("FAIL: " + why)
 
 
+def click_when(s, selector, want_class, want_text, timeout=20):
+    """Clicks the cell `selector` once it has class `want_class` and text
+    `want_text`. The grid is drawn again whenever an answer arrives (the
+    draft changed, the axes changed), so an element found a moment ago may be
+    gone: it is looked up afresh until it matches and the click lands."""
+    import time
+    from selenium.common.exceptions import (NoSuchElementException,
+                                            StaleElementReferenceException)
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        try:
+            cell = s.driver.find_element("css selector", selector)
+            seen = (cell.get_attribute("class"), cell.text)
+            if want_class in seen[0].split() and want_text in seen[1]:
+                cell.click()
+                return
+        except (NoSuchElementException, StaleElementReferenceException):
+            pass
+        time.sleep(0.1)
+    fail("%s is not a %s cell showing %r: %r" % (selector, want_class, want_text, seen))
+
+
 def see_flows(s):
     from selenium.webdriver.support.ui import Select
     s.driver.find_element("id", "see-type").send_keys("discharge_summary")
@@ -59,13 +82,8 @@ def see_sectors(s):
     Select(s.driver.find_element("id", "see-axes")).select_by_value("sectors")
     s.driver.find_element("id", "see-run").click()
     s.wait_for("see-result", "by sector", "health", "council", "police")
-    cell = s.driver.find_element(
-        "css selector",
-        '#see-grid td[data-sender-sector="health"][data-recipient-sector="council"]')
-    if "cell-mixed" not in cell.get_attribute("class").split() or "mixed" not in cell.text:
-        fail("health -> council is not a mixed sector cell: %r %r"
-             % (cell.get_attribute("class"), cell.text))
-    cell.click()
+    click_when(s, '#see-grid td[data-sender-sector="health"][data-recipient-sector="council"]',
+               "cell-mixed", "mixed")
     s.wait_for("see-explain", "health -> council at OFFICIAL-SENSITIVE: mixed",
                "2 flows: 1 permitted, 1 forbidden", "nhs-trust-a -> council-a: permitted (enc",
                "nhs-trust-b -> council-a: forbidden", "trust-b-not-to-councils")
