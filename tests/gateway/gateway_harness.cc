@@ -24,6 +24,7 @@
 #include "gatehouse/v1/config.pb.h"
 #include "audit/audit_log.h"
 #include "audit/note.h"
+#include "transport/parsed_call.h"
 #include "gateway/config.h"
 #include "gateway/record/labels.h"
 #include "envelope/sealer.h"
@@ -566,11 +567,7 @@ absl::StatusOr<std::string> ListServices(const std::shared_ptr<grpc::Channel>& c
   call->Read(&resp, reinterpret_cast<void*>(3));
   cq.Next(&tag, &ok);
   const bool got = ok;
-  std::string bytes;
-  std::vector<grpc::Slice> slices;
-  if (got && resp.Dump(&slices).ok()) {
-    for (auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
-  }
+  const std::string bytes = got ? BufferBytes(resp) : std::string();
   call->WritesDone(reinterpret_cast<void*>(4));
   cq.Next(&tag, &ok);
   grpc::Status status;
@@ -606,11 +603,7 @@ grpc::Status RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
   generic.UnaryCall(&ctx, method, grpc::StubOptions(), &sent, &received,
                     [&](grpc::Status s) { done.set_value(s); });
   grpc::Status s = done.get_future().get();
-  response->clear();
-  std::vector<grpc::Slice> slices;
-  if (s.ok() && received.Valid() && received.Dump(&slices).ok()) {
-    for (auto& sl : slices) response->append(reinterpret_cast<const char*>(sl.begin()), sl.size());
-  }
+  *response = s.ok() ? BufferBytes(received) : std::string();
   return s;
 }
 
@@ -633,12 +626,7 @@ grpc::Status RawStreamCall(const std::shared_ptr<grpc::Channel>& channel,
   responses->clear();
   grpc::ByteBuffer received;
   while (responses->size() < max_responses && call->Read(&received)) {
-    std::vector<grpc::Slice> slices;
-    std::string bytes;
-    if (received.Dump(&slices).ok()) {
-      for (auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
-    }
-    responses->push_back(std::move(bytes));
+    responses->push_back(BufferBytes(received));
   }
   if (responses->size() >= max_responses) ctx.TryCancel();
   return call->Finish();
