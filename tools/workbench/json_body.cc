@@ -55,6 +55,15 @@ absl::StatusOr<std::string> JsonBody::OptionalString(absl::string_view key) cons
   return String(key);
 }
 
+absl::StatusOr<bool> JsonBody::OptionalBool(absl::string_view key) const {
+  auto it = fields_.fields().find(std::string(key));
+  if (it == fields_.fields().end()) return false;
+  if (it->second.kind_case() != JsonValue::kBoolValue) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", key, "\" must be true or false"));
+  }
+  return it->second.bool_value();
+}
+
 absl::StatusOr<std::vector<std::string>> JsonBody::StringList(absl::string_view key) const {
   std::vector<std::string> out;
   auto it = fields_.fields().find(std::string(key));

@@ -38,6 +38,8 @@ class JsonBody {
   absl::StatusOr<std::string> String(absl::string_view key) const;
   // As String, but "" if absent.
   absl::StatusOr<std::string> OptionalString(absl::string_view key) const;
+  // The boolean at `key`, false if absent. InvalidArgument if not a boolean.
+  absl::StatusOr<bool> OptionalBool(absl::string_view key) const;
   // A list of strings at `key` (absent: empty; a string: split at commas).
   absl::StatusOr<std::vector<std::string>> StringList(absl::string_view key) const;
 

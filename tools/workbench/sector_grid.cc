@@ -67,7 +67,9 @@ JsonValue SectorCell(const std::string& from, const std::string& to,
                      const std::vector<const Struct*>& members) {
   Tally outcomes, marks, rules;
   std::vector<JsonValue> member_json;
+  int changed = 0;  // members whose "change" (a compared picture) is not ""
   for (const Struct* c : members) {
+    if (!Text(*c, "change").empty()) ++changed;
     outcomes.Add(Text(*c, "outcome"));
     // A denial has no obligations: only the permitted flows' marks can differ.
     if (Allowed(*c)) marks.Add(Text(*c, "marks"));
@@ -78,7 +80,8 @@ JsonValue SectorCell(const std::string& from, const std::string& to,
     member_json.push_back(Object({{"sender", Str(Text(*c, "sender"))},
                                   {"recipient", Str(Text(*c, "recipient"))},
                                   {"outcome", Str(Text(*c, "outcome"))},
-                                  {"marks", Str(Text(*c, "marks"))}}));
+                                  {"marks", Str(Text(*c, "marks"))},
+                                  {"change", Str(Text(*c, "change"))}}));
   }
   std::vector<JsonValue> counts, rule_json;
   for (const auto& [outcome, n] : outcomes.seen()) {
@@ -98,6 +101,7 @@ JsonValue SectorCell(const std::string& from, const std::string& to,
       {"flows", Num(flows)},
       {"counts", List(std::move(counts))},
       {"summary", Str(Summary(outcomes, marks, flows))},
+      {"changed", Num(changed)},
       {"members", List(std::move(member_json))},
   });
 }

@@ -26,7 +26,8 @@ JsonValue SectorsOf(const policy::Domains& domains);
 
 // `organisation_layer` ({classification, cells}) summed up by sector:
 //   {classification, cells: [{sender_sector, recipient_sector, outcome,
-//                             marks, rules, flows, counts, summary, members}]}
+//                             marks, rules, flows, counts, summary, changed,
+//                             members}]}
 // with a cell for every ordered pair of declared sectors (a sector to
 // itself too: two trusts of one sector), where
 //   outcome  the outcome every member has, "mixed" if they differ, "none"
@@ -37,8 +38,10 @@ JsonValue SectorsOf(const policy::Domains& domains);
 //   flows    the number of members; counts: [{outcome, count}], first seen first
 //   summary  in words, e.g. "2 flows: 1 permitted, 1 forbidden", and
 //            "; obligations differ" when marks is "varies"
-//   members  [{sender, recipient, outcome, marks}] in the organisation
-//            grid's order
+//   changed  the number of members whose "change" (a compared picture, see
+//            /api/flows) is not ""
+//   members  [{sender, recipient, outcome, marks, change}] in the
+//            organisation grid's order ("change" "" if not compared)
 // An organisation cell whose sender or recipient is not a declared
 // organisation with a declared sector is left out (a compiled policy has
 // none).

@@ -16,13 +16,22 @@
 //                                             against the bundle in force if
 //                                             "against" is left out
 //   /api/test     {source, cases}          -> cases (failing first), coverage
-//   /api/flows    {source, classification?, record_type?, purpose?, caveats?}
+//                                             (each change with "picture":
+//                                             the labels of one of its flows,
+//                                             for /api/flows to show it)
+//   /api/flows    {source, classification?, record_type?, purpose?, caveats?,
+//                  compare?, against?}
 //                                          -> for each classification (or
 //                                             the one given) and each pair
 //                                             of distinct organisations, the
 //                                             /api/ask decision; record type
 //                                             and purpose default to the
-//                                             first declared, caveats to none
+//                                             first declared, caveats to none.
+//                                             With compare: true, each cell
+//                                             also has the other version's
+//                                             decision ("before", against or
+//                                             the bundle in force as for
+//                                             /api/compare) and its "change"
 //   /api/approve/compile {source, version?, valid_days?}
 //                                          -> the draft as an unsigned bundle
 //                                             needing m signatures, reviewed
@@ -97,6 +106,11 @@ class Api {
   absl::StatusOr<JsonValue> ApproveAdd(absl::string_view body) const;
   absl::StatusOr<JsonValue> ApproveReview(absl::string_view body) const;
   absl::StatusOr<JsonValue> Observe(absl::string_view body) const;
+
+  // The version the draft is compared with: body's "against" compiled, or
+  // the bundle in force. InvalidArgument if "against" has an error or
+  // there is neither.
+  absl::StatusOr<policy::Model> Baseline(const JsonBody& body) const;
 
   std::optional<policy::Model> bundle_model_;
   Officers officers_;

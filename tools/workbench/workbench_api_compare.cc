@@ -23,6 +23,25 @@ const char* KindName(policy::FlowChange::Kind kind) {
   return "changed";
 }
 
+// The labels of one flow of `cube` for the picture (/api/flows): its first
+// record type, purpose and classification, and the caveats it requires.
+JsonValue PictureOf(const policy::Domains& domains, const policy::Cube& cube) {
+  auto first = [&](policy::Dim dim) {
+    const int v = cube.m[dim].First();
+    const std::vector<std::string> names = domains.ValueNames(dim);
+    return Str(v >= 0 && static_cast<size_t>(v) < names.size() ? names[v] : "");
+  };
+  std::vector<JsonValue> caveats;
+  const uint64_t required = cube.present_ok & ~cube.absent_ok;
+  for (size_t i = 0; i < domains.caveats.size() && i < 64; ++i) {
+    if ((required >> i) & 1) caveats.push_back(Str(domains.caveats[i]));
+  }
+  return Object({{"record_type", first(policy::kDimRecordType)},
+                 {"purpose", first(policy::kDimPurpose)},
+                 {"classification", first(policy::kDimClassification)},
+                 {"caveats", List(std::move(caveats))}});
+}
+
 JsonValue ChangeJson(const policy::PolicyDiff& diff, const policy::FlowChange& c) {
   std::vector<JsonValue> flows;
   if (c.has_summary) {
@@ -43,7 +62,10 @@ JsonValue ChangeJson(const policy::PolicyDiff& diff, const policy::FlowChange& c
                  {"before", Str(c.before)},
                  {"after", Str(c.after)},
                  {"obligations", Str(c.obligations)},
-                 {"causes", List(std::move(causes))}});
+                 {"causes", List(std::move(causes))},
+                 {"picture", c.has_summary || c.where.empty()
+                                 ? PictureOf(diff.domains, c.summary)
+                                 : PictureOf(diff.domains, c.where.front())}});
 }
 
 absl::StatusOr<policy::Model> CompiledOrError(absl::string_view source, absl::string_view name) {
@@ -55,27 +77,27 @@ absl::StatusOr<policy::Model> CompiledOrError(absl::string_view source, absl::st
 
 }  // namespace
 
+absl::StatusOr<policy::Model> Api::Baseline(const JsonBody& body) const {
+  if (body.Has("against")) {
+    auto against = body.String("against");
+    if (!against.ok()) return against.status();
+    return CompiledOrError(*against, "against.ghp");
+  }
+  if (bundle_model_) return *bundle_model_;
+  return absl::InvalidArgumentError(
+      "nothing to compare with: give \"against\", or start the workbench with --bundle");
+}
+
 absl::StatusOr<JsonValue> Api::Compare(absl::string_view text) const {
   auto body = JsonBody::Parse(text, {"source", "against"});
   if (!body.ok()) return body.status();
   auto source = body->String("source");
   if (!source.ok()) return source.status();
-  policy::Model before;
-  if (body->Has("against")) {
-    auto against = body->String("against");
-    if (!against.ok()) return against.status();
-    auto model = CompiledOrError(*against, "against.ghp");
-    if (!model.ok()) return model.status();
-    before = *std::move(model);
-  } else if (bundle_model_) {
-    before = *bundle_model_;
-  } else {
-    return absl::InvalidArgumentError(
-        "nothing to compare with: give \"against\", or start the workbench with --bundle");
-  }
+  auto before = Baseline(*body);
+  if (!before.ok()) return before.status();
   auto after = CompiledOrError(*source, kDraftName);
   if (!after.ok()) return after.status();
-  auto diff = policy::DiffPolicies(before, *after);
+  auto diff = policy::DiffPolicies(*before, *after);
   if (!diff.ok()) return diff.status();
   std::vector<JsonValue> changes, declarations;
   for (size_t i = 0; i < diff->changes.size() && i < kMaxChanges; ++i) {

@@ -2,8 +2,12 @@
 // classification (a "layer") and each ordered pair of distinct declared
 // organisations, the what-if of what_if.h decided as /api/ask decides it;
 // and the same layers summed up by sector (sector_grid.h), so that the page
-// can put organisations or sectors on the axes without asking again.
+// can put organisations or sectors on the axes without asking again. With
+// "compare", each cell is decided by the other version too (the baseline
+// /api/compare uses) and says how it changed, so that Compare's changes
+// are shown on the same picture.
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -42,8 +46,24 @@ std::vector<JsonValue> Strs(const std::vector<std::string>& values) {
   return out;
 }
 
-// One layer: every sender to every other organisation at `base`'s labels.
-JsonValue Layer(const policy::Engine& engine, WhatIf base) {
+// How a flow changed from `before` to `after` (DecideWhatIf answers), in
+// /api/compare's words; "" if it did not. A denial that becomes another
+// denial is no change: the flow was and is refused.
+std::string ChangeOf(const JsonValue& before, const JsonValue& after) {
+  const auto& b = before.struct_value().fields();
+  const auto& a = after.struct_value().fields();
+  const bool was = b.at("allowed").bool_value(), is = a.at("allowed").bool_value();
+  if (!was && is) return "newly permitted";
+  if (was && !is) return "newly denied";
+  if (was && b.at("obligations").string_value() != a.at("obligations").string_value()) {
+    return "obligations changed";
+  }
+  return "";
+}
+
+// One layer: every sender to every other organisation at `base`'s labels,
+// each cell with the decision of `before` too if it is given.
+JsonValue Layer(const policy::Engine& engine, const policy::Engine* before, WhatIf base) {
   std::vector<JsonValue> cells;
   for (const policy::Organisation& sender : engine.model().domains.organisations) {
     for (const policy::Organisation& recipient : engine.model().domains.organisations) {
@@ -55,6 +75,14 @@ JsonValue Layer(const policy::Engine& engine, WhatIf base) {
       fields["sender"] = Str(sender.id);
       fields["recipient"] = Str(recipient.id);
       fields.erase("explanation");
+      if (before != nullptr) {
+        JsonValue was = DecideWhatIf(*before, base, /*explain=*/false);
+        fields["change"] = Str(ChangeOf(was, cell));
+        auto& was_fields = *was.mutable_struct_value()->mutable_fields();
+        was_fields.erase("explanation");
+        was_fields.erase("reason");
+        fields["before"] = std::move(was);
+      }
       cells.push_back(std::move(cell));
     }
   }
@@ -65,12 +93,25 @@ JsonValue Layer(const policy::Engine& engine, WhatIf base) {
 
 absl::StatusOr<JsonValue> Api::Flows(absl::string_view text) const {
   auto body = JsonBody::Parse(text, {"source", "classification", "record_type", "purpose",
-                                     "caveats"});
+                                     "caveats", "compare", "against"});
   if (!body.ok()) return body.status();
   auto source = body->String("source");
   if (!source.ok()) return source.status();
   auto engine = EngineOf(CompileDraft(*source));
   if (!engine.ok()) return engine.status();
+  auto compare = body->OptionalBool("compare");
+  if (!compare.ok()) return compare.status();
+  if (!*compare && body->Has("against")) {
+    return absl::InvalidArgumentError("\"against\" is only used with \"compare\": true");
+  }
+  std::optional<policy::Engine> before;
+  if (*compare) {
+    auto baseline = Baseline(*body);
+    if (!baseline.ok()) return baseline.status();
+    auto e = policy::Engine::FromModel(*baseline);
+    if (!e.ok()) return e.status();
+    before = *std::move(e);
+  }
   const policy::Domains& domains = engine->model().domains;
   WhatIf base;
   const std::pair<const char*, std::string*> labels[] = {
@@ -105,7 +146,7 @@ absl::StatusOr<JsonValue> Api::Flows(absl::string_view text) const {
   std::vector<JsonValue> layer_json, sector_json;
   for (const std::string& c : layers) {
     base.classification = c;
-    layer_json.push_back(Layer(*engine, base));
+    layer_json.push_back(Layer(*engine, before ? &*before : nullptr, base));
     sector_json.push_back(SectorLayer(domains, layer_json.back()));
   }
   std::vector<std::string> org_ids;
@@ -115,6 +156,7 @@ absl::StatusOr<JsonValue> Api::Flows(absl::string_view text) const {
                  {"record_type", Str(base.type)},
                  {"purpose", Str(base.purpose)},
                  {"caveats", List(Strs(base.caveats))},
+                 {"compared", Bool(*compare)},
                  {"layers", List(std::move(layer_json))},
                  {"sectors", SectorsOf(domains)},
                  {"sector_layers", List(std::move(sector_json))}});

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
 #include "tools/workbench/api_test_util.h"
 #include "tools/workbench/json_body.h"
@@ -13,6 +14,7 @@ namespace gatehouse::workbench {
 namespace {
 
 using testing::Field;
+using testing::kNewPermit;
 using testing::Parsed;
 
 std::string Northshire() { return testing::Example("northshire.ghp"); }
@@ -120,6 +122,109 @@ TEST(WorkbenchFlows, AnUndeclaredLabelOrAPolicyWithAnErrorIsRefused) {
                                                   "is nowhere\n")}})));
   EXPECT_EQ(bad.http_status, 400);
   EXPECT_TRUE(absl::StrContains(bad.json, "draft.ghp:")) << bad.json;
+}
+
+// POSTs a compared picture of `draft` against northshire (a pasted version)
+// for crime reports for safeguarding at OFFICIAL-SENSITIVE.
+ApiAnswer ComparedFlows(const std::string& draft) {
+  return Api::Create("")->Handle(
+      "/api/flows", ToJson(Object({{"source", Str(draft)},
+                                   {"against", Str(Northshire())},
+                                   {"compare", Bool(true)},
+                                   {"classification", Str("OFFICIAL-SENSITIVE")},
+                                   {"record_type", Str("crime_report")},
+                                   {"purpose", Str("safeguarding")}})));
+}
+
+TEST(WorkbenchFlows, ComparedTheNewlyPermittedCellSaysWhatItWasAndTheRestNothing) {
+  const ApiAnswer a = ComparedFlows(Northshire() + kNewPermit);
+  ASSERT_EQ(a.http_status, 200) << a.json;
+  const auto flows = Parsed(a);
+  EXPECT_TRUE(Field(flows, "compared").bool_value());
+  const auto changed = Cell(flows, "OFFICIAL-SENSITIVE", "police-a", "council-a");
+  EXPECT_EQ(Field(changed, "change").string_value(), "newly permitted");
+  EXPECT_EQ(Field(changed, "outcome").string_value(), "permitted");
+  EXPECT_EQ(Rules(changed), "police-council-crime ");
+  const auto& before = Field(changed, "before").struct_value();
+  EXPECT_FALSE(Field(before, "allowed").bool_value());
+  EXPECT_EQ(Field(before, "outcome").string_value(), "no-permit");
+  // Every other cell is decided as before: no change.
+  int changes = 0;
+  for (const JsonValue& cell :
+       Field(Field(flows, "layers").list_value().values(0).struct_value(), "cells")
+           .list_value().values()) {
+    if (!Field(cell.struct_value(), "change").string_value().empty()) ++changes;
+  }
+  EXPECT_EQ(changes, 1) << a.json;
+  // The sector picture counts it in police -> council, and only there.
+  for (const JsonValue& cell :
+       Field(Field(flows, "sector_layers").list_value().values(0).struct_value(), "cells")
+           .list_value().values()) {
+    const auto& c = cell.struct_value();
+    const bool police_to_council = Field(c, "sender_sector").string_value() == "police" &&
+                                   Field(c, "recipient_sector").string_value() == "council";
+    EXPECT_EQ(Field(c, "changed").number_value(), police_to_council ? 1 : 0) << a.json;
+  }
+}
+
+TEST(WorkbenchFlows, ComparedADenialAndChangedObligationsAreEachTheirChange) {
+  std::string draft = absl::StrReplaceAll(
+      Northshire(), {{"    and retain 8 years\n", "    and retain 6 years\n"}});
+  draft += "forbid no-sensitive-to-council \"Not yet.\"\n  when sender is nhs-trust-a\n"
+           "    and recipient is council-a\n    and classification at least OFFICIAL-SENSITIVE\n";
+  const ApiAnswer a = Api::Create("")->Handle(
+      "/api/flows", ToJson(Object({{"source", Str(draft)},
+                                   {"against", Str(Northshire())},
+                                   {"compare", Bool(true)},
+                                   {"record_type", Str("discharge_summary")},
+                                   {"purpose", Str("direct_care")}})));
+  ASSERT_EQ(a.http_status, 200) << a.json;
+  const auto flows = Parsed(a);
+  const auto kept = Cell(flows, "OFFICIAL", "nhs-trust-a", "council-a");
+  EXPECT_EQ(Field(kept, "change").string_value(), "obligations changed");
+  EXPECT_TRUE(absl::StrContains(
+      Field(Field(kept, "before").struct_value(), "obligations").string_value(), "8 years"));
+  EXPECT_TRUE(absl::StrContains(Field(kept, "obligations").string_value(), "6 years"));
+  const auto denied = Cell(flows, "OFFICIAL-SENSITIVE", "nhs-trust-a", "council-a");
+  EXPECT_EQ(Field(denied, "change").string_value(), "newly denied");
+  EXPECT_EQ(Field(denied, "outcome").string_value(), "forbidden");
+  EXPECT_TRUE(Field(Field(denied, "before").struct_value(), "allowed").bool_value());
+  // Refused before and after, for another reason or the same: no change.
+  EXPECT_EQ(Field(Cell(flows, "SECRET", "nhs-trust-a", "council-a"), "change").string_value(),
+            "");
+}
+
+TEST(WorkbenchFlows, ComparingNeedsAVersionToCompareWithAndSaysWhatIsWrong) {
+  const ApiAnswer nothing = Flows({{"compare", Bool(true)}});
+  EXPECT_EQ(nothing.http_status, 400);
+  EXPECT_TRUE(absl::StrContains(nothing.json, "nothing to compare with")) << nothing.json;
+  const ApiAnswer stray = Flows({{"against", Str(Northshire())}});
+  EXPECT_EQ(stray.http_status, 400);
+  EXPECT_TRUE(absl::StrContains(stray.json, "only used with")) << stray.json;
+  const ApiAnswer not_bool = Flows({{"compare", Str("yes")}});
+  EXPECT_EQ(not_bool.http_status, 400);
+  const ApiAnswer broken = Flows({{"compare", Bool(true)}, {"against", Str("policy broken")}});
+  EXPECT_EQ(broken.http_status, 400);
+  EXPECT_TRUE(absl::StrContains(broken.json, "against.ghp")) << broken.json;
+  // Without compare, no cell carries a comparison.
+  const auto plain = Parsed(Flows({{"classification", Str("OFFICIAL")}}));
+  EXPECT_FALSE(Field(plain, "compared").bool_value());
+  EXPECT_EQ(Field(Cell(plain, "OFFICIAL", "nhs-trust-a", "council-a"), "before").kind_case(),
+            JsonValue::KIND_NOT_SET);
+}
+
+TEST(WorkbenchApi, CompareGivesEachChangeTheLabelsOfOneOfItsFlowsForThePicture) {
+  const ApiAnswer a = Api::Create("")->Handle(
+      "/api/compare", ToJson(Object({{"source", Str(Northshire() + kNewPermit)},
+                                     {"against", Str(Northshire())}})));
+  ASSERT_EQ(a.http_status, 200) << a.json;
+  const auto diff = Parsed(a);
+  const auto& change = Field(diff, "changes").list_value().values(0).struct_value();
+  const auto& picture = Field(change, "picture").struct_value();
+  EXPECT_EQ(Field(picture, "record_type").string_value(), "crime_report");
+  EXPECT_EQ(Field(picture, "purpose").string_value(), "safeguarding");
+  EXPECT_EQ(Field(picture, "classification").string_value(), "OFFICIAL");  // the lowest
+  EXPECT_EQ(Field(picture, "caveats").list_value().values_size(), 0);
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 // classification (layer) at a time, with organisations or sectors on the
 // axes. A sector cell is the server's summary of its organisations' cells
 // ("mixed" when they differ); clicking it lists them, and clicking an
-// organisation cell (or one of those) asks about that flow in Ask.
+// organisation cell (or one of those) asks about that flow in Ask. Compared
+// (the box under the grid, or Compare's "Show on the picture"), each cell
+// the other version decides differently is outlined and says what it was.
 (function () {
   "use strict";
   var wb = window.workbench;
@@ -25,15 +27,27 @@
     $("ask-run").click();
   }
 
+  // What a compared cell was: "was no-permit", "was enc, keep 8y".
+  function wasText(c) {
+    return "was " + (c.change === "obligations changed" ? c.before.marks : c.before.outcome);
+  }
+
   function organisationCell(layer, c) {
-    var td = el("td", undefined, cellClass(c.outcome));
+    var td = el("td", undefined, cellClass(c.outcome) + (c.change ? " changed" : ""));
     td.appendChild(el("div", c.outcome, "outcome"));
     if (c.marks) td.appendChild(el("div", c.marks, "marks"));
+    if (c.change) {
+      td.appendChild(el("div", wasText(c), "was"));
+      td.dataset.change = c.change;
+    }
     td.dataset.sender = c.sender;
     td.dataset.recipient = c.recipient;
     td.title = c.sender + " -> " + c.recipient + ": " + c.outcome +
         (c.rules.length ? " by " + c.rules.join(", ") : "") +
-        (c.obligations ? "; " + c.obligations : "");
+        (c.obligations ? "; " + c.obligations : "") +
+        (c.change ? "\n" + c.change + ": was " + c.before.outcome +
+                    (c.before.rules.length ? " by " + c.before.rules.join(", ") : "") +
+                    (c.before.obligations ? "; " + c.before.obligations : "") : "");
     td.addEventListener("click", function () { askAbout(layer, c); });
     return td;
   }
@@ -49,7 +63,8 @@
     if (c.rules.length) out.appendChild(el("div", "deciding rule(s): " + c.rules.join(", ")));
     c.members.forEach(function (m) {
       var row = el("div", m.sender + " -> " + m.recipient + ": " + m.outcome +
-                          (m.marks ? " (" + m.marks + ")" : ""),
+                          (m.marks ? " (" + m.marks + ")" : "") +
+                          (m.change ? " [" + m.change + "]" : ""),
                    "member " + cellClass(m.outcome));
       row.addEventListener("click", function () { askAbout(layer, m); });
       out.appendChild(row);
@@ -59,9 +74,10 @@
 
   function sectorCell(layer, c) {
     if (c.outcome === "none") return el("td", "-", "cell-self");
-    var td = el("td", undefined, cellClass(c.outcome));
+    var td = el("td", undefined, cellClass(c.outcome) + (c.changed ? " changed" : ""));
     td.appendChild(el("div", c.outcome, "outcome"));
     if (c.marks) td.appendChild(el("div", c.marks, "marks"));
+    if (c.changed) td.appendChild(el("div", c.changed + " changed", "was"));
     td.dataset.senderSector = c.sender_sector;
     td.dataset.recipientSector = c.recipient_sector;
     td.title = c.sender_sector + " -> " + c.recipient_sector + ": " + c.summary;
@@ -127,7 +143,8 @@
     var bySector = $("see-axes").value === "sectors";
     out.appendChild(el("div", flows.record_type + " for " + flows.purpose + " at " + layer +
                               (flows.caveats.length ? " with " + flows.caveats.join(", ") : "") +
-                              (bySector ? ", by sector" : "")));
+                              (bySector ? ", by sector" : "") +
+                              (flows.compared ? ", compared with the other version" : "")));
     out.appendChild(bySector ? sectorGrid(layer) : organisationGrid(layer));
     var explain = el("div", undefined, "see-explain");
     explain.id = "see-explain";
@@ -150,6 +167,10 @@
     var body = {source: wb.source(), caveats: $("see-caveats").value};
     if ($("see-type").value.trim() !== "") body.record_type = $("see-type").value.trim();
     if ($("see-purpose").value.trim() !== "") body.purpose = $("see-purpose").value.trim();
+    if ($("see-compare").checked) {
+      body.compare = true;  // with Compare's version, or the bundle in force
+      if ($("against").value.trim() !== "") body.against = $("against").value;
+    }
     return wb.post("/api/flows", body).then(function (answer) {
       if (!answer.ok) { flows = null; wb.showError($("see-result"), answer); return; }
       flows = answer.data;
@@ -158,6 +179,22 @@
     });
   }
   $("see-run").addEventListener("click", runSee);
+
+  // Compare's "Show on the picture": the change's labels (/api/compare's
+  // "picture"), compared, at its classification.
+  wb.showOnPicture = function (picture) {
+    $("see-type").value = picture.record_type;
+    $("see-purpose").value = picture.purpose;
+    $("see-caveats").value = picture.caveats.join(", ");
+    $("see-compare").checked = true;
+    $("see-panel").open = true;
+    return runSee().then(function () {
+      if (!flows) return;
+      $("see-classification").value = picture.classification;
+      drawGrid();
+      $("see-panel").scrollIntoView();
+    });
+  };
   $("see-classification").addEventListener("change", function () { if (flows) drawGrid(); });
   $("see-axes").addEventListener("change", function () { if (flows) drawGrid(); });
 })();

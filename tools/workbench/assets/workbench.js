@@ -191,6 +191,10 @@
         if (c.obligations) box.appendChild(el("div", c.obligations));
         box.appendChild(el("div", "now " + c.after + "; was " + c.before));
         if (c.causes.length) box.appendChild(el("div", "because: " + c.causes.join("; ")));
+        var show = el("button", "Show on the picture", "show-on-picture");
+        show.type = "button";
+        show.addEventListener("click", function () { window.workbench.showOnPicture(c.picture); });
+        box.appendChild(show);
         out.appendChild(box);
       });
     });

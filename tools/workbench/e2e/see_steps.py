@@ -4,6 +4,9 @@ click that asks about one; then by sector, after the draft gains a second
 health trust that may not send to councils: health -> council is "mixed",
 and clicking it lists each flow with its outcome, one of which asks about
 itself when clicked. The draft is put back as it was for the later steps.
+And Compare's change on the same picture: "Show on the picture" draws the
+grid of the change's labels, compared, with the newly permitted cell
+outlined and saying what it was.
 """
 SECOND_TRUST = "organisation nhs-trust-b sector health accredited OFFICIAL-SENSITIVE\n"
 TRUST_B_FORBID = """
@@ -39,6 +42,32 @@ def click_when(s, selector, want_class, want_text, timeout=20):
             pass
         time.sleep(0.1)
     fail("%s is not a %s cell showing %r: %r" % (selector, want_class, want_text, seen))
+
+
+def see_comparison(s):
+    """After Compare has shown police-council-crime newly permitted."""
+    buttons = s.driver.find_elements("css selector", "#compare-result .show-on-picture")
+    if len(buttons) != 1:
+        fail("Compare shows %d 'Show on the picture' buttons, not 1" % len(buttons))
+    buttons[0].click()
+    s.wait_for("see-result", "crime_report for safeguarding at OFFICIAL",
+               "compared with the other version")
+    selector = '#see-grid td[data-sender="police-a"][data-recipient="council-a"]'
+    click_when(s, selector, "changed", "was no-permit")
+    cell = s.driver.find_element("css selector", selector)
+    if cell.get_attribute("data-change") != "newly permitted" or \
+            "cell-permitted" not in cell.get_attribute("class").split():
+        fail("police-a -> council-a is not a newly permitted cell: %r %r"
+             % (cell.get_attribute("data-change"), cell.get_attribute("class")))
+    others = s.driver.find_elements("css selector", "#see-grid td.changed")
+    if len(others) != 1:
+        fail("%d cells are outlined as changed, not 1" % len(others))
+    s.wait_for("ask-result", "ALLOWED", "police-council-crime")  # the click asked about it
+    s.driver.execute_script("document.getElementById('see-panel').scrollIntoView();")
+    s.shot("compare-picture", "see-panel")
+    for field in ("see-type", "see-purpose", "see-caveats"):
+        s.driver.find_element("id", field).clear()
+    s.driver.find_element("id", "see-compare").click()  # unchecked for the later steps
 
 
 def see_flows(s):

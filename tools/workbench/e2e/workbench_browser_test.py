@@ -3,7 +3,7 @@
 chromium-driver and python3-selenium): start the real binary on a free
 loopback port, type a policy mistake and see the compiler's diagnostic, apply
 its fix, ask a what-if, compare two versions and see the newly permitted
-flow, run the officer's cases, see the flows as a grid and click a cell to
+flow, in words and on the picture (the changed cell outlined), run the officer's cases, see the flows as a grid and click a cell to
 ask about it, see them by sector (a mixed sector cell, clicked, lists its
 flows), save with Ctrl-S (formatted as policyc fmt does; a draft that does
 not parse is kept as typed), and approve: compile the draft, download it,
@@ -226,6 +226,7 @@ def main():
         ask_what_if(s)
         with open(policy) as f:
             compare_versions(s, f.read())
+        see_steps.see_comparison(s)
         run_cases(s)
         see_steps.see_flows(s)
         see_steps.see_sectors(s)
