@@ -159,6 +159,28 @@ expect_rc 0 "verify with two signatures" -- "$policyc" verify p.bundle --trust a
 expect_out "bundle OK: policy 'national-baseline' version 'test-1'" "verify summary"
 expect_out "alice (key [0-9a-f]*): signature good, trusted" "verify lists the first signer"
 expect_out "bob (key [0-9a-f]*): signature good, trusted" "verify lists the second signer"
+# A sealed key (keygen --passphrase-file): only NAME.sealed is written, and
+# it signs only with its passphrase.
+printf 'carol passphrase one\n' >carol.pass
+printf 'not carols passphrase\n' >wrong.pass
+printf 'too short\n' >short.pass
+expect_rc 0 "keygen carol sealed" -- "$policyc" keygen carol --passphrase-file carol.pass
+expect_out "wrote carol.sealed (secret, mode 0600) and carol.pub" "keygen names the sealed file"
+[ ! -e carol.key ] && [ "$(stat -c %a carol.sealed)" = 600 ] ||
+  { echo "FAIL: a sealed keygen wrote carol.key, or carol.sealed is not mode 0600"; failures=$((failures + 1)); }
+expect_rc 1 "keygen refuses a short passphrase" -- "$policyc" keygen dave --passphrase-file short.pass
+expect_out "at least 12 characters" "keygen says how long a passphrase must be"
+[ ! -e dave.sealed ] && [ ! -e dave.pub ] ||
+  { echo "FAIL: a refused keygen wrote files"; failures=$((failures + 1)); }
+cp p.bundle carol.bundle
+expect_rc 1 "a sealed key without its passphrase signs nothing" -- "$policyc" sign carol.bundle --key carol.sealed --name carol
+expect_out "is sealed: give its passphrase with --passphrase-file" "sign asks for the passphrase"
+expect_rc 1 "a wrong passphrase signs nothing" -- "$policyc" sign carol.bundle --key carol.sealed --name carol --passphrase-file wrong.pass
+expect_out "the passphrase is not the one this key was sealed with" "sign says the passphrase is wrong"
+cmp -s p.bundle carol.bundle || { echo "FAIL: a refused sign changed the bundle"; failures=$((failures + 1)); }
+expect_rc 0 "sign with a sealed key and its passphrase" -- "$policyc" sign carol.bundle --key carol.sealed --name carol --passphrase-file carol.pass
+expect_rc 0 "verify carol's signature" -- "$policyc" verify carol.bundle --trust alice.pub --trust bob.pub --trust carol.pub --min 3
+expect_out "carol (key [0-9a-f]*): signature good, trusted" "verify lists carol"
 expect_rc 0 "show a bundle" -- "$policyc" show p.bundle --trust alice.pub
 expect_out "needs 2 distinct officer signature(s)" "show says how many signatures are needed"
 expect_out "what is signed: BLAKE2b-256 [0-9a-f]\\{64\\}" "show gives the digest to compare"

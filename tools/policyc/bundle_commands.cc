@@ -15,6 +15,7 @@
 #include "policy/diff.h"
 #include "policy/engine.h"
 #include "policy/model.h"
+#include "policy/sealed_key.h"
 #include "tools/policyc/commands.h"
 
 namespace gatehouse::policyc {
@@ -72,17 +73,52 @@ std::string SignerLines(const policy::BundleContents& c, bool with_trust) {
 
 }  // namespace
 
+// The passphrase in --passphrase-file: its first line, without the line end.
+absl::StatusOr<std::string> ReadPassphrase(const Args& a) {
+  auto text = ReadFile(a.Get("passphrase-file"));
+  if (!text.ok()) return text.status();
+  std::string line = text->substr(0, text->find('\n'));
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
 int Keygen(const Args& a) {
   const std::string name = a.Get("NAME");
   const policy::OfficerKeyPair k = policy::GenerateOfficerKey();
-  absl::Status s = WriteFile(name + ".key",
-                             absl::BytesToHexString(k.secret_key) + "\n", true);
+  // With a passphrase, the secret key is written only sealed.
+  std::string secret_file = name + ".key", secret = absl::BytesToHexString(k.secret_key) + "\n";
+  if (a.Has("passphrase-file")) {
+    auto passphrase = ReadPassphrase(a);
+    if (!passphrase.ok()) return Fail(passphrase.status());
+    auto sealed = policy::SealOfficerKey(k.secret_key, *passphrase);
+    if (!sealed.ok()) return Fail(sealed.status());
+    secret_file = name + ".sealed";
+    secret = *std::move(sealed);
+  }
+  absl::Status s = WriteFile(secret_file, secret, true);
   if (s.ok()) s = WriteFile(name + ".pub", absl::BytesToHexString(k.public_key) + "\n");
   if (!s.ok()) return Fail(s);
-  std::printf("wrote %s.key (secret, mode 0600) and %s.pub (key %s)\n",
-              name.c_str(), name.c_str(),
-              policy::KeyFingerprint(k.public_key).c_str());
+  std::printf("wrote %s (secret, mode 0600) and %s.pub (key %s)\n", secret_file.c_str(),
+              name.c_str(), policy::KeyFingerprint(k.public_key).c_str());
   return kExitOk;
+}
+
+// The secret key of --key: NAME.key as it is, NAME.sealed opened with the
+// passphrase of --passphrase-file.
+absl::StatusOr<std::string> ReadSecretKey(const Args& a) {
+  const std::string path = a.Get("key");
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  if (!policy::LooksSealed(*text)) return policy::ParseOfficerSecretKey(*text, path);
+  if (!a.Has("passphrase-file")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is sealed: give its passphrase with --passphrase-file"));
+  }
+  auto sealed = policy::ParseSealedOfficerKey(*text, path);
+  if (!sealed.ok()) return sealed.status();
+  auto passphrase = ReadPassphrase(a);
+  if (!passphrase.ok()) return passphrase.status();
+  return policy::OpenSealedOfficerKey(*sealed, *passphrase);
 }
 
 int Sign(const Args& a) {
@@ -92,7 +128,7 @@ int Sign(const Args& a) {
   if (auto s = CheckPrivateKeyFile(a.Get("key")); !s.ok()) return Fail(s);
   auto bundle = ReadFile(a.Get("BUNDLE"));
   if (!bundle.ok()) return Fail(bundle.status());
-  auto key = ReadKeyFile(a.Get("key"), policy::ParseOfficerSecretKey);
+  auto key = ReadSecretKey(a);
   if (!key.ok()) return Fail(key.status());
   auto signed_bundle = policy::SignBundle(*bundle, *key, name);
   if (!signed_bundle.ok()) return Fail(signed_bundle.status());

@@ -183,10 +183,16 @@ std::vector<Command> AddCommands(CLI::App& app) {
   CLI::App* keygen = add(
       "keygen", "Write NAME.key (secret, mode 0600) and NAME.pub for one officer", Keygen);
   One(keygen, "NAME", "The officer's key files, without .key or .pub");
+  Value(keygen, "--passphrase-file", "FILE",
+        "Seal the secret key under the passphrase on FILE's first line (at least 12 "
+        "characters): write NAME.sealed instead of NAME.key, which the workbench can sign "
+        "with when you type the passphrase");
 
   CLI::App* sign = add("sign", "Add your signature to a bundle (in place, or to OUT)", Sign);
   One(sign, "BUNDLE", "The bundle to sign");
-  Value(sign, "--key", "NAME.key", "Your secret key (mode 0600)")->required();
+  Value(sign, "--key", "NAME.key", "Your secret key (mode 0600): NAME.key, or NAME.sealed")
+      ->required();
+  Value(sign, "--passphrase-file", "FILE", "A sealed --key's passphrase, on FILE's first line");
   Value(sign, "--name", "WHO", "Who you are, as the other officers and auditors read it")
       ->required()
       ->check(NotBlank());
