@@ -8,6 +8,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_cat.h"
+#include <sodium.h>
+
 #include "gatehouse/v1/policy.pb.h"
 #include "policy/engine.h"
 
@@ -28,6 +30,7 @@ std::string NameOf(absl::string_view path) {
   const size_t slash = path.rfind('/');
   if (slash != absl::string_view::npos) path.remove_prefix(slash + 1);
   if (absl::EndsWith(path, ".pub")) path.remove_suffix(4);
+  if (absl::EndsWith(path, ".sealed")) path.remove_suffix(7);
   return std::string(path);
 }
 
@@ -67,6 +70,77 @@ absl::StatusOr<Officers> MakeOfficers(const std::vector<std::string>& paths,
         n > 0 ? std::min(n, policy::kMaxRequiredSignatures) : policy::kMaxRequiredSignatures));
   }
   return out;
+}
+
+absl::Status AddSealedKeys(const std::vector<std::string>& paths,
+                           const std::vector<std::string>& contents, Officers* officers) {
+  Officers out = *officers;
+  for (size_t i = 0; i < paths.size() && i < contents.size(); ++i) {
+    auto sealed = policy::ParseSealedOfficerKey(contents[i], paths[i]);
+    if (!sealed.ok()) return sealed.status();
+    auto it = std::find_if(out.keys.begin(), out.keys.end(),
+                           [&](const Officer& o) { return o.public_key == sealed->public_key; });
+    if (it == out.keys.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          paths[i], " holds the key of no officer of this workbench: give its NAME.pub with "
+          "--officer"));
+    }
+    if (it->sealed != nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(paths[i], " is a second sealed key of officer ", it->name));
+    }
+    it->sealed = std::make_shared<const policy::SealedOfficerKey>(*std::move(sealed));
+  }
+  *officers = std::move(out);
+  return absl::OkStatus();
+}
+
+absl::Status PassphraseGuard::Check(const std::string& officer) const {
+  absl::MutexLock lock(&mu_);
+  auto it = wrong_.find(officer);
+  if (it != wrong_.end() && it->second >= kMaxWrongPassphrases) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        officer, "'s key is locked after ", kMaxWrongPassphrases,
+        " wrong passphrases in a row; restart the workbench, or sign with policyc"));
+  }
+  return absl::OkStatus();
+}
+
+void PassphraseGuard::Record(const std::string& officer, bool right) {
+  absl::MutexLock lock(&mu_);
+  if (right) {
+    wrong_.erase(officer);
+  } else {
+    ++wrong_[officer];
+  }
+}
+
+absl::StatusOr<std::string> SignHere(absl::string_view collected, const Officers& officers,
+                                     const std::string& name, absl::string_view passphrase,
+                                     absl::string_view signed_as, PassphraseGuard& guard) {
+  auto it = std::find_if(officers.keys.begin(), officers.keys.end(),
+                         [&](const Officer& o) { return o.name == name; });
+  if (it == officers.keys.end()) {
+    return absl::NotFoundError(absl::StrCat("no officer of this workbench is called '", name,
+                                            "'"));
+  }
+  if (it->sealed == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the workbench holds no sealed key of ", name,
+        ": sign with policyc on your own machine and upload the signed copy"));
+  }
+  if (absl::Status locked = guard.Check(name); !locked.ok()) return locked;
+  auto secret = policy::OpenSealedOfficerKey(*it->sealed, passphrase);
+  if (secret.status().code() == absl::StatusCode::kPermissionDenied) {
+    guard.Record(name, false);
+    return secret.status();
+  }
+  if (!secret.ok()) return secret.status();
+  guard.Record(name, true);
+  auto signed_copy = policy::SignBundle(collected, *secret, signed_as.empty() ? name : signed_as);
+  sodium_memzero(secret->data(), secret->size());
+  if (!signed_copy.ok()) return signed_copy.status();
+  return AddSignatures(collected, *signed_copy, officers);
 }
 
 absl::StatusOr<std::string> CompileForApproval(const policy::Model& model,
@@ -140,7 +214,8 @@ absl::StatusOr<ApprovalReview> ReviewApproval(absl::string_view bundle,
     if (s.verifies && s.trusted) good.emplace(s.public_key, s.name);
   }
   for (const Officer& o : officers.keys) {
-    OfficerStatus st{o.name, policy::KeyFingerprint(o.public_key), false, ""};
+    OfficerStatus st{o.name, policy::KeyFingerprint(o.public_key), false, "",
+                     o.sealed != nullptr};
     if (auto it = good.find(o.public_key); it != good.end()) {
       st.is_signed = true;
       st.signed_as = it->second;

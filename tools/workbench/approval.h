@@ -12,7 +12,16 @@
 // expiry and m), by one of the officer keys the workbench was started with,
 // verifying, and by a key that has not signed yet.
 //
-// Stateless functions over immutable values; thread-safe.
+// An officer may instead sign here, without the command line: the
+// workbench is started with their sealed key (`policyc keygen
+// --passphrase-file` writes NAME.sealed, policy/sealed_key.h) and the
+// officer types the passphrase on the page (SignHere). The key is opened
+// for that one signature and wiped; neither it nor the passphrase is kept.
+// m of n still means m people: each signature needs a secret only its
+// officer knows. PassphraseGuard stops guessing: after kMaxWrongPassphrases
+// wrong passphrases in a row an officer's key is locked until restart.
+//
+// Functions over immutable values, and PassphraseGuard; thread-safe.
 //
 // Example:
 //   ASSIGN_OR_RETURN(std::string b, CompileForApproval(draft.model, officers, "v7",
@@ -24,14 +33,19 @@
 #ifndef GATEHOUSE_TOOLS_WORKBENCH_APPROVAL_H_
 #define GATEHOUSE_TOOLS_WORKBENCH_APPROVAL_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "policy/bundle.h"
 #include "policy/model.h"
+#include "policy/sealed_key.h"
 
 namespace gatehouse::workbench {
 
@@ -39,6 +53,9 @@ namespace gatehouse::workbench {
 struct Officer {
   std::string name;        // from the key file's name (alice.pub: "alice")
   std::string public_key;  // raw 32-byte Ed25519 key
+  // Set if the workbench may sign for this officer once they give the
+  // passphrase (AddSealedKeys).
+  std::shared_ptr<const policy::SealedOfficerKey> sealed;
 };
 
 // Who may approve, and how many of them must (m of n).
@@ -56,6 +73,44 @@ struct Officers {
 // files hold the same key, or `required` is not between 1 and their number.
 absl::StatusOr<Officers> MakeOfficers(const std::vector<std::string>& paths,
                                       const std::vector<std::string>& contents, int required);
+
+// Gives each officer the sealed key of `paths` (NAME.sealed files'
+// `contents`, in the same order) that holds their public key.
+// InvalidArgument naming the file if one does not parse, holds no
+// officer's key ("give its NAME.pub with --officer"), or is a second
+// sealed key of one officer. On error `officers` is unchanged.
+absl::Status AddSealedKeys(const std::vector<std::string>& paths,
+                           const std::vector<std::string>& contents, Officers* officers);
+
+// Wrong passphrases in a row after which an officer's key is locked.
+inline constexpr int kMaxWrongPassphrases = 5;
+
+// Counts each officer's wrong passphrases in a row. Thread-safe.
+class PassphraseGuard {
+ public:
+  // PermissionDenied if `officer` is locked.
+  absl::Status Check(const std::string& officer) const;
+  // A right passphrase clears the count; a wrong one adds to it.
+  void Record(const std::string& officer, bool right);
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, int> wrong_ ABSL_GUARDED_BY(mu_);
+};
+
+// `collected` with the signature of officer `name`, made here with their
+// sealed key opened by `passphrase`, signed as `signed_as` (the officer's
+// name if empty), then merged as AddSignatures merges an upload. Fails,
+// and nothing is signed:
+//   NotFound          no officer is called `name`
+//   InvalidArgument   the officer has no sealed key here (sign with policyc
+//                     and upload), or `collected` is not a bundle
+//   PermissionDenied  the passphrase is wrong, or the officer is locked
+//                     after kMaxWrongPassphrases wrong ones (`guard`)
+//   AlreadyExists     the officer has signed already
+absl::StatusOr<std::string> SignHere(absl::string_view collected, const Officers& officers,
+                                     const std::string& name, absl::string_view passphrase,
+                                     absl::string_view signed_as, PassphraseGuard& guard);
 
 // The model as an unsigned bundle needing `officers.required` signatures,
 // as `policyc compile --required-signatures m` writes it. InvalidArgument
@@ -83,6 +138,7 @@ struct OfficerStatus {
   std::string fingerprint;  // policy::KeyFingerprint
   bool is_signed = false;   // a good signature by this key is in the bundle
   std::string signed_as;    // the name given when signing, if signed
+  bool sign_here = false;   // the workbench holds their sealed key
 };
 
 // What will be signed and who has signed, for people to review.

@@ -63,6 +63,8 @@ ApiAnswer Api::Handle(absl::string_view path, absl::string_view body) const {
     answer = ApproveCompile(body);
   } else if (path == "/api/approve/add") {
     answer = ApproveAdd(body);
+  } else if (path == "/api/approve/sign") {
+    answer = ApproveSign(body);
   } else if (path == "/api/approve/review") {
     answer = ApproveReview(body);
   } else if (path == "/api/observe") {

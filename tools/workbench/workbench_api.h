@@ -38,6 +38,10 @@
 //   /api/approve/add {bundle, signed}      -> bundle with the signatures of
 //                                             `signed` (an officer's signed
 //                                             copy) added, reviewed
+//   /api/approve/sign {bundle, officer, passphrase, signed_as?}
+//                                          -> bundle signed here for `officer`
+//                                             with their sealed key (approval.h
+//                                             SignHere), reviewed
 //   /api/approve/review {bundle}           -> what is signed (version, digest,
 //                                             rules), who has signed of the
 //                                             officers, ready or why not
@@ -58,6 +62,7 @@
 #ifndef GATEHOUSE_TOOLS_WORKBENCH_WORKBENCH_API_H_
 #define GATEHOUSE_TOOLS_WORKBENCH_WORKBENCH_API_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -104,6 +109,7 @@ class Api {
   absl::StatusOr<JsonValue> Flows(absl::string_view body) const;
   absl::StatusOr<JsonValue> ApproveCompile(absl::string_view body) const;
   absl::StatusOr<JsonValue> ApproveAdd(absl::string_view body) const;
+  absl::StatusOr<JsonValue> ApproveSign(absl::string_view body) const;
   absl::StatusOr<JsonValue> ApproveReview(absl::string_view body) const;
   absl::StatusOr<JsonValue> Observe(absl::string_view body) const;
 
@@ -114,6 +120,8 @@ class Api {
 
   std::optional<policy::Model> bundle_model_;
   Officers officers_;
+  // Shared by copies of this Api: one count of wrong passphrases a process.
+  std::shared_ptr<PassphraseGuard> passphrases_ = std::make_shared<PassphraseGuard>();
 };
 
 }  // namespace gatehouse::workbench

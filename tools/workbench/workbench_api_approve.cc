@@ -1,5 +1,6 @@
 // Api's Approve endpoints (approval.h): compile the draft to a bundle,
-// add the signatures an officer's signed copy carries, review a bundle.
+// add the signatures an officer's signed copy carries, sign here with an
+// officer's sealed key, review a bundle.
 // Bundles travel base64-encoded in "bundle" and "signed"; every answer is
 // the review of the resulting bundle, the bundle included, so the page
 // keeps the state and the server none.
@@ -61,7 +62,8 @@ JsonValue ReviewJson(const std::string& bundle, const ApprovalReview& r) {
   std::vector<JsonValue> officers, signatures;
   for (const OfficerStatus& o : r.officers) {
     officers.push_back(Object({{"name", Str(o.name)}, {"fingerprint", Str(o.fingerprint)},
-                               {"signed", Bool(o.is_signed)}, {"signed_as", Str(o.signed_as)}}));
+                               {"signed", Bool(o.is_signed)}, {"signed_as", Str(o.signed_as)},
+                               {"sign_here", Bool(o.sign_here)}}));
   }
   for (const policy::BundleSigner& s : r.contents.signers) {
     signatures.push_back(Object({{"name", Str(s.name)}, {"fingerprint", Str(s.fingerprint)},
@@ -121,6 +123,22 @@ absl::StatusOr<JsonValue> Api::ApproveAdd(absl::string_view text) const {
   auto upload = BundleField(*body, "signed");
   if (!upload.ok()) return upload.status();
   auto merged = AddSignatures(*collected, *upload, officers_);
+  if (!merged.ok()) return merged.status();
+  return Review(*merged, officers_);
+}
+
+absl::StatusOr<JsonValue> Api::ApproveSign(absl::string_view text) const {
+  auto body = JsonBody::Parse(text, {"bundle", "officer", "passphrase", "signed_as"});
+  if (!body.ok()) return body.status();
+  auto collected = BundleField(*body, "bundle");
+  if (!collected.ok()) return collected.status();
+  auto officer = body->String("officer");
+  if (!officer.ok()) return officer.status();
+  auto passphrase = body->String("passphrase");
+  if (!passphrase.ok()) return passphrase.status();
+  auto signed_as = body->OptionalString("signed_as");
+  if (!signed_as.ok()) return signed_as.status();
+  auto merged = SignHere(*collected, officers_, *officer, *passphrase, *signed_as, *passphrases_);
   if (!merged.ok()) return merged.status();
   return Review(*merged, officers_);
 }

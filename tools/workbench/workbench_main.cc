@@ -39,26 +39,40 @@ absl::StatusOr<std::string> ReadOptional(const std::string& path) {
 
 // The officers of the --officer files, needing `required` of them (0: as
 // many as the bundle in force needs, or 1 without one).
-absl::StatusOr<Officers> LoadOfficers(const std::vector<std::string>& paths, int required,
-                                      const std::string& bundle) {
+// The contents of each file of `paths`.
+absl::StatusOr<std::vector<std::string>> ReadAll(const std::vector<std::string>& paths) {
   std::vector<std::string> contents;
   for (const std::string& path : paths) {
     auto text = ReadOptional(path);
     if (!text.ok()) return text.status();
     contents.push_back(*std::move(text));
   }
+  return contents;
+}
+
+absl::StatusOr<Officers> LoadOfficers(const std::vector<std::string>& paths, int required,
+                                      const std::string& bundle,
+                                      const std::vector<std::string>& sealed_paths) {
+  auto contents = ReadAll(paths);
+  if (!contents.ok()) return contents.status();
   if (required == 0) {
     auto in_force = policy::InspectBundle(bundle);
     required = bundle.empty() || !in_force.ok()
                    ? 1
                    : static_cast<int>(in_force->payload.required_signatures());
   }
-  return MakeOfficers(paths, contents, required);
+  auto officers = MakeOfficers(paths, *contents, required);
+  if (!officers.ok()) return officers.status();
+  auto sealed = ReadAll(sealed_paths);
+  if (!sealed.ok()) return sealed.status();
+  if (absl::Status s = AddSealedKeys(sealed_paths, *sealed, &*officers); !s.ok()) return s;
+  return officers;
 }
 
 int Serve(const std::string& policy, const std::string& bundle, const std::string& cases,
           WorkbenchOptions options, const std::string& codemirror,
-          const std::vector<std::string>& officer_files, int required) {
+          const std::vector<std::string>& officer_files, int required,
+          const std::vector<std::string>& sealed_files) {
   auto listen = ParseListen(options.listen, !options.tls.empty());
   if (!listen.ok()) return Fail(listen.status());
   auto policy_text = ReadOptional(policy);
@@ -70,7 +84,7 @@ int Serve(const std::string& policy, const std::string& bundle, const std::strin
   if (!bundle.empty() && bundle_bytes->empty()) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(bundle, " is empty")));
   }
-  auto officers = LoadOfficers(officer_files, required, *bundle_bytes);
+  auto officers = LoadOfficers(officer_files, required, *bundle_bytes, sealed_files);
   if (!officers.ok()) return Fail(officers.status());
   auto api = Api::Create(*bundle_bytes, *std::move(officers));
   if (!api.ok()) {
@@ -109,7 +123,7 @@ int Main(int argc, char** argv) {
   std::string listen = "127.0.0.1:8470", policy, bundle, cases, codemirror = kCodeMirrorDir;
   int timeout_ms = 10000, required = 0;
   TlsFiles tls;
-  std::vector<std::string> officers;
+  std::vector<std::string> officers, sealed;
   app.add_option("--listen", listen,
                  "Serve on HOST:PORT (default 127.0.0.1:8470; port 0 picks one); an address "
                  "that is not loopback needs --tls-cert, --tls-key and --client-ca")
@@ -133,6 +147,11 @@ int Main(int argc, char** argv) {
                  "An officer who may approve: their NAME.pub from policyc keygen (the file a "
                  "gateway's policy.officerKeyFiles names); may repeat")
       ->type_name("NAME.pub");
+  app.add_option("--officer-sealed-key", sealed,
+                 "An officer's NAME.sealed (policyc keygen --passphrase-file), with which the "
+                 "page signs for them when they type its passphrase; their NAME.pub must be an "
+                 "--officer; may repeat")
+      ->type_name("NAME.sealed");
   app.add_option("--required-signatures", required,
                  "Officers who must sign a bundle compiled here (m of the n --officer keys; "
                  "default: as many as the --bundle in force needs, or 1)")
@@ -151,7 +170,8 @@ int Main(int argc, char** argv) {
   options.listen = listen;
   options.tls = tls;
   options.analysis.deadline = absl::Milliseconds(timeout_ms);
-  return Serve(policy, bundle, cases, std::move(options), codemirror, officers, required);
+  return Serve(policy, bundle, cases, std::move(options), codemirror, officers, required,
+               sealed);
 }
 
 }  // namespace

@@ -1,8 +1,12 @@
 // Approve: the draft compiled to a bundle (/api/approve/compile), offered
 // for download; each officer signs it on their own machine with
 // `policyc sign` and uploads the signed copy (/api/approve/add), which the
-// server checks and merges. No key ever comes here. The page holds the
-// bundle being collected (base64) and nothing else; the server keeps none.
+// server checks and merges. Or, for an officer whose sealed key the
+// workbench was started with (--officer-sealed-key), "Sign here": the
+// passphrase goes to /api/approve/sign, which opens the key for that one
+// signature; the key never comes to the page, and the passphrase field is
+// emptied at once. The page holds the bundle being collected (base64) and
+// nothing else; the server keeps none.
 (function () {
   "use strict";
   var wb = window.workbench;
@@ -82,6 +86,20 @@
                          "command"));
     }
     $("approve-signing").hidden = false;
+    signHereChoices(review);
+  }
+
+  // The officers who can sign here and have not yet.
+  function signHereChoices(review) {
+    var select = $("approve-here-officer");
+    wb.clear(select);
+    review.officers.forEach(function (o) {
+      if (!o.sign_here || o.signed) return;
+      var option = el("option", o.name);
+      option.value = o.name;
+      select.appendChild(option);
+    });
+    $("approve-here").hidden = review.ready || select.options.length === 0;
   }
 
   function readBase64(file) {
@@ -121,11 +139,25 @@
     });
   }
 
+  $("approve-here-run").addEventListener("click", function () {
+    var officer = $("approve-here-officer").value;
+    var passphrase = $("approve-here-passphrase").value;
+    $("approve-here-passphrase").value = "";
+    wb.post("/api/approve/sign", {bundle: bundle, officer: officer, passphrase: passphrase})
+        .then(function (answer) {
+      if (!answer.ok) { wb.showError($("approve-here-result"), answer); return; }
+      wb.clear($("approve-here-result"));
+      show(answer.data);
+      $("approve-here-result").appendChild(el("div", "signed here for " + officer));
+    });
+  });
+
   $("approve-compile").addEventListener("click", function () {
     wb.post("/api/approve/compile", {source: wb.source(), version: $("approve-version").value,
                                      valid_days: $("approve-valid-days").value.trim()})
         .then(function (answer) {
       wb.clear($("approve-upload-result"));
+      wb.clear($("approve-here-result"));
       if (!answer.ok) { bundle = null; wb.showError($("approve-result"), answer);
                         $("approve-signing").hidden = true; return; }
       show(answer.data);

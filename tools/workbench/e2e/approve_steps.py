@@ -1,9 +1,11 @@
 """The browser test's Approve steps (workbench_browser_test.py): two officers'
-keys made with `policyc keygen`; the draft compiled in the page and
-downloaded; each officer signing the download with `policyc sign`, as on
-their own machine; both signed copies uploaded; the same officer's second
-upload refused as counted once; the signed bundle downloaded and checked as
-a gateway checks it (`policyc verify --trust ... --min 2`).
+keys made with `policyc keygen`, bob's sealed under a passphrase
+(--passphrase-file) and given to the workbench; the draft compiled in the
+page and downloaded; alice signing the download with `policyc sign`, as on
+her own machine, and uploading it; her second upload refused as counted
+once; bob signing on the page with his passphrase, after a wrong one that
+signs nothing; the signed bundle downloaded and checked as a gateway checks
+it (`policyc verify --trust ... --min 2`).
 """
 import os
 import subprocess
@@ -23,15 +25,24 @@ def run(args):
     return done.stdout
 
 
+BOB_PASSPHRASE = "bob signs on the page"
+
+
 def make_officers(policyc, work):
-    """{name: (secret key path, public key path)} for alice and bob."""
+    """{name: (secret key path, public key path)} for alice (NAME.key) and
+    bob (NAME.sealed, under BOB_PASSPHRASE)."""
     keys = os.path.join(work, "keys")
     os.makedirs(keys)
     officers = {}
-    for name in ("alice", "bob"):
-        base = os.path.join(keys, name)
-        subprocess.run([policyc, "keygen", base], check=True, capture_output=True)
-        officers[name] = (base + ".key", base + ".pub")
+    base = os.path.join(keys, "alice")
+    run([policyc, "keygen", base])
+    officers["alice"] = (base + ".key", base + ".pub")
+    base = os.path.join(keys, "bob")
+    with open(base + ".pass", "w") as f:
+        f.write(BOB_PASSPHRASE + "\n")
+    run([policyc, "keygen", base, "--passphrase-file", base + ".pass"])
+    os.remove(base + ".pass")
+    officers["bob"] = (base + ".sealed", base + ".pub")
     return officers
 
 
@@ -93,9 +104,20 @@ def approve(s, policyc, work, downloads, officers):
     s.wait_for("approve-status", "1 of 2")
     only_the_expected_refusal(s.driver)
     s.shot("approve-one-signed", "approve-panel")
-    sign_and_upload(s, policyc, unsigned, "bob", bob_key, work,
-                    ("approve-status", "2 of 2", "READY"))
-    s.wait_for("approve-officers", "signed as 'Alice'", "signed as 'Bob'")
+    # Bob signs on the page: a wrong passphrase first, which signs nothing.
+    s.wait_for("approve-here", "Sign here")
+    s.driver.find_element("id", "approve-here-passphrase").send_keys("not bob's passphrase")
+    s.driver.find_element("id", "approve-here-run").click()
+    s.wait_for("approve-here-result", "the passphrase is not the one")
+    s.wait_for("approve-status", "1 of 2", "not ready")
+    if s.driver.find_element("id", "approve-here-passphrase").get_attribute("value"):
+        fail("the passphrase field was not emptied after signing")
+    only_the_expected_refusal(s.driver, "/api/approve/sign", "403")
+    s.driver.find_element("id", "approve-here-passphrase").send_keys(BOB_PASSPHRASE)
+    s.driver.find_element("id", "approve-here-run").click()
+    s.wait_for("approve-here-result", "signed here for bob")
+    s.wait_for("approve-status", "2 of 2", "READY")
+    s.wait_for("approve-officers", "signed as 'Alice'", "signed as 'bob'")
     s.driver.execute_script("document.getElementById('approve-panel').scrollIntoView();")
     s.shot("approve-ready", "approve-panel")
     approved = download(s, downloads, work, "approved.bundle")

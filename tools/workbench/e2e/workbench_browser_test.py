@@ -7,8 +7,9 @@ flow, in words and on the picture (the changed cell outlined), run the officer's
 ask about it, see them by sector (a mixed sector cell, clicked, lists its
 flows), save with Ctrl-S (formatted as policyc fmt does; a draft that does
 not parse is kept as typed), and approve: compile the draft, download it,
-have two officers sign it with policyc (as each would on their own
-machine), upload both signatures, see the same officer's second upload counted once, download the
+have alice sign it with policyc (as on her own machine) and upload it, see
+her second upload counted once, have bob sign on the page with his sealed
+key's passphrase (a wrong one first signs nothing), download the
 signed bundle and check it as a gateway would (policyc verify), and observe:
 upload an audit export and see the chart, the most-denied flows, the shadow
 difference and what the draft would change. A screenshot of each step goes
@@ -69,10 +70,14 @@ def need_tools():
 
 
 def start_workbench(binary, policy, cases, officers):
+    """`officers`: {name: (secret key path, public key path)}; a .sealed
+    secret key is given to the workbench, to sign with on the page."""
     args = [binary, "--listen", "127.0.0.1:0", "--policy", policy, "--cases", cases,
             "--required-signatures", "2"]
-    for pub in officers:
+    for secret, pub in officers.values():
         args += ["--officer", pub]
+        if secret.endswith(".sealed"):
+            args += ["--officer-sealed-key", secret]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()  # "gatehouse-workbench: serving http://127.0.0.1:PORT/ ..."
     if "serving http://" not in line:
@@ -216,7 +221,7 @@ def main():
     officers = approve_steps.make_officers(policyc, work)
     downloads = os.path.join(work, "downloads")
     os.makedirs(downloads)
-    proc, url = start_workbench(binary, policy, cases, [pub for _, pub in officers.values()])
+    proc, url = start_workbench(binary, policy, cases, officers)
     driver = None
     try:
         driver = browser(os.path.join(work, "profile"), downloads)
