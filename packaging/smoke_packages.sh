@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Debian packages from a build tree and checks them
 # (scripts/smoke.sh runs it):
-#   1. cpack -G DEB: gatehouse-gateway and gatehouse-tools;
+#   1. cpack -G DEB: gatehouse-gateway, gatehouse-tools and
+#      gatehouse-workbench;
 #   2. their contents (dpkg-deb -c) hold what docs/operations.md promises;
 #   3. lintian, when installed, finds no error or warning (infos are argued
 #      in docs/operations.md);
@@ -14,7 +15,8 @@
 #      keys and certificates (DEMO_RUN_DIR, from scripts/demo.sh), the
 #      installed gatehoused runs as the gatehouse user, tells READY=1 on
 #      NOTIFY_SOCKET, answers /readyz with 200, survives SIGHUP and stops on
-#      SIGTERM; then the packages are purged and the user and files removed.
+#      SIGTERM; the installed workbench serves its page with the installed
+#      CodeMirror; then the packages are purged and the user and files removed.
 #
 #   packaging/smoke_packages.sh BUILD_DIR [DEMO_RUN_DIR]
 set -euo pipefail
@@ -28,6 +30,7 @@ cleanup() {
   if [ -n "${listener_pid:-}" ]; then kill "$listener_pid" 2>/dev/null || true; fi
   if [ "$installed_here" -eq 1 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get purge -y -q gatehouse-gateway gatehouse-tools \
+      gatehouse-workbench \
       >/dev/null 2>&1 || true
     if getent passwd gatehouse >/dev/null; then deluser --system --quiet gatehouse 2>/dev/null || true; fi
     if getent group gatehouse >/dev/null; then delgroup --system --quiet gatehouse || true; fi
@@ -39,14 +42,15 @@ trap cleanup EXIT
 fail() { echo "packages: $*" >&2; exit 1; }
 
 # 1. Build.
-cmake --build "$bin" -j2 --target gatehoused gatehouse policyc auditctl ghkey \
+cmake --build "$bin" -j2 --target gatehoused gatehouse policyc auditctl ghkey gatehouse-workbench \
   gatehouse_manpages gatehouse_changelog >"$tmp/build.log" 2>&1 ||
   { tail -20 "$tmp/build.log"; fail "build failed"; }
-rm -f "$bin"/gatehouse-gateway_*.deb "$bin"/gatehouse-tools_*.deb
+rm -f "$bin"/gatehouse-gateway_*.deb "$bin"/gatehouse-tools_*.deb "$bin"/gatehouse-workbench_*.deb
 (cd "$bin" && cpack -G DEB >"$tmp/cpack.log" 2>&1) || { cat "$tmp/cpack.log"; fail "cpack failed"; }
 gw_deb="$(ls "$bin"/gatehouse-gateway_*.deb)"
 tools_deb="$(ls "$bin"/gatehouse-tools_*.deb)"
-echo "   built $(basename "$gw_deb") and $(basename "$tools_deb")"
+wb_deb="$(ls "$bin"/gatehouse-workbench_*.deb)"
+echo "   built $(basename "$gw_deb"), $(basename "$tools_deb") and $(basename "$wb_deb")"
 
 # 2. Contents.
 expect_files() {
@@ -62,6 +66,10 @@ expect_files "$gw_deb" usr/sbin/gatehoused lib/systemd/system/gatehouse-gateway.
   usr/share/gatehouse/prometheus/gatehouse-sla-rules.yml
 expect_files "$tools_deb" usr/bin/gatehouse usr/bin/policyc usr/bin/auditctl usr/bin/ghkey \
   usr/share/doc/gatehouse-tools/copyright usr/share/man/man1/ghkey.1.gz
+expect_files "$wb_deb" usr/bin/gatehouse-workbench usr/share/doc/gatehouse-workbench/workbench.md \
+  usr/share/doc/gatehouse-workbench/copyright usr/share/man/man1/gatehouse-workbench.1.gz
+dpkg-deb -f "$wb_deb" Depends | grep -q libjs-codemirror ||
+  fail "gatehouse-workbench does not depend on libjs-codemirror"
 dpkg-deb -f "$gw_deb" Depends | grep -q adduser || fail "gatehouse-gateway does not depend on adduser"
 dpkg-deb -f "$gw_deb" Depends | grep -q libsystemd0 || fail "gatehouse-gateway does not depend on libsystemd0"
 dpkg-deb --ctrl-tarfile "$gw_deb" | tar -t | grep -qx ./conffiles || fail "no conffiles"
@@ -69,7 +77,7 @@ echo "   contents, dependencies and conffiles: ok"
 
 # 3. lintian.
 if command -v lintian >/dev/null; then
-  lintian --fail-on error,warning "$gw_deb" "$tools_deb" >"$tmp/lintian.log" 2>&1 ||
+  lintian --fail-on error,warning "$gw_deb" "$tools_deb" "$wb_deb" >"$tmp/lintian.log" 2>&1 ||
     { cat "$tmp/lintian.log"; fail "lintian found errors or warnings"; }
   echo "   lintian: no error or warning"
 else
@@ -79,7 +87,8 @@ fi
 # 4. Unpacked: the programs run, the unit verifies.
 dpkg-deb -x "$gw_deb" "$tmp/root"
 dpkg-deb -x "$tools_deb" "$tmp/root"
-for t in usr/bin/gatehouse usr/bin/auditctl usr/bin/ghkey; do
+dpkg-deb -x "$wb_deb" "$tmp/root"
+for t in usr/bin/gatehouse usr/bin/auditctl usr/bin/ghkey usr/bin/gatehouse-workbench; do
   "$tmp/root/$t" --version >/dev/null || fail "/$t --version failed"
 done
 "$tmp/root/usr/sbin/gatehoused" --help >/dev/null || fail "gatehoused --help failed"
@@ -99,14 +108,14 @@ if [ "${GATEHOUSE_SMOKE_INSTALL:-}" != 1 ] && [ "${CI:-}" != true ]; then
 fi
 [ "$(id -u)" -eq 0 ] || fail "installing needs root"
 [ -n "$demo" ] && [ -d "$demo/pki" ] || fail "installing needs DEMO_RUN_DIR from scripts/demo.sh"
-if dpkg-query -W -f='${Status}' gatehouse-gateway gatehouse-tools 2>/dev/null | grep -q installed ||
+if dpkg-query -W -f='${Status}' gatehouse-gateway gatehouse-tools gatehouse-workbench 2>/dev/null | grep -q installed ||
    getent passwd gatehouse >/dev/null || [ -e /etc/gatehouse ]; then
   echo "   install: skipped (Gatehouse is installed on this machine already)"
   exit 0
 fi
 installed_here=1
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-  "$gw_deb" "$tools_deb" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; fail "apt-get install failed"; }
+  "$gw_deb" "$tools_deb" "$wb_deb" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; fail "apt-get install failed"; }
 getent passwd gatehouse >/dev/null || fail "postinst made no gatehouse user"
 [ "$(stat -c '%U %a' /etc/gatehouse/keys)" = "gatehouse 700" ] || fail "/etc/gatehouse/keys: $(stat -c '%U %a' /etc/gatehouse/keys)"
 gatehouse --version >/dev/null && ghkey --version >/dev/null && auditctl --version >/dev/null ||
@@ -180,3 +189,26 @@ gw_pid=""
 [ "$(stat -c %U /var/lib/gatehouse/audit)" = gatehouse ] || fail "the audit log is not the gatehouse user's"
 echo "   installed: gatehoused ran as gatehouse with the example config, READY=1" \
      "${notify:+sent, }/readyz 200, SIGHUP kept it running, SIGTERM stopped it"
+
+# The installed workbench: started on loopback as an officer would, its page
+# and the installed CodeMirror served, stopped.
+gatehouse-workbench --listen 127.0.0.1:0 --policy "$root/policy/examples/northshire.ghp" \
+  >"$tmp/workbench.log" 2>&1 &
+wb_pid=$!
+url=""
+for _ in $(seq 100); do
+  url="$(grep -o 'http://127.0.0.1:[0-9]*/' "$tmp/workbench.log" || true)"
+  [ -n "$url" ] && break
+  kill -0 "$wb_pid" 2>/dev/null || { cat "$tmp/workbench.log"; fail "installed gatehouse-workbench exited"; }
+  sleep 0.1
+done
+[ -n "$url" ] || { cat "$tmp/workbench.log"; fail "installed gatehouse-workbench did not start"; }
+python3 - "$url" <<'PY' || { kill "$wb_pid"; fail "installed gatehouse-workbench did not serve its page"; }
+import sys, urllib.request
+page = urllib.request.urlopen(sys.argv[1], timeout=10).read().decode()
+assert "Gatehouse policy workbench" in page, page[:200]
+editor = urllib.request.urlopen(sys.argv[1] + "cm/codemirror.js", timeout=10).read()
+assert b"CodeMirror" in editor, editor[:200]
+PY
+kill -TERM "$wb_pid"; wait "$wb_pid" || fail "gatehouse-workbench did not exit 0 on SIGTERM"
+echo "   installed: gatehouse-workbench served its page and Debian's CodeMirror"
