@@ -163,7 +163,9 @@
     if (classifications.indexOf(chosen) >= 0) select.value = chosen;
   }
 
-  function runSee() {
+  // Asks for the picture and draws it once, at `layer` if it is given and
+  // one of the answer's (else the layer chosen before, or the first).
+  function runSee(layer) {
     var body = {source: wb.source(), caveats: $("see-caveats").value};
     if ($("see-type").value.trim() !== "") body.record_type = $("see-type").value.trim();
     if ($("see-purpose").value.trim() !== "") body.purpose = $("see-purpose").value.trim();
@@ -175,10 +177,13 @@
       if (!answer.ok) { flows = null; wb.showError($("see-result"), answer); return; }
       flows = answer.data;
       chooseLayers(flows.classifications);
+      if (typeof layer === "string" && flows.classifications.indexOf(layer) >= 0) {
+        $("see-classification").value = layer;
+      }
       drawGrid();
     });
   }
-  $("see-run").addEventListener("click", runSee);
+  $("see-run").addEventListener("click", function () { runSee(); });
 
   // Compare's "Show on the picture": the change's labels (/api/compare's
   // "picture"), compared, at its classification.
@@ -188,11 +193,8 @@
     $("see-caveats").value = picture.caveats.join(", ");
     $("see-compare").checked = true;
     $("see-panel").open = true;
-    return runSee().then(function () {
-      if (!flows) return;
-      $("see-classification").value = picture.classification;
-      drawGrid();
-      $("see-panel").scrollIntoView();
+    return runSee(picture.classification).then(function () {
+      if (flows) $("see-panel").scrollIntoView();
     });
   };
   $("see-classification").addEventListener("change", function () { if (flows) drawGrid(); });
