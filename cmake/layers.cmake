@@ -58,8 +58,10 @@ foreach(lib gatehouse_proto gatehouse_policy gatehouse_envelope gatehouse_audit 
   gatehouse_never_links(${lib} NEVER ${GATEHOUSE_GRPC} ${GATEHOUSE_DAEMON} gatehouse_record)
 endforeach()
 gatehouse_never_links(gatehouse_record NEVER ${GATEHOUSE_GRPC} ${GATEHOUSE_DAEMON})
-gatehouse_never_links(gatehouse_store NEVER ${GATEHOUSE_GRPC} gatehouse_gateway
-  gatehouse_transport gatehouse_record gatehouse_policy gatehouse_envelope gatehouse_audit)
+foreach(lib gatehouse_store gatehouse_store_postgres)
+  gatehouse_never_links(${lib} NEVER ${GATEHOUSE_GRPC} gatehouse_gateway
+    gatehouse_transport gatehouse_record gatehouse_policy gatehouse_envelope gatehouse_audit)
+endforeach()
 gatehouse_never_links(gatehouse_transport NEVER gatehouse_gateway gatehouse_store
   gatehouse_record gatehouse_policy gatehouse_audit)
 # Tools never link the daemon; the offline tools link no gRPC.

@@ -19,6 +19,9 @@ packages=(
   # details every refusal carries (this Debian package is the one that ships
   # the .proto files; we compile them, nothing of Go is used).
   golang-github-gogo-googleapis-dev
+  # The PostgreSQL store (gateway/store/postgres/): libpq to build it, and the
+  # server its tests start in a scratch folder (initdb, postgres).
+  postgresql-15 libpq-dev
   # The policy workbench: its editor (CodeMirror 5) and its browser test.
   libjs-codemirror chromium chromium-driver python3-selenium
 )

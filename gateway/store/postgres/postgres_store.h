@@ -1,0 +1,222 @@
+// Store on PostgreSQL (15, Debian's), with synchronous_commit on: a write
+// returns once its transaction is durable on the server.
+//
+// Writes are group-committed (common/group_commit.h), as SqliteStore's:
+// callers on many threads hand their change to one committer thread, with
+// a connection of its own, which applies every change waiting in one
+// transaction (each under a savepoint, so one failing change does not undo
+// another; a group of one needs none) and commits once. A write is a
+// function applied inside the group's transaction, so a second table
+// written by the same function (an audit entry's) commits with it or not at
+// all. A change that touches many rows (MarkChecked, MarkFetchedAsync) is
+// one multi-row statement. Reads go through a bounded pool of further
+// connections (PostgresStoreOptions::read_connections) and see every
+// committed change.
+//
+// A connection the server closed (a restart, pg_terminate_backend, a
+// network cut) is replaced on the next call: a read is run again once on
+// the new connection; a write whose group had not started is too. A
+// connection lost inside a group fails the group with Unavailable and
+// commits none of it; lost at COMMIT, its outcome is unknown, and the
+// writes get Unavailable (an outbox add retried with its idempotency key,
+// or a mailbox add retried with its record id, finds the first if it did
+// commit).
+//
+// The schema is created and migrated at Open (postgres_schema.h). One file
+// per interface: postgres_store.cc (open, close, the group commit),
+// postgres_outbox.cc (OutboxStore, IdempotencyStore), postgres_mailbox.cc,
+// postgres_peer_checkpoint.cc; pg_connection.h and pg_pool.h wrap libpq.
+//
+// Example:
+//   PostgresStoreOptions options;
+//   options.dsn = "host=/run/postgresql dbname=gatehouse user=gatehouse";
+//   options.password_file = "/etc/gatehouse/pgpass";  // or a client certificate
+//   ASSIGN_OR_RETURN(std::unique_ptr<PostgresStore> store, PostgresStore::Open(options));
+//
+// Thread-safe.
+#ifndef GATEHOUSE_GATEWAY_STORE_POSTGRES_POSTGRES_STORE_H_
+#define GATEHOUSE_GATEWAY_STORE_POSTGRES_POSTGRES_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "common/group_commit.h"
+#include "gateway/store/store.h"
+
+namespace gatehouse {
+
+namespace postgres {
+class PgConnection;
+class PgPool;
+}  // namespace postgres
+
+struct PostgresStoreOptions {
+  // libpq's connection string or URI (store.postgres.dsn), e.g.
+  // "host=db.internal dbname=gatehouse user=gatehouse sslmode=verify-full".
+  // Never holds a password: Open refuses one that does.
+  std::string dsn;
+  // A password file in libpq's format (PGPASSFILE: host:port:db:user:password
+  // lines, mode 0600). Empty: libpq's default (~/.pgpass, or $PGPASSFILE).
+  std::string password_file;
+  // A client certificate and its key for the database (sslcert, sslkey),
+  // and the CA the server's certificate is checked against (sslrootcert).
+  // Empty: none given (libpq's defaults).
+  std::string client_cert;
+  std::string client_key;
+  std::string root_cert;
+  // Connections for reads, at most; writes have one more, the committer's.
+  int read_connections = 4;
+};
+
+class PostgresStore final : public Store {
+ public:
+  // Connects, and creates or migrates the schema (each migration one
+  // transaction). Errors, each changing nothing: InvalidArgument if the
+  // DSN does not parse or holds a password, or read_connections < 1;
+  // Unavailable, with libpq's message, if the server cannot be reached or
+  // refuses us; FailedPrecondition if the database holds a schema newer than
+  // this gateway knows, or tables that are not a Gatehouse store's.
+  static absl::StatusOr<std::unique_ptr<PostgresStore>> Open(const PostgresStoreOptions& options);
+  // Commits every write queued before it, then closes the connections.
+  ~PostgresStore() override;
+
+  // OutboxStore.
+  absl::StatusOr<OutboxEntry> AddToOutbox(const v1::OutboxRecord& record,
+                                          const std::string& idempotency_key, int64_t now_ms,
+                                          bool* inserted) override;
+  void AddToOutboxAsync(const v1::OutboxRecord& record, const std::string& idempotency_key,
+                        int64_t now_ms, OutboxDone done) override;
+  absl::StatusOr<std::vector<OutboxEntry>> DueForDelivery(int64_t now_ms, int limit) override;
+  absl::StatusOr<int64_t> NextAttemptMs() override;
+  absl::Status MarkDelivered(const std::string& record_id, int64_t delivered_ms,
+                             const v1::SignedReceipt& receipt) override;
+  void MarkDeliveredAsync(const std::string& record_id, int64_t delivered_ms,
+                          const v1::SignedReceipt& receipt, WriteDone done) override;
+  absl::Status MarkAttemptFailed(const std::string& record_id, int64_t next_attempt_ms,
+                                 const std::string& error) override;
+  absl::Status MarkRejected(const std::string& record_id, const std::string& error) override;
+  absl::StatusOr<OutboxEntry> GetOutbox(const std::string& record_id) override;
+  absl::StatusOr<int64_t> OutboxDepth() override;
+  absl::StatusOr<std::vector<OutboxEntry>> OutboxChanges(const std::string& sender_system,
+                                                         int64_t after_seq, int limit) override;
+  absl::StatusOr<std::vector<OutboxEntry>> AwaitingAcknowledgement(int limit) override;
+  absl::Status MarkChecked(const std::vector<std::string>& record_ids, int64_t now_ms) override;
+  absl::Status MarkTaken(const std::string& record_id, int64_t fetched_ms,
+                         int64_t acked_ms) override;
+
+  // IdempotencyStore.
+  absl::StatusOr<OutboxEntry> FindByIdempotencyKey(const std::string& system,
+                                                   const std::string& key) override;
+
+  // MailboxStore.
+  absl::StatusOr<MailboxPut> AddToMailbox(const v1::MailboxRecord& record,
+                                          const std::string& envelope_sha256,
+                                          const v1::SignedReceipt& receipt) override;
+  void AddToMailboxAsync(const v1::MailboxRecord& record, const std::string& envelope_sha256,
+                         const v1::SignedReceipt& receipt, MailboxDone done) override;
+  absl::StatusOr<MailboxSeen> FindInMailbox(const std::string& sender_org,
+                                            const std::string& record_id) override;
+  absl::StatusOr<std::set<std::string>> HeldEnvelopes(const std::set<std::string>& among) override;
+  absl::StatusOr<std::vector<MailboxEntry>> FetchMailbox(const MailboxReader& reader,
+                                                         int64_t after_seq, int limit) override;
+  absl::StatusOr<MailboxEntry> GetMailbox(const MailboxReader& reader,
+                                          const std::string& sender_org,
+                                          const std::string& record_id) override;
+  absl::StatusOr<std::vector<MailboxAcked>> AckMailbox(const MailboxReader& reader,
+                                                       const std::vector<std::string>& record_ids,
+                                                       int64_t now_ms) override;
+  void AckMailboxAsync(const MailboxReader& reader, std::vector<std::string> record_ids,
+                       int64_t now_ms, AckDone done) override;
+  void MarkFetchedAsync(std::vector<MailboxKey> records, int64_t now_ms,
+                        std::function<void(absl::Status)> done) override;
+  absl::StatusOr<int64_t> MailboxDepth(const MailboxReader& reader) override;
+  absl::StatusOr<int64_t> HeldMailboxRecords() override;
+
+  // PeerCheckpointStore.
+  absl::StatusOr<PeerCheckpoint> GetPeerCheckpoint(const std::string& org) override;
+  absl::Status PutPeerCheckpoint(const std::string& org, const PeerCheckpoint& cp) override;
+
+  // StoreStatsSource: commits counts the groups committed (not those that
+  // failed).
+  StoreStats Stats() const override;
+
+  // Store.
+  ChangeSignal* changes() override { return &changes_; }
+
+ private:
+  // One change, applied by the committer inside the group's transaction.
+  using Apply = std::function<absl::Status(postgres::PgConnection&)>;
+  using Committer = GroupCommit<Apply, absl::Status>;
+  // A write and what its caller gets once it is committed (or not): R
+  // from the commit's status and what `apply` left behind.
+  template <typename R>
+  struct Write {
+    Apply apply;
+    std::function<R(absl::Status)> result;
+  };
+
+  PostgresStore(std::unique_ptr<postgres::PgConnection> writer,
+                std::unique_ptr<postgres::PgPool> readers, const PostgresStoreOptions& options);
+
+  // Queues `apply` and waits until it is committed (or failed). On the
+  // committer thread (a `done` of an earlier write that writes again),
+  // commits it at once, as a group of one.
+  absl::Status RunWrite(Apply apply) { return committer_->SubmitAndWait(std::move(apply)); }
+  // Queues `apply`; `on_done` runs on the committer thread with its result
+  // (or at once, on this thread, with Unavailable if the store is closing).
+  void RunWriteAsync(Apply apply, std::function<void(absl::Status)> on_done) {
+    committer_->Submit(std::move(apply), std::move(on_done));
+  }
+  template <typename R>
+  R Await(Write<R> w) {
+    return w.result(RunWrite(std::move(w.apply)));
+  }
+  template <typename R>
+  void Submit(Write<R> w, std::function<void(R)> done) {
+    RunWriteAsync(std::move(w.apply), [result = std::move(w.result), done = std::move(done)](
+                                          absl::Status s) { done(result(std::move(s))); });
+  }
+
+  // The writes that have a synchronous and an asynchronous form.
+  static Write<std::pair<absl::StatusOr<OutboxEntry>, bool>> AddToOutboxWrite(
+      const v1::OutboxRecord& record, const std::string& idempotency_key, int64_t now_ms);
+  static Write<absl::Status> MarkDeliveredWrite(const std::string& record_id, int64_t delivered_ms,
+                                                const v1::SignedReceipt& receipt);
+  static Write<absl::StatusOr<MailboxPut>> AddToMailboxWrite(const v1::MailboxRecord& record,
+                                                             const std::string& envelope_sha256,
+                                                             const v1::SignedReceipt& receipt);
+  static Write<absl::StatusOr<std::vector<MailboxAcked>>> AckMailboxWrite(
+      const MailboxReader& reader, std::vector<std::string> record_ids, int64_t now_ms);
+
+  // Commits `batch` as one transaction; one result per write. On the
+  // committer thread only.
+  std::vector<absl::Status> CommitGroup(std::vector<Apply>& batch);
+  // Opens the group's transaction, replacing a lost writer connection.
+  absl::Status Begin();
+  // Applies each write of `batch` into `results`; the group's error if the
+  // whole transaction is lost.
+  absl::Status ApplyEach(std::vector<Apply>& batch, std::vector<absl::Status>* results);
+
+  const PostgresStoreOptions options_;
+  // Used only by the committer thread (and Open); replaced when lost.
+  std::unique_ptr<postgres::PgConnection> writer_;
+  std::unique_ptr<postgres::PgPool> readers_;
+
+  ChangeSignal changes_;  // notified after every committed group
+  mutable std::mutex stats_mu_;
+  StoreStats stats_ ABSL_GUARDED_BY(stats_mu_);
+  // Group commit of every write; its stop drains what is queued. Made last
+  // in Open: its thread uses all of the above.
+  std::unique_ptr<Committer> committer_;
+};
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_GATEWAY_STORE_POSTGRES_POSTGRES_STORE_H_
