@@ -4,8 +4,9 @@ keys made with `policyc keygen`, bob's sealed under a passphrase
 page and downloaded; alice signing the download with `policyc sign`, as on
 her own machine, and uploading it; her second upload refused as counted
 once; bob signing on the page with his passphrase, after a wrong one that
-signs nothing; the signed bundle downloaded and checked as a gateway checks
-it (`policyc verify --trust ... --min 2`).
+signs nothing; the signed bundle downloaded and checked with `policyc
+verify --trust ... --min 2`, then loaded by the gateway's own PolicyHolder
+(gateway_load_check) with a floor of 2; with one signature it is refused.
 """
 import os
 import subprocess
@@ -84,7 +85,7 @@ def sign_and_upload(s, policyc, bundle, officer, key, work, expect):
     return s.wait_for(*expect)
 
 
-def approve(s, policyc, work, downloads, officers):
+def approve(s, policyc, load_check, work, downloads, officers):
     s.driver.find_element("id", "approve-version").send_keys("e2e-1")
     s.driver.find_element("id", "approve-compile").click()
     s.wait_for("approve-status", "0 of 2", "not ready")
@@ -125,3 +126,11 @@ def approve(s, policyc, work, downloads, officers):
                "--min", "2"])
     if "bundle OK" not in out or "version 'e2e-1'" not in out:
         fail("policyc verify did not accept the signed bundle:\n" + out)
+    out = run([load_check, approved, "2", alice_pub, bob_pub])
+    if "gateway loaded policy 'northshire-sharing' version 'e2e-1'" not in out:
+        fail("the gateway's loader did not load the signed bundle:\n" + out)
+    # Alice's copy alone (one signature) is refused by the same loader.
+    done = subprocess.run([load_check, os.path.join(work, "alice-signed.bundle"), "2",
+                           alice_pub, bob_pub], capture_output=True, text=True)
+    if done.returncode != 1 or "gateway refused" not in done.stdout:
+        fail("the gateway's loader took a bundle with one of two signatures: %r" % done.stdout)

@@ -10,12 +10,13 @@ not parse is kept as typed), and approve: compile the draft, download it,
 have alice sign it with policyc (as on her own machine) and upload it, see
 her second upload counted once, have bob sign on the page with his sealed
 key's passphrase (a wrong one first signs nothing), download the
-signed bundle and check it as a gateway would (policyc verify), and observe:
+signed bundle and check it with policyc verify and the gateway's own loader
+(gateway_load_check), and observe:
 upload an audit export and see the chart, the most-denied flows, the shadow
 difference and what the draft would change. A screenshot of each step goes
 to SHOTS_DIR.
 
-Usage: workbench_browser_test.py WORKBENCH_BINARY POLICYC SOURCE_DIR SHOTS_DIR
+Usage: workbench_browser_test.py WORKBENCH_BINARY POLICYC GATEWAY_LOAD_CHECK SOURCE_DIR SHOTS_DIR
 
 Fails (exit 1), never skips, if Chromium, its driver or Selenium is missing.
 """
@@ -205,9 +206,9 @@ def no_policy_violations(driver):
 
 
 def main():
-    if len(sys.argv) != 5:
+    if len(sys.argv) != 6:
         fail(__doc__)
-    binary, policyc, source_dir, shots = sys.argv[1:]
+    binary, policyc, load_check, source_dir, shots = sys.argv[1:]
     need_tools()
     os.makedirs(shots, exist_ok=True)
     for old in os.listdir(shots):
@@ -236,7 +237,7 @@ def main():
         see_steps.see_flows(s)
         see_steps.see_sectors(s)
         edit_steps.save_formats(s, policyc, work, downloads)
-        approve_steps.approve(s, policyc, work, downloads, officers)
+        approve_steps.approve(s, policyc, load_check, work, downloads, officers)
         observe_steps.observe(s, work)
         no_policy_violations(driver)
         if proc.poll() is not None:
@@ -248,7 +249,8 @@ def main():
         proc.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
     print("ok: typed a mistake and fixed it, asked, compared, tested, saw the flows, had two "
-          "officers sign and got a bundle policyc verify accepts, observed an audit export; "
+          "officers sign (one on the page) and got a bundle policyc verify accepts and the "
+          "gateway's loader loads, observed an audit export; "
           "screenshots in " + shots)
 
 
