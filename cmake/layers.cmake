@@ -51,7 +51,8 @@ function(gatehouse_never_links target)
 endfunction()
 
 set(GATEHOUSE_GRPC gatehouse_grpc PkgConfig::GRPCPP grpc++_reflection)
-set(GATEHOUSE_DAEMON gatehouse_gateway gatehouse_store gatehouse_transport)
+set(GATEHOUSE_DAEMON gatehouse_gateway gatehouse_store gatehouse_store_postgres
+  gatehouse_transport)
 gatehouse_never_links(gatehouse_common NEVER gatehouse_proto protobuf::libprotobuf
   ${GATEHOUSE_GRPC} ${GATEHOUSE_DAEMON} OpenSSL::SSL OpenSSL::Crypto PkgConfig::SODIUM)
 foreach(lib gatehouse_proto gatehouse_policy gatehouse_envelope gatehouse_audit gatehouse_sla)
@@ -66,7 +67,8 @@ gatehouse_never_links(gatehouse_transport NEVER gatehouse_gateway gatehouse_stor
   gatehouse_record gatehouse_policy gatehouse_audit)
 # Tools never link the daemon; the offline tools link no gRPC.
 foreach(tool gatehouse ghbench echo_server ghkey auditctl policyc envelope_vectors)
-  gatehouse_never_links(${tool} NEVER gatehouse_gateway gatehouse_store gatehouse_record)
+  gatehouse_never_links(${tool} NEVER gatehouse_gateway gatehouse_store gatehouse_store_postgres
+    gatehouse_record)
 endforeach()
 foreach(tool auditctl policyc ghkey envelope_vectors)
   gatehouse_never_links(${tool} NEVER ${GATEHOUSE_GRPC} gatehouse_transport)

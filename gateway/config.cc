@@ -123,6 +123,23 @@ absl::Status ValidateConfig(const v1::GatewayConfig& c) {
       c.retry().deliver_timeout_ms() < 0) {
     return absl::InvalidArgumentError("config: retry times must not be negative");
   }
+  if (c.has_store() && c.store().has_postgres()) {
+    const v1::PostgresStoreConfig& pg = c.store().postgres();
+    if (pg.dsn().empty()) {
+      return absl::InvalidArgumentError("config: store.postgres.dsn is required");
+    }
+    if (pg.read_connections() < 0) {
+      return absl::InvalidArgumentError(
+          "config: store.postgres.readConnections must not be negative");
+    }
+    for (const auto& [field, path] :
+         {std::pair<const char*, const std::string&>{"passwordFile", pg.password_file()},
+          {"clientCertFile", pg.client_cert_file()},
+          {"clientKeyFile", pg.client_key_file()},
+          {"rootCertFile", pg.root_cert_file()}}) {
+      if (!path.empty()) RETURN_IF_ERROR(RequireFile(absl::StrCat("store.postgres.", field), path));
+    }
+  }
   return ValidateServiceLevels(c.service_levels());
 }
 
@@ -222,6 +239,13 @@ absl::StatusOr<v1::GatewayConfig> LoadGatewayConfig(absl::string_view path) {
   policy->set_bundle_file(Resolve(base, policy->bundle_file()));
   policy->set_shadow_bundle_file(Resolve(base, policy->shadow_bundle_file()));
   for (std::string& f : *policy->mutable_officer_key_files()) f = Resolve(base, f);
+  if (config.has_store() && config.store().has_postgres()) {
+    v1::PostgresStoreConfig* pg = config.mutable_store()->mutable_postgres();
+    pg->set_password_file(Resolve(base, pg->password_file()));
+    pg->set_client_cert_file(Resolve(base, pg->client_cert_file()));
+    pg->set_client_key_file(Resolve(base, pg->client_key_file()));
+    pg->set_root_cert_file(Resolve(base, pg->root_cert_file()));
+  }
   RETURN_IF_ERROR(RequireFile("tls.certFile", tls->cert_file()));
   RETURN_IF_ERROR(RequireFile("tls.keyFile", tls->key_file()));
   RETURN_IF_ERROR(RequireFile("tls.caFile", tls->ca_file()));

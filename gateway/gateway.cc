@@ -16,6 +16,7 @@
 #include "gateway/config.h"
 #include "gateway/floor_file.h"
 #include "gateway/startup_checks.h"
+#include "gateway/store/postgres/postgres_store.h"
 #include "gateway/store/sqlite_store.h"
 #include "gateway/stream_spool.h"
 #include "transport/tls.h"
@@ -25,6 +26,26 @@ namespace {
 
 // Room for the labels and framing around the largest payload.
 constexpr int64_t kMessageOverhead = 64 << 10;
+
+// The store the config names: PostgreSQL (store.postgres), or SQLite in
+// the data directory.
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(const v1::GatewayConfig& c) {
+  if (!c.store().has_postgres()) return SqliteStore::Open(c.data_dir() + "/gatehouse.db");
+  const v1::PostgresStoreConfig& pg = c.store().postgres();
+  PostgresStoreOptions options;
+  options.dsn = pg.dsn();
+  options.password_file = pg.password_file();
+  options.client_cert = pg.client_cert_file();
+  options.client_key = pg.client_key_file();
+  options.root_cert = pg.root_cert_file();
+  if (pg.read_connections() > 0) options.read_connections = pg.read_connections();
+  absl::StatusOr<std::unique_ptr<PostgresStore>> store = PostgresStore::Open(options);
+  if (!store.ok()) {
+    return absl::Status(store.status().code(),
+                        absl::StrCat("store.postgres: ", store.status().message()));
+  }
+  return std::unique_ptr<Store>(*std::move(store));
+}
 
 }  // namespace
 
@@ -138,7 +159,7 @@ absl::Status Gateway::OpenDurableState(OwnKeys* own) {
   data_lock_fd_ = *lock;
   RETURN_IF_ERROR(KeepFloors());
   RETURN_IF_ERROR(PrepareSpool(c.data_dir()));
-  ASSIGN_OR_RETURN(store_, SqliteStore::Open(c.data_dir() + "/gatehouse.db"));
+  ASSIGN_OR_RETURN(store_, OpenStore(c));
   audit::AuditLogOptions audit_options;
   audit_options.signer = std::make_shared<const audit::NoteSigner>(*std::move(own->log_key));
   audit_options.checkpoint_every_entries = c.audit().checkpoint_every_entries();

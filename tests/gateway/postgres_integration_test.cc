@@ -1,0 +1,125 @@
+// A gateway whose durable state is in PostgreSQL (store.postgres), with
+// real gatehoused processes and a real PostgreSQL server started by the
+// test (tests/gateway/store/postgres_server.h): a record reaches it, is
+// held across a SIGKILL and fetched intact after; a sender on PostgreSQL
+// keeps a queued record across a SIGKILL and delivers it once the peer is
+// up; each log verifies. A DSN holding a password, or one that reaches no
+// server, stops the gateway at start with the reason.
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/gateway/gateway_harness.h"
+#include "tests/gateway/store/postgres_server.h"
+
+namespace gatehouse {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string StoreJson(const std::string& dsn) {
+  return absl::StrCat(R"("store": {"postgres": {"dsn": ")", dsn, R"("}})");
+}
+
+class PostgresGatewayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = testing::PostgresServer::Shared();
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *server;
+    auto db = server_->CreateDatabase();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *db;
+  }
+  // `sql`'s first value in the gateway's database, "" if it fails.
+  std::string Query(const std::string& sql) {
+    auto v = server_->Query(db_, sql);
+    EXPECT_TRUE(v.ok()) << v.status();
+    return v.ok() ? *v : "";
+  }
+
+  testing::PostgresServer* server_ = nullptr;
+  std::string db_;
+  Cluster cluster_;
+};
+
+TEST_F(PostgresGatewayTest, ARecordReachesAGatewayOnPostgresAndOutlivesASigkill) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start("council-a", StoreJson(server_->Dsn(db_))));
+  EXPECT_THAT(cluster_.Log("council-a"), ::testing::Not(HasSubstr("error")));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  const std::string payload("{\"on\":\"postgres\"}\0\xfe", 19);
+  v1::SubmitResponse resp;
+  grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(payload), &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.receipt().state(), v1::RECORD_STATE_DELIVERED);
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM mailbox"), "1");
+  EXPECT_FALSE(std::filesystem::exists(cluster_.dir() + "/data-council-a/gatehouse.db"));
+
+  cluster_.Kill("council-a");
+  ASSERT_TRUE(cluster_.Restart("council-a"));
+  auto care = cluster_.Client("council-a", "council-a/care");
+  v1::FetchResponse got = FetchAll(*care);
+  ASSERT_EQ(got.records_size(), 1);
+  EXPECT_EQ(got.records(0).record_id(), resp.receipt().record_id());
+  EXPECT_EQ(got.records(0).payload(), payload);
+  v1::AckRequest ack;
+  ack.add_record_ids(got.records(0).record_id());
+  v1::AckResponse acked;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Ack, *care, ack, &acked).ok());
+  EXPECT_EQ(acked.acked(), 1);
+  EXPECT_EQ(FetchAll(*care).records_size(), 0);
+  // The sender learns it was taken, through the peer link, as on SQLite.
+  EXPECT_TRUE(Eventually([&] {
+    v1::StatusRequest req;
+    req.set_record_id(resp.receipt().record_id());
+    v1::StatusResponse st;
+    return Call(&v1::Exchange::Stub::Status, *ehr, req, &st).ok() &&
+           st.receipt().state() == v1::RECORD_STATE_ACKNOWLEDGED;
+  }));
+  cluster_.Stop("council-a");
+  auto report = cluster_.VerifyAuditLog("council-a");
+  EXPECT_TRUE(report.ok()) << report.status();
+}
+
+TEST_F(PostgresGatewayTest, ASenderOnPostgresKeepsAQueuedRecordAcrossASigkill) {
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a", StoreJson(server_->Dsn(db_))));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse resp;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(R"({"n":7})"), &resp).ok());
+  EXPECT_EQ(resp.receipt().state(), v1::RECORD_STATE_QUEUED);  // council-a is not running
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM outbox"), "1");
+
+  cluster_.Kill("nhs-trust-a");
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  ASSERT_TRUE(cluster_.Restart("nhs-trust-a"));
+  EXPECT_TRUE(Eventually([&] { return cluster_.Count("council-a", "mailbox") == 1; }));
+  auto care = cluster_.Client("council-a", "council-a/care");
+  v1::FetchResponse got = FetchAll(*care);
+  ASSERT_EQ(got.records_size(), 1);
+  EXPECT_EQ(got.records(0).record_id(), resp.receipt().record_id());
+  EXPECT_EQ(got.records(0).payload(), R"({"n":7})");
+  cluster_.Stop("nhs-trust-a");
+  auto report = cluster_.VerifyAuditLog("nhs-trust-a");
+  EXPECT_TRUE(report.ok()) << report.status();
+}
+
+TEST_F(PostgresGatewayTest, ADsnWithAPasswordOrNoServerStopsTheGatewayWithTheReason) {
+  EXPECT_FALSE(cluster_.Start("council-a", StoreJson(server_->Dsn(db_) + " password=hunter22")));
+  std::string log = cluster_.Log("council-a");
+  EXPECT_THAT(log, HasSubstr("store.postgres"));
+  EXPECT_THAT(log, HasSubstr("password"));
+  EXPECT_THAT(log, ::testing::Not(HasSubstr("hunter22")));  // the secret is not echoed
+  EXPECT_FALSE(cluster_.Start(
+      "council-a", StoreJson("host=/nonexistent-gatehouse-socket-dir dbname=gatehouse")));
+  log = cluster_.Log("council-a");
+  EXPECT_THAT(log, HasSubstr("store.postgres"));
+  EXPECT_THAT(log, HasSubstr("/nonexistent-gatehouse-socket-dir"));
+  // Nothing was created in the database by the refused starts.
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'"), "0");
+}
+
+}  // namespace
+}  // namespace gatehouse
