@@ -64,6 +64,11 @@ class Chart {
     for (const auto& [t, v] : points) p.push_back(absl::StrFormat("%.1f,%.1f", X(t), Y(v)));
     absl::StrAppend(&body_, "<polyline fill=\"none\" stroke-width=\"1.5\" stroke=\"", kColours[colour],
                     "\" points=\"", absl::StrJoin(p, " "), "\"><title>", Escape(name), "</title></polyline>\n");
+    // A line of one point draws nothing: mark it (a period of one slice).
+    if (points.size() == 1) {
+      absl::StrAppendFormat(&body_, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%s</title></circle>\n",
+                            X(points[0].first), Y(points[0].second), kColours[colour], Escape(name));
+    }
     Legend(colour, name);
   }
   void Rect(int64_t t0, int64_t t1, double v0, double v1, int colour, const std::string& tip) {
