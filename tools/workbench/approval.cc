@@ -129,11 +129,15 @@ absl::StatusOr<std::string> SignHere(absl::string_view collected, const Officers
         "the workbench holds no sealed key of ", name,
         ": sign with policyc on your own machine and upload the signed copy"));
   }
-  if (absl::Status locked = guard.Check(name); !locked.ok()) return locked;
-  auto secret = policy::OpenSealedOfficerKey(*it->sealed, passphrase);
-  if (secret.status().code() == absl::StatusCode::kPermissionDenied) {
-    guard.Record(name, false);
-    return secret.status();
+  absl::StatusOr<std::string> secret;
+  {
+    absl::MutexLock one(&guard.opening());
+    if (absl::Status locked = guard.Check(name); !locked.ok()) return locked;
+    secret = policy::OpenSealedOfficerKey(*it->sealed, passphrase);
+    if (secret.status().code() == absl::StatusCode::kPermissionDenied) {
+      guard.Record(name, false);
+      return secret.status();
+    }
   }
   if (!secret.ok()) return secret.status();
   guard.Record(name, true);

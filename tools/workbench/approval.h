@@ -92,8 +92,12 @@ class PassphraseGuard {
   absl::Status Check(const std::string& officer) const;
   // A right passphrase clears the count; a wrong one adds to it.
   void Record(const std::string& officer, bool right);
+  // Held while a sealed key is opened: one Argon2id (64 MiB) at a time,
+  // however many requests come at once.
+  absl::Mutex& opening() { return opening_; }
 
  private:
+  absl::Mutex opening_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, int> wrong_ ABSL_GUARDED_BY(mu_);
 };
