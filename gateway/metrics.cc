@@ -18,6 +18,15 @@ std::string Escape(absl::string_view v) {
   return out;
 }
 
+std::string Labels(
+    std::initializer_list<std::pair<absl::string_view, absl::string_view>> labels) {
+  std::string out;
+  for (const auto& [name, value] : labels) {
+    absl::StrAppend(&out, out.empty() ? "" : ",", name, "=\"", Escape(value), "\"");
+  }
+  return out;
+}
+
 void Histogram::Observe(double seconds) {
   size_t i = 0;
   while (i < kBounds.size() && seconds > kBounds[i]) ++i;
@@ -76,31 +85,34 @@ std::string Metrics::Render(const std::vector<Gauge>& gauges) const {
                     "# HELP gatehouse_records_total Records by direction, outcome and reason.\n"
                     "# TYPE gatehouse_records_total counter\n");
     for (const auto& [key, n] : records_) {
-      absl::StrAppend(&out, "gatehouse_records_total{direction=\"", Escape(std::get<0>(key)),
-                      "\",outcome=\"", Escape(std::get<1>(key)), "\",reason=\"",
-                      Escape(std::get<2>(key)), "\"} ", n, "\n");
+      absl::StrAppend(&out, "gatehouse_records_total{",
+                      Labels({{"direction", std::get<0>(key)},
+                              {"outcome", std::get<1>(key)},
+                              {"reason", std::get<2>(key)}}),
+                      "} ", n, "\n");
     }
     absl::StrAppend(&out,
                     "# HELP gatehouse_refusals_total Calls refused, by API and gRPC code.\n"
                     "# TYPE gatehouse_refusals_total counter\n");
     for (const auto& [key, n] : refusals_) {
-      absl::StrAppend(&out, "gatehouse_refusals_total{api=\"", Escape(key.first), "\",code=\"",
-                      Escape(key.second), "\"} ", n, "\n");
+      absl::StrAppend(&out, "gatehouse_refusals_total{",
+                      Labels({{"api", key.first}, {"code", key.second}}), "} ", n, "\n");
     }
     absl::StrAppend(&out,
                     "# HELP gatehouse_reloads_total Reloads of directory, policy and the like.\n"
                     "# TYPE gatehouse_reloads_total counter\n");
     for (const auto& [key, n] : reloads_) {
-      absl::StrAppend(&out, "gatehouse_reloads_total{what=\"", Escape(key.first), "\",result=\"",
-                      key.second ? "ok" : "refused", "\"} ", n, "\n");
+      absl::StrAppend(&out, "gatehouse_reloads_total{",
+                      Labels({{"what", key.first}, {"result", key.second ? "ok" : "refused"}}),
+                      "} ", n, "\n");
     }
     absl::StrAppend(&out,
                     "# HELP gatehouse_peer_checkpoints_total Peers' audit checkpoints checked, "
                     "by result (cosigned, inconsistent, unavailable).\n"
                     "# TYPE gatehouse_peer_checkpoints_total counter\n");
     for (const auto& [key, n] : peer_checkpoints_) {
-      absl::StrAppend(&out, "gatehouse_peer_checkpoints_total{peer=\"", Escape(key.first),
-                      "\",result=\"", Escape(key.second), "\"} ", n, "\n");
+      absl::StrAppend(&out, "gatehouse_peer_checkpoints_total{",
+                      Labels({{"peer", key.first}, {"result", key.second}}), "} ", n, "\n");
     }
   }
   audit_append_seconds_.Render("gatehouse_audit_append_seconds",

@@ -13,9 +13,11 @@
 
 #include <array>
 #include <atomic>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -28,6 +30,11 @@ namespace gatehouse {
 // `v` as a Prometheus label value: backslash, quote and newline escaped.
 // Label values come from our own vocabulary, but are escaped anyway.
 std::string Escape(absl::string_view v);
+
+// Prometheus labels, `name="value",...` in the order given, each value
+// escaped: Labels({{"peer", p}, {"objective", o}}).
+std::string Labels(
+    std::initializer_list<std::pair<absl::string_view, absl::string_view>> labels);
 
 // A latency histogram with fixed buckets from 100 µs to 10 s.
 class Histogram {

@@ -217,15 +217,15 @@ std::vector<Gauge> ServiceLevels::Gauges() const {
   std::vector<Gauge> out;
   const std::string window = absl::StrCat(absl::ToInt64Hours(window_), "h");
   for (const v1::SlaPeer& p : report.peers()) {
-    const std::string peer = absl::StrCat("peer=\"", Escape(p.peer()), "\"");
+    const std::string peer = Labels({{"peer", p.peer()}});
     const v1::SlaOutbound& ob = p.outbound();
     out.push_back({"gatehouse_sla_delivery_latency_seconds",
                    "Delivery latency (submitted to receipt) over the window, by quantile.",
                    ob.delivery_latency().p99_ns() / 1e9,
-                   absl::StrCat(peer, ",quantile=\"0.99\"")});
+                   Labels({{"peer", p.peer()}, {"quantile", "0.99"}})});
     out.push_back({"gatehouse_sla_delivery_latency_seconds", "",
                    ob.delivery_latency().p50_ns() / 1e9,
-                   absl::StrCat(peer, ",quantile=\"0.5\"")});
+                   Labels({{"peer", p.peer()}, {"quantile", "0.5"}})});
     out.push_back({"gatehouse_sla_availability_ratio",
                    "Share of the window the link to the peer was available.",
                    ob.availability_ppm() / 1e6, peer});
@@ -238,7 +238,7 @@ std::vector<Gauge> ServiceLevels::Gauges() const {
                    static_cast<double>(ob.pending_at_end()), peer});
     for (const v1::SlaObjective& o : p.objectives()) {
       const std::string labels =
-          absl::StrCat(peer, ",objective=\"", Escape(o.name()), "\",window=\"", window, "\"");
+          Labels({{"peer", p.peer()}, {"objective", o.name()}, {"window", window}});
       out.push_back({"gatehouse_sla_objective_met", "1 if the objective is met over the window.",
                      o.met() ? 1.0 : 0.0, labels});
       out.push_back({"gatehouse_sla_error_budget_remaining_ratio",
@@ -257,14 +257,13 @@ std::vector<Gauge> ServiceLevels::Gauges() const {
   for (const auto& [peer, n] : delivered_) {
     out.push_back({"gatehouse_sla_delivered_total",
                    "Records delivered to the peer since the gateway started.",
-                   static_cast<double>(n), absl::StrCat("peer=\"", Escape(peer), "\""), true});
+                   static_cast<double>(n), Labels({{"peer", peer}}), true});
   }
   for (const auto& [key, n] : late_) {
     out.push_back({"gatehouse_sla_delivered_late_total",
                    "Records delivered later than a delivery objective allows, since start.",
                    static_cast<double>(n),
-                   absl::StrCat("peer=\"", Escape(key.first), "\",objective=\"",
-                                Escape(key.second), "\""),
+                   Labels({{"peer", key.first}, {"objective", key.second}}),
                    true});
   }
   // All the lines of one metric together, its first (with the help) first.
