@@ -73,3 +73,12 @@ endforeach()
 foreach(tool auditctl policyc ghkey envelope_vectors)
   gatehouse_never_links(${tool} NEVER ${GATEHOUSE_GRPC} gatehouse_transport)
 endforeach()
+# Revocation (x509/) serves the daemon and the workbench alike: it never
+# links gRPC, the daemon, nor what it has no need of.
+gatehouse_never_links(gatehouse_x509 NEVER ${GATEHOUSE_GRPC} ${GATEHOUSE_DAEMON} gatehouse_record
+  gatehouse_policy gatehouse_envelope gatehouse_audit)
+# The officers' workbench never links gRPC or the daemon (its revocation
+# check is gatehouse_x509's).
+foreach(tool gatehouse_workbench gatehouse-workbench)
+  gatehouse_never_links(${tool} NEVER ${GATEHOUSE_GRPC} ${GATEHOUSE_DAEMON} gatehouse_record)
+endforeach()

@@ -36,7 +36,7 @@
 #include "gateway/key_holder.h"
 #include "gateway/refusal_reporter.h"
 #include "gateway/metrics.h"
-#include "transport/revocation.h"
+#include "x509/revocation.h"
 #include "gateway/outbox_sender.h"
 #include "gateway/peer_audit.h"
 #include "gateway/peer_client.h"

@@ -19,7 +19,7 @@
 #include "gatehouse/v1/config.pb.h"
 #include "gatehouse/v1/directory.pb.h"
 #include "gatehouse/v1/peer.grpc.pb.h"
-#include "transport/revocation.h"
+#include "x509/revocation.h"
 
 namespace gatehouse {
 

@@ -39,7 +39,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "transport/identity.h"
-#include "transport/revocation.h"
+#include "x509/revocation.h"
 
 namespace gatehouse {
 

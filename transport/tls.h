@@ -27,7 +27,7 @@
 #include "absl/status/statusor.h"
 #include "gatehouse/v1/config.pb.h"
 #include "transport/identity.h"
-#include "transport/revocation.h"
+#include "x509/revocation.h"
 
 namespace gatehouse {
 

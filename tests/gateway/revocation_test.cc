@@ -1,6 +1,6 @@
 // The gateway's own CRL check: what it refuses to start with, and that a CRL
 // replaced while it runs takes effect (OpenSSL's own lookup would not).
-#include "transport/revocation.h"
+#include "x509/revocation.h"
 
 #include <cstdlib>
 #include <filesystem>

@@ -2,12 +2,17 @@
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "gatehouse/v1/config.pb.h"
 
 namespace gatehouse::workbench {
 namespace {
@@ -55,16 +60,64 @@ absl::Status FileError(absl::string_view what, const std::string& path) {
   return absl::InvalidArgumentError(absl::StrCat(what, " ", path, ": ", reason));
 }
 
+// `cert` as PEM, what Revocations reads; "" if OpenSSL cannot write it
+// (Revocations then counts it revoked).
+std::string Pem(const X509* cert) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+  if (bio == nullptr || PEM_write_bio_X509(bio.get(), cert) != 1) return "";
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  return n > 0 ? std::string(data, static_cast<size_t>(n)) : "";
+}
+
+// The certificate's subject, one line ("/CN=nhs-trust-a ehr").
+std::string Subject(const X509* cert) {
+  char line[256] = "";
+  X509_NAME_oneline(X509_get_subject_name(cert), line, sizeof line);
+  return line;
+}
+
+// Revocations' messages name the gateway's settings; here they are options.
+absl::Status InOptionTerms(const absl::Status& s) {
+  return absl::Status(s.code(), absl::StrReplaceAll(s.message(), {{"tls.crlDir", "--crl-dir"},
+                                                                  {"tls.caFile", "--client-ca"}}));
+}
+
+// The officers' CA's CRLs.
+absl::StatusOr<std::unique_ptr<Revocations>> LoadCrls(const TlsFiles& files) {
+  if (files.crl_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "serving officers over mutual TLS needs --crl-dir, the directory of the CRLs of "
+        "--client-ca (as certs/gen-dev-pki.sh writes DIR/crl): without it a lost officer's "
+        "certificate could not be shut out");
+  }
+  v1::TlsConfig tls;
+  tls.set_ca_file(files.client_ca);
+  tls.set_crl_dir(files.crl_dir);
+  absl::StatusOr<std::unique_ptr<Revocations>> crls = Revocations::Load(tls);
+  if (!crls.ok()) return InOptionTerms(crls.status());
+  return crls;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TlsContext>> TlsContext::Create(const TlsFiles& files) {
+  if (files.cert.empty() && files.key.empty() && files.client_ca.empty() &&
+      !files.crl_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "--crl-dir is for mutual TLS: give --tls-cert, --tls-key and --client-ca too, or "
+        "leave it out");
+  }
   if (files.cert.empty() || files.key.empty() || files.client_ca.empty()) {
     return absl::InvalidArgumentError(
         "mutual TLS needs all three of --tls-cert, --tls-key and --client-ca");
   }
+  absl::StatusOr<std::unique_ptr<Revocations>> crls = LoadCrls(files);
+  if (!crls.ok()) return crls.status();
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) return absl::InternalError("OpenSSL could not make a TLS context");
-  std::unique_ptr<TlsContext> out(new TlsContext(ctx));
+  std::unique_ptr<TlsContext> out(new TlsContext(ctx, *std::move(crls)));
+  SSL_CTX_set_app_data(ctx, out.get());  // for VerifyPeer
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   if (SSL_CTX_use_certificate_chain_file(ctx, files.cert.c_str()) != 1) {
     return FileError("cannot use the certificate", files.cert);
@@ -80,14 +133,64 @@ absl::StatusOr<std::unique_ptr<TlsContext>> TlsContext::Create(const TlsFiles& f
     return FileError("cannot read the officers' CA", files.client_ca);
   }
   SSL_CTX_set_client_CA_list(ctx, names);  // takes `names`
-  // No certificate, or one the CA did not issue: the handshake fails.
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  // No certificate, one the CA did not issue, or one on a CRL in force:
+  // the handshake fails.
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, &VerifyPeer);
   return out;
 }
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 
+int TlsContext::VerifyPeer(int preverify_ok, X509_STORE_CTX* store) {
+  if (preverify_ok != 1 || X509_STORE_CTX_get_error_depth(store) != 0) return preverify_ok;
+  const SSL* ssl = static_cast<const SSL*>(
+      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  const TlsContext* self =
+      ssl == nullptr ? nullptr
+                     : static_cast<const TlsContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  if (self != nullptr && self->CheckChain(X509_STORE_CTX_get0_chain(store)).ok()) return 1;
+  X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REVOKED);  // the client is told so
+  return 0;
+}
+
+absl::Status TlsContext::CheckChain(STACK_OF(X509) * chain) const {
+  if (chain == nullptr || sk_X509_num(chain) == 0) {
+    return absl::UnauthenticatedError("the connection has no verified client certificate");
+  }
+  for (int i = 0; i < sk_X509_num(chain); ++i) {
+    const X509* cert = sk_X509_value(chain, i);
+    if (revocations_->Revoked(Pem(cert))) {
+      return absl::UnauthenticatedError(
+          absl::StrCat("the certificate ", Subject(cert),
+                       " has been revoked (a CRL of the officers' CA lists it): ask whoever "
+                       "issues the officers' certificates for a new one"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void TlsContext::ReloadCrls() const {
+  const absl::Status s = InOptionTerms(revocations_->ReloadIfChanged());
+  absl::MutexLock lock(&mu_);
+  if (s.ok()) {
+    reload_error_.clear();
+  } else if (std::string(s.message()) != reload_error_) {  // tried again each time, said once
+    reload_error_ = std::string(s.message());
+    std::fprintf(stderr, "gatehouse-workbench: CRLs refused, the ones in force stay: %s\n",
+                 reload_error_.c_str());
+  }
+}
+
+absl::Status TlsContext::CheckPeer(const SSL* ssl) const {
+  if (ssl == nullptr) {
+    return absl::UnauthenticatedError("the connection has no verified client certificate");
+  }
+  ReloadCrls();
+  return CheckChain(SSL_get0_verified_chain(ssl));
+}
+
 std::unique_ptr<TlsStream> TlsContext::Accept(DeadlineStream& raw) const {
+  ReloadCrls();
   SSL* ssl = SSL_new(ctx_);
   BIO* bio = ssl == nullptr ? nullptr : BIO_new(DeadlineBioMethod());
   if (bio == nullptr) {

@@ -126,9 +126,9 @@ int Main(int argc, char** argv) {
   std::vector<std::string> officers, sealed;
   app.add_option("--listen", listen,
                  "Serve on HOST:PORT (default 127.0.0.1:8470; port 0 picks one); an address "
-                 "that is not loopback needs --tls-cert, --tls-key and --client-ca")
+                 "that is not loopback needs --tls-cert, --tls-key, --client-ca and --crl-dir")
       ->type_name("HOST:PORT");
-  // All three or none: TlsContext::Create refuses a part.
+  // All four or none: TlsContext::Create refuses a part.
   app.add_option("--tls-cert", tls.cert,
                  "Serve HTTPS with this certificate (chain, PEM), and only to clients with a "
                  "certificate from --client-ca")
@@ -136,8 +136,13 @@ int Main(int argc, char** argv) {
   app.add_option("--tls-key", tls.key, "The --tls-cert's private key (PEM)")->type_name("FILE");
   app.add_option("--client-ca", tls.client_ca,
                  "The CA (PEM) that issues the officers' client certificates, and nobody "
-                 "else's: every certificate it issued is let in")
+                 "else's: every certificate it issued is let in, unless --crl-dir revokes it")
       ->type_name("FILE");
+  app.add_option("--crl-dir", tls.crl_dir,
+                 "The --client-ca's CRLs (PEM or DER, any file name, e.g. certs/gen-dev-pki.sh's "
+                 "DIR/crl); required with --tls-cert. Each must be signed by --client-ca and "
+                 "current; re-read when a file changes, and checked on every request")
+      ->type_name("DIR");
   app.add_option("--policy", policy, "The draft policy the page opens with")->type_name("FILE");
   app.add_option("--bundle", bundle, "The bundle in force, which Compare compares with")
       ->type_name("FILE");

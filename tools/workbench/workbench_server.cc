@@ -76,7 +76,7 @@ absl::StatusOr<std::pair<std::string, int>> ParseListen(const std::string& liste
     return absl::InvalidArgumentError(absl::StrCat(
         "--listen ", listen, " is not a loopback address: to serve other machines the "
         "workbench requires mutual TLS with officers' certificates (give --tls-cert, "
-        "--tls-key and --client-ca); or reach it through an SSH tunnel"));
+        "--tls-key, --client-ca and --crl-dir); or reach it through an SSH tunnel"));
   }
   return std::make_pair(hp.first, port);
 }
@@ -131,22 +131,37 @@ class WorkbenchServer::HttpServer : public httplib::Server {
   const std::string& token() const { return token_; }
 
  private:
-  // Before any body is read: the host, and for a POST everything of
+  // Before any body is read: over TLS the officer's certificate against
+  // the CRLs as they are now (a connection made before its certificate was
+  // revoked gets no further; answered, then closed, as every connection
+  // is after one request), then the host, and for a POST everything of
   // request_guard.h but the body.
   HandlerResponse PreRoute(const httplib::Request& req, httplib::Response& res) {
-    std::optional<Refusal> refusal;
-    if (req.method == "GET" || req.method == "HEAD") {
-      refusal = guard_->CheckHost(req.get_header_value("Host"));
-    } else if (req.method == "POST") {
-      refusal = guard_->CheckHead(HeadOf(req));
-      // Too long a body is httplib's to read and drop, then answer 413.
-      if (refusal && refusal->http_status == 413) refusal.reset();
-    } else {
-      refusal = Refusal{405, "only GET and POST"};
-    }
+    std::optional<Refusal> refusal = CheckOfficer(req);
+    if (!refusal) refusal = CheckHead(req);
     if (!refusal) return HandlerResponse::Unhandled;
     Refuse(res, *refusal);
     return HandlerResponse::Handled;
+  }
+
+  // Over TLS, 403 if the connection's certificate is revoked (or missing).
+  std::optional<Refusal> CheckOfficer(const httplib::Request& req) const {
+    if (tls_ == nullptr) return std::nullopt;
+    absl::Status s = tls_->CheckPeer(req.ssl);
+    if (s.ok()) return std::nullopt;
+    return Refusal{403, std::string(s.message())};
+  }
+
+  // The host; for a POST, everything of request_guard.h but the body.
+  std::optional<Refusal> CheckHead(const httplib::Request& req) const {
+    if (req.method == "GET" || req.method == "HEAD") {
+      return guard_->CheckHost(req.get_header_value("Host"));
+    }
+    if (req.method != "POST") return Refusal{405, "only GET and POST"};
+    std::optional<Refusal> refusal = guard_->CheckHead(HeadOf(req));
+    // Too long a body is httplib's to read and drop, then answer 413.
+    if (refusal && refusal->http_status == 413) return std::nullopt;
+    return refusal;
   }
 
   void Serve(const httplib::Request& req, httplib::Response& res) {
@@ -184,8 +199,9 @@ class WorkbenchServer::HttpServer : public httplib::Server {
       if (tls_ == nullptr) {
         process_request(stream, /*close_connection=*/true, closed, nullptr);
       } else if (std::unique_ptr<TlsStream> tls = tls_->Accept(stream)) {
-        process_request(*tls, /*close_connection=*/true, closed, nullptr);
-      }  // else no officer's certificate: closed unread
+        process_request(*tls, /*close_connection=*/true, closed,
+                        [&](httplib::Request& req) { req.ssl = tls->ssl(); });  // for PreRoute
+      }  // else no officer's certificate, or a revoked one: closed unread
     }
     shutdown(sock, SHUT_RDWR);
     close(sock);

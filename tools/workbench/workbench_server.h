@@ -3,6 +3,8 @@
 // address over HTTP, or on any address over mutual TLS with officers'
 // certificates (tls_stream.h), with the guards of request_guard.h on every request and each
 // analysis run in a child that is stopped at its deadline (bounded_run.h).
+// Over TLS, every request first checks its connection's certificate against
+// the officers' CA's CRLs as they are now: a revoked one is answered 403.
 // Every answer carries a Content-Security-Policy without 'unsafe-inline'
 // or 'unsafe-eval', X-Content-Type-Options: nosniff, and no-store.
 //
@@ -44,8 +46,8 @@ namespace gatehouse::workbench {
 struct WorkbenchOptions {
   // An IPv4 host:port (port 0 picks one): loopback unless `tls` is given.
   std::string listen = "127.0.0.1:8470";
-  // Mutual TLS with officers' client certificates (tls_stream.h); empty:
-  // plain HTTP, on loopback only.
+  // Mutual TLS with officers' client certificates, revoked by the CRLs of
+  // tls.crl_dir (tls_stream.h); empty: plain HTTP, on loopback only.
   TlsFiles tls;
   // What the page opens with: the draft, the officer's cases.
   std::string policy_text;
@@ -68,8 +70,9 @@ inline absl::StatusOr<std::pair<std::string, int>> ParseLoopbackListen(
 
 class WorkbenchServer {
  public:
-  // Binds and starts serving. InvalidArgument for a bad `listen` or TLS
-  // file, Unavailable if it cannot bind.
+  // Binds and starts serving. InvalidArgument for a bad `listen`, TLS file
+  // or CRL (or FailedPrecondition: none of the officers' CA; see
+  // TlsContext::Create), Unavailable if it cannot bind.
   static absl::StatusOr<std::unique_ptr<WorkbenchServer>> Start(WorkbenchOptions options,
                                                                 Api api, StaticFiles files);
   ~WorkbenchServer();

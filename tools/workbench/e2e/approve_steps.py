@@ -49,7 +49,9 @@ def make_officers(policyc, work):
 
 def download(s, downloads, work, name, start=None):
     """Clicks the page's download link (or calls start()); moves what it
-    saved to work/name and returns that path."""
+    saved to work/name and returns that path. A file counts once Chrome has
+    given it the page's name (one with name's extension: Chrome first writes
+    under a temporary name) and its size has held for two looks."""
     # Each download lands in an empty directory, whatever name Chrome picks.
     for old in os.listdir(downloads):
         os.remove(os.path.join(downloads, old))
@@ -57,14 +59,20 @@ def download(s, downloads, work, name, start=None):
         s.driver.find_element("id", "approve-download").click()
     else:
         start()
+    extension = os.path.splitext(name)[1]
     deadline = time.time() + DOWNLOAD_TIMEOUT
+    last = None
     while time.time() < deadline:
-        saved = [f for f in os.listdir(downloads) if not f.endswith(".crdownload")]
+        saved = [f for f in os.listdir(downloads) if f.endswith(extension)]
         if saved:
-            path = os.path.join(work, name)
-            os.rename(os.path.join(downloads, saved[0]), path)
-            return path
-        time.sleep(0.1)
+            path = os.path.join(downloads, saved[0])
+            size = os.path.getsize(path)
+            if size > 0 and last == (saved[0], size):
+                moved = os.path.join(work, name)
+                os.rename(path, moved)
+                return moved
+            last = (saved[0], size)
+        time.sleep(0.2)
     fail(name + " was not downloaded to " + downloads)
 
 

@@ -1,4 +1,4 @@
-#include "transport/revocation.h"
+#include "x509/revocation.h"
 
 #include <openssl/bn.h>
 #include <openssl/pem.h>

@@ -1,7 +1,9 @@
 // Certificate revocation from the CRLs in tls.crlDir, and the trust anchors
 // of tls.caFile, checked by the gateway itself (on every call to its
-// listeners, on every handshake of its calls to peers), and re-read when
-// the directory or the trust anchor changes.
+// listeners, on every handshake of its calls to peers) and by the policy
+// workbench (on every request of an officer over mutual TLS: --client-ca
+// and --crl-dir), and re-read when the directory or the trust anchor
+// changes.
 //
 // gRPC also hands the CRL directory to OpenSSL, but OpenSSL reads a CRL file
 // once and never again, so a CRL replaced while the gateway runs would not
@@ -17,8 +19,8 @@
 //   if (revocations->Revoked(peer_pem)) refuse;
 //
 // Thread-safe.
-#ifndef GATEHOUSE_TRANSPORT_REVOCATION_H_
-#define GATEHOUSE_TRANSPORT_REVOCATION_H_
+#ifndef GATEHOUSE_X509_REVOCATION_H_
+#define GATEHOUSE_X509_REVOCATION_H_
 
 #include <memory>
 #include <set>
@@ -113,4 +115,4 @@ class Revocations {
 
 }  // namespace gatehouse
 
-#endif  // GATEHOUSE_TRANSPORT_REVOCATION_H_
+#endif  // GATEHOUSE_X509_REVOCATION_H_
