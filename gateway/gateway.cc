@@ -39,6 +39,20 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const v1::GatewayConfig& c) {
   options.client_key = pg.client_key_file();
   options.root_cert = pg.root_cert_file();
   if (pg.read_connections() > 0) options.read_connections = pg.read_connections();
+  if (pg.delivery_lease_seconds() > 0) {
+    options.delivery_lease_ms = int64_t{pg.delivery_lease_seconds()} * 1000;
+  }
+  if (options.delivery_lease_ms <= c.retry().deliver_timeout_ms()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config: store.postgres.deliveryLeaseSeconds (", options.delivery_lease_ms / 1000,
+        " s) must exceed retry.deliverTimeoutMs (", c.retry().deliver_timeout_ms(), " ms)"));
+  }
+  options.lease_owner = pg.replica_id();
+  if (options.lease_owner.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    options.lease_owner = absl::StrCat(host, ":", c.data_dir());
+  }
   absl::StatusOr<std::unique_ptr<PostgresStore>> store = PostgresStore::Open(options);
   if (!store.ok()) {
     return absl::Status(store.status().code(),

@@ -3,8 +3,9 @@
 // test (tests/gateway/store/postgres_server.h): a record reaches it, is
 // held across a SIGKILL and fetched intact after; a sender on PostgreSQL
 // keeps a queued record across a SIGKILL and delivers it once the peer is
-// up; each log verifies. A DSN holding a password, or one that reaches no
-// server, stops the gateway at start with the reason.
+// up; each log verifies. A DSN holding a password, one that reaches no
+// server, or a delivery lease shorter than an attempt stops the gateway at
+// start with the reason.
 #include <filesystem>
 #include <string>
 
@@ -117,6 +118,11 @@ TEST_F(PostgresGatewayTest, ADsnWithAPasswordOrNoServerStopsTheGatewayWithTheRea
   log = cluster_.Log("council-a");
   EXPECT_THAT(log, HasSubstr("store.postgres"));
   EXPECT_THAT(log, HasSubstr("/nonexistent-gatehouse-socket-dir"));
+  // A claim on a record must outlast an attempt to deliver it.
+  EXPECT_FALSE(cluster_.Start(
+      "council-a", absl::StrCat(R"("store": {"postgres": {"dsn": ")", server_->Dsn(db_),
+                                R"(", "deliveryLeaseSeconds": 2}})")));
+  EXPECT_THAT(cluster_.Log("council-a"), HasSubstr("must exceed retry.deliverTimeoutMs"));
   // Nothing was created in the database by the refused starts.
   EXPECT_EQ(Query("SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'"), "0");
 }

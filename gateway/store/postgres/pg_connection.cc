@@ -148,9 +148,14 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const Connec
   PQsetNoticeProcessor(conn, IgnoreNotice, nullptr);
   std::unique_ptr<PgConnection> c(new PgConnection(conn));
   // Every commit is durable when it returns (the server's default, made
-  // sure of here, whatever the role or database says).
+  // sure of here, whatever the role or database says). A transaction left
+  // idle (its process frozen, or cut off from the server) is ended by the
+  // server after 15 s, so the locks it holds (a write group's commit order
+  // lock, postgres_store.cc) do not stop every other replica's writes; ours
+  // run their statements back to back.
   absl::Status st = c->Run(
-      "SET synchronous_commit = on; SET client_min_messages = warning; SET TimeZone = 'UTC'");
+      "SET synchronous_commit = on; SET client_min_messages = warning; SET TimeZone = 'UTC'; "
+      "SET idle_in_transaction_session_timeout = '15s'");
   if (!st.ok()) return st;
   return c;
 }

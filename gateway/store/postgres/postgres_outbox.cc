@@ -21,11 +21,23 @@ using postgres::PgResult;
 
 namespace {
 
+// An OutboxEntry's columns, in ReadOutboxRow's order.
 constexpr const char* kOutboxColumns =
-    "SELECT idempotency_key, record, state, attempts, next_attempt_ms, delivered_ms, "
-    "last_error, receipt, change_seq, acked_ms, fetched_ms FROM outbox ";
+    "idempotency_key, record, state, attempts, next_attempt_ms, delivered_ms, last_error, "
+    "receipt, change_seq, acked_ms, fetched_ms";
 // The next change number: grows with every change of state of any row.
+// Allocated only inside a write group, under the commit order lock
+// (postgres_store.cc), so numbers become visible in the order they grow.
 constexpr const char* kNextChange = "nextval('outbox_change_seq')";
+// Now by the database's clock, in Unix ms: the one clock of every store's
+// leases, whatever the replicas' clocks say.
+constexpr const char* kDbNowMs = "(extract(epoch FROM statement_timestamp()) * 1000)::bigint";
+
+// The outbox rows `condition` (WHERE, ORDER BY, LIMIT) selects, as
+// kOutboxColumns.
+std::string SelectOutbox(const char* condition) {
+  return absl::StrCat("SELECT ", kOutboxColumns, " FROM outbox ", condition);
+}
 
 int64_t StateNumber(v1::RecordState s) { return static_cast<int64_t>(s); }
 
@@ -73,14 +85,17 @@ absl::Status Change(PgConnection& c, const std::string& sql, const PgParams& par
 }
 
 // An attempt's outcome: applies `set` (an UPDATE's SET list, whose
-// parameters are `params`) to `record_id` if it is queued; a record in any
-// other state (or none) is left as it is, and that is not an error.
+// parameters are `params`) to `record_id` if it is queued, and ends its
+// delivery lease; a record in any other state (or none) is left as it is,
+// and that is not an error.
 absl::Status ChangeIfQueued(PgConnection& c, const std::string& set, PgParams params,
                             const std::string& record_id) {
   const int n = params.size();
   params.Text(record_id).Int(StateNumber(v1::RECORD_STATE_QUEUED));
+  // Settled: whichever store held the lease lets it go.
   return Change(c,
-                absl::StrCat("UPDATE outbox SET ", set, " WHERE record_id = $", n + 1,
+                absl::StrCat("UPDATE outbox SET ", set,
+                             ", lease_owner = NULL, lease_until_ms = 0 WHERE record_id = $", n + 1,
                              " AND state = $", n + 2),
                 params);
 }
@@ -127,11 +142,10 @@ PostgresStore::Write<std::pair<absl::StatusOr<OutboxEntry>, bool>> PostgresStore
     }
     ASSIGN_OR_RETURN(
         st->result,
-        ReadOneOutboxRow(
-            c, std::string(kOutboxColumns) + "WHERE sender_system = $1 AND idempotency_key = $2",
-            PgParams().Text(st->request.sender_system()).Text(st->key),
-            absl::InternalError("store: an idempotency key conflicted, then "
-                                "named no row")));
+        ReadOneOutboxRow(c, SelectOutbox("WHERE sender_system = $1 AND idempotency_key = $2"),
+                         PgParams().Text(st->request.sender_system()).Text(st->key),
+                         absl::InternalError("store: an idempotency key conflicted, then "
+                                             "named no row")));
     return absl::OkStatus();
   };
   w.result = [st, now_ms](absl::Status status) -> std::pair<absl::StatusOr<OutboxEntry>, bool> {
@@ -165,13 +179,32 @@ absl::StatusOr<OutboxEntry> PostgresStore::AddToOutbox(const v1::OutboxRecord& r
 }
 
 absl::StatusOr<std::vector<OutboxEntry>> PostgresStore::DueForDelivery(int64_t now_ms, int limit) {
+  // One statement, so the claim is atomic: the due rows no other store holds
+  // a lease on, locked (skipping rows another store is claiming or
+  // settling, never waiting for them), leased to this store (a lease of its
+  // own renewed once less than half is left), and returned as locked: the
+  // latest version of each row. Autocommitted on a pooled connection; run
+  // again if the connection is lost, a claim is the same the second time.
+  const std::string sql = absl::StrCat(
+      "WITH due AS (SELECT ", kOutboxColumns,
+      ", record_id, lease_owner AS held_by, lease_until_ms AS held_until FROM outbox "
+      "WHERE state = $1 AND next_attempt_ms <= $2 AND (lease_owner IS NULL OR "
+      "lease_owner = $4 OR lease_until_ms <= ",
+      kDbNowMs,
+      ") ORDER BY next_attempt_ms, change_seq LIMIT $3 FOR UPDATE SKIP LOCKED), "
+      "claim AS (UPDATE outbox o SET lease_owner = $4, lease_until_ms = ",
+      kDbNowMs,
+      " + $5 FROM due WHERE o.record_id = due.record_id AND (due.held_by IS DISTINCT FROM $4 "
+      "OR due.held_until < ",
+      kDbNowMs, " + $5 / 2)) SELECT * FROM due ORDER BY next_attempt_ms, change_seq");
   return readers_->Read([&](PgConnection& c) {
-    return ReadOutboxRows(
-        c,
-        std::string(kOutboxColumns) +
-            "WHERE state = $1 AND next_attempt_ms <= $2 "
-            "ORDER BY next_attempt_ms, change_seq LIMIT $3",
-        PgParams().Int(StateNumber(v1::RECORD_STATE_QUEUED)).Int(now_ms).Int(limit));
+    return ReadOutboxRows(c, sql,
+                          PgParams()
+                              .Int(StateNumber(v1::RECORD_STATE_QUEUED))
+                              .Int(now_ms)
+                              .Int(limit)
+                              .Text(lease_owner_)
+                              .Int(options_.delivery_lease_ms));
   });
 }
 
@@ -180,21 +213,19 @@ absl::StatusOr<std::vector<OutboxEntry>> PostgresStore::OutboxChanges(
   return readers_->Read([&](PgConnection& c) {
     return ReadOutboxRows(
         c,
-        std::string(kOutboxColumns) +
-            "WHERE sender_system = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3",
+        SelectOutbox("WHERE sender_system = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3"),
         PgParams().Text(sender_system).Int(after_seq).Int(limit));
   });
 }
 
 absl::StatusOr<std::vector<OutboxEntry>> PostgresStore::AwaitingAcknowledgement(int limit) {
   return readers_->Read([&](PgConnection& c) {
-    return ReadOutboxRows(c,
-                          std::string(kOutboxColumns) +
-                              "WHERE state IN ($1, $2) ORDER BY checked_ms, change_seq LIMIT $3",
-                          PgParams()
-                              .Int(StateNumber(v1::RECORD_STATE_DELIVERED))
-                              .Int(StateNumber(v1::RECORD_STATE_FETCHED))
-                              .Int(limit));
+    return ReadOutboxRows(
+        c, SelectOutbox("WHERE state IN ($1, $2) ORDER BY checked_ms, change_seq LIMIT $3"),
+        PgParams()
+            .Int(StateNumber(v1::RECORD_STATE_DELIVERED))
+            .Int(StateNumber(v1::RECORD_STATE_FETCHED))
+            .Int(limit));
   });
 }
 
@@ -230,9 +261,21 @@ absl::Status PostgresStore::MarkTaken(const std::string& record_id, int64_t fetc
 }
 
 absl::StatusOr<int64_t> PostgresStore::NextAttemptMs() {
+  // For this store, a row another store holds a lease on is next due when
+  // the lease ends (if later than its next attempt): so the others wait
+  // for the lease rather than ask again at once. The first by index
+  // outbox_due, the second by outbox_leased.
+  const std::string sql = absl::StrCat(
+      "SELECT LEAST((SELECT MIN(next_attempt_ms) FROM outbox WHERE state = $1 AND "
+      "(lease_owner IS NULL OR lease_owner = $2 OR lease_until_ms <= ",
+      kDbNowMs,
+      ")), (SELECT MIN(GREATEST(next_attempt_ms, lease_until_ms)) FROM outbox WHERE "
+      "state = $1 AND lease_owner <> $2 AND lease_until_ms > ",
+      kDbNowMs, "))");
   return readers_->Read([&](PgConnection& c) -> absl::StatusOr<int64_t> {
-    ASSIGN_OR_RETURN(PgResult r, c.Exec("SELECT MIN(next_attempt_ms) FROM outbox WHERE state = $1",
-                                        PgParams().Int(StateNumber(v1::RECORD_STATE_QUEUED))));
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        c.Exec(sql, PgParams().Int(StateNumber(v1::RECORD_STATE_QUEUED)).Text(lease_owner_)));
     return r.IsNull(0, 0) ? -1 : r.Int(0, 0);
   });
 }
@@ -287,16 +330,16 @@ absl::Status PostgresStore::MarkRejected(const std::string& record_id, const std
 absl::StatusOr<OutboxEntry> PostgresStore::FindByIdempotencyKey(const std::string& system,
                                                                 const std::string& key) {
   return readers_->Read([&](PgConnection& c) {
-    return ReadOneOutboxRow(
-        c, std::string(kOutboxColumns) + "WHERE sender_system = $1 AND idempotency_key = $2",
-        PgParams().Text(system).Text(key), absl::NotFoundError("no such idempotency key"));
+    return ReadOneOutboxRow(c, SelectOutbox("WHERE sender_system = $1 AND idempotency_key = $2"),
+                            PgParams().Text(system).Text(key),
+                            absl::NotFoundError("no such idempotency key"));
   });
 }
 
 absl::StatusOr<OutboxEntry> PostgresStore::GetOutbox(const std::string& record_id) {
   return readers_->Read([&](PgConnection& c) {
     return ReadOneOutboxRow(
-        c, std::string(kOutboxColumns) + "WHERE record_id = $1", PgParams().Text(record_id),
+        c, SelectOutbox("WHERE record_id = $1"), PgParams().Text(record_id),
         absl::NotFoundError(absl::StrCat("no record ", record_id, " in the outbox")));
   });
 }

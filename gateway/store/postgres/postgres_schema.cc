@@ -17,7 +17,15 @@ namespace {
 // with the same meaning column by column. Protobuf messages, receipts and
 // hashes are bytea; ids, systems and errors text. change_seq comes from a
 // sequence (SQLite takes MAX + 1 under its single writer); mailbox.seq is
-// an identity column.
+// an identity column. Both have the default cache of 1: each number is the
+// next in the whole database, not in a session's cached range, which the
+// commit order lock (postgres_store.cc) relies on.
+//
+// 2: delivery leases (postgres_outbox.cc): the store that last claimed a
+// queued row for delivery, and until when (the database's clock, in Unix
+// ms). Claims and settles find rows by record id and the outbox_due index;
+// outbox_leased, over the few rows under a lease, tells another store when
+// the earliest lease ends (NextAttemptMs).
 constexpr const char* kMigrations[] = {
     R"sql(
 CREATE SEQUENCE outbox_change_seq AS BIGINT;
@@ -71,6 +79,12 @@ CREATE TABLE peer_checkpoint (
   root  BYTEA NOT NULL,
   note  TEXT NOT NULL
 );
+)sql",
+    R"sql(
+ALTER TABLE outbox
+  ADD COLUMN lease_owner    TEXT,
+  ADD COLUMN lease_until_ms BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX outbox_leased ON outbox (lease_until_ms) WHERE lease_owner IS NOT NULL;
 )sql",
 };
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

@@ -16,8 +16,22 @@
 namespace gatehouse {
 
 using postgres::PgConnection;
+using postgres::PgParams;
+using postgres::PgResult;
 
 namespace {
+
+// The commit order lock: every write group takes it (transaction-scoped,
+// pg_advisory_xact_lock) before anything else, so groups of every store on
+// the database commit one at a time, each allocating its numbers (outbox
+// change_seq, mailbox seq) after the one before it committed. Numbers
+// therefore become visible in the order they grow: a reader that has seen
+// number n will never find a row below n committed later. (Commit makes a
+// transaction visible before it releases its locks.) Taken first, before
+// any row lock, so two groups never wait for each other the other way round.
+// Advisory locks are per database: another Gatehouse database on the server
+// has its own. Differs from postgres_schema.cc's migration lock.
+constexpr int64_t kCommitOrderLock = 0x6761746568736f32;  // "gatehso2"
 
 postgres::ConnectOptions ConnectOptionsOf(const PostgresStoreOptions& options) {
   return postgres::ConnectOptions{options.dsn, options.password_file, options.client_cert,
@@ -34,11 +48,20 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
     return absl::InvalidArgumentError(absl::StrCat("store: PostgreSQL read_connections is ",
                                                    options.read_connections, "; at least 1"));
   }
+  if (options.delivery_lease_ms < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("store: PostgreSQL delivery_lease_ms is ",
+                                                   options.delivery_lease_ms, "; at least 1"));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> writer, PgConnection::Connect(connect));
   RETURN_IF_ERROR(postgres::MigrateSchema(*writer));
+  std::string owner = options.lease_owner;
+  if (owner.empty()) {
+    ASSIGN_OR_RETURN(PgResult random, writer->Exec("SELECT gen_random_uuid()::text"));
+    owner = random.Bytes(0, 0);
+  }
   std::unique_ptr<PostgresStore> store(new PostgresStore(
       std::move(writer), std::make_unique<postgres::PgPool>(connect, options.read_connections),
-      options));
+      options, std::move(owner)));
   Committer::Options group;
   group.stopped = absl::UnavailableError("store: closing");
   store->committer_ = std::make_unique<Committer>(
@@ -49,8 +72,11 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
 
 PostgresStore::PostgresStore(std::unique_ptr<PgConnection> writer,
                              std::unique_ptr<postgres::PgPool> readers,
-                             const PostgresStoreOptions& options)
-    : options_(options), writer_(std::move(writer)), readers_(std::move(readers)) {}
+                             const PostgresStoreOptions& options, std::string lease_owner)
+    : options_(options),
+      lease_owner_(std::move(lease_owner)),
+      writer_(std::move(writer)),
+      readers_(std::move(readers)) {}
 
 PostgresStore::~PostgresStore() {
   if (committer_) committer_->Stop();  // commits what is queued
@@ -68,7 +94,12 @@ absl::Status PostgresStore::Begin() {
       ASSIGN_OR_RETURN(writer_, PgConnection::Connect(ConnectOptionsOf(options_)));
     }
     absl::Status st = writer_->Run("BEGIN");
-    // Lost before the group started: nothing was done, so try once more.
+    if (st.ok()) {
+      st = writer_->Exec("SELECT pg_advisory_xact_lock($1)", PgParams().Int(kCommitOrderLock))
+               .status();
+      if (!st.ok() && !writer_->broken()) writer_->Run("ROLLBACK").IgnoreError();
+    }
+    // Lost before the group wrote anything: nothing was done, so try once more.
     if (st.ok() || !writer_->broken() || attempt > 0) return st;
   }
 }

@@ -22,6 +22,22 @@
 // or a mailbox add retried with its record id, finds the first if it did
 // commit).
 //
+// Several stores (replicas of one gateway, in one process or many) may
+// share a database. Every write group first takes a transaction-level
+// advisory lock of the store's (kCommitOrderLock), so that groups commit
+// one at a time and the numbers they allocate (outbox change_seq, mailbox
+// seq) become visible in the order they were allocated: a reader following
+// either cursor never passes a number whose row commits later. A record id
+// or idempotency key used by two stores at once is decided by its unique
+// key: one row, the second add gets what AddToOutbox and AddToMailbox say
+// of one already held. DueForDelivery claims the rows it returns for
+// PostgresStoreOptions::delivery_lease_ms (FOR UPDATE SKIP LOCKED): until
+// the lease ends, or the row is settled (MarkDelivered, MarkAttemptFailed,
+// MarkRejected), no other store gets it, and NextAttemptMs tells the others
+// when the lease ends; the store holding it gets it again, so one store
+// alone behaves as the interface says. A store that dies holding leases
+// has its rows taken over once they end.
+//
 // The schema is created and migrated at Open (postgres_schema.h). One file
 // per interface: postgres_store.cc (open, close, the group commit),
 // postgres_outbox.cc (OutboxStore, IdempotencyStore), postgres_mailbox.cc,
@@ -73,13 +89,28 @@ struct PostgresStoreOptions {
   std::string root_cert;
   // Connections for reads, at most; writes have one more, the committer's.
   int read_connections = 4;
+  // How long DueForDelivery's claim on a row keeps it from other stores,
+  // by the database's clock. Longer than an attempt can take (the default
+  // retry.deliverTimeoutMs is 5 s, plus 1 s a MiB for a streamed record), so
+  // another store does not deliver a record again while its holder still
+  // is (harmless, the receiver de-duplicates, but wasted); short enough
+  // that a dead store's records move on soon. The holder renews the lease
+  // when less than half is left, each time DueForDelivery returns the row.
+  int64_t delivery_lease_ms = 30000;
+  // Whose the claims are: a name for this replica, the same across its
+  // restarts (so that a replica killed mid-delivery takes its own claims
+  // back at once) and different from every other replica's (two with one
+  // name would both deliver a record; the receiver de-duplicates). Empty:
+  // a random one for each Open.
+  std::string lease_owner;
 };
 
 class PostgresStore final : public Store {
  public:
   // Connects, and creates or migrates the schema (each migration one
   // transaction). Errors, each changing nothing: InvalidArgument if the
-  // DSN does not parse or holds a password, or read_connections < 1;
+  // DSN does not parse or holds a password, read_connections < 1 or
+  // delivery_lease_ms < 1;
   // Unavailable, with libpq's message, if the server cannot be reached or
   // refuses us; FailedPrecondition if the database holds a schema newer than
   // this gateway knows, or tables that are not a Gatehouse store's.
@@ -163,7 +194,8 @@ class PostgresStore final : public Store {
   };
 
   PostgresStore(std::unique_ptr<postgres::PgConnection> writer,
-                std::unique_ptr<postgres::PgPool> readers, const PostgresStoreOptions& options);
+                std::unique_ptr<postgres::PgPool> readers, const PostgresStoreOptions& options,
+                std::string lease_owner);
 
   // Queues `apply` and waits until it is committed (or failed). On the
   // committer thread (a `done` of an earlier write that writes again),
@@ -198,13 +230,17 @@ class PostgresStore final : public Store {
   // Commits `batch` as one transaction; one result per write. On the
   // committer thread only.
   std::vector<absl::Status> CommitGroup(std::vector<Apply>& batch);
-  // Opens the group's transaction, replacing a lost writer connection.
+  // Opens the group's transaction, replacing a lost writer connection, and
+  // takes the commit order lock (postgres_store.cc).
   absl::Status Begin();
   // Applies each write of `batch` into `results`; the group's error if the
   // whole transaction is lost.
   absl::Status ApplyEach(std::vector<Apply>& batch, std::vector<absl::Status>* results);
 
   const PostgresStoreOptions options_;
+  // This store's name on the rows it claims for delivery: random, made at
+  // Open, so no other store (or this one reopened) shares it.
+  const std::string lease_owner_;
   // Used only by the committer thread (and Open); replaced when lost.
   std::unique_ptr<postgres::PgConnection> writer_;
   std::unique_ptr<postgres::PgPool> readers_;

@@ -21,50 +21,23 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/store/postgres/postgres_schema.h"
 #include "gtest/gtest.h"
-#include "tests/gateway/store/postgres_server.h"
-#include "tests/gateway/store/store_test_records.h"
+#include "tests/gateway/store/postgres_test_database.h"
 
 namespace gatehouse {
 namespace {
 
-using testing::PostgresServer;
-
-class PostgresStoreTest : public ::testing::Test, public StoreTestRecords {
+class PostgresStoreTest : public PostgresDatabaseTest {
  protected:
-  void SetUp() override {
-    absl::StatusOr<PostgresServer*> server = PostgresServer::Shared();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *server;
-    absl::StatusOr<std::string> db = server_->CreateDatabase();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *db;
-  }
   void TearDown() override {
     store_.reset();
-    if (!db_.empty()) {
-      EXPECT_TRUE(server_->DropDatabase(db_).ok());
-    }
-  }
-  PostgresStoreOptions Options() const {
-    PostgresStoreOptions options;
-    options.dsn = server_->Dsn(db_);
-    return options;
+    PostgresDatabaseTest::TearDown();
   }
   void Reopen() {
     store_.reset();
-    absl::StatusOr<std::unique_ptr<PostgresStore>> s = PostgresStore::Open(Options());
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = std::move(*s);
-  }
-  // `sql`'s first value in the test's database, as text; the error's text
-  // if it fails.
-  std::string Sql(const std::string& sql) {
-    absl::StatusOr<std::string> v = server_->Query(db_, sql);
-    return v.ok() ? *v : "error: " + v.status().ToString();
+    store_ = OpenStore(Options());
+    ASSERT_NE(store_, nullptr);
   }
 
-  PostgresServer* server_ = nullptr;
-  std::string db_;
   std::unique_ptr<PostgresStore> store_;
 };
 
@@ -83,6 +56,29 @@ TEST_F(PostgresStoreTest, AnEmptyDatabaseIsMigratedToTheLatestVersionAndStaysThe
   Reopen();
   EXPECT_EQ(Sql("SELECT COUNT(*) FROM schema_version"), latest);
   EXPECT_TRUE(store_->GetOutbox("a").ok());
+}
+
+// Version 2 added the delivery leases: a database an older gateway left at
+// version 1 gets them, and keeps its rows.
+TEST_F(PostgresStoreTest, ADatabaseAtVersionOneGetsTheLeaseColumnsAndKeepsItsRows) {
+  Reopen();
+  bool inserted = false;
+  ASSERT_TRUE(store_->AddToOutbox(Request("a"), "k", 1, &inserted).ok());
+  store_.reset();
+  // Back to version 1, as the older gateway left it.
+  ASSERT_EQ(Sql("DROP INDEX outbox_leased; ALTER TABLE outbox DROP COLUMN lease_owner, "
+                "DROP COLUMN lease_until_ms; DELETE FROM schema_version WHERE version = 2"),
+            "");
+  ASSERT_EQ(Sql("SELECT MAX(version) FROM schema_version"), "1");
+  Reopen();
+  EXPECT_EQ(Sql("SELECT MAX(version) FROM schema_version"),
+            std::to_string(postgres::LatestSchemaVersion()));
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM outbox WHERE lease_owner IS NULL AND lease_until_ms = 0"),
+            "1");
+  absl::StatusOr<std::vector<OutboxEntry>> due = store_->DueForDelivery(1, 10);
+  ASSERT_TRUE(due.ok()) << due.status();
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].idempotency_key, "k");
 }
 
 TEST_F(PostgresStoreTest, ADatabaseOfANewerSchemaIsRefusedAndLeftAsItWas) {
@@ -148,6 +144,9 @@ TEST_F(PostgresStoreTest, ADsnThatDoesNotParseIsInvalidArgument) {
   EXPECT_EQ(PostgresStore::Open(options).status().code(), absl::StatusCode::kInvalidArgument);
   options = Options();
   options.read_connections = 0;
+  EXPECT_EQ(PostgresStore::Open(options).status().code(), absl::StatusCode::kInvalidArgument);
+  options = Options();
+  options.delivery_lease_ms = 0;
   EXPECT_EQ(PostgresStore::Open(options).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
