@@ -3,11 +3,18 @@
 // test (tests/gateway/store/postgres_server.h): a record reaches it, is
 // held across a SIGKILL and fetched intact after; a sender on PostgreSQL
 // keeps a queued record across a SIGKILL and delivers it once the peer is
-// up; each log verifies. A DSN holding a password, one that reaches no
+// up; each log verifies. PostgreSQL stopped as by a power cut under load:
+// calls answer UNAVAILABLE meanwhile, and once it is back every record a
+// Submit accepted is delivered exactly once, the gateways reconnecting by
+// themselves. A DSN holding a password, one that reaches no
 // server, or a delivery lease shorter than an attempt stops the gateway at
 // start with the reason.
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <set>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -105,6 +112,68 @@ TEST_F(PostgresGatewayTest, ASenderOnPostgresKeepsAQueuedRecordAcrossASigkill) {
   cluster_.Stop("nhs-trust-a");
   auto report = cluster_.VerifyAuditLog("nhs-trust-a");
   EXPECT_TRUE(report.ok()) << report.status();
+}
+
+TEST_F(PostgresGatewayTest, PostgresCrashedUnderLoadLosesNothingAcceptedAndIsRejoined) {
+  auto second = server_->CreateDatabase();
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a", StoreJson(server_->Dsn(*second))));
+  ASSERT_TRUE(cluster_.Start("council-a", StoreJson(server_->Dsn(db_))));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  std::atomic<bool> stop{false};
+  std::set<std::string> accepted;
+  std::atomic<int> unavailable{0}, other{0};
+  std::thread load([&] {
+    for (int i = 0; !stop; ++i) {
+      v1::SubmitResponse resp;
+      grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr,
+                            SampleSubmit(absl::StrCat("{\"n\":", i, "}")), &resp);
+      if (s.ok()) {
+        accepted.insert(resp.receipt().record_id());
+      } else if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+        ++unavailable;
+      } else {
+        ++other;
+        ADD_FAILURE() << "Submit: " << s.error_code() << " " << s.error_message();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ASSERT_TRUE(server_->Stop(/*crash=*/true).ok());
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  // While the database is down, a fetch is refused as unavailable.
+  auto care = cluster_.Client("council-a", "council-a/care");
+  v1::FetchRequest fetch;
+  v1::FetchResponse fetched;
+  EXPECT_EQ(Call(&v1::Exchange::Stub::Fetch, *care, fetch, &fetched).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  ASSERT_TRUE(server_->Restart().ok());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  stop = true;
+  load.join();
+  EXPECT_GT(unavailable.load(), 0) << "no Submit met the outage";
+  EXPECT_EQ(other.load(), 0);
+  ASSERT_GT(accepted.size(), 20u);
+  // Every accepted record reaches council-a once, and nothing else does.
+  EXPECT_TRUE(Eventually(
+      [&] { return Query("SELECT COUNT(*) FROM mailbox") == std::to_string(accepted.size()); },
+      60))
+      << Query("SELECT COUNT(*) FROM mailbox") << " in the mailbox, " << accepted.size()
+      << " accepted";
+  size_t found = 0;
+  for (const std::string& id : accepted) {
+    found += Query("SELECT COUNT(*) FROM mailbox WHERE record_id = '" + id + "'") == "1";
+  }
+  EXPECT_EQ(found, accepted.size());
+  EXPECT_TRUE(Eventually([&] { return FetchAll(*care).records_size() > 0; }));
+  // Both logs verify: what was audited while the database was down (a
+  // refused call) is in them, and nothing is torn.
+  for (const std::string org : {"nhs-trust-a", "council-a"}) {
+    EXPECT_EQ(cluster_.Stop(org), 0) << org;
+    auto report = cluster_.VerifyAuditLog(org);
+    EXPECT_TRUE(report.ok()) << org << ": " << report.status();
+  }
 }
 
 TEST_F(PostgresGatewayTest, ADsnWithAPasswordOrNoServerStopsTheGatewayWithTheReason) {

@@ -146,20 +146,26 @@ absl::Status PostgresServer::Launch() {
       absl::StrCat("PostgreSQL did not accept connections within 60 s; its log:\n", LogTail()));
 }
 
-PostgresServer::~PostgresServer() {
-  if (pid_ > 0) {
-    kill(pid_, SIGINT);  // a fast shutdown: ends sessions, checkpoints, exits
-    int status = 0;
-    bool ended = false;
-    for (int i = 0; i < 300 && !ended; ++i) {
-      ended = waitpid(pid_, &status, WNOHANG) == pid_;
-      if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (!ended) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-    }
+absl::Status PostgresServer::Stop(bool crash) {
+  if (pid_ <= 0) return absl::FailedPreconditionError("PostgreSQL is not running");
+  kill(pid_, crash ? SIGQUIT : SIGINT);
+  int status = 0;
+  bool ended = false;
+  for (int i = 0; i < 300 && !ended; ++i) {
+    ended = waitpid(pid_, &status, WNOHANG) == pid_;
+    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  if (!ended) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
+  pid_ = -1;
+  return ended ? absl::OkStatus()
+               : absl::DeadlineExceededError("PostgreSQL did not stop within 30 s; killed");
+}
+
+PostgresServer::~PostgresServer() {
+  if (pid_ > 0) Stop().IgnoreError();
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
 }

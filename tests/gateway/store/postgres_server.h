@@ -48,6 +48,14 @@ class PostgresServer {
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
 
+  // Stops the server and waits for it to exit; its data and socket folder
+  // stay. A fast shutdown (SIGINT: sessions ended, a checkpoint) or, with
+  // `crash`, an immediate one (SIGQUIT: no checkpoint, recovery from the
+  // WAL at the next start, as after a power cut).
+  absl::Status Stop(bool crash = false);
+  // Starts it again on the same data and socket, after Stop.
+  absl::Status Restart() { return Launch(); }
+
   // A libpq conninfo for database `db`, as the server's superuser.
   std::string Dsn(const std::string& db) const;
   // A new, empty database of a name no other call returns.
