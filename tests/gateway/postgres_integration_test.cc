@@ -176,6 +176,31 @@ TEST_F(PostgresGatewayTest, PostgresCrashedUnderLoadLosesNothingAcceptedAndIsRej
   }
 }
 
+// A database a newer gateway has migrated stops an older one at start,
+// naming the versions and changing nothing; one at an older version is
+// migrated and keeps its rows.
+TEST_F(PostgresGatewayTest, ADatabaseOfANewerGatewayStopsTheStartAndAnOlderIsMigrated) {
+  ASSERT_TRUE(cluster_.Start("council-a", StoreJson(server_->Dsn(db_))));
+  ASSERT_EQ(cluster_.Stop("council-a"), 0);
+  const std::string latest = Query("SELECT MAX(version) FROM schema_version");
+  const std::string newer = std::to_string(std::stoi(latest) + 1);
+  Query("INSERT INTO schema_version (version) VALUES (" + newer + ")");
+  EXPECT_FALSE(cluster_.Start("council-a", StoreJson(server_->Dsn(db_))));
+  EXPECT_THAT(cluster_.Log("council-a"), HasSubstr("schema version " + newer));
+  EXPECT_EQ(Query("SELECT MAX(version) FROM schema_version"), newer);  // left as it was
+
+  // Back to version 1, before delivery leases (as an older gateway left it).
+  Query("DELETE FROM schema_version WHERE version >= 2");
+  Query("ALTER TABLE outbox DROP COLUMN lease_owner, DROP COLUMN lease_until_ms");
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start("council-a", StoreJson(server_->Dsn(db_))));
+  EXPECT_EQ(Query("SELECT MAX(version) FROM schema_version"), latest);
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse resp;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp).ok());
+  EXPECT_EQ(resp.receipt().state(), v1::RECORD_STATE_DELIVERED);
+}
+
 TEST_F(PostgresGatewayTest, ADsnWithAPasswordOrNoServerStopsTheGatewayWithTheReason) {
   EXPECT_FALSE(cluster_.Start("council-a", StoreJson(server_->Dsn(db_) + " password=hunter22")));
   std::string log = cluster_.Log("council-a");
