@@ -16,8 +16,7 @@
 #include "gateway/config.h"
 #include "gateway/floor_file.h"
 #include "gateway/startup_checks.h"
-#include "gateway/store/postgres/postgres_store.h"
-#include "gateway/store/sqlite_store.h"
+#include "gateway/open_store.h"
 #include "gateway/stream_spool.h"
 #include "transport/tls.h"
 
@@ -26,40 +25,6 @@ namespace {
 
 // Room for the labels and framing around the largest payload.
 constexpr int64_t kMessageOverhead = 64 << 10;
-
-// The store the config names: PostgreSQL (store.postgres), or SQLite in
-// the data directory.
-absl::StatusOr<std::unique_ptr<Store>> OpenStore(const v1::GatewayConfig& c) {
-  if (!c.store().has_postgres()) return SqliteStore::Open(c.data_dir() + "/gatehouse.db");
-  const v1::PostgresStoreConfig& pg = c.store().postgres();
-  PostgresStoreOptions options;
-  options.dsn = pg.dsn();
-  options.password_file = pg.password_file();
-  options.client_cert = pg.client_cert_file();
-  options.client_key = pg.client_key_file();
-  options.root_cert = pg.root_cert_file();
-  if (pg.read_connections() > 0) options.read_connections = pg.read_connections();
-  if (pg.delivery_lease_seconds() > 0) {
-    options.delivery_lease_ms = int64_t{pg.delivery_lease_seconds()} * 1000;
-  }
-  if (options.delivery_lease_ms <= c.retry().deliver_timeout_ms()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "config: store.postgres.deliveryLeaseSeconds (", options.delivery_lease_ms / 1000,
-        " s) must exceed retry.deliverTimeoutMs (", c.retry().deliver_timeout_ms(), " ms)"));
-  }
-  options.lease_owner = pg.replica_id();
-  if (options.lease_owner.empty()) {
-    char host[256] = {};
-    gethostname(host, sizeof(host) - 1);
-    options.lease_owner = absl::StrCat(host, ":", c.data_dir());
-  }
-  absl::StatusOr<std::unique_ptr<PostgresStore>> store = PostgresStore::Open(options);
-  if (!store.ok()) {
-    return absl::Status(store.status().code(),
-                        absl::StrCat("store.postgres: ", store.status().message()));
-  }
-  return std::unique_ptr<Store>(*std::move(store));
-}
 
 }  // namespace
 

@@ -1,0 +1,43 @@
+#include "gateway/open_store.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/store/postgres/postgres_store.h"
+#include "gateway/store/sqlite_store.h"
+
+namespace gatehouse {
+
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(const v1::GatewayConfig& c) {
+  if (!c.store().has_postgres()) return SqliteStore::Open(c.data_dir() + "/gatehouse.db");
+  const v1::PostgresStoreConfig& pg = c.store().postgres();
+  PostgresStoreOptions options;
+  options.dsn = pg.dsn();
+  options.password_file = pg.password_file();
+  options.client_cert = pg.client_cert_file();
+  options.client_key = pg.client_key_file();
+  options.root_cert = pg.root_cert_file();
+  if (pg.read_connections() > 0) options.read_connections = pg.read_connections();
+  if (pg.delivery_lease_seconds() > 0) {
+    options.delivery_lease_ms = int64_t{pg.delivery_lease_seconds()} * 1000;
+  }
+  if (options.delivery_lease_ms <= c.retry().deliver_timeout_ms()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config: store.postgres.deliveryLeaseSeconds (", options.delivery_lease_ms / 1000,
+        " s) must exceed retry.deliverTimeoutMs (", c.retry().deliver_timeout_ms(), " ms)"));
+  }
+  options.lease_owner = pg.replica_id();
+  if (options.lease_owner.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    options.lease_owner = absl::StrCat(host, ":", c.data_dir());
+  }
+  absl::StatusOr<std::unique_ptr<PostgresStore>> store = PostgresStore::Open(options);
+  if (!store.ok()) {
+    return absl::Status(store.status().code(),
+                        absl::StrCat("store.postgres: ", store.status().message()));
+  }
+  return std::unique_ptr<Store>(*std::move(store));
+}
+
+}  // namespace gatehouse
