@@ -209,6 +209,23 @@ bool PgConnection::LostWhileIdle() {
   return PQconsumeInput(conn_) == 0 || broken();
 }
 
+int PgConnection::Socket() const { return PQsocket(conn_); }
+
+int PgConnection::BackendPid() const { return PQbackendPID(conn_); }
+
+absl::StatusOr<std::vector<int>> PgConnection::TakeNotifications() {
+  if (PQconsumeInput(conn_) == 0 || broken()) {
+    return absl::UnavailableError(absl::StrCat("store: the connection to PostgreSQL was lost: ",
+                                               Trimmed(PQerrorMessage(conn_))));
+  }
+  std::vector<int> senders;
+  while (PGnotify* n = PQnotifies(conn_)) {
+    senders.push_back(n->be_pid);
+    PQfreemem(n);
+  }
+  return senders;
+}
+
 absl::Status PgConnection::Error(const PGresult* r, const char* what) const {
   const std::string msg =
       Trimmed(r != nullptr && PQresultErrorMessage(r)[0] != '\0' ? PQresultErrorMessage(r)

@@ -125,6 +125,16 @@ class PgConnection {
   // after pg_terminate_backend): reads what arrived, without waiting.
   bool LostWhileIdle();
 
+  // For a LISTENing connection (pg_listener.h): the socket to poll() for
+  // input, and this session's backend process id (what a notification's
+  // sender is known by).
+  int Socket() const;
+  int BackendPid() const;
+  // Reads what arrived, without waiting, and returns the backend pid of
+  // each notification received, oldest first (none: empty). Unavailable,
+  // and broken(), if the connection is lost.
+  absl::StatusOr<std::vector<int>> TakeNotifications();
+
  private:
   explicit PgConnection(PGconn* conn) : conn_(conn) {}
   // Maps a failed call's result (null: no result at all) to a status.

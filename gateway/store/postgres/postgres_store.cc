@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "gateway/store/postgres/pg_connection.h"
+#include "gateway/store/postgres/pg_listener.h"
 #include "gateway/store/postgres/pg_pool.h"
 #include "gateway/store/postgres/postgres_schema.h"
 
@@ -32,6 +33,12 @@ namespace {
 // Advisory locks are per database: another Gatehouse database on the server
 // has its own. Differs from postgres_schema.cc's migration lock.
 constexpr int64_t kCommitOrderLock = 0x6761746568736f32;  // "gatehso2"
+
+// The channel every write group NOTIFYs before it commits, and every
+// store's listener LISTENs on (pg_listener.h): PostgreSQL delivers a
+// notification only on commit, to sessions of the same database, so
+// another Gatehouse database on the server has its own.
+constexpr char kChangesChannel[] = "gatehouse_changes";
 
 postgres::ConnectOptions ConnectOptionsOf(const PostgresStoreOptions& options) {
   return postgres::ConnectOptions{options.dsn, options.password_file, options.client_cert,
@@ -62,11 +69,21 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
   std::unique_ptr<PostgresStore> store(new PostgresStore(
       std::move(writer), std::make_unique<postgres::PgPool>(connect, options.read_connections),
       options, std::move(owner)));
+  store->writer_pid_ = store->writer_->BackendPid();
   Committer::Options group;
   group.stopped = absl::UnavailableError("store: closing");
   store->committer_ = std::make_unique<Committer>(
       [s = store.get()](std::vector<Apply>& batch) { return s->CommitGroup(batch); },
       std::move(group));
+  // Made only once someone follows changes() (a Watch): a store nobody
+  // watches through keeps read_connections + 1 connections.
+  postgres::PgListener::Options listen;
+  listen.connect = connect;
+  listen.channel = kChangesChannel;
+  listen.wanted = [s = store.get()] { return s->changes_.listeners() > 0; };
+  listen.own = [s = store.get()](int pid) { return pid == s->writer_pid_.load(); };
+  listen.on_change = [s = store.get()] { s->changes_.Notify(); };
+  store->listener_ = std::make_unique<postgres::PgListener>(std::move(listen));
   return store;
 }
 
@@ -79,6 +96,7 @@ PostgresStore::PostgresStore(std::unique_ptr<PgConnection> writer,
       readers_(std::move(readers)) {}
 
 PostgresStore::~PostgresStore() {
+  listener_.reset();                   // stops its thread within about 100 ms
   if (committer_) committer_->Stop();  // commits what is queued
 }
 
@@ -92,6 +110,7 @@ absl::Status PostgresStore::Begin() {
     if (writer_ == nullptr || writer_->LostWhileIdle()) {
       writer_.reset();
       ASSIGN_OR_RETURN(writer_, PgConnection::Connect(ConnectOptionsOf(options_)));
+      writer_pid_ = writer_->BackendPid();
     }
     absl::Status st = writer_->Run("BEGIN");
     if (st.ok()) {
@@ -110,6 +129,9 @@ std::vector<absl::Status> PostgresStore::CommitGroup(std::vector<Apply>& batch) 
   absl::Status txn = Begin();
   if (txn.ok()) {
     txn = ApplyEach(batch, &results);
+    // One notification a group, sent by the server only if it commits: the
+    // other stores' listeners wake their followers (ours are told below).
+    if (txn.ok()) txn = writer_->Run(absl::StrCat("NOTIFY ", kChangesChannel));
     if (txn.ok()) {
       txn = writer_->Run("COMMIT");
       if (!txn.ok() && writer_->broken()) {

@@ -38,6 +38,13 @@
 // alone behaves as the interface says. A store that dies holding leases
 // has its rows taken over once they end.
 //
+// Each committed write group also NOTIFYs a channel of the database's
+// (gatehouse_changes), in its transaction, so the server delivers it only
+// on commit. Once changes() has a listener (a Watch), the store LISTENs on
+// it with a connection of its own (pg_listener.h) and notifies changes()
+// for every other store's commit, and once after each (re)LISTEN: a Watch
+// through one replica sees what another stored.
+//
 // The schema is created and migrated at Open (postgres_schema.h). One file
 // per interface: postgres_store.cc (open, close, the group commit),
 // postgres_outbox.cc (OutboxStore, IdempotencyStore), postgres_mailbox.cc,
@@ -53,6 +60,7 @@
 #ifndef GATEHOUSE_GATEWAY_STORE_POSTGRES_POSTGRES_STORE_H_
 #define GATEHOUSE_GATEWAY_STORE_POSTGRES_POSTGRES_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -70,6 +78,7 @@ namespace gatehouse {
 
 namespace postgres {
 class PgConnection;
+class PgListener;
 class PgPool;
 }  // namespace postgres
 
@@ -87,7 +96,9 @@ struct PostgresStoreOptions {
   std::string client_cert;
   std::string client_key;
   std::string root_cert;
-  // Connections for reads, at most; writes have one more, the committer's.
+  // Connections for reads, at most; writes have one more, the committer's,
+  // and following other stores' commits (changes()) one more, the
+  // listener's, made when changes() first has a listener.
   int read_connections = 4;
   // How long DueForDelivery's claim on a row keeps it from other stores,
   // by the database's clock. Longer than an attempt can take (the default
@@ -178,7 +189,8 @@ class PostgresStore final : public Store {
   // failed).
   StoreStats Stats() const override;
 
-  // Store.
+  // Store: notified after each group this store commits, and (once it has
+  // a listener) when another store on the database commits one.
   ChangeSignal* changes() override { return &changes_; }
 
  private:
@@ -243,14 +255,20 @@ class PostgresStore final : public Store {
   const std::string lease_owner_;
   // Used only by the committer thread (and Open); replaced when lost.
   std::unique_ptr<postgres::PgConnection> writer_;
+  // writer_'s backend pid: the listener skips its notifications (this
+  // store's followers are told by the committer).
+  std::atomic<int> writer_pid_{0};
   std::unique_ptr<postgres::PgPool> readers_;
 
-  ChangeSignal changes_;  // notified after every committed group
+  ChangeSignal changes_;  // notified after every committed group, ours or another store's
   mutable std::mutex stats_mu_;
   StoreStats stats_ ABSL_GUARDED_BY(stats_mu_);
   // Group commit of every write; its stop drains what is queued. Made last
   // in Open: its thread uses all of the above.
   std::unique_ptr<Committer> committer_;
+  // LISTENs for other stores' commits and notifies changes_ (pg_listener.h).
+  // Made after the committer; stopped first.
+  std::unique_ptr<postgres::PgListener> listener_;
 };
 
 }  // namespace gatehouse
