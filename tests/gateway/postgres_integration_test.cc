@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/gateway/fault_proxy.h"
 #include "tests/gateway/gateway_harness.h"
 #include "tests/gateway/store/postgres_server.h"
 
@@ -174,6 +175,48 @@ TEST_F(PostgresGatewayTest, PostgresCrashedUnderLoadLosesNothingAcceptedAndIsRej
     auto report = cluster_.VerifyAuditLog(org);
     EXPECT_TRUE(report.ok()) << org << ": " << report.status();
   }
+}
+
+// A gateway cut off from its database (the fault proxy in between resets
+// every connection and refuses new ones) answers UNAVAILABLE, stays up,
+// and once the way is open again reconnects by itself: every record its
+// peer accepted meanwhile arrives, once.
+TEST_F(PostgresGatewayTest, AGatewayCutOffFromItsDatabaseRecoversAndLosesNothing) {
+  auto tcp_server = testing::PostgresServer::Start(/*tcp=*/true);
+  ASSERT_TRUE(tcp_server.ok()) << tcp_server.status();
+  auto db = (*tcp_server)->CreateDatabase();
+  ASSERT_TRUE(db.ok()) << db.status();
+  std::unique_ptr<FaultProxy> proxy = FaultProxy::Start((*tcp_server)->tcp_port());
+  ASSERT_NE(proxy, nullptr);
+  const std::string dsn =
+      absl::StrCat("host=127.0.0.1 port=", proxy->port(), " user=postgres dbname=", *db);
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  ASSERT_TRUE(cluster_.Start("council-a", StoreJson(dsn)));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  auto care = cluster_.Client("council-a", "council-a/care");
+  std::set<std::string> accepted;
+  auto submit = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      v1::SubmitResponse resp;
+      grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp);
+      ASSERT_TRUE(s.ok()) << s.error_message();  // the sender's own store is fine
+      accepted.insert(resp.receipt().record_id());
+    }
+  };
+  submit(3);
+  proxy->Refuse();  // resets what is open, refuses what comes
+  submit(5);        // queued at the sender: council-a cannot store them
+  v1::FetchRequest fetch;
+  v1::FetchResponse fetched;
+  EXPECT_EQ(Call(&v1::Exchange::Stub::Fetch, *care, fetch, &fetched).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  proxy->Pass();
+  EXPECT_TRUE(Eventually([&] { return FetchAll(*care).records_size() == 8; }, 60));
+  auto count = (*tcp_server)->Query(*db, "SELECT COUNT(*) FROM mailbox");
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(*count, "8");
+  const v1::FetchResponse all = FetchAll(*care);
+  for (const v1::Record& r : all.records()) EXPECT_EQ(accepted.count(r.record_id()), 1u);
 }
 
 // A database a newer gateway has migrated stops an older one at start,

@@ -4,10 +4,13 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,7 +31,24 @@ namespace gatehouse::testing {
 namespace {
 
 constexpr const char* kBinDir = "/usr/lib/postgresql/15/bin";
-constexpr const char* kPort = "5432";  // names the socket file; no TCP is opened
+constexpr int kSocketPort = 5432;  // names the socket file when there is no TCP port
+
+// A loopback TCP port free a moment ago (the server binds it next).
+int FreeLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int port = -1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
 
 // Forks a child that becomes uid/gid (if not already), enters `dir`,
 // appends its output to `log`, and execs `argv`. With `parent_death_signal`,
@@ -76,7 +96,7 @@ std::string Ident(const std::string& name) { return "\"" + name + "\""; }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(bool tcp) {
   const std::string initdb = absl::StrCat(kBinDir, "/initdb");
   if (access(initdb.c_str(), X_OK) != 0 ||
       access(absl::StrCat(kBinDir, "/postgres").c_str(), X_OK) != 0) {
@@ -101,7 +121,9 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
   if (mkdtemp(tmpl.data()) == nullptr) {
     return absl::UnavailableError(absl::StrCat("cannot make a scratch folder ", tmpl));
   }
-  std::unique_ptr<PostgresServer> server(new PostgresServer(tmpl, uid, gid));
+  const int port = tcp ? FreeLoopbackPort() : kSocketPort;
+  if (port < 0) return absl::UnavailableError("no free loopback port for PostgreSQL");
+  std::unique_ptr<PostgresServer> server(new PostgresServer(tmpl, uid, gid, port, tcp));
   if (chown(tmpl.c_str(), uid, gid) != 0) {
     return absl::UnavailableError(absl::StrCat("cannot give ", tmpl, " to the postgres user"));
   }
@@ -125,8 +147,9 @@ absl::StatusOr<PostgresServer*> PostgresServer::Shared() {
 }
 
 absl::Status PostgresServer::Launch() {
-  pid_ = Spawn({absl::StrCat(kBinDir, "/postgres"), "-D", dir_ + "/data", "-k", dir_, "-p", kPort,
-                "-c", "listen_addresses=", "-c", "fsync=on", "-c", "synchronous_commit=on", "-c",
+  pid_ = Spawn({absl::StrCat(kBinDir, "/postgres"), "-D", dir_ + "/data", "-k", dir_, "-p",
+                std::to_string(port_), "-c",
+                tcp_ ? "listen_addresses=127.0.0.1" : "listen_addresses=", "-c", "fsync=on", "-c", "synchronous_commit=on", "-c",
                 "full_page_writes=on", "-c", "unix_socket_permissions=0700"},
                dir_, dir_ + "/server.log", uid_, gid_, SIGQUIT);
   if (pid_ < 0) return absl::UnavailableError("cannot fork to start PostgreSQL");
@@ -171,7 +194,11 @@ PostgresServer::~PostgresServer() {
 }
 
 std::string PostgresServer::Dsn(const std::string& db) const {
-  return absl::StrCat("host=", dir_, " port=", kPort, " user=postgres dbname=", db);
+  return absl::StrCat("host=", dir_, " port=", port_, " user=postgres dbname=", db);
+}
+
+std::string PostgresServer::TcpDsn(const std::string& db) const {
+  return absl::StrCat("host=127.0.0.1 port=", port_, " user=postgres dbname=", db);
 }
 
 absl::StatusOr<std::string> PostgresServer::CreateDatabase() {

@@ -1,7 +1,8 @@
 // PostgresServer: a real PostgreSQL 15 server for a test, in a scratch
-// folder of its own, listening only on a Unix socket in that folder (no
-// TCP port, so servers of tests run in parallel never meet), with fsync and
-// synchronous_commit on. Stopped (a fast shutdown, killed if it does not
+// folder of its own, listening on a Unix socket in that folder (no TCP
+// port, so servers of tests run in parallel never meet; a test that needs
+// TCP, to put a fault proxy in the way, asks for a loopback port), with
+// fsync and synchronous_commit on. Stopped (a fast shutdown, killed if it does not
 // end in 30 s) and its folder removed when destroyed.
 //
 // initdb refuses to run as root: as root, the server runs as Debian's
@@ -40,7 +41,8 @@ class PostgresServer {
  public:
   // Makes a cluster in a new scratch folder and starts a server on it;
   // returns once it accepts connections.
-  static absl::StatusOr<std::unique_ptr<PostgresServer>> Start();
+  // With `tcp`, it also listens on a free loopback port (TcpDsn).
+  static absl::StatusOr<std::unique_ptr<PostgresServer>> Start(bool tcp = false);
   // This process's server, started on the first call and stopped at exit;
   // each call after a failed start returns that failure.
   static absl::StatusOr<PostgresServer*> Shared();
@@ -58,6 +60,10 @@ class PostgresServer {
 
   // A libpq conninfo for database `db`, as the server's superuser.
   std::string Dsn(const std::string& db) const;
+  // The same over TCP to 127.0.0.1 (only if started with `tcp`).
+  std::string TcpDsn(const std::string& db) const;
+  // Its loopback TCP port, 0 if it has none.
+  int tcp_port() const { return tcp_ ? port_ : 0; }
   // A new, empty database of a name no other call returns.
   absl::StatusOr<std::string> CreateDatabase();
   // Drops `db`, closing every connection to it first.
@@ -71,8 +77,8 @@ class PostgresServer {
   absl::StatusOr<std::string> Query(const std::string& db, const std::string& sql) const;
 
  private:
-  PostgresServer(std::string dir, uid_t uid, gid_t gid)
-      : dir_(std::move(dir)), uid_(uid), gid_(gid) {}
+  PostgresServer(std::string dir, uid_t uid, gid_t gid, int port, bool tcp)
+      : dir_(std::move(dir)), uid_(uid), gid_(gid), port_(port), tcp_(tcp) {}
   // Starts the postmaster as uid_, and waits until it accepts connections.
   absl::Status Launch();
   // The last lines of the server's log, for an error message.
@@ -81,6 +87,8 @@ class PostgresServer {
   const std::string dir_;  // the scratch folder: data/, the socket, server.log
   const uid_t uid_;
   const gid_t gid_;
+  const int port_;  // names the socket file, and is the TCP port with tcp_
+  const bool tcp_;
   pid_t pid_ = -1;  // the postmaster
 };
 
