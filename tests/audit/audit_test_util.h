@@ -13,9 +13,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "audit/audit_log.h"
+#include "audit/note.h"
 #include "gatehouse/v1/audit.pb.h"
 
 namespace gatehouse::audit::testing {
@@ -83,6 +87,29 @@ inline void WriteFile(const std::string& path, const std::string& data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << data;
 }
+
+#ifdef AUDITCTL_PATH
+// Makes a checkpoint key with `auditctl keygen` (PREFIX.key, PREFIX.pub)
+// and returns log options that sign with it, checkpoints only when asked
+// (CheckpointNow, and Close); a test failure if keygen fails.
+inline AuditLogOptions SignedByNewKey(const std::string& prefix) {
+  AuditLogOptions o;
+  CmdResult k = Cmd("keygen --name gatehouse.test/ctl --out " + prefix);
+  EXPECT_EQ(k.exit_code, 0) << k.out;
+  if (k.exit_code != 0) return o;
+  std::string skey = ReadFile(prefix + ".key");
+  skey.pop_back();
+  o.signer = std::make_shared<NoteSigner>(*NoteSigner::FromPrivateKey(skey));
+  o.checkpoint_every_entries = 1000000;
+  o.checkpoint_interval = absl::ZeroDuration();
+  return o;
+}
+
+// Appends MakeEntry(i) for every i in [from, to) to `log`.
+inline void AppendEntries(AuditLog& log, uint64_t from, uint64_t to) {
+  for (uint64_t i = from; i < to; ++i) ASSERT_TRUE(log.Append(MakeEntry(i)).ok()) << i;
+}
+#endif  // AUDITCTL_PATH (the tests that define it include GoogleTest first)
 
 }  // namespace gatehouse::audit::testing
 

@@ -24,18 +24,10 @@ using testing::CmdResult;
 class AuditctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    CmdResult k = Cmd(absl::StrCat("keygen --name gatehouse.test/ctl --out ", dir_.Sub("log")));
-    ASSERT_EQ(k.exit_code, 0) << k.out;
-    std::string skey = testing::ReadFile(dir_.Sub("log.key"));
-    skey.pop_back();
-    AuditLogOptions o;
-    o.signer = std::make_shared<NoteSigner>(*NoteSigner::FromPrivateKey(skey));
-    o.checkpoint_every_entries = 1000000;
-    o.checkpoint_interval = absl::ZeroDuration();
-    auto log = *AuditLog::Open(dir_.Sub("audit"), o);
-    for (uint64_t i = 0; i < 30; ++i) ASSERT_TRUE(log->Append(testing::MakeEntry(i)).ok());
+    auto log = *AuditLog::Open(dir_.Sub("audit"), testing::SignedByNewKey(dir_.Sub("log")));
+    testing::AppendEntries(*log, 0, 30);
     ASSERT_TRUE(log->CheckpointNow().ok());
-    for (uint64_t i = 30; i < 45; ++i) ASSERT_TRUE(log->Append(testing::MakeEntry(i)).ok());
+    testing::AppendEntries(*log, 30, 45);
     ASSERT_TRUE(log->Close().ok());  // signs a checkpoint at 45
   }
   std::string Dir() { return dir_.Sub("audit"); }

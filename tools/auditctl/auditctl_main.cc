@@ -1,12 +1,13 @@
 // auditctl: offline tools over an audit log directory (docs/audit-log.md).
 //
 //   auditctl keygen --name NAME --out PREFIX [--cosigner]
-//   auditctl verify --dir DIR [--key PUB]... [--cosigner PUB]...
-//   auditctl prove --dir DIR (--index N | --record-id ID) [--size S]
-//   auditctl prove --dir DIR --from S1 [--to S2]
+//   auditctl verify (--dir DIR | --tiles DIR) [--key PUB]... [--cosigner PUB]...
+//   auditctl prove (--dir DIR | --tiles DIR) (--index N | --record-id ID) [--size S]
+//   auditctl prove (--dir DIR | --tiles DIR) --from S1 [--to S2]
 //   auditctl check-proof --proof FILE.json --key PUB
 //   auditctl inspect|tail|export --dir DIR [--record-id ID] [--org ORG]
 //            [--event NAME] [--since RFC3339] [--until RFC3339] [-n N]
+//   auditctl export --dir DIR --tiles OUT [--key PUB]...   (C2SP tlog-tiles)
 //   auditctl checkpoint --dir DIR
 //   auditctl vectors --out DIR
 //   auditctl sla --log DIR --from T --to T --key KEY --out REPORT.json [...]
@@ -48,7 +49,9 @@
 #include "tools/auditctl/entry_filter.h"
 #include "tools/auditctl/log_access.h"
 #include "tools/auditctl/proof_vectors.h"
+#include "tools/auditctl/prove_command.h"
 #include "tools/auditctl/sla_command.h"
+#include "tools/auditctl/tiles_command.h"
 #include "tools/cli/cli.h"
 
 namespace gatehouse::auditctl {
@@ -58,12 +61,6 @@ using audit::Hash;
 
 // The flags of each command, read by name (cli::Values: Has, Get, All).
 using Flags = cli::Values;
-
-absl::StatusOr<uint64_t> GetU64(const Flags& f, const std::string& k) {
-  uint64_t v;
-  if (!absl::SimpleAtoi(f.Get(k), &v)) return absl::InvalidArgumentError("--" + k + " wants a number");
-  return v;
-}
 
 int Keygen(const Flags& f) {
   if (!f.Has("name") || !f.Has("out")) {
@@ -89,113 +86,64 @@ int Keygen(const Flags& f) {
   return 0;
 }
 
-int Verify(const Flags& f) {
-  audit::VerifyOptions opts;
-  std::vector<audit::NoteVerifier> keys;  // the first is current, the rest from before rotations
+// The keys --key (current first, then those from before rotations) and
+// --cosigner name, held for `opts` to point into. Usage error on stderr if
+// one cannot be read.
+struct Keys {
+  std::vector<audit::NoteVerifier> log;
   std::vector<audit::NoteVerifier> cosigners;
-  for (const std::string& path : f.All("key")) {
-    auto v = LoadVerifier(path);
-    if (!v.ok()) {
-      std::cerr << "verify: --key: " << v.status() << "\n";
-      return 2;
-    }
-    keys.push_back(*v);
+  audit::VerifyOptions opts;
+};
+
+std::optional<Keys> LoadKeys(const std::string& cmd, const Flags& f) {
+  Keys k;
+  absl::StatusOr<std::vector<audit::NoteVerifier>> log = LoadVerifiers(f.All("key"));
+  absl::StatusOr<std::vector<audit::NoteVerifier>> cos = LoadVerifiers(f.All("cosigner"));
+  if (!log.ok() || !cos.ok()) {
+    std::cerr << cmd << ": " << (log.ok() ? "--cosigner " : "--key ")
+              << (log.ok() ? cos.status() : log.status()) << "\n";
+    return std::nullopt;
   }
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (i == 0) opts.log_key = &keys[0];
-    else opts.previous_log_keys.push_back(&keys[i]);
+  k.log = *std::move(log);
+  k.cosigners = *std::move(cos);
+  return k;
+}
+
+// Points `k.opts` at `k`'s keys (after `k` has its final address).
+void Point(Keys& k) {
+  for (size_t i = 0; i < k.log.size(); ++i) {
+    if (i == 0)
+      k.opts.log_key = &k.log[0];
+    else
+      k.opts.previous_log_keys.push_back(&k.log[i]);
   }
-  for (const std::string& path : f.All("cosigner")) {
-    auto v = LoadVerifier(path);
-    if (!v.ok()) {
-      std::cerr << "verify: --cosigner: " << v.status() << "\n";
-      return 2;
-    }
-    cosigners.push_back(*v);
-  }
-  for (const auto& c : cosigners) opts.cosigners.push_back(&c);
-  absl::StatusOr<audit::VerifyReport> r = audit::VerifyLog(f.Get("dir"), opts);
+  for (const auto& c : k.cosigners) k.opts.cosigners.push_back(&c);
+}
+
+int Verify(const Flags& f) {
+  if (!HasSource("verify", f)) return 2;
+  std::optional<Keys> keys = LoadKeys("verify", f);
+  if (!keys) return 2;
+  Point(*keys);
+  const bool tiles = f.Has("tiles");
+  absl::StatusOr<audit::VerifyReport> r = tiles ? VerifyTilesDirectory(f.Get("tiles"), keys->opts)
+                                                : audit::VerifyLog(f.Get("dir"), keys->opts);
   if (!r.ok()) {
     std::cout << "FAIL: " << r.status().message() << "\n";
     return 1;
   }
-  std::cout << "OK: " << r->entries << " entries in " << r->segments << " segments; "
-            << r->checkpoints << " checkpoints ("
+  std::cout << "OK: " << r->entries << " entries in " << r->segments
+            << (tiles ? " entry bundles; " : " segments; ") << r->checkpoints << " checkpoints ("
             << (r->signatures_checked ? "signatures verified" : "signatures NOT checked: no --key")
             << "); cosigners: " << r->cosigners_verified << " verified, over "
-            << r->cosignatures_verified << " checkpoint cosignature(s); "
-            << r->cosignatures_unknown << " cosignature(s) by unknown keys";
+            << r->cosignatures_verified << " checkpoint cosignature(s); " << r->cosignatures_unknown
+            << " cosignature(s) by unknown keys";
   if (r->cosignatures_repeated > 0) {
     std::cout << "; " << r->cosignatures_repeated
               << " repeated cosignature(s) (a key's second of one checkpoint) not counted";
   }
   std::cout << "; root "
             << audit::HashToHex(r->root) << "\n";
-  return 0;
-}
-
-int Prove(const Flags& f) {
-  const std::string dir = f.Get("dir");
-  std::map<uint64_t, std::string> cps = LoadCheckpoints(dir);
-  audit::MemoryTree tree;
-  std::map<uint64_t, gatehouse::v1::AuditEntry> wanted;
-  const std::string record_id = f.Get("record-id");
-  absl::StatusOr<uint64_t> index = f.Has("index") ? GetU64(f, "index") : absl::StatusOr<uint64_t>(0);
-  absl::Status st = LoadTree(dir, &tree, [&](uint64_t i, const gatehouse::v1::AuditEntry& e) {
-    if ((f.Has("index") && index.ok() && i == *index) ||
-        (!record_id.empty() && e.record_id() == record_id)) {
-      wanted[i] = e;
-    }
-  });
-  if (!st.ok()) {
-    std::cerr << "prove: " << st << "\n";
-    return 1;
-  }
-  const uint64_t latest = cps.empty() ? tree.size() : cps.rbegin()->first;
-  auto fail = [](const absl::Status& s) {
-    std::cerr << "prove: " << s << "\n";
-    return 1;
-  };
-  if (f.Has("from")) {  // consistency
-    auto s1 = GetU64(f, "from");
-    auto s2 = f.Has("to") ? GetU64(f, "to") : absl::StatusOr<uint64_t>(latest);
-    if (!s1.ok() || !s2.ok()) return 2;
-    if (*s2 > tree.size()) return fail(absl::InvalidArgumentError("--to is beyond the log"));
-    auto proof = audit::BuildConsistencyProof(tree, *s1, *s2);
-    if (!proof.ok()) return fail(proof.status());
-    gatehouse::v1::AuditConsistencyProof out;
-    out.set_size1(*s1);
-    out.set_size2(*s2);
-    out.set_root1(audit::HashToBytes(*audit::TreeRoot(tree, *s1)));
-    out.set_root2(audit::HashToBytes(*audit::TreeRoot(tree, *s2)));
-    for (const Hash& h : *proof) out.add_hashes(audit::HashToBytes(h));
-    if (cps.count(*s1)) out.set_checkpoint1(cps[*s1]);
-    if (cps.count(*s2)) out.set_checkpoint2(cps[*s2]);
-    std::cout << Json(out, true) << "\n";
-    return 0;
-  }
-  if (!f.Has("index") && record_id.empty()) {
-    std::cerr << "prove: want --index, --record-id or --from\n";
-    return 2;
-  }
-  if (!index.ok()) return 2;
-  if (wanted.empty()) {
-    return fail(absl::NotFoundError(record_id.empty() ? absl::StrCat("no entry ", *index)
-                                                      : "no entry with record id " + record_id));
-  }
-  auto size = f.Has("size") ? GetU64(f, "size") : absl::StatusOr<uint64_t>(latest);
-  if (!size.ok()) return 2;
-  if (*size > tree.size()) return fail(absl::InvalidArgumentError("--size is beyond the log"));
-  for (const auto& [i, entry] : wanted) {  // a record id may have several entries
-    if (i >= *size) {
-      std::cerr << "prove: entry " << i << " is not covered by tree size " << *size
-                << " (wait for the next checkpoint or pass --size)\n";
-      continue;
-    }
-    auto out = MakeInclusionProof(tree, i, *size, cps, entry);
-    if (!out.ok()) return fail(out.status());
-    std::cout << Json(*out, true) << "\n";
-  }
   return 0;
 }
 
@@ -329,6 +277,24 @@ void AddDir(CLI::App* cmd) {
       "The audit log directory (read only)");
 }
 
+// Adds --dir and --tiles to `cmd`: the log to read, as a directory or a
+// tiles export; one of them, not both (HasSource checks).
+void AddSource(CLI::App* cmd) {
+  cmd->add_option("--dir")->type_name("DIR")->description(
+      "The audit log directory (read only); or --tiles");
+  cmd->add_option("--tiles")->type_name("DIR")->description(
+      "A C2SP tlog-tiles export of the log (auditctl export --tiles), instead of --dir");
+}
+
+// Adds --key (may repeat) to `cmd`.
+void AddKeys(CLI::App* cmd) {
+  cmd->add_option("--key")
+      ->type_name("PUB")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->description("The log's public key; repeat for keys used before a rotation, current first");
+}
+
 // The filters inspect, tail and export share.
 void AddFilters(CLI::App* cmd) {
   AddDir(cmd);
@@ -354,17 +320,15 @@ int Main(int argc, char** argv) {
   keygen->add_flag("--cosigner", "A cosigner (witness) key, not a log key");
 
   CLI::App* verify = app.add_subcommand("verify", "Check the log from genesis");
-  AddDir(verify);
-  verify->add_option("--key")->type_name("PUB")->expected(1)->multi_option_policy(
-      CLI::MultiOptionPolicy::TakeAll)->description(
-      "The log's public key; repeat for keys used before a rotation, current first");
+  AddSource(verify);
+  AddKeys(verify);
   verify->add_option("--cosigner")->type_name("PUB")->expected(1)->multi_option_policy(
       CLI::MultiOptionPolicy::TakeAll)->description("A cosigner's public key; may repeat");
 
   CLI::App* prove = app.add_subcommand(
       "prove", "Print an inclusion proof (--index or --record-id) or a consistency proof "
                "(--from), as JSON");
-  AddDir(prove);
+  AddSource(prove);
   prove->add_option("--index")->check(cli::WholeNumber())->type_name("N")->description("Inclusion: the entry's index");
   prove->add_option("--record-id")->type_name("ID")->description("Inclusion: the record's entries");
   prove->add_option("--size")->check(cli::WholeNumber())->type_name("S")->description(
@@ -382,9 +346,15 @@ int Main(int argc, char** argv) {
   AddFilters(inspect);
   CLI::App* tail = app.add_subcommand("tail", "Print the last entries, one a line");
   AddFilters(tail);
-  CLI::App* exporter = app.add_subcommand(
-      "export", "Print entries as JSON lines: index, leaf hash, entry");
+  CLI::App* exporter =
+      app.add_subcommand("export",
+                         "Print entries as JSON lines: index, leaf hash, entry; or, with --tiles, "
+                         "verify the log and write it as C2SP tlog-tiles");
   AddFilters(exporter);
+  exporter->add_option("--tiles")->type_name("OUT")->description(
+      "Write the tiles of the latest signed checkpoint to the new directory OUT (refused if OUT "
+      "exists and is not empty; written beside it and renamed, so whole or not at all)");
+  AddKeys(exporter);
 
   CLI::App* checkpoint = app.add_subcommand("checkpoint", "Print the latest signed checkpoint");
   AddDir(checkpoint);
@@ -403,6 +373,13 @@ int Main(int argc, char** argv) {
   if (cmd == "verify") return Verify(f);
   if (cmd == "prove") return Prove(f);
   if (cmd == "check-proof") return CheckProof(f);
+  if (cmd == "export" && f.Has("tiles")) {
+    std::optional<Keys> keys = LoadKeys(cmd, f);
+    if (!keys) return 2;
+    Point(*keys);
+    return ExportTiles(f, keys->opts);
+  }
+  if (cmd == "export" && f.Has("key")) return cli::UsageError(*command, "--key goes with --tiles");
   if (cmd == "inspect" || cmd == "tail" || cmd == "export") return Scan(cmd, f);
   if (cmd == "checkpoint") return PrintCheckpoint(f);
   if (cmd == "sla") return Sla(f);

@@ -64,9 +64,8 @@ absl::Status LoadTree(const std::string& dir, audit::MemoryTree* tree,
 }
 
 absl::StatusOr<gatehouse::v1::AuditInclusionProof> MakeInclusionProof(
-    const audit::MemoryTree& tree, uint64_t index, uint64_t size,
+    const audit::NodeReader& tree, uint64_t index, uint64_t size,
     const std::map<uint64_t, std::string>& checkpoints, const gatehouse::v1::AuditEntry& entry) {
-  if (size > tree.size()) return absl::InvalidArgumentError("the size is beyond the log");
   ASSIGN_OR_RETURN(std::vector<Hash> proof, audit::BuildInclusionProof(tree, index, size));
   gatehouse::v1::AuditInclusionProof out;
   out.set_leaf_index(index);
@@ -79,6 +78,30 @@ absl::StatusOr<gatehouse::v1::AuditInclusionProof> MakeInclusionProof(
   auto cp = checkpoints.find(size);
   if (cp != checkpoints.end()) out.set_checkpoint(cp->second);
   *out.mutable_entry() = entry;
+  return out;
+}
+
+absl::StatusOr<ProofSource> LoadDirSource(const std::string& dir, const EntryWanted& wanted) {
+  ProofSource out;
+  auto tree = std::make_unique<audit::MemoryTree>();
+  RETURN_IF_ERROR(LoadTree(dir, tree.get(), [&](uint64_t i, const gatehouse::v1::AuditEntry& e) {
+    if (wanted(i, e)) out.wanted[i] = e;
+  }));
+  out.size = tree->size();
+  out.tree = std::move(tree);
+  out.checkpoints = LoadCheckpoints(dir);
+  return out;
+}
+
+absl::StatusOr<std::vector<audit::NoteVerifier>> LoadVerifiers(
+    const std::vector<std::string>& paths) {
+  std::vector<audit::NoteVerifier> out;
+  for (const std::string& path : paths) {
+    absl::StatusOr<audit::NoteVerifier> v = LoadVerifier(path);
+    if (!v.ok())
+      return absl::Status(v.status().code(), path + ": " + std::string(v.status().message()));
+    out.push_back(*std::move(v));
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,10 +46,32 @@ absl::Status LoadTree(const std::string& dir, audit::MemoryTree* tree,
 
 // The inclusion proof of `entry` at `index` in the tree of `size` leaves,
 // with the checkpoint note for `size` if `checkpoints` holds one.
-// InvalidArgument unless index < size <= tree.size().
+// InvalidArgument unless index < size; the tree's error (NotFound) if it
+// holds fewer than `size` leaves.
 absl::StatusOr<gatehouse::v1::AuditInclusionProof> MakeInclusionProof(
-    const audit::MemoryTree& tree, uint64_t index, uint64_t size,
+    const audit::NodeReader& tree, uint64_t index, uint64_t size,
     const std::map<uint64_t, std::string>& checkpoints, const gatehouse::v1::AuditEntry& entry);
+
+// What `prove` reads from a log, whatever holds it (a directory or a tiles
+// export), so that both print the same proofs.
+struct ProofSource {
+  std::unique_ptr<audit::NodeReader> tree;
+  uint64_t size = 0;                                     // leaves `tree` holds
+  std::map<uint64_t, std::string> checkpoints;           // signed notes by tree size
+  std::map<uint64_t, gatehouse::v1::AuditEntry> wanted;  // the entries asked for, by index
+};
+
+// Says which entries `prove` wants (by index or record id).
+using EntryWanted = std::function<bool(uint64_t, const gatehouse::v1::AuditEntry&)>;
+
+// A ProofSource over the log directory `dir`: the tree rebuilt from the
+// segments (tree/ is not trusted). Errors as LoadTree.
+absl::StatusOr<ProofSource> LoadDirSource(const std::string& dir, const EntryWanted& wanted);
+
+// The public keys in files `paths` (--key, --cosigner). The first error, with
+// the path, if one cannot be read.
+absl::StatusOr<std::vector<audit::NoteVerifier>> LoadVerifiers(
+    const std::vector<std::string>& paths);
 
 // The root of the checkpoint `note` after checking it is signed by `key` and
 // is for `size`. Errors as audit::OpenCheckpoint; DataLoss for another size.
