@@ -83,7 +83,13 @@
         return [];
       }
       showDiagnostics(answer.data);
-      if ($("cases").value.trim() !== "" && answer.data.errors === 0) runTests();
+      // The cases run on the text just checked, and only while the editor
+      // still holds it: an answer that comes after more typing would
+      // otherwise send the newer text, which may not compile.
+      if ($("cases").value.trim() !== "" && answer.data.errors === 0 &&
+          editor.getValue() === text) {
+        runTests();
+      }
       return answer.data.diagnostics.map(function (d) {
         var from = CodeMirror.Pos(d.line - 1, Math.max(0, d.column - 1));
         var word = editor.findWordAt(from);
