@@ -298,7 +298,7 @@ absl::Status AuditLog::Recover() {
   };
   if (trusted < last_first) {
     absl::Status inner;
-    RETURN_IF_ERROR(ForEachEntry(dir_, trusted, [&](uint64_t index, absl::string_view payload) {
+    RETURN_IF_ERROR(audit::ForEachEntry(dir_, trusted, [&](uint64_t index, absl::string_view payload) {
       if (index >= last_first) return false;
       range_.Append(HashLeaf(payload), sink);
       if (nodes[0].size() >= (1 << 20)) {
@@ -575,6 +575,13 @@ absl::StatusOr<std::string> AuditLog::CheckpointAt(uint64_t size) const {
   return WithCosignatures(size, it->second);
 }
 
+absl::StatusOr<CheckpointNote> AuditLog::LatestCheckpointNote() const {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (checkpoints_.empty()) return absl::NotFoundError("no audit checkpoint has been signed yet");
+  const auto& [size, note] = *checkpoints_.rbegin();
+  return CheckpointNote{size, WithCosignatures(size, note)};
+}
+
 std::vector<uint64_t> AuditLog::CheckpointSizes() const {
   std::unique_lock<std::mutex> lock(mu_);
   std::vector<uint64_t> out;
@@ -596,26 +603,26 @@ absl::StatusOr<std::vector<Hash>> AuditLog::InclusionProof(uint64_t index, uint6
   if (tree_size > Size()) {
     return absl::InvalidArgumentError(absl::StrCat("tree size ", tree_size, " is beyond the log"));
   }
-  ASSIGN_OR_RETURN(std::vector<Hash> proof, BuildInclusionProof(*tree_, index, tree_size));
-  // Never hand out a proof that does not verify: a damaged tree file shows
-  // up here as DataLoss instead of as a wrong proof.
-  ASSIGN_OR_RETURN(Hash leaf, tree_->GetNode(0, index));
-  ASSIGN_OR_RETURN(Hash root, TreeRoot(*tree_, tree_size));
-  absl::Status s = VerifyInclusion(index, tree_size, leaf, proof, root);
-  if (!s.ok()) return absl::DataLossError(absl::StrCat("tree store damaged: ", s.message()));
-  return proof;
+  return ProveInclusion(*tree_, index, tree_size);
 }
 
 absl::StatusOr<std::vector<Hash>> AuditLog::ConsistencyProof(uint64_t size1, uint64_t size2) const {
   if (size2 > Size()) {
     return absl::InvalidArgumentError(absl::StrCat("tree size ", size2, " is beyond the log"));
   }
-  ASSIGN_OR_RETURN(std::vector<Hash> proof, BuildConsistencyProof(*tree_, size1, size2));
-  ASSIGN_OR_RETURN(Hash root1, TreeRoot(*tree_, size1));
-  ASSIGN_OR_RETURN(Hash root2, TreeRoot(*tree_, size2));
-  absl::Status s = VerifyConsistency(size1, size2, root1, root2, proof);
-  if (!s.ok()) return absl::DataLossError(absl::StrCat("tree store damaged: ", s.message()));
-  return proof;
+  return ProveConsistency(*tree_, size1, size2);
+}
+
+absl::Status AuditLog::ForEachEntry(
+    uint64_t start, const std::function<bool(uint64_t, absl::string_view)>& fn) const {
+  const uint64_t end = Size();
+  if (start >= end) return absl::OkStatus();
+  // Mapped: the scan stops at an entry already durable, and a cut-back
+  // never reaches below one.
+  return audit::ForEachEntry(
+      dir_, start,
+      [&](uint64_t index, absl::string_view payload) { return index < end && fn(index, payload); },
+      /*map_newest=*/true);
 }
 
 absl::StatusOr<gatehouse::v1::AuditEntry> AuditLog::ReadEntry(uint64_t index) const {
@@ -624,7 +631,7 @@ absl::StatusOr<gatehouse::v1::AuditEntry> AuditLog::ReadEntry(uint64_t index) co
   bool found = false;
   // Mapped: the scan stops at `index`, which is durable, and a cut-back never
   // reaches below a durable entry.
-  RETURN_IF_ERROR(ForEachEntry(
+  RETURN_IF_ERROR(audit::ForEachEntry(
       dir_, index,
       [&](uint64_t, absl::string_view payload) {
         found = entry.ParseFromArray(payload.data(), static_cast<int>(payload.size()));
@@ -636,42 +643,33 @@ absl::StatusOr<gatehouse::v1::AuditEntry> AuditLog::ReadEntry(uint64_t index) co
 }
 
 absl::Status AuditLog::AddCosignature(absl::string_view cosigned_note, const NoteVerifier& cosigner) {
-  ASSIGN_OR_RETURN(Note note, ParseNote(cosigned_note));
-  ASSIGN_OR_RETURN(Checkpoint cp, ParseCheckpoint(note.text));
   std::unique_lock<std::mutex> cp_lock(cp_mu_);  // file I/O under cp_mu_, never under mu_
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    auto it = checkpoints_.find(cp.size);
-    if (it == checkpoints_.end() || !absl::StartsWith(it->second, note.text + "\n")) {
-      return absl::NotFoundError("cosigned note is not a checkpoint this log signed");
-    }
-  }
-  auto by_cosigner = std::find_if(
-      note.signatures.begin(), note.signatures.end(), [&](const NoteSignature& sig) {
-        return sig.name == cosigner.name() && sig.key_id == cosigner.key_id();
-      });
-  if (by_cosigner == note.signatures.end()) {
-    return absl::NotFoundError(
-        absl::StrCat("note carries no signature by cosigner ", cosigner.name()));
-  }
-  RETURN_IF_ERROR(VerifyCosignature(note.text, *by_cosigner, cosigner).status());
-  const std::string line = FormatSignatureLine(*by_cosigner);
+  ASSIGN_OR_RETURN(CheckedCosignature checked,
+                   CheckCosignature(cosigned_note, cosigner,
+                                    [this](uint64_t size) -> absl::StatusOr<std::string> {
+                                      std::unique_lock<std::mutex> lock(mu_);
+                                      auto it = checkpoints_.find(size);
+                                      if (it == checkpoints_.end()) return absl::NotFoundError("");
+                                      return it->second;
+                                    }));
+  const uint64_t size = checked.size;
+  const std::string& line = checked.line;
   {
     // Checked and stored under cp_mu_: two calls by one cosigner cannot both pass.
     std::unique_lock<std::mutex> lock(mu_);
-    auto stored = cosignatures_.find(cp.size);
+    auto stored = cosignatures_.find(size);
     if (stored != cosignatures_.end()) {
       for (const StoredCosignature& c : stored->second) {
-        if (c.name != by_cosigner->name || c.key_id != by_cosigner->key_id) continue;
+        if (c.name != checked.name || c.key_id != checked.key_id) continue;
         if (c.line == line) return absl::OkStatus();  // a retry of the same call
         return absl::AlreadyExistsError(
-            absl::StrCat(cosigner.name(), " has already cosigned the checkpoint at ", cp.size,
+            absl::StrCat(cosigner.name(), " has already cosigned the checkpoint at ", size,
                          " entries; a second cosignature by one key is not stored"));
       }
       // Our own signature line plus the cosignatures: ParseNote's limit.
       if (1 + stored->second.size() >= kMaxNoteSignatures) {
         return absl::ResourceExhaustedError(
-            absl::StrCat("the checkpoint at ", cp.size, " entries carries ",
+            absl::StrCat("the checkpoint at ", size, " entries carries ",
                          stored->second.size(), " cosignatures, the most a note can hold"));
       }
     }
@@ -681,11 +679,11 @@ absl::Status AuditLog::AddCosignature(absl::string_view cosigned_note, const Not
                      CreateRecordFile(dir_, CosignaturesPath(dir_), kCosignatureMagic));
   }
   std::string rec;
-  AppendRecord(absl::StrCat(cp.size, "\n", line), &rec);
+  AppendRecord(absl::StrCat(size, "\n", line), &rec);
   RETURN_IF_ERROR(cosignature_file_->Append(rec));
   RETURN_IF_ERROR(cosignature_file_->Sync());
   std::unique_lock<std::mutex> lock(mu_);
-  cosignatures_[cp.size].push_back({by_cosigner->name, by_cosigner->key_id, line});
+  cosignatures_[size].push_back({checked.name, checked.key_id, line});
   return absl::OkStatus();
 }
 

@@ -40,6 +40,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "audit/audit_trail.h"
 #include "common/group_commit.h"
 #include "gatehouse/v1/audit.pb.h"
 #include "audit/checkpoint.h"
@@ -78,14 +79,6 @@ struct AuditLogOptions {
   bool create_if_missing = true;
 };
 
-// Counters since Open, for metrics and benchmarks.
-struct AuditLogStats {
-  uint64_t appended = 0;     // entries made durable
-  uint64_t batches = 0;      // group commits (one fdatasync each)
-  uint64_t sync_nanos = 0;   // total time in the segment fdatasync
-  uint64_t checkpoints = 0;  // checkpoints signed
-};
-
 // What Open found and repaired.
 struct RecoveryReport {
   uint64_t entries = 0;            // entries in the log after recovery
@@ -101,7 +94,7 @@ struct RecoveryReport {
   std::string ToString() const;
 };
 
-class AuditLog {
+class AuditLog final : public AuditTrail {
  public:
   // Opens the log in `dir`, recovering from a crash: the last segment is cut
   // after its last whole, checksummed entry (bytes dropped are reported), torn
@@ -120,7 +113,7 @@ class AuditLog {
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& dir,
                                                         AuditLogOptions options);
   // Close()s, ignoring its status.
-  ~AuditLog();
+  ~AuditLog() override;
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
@@ -143,14 +136,15 @@ class AuditLog {
   // refusal): it must be quick and must not call Append or Close (it may
   // call AppendAsync). For servers that must not park a thread per append.
   void AppendAsync(const gatehouse::v1::AuditEntry& entry,
-                   std::function<void(absl::StatusOr<uint64_t>)> done);
+                   std::function<void(absl::StatusOr<uint64_t>)> done) override;
 
   // Durable entries (the current tree size).
-  uint64_t Size() const;
+  uint64_t Size() const override;
   const RecoveryReport& recovery_report() const { return report_; }
-  AuditLogStats stats() const;
+  std::string RecoverySummary() const override { return report_.ToString(); }
+  AuditLogStats stats() const override;
   // The origin (signer's name), or "" without a signer.
-  std::string origin() const;
+  std::string origin() const override;
 
   // The newest signed checkpoint note, with every stored cosignature line.
   // NotFound if none has been signed.
@@ -160,6 +154,8 @@ class AuditLog {
   absl::StatusOr<std::string> CheckpointAt(uint64_t size) const;
   // Sizes of all signed checkpoints, ascending.
   std::vector<uint64_t> CheckpointSizes() const;
+  // The newest signed checkpoint's size and note, with cosignatures.
+  absl::StatusOr<CheckpointNote> LatestCheckpointNote() const override;
   // Signs a checkpoint at the current size now (if it is larger than the last
   // one) and returns the latest note. FailedPrecondition without a signer.
   absl::StatusOr<std::string> CheckpointNow();
@@ -171,13 +167,19 @@ class AuditLog {
   absl::StatusOr<Hash> LeafHash(uint64_t index) const;
   // RFC 9162 section 2.1.3.1 inclusion proof; reads O(log^2 n) tree nodes,
   // never the log. InvalidArgument unless index < tree_size <= Size().
-  absl::StatusOr<std::vector<Hash>> InclusionProof(uint64_t index, uint64_t tree_size) const;
+  absl::StatusOr<std::vector<Hash>> InclusionProof(uint64_t index,
+                                                   uint64_t tree_size) const override;
   // RFC 9162 section 2.1.4.1 consistency proof. InvalidArgument unless
   // size1 <= size2 <= Size().
-  absl::StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t size1, uint64_t size2) const;
+  absl::StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t size1,
+                                                     uint64_t size2) const override;
   // Reads entry `index` back from its segment (scans that segment: for tools
   // and tests, not the hot path). InvalidArgument if index >= Size().
-  absl::StatusOr<gatehouse::v1::AuditEntry> ReadEntry(uint64_t index) const;
+  absl::StatusOr<gatehouse::v1::AuditEntry> ReadEntry(uint64_t index) const override;
+  // Entries from `start` up to Size() when called (log_directory.h's
+  // ForEachEntry over this log's directory).
+  absl::Status ForEachEntry(
+      uint64_t start, const std::function<bool(uint64_t, absl::string_view)>& fn) const override;
 
   // Stores a peer's cosignature of one of our checkpoints: at most one per
   // cosigner key per checkpoint, so a checkpoint's cosignatures count its
@@ -196,12 +198,13 @@ class AuditLog {
   //     stored (say, with another timestamp);
   //   ResourceExhausted: the checkpoint already carries kMaxNoteSignatures
   //     signatures, so another would make the note unreadable.
-  absl::Status AddCosignature(absl::string_view cosigned_note, const NoteVerifier& cosigner);
+  absl::Status AddCosignature(absl::string_view cosigned_note,
+                              const NoteVerifier& cosigner) override;
 
   // Refuses further appends, commits (and acknowledges) every append queued
   // before it, stops both threads, and signs a final checkpoint if entries
   // arrived since the last one. Idempotent.
-  absl::Status Close();
+  absl::Status Close() override;
 
  private:
   struct Writer;

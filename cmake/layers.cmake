@@ -63,6 +63,12 @@ foreach(lib gatehouse_store gatehouse_store_postgres)
   gatehouse_never_links(${lib} NEVER ${GATEHOUSE_GRPC} gatehouse_gateway
     gatehouse_transport gatehouse_record gatehouse_policy gatehouse_envelope gatehouse_audit)
 endforeach()
+# The libpq wrapper knows nothing of Gatehouse; the audit log in PostgreSQL
+# is the audit library on it, never the store or the daemon (auditctl reads it).
+gatehouse_never_links(gatehouse_pg NEVER gatehouse_proto ${GATEHOUSE_GRPC} ${GATEHOUSE_DAEMON}
+  gatehouse_audit gatehouse_record)
+gatehouse_never_links(gatehouse_audit_postgres NEVER ${GATEHOUSE_GRPC} ${GATEHOUSE_DAEMON}
+  gatehouse_record gatehouse_policy gatehouse_envelope)
 gatehouse_never_links(gatehouse_transport NEVER gatehouse_gateway gatehouse_store
   gatehouse_record gatehouse_policy gatehouse_audit)
 # Tools never link the daemon; the offline tools link no gRPC.

@@ -21,7 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gatehouse/v1/audit.pb.h"
-#include "audit/audit_log.h"
+#include "audit/audit_trail.h"
 #include "gateway/metrics.h"
 
 namespace gatehouse {
@@ -41,7 +41,7 @@ class AuditSink {
 class Auditor : public AuditSink {
  public:
 
-  Auditor(audit::AuditLog* log, std::string gateway_id, Histogram* append_seconds)
+  Auditor(audit::AuditTrail* log, std::string gateway_id, Histogram* append_seconds)
       : log_(log), gateway_id_(std::move(gateway_id)), append_seconds_(append_seconds) {}
 
   // Appends `entry` and returns its index once it is durable. Concurrent
@@ -75,7 +75,7 @@ class Auditor : public AuditSink {
   using Observer = std::function<void(uint64_t index, const v1::AuditEntry& entry)>;
   void SetObserver(Observer observer) { observer_ = std::move(observer); }
 
-  audit::AuditLog* log() const { return log_; }
+  audit::AuditTrail* log() const { return log_; }
   // Entries handed over but not yet durable.
   int64_t pending() const { return pending_.load(); }
   // Failed appends since start (each one a gap a refusal answered for).
@@ -86,7 +86,7 @@ class Auditor : public AuditSink {
   // of space.
   Done HoldIfRefused(v1::AuditEntry entry);
 
-  audit::AuditLog* const log_;
+  audit::AuditTrail* const log_;
   Observer observer_;
   const std::string gateway_id_;
   std::atomic<int64_t> pending_{0};

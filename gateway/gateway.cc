@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "audit/posix_file.h"
+#include "audit/audit_log.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "gateway/config.h"
@@ -139,17 +140,9 @@ absl::Status Gateway::OpenDurableState(OwnKeys* own) {
   RETURN_IF_ERROR(KeepFloors());
   RETURN_IF_ERROR(PrepareSpool(c.data_dir()));
   ASSIGN_OR_RETURN(store_, OpenStore(c));
-  audit::AuditLogOptions audit_options;
-  audit_options.signer = std::make_shared<const audit::NoteSigner>(*std::move(own->log_key));
-  audit_options.checkpoint_every_entries = c.audit().checkpoint_every_entries();
-  audit_options.checkpoint_interval = absl::Milliseconds(c.audit().checkpoint_interval_ms());
-  absl::StatusOr<std::unique_ptr<audit::AuditLog>> log =
-      audit::AuditLog::Open(c.audit().dir(), audit_options);
-  if (!log.ok()) {
-    return absl::Status(log.status().code(), absl::StrCat("audit log '", c.audit().dir(),
-                                                          "': ", log.status().message()));
-  }
-  audit_log_ = *std::move(log);
+  ASSIGN_OR_RETURN(audit_log_,
+                   OpenAuditLog(c, store_.get(),
+                                std::make_shared<const audit::NoteSigner>(*std::move(own->log_key))));
   SweepSpool(c.data_dir(), *store_);
   return absl::OkStatus();
 }
@@ -211,7 +204,7 @@ void Gateway::StartServiceLevels() {
   // Entries appended from now on reach it through the Auditor; those
   // before, it reads back from the log (a failure leaves the figures short,
   // never the gateway down: logged).
-  absl::Status loaded = service_levels_->Load(config_.audit().dir(), audit_log_->Size(),
+  absl::Status loaded = service_levels_->Load(*audit_log_, audit_log_->Size(),
                                               absl::Now());
   if (!loaded.ok()) {
     LogWarning("service levels: the audit log was not read back in full",
@@ -225,7 +218,7 @@ void Gateway::PublishTrust() { trust_.Publish(ComposeTrust(ctx_)); }
 void Gateway::AuditStart() {
   const v1::GatewayConfig& c = config_;
   AuditEvent(v1::AUDIT_EVENT_GATEWAY_STARTED,
-             absl::StrCat("audit log recovery: ", audit_log_->recovery_report().ToString()));
+             absl::StrCat("audit log recovery: ", audit_log_->RecoverySummary()));
   AuditEvent(v1::AUDIT_EVENT_CONFIG_LOADED,
              absl::StrCat("profile ", c.profile().empty() ? "default" : c.profile(),
                           "; policy needs ", c.policy().min_signatures(),

@@ -23,7 +23,7 @@
 #include "gateway/acknowledgements.h"
 #include "gateway/service_levels.h"
 #include "gateway/admin_server.h"
-#include "audit/audit_log.h"
+#include "audit/audit_trail.h"
 #include "gateway/auditor.h"
 #include "transport/call_gate.h"
 #include "gateway/refusal_log.h"
@@ -144,7 +144,7 @@ class Gateway {
   std::unique_ptr<PolicyHolder> policy_;
   int data_lock_fd_ = -1;  // flock on dataDir/LOCK: one gateway a data directory
   std::unique_ptr<Store> store_;
-  std::unique_ptr<audit::AuditLog> audit_log_;
+  std::unique_ptr<audit::AuditTrail> audit_log_;
   std::unique_ptr<Auditor> auditor_;
   std::unique_ptr<RefusalLog> refusals_;
   std::unique_ptr<RefusalReporter> reporter_;

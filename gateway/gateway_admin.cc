@@ -64,13 +64,16 @@ std::vector<std::pair<std::string, std::string>> Gateway::ReadinessChecks() {
     absl::Status policy = policy_->CheckInForce(absl::Now());
     checks.push_back({"policy", policy.ok() ? "" : std::string(policy.message())});
   }
-  // Writable: no append has failed (the log refuses every append after a
-  // write failure until it is reopened) and its directory is writable.
+  // Writable: no append has failed (the file log refuses every append after
+  // a write failure until it is reopened) and its directory is writable. A
+  // log in PostgreSQL has no sticky failure: the store check above says
+  // whether the database answers.
   std::string audit_problem;
-  if (auditor_->failures() > 0) {
+  const bool in_database = config_.store().has_postgres();
+  if (!in_database && auditor_->failures() > 0) {
     audit_problem = absl::StrCat(auditor_->failures(), " audit append(s) failed; restart the "
                                  "gateway once the disk is fixed");
-  } else if (access(config_.audit().dir().c_str(), W_OK) != 0) {
+  } else if (!in_database && access(config_.audit().dir().c_str(), W_OK) != 0) {
     audit_problem = "the audit directory is not writable";
   }
   checks.push_back({"audit", audit_problem});

@@ -2,7 +2,12 @@
 
 #include <unistd.h>
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "audit/audit_log.h"
+#include "audit/postgres/postgres_audit_log.h"
 #include "gateway/store/postgres/postgres_store.h"
 #include "gateway/store/sqlite_store.h"
 
@@ -38,6 +43,45 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const v1::GatewayConfig& c) {
                         absl::StrCat("store.postgres: ", store.status().message()));
   }
   return std::unique_ptr<Store>(*std::move(store));
+}
+
+absl::StatusOr<std::unique_ptr<audit::AuditTrail>> OpenAuditLog(
+    const v1::GatewayConfig& c, Store* store, std::shared_ptr<const audit::NoteSigner> signer) {
+  if (auto* postgres = dynamic_cast<PostgresStore*>(store); postgres != nullptr) {
+    // Every replica of the organisation appends to the one log in the database.
+    PostgresAuditLogOptions options;
+    options.sequence = [postgres](PostgresAuditLogOptions::Apply apply,
+                                  std::function<void(absl::Status)> done) {
+      postgres->ApplyInWriteGroup(std::move(apply), std::move(done));
+    };
+    options.connect = [postgres] { return postgres->Connect(); };
+    options.reads = &postgres->read_pool();
+    options.commits = [postgres] {
+      const StoreStats stats = postgres->Stats();
+      return std::make_pair(stats.commits, stats.commit_nanos);
+    };
+    options.signer = std::move(signer);
+    options.checkpoint_every_entries = c.audit().checkpoint_every_entries();
+    options.checkpoint_interval = absl::Milliseconds(c.audit().checkpoint_interval_ms());
+    absl::StatusOr<std::unique_ptr<PostgresAuditLog>> log =
+        PostgresAuditLog::Open(std::move(options));
+    if (!log.ok()) {
+      return absl::Status(log.status().code(), absl::StrCat("audit log in store.postgres: ",
+                                                            log.status().message()));
+    }
+    return std::unique_ptr<audit::AuditTrail>(*std::move(log));
+  }
+  audit::AuditLogOptions options;
+  options.signer = std::move(signer);
+  options.checkpoint_every_entries = c.audit().checkpoint_every_entries();
+  options.checkpoint_interval = absl::Milliseconds(c.audit().checkpoint_interval_ms());
+  absl::StatusOr<std::unique_ptr<audit::AuditLog>> log =
+      audit::AuditLog::Open(c.audit().dir(), options);
+  if (!log.ok()) {
+    return absl::Status(log.status().code(), absl::StrCat("audit log '", c.audit().dir(),
+                                                          "': ", log.status().message()));
+  }
+  return std::unique_ptr<audit::AuditTrail>(*std::move(log));
 }
 
 }  // namespace gatehouse

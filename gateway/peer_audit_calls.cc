@@ -16,14 +16,6 @@ std::string HashBytes(const audit::Hash& h) {
   return std::string(reinterpret_cast<const char*>(h.data()), h.size());
 }
 
-// The size of the newest signed checkpoint and its note.
-absl::StatusOr<std::pair<uint64_t, std::string>> LatestSigned(const audit::AuditLog& log) {
-  std::vector<uint64_t> sizes = log.CheckpointSizes();
-  if (sizes.empty()) return absl::NotFoundError("no audit checkpoint has been signed yet");
-  ASSIGN_OR_RETURN(std::string note, log.CheckpointAt(sizes.back()));
-  return std::make_pair(sizes.back(), std::move(note));
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* PeerService::GetCheckpoint(grpc::CallbackServerContext* context,
@@ -31,13 +23,13 @@ grpc::ServerUnaryReactor* PeerService::GetCheckpoint(grpc::CallbackServerContext
                                                      v1::GetCheckpointResponse* response) {
   absl::StatusOr<Identity> caller = Authenticate(context);
   if (!caller.ok()) return AnswerNow(context, caller.status());
-  const audit::AuditLog& log = *ctx_->auditor->log();
-  absl::StatusOr<std::pair<uint64_t, std::string>> latest = LatestSigned(log);
+  const audit::AuditTrail& log = *ctx_->auditor->log();
+  absl::StatusOr<audit::CheckpointNote> latest = log.LatestCheckpointNote();
   if (!latest.ok()) return AnswerNow(context, latest.status());
-  response->set_checkpoint(latest->second);
+  response->set_checkpoint(latest->note);
   const uint64_t from = request->from_size();
-  if (from > 0 && from <= latest->first) {
-    absl::StatusOr<std::vector<audit::Hash>> proof = log.ConsistencyProof(from, latest->first);
+  if (from > 0 && from <= latest->size) {
+    absl::StatusOr<std::vector<audit::Hash>> proof = log.ConsistencyProof(from, latest->size);
     if (!proof.ok()) return AnswerNow(context, proof.status());
     for (const audit::Hash& h : *proof) response->add_consistency_proof(HashBytes(h));
   }
@@ -71,14 +63,14 @@ grpc::ServerUnaryReactor* PeerService::GetInclusionProof(
     v1::GetInclusionProofResponse* response) {
   absl::StatusOr<Identity> caller = Authenticate(context);
   if (!caller.ok()) return AnswerNow(context, caller.status());
-  const audit::AuditLog& log = *ctx_->auditor->log();
+  const audit::AuditTrail& log = *ctx_->auditor->log();
   const uint64_t index = request->audit_index();
-  absl::StatusOr<std::pair<uint64_t, std::string>> latest = LatestSigned(log);
+  absl::StatusOr<audit::CheckpointNote> latest = log.LatestCheckpointNote();
   if (!latest.ok()) return AnswerNow(context, latest.status());
-  if (index >= latest->first) {
+  if (index >= latest->size) {
     return AnswerNow(context, absl::NotFoundError(absl::StrCat(
                                "audit entry ", index, " is not yet covered by a signed "
-                               "checkpoint (latest covers ", latest->first,
+                               "checkpoint (latest covers ", latest->size,
                                " entries); ask again after the next one")));
   }
   absl::StatusOr<v1::AuditEntry> entry = log.ReadEntry(index);
@@ -87,12 +79,12 @@ grpc::ServerUnaryReactor* PeerService::GetInclusionProof(
     return AnswerNow(context, absl::NotFoundError(absl::StrCat(
                                "no audit entry ", index, " about a record from ", caller->org)));
   }
-  absl::StatusOr<std::vector<audit::Hash>> proof = log.InclusionProof(index, latest->first);
+  absl::StatusOr<std::vector<audit::Hash>> proof = log.InclusionProof(index, latest->size);
   if (!proof.ok()) return AnswerNow(context, proof.status());
   response->set_entry(entry->SerializeAsString());
-  response->set_tree_size(latest->first);
+  response->set_tree_size(latest->size);
   for (const audit::Hash& h : *proof) response->add_hashes(HashBytes(h));
-  response->set_checkpoint(latest->second);
+  response->set_checkpoint(latest->note);
   return AnswerNow(context, absl::OkStatus());
 }
 

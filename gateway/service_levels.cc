@@ -38,6 +38,16 @@ ServiceLevels::ServiceLevels(std::string org, const v1::ServiceLevelConfig& conf
 }
 
 absl::Status ServiceLevels::Load(const std::string& audit_dir, uint64_t up_to, absl::Time now) {
+  return Read([&](const EntryFn& fn) { return audit::ForEachEntry(audit_dir, 0, fn); }, up_to,
+              now);
+}
+
+absl::Status ServiceLevels::Load(const audit::AuditTrail& log, uint64_t up_to, absl::Time now) {
+  return Read([&](const EntryFn& fn) { return log.ForEachEntry(0, fn); }, up_to, now);
+}
+
+absl::Status ServiceLevels::Read(const std::function<absl::Status(const EntryFn&)>& entries,
+                                 uint64_t up_to, absl::Time now) {
   sla::Ledger ledger;
   const int64_t from_ns = absl::ToUnixNanos(now - window_ - grace_);
   int64_t covered_from = INT64_MIN;
@@ -48,7 +58,7 @@ absl::Status ServiceLevels::Load(const std::string& audit_dir, uint64_t up_to, a
     ledger.Prune(from_ns);
     covered_from = std::max(covered_from, Bound(&ledger));
   };
-  absl::Status read = audit::ForEachEntry(audit_dir, 0, [&](uint64_t i, absl::string_view bytes) {
+  absl::Status read = entries([&](uint64_t i, absl::string_view bytes) {
     if (i >= up_to) return false;
     v1::AuditEntry e;
     if (e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) ledger.Add(i, e);

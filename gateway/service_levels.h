@@ -31,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/periodic.h"
+#include "audit/audit_trail.h"
 #include "gatehouse/v1/audit.pb.h"
 #include "gatehouse/v1/config.pb.h"
 #include "gatehouse/v1/sla_report.pb.h"
@@ -53,6 +54,8 @@ class ServiceLevels {
   // ending `now`), then takes the entries Add was given meanwhile, in order.
   // Until it has run, Add only queues.
   absl::Status Load(const std::string& audit_dir, uint64_t up_to, absl::Time now);
+  // As above, reading the entries from `log` (a gateway's, wherever kept).
+  absl::Status Load(const audit::AuditTrail& log, uint64_t up_to, absl::Time now);
   // Entry `index` of the log, durable; called in index order. Queues it
   // (only the events figures use); never waits for a refresh.
   void Add(uint64_t index, const v1::AuditEntry& entry);
@@ -72,6 +75,12 @@ class ServiceLevels {
   std::vector<Gauge> Gauges() const;
 
  private:
+  using EntryFn = std::function<bool(uint64_t, absl::string_view)>;
+  // Load, with the entries from `entries` (which calls its argument for
+  // each, from index 0).
+  absl::Status Read(const std::function<absl::Status(const EntryFn&)>& entries, uint64_t up_to,
+                    absl::Time now);
+
   // The objectives for `peer`: its own if the config names any.
   const std::vector<sla::Objective>& ObjectivesOf(const std::string& peer) const;
   // Keeps `ledger` within max_records_ by dropping the records settled

@@ -9,8 +9,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "gateway/store/postgres/pg_connection.h"
-#include "gateway/store/postgres/pg_pool.h"
+#include "pg/pg_connection.h"
+#include "pg/pg_pool.h"
 #include "gateway/store/postgres/postgres_store.h"
 
 namespace gatehouse {

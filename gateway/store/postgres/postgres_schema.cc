@@ -26,8 +26,14 @@ namespace {
 // ms). Claims and settles find rows by record id and the outbox_due index;
 // outbox_leased, over the few rows under a lease, tells another store when
 // the earliest lease ends (NextAttemptMs).
-constexpr const char* kMigrations[] = {
-    R"sql(
+//
+// 3: the organisation's audit log (postgres_audit_log.h). audit_head's one
+// row holds the next entry number (sequenced) and the tree's size
+// (integrated); audit_entry the serialized entries; audit_tree the perfect
+// subtree hashes (level, index), as audit/tree_store.h keeps them in files;
+// audit_checkpoint the signed notes; audit_cosignature peers' lines, one a
+// key a checkpoint, served in the order they came.
+constexpr const char kMigration1[] = R"sql(
 CREATE SEQUENCE outbox_change_seq AS BIGINT;
 CREATE TABLE outbox (
   record_id       TEXT PRIMARY KEY,
@@ -79,14 +85,47 @@ CREATE TABLE peer_checkpoint (
   root  BYTEA NOT NULL,
   note  TEXT NOT NULL
 );
-)sql",
-    R"sql(
+)sql";
+
+constexpr const char kMigration2[] = R"sql(
 ALTER TABLE outbox
   ADD COLUMN lease_owner    TEXT,
   ADD COLUMN lease_until_ms BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX outbox_leased ON outbox (lease_until_ms) WHERE lease_owner IS NOT NULL;
-)sql",
-};
+)sql";
+
+constexpr const char kMigration3[] = R"sql(
+CREATE TABLE audit_head (
+  one        BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+  sequenced  BIGINT NOT NULL,
+  integrated BIGINT NOT NULL
+);
+INSERT INTO audit_head (sequenced, integrated) VALUES (0, 0);
+CREATE TABLE audit_entry (
+  idx   BIGINT PRIMARY KEY,
+  entry BYTEA NOT NULL
+);
+CREATE TABLE audit_tree (
+  level SMALLINT NOT NULL,
+  idx   BIGINT NOT NULL,
+  hash  BYTEA NOT NULL,
+  PRIMARY KEY (level, idx)
+);
+CREATE TABLE audit_checkpoint (
+  size BIGINT PRIMARY KEY,
+  note TEXT NOT NULL
+);
+CREATE TABLE audit_cosignature (
+  size     BIGINT NOT NULL REFERENCES audit_checkpoint (size),
+  name     TEXT NOT NULL,
+  key_id   BIGINT NOT NULL,
+  line     TEXT NOT NULL,
+  added    BIGINT GENERATED ALWAYS AS IDENTITY,
+  PRIMARY KEY (size, name, key_id)
+);
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3};
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));
 
 // Any number, the same in every gateway: the advisory lock migrations hold.

@@ -19,7 +19,7 @@
 #define GATEHOUSE_GATEWAY_STORE_POSTGRES_POSTGRES_SCHEMA_H_
 
 #include "absl/status/status.h"
-#include "gateway/store/postgres/pg_connection.h"
+#include "pg/pg_connection.h"
 
 namespace gatehouse::postgres {
 

@@ -9,9 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
-#include "gateway/store/postgres/pg_connection.h"
-#include "gateway/store/postgres/pg_listener.h"
-#include "gateway/store/postgres/pg_pool.h"
+#include "pg/pg_connection.h"
+#include "pg/pg_listener.h"
+#include "pg/pg_pool.h"
 #include "gateway/store/postgres/postgres_schema.h"
 
 namespace gatehouse {
@@ -98,6 +98,10 @@ PostgresStore::PostgresStore(std::unique_ptr<PgConnection> writer,
 PostgresStore::~PostgresStore() {
   listener_.reset();                   // stops its thread within about 100 ms
   if (committer_) committer_->Stop();  // commits what is queued
+}
+
+absl::StatusOr<std::unique_ptr<PgConnection>> PostgresStore::Connect() const {
+  return PgConnection::Connect(ConnectOptionsOf(options_));
 }
 
 StoreStats PostgresStore::Stats() const {

@@ -193,9 +193,23 @@ class PostgresStore final : public Store {
   // a listener) when another store on the database commits one.
   ChangeSignal* changes() override { return &changes_; }
 
- private:
-  // One change, applied by the committer inside the group's transaction.
+  // For the audit log kept in the same database (postgres_audit_log.h).
+  // A change, applied by the committer inside a group's transaction.
   using Apply = std::function<absl::Status(postgres::PgConnection&)>;
+  // Queues `apply` into the next write group: it runs inside the group's
+  // transaction, under the commit order lock, with the outbox and mailbox
+  // writes of that group; `done` gets whether the group committed it (on
+  // the committer thread, or at once with Unavailable if closing).
+  void ApplyInWriteGroup(Apply apply, std::function<void(absl::Status)> done) {
+    RunWriteAsync(std::move(apply), std::move(done));
+  }
+  // A new connection to the store's database, with its settings.
+  absl::StatusOr<std::unique_ptr<postgres::PgConnection>> Connect() const;
+  // The pool the store's reads use (PgPool::Read), for reads of the same
+  // database.
+  postgres::PgPool& read_pool() const { return *readers_; }
+
+ private:
   using Committer = GroupCommit<Apply, absl::Status>;
   // A write and what its caller gets once it is committed (or not): R
   // from the commit's status and what `apply` left behind.

@@ -58,16 +58,18 @@ TEST_F(PostgresStoreTest, AnEmptyDatabaseIsMigratedToTheLatestVersionAndStaysThe
   EXPECT_TRUE(store_->GetOutbox("a").ok());
 }
 
-// Version 2 added the delivery leases: a database an older gateway left at
-// version 1 gets them, and keeps its rows.
+// Version 2 added the delivery leases (and 3 the audit log): a database an
+// older gateway left at version 1 gets them, and keeps its rows.
 TEST_F(PostgresStoreTest, ADatabaseAtVersionOneGetsTheLeaseColumnsAndKeepsItsRows) {
   Reopen();
   bool inserted = false;
   ASSERT_TRUE(store_->AddToOutbox(Request("a"), "k", 1, &inserted).ok());
   store_.reset();
   // Back to version 1, as the older gateway left it.
-  ASSERT_EQ(Sql("DROP INDEX outbox_leased; ALTER TABLE outbox DROP COLUMN lease_owner, "
-                "DROP COLUMN lease_until_ms; DELETE FROM schema_version WHERE version = 2"),
+  ASSERT_EQ(Sql("DROP TABLE audit_cosignature, audit_checkpoint, audit_tree, audit_entry, "
+                "audit_head; DROP INDEX outbox_leased; ALTER TABLE outbox DROP COLUMN "
+                "lease_owner, DROP COLUMN lease_until_ms; DELETE FROM schema_version WHERE "
+                "version >= 2"),
             "");
   ASSERT_EQ(Sql("SELECT MAX(version) FROM schema_version"), "1");
   Reopen();

@@ -1,5 +1,6 @@
-// A small libpq wrapper for PostgresStore (internal to
-// gatehouse_store_postgres): one connection (PgConnection) with its
+// A small libpq wrapper (gatehouse_pg), for the PostgreSQL store
+// (gateway/store/postgres/) and the audit log kept beside it
+// (audit/postgres/): one connection (PgConnection) with its
 // prepared statements, the parameters of a call (PgParams) and its result
 // (PgResult, owning the PGresult).
 //
@@ -23,8 +24,8 @@
 // Not thread-safe: a connection is used by one thread at a time (the pool,
 // pg_pool.h, lends it to one caller; the committer owns its own). PgParams
 // and PgResult are values.
-#ifndef GATEHOUSE_GATEWAY_STORE_POSTGRES_PG_CONNECTION_H_
-#define GATEHOUSE_GATEWAY_STORE_POSTGRES_PG_CONNECTION_H_
+#ifndef GATEHOUSE_PG_PG_CONNECTION_H_
+#define GATEHOUSE_PG_PG_CONNECTION_H_
 
 #include <cstdint>
 #include <map>
@@ -41,7 +42,7 @@ typedef struct pg_result PGresult;
 namespace gatehouse::postgres {
 
 // Where and how to connect. Never a password: a password file or a client
-// certificate authenticates (PostgresStoreOptions says more).
+// certificate authenticates (gateway/store/postgres/postgres_store.h says more).
 struct ConnectOptions {
   std::string dsn;            // a libpq conninfo string or postgresql:// URI
   std::string password_file;  // libpq's passfile (PGPASSFILE); "" for libpq's default
@@ -146,4 +147,4 @@ class PgConnection {
 
 }  // namespace gatehouse::postgres
 
-#endif  // GATEHOUSE_GATEWAY_STORE_POSTGRES_PG_CONNECTION_H_
+#endif  // GATEHOUSE_PG_PG_CONNECTION_H_

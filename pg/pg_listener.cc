@@ -1,6 +1,6 @@
 // PgListener (pg_listener.h): LISTEN on a connection of its own, poll()
 // its socket, and reconnect with a backoff when it is lost.
-#include "gateway/store/postgres/pg_listener.h"
+#include "pg/pg_listener.h"
 
 #include <poll.h>
 

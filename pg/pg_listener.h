@@ -1,6 +1,6 @@
 // PgListener: a thread with a PostgreSQL connection of its own that
 // LISTENs on one channel and calls `on_change` when another session
-// NOTIFYs it (internal to gatehouse_store_postgres; PostgresStore uses it
+// NOTIFYs it (gatehouse_pg; PostgresStore uses it
 // so that a replica's Watch wakes for every replica's commits).
 //
 // The connection is made only once `wanted()` is true (someone follows the
@@ -21,8 +21,8 @@
 //                        [](int pid) { return false; }, [&] { signal.Notify(); }});
 //
 // Thread-safe: the callbacks run on the listener's thread.
-#ifndef GATEHOUSE_GATEWAY_STORE_POSTGRES_PG_LISTENER_H_
-#define GATEHOUSE_GATEWAY_STORE_POSTGRES_PG_LISTENER_H_
+#ifndef GATEHOUSE_PG_PG_LISTENER_H_
+#define GATEHOUSE_PG_PG_LISTENER_H_
 
 #include <condition_variable>
 #include <functional>
@@ -31,7 +31,7 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
-#include "gateway/store/postgres/pg_connection.h"
+#include "pg/pg_connection.h"
 
 namespace gatehouse::postgres {
 
@@ -74,4 +74,4 @@ class PgListener {
 
 }  // namespace gatehouse::postgres
 
-#endif  // GATEHOUSE_GATEWAY_STORE_POSTGRES_PG_LISTENER_H_
+#endif  // GATEHOUSE_PG_PG_LISTENER_H_

@@ -1,5 +1,5 @@
 // PgConnection, PgParams and PgResult (pg_connection.h) on libpq.
-#include "gateway/store/postgres/pg_connection.h"
+#include "pg/pg_connection.h"
 
 #include <libpq-fe.h>
 

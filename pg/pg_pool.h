@@ -1,5 +1,4 @@
-// PgPool: a bounded pool of PostgreSQL connections for reads (internal to
-// gatehouse_store_postgres). At most `size` connections are open; a caller
+// PgPool: a bounded pool of PostgreSQL connections for reads (gatehouse_pg). At most `size` connections are open; a caller
 // finding all of them lent waits for one, up to a time limit. Connections
 // are opened when first needed, and one found lost (the server closed it,
 // say by pg_terminate_backend or a restart) is replaced by a new one, so the
@@ -13,8 +12,8 @@
 //   });
 //
 // Thread-safe.
-#ifndef GATEHOUSE_GATEWAY_STORE_POSTGRES_PG_POOL_H_
-#define GATEHOUSE_GATEWAY_STORE_POSTGRES_PG_POOL_H_
+#ifndef GATEHOUSE_PG_PG_POOL_H_
+#define GATEHOUSE_PG_PG_POOL_H_
 
 #include <condition_variable>
 #include <memory>
@@ -25,7 +24,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "gateway/store/postgres/pg_connection.h"
+#include "pg/pg_connection.h"
 
 namespace gatehouse::postgres {
 
@@ -85,4 +84,4 @@ class PgPool {
 
 }  // namespace gatehouse::postgres
 
-#endif  // GATEHOUSE_GATEWAY_STORE_POSTGRES_PG_POOL_H_
+#endif  // GATEHOUSE_PG_PG_POOL_H_

@@ -1,6 +1,6 @@
 // PgPool (pg_pool.h): lends connections, opens them when needed, replaces
 // lost ones.
-#include "gateway/store/postgres/pg_pool.h"
+#include "pg/pg_pool.h"
 
 #include <chrono>
 

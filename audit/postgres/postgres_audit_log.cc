@@ -1,0 +1,311 @@
+// PostgresAuditLog (postgres_audit_log.h): opening, appending (sequencing),
+// and what every replica serves. The integrator is in
+// postgres_audit_integrator.cc.
+#include "audit/postgres/postgres_audit_log.h"
+
+#include <algorithm>
+#include <tuple>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "audit/checkpoint.h"
+#include "audit/merkle_hasher.h"
+#include "common/status_macros.h"
+#include "audit/postgres/postgres_audit_tree.h"
+
+namespace gatehouse {
+
+using postgres::PgConnection;
+using postgres::PgNodeReader;
+using postgres::PgParams;
+using postgres::PgResult;
+
+namespace postgres {
+
+absl::StatusOr<audit::Hash> PgNodeReader::GetNode(int level, uint64_t index) const {
+  ASSIGN_OR_RETURN(PgResult r,
+                   c_.Exec("SELECT hash FROM audit_tree WHERE level = $1 AND idx = $2",
+                           PgParams().Int(level).Int(static_cast<int64_t>(index))));
+  if (r.rows() == 0) {
+    return absl::NotFoundError(absl::StrCat("audit tree node (", level, ", ", index, ") not stored"));
+  }
+  audit::Hash h;
+  if (!audit::HashFromBytes(r.Bytes(0, 0), &h)) {
+    return absl::DataLossError(absl::StrCat("audit tree node (", level, ", ", index,
+                                            ") is not 32 bytes"));
+  }
+  return h;
+}
+
+}  // namespace postgres
+
+namespace {
+
+// The largest entry accepted, as the file log's (audit_log.h).
+constexpr size_t kMaxEntryBytes = 1 << 20;
+// Entries read a query by ForEachEntry.
+constexpr int64_t kPage = 1024;
+
+// The integrated size, read where the proof is built.
+absl::StatusOr<uint64_t> Integrated(PgConnection& c) {
+  ASSIGN_OR_RETURN(PgResult r, c.Exec("SELECT integrated FROM audit_head"));
+  return static_cast<uint64_t>(r.Int(0, 0));
+}
+
+absl::Status BeyondTree(uint64_t size, uint64_t integrated) {
+  return absl::InvalidArgumentError(absl::StrCat("tree size ", size, " is beyond the log (",
+                                                 integrated, " entries integrated)"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PostgresAuditLog>> PostgresAuditLog::Open(
+    PostgresAuditLogOptions options) {
+  if (options.signer == nullptr || !options.sequence || !options.connect ||
+      options.reads == nullptr) {
+    return absl::InvalidArgumentError(
+        "audit: a PostgreSQL audit log needs a signer, a write group, connections and reads");
+  }
+  if (!options.clock_ns) options.clock_ns = [] { return absl::GetCurrentTimeNanos(); };
+  std::unique_ptr<PostgresAuditLog> log(new PostgresAuditLog(std::move(options)));
+  RETURN_IF_ERROR(log->CheckOnOpen());
+  log->thread_ = std::thread([l = log.get()] { l->Run(); });
+  return log;
+}
+
+PostgresAuditLog::~PostgresAuditLog() { Close().IgnoreError(); }
+
+absl::Status PostgresAuditLog::CheckOnOpen() {
+  return options_.reads->Read([&](PgConnection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(PgResult head, c.Exec("SELECT sequenced, integrated FROM audit_head"));
+    const uint64_t sequenced = head.Int(0, 0);
+    const uint64_t integrated = head.Int(0, 1);
+    ASSIGN_OR_RETURN(PgResult latest,
+                     c.Exec("SELECT size, note FROM audit_checkpoint ORDER BY size DESC LIMIT 1"));
+    uint64_t checkpointed = 0;
+    if (latest.rows() == 1) {
+      checkpointed = latest.Int(0, 0);
+      const audit::NoteVerifier own = *audit::NoteVerifier::FromVerifierKey(
+          options_.signer->VerifierKeyString());
+      std::vector<const audit::NoteVerifier*> keys = {&own};
+      for (const audit::NoteVerifier& k : options_.previous_keys) keys.push_back(&k);
+      absl::StatusOr<audit::SignedCheckpoint> cp = absl::NotFoundError("");
+      for (const audit::NoteVerifier* k : keys) {
+        cp = audit::OpenCheckpoint(latest.Bytes(0, 1), *k);
+        if (cp.ok()) break;
+      }
+      if (!cp.ok() || cp->checkpoint.size != checkpointed) {
+        return absl::DataLossError(absl::StrCat(
+            "audit: the newest checkpoint in the database (", checkpointed,
+            " entries) is not signed by this gateway's log key or a previous one"));
+      }
+      if (checkpointed > integrated) {
+        return absl::DataLossError(absl::StrCat("audit: a checkpoint covers ", checkpointed,
+                                                " entries but only ", integrated,
+                                                " are in the tree"));
+      }
+      PgNodeReader tree(c);
+      absl::StatusOr<audit::Hash> root = audit::TreeRoot(tree, checkpointed);
+      if (!root.ok() || *root != cp->checkpoint.root) {
+        return absl::DataLossError(absl::StrCat(
+            "audit: the tree in the database does not reproduce the root the checkpoint at ",
+            checkpointed, " entries signed", root.ok() ? "" : ": ",
+            root.ok() ? "" : root.status().message()));
+      }
+    }
+    size_ = std::max(sequenced, integrated);
+    summary_ = absl::StrCat("audit log in PostgreSQL: ", sequenced, " entries, ", integrated,
+                            " in the tree, newest checkpoint at ", checkpointed);
+    return absl::OkStatus();
+  });
+}
+
+void PostgresAuditLog::Grew(uint64_t size) {
+  uint64_t seen = size_.load();
+  while (seen < size && !size_.compare_exchange_weak(seen, size)) {
+  }
+}
+
+void PostgresAuditLog::AppendAsync(const v1::AuditEntry& entry,
+                                   std::function<void(absl::StatusOr<uint64_t>)> done) {
+  v1::AuditEntry stamped = entry;
+  if (stamped.time_unix_ns() == 0) stamped.set_time_unix_ns(options_.clock_ns());
+  std::string bytes = stamped.SerializeAsString();
+  if (bytes.size() > kMaxEntryBytes) {
+    done(absl::InvalidArgumentError(absl::StrCat("audit entry of ", bytes.size(),
+                                                 " bytes is over the limit of ", kMaxEntryBytes)));
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) {
+      done(absl::FailedPreconditionError("audit log closed"));
+      return;
+    }
+    ++pending_;
+  }
+  auto index = std::make_shared<uint64_t>(0);
+  options_.sequence(
+      [bytes = std::move(bytes), index](PgConnection& c) -> absl::Status {
+        ASSIGN_OR_RETURN(
+            PgResult r,
+            c.Exec("WITH n AS (UPDATE audit_head SET sequenced = sequenced + 1 "
+                   "RETURNING sequenced - 1 AS idx) "
+                   "INSERT INTO audit_entry (idx, entry) SELECT idx, $1 FROM n RETURNING idx",
+                   PgParams().Bytes(bytes)));
+        *index = r.Int(0, 0);
+        return absl::OkStatus();
+      },
+      [this, index, done = std::move(done)](absl::Status s) {
+        if (s.ok()) Grew(*index + 1);
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (s.ok()) ++stats_.appended;
+          --pending_;
+        }
+        cv_.notify_all();
+        if (s.ok()) {
+          done(*index);
+        } else {
+          done(s);
+        }
+      });
+}
+
+audit::AuditLogStats PostgresAuditLog::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  audit::AuditLogStats out = stats_;
+  if (options_.commits) std::tie(out.batches, out.sync_nanos) = options_.commits();
+  return out;
+}
+
+absl::StatusOr<audit::CheckpointNote> PostgresAuditLog::LatestCheckpointNote() const {
+  return options_.reads->Read([&](PgConnection& c) -> absl::StatusOr<audit::CheckpointNote> {
+    ASSIGN_OR_RETURN(PgResult latest,
+                     c.Exec("SELECT size, note FROM audit_checkpoint ORDER BY size DESC LIMIT 1"));
+    if (latest.rows() == 0) return absl::NotFoundError("no audit checkpoint has been signed yet");
+    audit::CheckpointNote out{static_cast<uint64_t>(latest.Int(0, 0)), latest.Bytes(0, 1)};
+    ASSIGN_OR_RETURN(PgResult lines,
+                     c.Exec("SELECT line FROM audit_cosignature WHERE size = $1 ORDER BY added",
+                            PgParams().Int(static_cast<int64_t>(out.size))));
+    for (int i = 0; i < lines.rows(); ++i) out.note += lines.Bytes(i, 0);
+    return out;
+  });
+}
+
+absl::StatusOr<std::vector<audit::Hash>> PostgresAuditLog::InclusionProof(
+    uint64_t index, uint64_t tree_size) const {
+  return options_.reads->Read(
+      [&](PgConnection& c) -> absl::StatusOr<std::vector<audit::Hash>> {
+        ASSIGN_OR_RETURN(uint64_t integrated, Integrated(c));
+        if (tree_size > integrated) return BeyondTree(tree_size, integrated);
+        return audit::ProveInclusion(PgNodeReader(c), index, tree_size);
+      });
+}
+
+absl::StatusOr<std::vector<audit::Hash>> PostgresAuditLog::ConsistencyProof(
+    uint64_t size1, uint64_t size2) const {
+  return options_.reads->Read(
+      [&](PgConnection& c) -> absl::StatusOr<std::vector<audit::Hash>> {
+        ASSIGN_OR_RETURN(uint64_t integrated, Integrated(c));
+        if (size2 > integrated) return BeyondTree(size2, integrated);
+        return audit::ProveConsistency(PgNodeReader(c), size1, size2);
+      });
+}
+
+absl::StatusOr<v1::AuditEntry> PostgresAuditLog::ReadEntry(uint64_t index) const {
+  return options_.reads->Read([&](PgConnection& c) -> absl::StatusOr<v1::AuditEntry> {
+    ASSIGN_OR_RETURN(PgResult r, c.Exec("SELECT entry FROM audit_entry WHERE idx = $1",
+                                        PgParams().Int(static_cast<int64_t>(index))));
+    if (r.rows() == 0) return absl::InvalidArgumentError(absl::StrCat("no entry ", index));
+    v1::AuditEntry entry;
+    if (!entry.ParseFromString(r.Bytes(0, 0))) {
+      return absl::DataLossError(absl::StrCat("entry ", index, " does not parse"));
+    }
+    return entry;
+  });
+}
+
+absl::Status PostgresAuditLog::ForEachEntry(
+    uint64_t start, const std::function<bool(uint64_t, absl::string_view)>& fn) const {
+  const int64_t end = static_cast<int64_t>(Size());
+  for (int64_t next = static_cast<int64_t>(start); next < end;) {
+    ASSIGN_OR_RETURN(PgResult page, options_.reads->Read([&](PgConnection& c) {
+      return c.Exec(
+          "SELECT idx, entry FROM audit_entry WHERE idx >= $1 AND idx < $2 ORDER BY idx LIMIT $3",
+          PgParams().Int(next).Int(end).Int(kPage));
+    }));
+    if (page.rows() == 0) break;
+    for (int i = 0; i < page.rows(); ++i) {
+      if (page.Int(i, 0) != next) {
+        return absl::DataLossError(absl::StrCat("audit: entry ", next, " is missing"));
+      }
+      if (!fn(next, page.Bytes(i, 1))) return absl::OkStatus();
+      ++next;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PostgresAuditLog::AddCosignature(absl::string_view cosigned_note,
+                                              const audit::NoteVerifier& cosigner) {
+  ASSIGN_OR_RETURN(postgres::PgPool::Lease lease, options_.reads->Acquire());
+  PgConnection& c = *lease;
+  ASSIGN_OR_RETURN(
+      audit::CheckedCosignature checked,
+      audit::CheckCosignature(
+          cosigned_note, cosigner, [&](uint64_t size) -> absl::StatusOr<std::string> {
+            ASSIGN_OR_RETURN(PgResult r, c.Exec("SELECT note FROM audit_checkpoint WHERE size = $1",
+                                                PgParams().Int(static_cast<int64_t>(size))));
+            if (r.rows() == 0) return absl::NotFoundError("");
+            return r.Bytes(0, 0);
+          }));
+  const int64_t size = static_cast<int64_t>(checked.size);
+  RETURN_IF_ERROR(c.Run("BEGIN"));
+  absl::Status s = [&]() -> absl::Status {
+    // One check-and-store at a time: two calls by one cosigner cannot both pass.
+    RETURN_IF_ERROR(c.Exec("SELECT pg_advisory_xact_lock($1)",
+                           PgParams().Int(postgres::kAuditCosignLock))
+                        .status());
+    ASSIGN_OR_RETURN(PgResult stored,
+                     c.Exec("SELECT name, key_id, line FROM audit_cosignature WHERE size = $1",
+                            PgParams().Int(size)));
+    for (int i = 0; i < stored.rows(); ++i) {
+      if (stored.Bytes(i, 0) != checked.name || stored.Int(i, 1) != checked.key_id) continue;
+      if (stored.Bytes(i, 2) == checked.line) return absl::OkStatus();  // a retry
+      return absl::AlreadyExistsError(
+          absl::StrCat(cosigner.name(), " has already cosigned the checkpoint at ", size,
+                       " entries; a second cosignature by one key is not stored"));
+    }
+    if (1 + static_cast<size_t>(stored.rows()) >= audit::kMaxNoteSignatures) {
+      return absl::ResourceExhaustedError(absl::StrCat("the checkpoint at ", size,
+                                                       " entries carries ", stored.rows(),
+                                                       " cosignatures, the most a note can hold"));
+    }
+    return c.Exec("INSERT INTO audit_cosignature (size, name, key_id, line) "
+                  "VALUES ($1, $2, $3, $4)",
+                  PgParams().Int(size).Text(checked.name).Int(checked.key_id).Text(checked.line))
+        .status();
+  }();
+  if (s.ok()) s = c.Run("COMMIT");
+  if (!s.ok() && !c.broken()) c.Run("ROLLBACK").IgnoreError();
+  return s;
+}
+
+absl::Status PostgresAuditLog::Close() {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (closed_ && !thread_.joinable()) return absl::OkStatus();
+    closed_ = true;
+    // Appends queued before Close are answered (the store commits them)
+    // before the integrator's last pass, so it covers them.
+    cv_.wait(lock, [&] { return pending_ == 0; });
+    stop_ = true;
+    cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+  return absl::OkStatus();
+}
+
+}  // namespace gatehouse
