@@ -339,18 +339,26 @@ void Cluster::Signal(const std::string& org, int sig) {
   if (it != pids_.end()) kill(it->second, sig);
 }
 
-bool Cluster::Start(const std::string& org, const std::string& extra_json) {
-  extra_[org] = extra_json;
-  std::string ports = dir_ + "/" + org + ".ports";
+bool Cluster::Start(const std::string& name, const std::string& extra_json) {
+  const std::string org = OrgOf(name);
+  extra_[name] = extra_json;
+  if (client_port_.count(name) == 0) {  // a further replica: ports of its own
+    for (int* port : {&client_port_[name], &peer_port_[name]}) {
+      ReservedPort r = ReservePort();
+      *port = r.port;
+      reserved_fds_.push_back(r.fd);
+    }
+  }
+  std::string ports = dir_ + "/" + name + ".ports";
   fs::remove(ports);
   {
-    std::ofstream cfg(ConfigPath(org));
-    cfg << "{\"orgId\": \"" << org << "\", \"clientListen\": \"127.0.0.1:" << client_port_[org]
-        << "\", \"peerListen\": \"127.0.0.1:" << peer_port_[org] << "\", \"tls\": {"
+    std::ofstream cfg(ConfigPath(name));
+    cfg << "{\"orgId\": \"" << org << "\", \"clientListen\": \"127.0.0.1:" << client_port_[name]
+        << "\", \"peerListen\": \"127.0.0.1:" << peer_port_[name] << "\", \"tls\": {"
         << "\"certFile\": \"tls-" << org << "/gateway.crt\", \"keyFile\": \"tls-" << org
         << "/gateway.key\", \"caFile\": \"tls-" << org << "/ca.crt\", \"crlDir\": \"tls-" << org
-        << "/crl\", \"refreshIntervalSeconds\": 1}, \"dataDir\": \"data-" << org
-        << "\", \"directoryFile\": \"directory.signed\", \"portsFile\": \"" << org << ".ports\", "
+        << "/crl\", \"refreshIntervalSeconds\": 1}, \"dataDir\": \"data-" << name
+        << "\", \"directoryFile\": \"directory.signed\", \"portsFile\": \"" << name << ".ports\", "
         << "\"directoryAuthorityFile\": \"authority.json\", \"keysetFile\": \"keys-" << org
         << "/keyset.json\", "
         << (extra_json.find("\"directoryRefreshSeconds\"") == std::string::npos
@@ -376,26 +384,26 @@ bool Cluster::Start(const std::string& org, const std::string& extra_json) {
   }
   pid_t pid = fork();
   if (pid == 0) {
-    int log = open((dir_ + "/" + org + ".log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    int log = open((dir_ + "/" + name + ".log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     dup2(log, STDERR_FILENO);
-    execl(GATEHOUSED_PATH, "gatehoused", "--config", ConfigPath(org).c_str(),
+    execl(GATEHOUSED_PATH, "gatehoused", "--config", ConfigPath(name).c_str(),
           static_cast<char*>(nullptr));
     _exit(127);
   }
-  pids_[org] = pid;
+  pids_[name] = pid;
   // Up to 60 s: a gateway starts in about a second, but under a sanitizer on
   // a loaded CI machine one restart once took over 15 s.
   for (int i = 0; i < 600; ++i) {
     if (fs::exists(ports)) return true;
     int status;
     if (waitpid(pid, &status, WNOHANG) == pid) {
-      pids_[org] = 0;
-      std::fprintf(stderr, "gateway %s exited:\n%s\n", org.c_str(), Log(org).c_str());
+      pids_[name] = 0;
+      std::fprintf(stderr, "gateway %s exited:\n%s\n", name.c_str(), Log(name).c_str());
       return false;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  std::fprintf(stderr, "gateway %s did not start:\n%s\n", org.c_str(), Log(org).c_str());
+  std::fprintf(stderr, "gateway %s did not start:\n%s\n", name.c_str(), Log(name).c_str());
   return false;
 }
 
@@ -471,7 +479,7 @@ std::shared_ptr<grpc::Channel> Channel(int port, const TestPki& pki, const std::
 std::unique_ptr<v1::Exchange::Stub> Cluster::Client(const std::string& org,
                                                     const std::string& cert,
                                                     const TestPki& pki) {
-  return v1::Exchange::NewStub(Channel(client_port_[org], pki, cert, GatewayUri(org)));
+  return v1::Exchange::NewStub(Channel(client_port_[org], pki, cert, GatewayUri(OrgOf(org))));
 }
 
 std::shared_ptr<grpc::Channel> Cluster::ClientChannel(const std::string& org,

@@ -63,8 +63,14 @@ class Cluster {
 
   // Writes `org`'s config (with `extra_json` fields appended, e.g.
   // R"("maxPayloadBytes": 1024)") and starts its gateway; returns false (and
-  // prints the log) if it did not come up within 15 s.
+  // prints the log) if it did not come up within 15 s. `org` may name a
+  // further replica of an organisation, "nhs-trust-a#2": the same keys and
+  // certificates, ports, data directory and log of its own (the directory
+  // keeps listing the organisation's first gateway); every call that takes
+  // an org takes such a name.
   bool Start(const std::string& org, const std::string& extra_json = "");
+  // The organisation of a gateway's name ("nhs-trust-a#2" -> "nhs-trust-a").
+  static std::string OrgOf(const std::string& name) { return name.substr(0, name.find('#')); }
   // Sends `sig` to org's running gatehoused.
   void Signal(const std::string& org, int sig);
   // SIGTERM, wait; returns the exit status (0 for a clean drain).

@@ -16,92 +16,18 @@
 #include <string>
 #include <thread>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
-#include "audit/checkpoint.h"
-#include "audit/merkle_tree.h"
-#include "audit/note.h"
-#include "common/files.h"
-#include "common/status_macros.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/fault_proxy.h"
 #include "tests/gateway/gateway_harness.h"
+#include "tests/gateway/postgres_gateway_test.h"
 #include "tests/gateway/store/postgres_server.h"
 
 namespace gatehouse {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string StoreJson(const std::string& dsn) {
-  return absl::StrCat(R"("store": {"postgres": {"dsn": ")", dsn, R"("}})");
-}
-
-class PostgresGatewayTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto server = testing::PostgresServer::Shared();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *server;
-    auto db = server_->CreateDatabase();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *db;
-  }
-  // `sql`'s first value in the gateway's database, "" if it fails.
-  std::string Query(const std::string& sql) {
-    auto v = server_->Query(db_, sql);
-    EXPECT_TRUE(v.ok()) << v.status();
-    return v.ok() ? *v : "";
-  }
-
-  // `org`'s audit log in database `db`, checked from its rows alone, as
-  // VerifyAuditLog checks a file log: entries numbered 0..n-1 without a gap,
-  // all integrated and covered by the newest checkpoint (a gateway signs
-  // one as it stops), which verifies under the organisation's log key and
-  // whose root the entries reproduce (leaf hashes computed by PostgreSQL).
-  // The number of entries.
-  absl::StatusOr<uint64_t> VerifyDatabaseLog(const std::string& org, const std::string& db) {
-    auto q = [&](const std::string& sql) { return server_->Query(db, sql); };
-    ASSIGN_OR_RETURN(std::string counts,
-                     q("SELECT COUNT(*) || ' ' || COALESCE(MAX(idx) + 1, 0) || ' ' || "
-                       "(SELECT sequenced || ' ' || integrated FROM audit_head) FROM audit_entry"));
-    const std::vector<std::string> n = absl::StrSplit(counts, ' ');
-    if (n.size() != 4 || n[0] != n[1] || n[1] != n[2] || n[2] != n[3]) {
-      return absl::DataLossError("entries, numbers, sequenced, integrated: " + counts);
-    }
-    ASSIGN_OR_RETURN(std::string leaves,
-                     q("SELECT COALESCE(string_agg(encode(sha256('\\x00'::bytea || entry), "
-                       "'hex'), ',' ORDER BY idx), '') FROM audit_entry"));
-    audit::MemoryTree tree;
-    for (absl::string_view hex : absl::StrSplit(leaves, ',', absl::SkipEmpty())) {
-      audit::Hash h;
-      if (!audit::HashFromBytes(absl::HexStringToBytes(hex), &h)) return absl::DataLossError("leaf");
-      tree.Append(h);
-    }
-    ASSIGN_OR_RETURN(std::string note,
-                     q("SELECT note FROM audit_checkpoint ORDER BY size DESC LIMIT 1"));
-    ASSIGN_OR_RETURN(std::string key, ReadFile(cluster_.dir() + "/keys-" + org + "/audit.key"));
-    ASSIGN_OR_RETURN(audit::NoteSigner signer,
-                     audit::NoteSigner::FromPrivateKey(absl::StripAsciiWhitespace(key)));
-    ASSIGN_OR_RETURN(audit::NoteVerifier verifier,
-                     audit::NoteVerifier::FromVerifierKey(signer.VerifierKeyString()));
-    ASSIGN_OR_RETURN(audit::SignedCheckpoint cp, audit::OpenCheckpoint(note, verifier));
-    if (cp.checkpoint.size != tree.size()) {
-      return absl::DataLossError(absl::StrCat("the newest checkpoint covers ", cp.checkpoint.size,
-                                              " of ", tree.size(), " entries"));
-    }
-    ASSIGN_OR_RETURN(audit::Hash root, audit::TreeRoot(tree, tree.size()));
-    if (root != cp.checkpoint.root) return absl::DataLossError("root differs");
-    return tree.size();
-  }
-
-  testing::PostgresServer* server_ = nullptr;
-  std::string db_;
-  Cluster cluster_;
-};
 
 TEST_F(PostgresGatewayTest, ARecordReachesAGatewayOnPostgresAndOutlivesASigkill) {
   ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
