@@ -128,10 +128,11 @@ absl::Status ValidateConfig(const v1::GatewayConfig& c) {
     if (pg.dsn().empty()) {
       return absl::InvalidArgumentError("config: store.postgres.dsn is required");
     }
-    if (pg.read_connections() < 0 || pg.delivery_lease_seconds() < 0) {
+    if (pg.read_connections() < 0 || pg.delivery_lease_seconds() < 0 ||
+        pg.statement_timeout_seconds() < 0) {
       return absl::InvalidArgumentError(
-          "config: store.postgres.readConnections and deliveryLeaseSeconds must not be "
-          "negative");
+          "config: store.postgres.readConnections, deliveryLeaseSeconds and "
+          "statementTimeoutSeconds must not be negative");
     }
     for (const auto& [field, path] :
          {std::pair<const char*, const std::string&>{"passwordFile", pg.password_file()},

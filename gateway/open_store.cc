@@ -31,6 +31,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const v1::GatewayConfig& c) {
         "config: store.postgres.deliveryLeaseSeconds (", options.delivery_lease_ms / 1000,
         " s) must exceed retry.deliverTimeoutMs (", c.retry().deliver_timeout_ms(), " ms)"));
   }
+  if (pg.statement_timeout_seconds() > 0) {
+    options.statement_timeout = absl::Seconds(pg.statement_timeout_seconds());
+  }
   options.lease_owner = pg.replica_id();
   if (options.lease_owner.empty()) {
     char host[256] = {};

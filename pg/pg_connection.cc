@@ -2,6 +2,9 @@
 #include "pg/pg_connection.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
+
+#include <cerrno>
 
 #include <utility>
 
@@ -9,6 +12,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
 
 namespace gatehouse::postgres {
 namespace {
@@ -146,7 +151,7 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const Connec
     return st;
   }
   PQsetNoticeProcessor(conn, IgnoreNotice, nullptr);
-  std::unique_ptr<PgConnection> c(new PgConnection(conn));
+  std::unique_ptr<PgConnection> c(new PgConnection(conn, options.statement_timeout));
   // Every commit is durable when it returns (the server's default, made
   // sure of here, whatever the role or database says). A transaction left
   // idle (its process frozen, or cut off from the server) is ended by the
@@ -163,16 +168,14 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const Connec
 PgConnection::~PgConnection() { PQfinish(conn_); }
 
 absl::StatusOr<PgResult> PgConnection::Exec(const std::string& sql, const PgParams& params) {
+  if (abandoned_) return Abandoned();
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     const std::string name = absl::StrCat("gh", prepared_.size());
-    PGresult* prep = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
-    if (PQresultStatus(prep) != PGRES_COMMAND_OK) {
-      absl::Status st = Error(prep, "prepare");
-      PQclear(prep);
-      return st;
+    if (PQsendPrepare(conn_, name.c_str(), sql.c_str(), 0, nullptr) == 0) {
+      return Error(nullptr, "prepare");
     }
-    PQclear(prep);
+    ASSIGN_OR_RETURN(PgResult prep, Await("prepare"));
     it = prepared_.emplace(sql, name).first;
   }
   const int n = params.size();
@@ -182,25 +185,66 @@ absl::StatusOr<PgResult> PgConnection::Exec(const std::string& sql, const PgPara
     values[i] = params.null_[i] ? nullptr : params.values_[i].data();
     lengths[i] = static_cast<int>(params.values_[i].size());
   }
-  PGresult* r = PQexecPrepared(conn_, it->second.c_str(), n, values.data(), lengths.data(),
-                               params.formats_.data(), /*resultFormat=*/1);
-  const ExecStatusType status = PQresultStatus(r);
-  if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) return PgResult(r);
-  absl::Status st = Error(r, "statement");
-  PQclear(r);
-  return st;
+  if (PQsendQueryPrepared(conn_, it->second.c_str(), n, values.data(), lengths.data(),
+                          params.formats_.data(), /*resultFormat=*/1) == 0) {
+    return Error(nullptr, "statement");
+  }
+  return Await("statement");
 }
 
 absl::Status PgConnection::Run(const std::string& sql) {
-  PGresult* r = PQexec(conn_, sql.c_str());
-  const ExecStatusType status = PQresultStatus(r);
-  absl::Status st = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ? absl::OkStatus()
-                                                                            : Error(r, "command");
-  PQclear(r);
-  return st;
+  if (abandoned_) return Abandoned();
+  if (PQsendQuery(conn_, sql.c_str()) == 0) return Error(nullptr, "command");
+  return Await("command").status();
 }
 
-bool PgConnection::broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+absl::StatusOr<PgResult> PgConnection::Await(const char* what) {
+  const absl::Time deadline = absl::Now() + timeout_;
+  absl::StatusOr<PgResult> out = absl::UnavailableError("store: no result from PostgreSQL");
+  bool failed = false;
+  for (;;) {
+    while (PQisBusy(conn_) != 0) {
+      const absl::Duration left = deadline - absl::Now();
+      pollfd p{PQsocket(conn_), POLLIN, 0};
+      const int ready = left <= absl::ZeroDuration()
+                            ? 0
+                            : poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
+      if (ready == 0) {
+        // No answer in time: a link that drops packets without a reset (a
+        // cut cable, a firewall) would otherwise hold this thread, and the
+        // locks its transaction holds, for as long as TCP retries. The
+        // connection is given up; the server ends the transaction when it
+        // notices (idle_in_transaction_session_timeout, or the socket).
+        abandoned_ = true;
+        return absl::UnavailableError(absl::StrCat(
+            "store: PostgreSQL did not answer (", what, ") within ",
+            absl::FormatDuration(timeout_), "; the connection is given up and replaced"));
+      }
+      if (ready < 0 && errno == EINTR) continue;
+      if (PQconsumeInput(conn_) == 0) break;  // lost: PQgetResult says so
+    }
+    PGresult* r = PQgetResult(conn_);
+    if (r == nullptr) break;
+    const ExecStatusType status = PQresultStatus(r);
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+      if (!failed) out = PgResult(r);  // the last statement's rows
+      else PQclear(r);
+    } else {
+      if (!failed) out = Error(r, what);  // the first error
+      failed = true;
+      PQclear(r);
+    }
+  }
+  if (!failed && !out.ok() && broken()) out = Error(nullptr, what);
+  return out;
+}
+
+absl::Status PgConnection::Abandoned() const {
+  return absl::UnavailableError(
+      "store: this PostgreSQL connection was given up (no answer in time)");
+}
+
+bool PgConnection::broken() const { return abandoned_ || PQstatus(conn_) != CONNECTION_OK; }
 
 bool PgConnection::LostWhileIdle() {
   if (broken()) return true;

@@ -35,6 +35,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 typedef struct pg_conn PGconn;
 typedef struct pg_result PGresult;
@@ -49,6 +50,12 @@ struct ConnectOptions {
   std::string client_cert;    // sslcert; "" for none
   std::string client_key;     // sslkey
   std::string root_cert;      // sslrootcert: the server's CA
+  // The longest a statement (or BEGIN, COMMIT) may go unanswered before the
+  // connection is given up (Unavailable, broken()): a link that drops
+  // packets without a reset must not hold a thread, or the locks of its
+  // transaction, for as long as TCP retries. Longer than any statement of
+  // ours takes on a working server (a COMMIT waits for one fsync).
+  absl::Duration statement_timeout = absl::Seconds(10);
 };
 
 // InvalidArgument if `options.dsn` does not parse, or names a password
@@ -137,11 +144,18 @@ class PgConnection {
   absl::StatusOr<std::vector<int>> TakeNotifications();
 
  private:
-  explicit PgConnection(PGconn* conn) : conn_(conn) {}
+  PgConnection(PGconn* conn, absl::Duration timeout) : conn_(conn), timeout_(timeout) {}
+  // Collects the result of the command just sent, waiting at most timeout_
+  // (then the connection is abandoned_). With several statements (Run),
+  // the first error or else the last result.
+  absl::StatusOr<PgResult> Await(const char* what);
+  absl::Status Abandoned() const;
   // Maps a failed call's result (null: no result at all) to a status.
   absl::Status Error(const PGresult* r, const char* what) const;
 
   PGconn* conn_;
+  const absl::Duration timeout_;
+  bool abandoned_ = false;  // no answer in time: every later call fails
   std::map<std::string, std::string> prepared_;  // SQL text -> statement name
 };
 

@@ -196,6 +196,41 @@ TEST_F(PostgresGatewayTest, AGatewayCutOffFromItsDatabaseRecoversAndLosesNothing
   for (const v1::Record& r : all.records()) EXPECT_EQ(accepted.count(r.record_id()), 1u);
 }
 
+// A link to the database that goes silent (packets dropped, no reset: a
+// firewall, a cut cable) does not hold calls for as long as TCP retries:
+// each statement has a deadline (statementTimeoutSeconds), after which its
+// connection is given up, the call answers UNAVAILABLE, and once the link
+// is back the gateway reconnects and loses nothing.
+TEST_F(PostgresGatewayTest, ASilentLinkToTheDatabaseAnswersUnavailableInTimeAndRecovers) {
+  auto tcp_server = testing::PostgresServer::Start(/*tcp=*/true);
+  ASSERT_TRUE(tcp_server.ok()) << tcp_server.status();
+  auto db = (*tcp_server)->CreateDatabase();
+  ASSERT_TRUE(db.ok()) << db.status();
+  std::unique_ptr<FaultProxy> proxy = FaultProxy::Start((*tcp_server)->tcp_port());
+  ASSERT_NE(proxy, nullptr);
+  const std::string dsn = absl::StrCat("host=127.0.0.1 port=", proxy->port(),
+                                       " user=postgres connect_timeout=2 dbname=", *db);
+  ASSERT_TRUE(cluster_.Start("council-a", absl::StrCat(R"("store": {"postgres": {"dsn": ")", dsn,
+                                                       R"(", "statementTimeoutSeconds": 2}})")));
+  auto care = cluster_.Client("council-a", "council-a/care");
+  ASSERT_EQ(FetchAll(*care).records_size(), 0);
+  proxy->Blackhole();
+  const absl::Time start = absl::Now();
+  v1::FetchRequest fetch;
+  v1::FetchResponse fetched;
+  const grpc::Status s = Call(&v1::Exchange::Stub::Fetch, *care, fetch, &fetched);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  // A statement's 2 s, and (a read is tried once more on a new connection)
+  // a connect's 2 s: well inside the client's 30 s deadline.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(15));
+  proxy->Pass();
+  ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
+  auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
+  v1::SubmitResponse resp;
+  ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit(), &resp).ok());
+  EXPECT_TRUE(Eventually([&] { return FetchAll(*care).records_size() == 1; }, 60));
+}
+
 // A database a newer gateway has migrated stops an older one at start,
 // naming the versions and changing nothing; one at an older version is
 // migrated and keeps its rows.

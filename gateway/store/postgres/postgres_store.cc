@@ -41,8 +41,9 @@ constexpr int64_t kCommitOrderLock = 0x6761746568736f32;  // "gatehso2"
 constexpr char kChangesChannel[] = "gatehouse_changes";
 
 postgres::ConnectOptions ConnectOptionsOf(const PostgresStoreOptions& options) {
-  return postgres::ConnectOptions{options.dsn, options.password_file, options.client_cert,
-                                  options.client_key, options.root_cert};
+  return postgres::ConnectOptions{options.dsn,        options.password_file,
+                                  options.client_cert, options.client_key,
+                                  options.root_cert,   options.statement_timeout};
 }
 
 }  // namespace

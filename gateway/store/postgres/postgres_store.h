@@ -71,6 +71,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/time/time.h"
 #include "common/group_commit.h"
 #include "gateway/store/store.h"
 
@@ -114,6 +115,9 @@ struct PostgresStoreOptions {
   // name would both deliver a record; the receiver de-duplicates). Empty:
   // a random one for each Open.
   std::string lease_owner;
+  // The longest a statement may go unanswered before its connection is
+  // given up (pg/pg_connection.h, ConnectOptions::statement_timeout).
+  absl::Duration statement_timeout = absl::Seconds(10);
 };
 
 class PostgresStore final : public Store {
