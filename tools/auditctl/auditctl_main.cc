@@ -1,20 +1,25 @@
-// auditctl: offline tools over an audit log directory (docs/audit-log.md).
+// auditctl: offline tools over an audit log (docs/audit-log.md): a log
+// directory, its C2SP tiles export, or an organisation's log in PostgreSQL.
 //
 //   auditctl keygen --name NAME --out PREFIX [--cosigner]
-//   auditctl verify (--dir DIR | --tiles DIR) [--key PUB]... [--cosigner PUB]...
-//   auditctl prove (--dir DIR | --tiles DIR) (--index N | --record-id ID) [--size S]
-//   auditctl prove (--dir DIR | --tiles DIR) --from S1 [--to S2]
+//   auditctl verify SOURCE [--key PUB]... [--cosigner PUB]...
+//   auditctl prove SOURCE (--index N | --record-id ID) [--size S]
+//   auditctl prove SOURCE --from S1 [--to S2]
+//     SOURCE: --dir DIR | --tiles DIR | --dsn DSN [--password-file FILE]
 //   auditctl check-proof --proof FILE.json --key PUB
 //   auditctl inspect|tail|export --dir DIR [--record-id ID] [--org ORG]
 //            [--event NAME] [--since RFC3339] [--until RFC3339] [-n N]
-//   auditctl export --dir DIR --tiles OUT [--key PUB]...   (C2SP tlog-tiles)
+//   auditctl export (--dir DIR | --dsn DSN [--password-file FILE]) --tiles OUT [--key PUB]...
+//                                                           (C2SP tlog-tiles)
 //   auditctl checkpoint --dir DIR
 //   auditctl vectors --out DIR
 //   auditctl sla --log DIR --from T --to T --key KEY --out REPORT.json [...]
 //   auditctl sla-countersign --report REPORT.json --report-key PUB --log DIR --key KEY --out FILE
 //
 // Read-only on the log: safe while a gateway is appending to it. `prove`
-// recomputes the tree from the segments rather than trusting tree/.
+// recomputes the tree from the entries rather than trusting tree/ (or
+// audit_tree). --dsn: an organisation's log in PostgreSQL
+// (postgres_command.h).
 // Command line and exit statuses (0 done, 1 verification failure or
 // error, 2 usage): docs/cli.md (tools/cli/cli.h).
 #include <sys/stat.h>
@@ -52,6 +57,7 @@
 #include "tools/auditctl/prove_command.h"
 #include "tools/auditctl/sla_command.h"
 #include "tools/auditctl/tiles_command.h"
+#include "tools/auditctl/verify_command.h"
 #include "tools/cli/cli.h"
 
 namespace gatehouse::auditctl {
@@ -83,67 +89,6 @@ int Keygen(const Flags& f) {
     return 1;
   }
   std::cout << s->VerifierKeyString() << "\n";
-  return 0;
-}
-
-// The keys --key (current first, then those from before rotations) and
-// --cosigner name, held for `opts` to point into. Usage error on stderr if
-// one cannot be read.
-struct Keys {
-  std::vector<audit::NoteVerifier> log;
-  std::vector<audit::NoteVerifier> cosigners;
-  audit::VerifyOptions opts;
-};
-
-std::optional<Keys> LoadKeys(const std::string& cmd, const Flags& f) {
-  Keys k;
-  absl::StatusOr<std::vector<audit::NoteVerifier>> log = LoadVerifiers(f.All("key"));
-  absl::StatusOr<std::vector<audit::NoteVerifier>> cos = LoadVerifiers(f.All("cosigner"));
-  if (!log.ok() || !cos.ok()) {
-    std::cerr << cmd << ": " << (log.ok() ? "--cosigner " : "--key ")
-              << (log.ok() ? cos.status() : log.status()) << "\n";
-    return std::nullopt;
-  }
-  k.log = *std::move(log);
-  k.cosigners = *std::move(cos);
-  return k;
-}
-
-// Points `k.opts` at `k`'s keys (after `k` has its final address).
-void Point(Keys& k) {
-  for (size_t i = 0; i < k.log.size(); ++i) {
-    if (i == 0)
-      k.opts.log_key = &k.log[0];
-    else
-      k.opts.previous_log_keys.push_back(&k.log[i]);
-  }
-  for (const auto& c : k.cosigners) k.opts.cosigners.push_back(&c);
-}
-
-int Verify(const Flags& f) {
-  if (!HasSource("verify", f)) return 2;
-  std::optional<Keys> keys = LoadKeys("verify", f);
-  if (!keys) return 2;
-  Point(*keys);
-  const bool tiles = f.Has("tiles");
-  absl::StatusOr<audit::VerifyReport> r = tiles ? VerifyTilesDirectory(f.Get("tiles"), keys->opts)
-                                                : audit::VerifyLog(f.Get("dir"), keys->opts);
-  if (!r.ok()) {
-    std::cout << "FAIL: " << r.status().message() << "\n";
-    return 1;
-  }
-  std::cout << "OK: " << r->entries << " entries in " << r->segments
-            << (tiles ? " entry bundles; " : " segments; ") << r->checkpoints << " checkpoints ("
-            << (r->signatures_checked ? "signatures verified" : "signatures NOT checked: no --key")
-            << "); cosigners: " << r->cosigners_verified << " verified, over "
-            << r->cosignatures_verified << " checkpoint cosignature(s); " << r->cosignatures_unknown
-            << " cosignature(s) by unknown keys";
-  if (r->cosignatures_repeated > 0) {
-    std::cout << "; " << r->cosignatures_repeated
-              << " repeated cosignature(s) (a key's second of one checkpoint) not counted";
-  }
-  std::cout << "; root "
-            << audit::HashToHex(r->root) << "\n";
   return 0;
 }
 
@@ -271,19 +216,32 @@ int Vectors(const Flags& f) {
   return 0;
 }
 
-// Adds --dir (required) to `cmd`.
-void AddDir(CLI::App* cmd) {
-  cmd->add_option("--dir")->required()->type_name("DIR")->description(
-      "The audit log directory (read only)");
+// Adds --dir to `cmd`, required unless `or_dsn`.
+void AddDir(CLI::App* cmd, bool or_dsn = false) {
+  CLI::Option* dir = cmd->add_option("--dir")->type_name("DIR")->description(
+      or_dsn ? "The audit log directory (read only); or --dsn"
+             : "The audit log directory (read only)");
+  if (!or_dsn) dir->required();
 }
 
-// Adds --dir and --tiles to `cmd`: the log to read, as a directory or a
-// tiles export; one of them, not both (HasSource checks).
+// Adds --dsn and --password-file to `cmd`.
+void AddDsn(CLI::App* cmd) {
+  cmd->add_option("--dsn")->type_name("DSN")->description(
+      "The organisation's audit log in PostgreSQL: the libpq conninfo or postgresql:// URI of "
+      "the gateway's store database (read in one read-only snapshot). Never with a password: "
+      "use --password-file, or sslcert=/sslkey= in the DSN");
+  cmd->add_option("--password-file")->type_name("FILE")->description(
+      "libpq password file (as PGPASSFILE) for --dsn");
+}
+
+// Adds --dir, --tiles and --dsn to `cmd`: the log to read, as a directory,
+// a tiles export or a database; one of them (HasSource checks).
 void AddSource(CLI::App* cmd) {
   cmd->add_option("--dir")->type_name("DIR")->description(
-      "The audit log directory (read only); or --tiles");
+      "The audit log directory (read only); or --tiles, or --dsn");
   cmd->add_option("--tiles")->type_name("DIR")->description(
       "A C2SP tlog-tiles export of the log (auditctl export --tiles), instead of --dir");
+  AddDsn(cmd);
 }
 
 // Adds --key (may repeat) to `cmd`.
@@ -295,9 +253,9 @@ void AddKeys(CLI::App* cmd) {
       ->description("The log's public key; repeat for keys used before a rotation, current first");
 }
 
-// The filters inspect, tail and export share.
-void AddFilters(CLI::App* cmd) {
-  AddDir(cmd);
+// The filters inspect, tail and export share (export: --dir or --dsn).
+void AddFilters(CLI::App* cmd, bool or_dsn = false) {
+  AddDir(cmd, or_dsn);
   cmd->add_option("--record-id")->type_name("ID")->description("Only entries of this record");
   cmd->add_option("--org")->type_name("ORG")->description("Only entries from or to this organisation");
   cmd->add_option("--event")->type_name("NAME")->description("Only this event (e.g. denied)");
@@ -307,8 +265,29 @@ void AddFilters(CLI::App* cmd) {
       "At most N entries (tail: the last N, default 20)");
 }
 
+// export: JSON lines of --dir, or (--tiles) tiles of --dir or --dsn.
+int Export(const CLI::App& command, const Flags& f) {
+  if (!f.Has("dsn") && !f.Has("tiles")) {
+    if (f.Has("key")) return cli::UsageError(command, "--key goes with --tiles");
+    if (!f.Has("dir")) return cli::UsageError(command, "want --dir DIR (or --dsn with --tiles)");
+    if (f.Has("password-file")) return cli::UsageError(command, "--password-file goes with --dsn");
+    return Scan("export", f);
+  }
+  if (f.Has("dir") == f.Has("dsn")) return cli::UsageError(command, "want --dir DIR or --dsn DSN");
+  if (!f.Has("tiles")) return cli::UsageError(command, "--dsn goes with --tiles OUT");
+  if (f.Has("password-file") && !f.Has("dsn")) {
+    return cli::UsageError(command, "--password-file goes with --dsn");
+  }
+  if (f.Has("dsn") && !DsnUsable("export", f)) return cli::kExitUsage;
+  std::optional<Keys> keys = LoadKeys("export", f);
+  if (!keys) return cli::kExitUsage;
+  Point(*keys);
+  return ExportTiles(f, keys->opts);
+}
+
 int Main(int argc, char** argv) {
-  CLI::App app{"auditctl: offline tools over an audit log directory (docs/audit-log.md).\n"
+  CLI::App app{"auditctl: offline tools over an audit log: a directory, a C2SP tiles export, or "
+               "(--dsn) an organisation's log in PostgreSQL (docs/audit-log.md).\n"
                "Read-only on the log: safe while a gateway is appending to it.",
                "auditctl"};
   cli::Configure(app);
@@ -350,10 +329,12 @@ int Main(int argc, char** argv) {
       app.add_subcommand("export",
                          "Print entries as JSON lines: index, leaf hash, entry; or, with --tiles, "
                          "verify the log and write it as C2SP tlog-tiles");
-  AddFilters(exporter);
+  AddFilters(exporter, /*or_dsn=*/true);
+  AddDsn(exporter);
   exporter->add_option("--tiles")->type_name("OUT")->description(
       "Write the tiles of the latest signed checkpoint to the new directory OUT (refused if OUT "
-      "exists and is not empty; written beside it and renamed, so whole or not at all)");
+      "exists and is not empty; written beside it and renamed, so whole or not at all); "
+      "with --dsn, required");
   AddKeys(exporter);
 
   CLI::App* checkpoint = app.add_subcommand("checkpoint", "Print the latest signed checkpoint");
@@ -373,14 +354,8 @@ int Main(int argc, char** argv) {
   if (cmd == "verify") return Verify(f);
   if (cmd == "prove") return Prove(f);
   if (cmd == "check-proof") return CheckProof(f);
-  if (cmd == "export" && f.Has("tiles")) {
-    std::optional<Keys> keys = LoadKeys(cmd, f);
-    if (!keys) return 2;
-    Point(*keys);
-    return ExportTiles(f, keys->opts);
-  }
-  if (cmd == "export" && f.Has("key")) return cli::UsageError(*command, "--key goes with --tiles");
-  if (cmd == "inspect" || cmd == "tail" || cmd == "export") return Scan(cmd, f);
+  if (cmd == "export") return Export(*command, f);
+  if (cmd == "inspect" || cmd == "tail") return Scan(cmd, f);
   if (cmd == "checkpoint") return PrintCheckpoint(f);
   if (cmd == "sla") return Sla(f);
   if (cmd == "sla-countersign") return SlaCountersign(f);

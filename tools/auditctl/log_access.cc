@@ -50,10 +50,19 @@ std::map<uint64_t, std::string> LoadCheckpoints(const std::string& dir) {
   return out;
 }
 
+EntrySource DirEntries(const std::string& dir) {
+  return [dir](const EntryFn& fn) { return audit::ForEachEntry(dir, 0, fn); };
+}
+
 absl::Status LoadTree(const std::string& dir, audit::MemoryTree* tree,
                       const std::function<void(uint64_t, const gatehouse::v1::AuditEntry&)>& each) {
+  return LoadTree(DirEntries(dir), tree, each);
+}
+
+absl::Status LoadTree(const EntrySource& entries, audit::MemoryTree* tree,
+                      const std::function<void(uint64_t, const gatehouse::v1::AuditEntry&)>& each) {
   gatehouse::v1::AuditEntry e;
-  return audit::ForEachEntry(dir, 0, [&](uint64_t index, absl::string_view payload) {
+  return entries([&](uint64_t index, absl::string_view payload) {
     tree->Append(audit::HashLeaf(payload));
     if (each) {
       e.ParseFromArray(payload.data(), static_cast<int>(payload.size()));
@@ -81,16 +90,22 @@ absl::StatusOr<gatehouse::v1::AuditInclusionProof> MakeInclusionProof(
   return out;
 }
 
-absl::StatusOr<ProofSource> LoadDirSource(const std::string& dir, const EntryWanted& wanted) {
+absl::StatusOr<ProofSource> LoadSource(const EntrySource& entries,
+                                       std::map<uint64_t, std::string> checkpoints,
+                                       const EntryWanted& wanted) {
   ProofSource out;
   auto tree = std::make_unique<audit::MemoryTree>();
-  RETURN_IF_ERROR(LoadTree(dir, tree.get(), [&](uint64_t i, const gatehouse::v1::AuditEntry& e) {
+  RETURN_IF_ERROR(LoadTree(entries, tree.get(), [&](uint64_t i, const gatehouse::v1::AuditEntry& e) {
     if (wanted(i, e)) out.wanted[i] = e;
   }));
   out.size = tree->size();
   out.tree = std::move(tree);
-  out.checkpoints = LoadCheckpoints(dir);
+  out.checkpoints = std::move(checkpoints);
   return out;
+}
+
+absl::StatusOr<ProofSource> LoadDirSource(const std::string& dir, const EntryWanted& wanted) {
+  return LoadSource(DirEntries(dir), LoadCheckpoints(dir), wanted);
 }
 
 absl::StatusOr<std::vector<audit::NoteVerifier>> LoadVerifiers(

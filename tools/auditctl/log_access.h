@@ -1,7 +1,9 @@
-// Read-only access to an audit log directory shared by auditctl's commands
-// (prove, check-proof, sla, sla-countersign): the stored checkpoint notes,
-// every leaf in a MemoryTree, and inclusion proofs in the JSON form `prove`
-// prints and `check-proof` checks (gatehouse.v1.AuditInclusionProof).
+// Read-only access to an audit log shared by auditctl's commands (prove,
+// check-proof, sla, sla-countersign, export --tiles): the stored checkpoint
+// notes, the entries of a log whatever holds it (EntrySource: a directory
+// here, the database in postgres_log.h), every leaf in a MemoryTree, and
+// inclusion proofs in the JSON form `prove` prints and `check-proof` checks
+// (gatehouse.v1.AuditInclusionProof).
 //
 // Thread-safety: pure functions over the files; safe while a gateway is
 // appending to the log.
@@ -17,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "audit/merkle_hasher.h"
 #include "audit/merkle_tree.h"
 #include "audit/note.h"
@@ -39,8 +42,21 @@ std::string Json(const google::protobuf::Message& m, bool pretty);
 // that). Empty if there are none or the file cannot be read.
 std::map<uint64_t, std::string> LoadCheckpoints(const std::string& dir);
 
+// Called with each entry of a log (its index and stored bytes) in order;
+// returning false stops the walk.
+using EntryFn = std::function<bool(uint64_t, absl::string_view)>;
+// Walks a log's entries from index 0 through an EntryFn, whatever holds
+// them; the holder's error (DataLoss naming a missing or damaged entry) if
+// it cannot.
+using EntrySource = std::function<absl::Status(const EntryFn&)>;
+
+// The entries of the log directory `dir` (audit::ForEachEntry).
+EntrySource DirEntries(const std::string& dir);
+
 // Appends every leaf of the log to `tree`, calling `each` (if set) with each
-// parsed entry. Errors as audit::ForEachEntry.
+// parsed entry. Errors as `entries`; LoadTree(dir, ...) as audit::ForEachEntry.
+absl::Status LoadTree(const EntrySource& entries, audit::MemoryTree* tree,
+                      const std::function<void(uint64_t, const gatehouse::v1::AuditEntry&)>& each);
 absl::Status LoadTree(const std::string& dir, audit::MemoryTree* tree,
                       const std::function<void(uint64_t, const gatehouse::v1::AuditEntry&)>& each);
 
@@ -63,6 +79,13 @@ struct ProofSource {
 
 // Says which entries `prove` wants (by index or record id).
 using EntryWanted = std::function<bool(uint64_t, const gatehouse::v1::AuditEntry&)>;
+
+// A ProofSource over the log whose entries are `entries` and whose signed
+// notes are `checkpoints`: the tree rebuilt from the entries (a stored tree
+// is not trusted). Errors as LoadTree.
+absl::StatusOr<ProofSource> LoadSource(const EntrySource& entries,
+                                       std::map<uint64_t, std::string> checkpoints,
+                                       const EntryWanted& wanted);
 
 // A ProofSource over the log directory `dir`: the tree rebuilt from the
 // segments (tree/ is not trusted). Errors as LoadTree.

@@ -9,6 +9,7 @@
 #include "audit/merkle_tree.h"
 #include "gatehouse/v1/audit.pb.h"
 #include "tools/auditctl/log_access.h"
+#include "tools/auditctl/postgres_command.h"
 #include "tools/auditctl/tiles_command.h"
 
 namespace gatehouse::auditctl {
@@ -17,9 +18,23 @@ using audit::Hash;
 using Flags = cli::Values;
 
 bool HasSource(const std::string& cmd, const Flags& f) {
-  if (f.Has("dir") != f.Has("tiles")) return true;
-  std::cerr << cmd << ": want one of --dir DIR (a log) and --tiles DIR (a tiles export)\n";
-  return false;
+  const int sources = f.Has("dir") + f.Has("tiles") + f.Has("dsn");
+  if (sources != 1) {
+    std::cerr << cmd << ": want one of --dir DIR (a log), --tiles DIR (a tiles export) and "
+                        "--dsn DSN (a log in PostgreSQL)\n";
+    return false;
+  }
+  if (f.Has("password-file") && !f.Has("dsn")) {
+    std::cerr << cmd << ": --password-file goes with --dsn\n";
+    return false;
+  }
+  return !f.Has("dsn") || DsnUsable(cmd, f);
+}
+
+bool DsnUsable(const std::string& cmd, const Flags& f) {
+  absl::StatusOr<postgres::ConnectOptions> dsn = DsnOptions(f);
+  if (!dsn.ok()) std::cerr << cmd << ": " << dsn.status().message() << "\n";
+  return dsn.ok();
 }
 
 namespace {
@@ -71,8 +86,9 @@ int Prove(const Flags& f) {
     return (f.Has("index") && index.ok() && i == *index) ||
            (!record_id.empty() && e.record_id() == record_id);
   };
-  absl::StatusOr<ProofSource> src = f.Has("tiles") ? LoadTilesSource(f.Get("tiles"), wanted)
-                                                   : LoadDirSource(f.Get("dir"), wanted);
+  absl::StatusOr<ProofSource> src = f.Has("dsn")     ? LoadDsnSource(f, wanted)
+                                    : f.Has("tiles") ? LoadTilesSource(f.Get("tiles"), wanted)
+                                                     : LoadDirSource(f.Get("dir"), wanted);
   if (!src.ok()) return Fail(src.status());
   const uint64_t latest = src->checkpoints.empty() ? src->size : src->checkpoints.rbegin()->first;
   if (f.Has("from")) return ProveConsistency(f, *src, latest);

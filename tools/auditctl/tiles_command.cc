@@ -17,6 +17,7 @@
 #include "audit/posix_file.h"
 #include "audit/tiles.h"
 #include "common/status_macros.h"
+#include "tools/auditctl/postgres_command.h"
 
 namespace gatehouse::auditctl {
 namespace {
@@ -139,9 +140,9 @@ absl::Status WriteUnder(const std::string& dir, const std::string& path, const s
   return audit::WriteFileAtomically(file.string(), bytes, 0644);
 }
 
-// Writes the tiles of entries [0, checkpoint size) of the log `dir` and its
+// Writes the tiles of entries [0, checkpoint size) of a log and its
 // checkpoint `note` into `tmp`, then reads them back through VerifyTiles.
-absl::StatusOr<audit::TilesReport> WriteTiles(const std::string& dir, const std::string& tmp,
+absl::StatusOr<audit::TilesReport> WriteTiles(const EntrySource& entries, const std::string& tmp,
                                               const std::string& note,
                                               const audit::Checkpoint& cp) {
   std::set<std::string> dirs = {tmp};
@@ -149,7 +150,7 @@ absl::StatusOr<audit::TilesReport> WriteTiles(const std::string& dir, const std:
     return WriteUnder(tmp, path, bytes, &dirs);
   });
   absl::Status added;
-  RETURN_IF_ERROR(audit::ForEachEntry(dir, 0, [&](uint64_t i, absl::string_view payload) {
+  RETURN_IF_ERROR(entries([&](uint64_t i, absl::string_view payload) {
     if (i >= cp.size) return false;
     added = builder.Add(payload);
     return added.ok();
@@ -183,25 +184,37 @@ absl::StatusOr<std::string> MakeTempBeside(const std::string& out) {
   return tmpl;
 }
 
-absl::StatusOr<std::string> Export(const std::string& dir, std::string out,
-                                   const audit::VerifyOptions& options) {
-  while (out.size() > 1 && out.back() == '/') out.pop_back();
-  RETURN_IF_ERROR(CheckOutIsFree(out));
+// The log directory `dir`, verified.
+absl::StatusOr<ExportableLog> OpenDirForExport(const std::string& dir,
+                                               const audit::VerifyOptions& options) {
   absl::StatusOr<audit::VerifyReport> verified = audit::VerifyLog(dir, options);
   if (!verified.ok()) {
     return absl::DataLossError(absl::StrCat("the log in ", dir, " does not verify (",
                                             verified.status().message(), "): nothing exported"));
   }
+  ExportableLog log;
+  log.name = "the log in " + dir;
   const std::map<uint64_t, std::string> cps = LoadCheckpoints(dir);
-  if (cps.empty()) {
-    return absl::FailedPreconditionError("the log in " + dir +
+  if (!cps.empty()) log.note = cps.rbegin()->second;
+  log.entries = DirEntries(dir);
+  return log;
+}
+
+// Exports the log `open` verifies and returns to `out`.
+absl::StatusOr<std::string> Export(const std::function<absl::StatusOr<ExportableLog>()>& open,
+                                   std::string out) {
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  RETURN_IF_ERROR(CheckOutIsFree(out));
+  ASSIGN_OR_RETURN(ExportableLog log, open());
+  if (log.note.empty()) {
+    return absl::FailedPreconditionError(log.name +
                                          " has no signed checkpoint yet: nothing to export");
   }
-  const std::string& note = cps.rbegin()->second;
+  const std::string& note = log.note;
   ASSIGN_OR_RETURN(audit::Note parsed, audit::ParseNote(note));
   ASSIGN_OR_RETURN(audit::Checkpoint cp, audit::ParseCheckpoint(parsed.text));
   ASSIGN_OR_RETURN(std::string tmp, MakeTempBeside(out));
-  absl::StatusOr<audit::TilesReport> report = WriteTiles(dir, tmp, note, cp);
+  absl::StatusOr<audit::TilesReport> report = WriteTiles(log.entries, tmp, note, cp);
   if (report.ok() && ::rename(tmp.c_str(), out.c_str()) != 0) {
     report = absl::UnavailableError(
         absl::StrCat("rename ", tmp, " to ", out, ": ", std::strerror(errno)));
@@ -228,7 +241,10 @@ int ExportTiles(const cli::Values& f, const audit::VerifyOptions& options) {
       return cli::kExitUsage;
     }
   }
-  absl::StatusOr<std::string> done = Export(f.Get("dir"), f.Get("tiles"), options);
+  const bool dsn = f.Has("dsn");
+  absl::StatusOr<std::string> done = Export(
+      [&] { return dsn ? OpenDsnForExport(f, options) : OpenDirForExport(f.Get("dir"), options); },
+      f.Get("tiles"));
   if (!done.ok()) {
     std::cerr << "export: " << done.status().message() << "\n";
     return cli::kExitFailed;

@@ -1,11 +1,12 @@
 // auditctl over C2SP tlog-tiles exports (audit/tiles.h, docs/audit-log.md
 // "Exporting as C2SP tiles"):
 //
-//   auditctl export --dir DIR --tiles OUT [--key PUB]...
-//     verifies DIR as `verify` does, then writes the tiles of its latest
-//     signed checkpoint into a new directory beside OUT and renames it to OUT
-//     (OUT must not exist or be an empty directory): OUT appears whole or not
-//     at all.
+//   auditctl export (--dir DIR | --dsn DSN) --tiles OUT [--key PUB]...
+//     verifies the log (a directory, or the database: postgres_command.h)
+//     as `verify` does, then writes the tiles of its latest signed
+//     checkpoint into a new directory beside OUT and renames it to OUT (OUT
+//     must not exist or be an empty directory): OUT appears whole or not at
+//     all. One piece of code writes the tiles, whatever holds the log.
 //   auditctl verify --tiles DIR [--key PUB]... [--cosigner PUB]...
 //   auditctl prove --tiles DIR ...
 //     the same checks and output as with --dir, from the tiles alone.
@@ -14,6 +15,7 @@
 #ifndef GATEHOUSE_TOOLS_AUDITCTL_TILES_COMMAND_H_
 #define GATEHOUSE_TOOLS_AUDITCTL_TILES_COMMAND_H_
 
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -23,8 +25,15 @@
 
 namespace gatehouse::auditctl {
 
-// `export --tiles`: exit status 0 written, 1 refused or failed (the reason
-// on stderr; OUT unchanged).
+// A log `export --tiles` writes, once it has been verified.
+struct ExportableLog {
+  std::string name;      // for messages: "the log in DIR"
+  std::string note;      // its latest signed checkpoint note; "" if none yet
+  EntrySource entries;   // its entries, from index 0
+};
+
+// `export --tiles` of --dir or --dsn: exit status 0 written, 1 refused or
+// failed (the reason on stderr; OUT unchanged).
 int ExportTiles(const cli::Values& f, const audit::VerifyOptions& options);
 
 // `verify --tiles DIR` as audit::VerifyLog: the checkpoint file must verify
