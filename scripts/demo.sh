@@ -17,26 +17,15 @@ mkdir -p "$run"
 cd "$run"
 "$root/certs/gen-dev-pki.sh" "$run/pki" >/dev/null
 
-orgs=(nhs-trust-a council-a police-a)
-declare -A sector=([nhs-trust-a]=health [council-a]=social_care [police-a]=police)
-declare -A accreditation=([nhs-trust-a]=OFFICIAL-SENSITIVE [council-a]=OFFICIAL-SENSITIVE [police-a]=SECRET)
-declare -A name=([nhs-trust-a]="Northshire NHS Trust" [council-a]="Northshire County Council" [police-a]="Northshire Police")
-declare -A profile=([nhs-trust-a]=health [council-a]="" [police-a]=police)
-declare -A main_system=([nhs-trust-a]=ehr [council-a]=care [police-a]=rms)  # takes records addressed to the organisation
+# shellcheck source=lib/northshire.sh
+. "$root/scripts/lib/northshire.sh"  # orgs, client, field; sources trust.sh
 declare -A client_port=([nhs-trust-a]=47101 [council-a]=47102 [police-a]=47103)
 declare -A peer_port=([nhs-trust-a]=47201 [council-a]=47202 [police-a]=47203)
 declare -A admin_port=([nhs-trust-a]=47301 [council-a]=47302 [police-a]=47303)
 
 echo "== Keys, directory and policy (nothing secret is committed; all made now)"
-# shellcheck source=lib/trust.sh
-. "$root/scripts/lib/trust.sh"
-trust_init "$run" "$root/policy/examples/northshire.ghp"
-entries=()
-for o in "${orgs[@]}"; do
-  trust_org "$run" "$o"
-  entries+=("$o|${name[$o]}|${sector[$o]}|${accreditation[$o]}|127.0.0.1:${peer_port[$o]}")
-done
-trust_directory "$run" "${entries[@]}" | sed 's/^/   /'
+northshire_trust "127.0.0.1:${peer_port[nhs-trust-a]}" "127.0.0.1:${peer_port[council-a]}" \
+  "127.0.0.1:${peer_port[police-a]}"
 echo "   policy northshire.ghp compiled; signed by alice (health, council) and by alice and bob"
 echo "   (police: its profile needs two security officers' signatures)"
 
@@ -44,17 +33,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 for o in "${orgs[@]}"; do
-  bundle=policy-1of2.bundle
-  [ "$o" = police-a ] && bundle=policy-2of2.bundle
-  cat > "$o.json" <<JSON
-{"orgId": "$o", "profile": "${profile[$o]}",
- "clientListen": "127.0.0.1:${client_port[$o]}", "peerListen": "127.0.0.1:${peer_port[$o]}",
- "adminListen": "127.0.0.1:${admin_port[$o]}",
- "tls": {"certFile": "pki/$o/gateway.crt", "keyFile": "pki/$o/gateway.key", "caFile": "pki/ca.crt", "crlDir": "pki/crl"},
- "dataDir": "data/$o", "portsFile": "$o.ports", "cosignIntervalSeconds": 1,
- "orgRecipientSystems": ["${main_system[$o]}"],
-$(trust_config "$run" "$o" "$bundle")}
-JSON
+  northshire_config "$o" "$o" "${client_port[$o]}" "${peer_port[$o]}" "${admin_port[$o]}"
   "$bin/gateway/gatehoused" --config "$run/$o.json" 2>"$run/$o.log" &
   pids+=($!)
 done
@@ -66,13 +45,6 @@ echo
 echo "Three gateways up: nhs-trust-a (health), council-a (social care), police-a (police)."
 echo
 
-# client ORG SYSTEM ARGS...: the gatehouse CLI as that organisation's system.
-client() {
-  local org="$1" sys="$2"; shift 2
-  "$bin/tools/gatehouse/gatehouse" --gateway "127.0.0.1:${client_port[$org]}" \
-    --cert "$run/pki/$org/$sys.crt" --key "$run/pki/$org/$sys.key" --ca "$run/pki/ca.crt" "$@"
-}
-field() { sed -n -E "s/.*\"$1\":\"?([^\",}]*).*/\1/p" | head -1; }
 sent=()
 send() {
   local org="$1" sys="$2" to="$3" type="$4" class="$5" body="$6"; shift 6

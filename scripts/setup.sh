@@ -22,6 +22,9 @@ packages=(
   # The PostgreSQL store (gateway/store/postgres/): libpq to build it, and the
   # server its tests start in a scratch folder (initdb, postgres).
   postgresql-15 libpq-dev
+  # The load balancer in front of one organisation's replicas in
+  # scripts/demo_replicas.sh (TCP mode: mutual TLS passes through it).
+  haproxy
   # The policy workbench: its editor (CodeMirror 5) and its browser test.
   libjs-codemirror chromium chromium-driver python3-selenium
 )

@@ -2,7 +2,9 @@
 # Smoke test of every program and script the README and docs name, on an
 # existing build (default ./build): each tool's --help, the three-
 # organisation exchange (scripts/demo.sh, which makes real calls with
-# gatehoused, gatehouse, ghkey, auditctl and policyc), one more real call of
+# gatehoused, gatehouse, ghkey, auditctl and policyc), the trust as three
+# replicas on PostgreSQL behind HAProxy with one SIGKILLed
+# (scripts/demo_replicas.sh), one more real call of
 # the tools the demo does not run, and the end-to-end benchmark with
 # one-second arms (scripts/bench.sh: ghbench, echo_server, two gateways and
 # nginx), and the Debian packages (packaging/smoke_packages.sh: cpack,
@@ -55,6 +57,12 @@ grep -q "PERMITTED" "$tmp/demo.log" && grep -q "proof verified" "$tmp/demo.log" 
   ! grep -q "NOT verified" "$tmp/demo.log" ||
   { cat "$tmp/demo.log"; echo "smoke: the demo's exchange did not verify" >&2; exit 1; }
 echo "   demo: records permitted and refused, proofs and audit logs verified"
+
+echo "== smoke: scripts/demo_replicas.sh"
+GATEHOUSE_BUILD_DIR="$bin" "$root/scripts/demo_replicas.sh" --no-build >"$tmp/demo_replicas.log" 2>&1 &&
+  grep -q "^RESULT: every acknowledged record was fetched exactly once" "$tmp/demo_replicas.log" ||
+  { tail -40 "$tmp/demo_replicas.log"; echo "smoke: demo_replicas.sh failed" >&2; exit 1; }
+echo "   demo_replicas: a replica SIGKILLed; nothing acknowledged lost or duplicated, outboxes drained"
 
 echo "== smoke: Debian packages"
 "$root/packaging/smoke_packages.sh" "$bin" "$root/demo-run"
