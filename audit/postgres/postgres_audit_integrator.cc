@@ -37,11 +37,20 @@ class PostgresAuditLog::Integrator {
   absl::StatusOr<bool> Step(bool last) {
     if (session_ == nullptr) {
       ASSIGN_OR_RETURN(session_, log_->options_.connect());
+      // Over TCP, the server ends this session (and frees the lock) within
+      // seconds of its peer going silent, not after the system's keepalive
+      // default of two hours. (Ignored on a Unix socket.)
+      RETURN_IF_ERROR(session_->Run(
+          "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; "
+          "SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000"));
     }
     if (!holding_) {
       ASSIGN_OR_RETURN(PgResult got, session_->Exec("SELECT pg_try_advisory_lock($1)",
                                                     PgParams().Int(postgres::kAuditIntegratorLock)));
-      if (!got.Bool(0, 0)) return false;
+      if (!got.Bool(0, 0)) {
+        RETURN_IF_ERROR(EndStalledHolder());
+        return false;
+      }
       holding_ = true;
       RETURN_IF_ERROR(Take());
     }
@@ -65,6 +74,40 @@ class PostgresAuditLog::Integrator {
   }
 
  private:
+  // Another replica holds the lock. If it has left entries waiting, the
+  // tree not moving, for integrator_stall (a process frozen, or a session
+  // the server still thinks alive), its session is ended, which frees the
+  // lock for the next try: the fencing on audit_head.integrated keeps a
+  // holder that wakes up from moving the tree.
+  absl::Status EndStalledHolder() {
+    ASSIGN_OR_RETURN(PgResult head, session_->Exec("SELECT sequenced, integrated FROM audit_head"));
+    const int64_t sequenced = head.Int(0, 0);
+    const int64_t integrated = head.Int(0, 1);
+    const absl::Time now = absl::Now();
+    if (sequenced == integrated || integrated != watched_) {
+      watched_ = integrated;
+      watched_since_ = now;
+      return absl::OkStatus();
+    }
+    if (now - watched_since_ < log_->options_.integrator_stall) return absl::OkStatus();
+    // The key's high and low halves are the lock's classid and objid.
+    ASSIGN_OR_RETURN(
+        PgResult ended,
+        session_->Exec("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = "
+                       "'advisory' AND granted AND classid = $1 AND objid = $2 AND objsubid = 1 "
+                       "AND database = (SELECT oid FROM pg_database WHERE datname = "
+                       "current_database())",
+                       PgParams()
+                           .Int(postgres::kAuditIntegratorLock >> 32)
+                           .Int(postgres::kAuditIntegratorLock & 0xffffffff)));
+    LogWarning("audit: the integrator left entries waiting; its session was ended",
+               {{"integrated", absl::StrCat(integrated)},
+                {"sequenced", absl::StrCat(sequenced)},
+                {"sessions_ended", absl::StrCat(ended.rows())}});
+    watched_since_ = now;
+    return absl::OkStatus();
+  }
+
   // Just became the integrator: reads where the tree is.
   absl::Status Take() {
     ASSIGN_OR_RETURN(PgResult head, session_->Exec("SELECT integrated FROM audit_head"));
@@ -162,6 +205,9 @@ class PostgresAuditLog::Integrator {
   audit::CompactRange range_;
   uint64_t checkpointed_ = 0;
   absl::Time checkpointed_at_;
+  // While another replica integrates: the tree size last seen, and since when.
+  int64_t watched_ = -1;
+  absl::Time watched_since_;
 };
 
 void PostgresAuditLog::Run() {

@@ -18,7 +18,9 @@
 //   Integrating: one replica at a time (the holder of a session-level
 //   advisory lock; when its session ends, by a crash or a cut, the server
 //   frees the lock and another replica takes it within
-//   integrator_retry). It reads the entries past audit_head.integrated,
+//   integrator_retry; a holder that leaves entries waiting for
+//   integrator_stall has its session ended by the replica that notices). It
+//   reads the entries past audit_head.integrated,
 //   hashes them into the tree, writes the completed nodes (audit_tree) and
 //   the new integrated size in one transaction, fenced by the size it read
 //   (an integrator that lost its lock without knowing it cannot move the
@@ -96,6 +98,10 @@ struct PostgresAuditLogOptions {
   absl::Duration integrator_retry = absl::Seconds(1);
   // How often the integrator looks for new entries when it found none.
   absl::Duration integrate_poll = absl::Milliseconds(20);
+  // An integrator that leaves entries waiting this long (its process
+  // frozen, or its session alive on a dead link) has its session ended by
+  // another replica, which takes over.
+  absl::Duration integrator_stall = absl::Seconds(10);
 };
 
 class PostgresAuditLog final : public audit::AuditTrail {

@@ -19,6 +19,8 @@
 #include "audit/merkle_hasher.h"
 #include "audit/merkle_verifier.h"
 #include "audit/postgres/postgres_audit_log.h"
+#include "audit/postgres/postgres_audit_tree.h"
+#include "pg/pg_connection.h"
 #include "gateway/store/postgres/postgres_store.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/store/postgres_test_database.h"
@@ -65,6 +67,7 @@ class PostgresAuditLogTest : public PostgresDatabaseTest {
     options.checkpoint_every_entries = checkpoint_every;
     options.checkpoint_interval = absl::Milliseconds(50);
     options.integrator_retry = absl::Milliseconds(100);
+    options.integrator_stall = integrator_stall_;
     absl::StatusOr<std::unique_ptr<PostgresAuditLog>> log = PostgresAuditLog::Open(options);
     if (!log.ok()) return log.status();
     r.log = *std::move(log);
@@ -99,6 +102,7 @@ class PostgresAuditLogTest : public PostgresDatabaseTest {
   }
 
   std::vector<std::unique_ptr<Replica>> replicas_;
+  absl::Duration integrator_stall_ = absl::Seconds(10);
 };
 
 TEST_F(PostgresAuditLogTest, ReplicasNumberEntriesWithoutGapsAndEveryProofVerifies) {
@@ -198,6 +202,42 @@ TEST_F(PostgresAuditLogTest, TheIntegratorMovesToAnotherReplicaWhenItsHolderClos
   ASSERT_TRUE(cp.ok()) << cp.status();
   EXPECT_TRUE((*b)->log->integrating());
   EXPECT_EQ(Sql("SELECT integrated FROM audit_head"), "6");
+}
+
+// A holder of the integrator lock that does nothing (a frozen process, a
+// session alive on a dead link) is ended by a replica that sees entries
+// wait, which then integrates them.
+TEST_F(PostgresAuditLogTest, AStalledIntegratorHasItsSessionEndedAndAnotherTakesOver) {
+  std::unique_ptr<PostgresStore> store = OpenStore(Options());
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::unique_ptr<postgres::PgConnection>> stuck = store->Connect();
+  ASSERT_TRUE(stuck.ok()) << stuck.status();
+  ASSERT_TRUE((*stuck)->Exec("SELECT pg_advisory_lock($1)",
+                             postgres::PgParams().Int(postgres::kAuditIntegratorLock)).ok());
+  integrator_stall_ = absl::Milliseconds(500);
+  absl::StatusOr<Replica*> a = Open(NewSigner("audit.nhs-trust-a.example"));
+  ASSERT_TRUE(a.ok()) << a.status();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Append(*(*a)->log, Entry(absl::StrCat("r", i))).ok());
+  absl::StatusOr<audit::CheckpointNote> cp = CheckpointCovering(*(*a)->log, 3);
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  EXPECT_TRUE((*a)->log->integrating());
+  EXPECT_FALSE((*stuck)->Exec("SELECT 1").ok());  // its session was ended
+}
+
+// A holder that integrates is never ended, however long the log is idle.
+TEST_F(PostgresAuditLogTest, AnIdleIntegratorIsNotEnded) {
+  integrator_stall_ = absl::Milliseconds(200);
+  auto signer = NewSigner("audit.nhs-trust-a.example");
+  absl::StatusOr<Replica*> a = Open(signer);
+  ASSERT_TRUE(a.ok()) << a.status();
+  for (int i = 0; i < 100 && !(*a)->log->integrating(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  absl::StatusOr<Replica*> b = Open(signer);
+  ASSERT_TRUE(b.ok()) << b.status();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  EXPECT_TRUE((*a)->log->integrating());
+  EXPECT_FALSE((*b)->log->integrating());
 }
 
 TEST_F(PostgresAuditLogTest, AnOversizedEntryIsRefusedAndNothingIsStored) {
