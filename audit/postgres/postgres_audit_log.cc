@@ -7,6 +7,7 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "audit/checkpoint.h"
@@ -144,31 +145,54 @@ void PostgresAuditLog::AppendAsync(const v1::AuditEntry& entry,
       return;
     }
     ++pending_;
+    queued_.push_back({std::move(bytes), std::move(done)});
+    // One write a group takes every entry queued until it runs; an entry
+    // queued after that starts the next.
+    if (sequencing_) return;
+    sequencing_ = true;
   }
-  auto index = std::make_shared<uint64_t>(0);
+  auto batch = std::make_shared<std::vector<Queued>>();
+  auto first = std::make_shared<uint64_t>(0);
   options_.sequence(
-      [bytes = std::move(bytes), index](PgConnection& c) -> absl::Status {
-        ASSIGN_OR_RETURN(
-            PgResult r,
-            c.Exec("WITH n AS (UPDATE audit_head SET sequenced = sequenced + 1 "
-                   "RETURNING sequenced - 1 AS idx) "
-                   "INSERT INTO audit_entry (idx, entry) SELECT idx, $1 FROM n RETURNING idx",
-                   PgParams().Bytes(bytes)));
-        *index = r.Int(0, 0);
-        return absl::OkStatus();
-      },
-      [this, index, done = std::move(done)](absl::Status s) {
-        if (s.ok()) Grew(*index + 1);
+      [this, batch, first](PgConnection& c) -> absl::Status {
+        std::vector<std::string> entries;
         {
           std::lock_guard<std::mutex> lock(mu_);
-          if (s.ok()) ++stats_.appended;
-          --pending_;
+          batch->swap(queued_);
+          sequencing_ = false;
+        }
+        for (const Queued& q : *batch) entries.push_back("\\x" + absl::BytesToHexString(q.bytes));
+        ASSIGN_OR_RETURN(
+            PgResult r,
+            c.Exec("WITH n AS (UPDATE audit_head SET sequenced = sequenced + $1 "
+                   "RETURNING sequenced - $1 AS first) "
+                   "INSERT INTO audit_entry (idx, entry) SELECT n.first + t.ord - 1, t.e "
+                   "FROM n, unnest($2::bytea[]) WITH ORDINALITY AS t(e, ord) "
+                   "RETURNING (SELECT first FROM n)",
+                   PgParams().Int(static_cast<int64_t>(batch->size())).TextArray(entries)));
+        if (r.rows() > 0) *first = r.Int(0, 0);
+        return absl::OkStatus();
+      },
+      [this, batch, first](absl::Status s) {
+        if (s.ok() && !batch->empty()) Grew(*first + batch->size());
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (!s.ok() && batch->empty()) {
+            // The write never ran (the store closing, or its group lost
+            // before the writes): what it would have taken fails with it.
+            batch->swap(queued_);
+            sequencing_ = false;
+          }
+          if (s.ok()) stats_.appended += batch->size();
+          pending_ -= static_cast<int>(batch->size());
         }
         cv_.notify_all();
-        if (s.ok()) {
-          done(*index);
-        } else {
-          done(s);
+        for (size_t i = 0; i < batch->size(); ++i) {
+          if (s.ok()) {
+            (*batch)[i].done(*first + i);
+          } else {
+            (*batch)[i].done(s);
+          }
         }
       });
 }

@@ -6,12 +6,12 @@
 //
 // Two roles, as Tessera splits them:
 //
-//   Sequencing: every replica appends. An entry is numbered and stored in
+//   Sequencing: every replica appends. Entries are numbered and stored in
 //   the store's write group (options.sequence; the gateway passes
-//   PostgresStore::ApplyInWriteGroup): one
-//   statement that takes the next number from audit_head and inserts the
-//   entry, inside the group's transaction and under its commit order lock,
-//   so entries of every replica are numbered without gaps, in the order
+//   PostgresStore::ApplyInWriteGroup), all those queued when the group
+//   runs at once: one statement that takes the next numbers from
+//   audit_head and inserts the entries, inside the group's transaction and
+//   under its commit order lock, so entries of every replica are numbered without gaps, in the order
 //   their groups commit, and an entry is acknowledged (durable) when its
 //   group commits, with the outbox and mailbox rows of that group.
 //
@@ -155,6 +155,14 @@ class PostgresAuditLog final : public audit::AuditTrail {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   int pending_ ABSL_GUARDED_BY(mu_) = 0;  // appends queued, not yet answered
   bool stop_ ABSL_GUARDED_BY(mu_) = false;  // closed and nothing pending: the integrator ends
+  // Entries waiting for the write (in the store's next group) that numbers
+  // and inserts them all with one statement, and whether that write is queued.
+  struct Queued {
+    std::string bytes;
+    std::function<void(absl::StatusOr<uint64_t>)> done;
+  };
+  std::vector<Queued> queued_ ABSL_GUARDED_BY(mu_);
+  bool sequencing_ ABSL_GUARDED_BY(mu_) = false;
   audit::AuditLogStats stats_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };

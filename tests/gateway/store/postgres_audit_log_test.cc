@@ -7,6 +7,8 @@
 // On a real server (postgres_server.h), a database a test.
 #include <chrono>
 #include <future>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <set>
 #include <string>
@@ -63,6 +65,10 @@ class PostgresAuditLogTest : public PostgresDatabaseTest {
     };
     options.connect = [store] { return store->Connect(); };
     options.reads = &store->read_pool();
+    options.commits = [store] {
+      const StoreStats s = store->Stats();
+      return std::make_pair(static_cast<uint64_t>(s.commits), static_cast<uint64_t>(s.commit_nanos));
+    };
     options.signer = std::move(signer);
     options.checkpoint_every_entries = checkpoint_every;
     options.checkpoint_interval = absl::Milliseconds(50);
@@ -155,6 +161,37 @@ TEST_F(PostgresAuditLogTest, ReplicasNumberEntriesWithoutGapsAndEveryProofVerifi
     return true;
   }).ok());
   EXPECT_EQ(next, 80u);
+}
+
+// Appends that arrive together are numbered by one statement: each caller
+// is told the number its own entry got.
+TEST_F(PostgresAuditLogTest, EntriesNumberedTogetherEachGetTheirOwnNumber) {
+  absl::StatusOr<Replica*> a = Open(NewSigner("audit.nhs-trust-a.example"));
+  ASSERT_TRUE(a.ok()) << a.status();
+  constexpr int kEntries = 300;
+  std::mutex mu;
+  std::map<uint64_t, std::string> told;
+  std::promise<void> all;
+  int left = kEntries;
+  for (int i = 0; i < kEntries; ++i) {
+    const std::string id = absl::StrCat("r", i);
+    (*a)->log->AppendAsync(Entry(id), [&, id](absl::StatusOr<uint64_t> index) {
+      std::lock_guard<std::mutex> lock(mu);
+      EXPECT_TRUE(index.ok()) << index.status();
+      if (index.ok()) EXPECT_TRUE(told.emplace(*index, id).second) << *index << " twice";
+      if (--left == 0) all.set_value();
+    });
+  }
+  all.get_future().wait();
+  ASSERT_EQ(told.size(), static_cast<size_t>(kEntries));
+  EXPECT_EQ(told.rbegin()->first, static_cast<uint64_t>(kEntries - 1));
+  for (const auto& [index, id] : told) {
+    absl::StatusOr<v1::AuditEntry> e = (*a)->log->ReadEntry(index);
+    ASSERT_TRUE(e.ok()) << e.status();
+    EXPECT_EQ(e->record_id(), id) << "entry " << index;
+  }
+  // Fewer statements than entries: they were numbered in groups.
+  EXPECT_LT((*a)->log->stats().batches, static_cast<uint64_t>(kEntries));
 }
 
 TEST_F(PostgresAuditLogTest, ConsistencyProofsJoinCheckpointsAndBeyondTheTreeIsRefused) {
