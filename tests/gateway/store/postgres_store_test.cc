@@ -245,35 +245,5 @@ TEST_F(PostgresStoreTest, AFailingWriteInAGroupIsUndoneAloneAndTheOthersKept) {
   EXPECT_EQ(store_->FindByIdempotencyKey("ehr", "k0").status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(PostgresStoreTest, ConcurrentWritesShareCommits) {
-  Reopen();
-  constexpr int kThreads = 16, kEach = 20;
-  AddFromManyThreads(*store_, kThreads, kEach);
-  EXPECT_EQ(*store_->OutboxDepth(), kThreads * kEach);
-  // Group commit: fewer transactions than writes.
-  EXPECT_LT(store_->Stats().commits, kThreads * kEach);
-  Reopen();
-  EXPECT_EQ(*store_->OutboxDepth(), kThreads * kEach);
-}
-
-// Closing (the destructor) stops the group commit: every write queued
-// before it is committed and called back, none is lost.
-TEST_F(PostgresStoreTest, WritesQueuedWhenTheStoreClosesAreCommittedAndCalledBack) {
-  Reopen();
-  constexpr int kN = 100;
-  std::atomic<int> ok{0}, called{0};
-  for (int i = 0; i < kN; ++i) {
-    store_->AddToOutboxAsync(Request(absl::StrCat("q", i)), "", 1,
-                             [&](absl::StatusOr<OutboxEntry> e, bool inserted) {
-                               ok += e.ok() && inserted;
-                               ++called;
-                             });
-  }
-  store_.reset();
-  EXPECT_EQ(called.load(), kN);
-  EXPECT_EQ(ok.load(), kN);
-  EXPECT_EQ(Sql("SELECT COUNT(*) FROM outbox"), std::to_string(kN));
-}
-
 }  // namespace
 }  // namespace gatehouse

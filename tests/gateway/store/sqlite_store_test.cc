@@ -54,35 +54,6 @@ TEST_F(SqliteStoreTest, AStoreOfAnotherSchemaVersionIsRefused) {
   Reopen();
 }
 
-TEST_F(SqliteStoreTest, ConcurrentWritesShareCommits) {
-  constexpr int kThreads = 16, kEach = 20;
-  AddFromManyThreads(*store_, kThreads, kEach);
-  EXPECT_EQ(*store_->OutboxDepth(), kThreads * kEach);
-  // Group commit: fewer transactions than writes.
-  EXPECT_LT(store_->Stats().commits, kThreads * kEach);
-  Reopen();
-  EXPECT_EQ(*store_->OutboxDepth(), kThreads * kEach);
-}
-
-// Closing (the destructor) stops the group commit: every write queued
-// before it is committed and called back, none is lost.
-TEST_F(SqliteStoreTest, WritesQueuedWhenTheStoreClosesAreCommittedAndCalledBack) {
-  constexpr int kN = 200;
-  std::atomic<int> ok{0}, called{0};
-  for (int i = 0; i < kN; ++i) {
-    store_->AddToOutboxAsync(Request(absl::StrCat("q", i)), "", 1,
-                             [&](absl::StatusOr<OutboxEntry> e, bool inserted) {
-                               ok += e.ok() && inserted;
-                               ++called;
-                             });
-  }
-  store_.reset();
-  EXPECT_EQ(called.load(), kN);
-  EXPECT_EQ(ok.load(), kN);
-  Reopen();
-  EXPECT_EQ(*store_->OutboxDepth(), kN);
-}
-
 TEST_F(SqliteStoreTest, AFailedWriteDoesNotUndoItsGroup) {
   bool inserted;
   ASSERT_TRUE(store_->AddToOutbox(Request("dup"), "", 1, &inserted).ok());
