@@ -64,6 +64,10 @@ class AuditTrail {
   virtual std::string origin() const = 0;
   // What opening found and repaired, in one line.
   virtual std::string RecoverySummary() const = 0;
+  // Whether an append refused with Unavailable may succeed if tried again
+  // (a database restarting), rather than the log refusing every append
+  // from then on (the file log after a failed fdatasync).
+  virtual bool UnavailableIsTransient() const { return false; }
 
   // The newest signed checkpoint. NotFound if none has been signed.
   virtual absl::StatusOr<CheckpointNote> LatestCheckpointNote() const = 0;

@@ -83,7 +83,13 @@ void Auditor::Note(v1::AuditEntry entry) {
 
 Auditor::Done Auditor::HoldIfRefused(v1::AuditEntry kept) {
   return [this, kept = std::move(kept)](absl::StatusOr<uint64_t> index) mutable {
-    if (!absl::IsResourceExhausted(index.status())) return;
+    // Refused for want of space, or by a database that may be back soon:
+    // kept and tried again. (A group whose COMMIT was lost may have kept
+    // it: then it is in the log twice, never missing.)
+    if (!absl::IsResourceExhausted(index.status()) &&
+        !(absl::IsUnavailable(index.status()) && log_->UnavailableIsTransient())) {
+      return;
+    }
     std::lock_guard<std::mutex> lock(held_mu_);
     if (held_.size() >= kMaxHeld) {
       LogError("audit entry dropped: too many held for want of space",

@@ -129,10 +129,10 @@ absl::Status ValidateConfig(const v1::GatewayConfig& c) {
       return absl::InvalidArgumentError("config: store.postgres.dsn is required");
     }
     if (pg.read_connections() < 0 || pg.delivery_lease_seconds() < 0 ||
-        pg.statement_timeout_seconds() < 0) {
+        pg.statement_timeout_seconds() < 0 || pg.statement_timeout_seconds() > 3600) {
       return absl::InvalidArgumentError(
-          "config: store.postgres.readConnections, deliveryLeaseSeconds and "
-          "statementTimeoutSeconds must not be negative");
+          "config: store.postgres.readConnections and deliveryLeaseSeconds must not be "
+          "negative, and statementTimeoutSeconds must be 0 to 3600");
     }
     for (const auto& [field, path] :
          {std::pair<const char*, const std::string&>{"passwordFile", pg.password_file()},

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "audit/audit_log.h"
+#include "audit/log_directory.h"
 #include "audit/postgres/postgres_audit_log.h"
 #include "gateway/store/postgres/postgres_store.h"
 #include "gateway/store/sqlite_store.h"
@@ -51,6 +52,19 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const v1::GatewayConfig& c) {
 absl::StatusOr<std::unique_ptr<audit::AuditTrail>> OpenAuditLog(
     const v1::GatewayConfig& c, Store* store, std::shared_ptr<const audit::NoteSigner> signer) {
   if (auto* postgres = dynamic_cast<PostgresStore*>(store); postgres != nullptr) {
+    // A log already kept in files is not continued in the database: the
+    // same key would sign a second history from entry 0, which peers that
+    // cosigned the first would rightly call a fork.
+    absl::StatusOr<std::vector<audit::SegmentFile>> segments = audit::ListSegments(c.audit().dir());
+    if (segments.ok() && !segments->empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "audit log: audit.dir '", c.audit().dir(),
+          "' holds this organisation's audit log in files, and with store.postgres the log is "
+          "kept in the database: one key must not sign two histories. Keep the gateway on "
+          "SQLite, or archive that log (auditctl export --tiles; keep the directory) and move "
+          "it out of audit.dir, and give the database log a new log key (audit.keyFile) whose "
+          "name peers are told of in the directory"));
+    }
     // Every replica of the organisation appends to the one log in the database.
     PostgresAuditLogOptions options;
     options.sequence = [postgres](PostgresAuditLogOptions::Apply apply,

@@ -4,6 +4,7 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <utility>
@@ -126,9 +127,19 @@ std::string PgResult::Bytes(int row, int col) const {
 absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const ConnectOptions& options) {
   // Processed in order, the last value of a key winning: our defaults, then
   // the DSN (expand_dbname), then the files the options name.
+  // Over TCP, unanswered data (a request being sent on a link that drops
+  // packets) and a silent peer end the connection within the statement
+  // deadline, as Await's timer does for a request already sent.
+  const std::string user_timeout_ms =
+      std::to_string(absl::ToInt64Milliseconds(options.statement_timeout));
   std::vector<std::pair<const char*, std::string>> params = {
       {"application_name", "gatehoused"},
       {"connect_timeout", "10"},
+      {"keepalives", "1"},
+      {"keepalives_idle", "5"},
+      {"keepalives_interval", "2"},
+      {"keepalives_count", "3"},
+      {"tcp_user_timeout", user_timeout_ms},
       {"dbname", options.dsn},
   };
   if (!options.password_file.empty()) params.push_back({"passfile", options.password_file});
@@ -206,9 +217,12 @@ absl::StatusOr<PgResult> PgConnection::Await(const char* what) {
     while (PQisBusy(conn_) != 0) {
       const absl::Duration left = deadline - absl::Now();
       pollfd p{PQsocket(conn_), POLLIN, 0};
-      const int ready = left <= absl::ZeroDuration()
-                            ? 0
-                            : poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
+      const int ready =
+          left <= absl::ZeroDuration()
+              ? 0
+              : poll(&p, 1,
+                     static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1,
+                                                        24 * 3600 * 1000)));
       if (ready == 0) {
         // No answer in time: a link that drops packets without a reset (a
         // cut cable, a firewall) would otherwise hold this thread, and the

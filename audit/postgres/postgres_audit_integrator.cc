@@ -2,6 +2,7 @@
 // replica runs, which becomes the one integrator when it takes the
 // session-level advisory lock, extends the tree from the entries sequenced
 // since, and signs checkpoints.
+#include <chrono>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -23,7 +24,9 @@ using postgres::PgResult;
 
 namespace {
 // Entries integrated a transaction.
-constexpr int64_t kBatch = 4096;
+// Entries integrated a transaction: an entry is at most 1 MiB, so a batch
+// is read well within a statement's deadline.
+constexpr int64_t kBatch = 256;
 }  // namespace
 
 class PostgresAuditLog::Integrator {
@@ -54,11 +57,18 @@ class PostgresAuditLog::Integrator {
       holding_ = true;
       RETURN_IF_ERROR(Take());
     }
+    // The last pass integrates what was sequenced when it began, not what
+    // other replicas go on appending: closing ends.
+    uint64_t until = 0;
+    if (last) {
+      ASSIGN_OR_RETURN(PgResult head, session_->Exec("SELECT sequenced FROM audit_head"));
+      until = head.Int(0, 0);
+    }
     bool worked = false;
     for (;;) {
       ASSIGN_OR_RETURN(bool more, Integrate());
       worked = worked || more;
-      if (!more || !last) break;
+      if (!more || !last || range_.size() >= until) break;
     }
     RETURN_IF_ERROR(MaybeSign(last));
     return worked;
@@ -68,6 +78,7 @@ class PostgresAuditLog::Integrator {
 
   // Ends the session: the server frees the lock.
   void Drop() {
+    Unwatch();
     session_.reset();
     holding_ = false;
     log_->integrating_ = false;
@@ -80,32 +91,55 @@ class PostgresAuditLog::Integrator {
   // lock for the next try: the fencing on audit_head.integrated keeps a
   // holder that wakes up from moving the tree.
   absl::Status EndStalledHolder() {
-    ASSIGN_OR_RETURN(PgResult head, session_->Exec("SELECT sequenced, integrated FROM audit_head"));
-    const int64_t sequenced = head.Int(0, 0);
-    const int64_t integrated = head.Int(0, 1);
-    const absl::Time now = absl::Now();
-    if (sequenced == integrated || integrated != watched_) {
+    // The holder (its backend) and where the tree stands, in one snapshot.
+    // The key's high and low halves are the lock's classid and objid.
+    ASSIGN_OR_RETURN(
+        PgResult now_seen,
+        session_->Exec("SELECT h.sequenced, h.integrated, COALESCE((SELECT pid FROM pg_locks "
+                       "WHERE locktype = 'advisory' AND granted AND classid = $1 AND objid = $2 "
+                       "AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE "
+                       "datname = current_database())), 0) FROM audit_head h",
+                       PgParams()
+                           .Int(postgres::kAuditIntegratorLock >> 32)
+                           .Int(postgres::kAuditIntegratorLock & 0xffffffff)));
+    const int64_t sequenced = now_seen.Int(0, 0);
+    const int64_t integrated = now_seen.Int(0, 1);
+    const int64_t holder = now_seen.Int(0, 2);
+    const auto now = std::chrono::steady_clock::now();
+    // The watch starts again whenever the tree moves, the holder changes, or
+    // nothing waits: only one holder that did nothing all along is ended.
+    if (sequenced == integrated || integrated != watched_ || holder != watched_holder_ ||
+        holder == 0) {
       watched_ = integrated;
+      watched_holder_ = holder;
       watched_since_ = now;
       return absl::OkStatus();
     }
-    if (now - watched_since_ < log_->options_.integrator_stall) return absl::OkStatus();
-    // The key's high and low halves are the lock's classid and objid.
+    if (now - watched_since_ < absl::ToChronoNanoseconds(log_->options_.integrator_stall)) {
+      return absl::OkStatus();
+    }
+    // That backend only, and only if it still holds the lock.
     ASSIGN_OR_RETURN(
         PgResult ended,
         session_->Exec("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = "
                        "'advisory' AND granted AND classid = $1 AND objid = $2 AND objsubid = 1 "
-                       "AND database = (SELECT oid FROM pg_database WHERE datname = "
-                       "current_database())",
+                       "AND pid = $3",
                        PgParams()
                            .Int(postgres::kAuditIntegratorLock >> 32)
-                           .Int(postgres::kAuditIntegratorLock & 0xffffffff)));
+                           .Int(postgres::kAuditIntegratorLock & 0xffffffff)
+                           .Int(holder)));
     LogWarning("audit: the integrator left entries waiting; its session was ended",
                {{"integrated", absl::StrCat(integrated)},
                 {"sequenced", absl::StrCat(sequenced)},
-                {"sessions_ended", absl::StrCat(ended.rows())}});
-    watched_since_ = now;
+                {"backend", absl::StrCat(holder)},
+                {"ended", ended.rows() == 1 && ended.Bool(0, 0) ? "yes" : "no"}});
+    Unwatch();
     return absl::OkStatus();
+  }
+
+  void Unwatch() {
+    watched_ = -1;
+    watched_holder_ = 0;
   }
 
   // Just became the integrator: reads where the tree is.
@@ -118,6 +152,7 @@ class PostgresAuditLog::Integrator {
     checkpointed_ = cp.Int(0, 0);
     checkpointed_at_ = absl::Now();
     log_->integrating_ = true;
+    Unwatch();
     log_->Grew(integrated);
     LogInfo("audit: this replica integrates the organisation's log",
             {{"integrated", absl::StrCat(integrated)}});
@@ -152,8 +187,7 @@ class PostgresAuditLog::Integrator {
           session_
               ->Exec("INSERT INTO audit_tree (level, idx, hash) "
                      "SELECT l::smallint, i::bigint, decode(h, 'hex') "
-                     "FROM unnest($1::text[], $2::text[], $3::text[]) AS t(l, i, h) "
-                     "ON CONFLICT DO NOTHING",
+                     "FROM unnest($1::text[], $2::text[], $3::text[]) AS t(l, i, h)",
                      PgParams().TextArray(levels).TextArray(indexes).TextArray(hashes))
               .status());
       ASSIGN_OR_RETURN(PgResult moved,
@@ -207,7 +241,8 @@ class PostgresAuditLog::Integrator {
   absl::Time checkpointed_at_;
   // While another replica integrates: the tree size last seen, and since when.
   int64_t watched_ = -1;
-  absl::Time watched_since_;
+  int64_t watched_holder_ = 0;
+  std::chrono::steady_clock::time_point watched_since_;
 };
 
 void PostgresAuditLog::Run() {

@@ -139,8 +139,9 @@ void PostgresAuditLog::AppendAsync(const v1::AuditEntry& entry,
     return;
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (closed_) {
+      lock.unlock();  // `done` may append again
       done(absl::FailedPreconditionError("audit log closed"));
       return;
     }
@@ -170,23 +171,23 @@ void PostgresAuditLog::AppendAsync(const v1::AuditEntry& entry,
                    "FROM n, unnest($2::bytea[]) WITH ORDINALITY AS t(e, ord) "
                    "RETURNING (SELECT first FROM n)",
                    PgParams().Int(static_cast<int64_t>(batch->size())).TextArray(entries)));
-        if (r.rows() > 0) *first = r.Int(0, 0);
+        if (r.rows() != static_cast<int>(batch->size())) {
+          return absl::DataLossError(absl::StrCat("audit: ", batch->size(),
+                                                  " entries to number, ", r.rows(),
+                                                  " stored (is audit_head's row missing?)"));
+        }
+        *first = r.Int(0, 0);
         return absl::OkStatus();
       },
       [this, batch, first](absl::Status s) {
         if (s.ok() && !batch->empty()) Grew(*first + batch->size());
-        {
+        if (!s.ok() && batch->empty()) {
+          // The write never ran (the store closing, or its group lost
+          // before the writes): what it would have taken fails with it.
           std::lock_guard<std::mutex> lock(mu_);
-          if (!s.ok() && batch->empty()) {
-            // The write never ran (the store closing, or its group lost
-            // before the writes): what it would have taken fails with it.
-            batch->swap(queued_);
-            sequencing_ = false;
-          }
-          if (s.ok()) stats_.appended += batch->size();
-          pending_ -= static_cast<int>(batch->size());
+          batch->swap(queued_);
+          sequencing_ = false;
         }
-        cv_.notify_all();
         for (size_t i = 0; i < batch->size(); ++i) {
           if (s.ok()) {
             (*batch)[i].done(*first + i);
@@ -194,6 +195,13 @@ void PostgresAuditLog::AppendAsync(const v1::AuditEntry& entry,
             (*batch)[i].done(s);
           }
         }
+        // Counted down only once every caller has been answered, and
+        // notified under the lock: Close (and the log's destruction) waits
+        // for this, never for less.
+        std::lock_guard<std::mutex> lock(mu_);
+        if (s.ok()) stats_.appended += batch->size();
+        pending_ -= static_cast<int>(batch->size());
+        cv_.notify_all();
       });
 }
 
@@ -260,7 +268,9 @@ absl::Status PostgresAuditLog::ForEachEntry(
           "SELECT idx, entry FROM audit_entry WHERE idx >= $1 AND idx < $2 ORDER BY idx LIMIT $3",
           PgParams().Int(next).Int(end).Int(kPage));
     }));
-    if (page.rows() == 0) break;
+    if (page.rows() == 0) {
+      return absl::DataLossError(absl::StrCat("audit: entry ", next, " is missing"));
+    }
     for (int i = 0; i < page.rows(); ++i) {
       if (page.Int(i, 0) != next) {
         return absl::DataLossError(absl::StrCat("audit: entry ", next, " is missing"));
@@ -318,6 +328,7 @@ absl::Status PostgresAuditLog::AddCosignature(absl::string_view cosigned_note,
 }
 
 absl::Status PostgresAuditLog::Close() {
+  std::lock_guard<std::mutex> closing(close_mu_);  // one Close at a time joins
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (closed_ && !thread_.joinable()) return absl::OkStatus();

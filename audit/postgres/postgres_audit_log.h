@@ -121,6 +121,7 @@ class PostgresAuditLog final : public audit::AuditTrail {
   audit::AuditLogStats stats() const override;
   std::string origin() const override { return options_.signer->name(); }
   std::string RecoverySummary() const override { return summary_; }
+  bool UnavailableIsTransient() const override { return true; }
   absl::StatusOr<audit::CheckpointNote> LatestCheckpointNote() const override;
   absl::StatusOr<std::vector<audit::Hash>> InclusionProof(uint64_t index,
                                                           uint64_t tree_size) const override;
@@ -150,6 +151,7 @@ class PostgresAuditLog final : public audit::AuditTrail {
   std::atomic<uint64_t> size_{0};
   std::atomic<bool> integrating_{false};
 
+  std::mutex close_mu_;  // held by Close, so that one caller joins the thread
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

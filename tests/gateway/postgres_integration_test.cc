@@ -231,6 +231,21 @@ TEST_F(PostgresGatewayTest, ASilentLinkToTheDatabaseAnswersUnavailableInTimeAndR
   EXPECT_TRUE(Eventually([&] { return FetchAll(*care).records_size() == 1; }, 60));
 }
 
+// A gateway whose audit log is in files (SQLite so far) is not started on
+// PostgreSQL with the same log key: the database log would be a second
+// history under one key. The start stops with the reason; nothing is
+// written to the database's log.
+TEST_F(PostgresGatewayTest, AFileAuditLogIsNotContinuedInTheDatabaseUnderTheSameKey) {
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  EXPECT_EQ(cluster_.Stop("council-a"), 0);
+  EXPECT_FALSE(cluster_.Start("council-a", StoreJson(server_->Dsn(db_))));
+  EXPECT_THAT(cluster_.Log("council-a"),
+              HasSubstr("holds this organisation's audit log in files"));
+  EXPECT_EQ(Query("SELECT to_regclass('audit_entry') IS NULL OR "
+                  "(SELECT COUNT(*) FROM audit_entry) = 0"),
+            "t");
+}
+
 // A database a newer gateway has migrated stops an older one at start,
 // naming the versions and changing nothing; one at an older version is
 // migrated and keeps its rows.
