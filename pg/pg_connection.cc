@@ -166,12 +166,16 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const Connec
   // Every commit is durable when it returns (the server's default, made
   // sure of here, whatever the role or database says). A transaction left
   // idle (its process frozen, or cut off from the server) is ended by the
-  // server after 15 s, so the locks it holds (a write group's commit order
-  // lock, postgres_store.cc) do not stop every other replica's writes; ours
-  // run their statements back to back.
-  absl::Status st = c->Run(
+  // server after half the statement deadline, so the locks it holds (a
+  // write group's commit order lock, postgres_store.cc) are freed before
+  // the statements of other replicas waiting on them reach their own
+  // deadline; ours run their statements back to back.
+  const int64_t idle_ms =
+      std::max<int64_t>(1000, absl::ToInt64Milliseconds(options.statement_timeout) / 2);
+  absl::Status st = c->Run(absl::StrCat(
       "SET synchronous_commit = on; SET client_min_messages = warning; SET TimeZone = 'UTC'; "
-      "SET idle_in_transaction_session_timeout = '15s'");
+      "SET idle_in_transaction_session_timeout = ",
+      idle_ms));
   if (!st.ok()) return st;
   return c;
 }

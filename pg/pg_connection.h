@@ -112,7 +112,8 @@ class PgResult {
 class PgConnection {
  public:
   // Connects and sets the session up (synchronous_commit on, UTC, warnings
-  // only, a transaction idle for 15 s ended by the server). Unavailable, with libpq's message, if
+  // only, a transaction idle for half the statement deadline ended by the
+  // server). Unavailable, with libpq's message, if
   // it cannot connect.
   static absl::StatusOr<std::unique_ptr<PgConnection>> Connect(const ConnectOptions& options);
   ~PgConnection();
