@@ -25,6 +25,8 @@ packages=(
   # The load balancer in front of one organisation's replicas in
   # scripts/demo_replicas.sh (TCP mode: mutual TLS passes through it).
   haproxy
+  # The database failover drill of docs/SCALING.md (scripts/bench/pg_failover.sh).
+  pg-auto-failover-cli postgresql-15-auto-failover
   # The policy workbench: its editor (CodeMirror 5) and its browser test.
   libjs-codemirror chromium chromium-driver python3-selenium
 )

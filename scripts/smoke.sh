@@ -6,8 +6,10 @@
 # replicas on PostgreSQL behind HAProxy with one SIGKILLed
 # (scripts/demo_replicas.sh), one more real call of
 # the tools the demo does not run, and the end-to-end benchmark with
-# one-second arms (scripts/bench.sh: ghbench, echo_server, two gateways and
-# nginx), and the Debian packages (packaging/smoke_packages.sh: cpack,
+# one-second arms (scripts/bench.sh: ghbench, echo_server, two gateways,
+# nginx, and one organisation as 1-3 replicas on PostgreSQL), the database
+# failover drill (scripts/bench/pg_failover.sh, about 3.5 minutes), and the
+# Debian packages (packaging/smoke_packages.sh: cpack,
 # lintian, contents, the unit verified; under CI, or with
 # GATEHOUSE_SMOKE_INSTALL=1, installed, run as the gatehouse user with the
 # demo's keys, and purged). Fails on the first thing that does not work.
@@ -73,4 +75,11 @@ echo "== smoke: scripts/bench.sh with one-second arms"
   { tail -40 "$tmp/bench.log"; echo "smoke: bench.sh failed" >&2; exit 1; }
 [ -s "$tmp/bench/e2e.json" ] || { cat "$tmp/bench.log"; echo "smoke: no e2e.json" >&2; exit 1; }
 echo "   bench: every arm ran ($(wc -l <"$tmp/bench/e2e.json") lines of results)"
+
+echo "== smoke: scripts/bench/pg_failover.sh (docs/SCALING.md's failover drill)"
+timeout 900 "$root/scripts/bench/pg_failover.sh" --build-dir "$bin" >"$tmp/failover.log" 2>&1 &&
+  grep -q "^RESULT: through a planned and an unplanned failover, every acknowledged record" \
+    "$tmp/failover.log" ||
+  { tail -40 "$tmp/failover.log"; echo "smoke: pg_failover.sh failed" >&2; exit 1; }
+echo "   failover: a switchover and a primary killed; nothing acknowledged lost or duplicated"
 echo "smoke: all ok"
