@@ -67,16 +67,7 @@ absl::StatusOr<std::unique_ptr<audit::AuditTrail>> OpenAuditLog(
     }
     // Every replica of the organisation appends to the one log in the database.
     PostgresAuditLogOptions options;
-    options.sequence = [postgres](PostgresAuditLogOptions::Apply apply,
-                                  std::function<void(absl::Status)> done) {
-      postgres->ApplyInWriteGroup(std::move(apply), std::move(done));
-    };
-    options.connect = [postgres] { return postgres->Connect(); };
-    options.reads = &postgres->read_pool();
-    options.commits = [postgres] {
-      const StoreStats stats = postgres->Stats();
-      return std::make_pair(stats.commits, stats.commit_nanos);
-    };
+    options.UseStore(postgres);
     options.signer = std::move(signer);
     options.checkpoint_every_entries = c.audit().checkpoint_every_entries();
     options.checkpoint_interval = absl::Milliseconds(c.audit().checkpoint_interval_ms());

@@ -39,11 +39,7 @@
 // Example:
 //   PostgresAuditLogOptions options;
 //   options.signer = signer;
-//   options.sequence = [s = store.get()](auto apply, auto done) {
-//     s->ApplyInWriteGroup(std::move(apply), std::move(done));
-//   };
-//   options.connect = [s = store.get()] { return s->Connect(); };
-//   options.reads = &store->read_pool();
+//   options.UseStore(store.get());  // a PostgresStore on the same database
 //   ASSIGN_OR_RETURN(std::unique_ptr<PostgresAuditLog> log, PostgresAuditLog::Open(options));
 //   log->AppendAsync(entry, [](absl::StatusOr<uint64_t> index) { ... });
 //
@@ -85,6 +81,22 @@ struct PostgresAuditLogOptions {
   postgres::PgPool* reads = nullptr;
   // The store's group commits and the time they took, for stats(); optional.
   std::function<std::pair<uint64_t, uint64_t>()> commits;
+  // Sets the four above from `store` (a PostgresStore: ApplyInWriteGroup,
+  // Connect, read_pool, Stats), which must outlive the log. A template so
+  // that this library does not link the store's.
+  template <typename Store>
+  void UseStore(Store* store) {
+    sequence = [store](Apply apply, std::function<void(absl::Status)> done) {
+      store->ApplyInWriteGroup(std::move(apply), std::move(done));
+    };
+    connect = [store] { return store->Connect(); };
+    reads = &store->read_pool();
+    commits = [store] {
+      const auto stats = store->Stats();
+      return std::make_pair(static_cast<uint64_t>(stats.commits),
+                            static_cast<uint64_t>(stats.commit_nanos));
+    };
+  }
   // Signs checkpoints (type 0x01; its name is the origin). Required.
   std::shared_ptr<const audit::NoteSigner> signer;
   // Keys that signed earlier checkpoints, before a rotation to `signer`.

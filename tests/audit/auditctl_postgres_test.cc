@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "tests/audit/audit_test_util.h"
 #include "tests/gateway/store/postgres_server.h"
+#include "tests/gateway/store/postgres_test_database.h"
 
 namespace gatehouse {
 namespace {
@@ -47,17 +48,13 @@ SELECT concat_ws(' | ',
      line, ',' ORDER BY size, name, key_id)), '') FROM audit_cosignature))
 )sql";
 
-class AuditctlPostgresTest : public ::testing::Test {
+class AuditctlPostgresTest : public PostgresDatabaseTest {
  protected:
   // A log of 300 entries (two entry bundles, a level-1 tile once exported)
   // with checkpoints at 30 and 300, the one at 300 cosigned by a witness.
   void SetUp() override {
-    absl::StatusOr<testing::PostgresServer*> server = testing::PostgresServer::Shared();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *server;
-    absl::StatusOr<std::string> db = server_->CreateDatabase();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *db;
+    PostgresDatabaseTest::SetUp();
+    ASSERT_FALSE(HasFatalFailure());
     signer_ = Keygen("log", "audit.health-a.example", false);
     witness_ = Keygen("witness", "witness.council-a.example", true);
     ASSERT_TRUE(signer_ && witness_);
@@ -83,9 +80,7 @@ class AuditctlPostgresTest : public ::testing::Test {
 
   void TearDown() override {
     store_.reset();
-    if (!db_.empty()) {
-      EXPECT_TRUE(server_->DropDatabase(db_).ok());
-    }
+    PostgresDatabaseTest::TearDown();
   }
 
   // A key made by `auditctl keygen` at dir_/PREFIX.{key,pub}.
@@ -102,25 +97,15 @@ class AuditctlPostgresTest : public ::testing::Test {
   }
 
   bool OpenStore() {
-    PostgresStoreOptions options;
-    options.dsn = server_->Dsn(db_);
-    absl::StatusOr<std::unique_ptr<PostgresStore>> store = PostgresStore::Open(options);
-    EXPECT_TRUE(store.ok()) << store.status();
-    if (store.ok()) store_ = *std::move(store);
-    return store.ok();
+    store_ = PostgresDatabaseTest::OpenStore(Options());
+    return store_ != nullptr;
   }
 
   // A log on store_ (as postgres_audit_log_test.cc opens one) that signs
   // a checkpoint every `every` entries, and when it closes.
   std::unique_ptr<PostgresAuditLog> OpenLog(uint64_t every = 1000000) {
     PostgresAuditLogOptions options;
-    PostgresStore* store = store_.get();
-    options.sequence = [store](PostgresAuditLogOptions::Apply apply,
-                               std::function<void(absl::Status)> done) {
-      store->ApplyInWriteGroup(std::move(apply), std::move(done));
-    };
-    options.connect = [store] { return store->Connect(); };
-    options.reads = &store->read_pool();
+    options.UseStore(store_.get());
     options.signer = signer_;
     options.checkpoint_every_entries = every;
     options.checkpoint_interval = every < 1000000 ? absl::Milliseconds(20) : absl::Hours(1);
@@ -183,8 +168,6 @@ class AuditctlPostgresTest : public ::testing::Test {
   }
 
   audit::testing::ScratchDir dir_;
-  testing::PostgresServer* server_ = nullptr;
-  std::string db_;
   std::shared_ptr<const audit::NoteSigner> signer_;
   std::shared_ptr<const audit::NoteSigner> witness_;
   std::unique_ptr<PostgresStore> store_;

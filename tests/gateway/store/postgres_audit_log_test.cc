@@ -58,17 +58,7 @@ class PostgresAuditLogTest : public PostgresDatabaseTest {
     r.store = OpenStore(Options());
     if (r.store == nullptr) return absl::UnavailableError("store did not open");
     PostgresAuditLogOptions options;
-    PostgresStore* store = r.store.get();
-    options.sequence = [store](PostgresAuditLogOptions::Apply apply,
-                               std::function<void(absl::Status)> done) {
-      store->ApplyInWriteGroup(std::move(apply), std::move(done));
-    };
-    options.connect = [store] { return store->Connect(); };
-    options.reads = &store->read_pool();
-    options.commits = [store] {
-      const StoreStats s = store->Stats();
-      return std::make_pair(static_cast<uint64_t>(s.commits), static_cast<uint64_t>(s.commit_nanos));
-    };
+    options.UseStore(r.store.get());
     options.signer = std::move(signer);
     options.checkpoint_every_entries = checkpoint_every;
     options.checkpoint_interval = absl::Milliseconds(50);
