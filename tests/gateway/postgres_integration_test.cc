@@ -29,6 +29,30 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// A PostgreSQL server of the test's own on loopback TCP, a database on it,
+// and a fault proxy in front: a database a gateway can be cut off from.
+struct ProxiedDatabase {
+  std::unique_ptr<testing::PostgresServer> server;
+  std::string db;
+  std::unique_ptr<FaultProxy> proxy;
+  // A DSN through the proxy, with `extra` conninfo fields.
+  std::string Dsn(const std::string& extra = "") const {
+    return absl::StrCat("host=127.0.0.1 port=", proxy->port(), " user=postgres ", extra,
+                        extra.empty() ? "" : " ", "dbname=", db);
+  }
+};
+
+void StartProxied(ProxiedDatabase* p) {
+  auto server = testing::PostgresServer::Start(/*tcp=*/true);
+  ASSERT_TRUE(server.ok()) << server.status();
+  p->server = *std::move(server);
+  auto db = p->server->CreateDatabase();
+  ASSERT_TRUE(db.ok()) << db.status();
+  p->db = *db;
+  p->proxy = FaultProxy::Start(p->server->tcp_port());
+  ASSERT_NE(p->proxy, nullptr);
+}
+
 TEST_F(PostgresGatewayTest, ARecordReachesAGatewayOnPostgresAndOutlivesASigkill) {
   ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
   ASSERT_TRUE(cluster_.Start("council-a", StoreJson(server_->Dsn(db_))));
@@ -159,14 +183,9 @@ TEST_F(PostgresGatewayTest, PostgresCrashedUnderLoadLosesNothingAcceptedAndIsRej
 // and once the way is open again reconnects by itself: every record its
 // peer accepted meanwhile arrives, once.
 TEST_F(PostgresGatewayTest, AGatewayCutOffFromItsDatabaseRecoversAndLosesNothing) {
-  auto tcp_server = testing::PostgresServer::Start(/*tcp=*/true);
-  ASSERT_TRUE(tcp_server.ok()) << tcp_server.status();
-  auto db = (*tcp_server)->CreateDatabase();
-  ASSERT_TRUE(db.ok()) << db.status();
-  std::unique_ptr<FaultProxy> proxy = FaultProxy::Start((*tcp_server)->tcp_port());
-  ASSERT_NE(proxy, nullptr);
-  const std::string dsn =
-      absl::StrCat("host=127.0.0.1 port=", proxy->port(), " user=postgres dbname=", *db);
+  ProxiedDatabase cut;
+  ASSERT_NO_FATAL_FAILURE(StartProxied(&cut));
+  const std::string dsn = cut.Dsn();
   ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
   ASSERT_TRUE(cluster_.Start("council-a", StoreJson(dsn)));
   auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
@@ -181,15 +200,15 @@ TEST_F(PostgresGatewayTest, AGatewayCutOffFromItsDatabaseRecoversAndLosesNothing
     }
   };
   submit(3);
-  proxy->Refuse();  // resets what is open, refuses what comes
+  cut.proxy->Refuse();  // resets what is open, refuses what comes
   submit(5);        // queued at the sender: council-a cannot store them
   v1::FetchRequest fetch;
   v1::FetchResponse fetched;
   EXPECT_EQ(Call(&v1::Exchange::Stub::Fetch, *care, fetch, &fetched).error_code(),
             grpc::StatusCode::UNAVAILABLE);
-  proxy->Pass();
+  cut.proxy->Pass();
   EXPECT_TRUE(Eventually([&] { return FetchAll(*care).records_size() == 8; }, 60));
-  auto count = (*tcp_server)->Query(*db, "SELECT COUNT(*) FROM mailbox");
+  auto count = cut.server->Query(cut.db, "SELECT COUNT(*) FROM mailbox");
   ASSERT_TRUE(count.ok()) << count.status();
   EXPECT_EQ(*count, "8");
   const v1::FetchResponse all = FetchAll(*care);
@@ -202,19 +221,14 @@ TEST_F(PostgresGatewayTest, AGatewayCutOffFromItsDatabaseRecoversAndLosesNothing
 // connection is given up, the call answers UNAVAILABLE, and once the link
 // is back the gateway reconnects and loses nothing.
 TEST_F(PostgresGatewayTest, ASilentLinkToTheDatabaseAnswersUnavailableInTimeAndRecovers) {
-  auto tcp_server = testing::PostgresServer::Start(/*tcp=*/true);
-  ASSERT_TRUE(tcp_server.ok()) << tcp_server.status();
-  auto db = (*tcp_server)->CreateDatabase();
-  ASSERT_TRUE(db.ok()) << db.status();
-  std::unique_ptr<FaultProxy> proxy = FaultProxy::Start((*tcp_server)->tcp_port());
-  ASSERT_NE(proxy, nullptr);
-  const std::string dsn = absl::StrCat("host=127.0.0.1 port=", proxy->port(),
-                                       " user=postgres connect_timeout=2 dbname=", *db);
+  ProxiedDatabase cut;
+  ASSERT_NO_FATAL_FAILURE(StartProxied(&cut));
+  const std::string dsn = cut.Dsn("connect_timeout=2");
   ASSERT_TRUE(cluster_.Start("council-a", absl::StrCat(R"("store": {"postgres": {"dsn": ")", dsn,
                                                        R"(", "statementTimeoutSeconds": 2}})")));
   auto care = cluster_.Client("council-a", "council-a/care");
   ASSERT_EQ(FetchAll(*care).records_size(), 0);
-  proxy->Blackhole();
+  cut.proxy->Blackhole();
   const absl::Time start = absl::Now();
   v1::FetchRequest fetch;
   v1::FetchResponse fetched;
@@ -223,7 +237,7 @@ TEST_F(PostgresGatewayTest, ASilentLinkToTheDatabaseAnswersUnavailableInTimeAndR
   // A statement's 2 s, and (a read is tried once more on a new connection)
   // a connect's 2 s: well inside the client's 30 s deadline.
   EXPECT_LT(absl::Now() - start, absl::Seconds(15));
-  proxy->Pass();
+  cut.proxy->Pass();
   ASSERT_TRUE(cluster_.Start("nhs-trust-a"));
   auto ehr = cluster_.Client("nhs-trust-a", "nhs-trust-a/ehr");
   v1::SubmitResponse resp;
