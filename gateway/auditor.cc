@@ -10,6 +10,15 @@
 namespace gatehouse {
 
 void Auditor::Record(v1::AuditEntry entry, Done done) {
+  RecordVia(
+      std::move(entry),
+      [this](const v1::AuditEntry& stamped, Done appended) {
+        log_->AppendAsync(stamped, std::move(appended));
+      },
+      std::move(done));
+}
+
+void Auditor::RecordVia(v1::AuditEntry entry, const Appender& append, Done done) {
   if (any_held_.load(std::memory_order_relaxed)) RetryHeld();
   entry.set_gateway_id(gateway_id_);
   const absl::Time start = absl::Now();
@@ -19,11 +28,13 @@ void Auditor::Record(v1::AuditEntry entry, Done done) {
   const std::string event = v1::AuditEvent_Name(entry.event());
   std::shared_ptr<const v1::AuditEntry> observed;
   if (observer_) observed = std::make_shared<const v1::AuditEntry>(entry);
-  log_->AppendAsync(entry, [this, start, event, observed, done = std::move(done)](
-                               absl::StatusOr<uint64_t> index) {
+  append(entry, [this, start, event, observed, done = std::move(done)](
+                    absl::StatusOr<uint64_t> index) {
     --pending_;
     append_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
-    if (!index.ok()) {
+    if (absl::IsCancelled(index.status())) {
+      // Withdrawn with the write it was part of: nothing to audit.
+    } else if (!index.ok()) {
       ++failures_;
       LogError("audit append failed", {{"event", event}, {"error", index.status().ToString()}});
     } else if (observed) {

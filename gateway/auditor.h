@@ -58,6 +58,12 @@ class Auditor : public AuditSink {
   // Appends `entry`; `done` gets its index once durable (on the log's
   // thread: it must be quick and must not block), or the error.
   void Record(v1::AuditEntry entry, Done done) override;
+  // Record, with the entry (stamped) appended by `append` instead of the
+  // log's AppendAsync (one commit a record: gateway/joint_commit.h). An
+  // append answered Cancelled was withdrawn with the write it was part of
+  // (its record not stored, so there is nothing to audit): not a failure.
+  using Appender = std::function<void(const v1::AuditEntry& stamped, Done done)>;
+  void RecordVia(v1::AuditEntry entry, const Appender& append, Done done);
   // Appends `entry` where nothing waits on it; a failure is logged. An entry
   // the log refused for want of space (ResourceExhausted: the log goes on
   // once there is space) is held and appended again, at most once a second,

@@ -8,6 +8,7 @@
 
 #include "gatehouse/v1/config.pb.h"
 #include "gateway/auditor.h"
+#include "gateway/joint_commit.h"
 #include "gateway/directory_cache.h"
 #include "gateway/key_holder.h"
 #include "gateway/metrics.h"
@@ -31,6 +32,9 @@ struct GatewayContext {
   KeyHolder* keys = nullptr;  // this gateway's own keys, reloadable
   SealQueue* seal_queue = nullptr;
   Auditor* auditor = nullptr;
+  // A record's audit entry and row in one commit; null unless the store and
+  // log share a database (gateway/joint_commit.h).
+  JointCommit* joint = nullptr;
   Metrics* metrics = nullptr;
   PeerClient* peers = nullptr;
   RefusalLog* refusals = nullptr;  // callers refused before authentication

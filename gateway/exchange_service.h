@@ -46,7 +46,7 @@ class ExchangeService final : public WithRawStreams<ExchangeServiceBase> {
         directory_(ctx->directory),
         sender_(sender),
         metrics_(ctx->metrics),
-        commit_(ctx->auditor, ctx->store),
+        commit_(ctx->auditor, ctx->store, ctx->joint),
         limiter_(config_->submit_rate_per_system(), config_->submit_burst_per_system()),
         listener_limiter_(config_->listener_rate(), config_->listener_burst()) {
     // Parsed here, so that a message that does not parse is refused, never

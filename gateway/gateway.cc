@@ -182,6 +182,8 @@ void Gateway::Wire(OwnKeys* own) {
   ctx_.keys = keys_.get();
   ctx_.seal_queue = seal_queue_.get();
   ctx_.auditor = auditor_.get();
+  joint_ = MakeJointCommit(store_.get(), audit_log_.get(), auditor_.get());
+  ctx_.joint = joint_.get();
   ctx_.metrics = &metrics_;
   ctx_.peers = peers_.get();
   ctx_.refusals = refusals_.get();

@@ -146,6 +146,7 @@ class Gateway {
   std::unique_ptr<Store> store_;
   std::unique_ptr<audit::AuditTrail> audit_log_;
   std::unique_ptr<Auditor> auditor_;
+  std::unique_ptr<JointCommit> joint_;  // null unless on PostgreSQL
   std::unique_ptr<RefusalLog> refusals_;
   std::unique_ptr<RefusalReporter> reporter_;
   std::unique_ptr<DirectoryCache> directory_;

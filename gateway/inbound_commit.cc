@@ -6,6 +6,16 @@ namespace gatehouse {
 
 void InboundCommit::Commit(InboundPlan plan, const std::string& envelope_sha256,
                            MailboxStore::MailboxDone done) {
+  if (joint_ != nullptr) {
+    joint_->AddToMailbox(
+        std::move(plan.entry), plan.record, envelope_sha256,
+        [signer = signer_, receipt = std::move(plan.receipt)](uint64_t index) mutable {
+          receipt.set_audit_index(index);
+          return signer(receipt);
+        },
+        std::move(done));
+    return;
+  }
   v1::AuditEntry entry = std::move(plan.entry);
   audit_->Record(std::move(entry), [this, plan = std::move(plan), envelope_sha256,
                                     done = std::move(done)](

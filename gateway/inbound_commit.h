@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "gatehouse/v1/peer.pb.h"
 #include "gateway/auditor.h"
+#include "gateway/joint_commit.h"
 #include "gateway/record/inbound.h"
 #include "gateway/store/mailbox_store.h"
 
@@ -28,8 +29,11 @@ class InboundCommit {
   // Signs a receipt with this gateway's signing key (gateway/receipt.h).
   using Signer = std::function<absl::StatusOr<v1::SignedReceipt>(const v1::DeliveryReceipt&)>;
 
-  InboundCommit(AuditSink* audit, MailboxStore* mailbox, Signer signer)
-      : audit_(audit), mailbox_(mailbox), signer_(std::move(signer)) {}
+  // With `joint` (may be null), the entry and the row (with the receipt)
+  // commit together (gateway/joint_commit.h).
+  InboundCommit(AuditSink* audit, MailboxStore* mailbox, Signer signer,
+                JointCommit* joint = nullptr)
+      : audit_(audit), mailbox_(mailbox), signer_(std::move(signer)), joint_(joint) {}
 
   // Audits plan.entry, signs plan.receipt with its index, stores
   // plan.record (its envelope set) under `envelope_sha256`; `done` gets
@@ -43,6 +47,7 @@ class InboundCommit {
   AuditSink* const audit_;
   MailboxStore* const mailbox_;
   const Signer signer_;
+  JointCommit* const joint_;
 };
 
 }  // namespace gatehouse

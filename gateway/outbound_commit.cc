@@ -8,6 +8,11 @@ namespace gatehouse {
 
 void OutboundCommit::Commit(v1::AuditEntry submitted, v1::OutboxRecord record,
                             const std::string& idempotency_key, OutboxStore::OutboxDone done) {
+  if (joint_ != nullptr) {
+    const int64_t accepted = record.accepted_unix_ms();
+    joint_->AddToOutbox(std::move(submitted), record, idempotency_key, accepted, std::move(done));
+    return;
+  }
   // Should the record not be queued after all, a DENIED entry says so:
   // SUBMITTED alone would name a record that never existed (the system
   // retries, and its retry is a new record under a new id).

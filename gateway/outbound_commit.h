@@ -24,13 +24,17 @@
 #include "gatehouse/v1/audit.pb.h"
 #include "gatehouse/v1/store.pb.h"
 #include "gateway/auditor.h"
+#include "gateway/joint_commit.h"
 #include "gateway/store/outbox_store.h"
 
 namespace gatehouse {
 
 class OutboundCommit {
  public:
-  OutboundCommit(AuditSink* audit, OutboxStore* outbox) : audit_(audit), outbox_(outbox) {}
+  // With `joint` (may be null), the entry and the row commit together
+  // (gateway/joint_commit.h) and none of the above DENIED entries is needed.
+  OutboundCommit(AuditSink* audit, OutboxStore* outbox, JointCommit* joint = nullptr)
+      : audit_(audit), outbox_(outbox), joint_(joint) {}
 
   // Audits `submitted`, then queues `record` (its audit_index set to the
   // entry's) under `idempotency_key` (may be empty); `done` gets the stored
@@ -42,6 +46,7 @@ class OutboundCommit {
  private:
   AuditSink* const audit_;
   OutboxStore* const outbox_;
+  JointCommit* const joint_;
 };
 
 }  // namespace gatehouse

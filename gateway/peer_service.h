@@ -50,7 +50,7 @@ class PeerService final : public PeerServiceBase {
         listener_limiter_(ctx->config->listener_rate(), ctx->config->listener_burst()),
         commit_(ctx->auditor, ctx->store, [ctx](const v1::DeliveryReceipt& r) {
           return SignReceipt(*ctx->keys->Current()->keyset, r);
-        }) {}
+        }, ctx->joint) {}
 
   grpc::ServerUnaryReactor* Deliver(grpc::CallbackServerContext* context,
                                     const v1::DeliverRequest* request,

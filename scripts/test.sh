@@ -19,7 +19,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh"
 # The tsan stage runs the tests labelled tsan: the record path's concurrent
 # parts (outbox sender, store, audit log, opener, policy and directory
-# holders, metrics, limits, the audit log in PostgreSQL with two replicas)
+# holders, metrics, limits, the audit log in PostgreSQL with two replicas,
+# a record and its entry committed together there)
 # with a stand-in peer. They lock std::mutex:
 # Debian's Abseil and gRPC are not built with ThreadSanitizer, so their
 # synchronisation would be invisible to it.
@@ -54,7 +55,7 @@ for stage in $stages; do
       GATEHOUSE_BUILD_DIR="$build" CMAKE_BUILD_TYPE=Debug \
         GATEHOUSE_CMAKE_ARGS="-DGATEHOUSE_SANITIZE=thread" "$root/scripts/build.sh" \
         --target concurrency_test fault_proxy_test record_path_concurrency_test seal_queue_test group_commit_test \
-        postgres_audit_log_test
+        postgres_audit_log_test postgres_joint_commit_test
       echo "== ctest (tsan)"
       TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$build" --output-on-failure -L tsan
       continue

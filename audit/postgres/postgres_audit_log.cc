@@ -128,25 +128,85 @@ void PostgresAuditLog::Grew(uint64_t size) {
   }
 }
 
-void PostgresAuditLog::AppendAsync(const v1::AuditEntry& entry,
-                                   std::function<void(absl::StatusOr<uint64_t>)> done) {
+namespace {
+
+// Numbers `entries` (each \x and its hex) from audit_head and inserts them,
+// inside the caller's transaction; the first one's index.
+absl::StatusOr<uint64_t> NumberEntries(PgConnection& c, const std::vector<std::string>& entries) {
+  ASSIGN_OR_RETURN(PgResult r,
+                   c.Exec("WITH n AS (UPDATE audit_head SET sequenced = sequenced + $1 "
+                          "RETURNING sequenced - $1 AS first) "
+                          "INSERT INTO audit_entry (idx, entry) SELECT n.first + t.ord - 1, t.e "
+                          "FROM n, unnest($2::bytea[]) WITH ORDINALITY AS t(e, ord) "
+                          "RETURNING (SELECT first FROM n)",
+                          PgParams().Int(static_cast<int64_t>(entries.size())).TextArray(entries)));
+  if (r.rows() != static_cast<int>(entries.size())) {
+    return absl::DataLossError(absl::StrCat("audit: ", entries.size(), " entries to number, ",
+                                            r.rows(), " stored (is audit_head's row missing?)"));
+  }
+  return static_cast<uint64_t>(r.Int(0, 0));
+}
+
+std::string EntryLiteral(const std::string& bytes) {
+  return "\\x" + absl::BytesToHexString(bytes);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> PostgresAuditLog::Admit(const v1::AuditEntry& entry) {
   v1::AuditEntry stamped = entry;
   if (stamped.time_unix_ns() == 0) stamped.set_time_unix_ns(options_.clock_ns());
   std::string bytes = stamped.SerializeAsString();
   if (bytes.size() > kMaxEntryBytes) {
-    done(absl::InvalidArgumentError(absl::StrCat("audit entry of ", bytes.size(),
-                                                 " bytes is over the limit of ", kMaxEntryBytes)));
+    return absl::InvalidArgumentError(absl::StrCat("audit entry of ", bytes.size(),
+                                                   " bytes is over the limit of ", kMaxEntryBytes));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) return absl::FailedPreconditionError("audit log closed");
+  ++pending_;
+  return bytes;
+}
+
+void PostgresAuditLog::Answered(size_t count, bool appended) {
+  // Counted down only once every caller has been answered, and notified
+  // under the lock: Close (and the log's destruction) waits for this,
+  // never for less.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (appended) stats_.appended += count;
+  pending_ -= static_cast<int>(count);
+  cv_.notify_all();
+}
+
+void PostgresAuditLog::AppendWith(const v1::AuditEntry& entry, Then then,
+                                  std::function<void(absl::StatusOr<uint64_t>)> done) {
+  absl::StatusOr<std::string> bytes = Admit(entry);
+  if (!bytes.ok()) {
+    done(bytes.status());  // `done` may append again: no lock is held
+    return;
+  }
+  auto index = std::make_shared<uint64_t>(0);
+  options_.sequence(
+      [index, literal = EntryLiteral(*bytes), then = std::move(then)](PgConnection& c) {
+        ASSIGN_OR_RETURN(*index, NumberEntries(c, {literal}));
+        return then(c, *index);
+      },
+      [this, index, done = std::move(done)](absl::Status s) {
+        if (s.ok()) Grew(*index + 1);
+        done(s.ok() ? absl::StatusOr<uint64_t>(*index) : absl::StatusOr<uint64_t>(s));
+        Answered(1, s.ok());
+      });
+}
+
+void PostgresAuditLog::AppendAsync(const v1::AuditEntry& entry,
+                                   std::function<void(absl::StatusOr<uint64_t>)> done) {
+  absl::StatusOr<std::string> bytes = Admit(entry);
+  if (!bytes.ok()) {
+    done(bytes.status());  // `done` may append again: no lock is held
     return;
   }
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (closed_) {
-      lock.unlock();  // `done` may append again
-      done(absl::FailedPreconditionError("audit log closed"));
-      return;
-    }
-    ++pending_;
-    queued_.push_back({std::move(bytes), std::move(done)});
+    std::lock_guard<std::mutex> lock(mu_);
+    queued_.push_back({std::move(*bytes), std::move(done)});
     // One write a group takes every entry queued until it runs; an entry
     // queued after that starts the next.
     if (sequencing_) return;
@@ -162,21 +222,8 @@ void PostgresAuditLog::AppendAsync(const v1::AuditEntry& entry,
           batch->swap(queued_);
           sequencing_ = false;
         }
-        for (const Queued& q : *batch) entries.push_back("\\x" + absl::BytesToHexString(q.bytes));
-        ASSIGN_OR_RETURN(
-            PgResult r,
-            c.Exec("WITH n AS (UPDATE audit_head SET sequenced = sequenced + $1 "
-                   "RETURNING sequenced - $1 AS first) "
-                   "INSERT INTO audit_entry (idx, entry) SELECT n.first + t.ord - 1, t.e "
-                   "FROM n, unnest($2::bytea[]) WITH ORDINALITY AS t(e, ord) "
-                   "RETURNING (SELECT first FROM n)",
-                   PgParams().Int(static_cast<int64_t>(batch->size())).TextArray(entries)));
-        if (r.rows() != static_cast<int>(batch->size())) {
-          return absl::DataLossError(absl::StrCat("audit: ", batch->size(),
-                                                  " entries to number, ", r.rows(),
-                                                  " stored (is audit_head's row missing?)"));
-        }
-        *first = r.Int(0, 0);
+        for (const Queued& q : *batch) entries.push_back(EntryLiteral(q.bytes));
+        ASSIGN_OR_RETURN(*first, NumberEntries(c, entries));
         return absl::OkStatus();
       },
       [this, batch, first](absl::Status s) {
@@ -195,13 +242,7 @@ void PostgresAuditLog::AppendAsync(const v1::AuditEntry& entry,
             (*batch)[i].done(s);
           }
         }
-        // Counted down only once every caller has been answered, and
-        // notified under the lock: Close (and the log's destruction) waits
-        // for this, never for less.
-        std::lock_guard<std::mutex> lock(mu_);
-        if (s.ok()) stats_.appended += batch->size();
-        pending_ -= static_cast<int>(batch->size());
-        cv_.notify_all();
+        Answered(batch->size(), s.ok());
       });
 }
 

@@ -13,7 +13,10 @@
 //   audit_head and inserts the entries, inside the group's transaction and
 //   under its commit order lock, so entries of every replica are numbered without gaps, in the order
 //   their groups commit, and an entry is acknowledged (durable) when its
-//   group commits, with the outbox and mailbox rows of that group.
+//   group commits, with the outbox and mailbox rows of that group. A
+//   record's own entry is appended with AppendWith: numbered in the same
+//   write as the record's row, so both commit in one transaction or
+//   neither does (one commit a record; gateway/joint_commit.h).
 //
 //   Integrating: one replica at a time (the holder of a session-level
 //   advisory lock; when its session ends, by a crash or a cut, the server
@@ -130,6 +133,15 @@ class PostgresAuditLog final : public audit::AuditTrail {
   void AppendAsync(const gatehouse::v1::AuditEntry& entry,
                    std::function<void(absl::StatusOr<uint64_t>)> done) override;
   uint64_t Size() const override { return size_.load(); }
+
+  // One commit a record: appends `entry` and runs `then` with its index in
+  // one write of the store's group (one transaction, under one savepoint),
+  // so the entry and what `then` writes (the record's row) are kept
+  // together or not at all. `done` gets the index once the group commits,
+  // or `then`'s error (the entry undone with it), or the group's.
+  using Then = std::function<absl::Status(postgres::PgConnection&, uint64_t index)>;
+  void AppendWith(const gatehouse::v1::AuditEntry& entry, Then then,
+                  std::function<void(absl::StatusOr<uint64_t>)> done);
   audit::AuditLogStats stats() const override;
   std::string origin() const override { return options_.signer->name(); }
   std::string RecoverySummary() const override { return summary_; }
@@ -157,6 +169,11 @@ class PostgresAuditLog final : public audit::AuditTrail {
   absl::Status CheckOnOpen();
   void Run();  // the integrator thread
   void Grew(uint64_t size);
+  // Stamps and serializes `entry` for an append, counted as pending; the
+  // error if it is too large or the log closed.
+  absl::StatusOr<std::string> Admit(const gatehouse::v1::AuditEntry& entry);
+  // `count` appends answered (and appended, if `appended`).
+  void Answered(size_t count, bool appended);
 
   const PostgresAuditLogOptions options_;
   std::string summary_;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/clock.h"
@@ -134,6 +135,37 @@ TEST_F(AuditorTest, ARecordRefusedByAFullDiskIsNotHeld) {
   EXPECT_EQ(log_->Size(), n);
   EXPECT_EQ(auditor_->held(), 0u);
   EXPECT_GE(auditor_->failures(), 1);
+}
+
+// RecordVia (one commit a record, gateway/joint_commit.h): the entry is
+// stamped and observed as Record's would be; an append withdrawn with its
+// record (Cancelled) is neither observed nor a failure; any other error is.
+TEST(AuditorRecordViaTest, StampsObservesAndCountsOnlyRealFailures) {
+  Metrics metrics;
+  Auditor auditor(nullptr, "council-a", &metrics.audit_append_seconds());
+  std::vector<std::pair<uint64_t, std::string>> observed;
+  auditor.SetObserver([&observed](uint64_t index, const v1::AuditEntry& e) {
+    observed.emplace_back(index, e.gateway_id());
+  });
+  auto answering = [](absl::StatusOr<uint64_t> answer) {
+    return [answer](const v1::AuditEntry& stamped, Auditor::Done done) {
+      EXPECT_EQ(stamped.gateway_id(), "council-a");
+      EXPECT_NE(stamped.time_unix_ns(), 0);
+      done(answer);
+    };
+  };
+  absl::StatusOr<uint64_t> got;
+  auto keep = [&got](absl::StatusOr<uint64_t> i) { got = i; };
+  auditor.RecordVia(Entry("r1", 0), answering(5), keep);
+  EXPECT_EQ(got.value_or(0), 5u);
+  auditor.RecordVia(Entry("r2", 0), answering(absl::CancelledError("withdrawn")), keep);
+  EXPECT_TRUE(absl::IsCancelled(got.status()));
+  EXPECT_EQ(auditor.failures(), 0);
+  auditor.RecordVia(Entry("r3", 0), answering(absl::UnavailableError("down")), keep);
+  EXPECT_TRUE(absl::IsUnavailable(got.status()));
+  EXPECT_EQ(auditor.failures(), 1);
+  EXPECT_EQ(observed, (std::vector<std::pair<uint64_t, std::string>>{{5, "council-a"}}));
+  EXPECT_EQ(auditor.pending(), 0);
 }
 
 }  // namespace

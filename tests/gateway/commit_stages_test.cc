@@ -3,6 +3,8 @@
 // unaudited, and a record audited but not queued is followed by a DENIED
 // entry saying why. Inbound (gateway/inbound_commit.h): nothing is held or
 // receipted unaudited, and the receipt names the entry's index.
+// With a joint commit (gateway/joint_commit.h), both hand the entry and the
+// row to it, and nothing is audited or stored apart.
 #include "gateway/inbound_commit.h"
 #include "gateway/outbound_commit.h"
 
@@ -296,6 +298,72 @@ TEST(InboundCommitTest, ACopyAlreadyHeldAnswersTheFirstReceipt) {
   EXPECT_FALSE(second->inserted);
   EXPECT_EQ(second->held.receipt.receipt(), first->held.receipt.receipt());
   EXPECT_EQ(mailbox.held.size(), 1u);
+}
+
+}  // namespace
+}  // namespace gatehouse
+
+namespace gatehouse {
+namespace {
+
+// A joint commit (gateway/joint_commit.h) that keeps what it is given and
+// puts every entry at index 7.
+class FakeJoint : public JointCommit {
+ public:
+  void AddToOutbox(v1::AuditEntry submitted, const v1::OutboxRecord& record, const std::string&,
+                   int64_t, OutboxStore::OutboxDone done) override {
+    entries.push_back(std::move(submitted));
+    OutboxEntry e;
+    e.record = record;
+    e.record.set_audit_index(7);
+    done(e, true);
+  }
+  void AddToMailbox(v1::AuditEntry received, const v1::MailboxRecord&, const std::string& sha,
+                    ReceiptAt receipt_at, MailboxStore::MailboxDone done) override {
+    entries.push_back(std::move(received));
+    absl::StatusOr<v1::SignedReceipt> receipt = receipt_at(7);
+    if (!receipt.ok()) {
+      done(receipt.status());
+      return;
+    }
+    done(MailboxPut{true, MailboxSeen{"nhs-trust-a", sha, *receipt}});
+  }
+  std::vector<v1::AuditEntry> entries;
+};
+
+TEST(OutboundCommitTest, WithAJointCommitTheEntryGoesWithTheRowAndNothingApart) {
+  FakeAudit audit;
+  FakeOutbox outbox;
+  FakeJoint joint;
+  OutboundCommit commit(&audit, &outbox, &joint);
+  Outcome out = CommitOne(commit, "r1", "key");
+  ASSERT_TRUE(out.entry.ok()) << out.entry.status();
+  EXPECT_TRUE(out.inserted);
+  EXPECT_EQ(out.entry->record.audit_index(), 7u);
+  ASSERT_EQ(joint.entries.size(), 1u);
+  EXPECT_EQ(joint.entries[0].event(), v1::AUDIT_EVENT_SUBMITTED);
+  EXPECT_EQ(joint.entries[0].record_id(), "r1");
+  EXPECT_TRUE(audit.recorded.empty());
+  EXPECT_TRUE(audit.noted.empty());
+  EXPECT_TRUE(outbox.rows.empty());
+}
+
+TEST(InboundCommitTest, WithAJointCommitTheReceiptNamesTheIndexItGives) {
+  FakeAudit audit;
+  FakeMailbox mailbox;
+  FakeJoint joint;
+  InboundCommit commit(&audit, &mailbox, FakeSign, &joint);
+  absl::StatusOr<MailboxPut> put = absl::UnknownError("not called");
+  commit.Commit(Received("r1"), "sha", [&put](absl::StatusOr<MailboxPut> p) { put = std::move(p); });
+  ASSERT_TRUE(put.ok()) << put.status();
+  v1::DeliveryReceipt signed_for;
+  ASSERT_TRUE(signed_for.ParseFromString(put->held.receipt.receipt()));
+  EXPECT_EQ(signed_for.audit_index(), 7u);
+  EXPECT_EQ(signed_for.record_id(), "r1");
+  ASSERT_EQ(joint.entries.size(), 1u);
+  EXPECT_EQ(joint.entries[0].event(), v1::AUDIT_EVENT_RECEIVED);
+  EXPECT_TRUE(audit.recorded.empty());
+  EXPECT_TRUE(mailbox.held.empty());
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #ifndef GATEHOUSE_TESTS_GATEWAY_POSTGRES_GATEWAY_TEST_H_
 #define GATEHOUSE_TESTS_GATEWAY_POSTGRES_GATEWAY_TEST_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@
 #include "audit/note.h"
 #include "common/files.h"
 #include "common/status_macros.h"
+#include "gatehouse/v1/audit.pb.h"
+#include "gatehouse/v1/peer.pb.h"
+#include "gatehouse/v1/store.pb.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/gateway_harness.h"
 #include "tests/gateway/store/postgres_server.h"
@@ -86,6 +90,73 @@ class PostgresGatewayTest : public ::testing::Test {
     ASSIGN_OR_RETURN(audit::Hash root, audit::TreeRoot(tree, tree.size()));
     if (root != cp.checkpoint.root) return absl::DataLossError("root differs");
     return tree.size();
+  }
+
+  // One commit a record (gateway/joint_commit.h), checked from database
+  // `db`'s rows: each outbox row's audit_index names a SUBMITTED entry of
+  // its record and each mailbox row's receipt a RECEIVED entry of its
+  // record; no record has a second such entry; and no such entry names a
+  // record without a row (an entry kept while its row was lost, by a kill
+  // or a lost COMMIT). OK, or what differs.
+  absl::Status VerifyOneEntryARecord(const std::string& db) {
+    auto q = [&](const std::string& sql) { return server_->Query(db, sql); };
+    ASSIGN_OR_RETURN(std::string entries,
+                     q("SELECT COALESCE(string_agg(encode(entry, 'hex'), ',' ORDER BY idx), '') "
+                       "FROM audit_entry"));
+    // record id -> the index of each entry of `event` naming it.
+    std::map<std::string, std::vector<uint64_t>> submitted, received;
+    uint64_t index = 0;
+    for (absl::string_view hex : absl::StrSplit(entries, ',', absl::SkipEmpty())) {
+      v1::AuditEntry e;
+      if (!e.ParseFromString(absl::HexStringToBytes(hex))) return absl::DataLossError("entry");
+      if (e.event() == v1::AUDIT_EVENT_SUBMITTED) submitted[e.record_id()].push_back(index);
+      if (e.event() == v1::AUDIT_EVENT_RECEIVED) received[e.record_id()].push_back(index);
+      ++index;
+    }
+    std::map<std::string, uint64_t> rows;  // record id -> the index its row names
+    ASSIGN_OR_RETURN(std::string outbox, q("SELECT COALESCE(string_agg(encode(record, 'hex'), "
+                                           "','), '') FROM outbox"));
+    for (absl::string_view hex : absl::StrSplit(outbox, ',', absl::SkipEmpty())) {
+      v1::OutboxRecord r;
+      if (!r.ParseFromString(absl::HexStringToBytes(hex))) return absl::DataLossError("outbox");
+      rows[r.record_id()] = r.audit_index();
+    }
+    RETURN_IF_ERROR(OneForOne("outbox", "SUBMITTED", rows, submitted));
+    rows.clear();
+    ASSIGN_OR_RETURN(std::string mailbox, q("SELECT COALESCE(string_agg(encode(receipt, 'hex'), "
+                                            "','), '') FROM mailbox"));
+    for (absl::string_view hex : absl::StrSplit(mailbox, ',', absl::SkipEmpty())) {
+      v1::SignedReceipt s;
+      v1::DeliveryReceipt r;
+      if (!s.ParseFromString(absl::HexStringToBytes(hex)) || !r.ParseFromString(s.receipt())) {
+        return absl::DataLossError("mailbox receipt");
+      }
+      rows[r.record_id()] = r.audit_index();
+    }
+    return OneForOne("mailbox", "RECEIVED", rows, received);
+  }
+
+  // Each of `rows` (record id -> the index it names) names the one entry of
+  // `entries` (record id -> indexes) for its record, and every record with
+  // an entry has a row.
+  static absl::Status OneForOne(const std::string& table, const std::string& event,
+                                const std::map<std::string, uint64_t>& rows,
+                                const std::map<std::string, std::vector<uint64_t>>& entries) {
+    for (const auto& [id, named] : rows) {
+      auto it = entries.find(id);
+      if (it == entries.end() || it->second != std::vector<uint64_t>{named}) {
+        return absl::DataLossError(absl::StrCat(table, " row ", id, " names entry ", named, "; ",
+                                                event, " entries of it: ",
+                                                it == entries.end() ? 0 : it->second.size()));
+      }
+    }
+    for (const auto& [id, indexes] : entries) {
+      if (rows.count(id) == 0) {
+        return absl::DataLossError(absl::StrCat(event, " entry ", indexes[0], " names ", id,
+                                                ", which has no ", table, " row"));
+      }
+    }
+    return absl::OkStatus();
   }
 
   testing::PostgresServer* server_ = nullptr;

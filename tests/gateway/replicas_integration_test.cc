@@ -143,6 +143,10 @@ TEST_F(ReplicasTest, ReplicasKilledAtRandomUnderLoadLoseNothingAndShareOneLog) {
   absl::StatusOr<uint64_t> entries = VerifyDatabaseLog("nhs-trust-a", db_);
   ASSERT_TRUE(entries.ok()) << entries.status();
   EXPECT_GE(*entries, accepted.size());
+  // Replicas killed mid-commit left each record's entry and row both or
+  // neither (one commit a record).
+  absl::Status one = VerifyOneEntryARecord(db_);
+  EXPECT_TRUE(one.ok()) << one;
 }
 
 }  // namespace

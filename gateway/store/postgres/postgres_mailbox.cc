@@ -153,52 +153,86 @@ absl::StatusOr<std::set<std::string>> PostgresStore::HeldEnvelopes(
   });
 }
 
-PostgresStore::Write<absl::StatusOr<MailboxPut>> PostgresStore::AddToMailboxWrite(
-    const v1::MailboxRecord& record, const std::string& envelope_sha256,
-    const v1::SignedReceipt& receipt) {
-  struct State {
-    std::string sender_org, record_id, recipient_system, record_bytes, sha, receipt_bytes;
-    int64_t received_ms = 0;
-    v1::SignedReceipt receipt;
-    MailboxPut put;
-  };
-  auto st = std::make_shared<State>();
+namespace {
+
+// A mailbox add: the record, its receipt, and what the write found.
+struct MailboxAdd {
+  std::string sender_org, record_id, recipient_system, record_bytes, sha;
+  int64_t received_ms = 0;
+  v1::SignedReceipt receipt;
+  MailboxPut put;
+  bool withdrawn = false;  // not inserted, so its audit entry was undone with it
+};
+
+std::shared_ptr<MailboxAdd> NewMailboxAdd(const v1::MailboxRecord& record,
+                                          const std::string& envelope_sha256) {
+  auto st = std::make_shared<MailboxAdd>();
   st->sender_org = record.sender_org();
   st->record_id = record.record_id();
   st->recipient_system = record.recipient_system();
   st->record_bytes = record.SerializeAsString();
   st->sha = envelope_sha256;
-  st->receipt = receipt;
-  st->receipt_bytes = receipt.SerializeAsString();
   st->received_ms = record.received_unix_ms();
-  Write<absl::StatusOr<MailboxPut>> w;
-  w.apply = [st](PgConnection& c) -> absl::Status {
-    // Whether the record is already held is the unique key's to decide, so
-    // two writers racing with one record keep one row.
-    ASSIGN_OR_RETURN(PgResult r,
-                     c.Exec("INSERT INTO mailbox (sender_org, record_id, recipient_system, "
-                            "record, envelope_sha256, receipt, received_ms) VALUES ($1, $2, $3, "
-                            "$4, $5, $6, $7) ON CONFLICT (sender_org, record_id) DO NOTHING",
-                            PgParams()
-                                .Text(st->sender_org)
-                                .Text(st->record_id)
-                                .Text(st->recipient_system)
-                                .Bytes(st->record_bytes)
-                                .Bytes(st->sha)
-                                .Bytes(st->receipt_bytes)
-                                .Int(st->received_ms)));
-    if (r.affected() == 1) {
-      st->put = MailboxPut{true, MailboxSeen{st->sender_org, st->sha, st->receipt}};
-      return absl::OkStatus();
-    }
-    ASSIGN_OR_RETURN(MailboxSeen held, FindMailboxOn(c, st->sender_org, st->record_id));
-    st->put = MailboxPut{false, std::move(held)};
+  return st;
+}
+
+absl::Status InsertMailbox(PgConnection& c, MailboxAdd* st) {
+  // Whether the record is already held is the unique key's to decide, so
+  // two writers racing with one record keep one row.
+  ASSIGN_OR_RETURN(PgResult r,
+                   c.Exec("INSERT INTO mailbox (sender_org, record_id, recipient_system, "
+                          "record, envelope_sha256, receipt, received_ms) VALUES ($1, $2, $3, "
+                          "$4, $5, $6, $7) ON CONFLICT (sender_org, record_id) DO NOTHING",
+                          PgParams()
+                              .Text(st->sender_org)
+                              .Text(st->record_id)
+                              .Text(st->recipient_system)
+                              .Bytes(st->record_bytes)
+                              .Bytes(st->sha)
+                              .Bytes(st->receipt.SerializeAsString())
+                              .Int(st->received_ms)));
+  if (r.affected() == 1) {
+    st->put = MailboxPut{true, MailboxSeen{st->sender_org, st->sha, st->receipt}};
     return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(MailboxSeen held, FindMailboxOn(c, st->sender_org, st->record_id));
+  st->put = MailboxPut{false, std::move(held)};
+  return absl::OkStatus();
+}
+
+// What the caller of a mailbox add gets from the write's status; a
+// withdrawn add (MailboxAddAt) answers the copy already held.
+absl::StatusOr<MailboxPut> AnswerMailboxAdd(MailboxAdd* st, absl::Status status) {
+  if (!status.ok() && !(absl::IsCancelled(status) && st->withdrawn)) return status;
+  return std::move(st->put);
+}
+
+}  // namespace
+
+PostgresStore::Write<absl::StatusOr<MailboxPut>> PostgresStore::AddToMailboxWrite(
+    const v1::MailboxRecord& record, const std::string& envelope_sha256,
+    const v1::SignedReceipt& receipt) {
+  std::shared_ptr<MailboxAdd> st = NewMailboxAdd(record, envelope_sha256);
+  st->receipt = receipt;
+  Write<absl::StatusOr<MailboxPut>> w;
+  w.apply = [st](PgConnection& c) { return InsertMailbox(c, st.get()); };
+  w.result = [st](absl::Status status) { return AnswerMailboxAdd(st.get(), status); };
+  return w;
+}
+
+PostgresStore::IndexedWrite<absl::StatusOr<MailboxPut>> PostgresStore::MailboxAddAt(
+    const v1::MailboxRecord& record, const std::string& envelope_sha256, ReceiptAt receipt_at) {
+  std::shared_ptr<MailboxAdd> st = NewMailboxAdd(record, envelope_sha256);
+  IndexedWrite<absl::StatusOr<MailboxPut>> w;
+  w.apply = [st, receipt_at = std::move(receipt_at)](PgConnection& c,
+                                                      uint64_t audit_index) -> absl::Status {
+    ASSIGN_OR_RETURN(st->receipt, receipt_at(audit_index));
+    RETURN_IF_ERROR(InsertMailbox(c, st.get()));
+    if (st->put.inserted) return absl::OkStatus();
+    st->withdrawn = true;
+    return absl::CancelledError("store: withdrawn, a copy is held");
   };
-  w.result = [st](absl::Status status) -> absl::StatusOr<MailboxPut> {
-    if (!status.ok()) return status;
-    return std::move(st->put);
-  };
+  w.result = [st](absl::Status status) { return AnswerMailboxAdd(st.get(), status); };
   return w;
 }
 

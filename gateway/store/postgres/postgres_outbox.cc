@@ -102,70 +102,107 @@ absl::Status ChangeIfQueued(PgConnection& c, const std::string& set, PgParams pa
 
 }  // namespace
 
-PostgresStore::Write<std::pair<absl::StatusOr<OutboxEntry>, bool>> PostgresStore::AddToOutboxWrite(
-    const v1::OutboxRecord& request, const std::string& idempotency_key, int64_t now_ms) {
-  struct State {
-    v1::OutboxRecord request;
-    std::string key;
-    std::string bytes;
-    OutboxEntry result;
-    bool inserted = false;
-  };
-  auto st = std::make_shared<State>();
+namespace {
+
+// An outbox add: the record, and what the write found.
+struct OutboxAdd {
+  v1::OutboxRecord request;
+  std::string key;
+  std::string bytes;  // request, serialized
+  int64_t now_ms = 0;
+  OutboxEntry result;
+  bool inserted = false;
+  bool withdrawn = false;  // not inserted, so its audit entry was undone with it
+};
+
+absl::Status InsertOutbox(PgConnection& c, OutboxAdd* st) {
+  // A key already used is decided by the unique key itself, so that two
+  // writers racing with one key get one row; an id already used is still
+  // an error (AlreadyExists).
+  PgParams params;
+  params.Text(st->request.record_id()).Text(st->request.sender_system());
+  if (st->key.empty()) {
+    params.Null();
+  } else {
+    params.Text(st->key);
+  }
+  params.Bytes(st->bytes).Int(StateNumber(v1::RECORD_STATE_QUEUED)).Int(st->now_ms);
+  ASSIGN_OR_RETURN(
+      PgResult r,
+      c.Exec("INSERT INTO outbox (record_id, sender_system, idempotency_key, record, state, "
+             "next_attempt_ms, accepted_ms) VALUES ($1, $2, $3, $4, $5, $6, $6) "
+             "ON CONFLICT (sender_system, idempotency_key) DO NOTHING RETURNING change_seq",
+             params));
+  st->inserted = r.rows() == 1;
+  if (st->inserted) {
+    st->result = OutboxEntry();
+    st->result.change_seq = r.Int(0, 0);
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(
+      st->result,
+      ReadOneOutboxRow(c, SelectOutbox("WHERE sender_system = $1 AND idempotency_key = $2"),
+                       PgParams().Text(st->request.sender_system()).Text(st->key),
+                       absl::InternalError("store: an idempotency key conflicted, then "
+                                           "named no row")));
+  return absl::OkStatus();
+}
+
+// What the caller of an outbox add gets from the write's status; a
+// withdrawn add (OutboxAddAt) answers the key's earlier record.
+std::pair<absl::StatusOr<OutboxEntry>, bool> AnswerOutboxAdd(OutboxAdd* st, absl::Status status) {
+  if (!status.ok() && !(absl::IsCancelled(status) && st->withdrawn)) return {status, false};
+  if (st->inserted) {
+    st->result.record = std::move(st->request);
+    st->result.idempotency_key = std::move(st->key);
+    st->result.next_attempt_ms = st->now_ms;
+  }
+  return {std::move(st->result), st->inserted};
+}
+
+std::shared_ptr<OutboxAdd> NewOutboxAdd(const v1::OutboxRecord& request,
+                                        const std::string& idempotency_key, int64_t now_ms) {
+  auto st = std::make_shared<OutboxAdd>();
   st->request = request;
   st->key = idempotency_key;
+  st->now_ms = now_ms;
+  return st;
+}
+
+}  // namespace
+
+PostgresStore::Write<PostgresStore::OutboxAddResult> PostgresStore::AddToOutboxWrite(
+    const v1::OutboxRecord& request, const std::string& idempotency_key, int64_t now_ms) {
+  std::shared_ptr<OutboxAdd> st = NewOutboxAdd(request, idempotency_key, now_ms);
   st->bytes = request.SerializeAsString();
-  Write<std::pair<absl::StatusOr<OutboxEntry>, bool>> w;
-  w.apply = [st, now_ms](PgConnection& c) -> absl::Status {
-    // A key already used is decided by the unique key itself, so that two
-    // writers racing with one key get one row; an id already used is still
-    // an error (AlreadyExists).
-    PgParams params;
-    params.Text(st->request.record_id()).Text(st->request.sender_system());
-    if (st->key.empty()) {
-      params.Null();
-    } else {
-      params.Text(st->key);
-    }
-    params.Bytes(st->bytes).Int(StateNumber(v1::RECORD_STATE_QUEUED)).Int(now_ms);
-    ASSIGN_OR_RETURN(
-        PgResult r,
-        c.Exec("INSERT INTO outbox (record_id, sender_system, idempotency_key, record, state, "
-               "next_attempt_ms, accepted_ms) VALUES ($1, $2, $3, $4, $5, $6, $6) "
-               "ON CONFLICT (sender_system, idempotency_key) DO NOTHING RETURNING change_seq",
-               params));
-    st->inserted = r.rows() == 1;
-    if (st->inserted) {
-      st->result = OutboxEntry();
-      st->result.change_seq = r.Int(0, 0);
-      return absl::OkStatus();
-    }
-    ASSIGN_OR_RETURN(
-        st->result,
-        ReadOneOutboxRow(c, SelectOutbox("WHERE sender_system = $1 AND idempotency_key = $2"),
-                         PgParams().Text(st->request.sender_system()).Text(st->key),
-                         absl::InternalError("store: an idempotency key conflicted, then "
-                                             "named no row")));
-    return absl::OkStatus();
+  Write<OutboxAddResult> w;
+  w.apply = [st](PgConnection& c) { return InsertOutbox(c, st.get()); };
+  w.result = [st](absl::Status status) { return AnswerOutboxAdd(st.get(), status); };
+  return w;
+}
+
+PostgresStore::IndexedWrite<PostgresStore::OutboxAddResult> PostgresStore::OutboxAddAt(
+    const v1::OutboxRecord& request, const std::string& idempotency_key, int64_t now_ms) {
+  std::shared_ptr<OutboxAdd> st = NewOutboxAdd(request, idempotency_key, now_ms);
+  IndexedWrite<OutboxAddResult> w;
+  w.apply = [st](PgConnection& c, uint64_t audit_index) -> absl::Status {
+    st->request.set_audit_index(audit_index);
+    st->bytes = st->request.SerializeAsString();
+    RETURN_IF_ERROR(InsertOutbox(c, st.get()));
+    if (st->inserted) return absl::OkStatus();
+    st->withdrawn = true;
+    return absl::CancelledError("store: withdrawn, its idempotency key's record is held");
   };
-  w.result = [st, now_ms](absl::Status status) -> std::pair<absl::StatusOr<OutboxEntry>, bool> {
-    if (!status.ok()) return {status, false};
-    if (st->inserted) {
-      st->result.record = std::move(st->request);
-      st->result.idempotency_key = std::move(st->key);
-      st->result.next_attempt_ms = now_ms;
-    }
-    return {std::move(st->result), st->inserted};
-  };
+  w.result = [st](absl::Status status) { return AnswerOutboxAdd(st.get(), status); };
   return w;
 }
 
 void PostgresStore::AddToOutboxAsync(const v1::OutboxRecord& record,
                                      const std::string& idempotency_key, int64_t now_ms,
                                      OutboxDone done) {
-  Submit<std::pair<absl::StatusOr<OutboxEntry>, bool>>(
+  Submit<OutboxAddResult>(
       AddToOutboxWrite(record, idempotency_key, now_ms),
-      [done = std::move(done)](std::pair<absl::StatusOr<OutboxEntry>, bool> r) {
+      [done = std::move(done)](OutboxAddResult r) {
         done(std::move(r.first), r.second);
       });
 }

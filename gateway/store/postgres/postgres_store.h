@@ -207,6 +207,30 @@ class PostgresStore final : public Store {
   void ApplyInWriteGroup(Apply apply, std::function<void(absl::Status)> done) {
     RunWriteAsync(std::move(apply), std::move(done));
   }
+  // One commit a record (gateway/joint_commit.h): the writes that
+  // AddToOutboxAsync and AddToMailboxAsync make, for a caller that runs
+  // them inside a write of its own in the same group, just after it has
+  // appended the record's audit entry at `audit_index`
+  // (PostgresAuditLog::AppendWith): `apply` sets that index (the outbox
+  // record's audit_index; for the mailbox, `receipt_at` makes the signed
+  // receipt naming it) and writes the row. A record not inserted (its
+  // idempotency key's earlier record, a copy already held) fails `apply`
+  // with Cancelled, so that the entry appended with it is undone too;
+  // `result` then still answers as the Async forms do (inserted false, the
+  // row held). Any other error of `apply` or of the group is the result.
+  template <typename R>
+  struct IndexedWrite {
+    std::function<absl::Status(postgres::PgConnection&, uint64_t audit_index)> apply;
+    std::function<R(absl::Status)> result;
+  };
+  using OutboxAddResult = std::pair<absl::StatusOr<OutboxEntry>, bool>;
+  using ReceiptAt = std::function<absl::StatusOr<v1::SignedReceipt>(uint64_t audit_index)>;
+  static IndexedWrite<OutboxAddResult> OutboxAddAt(const v1::OutboxRecord& record,
+                                                   const std::string& idempotency_key,
+                                                   int64_t now_ms);
+  static IndexedWrite<absl::StatusOr<MailboxPut>> MailboxAddAt(const v1::MailboxRecord& record,
+                                                               const std::string& envelope_sha256,
+                                                               ReceiptAt receipt_at);
   // A new connection to the store's database, with its settings.
   absl::StatusOr<std::unique_ptr<postgres::PgConnection>> Connect() const;
   // The pool the store's reads use (PgPool::Read), for reads of the same
@@ -247,7 +271,7 @@ class PostgresStore final : public Store {
   }
 
   // The writes that have a synchronous and an asynchronous form.
-  static Write<std::pair<absl::StatusOr<OutboxEntry>, bool>> AddToOutboxWrite(
+  static Write<OutboxAddResult> AddToOutboxWrite(
       const v1::OutboxRecord& record, const std::string& idempotency_key, int64_t now_ms);
   static Write<absl::Status> MarkDeliveredWrite(const std::string& record_id, int64_t delivered_ms,
                                                 const v1::SignedReceipt& receipt);

@@ -1,0 +1,68 @@
+// One commit a record: a record's audit entry and its store row (the
+// outbox's on the sender, the mailbox's on the receiver) made durable in one
+// transaction, so neither is ever kept without the other. Built where the
+// store and the audit log share a database (PostgreSQL: PostgresStore and
+// PostgresAuditLog); the SQLite store and the file log commit in turn
+// instead (gateway/outbound_commit.h, gateway/inbound_commit.h).
+//
+// What it changes, against the two commits in turn:
+//   - a lost COMMIT (outcome unknown) leaves the entry and the row both or
+//     neither, so the retry that follows (by idempotency key, or the
+//     sender's redelivery) never adds a second SUBMITTED or RECEIVED entry;
+//   - a record not stored (its key's earlier record, a copy already held, a
+//     store error) leaves no entry, so no DENIED entry has to say so;
+//   - the receipt, which names the entry's index, is signed inside the
+//     write (on the store's committer thread).
+//
+// Example:
+//   std::unique_ptr<JointCommit> joint = MakeJointCommit(store, log, auditor);
+//   if (joint) joint->AddToOutbox(entry, record, key, now_ms, done);
+//
+// Thread-safe.
+#ifndef GATEHOUSE_GATEWAY_JOINT_COMMIT_H_
+#define GATEHOUSE_GATEWAY_JOINT_COMMIT_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "audit/audit_trail.h"
+#include "gatehouse/v1/audit.pb.h"
+#include "gatehouse/v1/store.pb.h"
+#include "gateway/auditor.h"
+#include "gateway/store/store.h"
+
+namespace gatehouse {
+
+class JointCommit {
+ public:
+  virtual ~JointCommit() = default;
+  // Appends `submitted` and queues `record` (its audit_index set to the
+  // entry's) under `idempotency_key` in one transaction; `done` gets what
+  // OutboxStore::AddToOutboxAsync gives. Not inserted (the key's earlier
+  // record) or an error: no entry is kept.
+  virtual void AddToOutbox(v1::AuditEntry submitted, const v1::OutboxRecord& record,
+                           const std::string& idempotency_key, int64_t now_ms,
+                           OutboxStore::OutboxDone done) = 0;
+  // The signed receipt naming the record's audit index.
+  using ReceiptAt = std::function<absl::StatusOr<v1::SignedReceipt>(uint64_t audit_index)>;
+  // Appends `received` and stores `record` with the receipt `receipt_at`
+  // makes in one transaction; `done` gets what
+  // MailboxStore::AddToMailboxAsync gives. A copy already held (its first
+  // receipt answered) or an error: no entry is kept.
+  virtual void AddToMailbox(v1::AuditEntry received, const v1::MailboxRecord& record,
+                            const std::string& envelope_sha256, ReceiptAt receipt_at,
+                            MailboxStore::MailboxDone done) = 0;
+};
+
+// The joint commit of `store` and `log` through `auditor` (which appends to
+// `log`), or nullptr where they cannot commit together (not both
+// PostgreSQL's). All three must outlive it.
+std::unique_ptr<JointCommit> MakeJointCommit(Store* store, audit::AuditTrail* log,
+                                             Auditor* auditor);
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_GATEWAY_JOINT_COMMIT_H_
