@@ -167,38 +167,28 @@ absl::StatusOr<std::string> PostgresAuditLog::Admit(const v1::AuditEntry& entry)
   return bytes;
 }
 
-void PostgresAuditLog::Answered(size_t count, bool appended) {
+void PostgresAuditLog::Answered(size_t count, size_t appended) {
   // Counted down only once every caller has been answered, and notified
   // under the lock: Close (and the log's destruction) waits for this,
   // never for less.
   std::lock_guard<std::mutex> lock(mu_);
-  if (appended) stats_.appended += count;
+  stats_.appended += appended;
   pending_ -= static_cast<int>(count);
   cv_.notify_all();
 }
 
 void PostgresAuditLog::AppendWith(const v1::AuditEntry& entry, Then then,
                                   std::function<void(absl::StatusOr<uint64_t>)> done) {
-  absl::StatusOr<std::string> bytes = Admit(entry);
-  if (!bytes.ok()) {
-    done(bytes.status());  // `done` may append again: no lock is held
-    return;
-  }
-  auto index = std::make_shared<uint64_t>(0);
-  options_.sequence(
-      [index, literal = EntryLiteral(*bytes), then = std::move(then)](PgConnection& c) {
-        ASSIGN_OR_RETURN(*index, NumberEntries(c, {literal}));
-        return then(c, *index);
-      },
-      [this, index, done = std::move(done)](absl::Status s) {
-        if (s.ok()) Grew(*index + 1);
-        done(s.ok() ? absl::StatusOr<uint64_t>(*index) : absl::StatusOr<uint64_t>(s));
-        Answered(1, s.ok());
-      });
+  Enqueue(entry, std::move(then), std::move(done));
 }
 
 void PostgresAuditLog::AppendAsync(const v1::AuditEntry& entry,
                                    std::function<void(absl::StatusOr<uint64_t>)> done) {
+  Enqueue(entry, nullptr, std::move(done));
+}
+
+void PostgresAuditLog::Enqueue(const v1::AuditEntry& entry, Then then,
+                               std::function<void(absl::StatusOr<uint64_t>)> done) {
   absl::StatusOr<std::string> bytes = Admit(entry);
   if (!bytes.ok()) {
     done(bytes.status());  // `done` may append again: no lock is held
@@ -206,28 +196,27 @@ void PostgresAuditLog::AppendAsync(const v1::AuditEntry& entry,
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queued_.push_back({std::move(*bytes), std::move(done)});
+    Queued q;
+    q.bytes = *std::move(bytes);
+    q.then = std::move(then);
+    q.done = std::move(done);
+    queued_.push_back(std::move(q));
     // One write a group takes every entry queued until it runs; an entry
     // queued after that starts the next.
     if (sequencing_) return;
     sequencing_ = true;
   }
   auto batch = std::make_shared<std::vector<Queued>>();
-  auto first = std::make_shared<uint64_t>(0);
   options_.sequence(
-      [this, batch, first](PgConnection& c) -> absl::Status {
-        std::vector<std::string> entries;
+      [this, batch](PgConnection& c) -> absl::Status {
         {
           std::lock_guard<std::mutex> lock(mu_);
           batch->swap(queued_);
           sequencing_ = false;
         }
-        for (const Queued& q : *batch) entries.push_back(EntryLiteral(q.bytes));
-        ASSIGN_OR_RETURN(*first, NumberEntries(c, entries));
-        return absl::OkStatus();
+        return Sequence(c, *batch);
       },
-      [this, batch, first](absl::Status s) {
-        if (s.ok() && !batch->empty()) Grew(*first + batch->size());
+      [this, batch](absl::Status s) {
         if (!s.ok() && batch->empty()) {
           // The write never ran (the store closing, or its group lost
           // before the writes): what it would have taken fails with it.
@@ -235,15 +224,62 @@ void PostgresAuditLog::AppendAsync(const v1::AuditEntry& entry,
           batch->swap(queued_);
           sequencing_ = false;
         }
-        for (size_t i = 0; i < batch->size(); ++i) {
-          if (s.ok()) {
-            (*batch)[i].done(*first + i);
+        size_t kept = 0;
+        for (const Queued& q : *batch) {
+          if (!s.ok() || !q.result.ok()) continue;
+          ++kept;
+          Grew(q.index + 1);
+        }
+        for (Queued& q : *batch) {
+          if (!s.ok()) {
+            q.done(s);
+          } else if (!q.result.ok()) {
+            q.done(q.result);
           } else {
-            (*batch)[i].done(s);
+            q.done(q.index);
           }
         }
-        Answered(batch->size(), s.ok());
+        Answered(batch->size(), kept);
       });
+}
+
+absl::Status PostgresAuditLog::Sequence(PgConnection& c, std::vector<Queued>& batch) {
+  // A record's write (`then`) needs its entry's index before the entry is
+  // stored: the numbers are read once (stable: every writer holds the
+  // commit order lock) and given out in order to the entries kept; a
+  // write that fails is undone to its own savepoint, its entry not kept
+  // (an entry alone needs none: its failure is the whole write's).
+  bool writes = false;
+  for (const Queued& q : batch) writes |= q.then != nullptr;
+  uint64_t next = 0;
+  if (writes) {
+    ASSIGN_OR_RETURN(PgResult r, c.Exec("SELECT sequenced FROM audit_head"));
+    if (r.rows() != 1) return absl::DataLossError("audit: audit_head's row is missing");
+    next = static_cast<uint64_t>(r.Int(0, 0));
+  }
+  const uint64_t base = next;
+  const bool alone = batch.size() == 1;
+  std::vector<std::string> kept;
+  for (Queued& q : batch) {
+    if (q.then != nullptr) {
+      if (!alone) RETURN_IF_ERROR(c.Run("SAVEPOINT entry"));
+      q.result = q.then(c, next);
+      if (!q.result.ok() && (alone || c.broken())) return q.result;
+      if (!q.result.ok()) RETURN_IF_ERROR(c.Run("ROLLBACK TO SAVEPOINT entry"));
+      if (!alone) RETURN_IF_ERROR(c.Run("RELEASE SAVEPOINT entry"));
+      if (!q.result.ok()) continue;
+    }
+    q.index = next++;
+    kept.push_back(EntryLiteral(q.bytes));
+  }
+  if (kept.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(uint64_t first, NumberEntries(c, kept));
+  if (writes && first != base) {
+    return absl::DataLossError(absl::StrCat("audit: numbered from ", first, ", not ", base,
+                                            ": the numbers moved inside a write group"));
+  }
+  for (Queued& q : batch) q.index += first - base;
+  return absl::OkStatus();
 }
 
 audit::AuditLogStats PostgresAuditLog::stats() const {

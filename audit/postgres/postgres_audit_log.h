@@ -135,10 +135,13 @@ class PostgresAuditLog final : public audit::AuditTrail {
   uint64_t Size() const override { return size_.load(); }
 
   // One commit a record: appends `entry` and runs `then` with its index in
-  // one write of the store's group (one transaction, under one savepoint),
-  // so the entry and what `then` writes (the record's row) are kept
-  // together or not at all. `done` gets the index once the group commits,
-  // or `then`'s error (the entry undone with it), or the group's.
+  // the store's write group, with the other entries queued meanwhile: in
+  // the group's transaction, `then` (under a savepoint of its own) before
+  // the one statement that stores the entries, so the entry and what
+  // `then` writes (the record's row) are kept together or not at all, and
+  // the entries of a group stay one statement. `done` gets the index once
+  // the group commits, or `then`'s error (the entry not kept, the numbers
+  // without a gap), or the group's.
   using Then = std::function<absl::Status(postgres::PgConnection&, uint64_t index)>;
   void AppendWith(const gatehouse::v1::AuditEntry& entry, Then then,
                   std::function<void(absl::StatusOr<uint64_t>)> done);
@@ -172,8 +175,12 @@ class PostgresAuditLog final : public audit::AuditTrail {
   // Stamps and serializes `entry` for an append, counted as pending; the
   // error if it is too large or the log closed.
   absl::StatusOr<std::string> Admit(const gatehouse::v1::AuditEntry& entry);
-  // `count` appends answered (and appended, if `appended`).
-  void Answered(size_t count, bool appended);
+  // Queues an append (AppendAsync; AppendWith with `then`) for the store's
+  // next write group.
+  void Enqueue(const gatehouse::v1::AuditEntry& entry, Then then,
+               std::function<void(absl::StatusOr<uint64_t>)> done);
+  // `count` appends answered, `appended` of them appended.
+  void Answered(size_t count, size_t appended);
 
   const PostgresAuditLogOptions options_;
   std::string summary_;
@@ -190,8 +197,14 @@ class PostgresAuditLog final : public audit::AuditTrail {
   // and inserts them all with one statement, and whether that write is queued.
   struct Queued {
     std::string bytes;
+    Then then;  // AppendWith's, else null
     std::function<void(absl::StatusOr<uint64_t>)> done;
+    absl::Status result;  // then's; an entry whose then failed is not kept
+    uint64_t index = 0;   // once numbered
   };
+  // Numbers and stores `batch`'s entries, running each `then` with its
+  // entry's index first, inside the group's transaction.
+  static absl::Status Sequence(postgres::PgConnection& c, std::vector<Queued>& batch);
   std::vector<Queued> queued_ ABSL_GUARDED_BY(mu_);
   bool sequencing_ ABSL_GUARDED_BY(mu_) = false;
   audit::AuditLogStats stats_ ABSL_GUARDED_BY(mu_);
