@@ -13,7 +13,10 @@ void InboundCommit::Commit(InboundPlan plan, const std::string& envelope_sha256,
           receipt.set_audit_index(index);
           return signer(receipt);
         },
-        std::move(done));
+        [done = std::move(done)](absl::StatusOr<MailboxPut> put) {
+          if (!put.ok()) put = RetryableUnlessDuplicate(put.status());
+          done(std::move(put));
+        });
     return;
   }
   v1::AuditEntry entry = std::move(plan.entry);

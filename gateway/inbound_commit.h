@@ -30,7 +30,8 @@ class InboundCommit {
   using Signer = std::function<absl::StatusOr<v1::SignedReceipt>(const v1::DeliveryReceipt&)>;
 
   // With `joint` (may be null), the entry and the row (with the receipt)
-  // commit together (gateway/joint_commit.h).
+  // commit together (gateway/joint_commit.h); its errors are answered as
+  // RetryableUnlessDuplicate says.
   InboundCommit(AuditSink* audit, MailboxStore* mailbox, Signer signer,
                 JointCommit* joint = nullptr)
       : audit_(audit), mailbox_(mailbox), signer_(std::move(signer)), joint_(joint) {}

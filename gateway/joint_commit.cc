@@ -3,6 +3,8 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 #include "audit/postgres/postgres_audit_log.h"
 #include "gateway/store/postgres/postgres_store.h"
 
@@ -50,6 +52,13 @@ class PostgresJointCommit final : public JointCommit {
 };
 
 }  // namespace
+
+absl::Status RetryableUnlessDuplicate(const absl::Status& status) {
+  if (status.ok() || absl::IsAlreadyExists(status) || absl::IsUnavailable(status)) return status;
+  return absl::UnavailableError(absl::StrCat(
+      "the record could not be audited and stored, so it was not accepted; retry: ",
+      status.message()));
+}
 
 std::unique_ptr<JointCommit> MakeJointCommit(Store* store, audit::AuditTrail* log,
                                              Auditor* auditor) {

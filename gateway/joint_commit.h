@@ -57,6 +57,14 @@ class JointCommit {
                             MailboxStore::MailboxDone done) = 0;
 };
 
+// A joint commit's error as a stage answers it: every error but AlreadyExists
+// (a record id already used, the caller's to fix) becomes Unavailable with
+// the reason, since the record was neither audited nor stored and a retry
+// can succeed (a log closing, a database error). So no caller, nor a peer
+// deciding whether to give a record up, takes a passing refusal of the
+// audit log for the record's own.
+absl::Status RetryableUnlessDuplicate(const absl::Status& status);
+
 // The joint commit of `store` and `log` through `auditor` (which appends to
 // `log`), or nullptr where they cannot commit together (not both
 // PostgreSQL's). All three must outlive it.

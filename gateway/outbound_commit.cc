@@ -10,7 +10,11 @@ void OutboundCommit::Commit(v1::AuditEntry submitted, v1::OutboxRecord record,
                             const std::string& idempotency_key, OutboxStore::OutboxDone done) {
   if (joint_ != nullptr) {
     const int64_t accepted = record.accepted_unix_ms();
-    joint_->AddToOutbox(std::move(submitted), record, idempotency_key, accepted, std::move(done));
+    joint_->AddToOutbox(std::move(submitted), record, idempotency_key, accepted,
+                        [done = std::move(done)](absl::StatusOr<OutboxEntry> entry, bool inserted) {
+                          if (!entry.ok()) entry = RetryableUnlessDuplicate(entry.status());
+                          done(std::move(entry), inserted);
+                        });
     return;
   }
   // Should the record not be queued after all, a DENIED entry says so:

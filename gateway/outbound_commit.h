@@ -32,7 +32,8 @@ namespace gatehouse {
 class OutboundCommit {
  public:
   // With `joint` (may be null), the entry and the row commit together
-  // (gateway/joint_commit.h) and none of the above DENIED entries is needed.
+  // (gateway/joint_commit.h) and none of the above DENIED entries is needed;
+  // its errors are answered as RetryableUnlessDuplicate says.
   OutboundCommit(AuditSink* audit, OutboxStore* outbox, JointCommit* joint = nullptr)
       : audit_(audit), outbox_(outbox), joint_(joint) {}
 

@@ -312,6 +312,10 @@ class FakeJoint : public JointCommit {
  public:
   void AddToOutbox(v1::AuditEntry submitted, const v1::OutboxRecord& record, const std::string&,
                    int64_t, OutboxStore::OutboxDone done) override {
+    if (!fail.ok()) {
+      done(fail, false);
+      return;
+    }
     entries.push_back(std::move(submitted));
     OutboxEntry e;
     e.record = record;
@@ -328,6 +332,7 @@ class FakeJoint : public JointCommit {
     }
     done(MailboxPut{true, MailboxSeen{"nhs-trust-a", sha, *receipt}});
   }
+  absl::Status fail;  // what AddToOutbox answers, if set
   std::vector<v1::AuditEntry> entries;
 };
 
@@ -364,6 +369,41 @@ TEST(InboundCommitTest, WithAJointCommitTheReceiptNamesTheIndexItGives) {
   EXPECT_EQ(joint.entries[0].event(), v1::AUDIT_EVENT_RECEIVED);
   EXPECT_TRUE(audit.recorded.empty());
   EXPECT_TRUE(mailbox.held.empty());
+}
+
+// A joint commit's refusal is one a retry can get past (the log closing,
+// a database error), so it is answered Unavailable: never a code a peer
+// or a client takes as the record's own fault. A record id already used
+// stays AlreadyExists.
+TEST(OutboundCommitTest, WithAJointCommitARefusalIsRetryableUnlessADuplicate) {
+  FakeAudit audit;
+  FakeOutbox outbox;
+  FakeJoint joint;
+  OutboundCommit commit(&audit, &outbox, &joint);
+  joint.fail = absl::FailedPreconditionError("audit log closed");
+  Outcome out = CommitOne(commit, "r1", "");
+  EXPECT_TRUE(absl::IsUnavailable(out.entry.status())) << out.entry.status();
+  EXPECT_NE(out.entry.status().message().find("audit log closed"), std::string::npos);
+  joint.fail = absl::AlreadyExistsError("record id r1 already used");
+  out = CommitOne(commit, "r1", "");
+  EXPECT_TRUE(absl::IsAlreadyExists(out.entry.status())) << out.entry.status();
+  EXPECT_TRUE(joint.entries.empty());
+  EXPECT_TRUE(audit.recorded.empty());
+  EXPECT_TRUE(audit.noted.empty());
+}
+
+TEST(InboundCommitTest, WithAJointCommitAFailingSignerIsRetryableAndHoldsNothing) {
+  FakeAudit audit;
+  FakeMailbox mailbox;
+  FakeJoint joint;
+  InboundCommit commit(&audit, &mailbox, [](const v1::DeliveryReceipt&) {
+    return absl::StatusOr<v1::SignedReceipt>(absl::InternalError("no signing key"));
+  }, &joint);
+  absl::StatusOr<MailboxPut> put = absl::UnknownError("not called");
+  commit.Commit(Received("r1"), "sha", [&put](absl::StatusOr<MailboxPut> p) { put = std::move(p); });
+  EXPECT_TRUE(absl::IsUnavailable(put.status())) << put.status();
+  EXPECT_TRUE(mailbox.held.empty());
+  EXPECT_TRUE(audit.recorded.empty());
 }
 
 }  // namespace
