@@ -78,48 +78,58 @@ absl::StatusOr<std::unique_ptr<PostgresAuditLog>> PostgresAuditLog::Open(
 PostgresAuditLog::~PostgresAuditLog() { Close().IgnoreError(); }
 
 absl::Status PostgresAuditLog::CheckOnOpen() {
+  // One snapshot for the head, the newest checkpoint and the tree: read
+  // one by one, another replica's integrator could sign a checkpoint
+  // between them, past the size read first.
   return options_.reads->Read([&](PgConnection& c) -> absl::Status {
-    ASSIGN_OR_RETURN(PgResult head, c.Exec("SELECT sequenced, integrated FROM audit_head"));
-    const uint64_t sequenced = head.Int(0, 0);
-    const uint64_t integrated = head.Int(0, 1);
-    ASSIGN_OR_RETURN(PgResult latest,
-                     c.Exec("SELECT size, note FROM audit_checkpoint ORDER BY size DESC LIMIT 1"));
-    uint64_t checkpointed = 0;
-    if (latest.rows() == 1) {
-      checkpointed = latest.Int(0, 0);
-      const audit::NoteVerifier own = *audit::NoteVerifier::FromVerifierKey(
-          options_.signer->VerifierKeyString());
-      std::vector<const audit::NoteVerifier*> keys = {&own};
-      for (const audit::NoteVerifier& k : options_.previous_keys) keys.push_back(&k);
-      absl::StatusOr<audit::SignedCheckpoint> cp = absl::NotFoundError("");
-      for (const audit::NoteVerifier* k : keys) {
-        cp = audit::OpenCheckpoint(latest.Bytes(0, 1), *k);
-        if (cp.ok()) break;
-      }
-      if (!cp.ok() || cp->checkpoint.size != checkpointed) {
-        return absl::DataLossError(absl::StrCat(
-            "audit: the newest checkpoint in the database (", checkpointed,
-            " entries) is not signed by this gateway's log key or a previous one"));
-      }
-      if (checkpointed > integrated) {
-        return absl::DataLossError(absl::StrCat("audit: a checkpoint covers ", checkpointed,
-                                                " entries but only ", integrated,
-                                                " are in the tree"));
-      }
-      PgNodeReader tree(c);
-      absl::StatusOr<audit::Hash> root = audit::TreeRoot(tree, checkpointed);
-      if (!root.ok() || *root != cp->checkpoint.root) {
-        return absl::DataLossError(absl::StrCat(
-            "audit: the tree in the database does not reproduce the root the checkpoint at ",
-            checkpointed, " entries signed", root.ok() ? "" : ": ",
-            root.ok() ? "" : root.status().message()));
-      }
-    }
-    size_ = std::max(sequenced, integrated);
-    summary_ = absl::StrCat("audit log in PostgreSQL: ", sequenced, " entries, ", integrated,
-                            " in the tree, newest checkpoint at ", checkpointed);
-    return absl::OkStatus();
+    RETURN_IF_ERROR(c.Run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    absl::Status checked = CheckSnapshot(c);
+    absl::Status ended = c.Run(checked.ok() ? "COMMIT" : "ROLLBACK");
+    return checked.ok() ? ended : checked;
   });
+}
+
+absl::Status PostgresAuditLog::CheckSnapshot(PgConnection& c) {
+  ASSIGN_OR_RETURN(PgResult head, c.Exec("SELECT sequenced, integrated FROM audit_head"));
+  const uint64_t sequenced = head.Int(0, 0);
+  const uint64_t integrated = head.Int(0, 1);
+  ASSIGN_OR_RETURN(PgResult latest,
+                   c.Exec("SELECT size, note FROM audit_checkpoint ORDER BY size DESC LIMIT 1"));
+  uint64_t checkpointed = 0;
+  if (latest.rows() == 1) {
+    checkpointed = latest.Int(0, 0);
+    const audit::NoteVerifier own = *audit::NoteVerifier::FromVerifierKey(
+        options_.signer->VerifierKeyString());
+    std::vector<const audit::NoteVerifier*> keys = {&own};
+    for (const audit::NoteVerifier& k : options_.previous_keys) keys.push_back(&k);
+    absl::StatusOr<audit::SignedCheckpoint> cp = absl::NotFoundError("");
+    for (const audit::NoteVerifier* k : keys) {
+      cp = audit::OpenCheckpoint(latest.Bytes(0, 1), *k);
+      if (cp.ok()) break;
+    }
+    if (!cp.ok() || cp->checkpoint.size != checkpointed) {
+      return absl::DataLossError(absl::StrCat(
+          "audit: the newest checkpoint in the database (", checkpointed,
+          " entries) is not signed by this gateway's log key or a previous one"));
+    }
+    if (checkpointed > integrated) {
+      return absl::DataLossError(absl::StrCat("audit: a checkpoint covers ", checkpointed,
+                                              " entries but only ", integrated,
+                                              " are in the tree"));
+    }
+    PgNodeReader tree(c);
+    absl::StatusOr<audit::Hash> root = audit::TreeRoot(tree, checkpointed);
+    if (!root.ok() || *root != cp->checkpoint.root) {
+      return absl::DataLossError(absl::StrCat(
+          "audit: the tree in the database does not reproduce the root the checkpoint at ",
+          checkpointed, " entries signed", root.ok() ? "" : ": ",
+          root.ok() ? "" : root.status().message()));
+    }
+  }
+  size_ = std::max(sequenced, integrated);
+  summary_ = absl::StrCat("audit log in PostgreSQL: ", sequenced, " entries, ", integrated,
+                          " in the tree, newest checkpoint at ", checkpointed);
+  return absl::OkStatus();
 }
 
 void PostgresAuditLog::Grew(uint64_t size) {
@@ -133,18 +143,25 @@ namespace {
 // Numbers `entries` (each \x and its hex) from audit_head and inserts them,
 // inside the caller's transaction; the first one's index.
 absl::StatusOr<uint64_t> NumberEntries(PgConnection& c, const std::vector<std::string>& entries) {
-  ASSIGN_OR_RETURN(PgResult r,
+  absl::StatusOr<PgResult> r =
                    c.Exec("WITH n AS (UPDATE audit_head SET sequenced = sequenced + $1 "
                           "RETURNING sequenced - $1 AS first) "
                           "INSERT INTO audit_entry (idx, entry) SELECT n.first + t.ord - 1, t.e "
                           "FROM n, unnest($2::bytea[]) WITH ORDINALITY AS t(e, ord) "
                           "RETURNING (SELECT first FROM n)",
-                          PgParams().Int(static_cast<int64_t>(entries.size())).TextArray(entries)));
-  if (r.rows() != static_cast<int>(entries.size())) {
-    return absl::DataLossError(absl::StrCat("audit: ", entries.size(), " entries to number, ",
-                                            r.rows(), " stored (is audit_head's row missing?)"));
+                          PgParams().Int(static_cast<int64_t>(entries.size())).TextArray(entries));
+  if (absl::IsAlreadyExists(r.status())) {
+    // A number audit_head gives out is already taken: the log is not what
+    // its head says (a bad restore), never a caller's duplicate.
+    return absl::DataLossError(absl::StrCat("audit: a number audit_head gave out is taken: ",
+                                            r.status().message()));
   }
-  return static_cast<uint64_t>(r.Int(0, 0));
+  if (!r.ok()) return r.status();
+  if (r->rows() != static_cast<int>(entries.size())) {
+    return absl::DataLossError(absl::StrCat("audit: ", entries.size(), " entries to number, ",
+                                            r->rows(), " stored (is audit_head's row missing?)"));
+  }
+  return static_cast<uint64_t>(r->Int(0, 0));
 }
 
 std::string EntryLiteral(const std::string& bytes) {

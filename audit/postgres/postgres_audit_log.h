@@ -170,6 +170,8 @@ class PostgresAuditLog final : public audit::AuditTrail {
   class Integrator;
   explicit PostgresAuditLog(PostgresAuditLogOptions options) : options_(std::move(options)) {}
   absl::Status CheckOnOpen();
+  // CheckOnOpen's checks, inside its read-only snapshot on `c`.
+  absl::Status CheckSnapshot(postgres::PgConnection& c);
   void Run();  // the integrator thread
   void Grew(uint64_t size);
   // Stamps and serializes `entry` for an append, counted as pending; the
