@@ -109,17 +109,25 @@ class PostgresGatewayTest : public ::testing::Test {
     for (absl::string_view hex : absl::StrSplit(entries, ',', absl::SkipEmpty())) {
       v1::AuditEntry e;
       if (!e.ParseFromString(absl::HexStringToBytes(hex))) return absl::DataLossError("entry");
-      if (e.event() == v1::AUDIT_EVENT_SUBMITTED) submitted[e.record_id()].push_back(index);
-      if (e.event() == v1::AUDIT_EVENT_RECEIVED) received[e.record_id()].push_back(index);
+      const std::string key = absl::StrCat(e.sender_org(), "/", e.record_id());
+      if (e.event() == v1::AUDIT_EVENT_SUBMITTED) submitted[key].push_back(index);
+      if (e.event() == v1::AUDIT_EVENT_RECEIVED) received[key].push_back(index);
       ++index;
     }
-    std::map<std::string, uint64_t> rows;  // record id -> the index its row names
+    // sender org/record id -> the index its row names; a second row for
+    // one record is itself a failure.
+    std::map<std::string, uint64_t> rows;
+    auto add_row = [&rows](const std::string& key, uint64_t index) {
+      return rows.emplace(key, index).second
+                 ? absl::OkStatus()
+                 : absl::DataLossError(absl::StrCat("two rows for ", key));
+    };
     ASSIGN_OR_RETURN(std::string outbox, q("SELECT COALESCE(string_agg(encode(record, 'hex'), "
                                            "','), '') FROM outbox"));
     for (absl::string_view hex : absl::StrSplit(outbox, ',', absl::SkipEmpty())) {
       v1::OutboxRecord r;
       if (!r.ParseFromString(absl::HexStringToBytes(hex))) return absl::DataLossError("outbox");
-      rows[r.record_id()] = r.audit_index();
+      RETURN_IF_ERROR(add_row(absl::StrCat(r.sender_org(), "/", r.record_id()), r.audit_index()));
     }
     RETURN_IF_ERROR(OneForOne("outbox", "SUBMITTED", rows, submitted));
     rows.clear();
@@ -131,13 +139,13 @@ class PostgresGatewayTest : public ::testing::Test {
       if (!s.ParseFromString(absl::HexStringToBytes(hex)) || !r.ParseFromString(s.receipt())) {
         return absl::DataLossError("mailbox receipt");
       }
-      rows[r.record_id()] = r.audit_index();
+      RETURN_IF_ERROR(add_row(absl::StrCat(r.sender_org(), "/", r.record_id()), r.audit_index()));
     }
     return OneForOne("mailbox", "RECEIVED", rows, received);
   }
 
-  // Each of `rows` (record id -> the index it names) names the one entry of
-  // `entries` (record id -> indexes) for its record, and every record with
+  // Each of `rows` (record -> the index it names) names the one entry of
+  // `entries` (record -> indexes) for its record, and every record with
   // an entry has a row.
   static absl::Status OneForOne(const std::string& table, const std::string& event,
                                 const std::map<std::string, uint64_t>& rows,

@@ -5,6 +5,7 @@
 // already held, a failing add or a failing signer keeps neither, and the
 // numbers stay without gaps while other adds commit in the same groups.
 // On a real server (postgres_server.h), a database a test.
+#include <chrono>
 #include <future>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "audit/postgres/postgres_audit_log.h"
+#include "pg/pg_connection.h"
 #include "gateway/store/postgres/postgres_store.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/store/postgres_test_database.h"
@@ -54,16 +56,29 @@ class JointCommitTest : public PostgresDatabaseTest {
     R result;
     absl::StatusOr<uint64_t> index;
   };
+  // Appends `entry` with `write`; what both answered, once they have.
+  template <typename R>
+  std::future<Added<R>> CommitAsync(const v1::AuditEntry& entry,
+                                    PostgresStore::IndexedWrite<R> write) {
+    auto p = std::make_shared<std::promise<Added<R>>>();
+    log_->AppendWith(entry, write.apply,
+                     [p, result = write.result](absl::StatusOr<uint64_t> i) {
+                       p->set_value(Added<R>{result(i.status()), i});
+                     });
+    return p->get_future();
+  }
   template <typename R>
   Added<R> Commit(const v1::AuditEntry& entry, PostgresStore::IndexedWrite<R> write) {
-    std::promise<absl::StatusOr<uint64_t>> p;
-    log_->AppendWith(entry, write.apply, [&](absl::StatusOr<uint64_t> i) { p.set_value(i); });
-    absl::StatusOr<uint64_t> index = p.get_future().get();
-    return {write.result(index.status()), index};
+    return CommitAsync(entry, std::move(write)).get();
+  }
+  std::future<Added<PostgresStore::OutboxAddResult>> AddOutboxAsync(const std::string& id,
+                                                                    const std::string& key) {
+    return CommitAsync(Entry(v1::AUDIT_EVENT_SUBMITTED, id),
+                       PostgresStore::OutboxAddAt(Request(id), key, 1));
   }
   Added<PostgresStore::OutboxAddResult> AddOutbox(const std::string& id,
                                                   const std::string& key = "") {
-    return Commit(Entry(v1::AUDIT_EVENT_SUBMITTED, id), PostgresStore::OutboxAddAt(Request(id), key, 1));
+    return AddOutboxAsync(id, key).get();
   }
   // A receipt naming the record and the index, "signed" by `sign_error`'s
   // absence.
@@ -200,6 +215,51 @@ TEST_F(JointCommitTest, AClosedLogRefusesAndStoresNothing) {
   EXPECT_EQ(refused.index.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_FALSE(refused.result.first.ok());
   EXPECT_EQ(Counts(), "0 0 0 0");
+}
+
+// Adds queued while a write group waits for the commit order lock (held
+// here from another session) are sequenced as one batch: the rows that
+// store get the next numbers in order, an entry appended alone among them
+// too, and a withdrawn add (a repeated key) or a failing one (an id the
+// batch itself stored first) keeps no entry and leaves no gap.
+TEST_F(JointCommitTest, OneBatchOfSeveralKeepsWhatStoredAndNumbersItWithoutAGap) {
+  ASSERT_TRUE(AddOutbox("r0", "key-0").index.ok());
+  absl::StatusOr<std::unique_ptr<postgres::PgConnection>> holder = store_->Connect();
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  ASSERT_TRUE((*holder)->Run("BEGIN").ok());
+  ASSERT_TRUE((*holder)
+                  ->Exec("SELECT pg_advisory_xact_lock($1)",
+                         postgres::PgParams().Int(0x6761746568736f32))  // kCommitOrderLock
+                  .ok());
+  auto r1 = AddOutboxAsync("r1", "key-1");
+  auto r2 = AddOutboxAsync("r2", "key-0");  // r0's key: withdrawn
+  std::promise<absl::StatusOr<uint64_t>> noted;
+  log_->AppendAsync(Entry(v1::AUDIT_EVENT_DELIVERED, "r0"),
+                    [&noted](absl::StatusOr<uint64_t> i) { noted.set_value(i); });
+  auto r3 = AddOutboxAsync("r3", "");
+  auto again = AddOutboxAsync("r1", "");  // r1's id, stored earlier in this batch
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(Counts(), "1 1 1 0");  // nothing committed while the lock is held
+  ASSERT_TRUE((*holder)->Run("COMMIT").ok());
+
+  Added<PostgresStore::OutboxAddResult> a1 = r1.get(), a2 = r2.get(), a3 = r3.get(),
+                                        a4 = again.get();
+  EXPECT_EQ(a1.index.value_or(0), 1u);
+  EXPECT_TRUE(absl::IsCancelled(a2.index.status())) << a2.index.status();
+  ASSERT_TRUE(a2.result.first.ok()) << a2.result.first.status();
+  EXPECT_EQ(a2.result.first->record.record_id(), "r0");
+  EXPECT_EQ(noted.get_future().get().value_or(0), 2u);
+  EXPECT_EQ(a3.index.value_or(0), 3u);
+  EXPECT_FALSE(a4.index.ok());
+  EXPECT_FALSE(a4.result.first.ok());
+  EXPECT_EQ(Counts(), "4 4 3 0");
+  for (const std::string id : {"r1", "r3"}) {
+    absl::StatusOr<OutboxEntry> held = store_->GetOutbox(id);
+    ASSERT_TRUE(held.ok()) << id;
+    absl::StatusOr<v1::AuditEntry> entry = log_->ReadEntry(held->record.audit_index());
+    ASSERT_TRUE(entry.ok()) << id;
+    EXPECT_EQ(entry->record_id(), id);
+  }
 }
 
 }  // namespace
