@@ -114,6 +114,16 @@ pair_ready() {  # a primary and a secondary, each as assigned
   grep -q "primary primary" <<<"$s" && grep -q "secondary secondary" <<<"$s"
 }
 primary() { state | awk '$2 == "primary" && $3 == "primary" { print $1 }'; }
+# named_primary: the primary's name, asked again (for up to 30 s) while the
+# monitor's table names none (a read between two of its updates).
+named_primary() {
+  local n="" deadline=$((SECONDS + 30))
+  until n="$(primary)"; [ -n "$n" ]; do
+    [ $SECONDS -lt $deadline ] || { echo "failover: the monitor names no primary" >&2; return 1; }
+    sleep 0.5
+  done
+  echo "$n"
+}
 node1_single() { state | grep -q '^node1 single single'; }
 taken_over() {  # NODE: NODE is the primary, alone or with a secondary
   [ "$(primary)" = "$1" ] || state | grep -q "^$1 wait_primary wait_primary"
@@ -155,7 +165,7 @@ for n in node1 node2; do
   if [ "$n" = node1 ]; then until_true 90 "node1 as primary" node1_single; fi
 done
 until_true 180 "a primary and a synchronous secondary" pair_ready
-p="$(primary)"
+p="$(named_primary)"
 psql_node "$p" "CREATE ROLE gatehouse LOGIN" >/dev/null
 psql_node "$p" "ALTER DATABASE gatehouse OWNER TO gatehouse" >/dev/null
 echo "   $(state | tr '\n' ';' | sed 's/;$//'); primary $p"
@@ -231,7 +241,7 @@ until_true 180 "the old primary back as a secondary" pair_ready
 echo "   the pair is whole again after $((SECONDS - t0)) s: $(state | tr '\n' ';' | sed 's/;$//')"
 sleep 5
 
-victim="$(primary)"
+victim="$(named_primary)"
 echo "== Unplanned failover: $victim killed (its pg_autoctl processes, then its postmaster, SIGKILL)"
 vpid="$(head -1 "$ha/$victim/postmaster.pid")"
 vkeeper=${keepers[1]}
