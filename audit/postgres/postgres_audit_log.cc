@@ -144,12 +144,12 @@ namespace {
 // inside the caller's transaction; the first one's index.
 absl::StatusOr<uint64_t> NumberEntries(PgConnection& c, const std::vector<std::string>& entries) {
   absl::StatusOr<PgResult> r =
-                   c.Exec("WITH n AS (UPDATE audit_head SET sequenced = sequenced + $1 "
-                          "RETURNING sequenced - $1 AS first) "
-                          "INSERT INTO audit_entry (idx, entry) SELECT n.first + t.ord - 1, t.e "
-                          "FROM n, unnest($2::bytea[]) WITH ORDINALITY AS t(e, ord) "
-                          "RETURNING (SELECT first FROM n)",
-                          PgParams().Int(static_cast<int64_t>(entries.size())).TextArray(entries));
+      c.Exec("WITH n AS (UPDATE audit_head SET sequenced = sequenced + $1 "
+             "RETURNING sequenced - $1 AS first) "
+             "INSERT INTO audit_entry (idx, entry) SELECT n.first + t.ord - 1, t.e "
+             "FROM n, unnest($2::bytea[]) WITH ORDINALITY AS t(e, ord) "
+             "RETURNING (SELECT first FROM n)",
+             PgParams().Int(static_cast<int64_t>(entries.size())).TextArray(entries));
   if (absl::IsAlreadyExists(r.status())) {
     // A number audit_head gives out is already taken: the log is not what
     // its head says (a bad restore), never a caller's duplicate.
