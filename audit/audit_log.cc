@@ -58,6 +58,9 @@ absl::StatusOr<std::unique_ptr<AppendFile>> CreateRecordFile(const std::string& 
 struct AuditLog::Writer {
   std::string payload;
   Hash leaf;
+  // The index the entry must get (AppendAtAsync), or kAnyIndex.
+  uint64_t index = kAnyIndex;
+  static constexpr uint64_t kAnyIndex = ~uint64_t{0};
 };
 
 std::string RecoveryReport::ToString() const {
@@ -375,6 +378,19 @@ void AuditLog::AppendAsync(const gatehouse::v1::AuditEntry& entry,
   committer_->Submit(std::move(w), std::move(done));
 }
 
+void AuditLog::AppendAtAsync(uint64_t index, std::string payload,
+                             std::function<void(absl::StatusOr<uint64_t>)> done) {
+  if (payload.empty() || payload.size() > kMaxRecordSize) {
+    done(absl::InvalidArgumentError(absl::StrCat("audit entry serializes to ", payload.size(),
+                                                 " bytes; want 1 to ", kMaxRecordSize)));
+    return;
+  }
+  Writer w;
+  w.payload = std::move(payload);
+  w.leaf = HashLeaf(w.payload);
+  w.index = index;
+  committer_->Submit(std::move(w), std::move(done));
+}
 // Group commit (common/group_commit.h): the committer thread takes every
 // waiting append, and here writes their records in one write, fdatasyncs
 // once, appends their tree nodes; only then are they acknowledged. Appends
@@ -386,6 +402,13 @@ std::vector<absl::StatusOr<uint64_t>> AuditLog::CommitBatch(std::vector<Writer>&
     std::unique_lock<std::mutex> lock(mu_);
     status = write_error_;
     first = size_;
+  }
+  for (size_t i = 0; status.ok() && i < batch.size(); ++i) {
+    if (batch[i].index != Writer::kAnyIndex && batch[i].index != first + i) {
+      status = absl::FailedPreconditionError(
+          absl::StrCat("audit log: an entry numbered ", batch[i].index, " would be entry ",
+                       first + i, "; its batch is not written"));
+    }
   }
   Hash root{};
   uint64_t sync_nanos = 0;

@@ -137,6 +137,14 @@ class AuditLog final : public AuditTrail {
   // call AppendAsync). For servers that must not park a thread per append.
   void AppendAsync(const gatehouse::v1::AuditEntry& entry,
                    std::function<void(absl::StatusOr<uint64_t>)> done) override;
+  // As AppendAsync, for an entry numbered and stored elsewhere first
+  // (gateway/queued_audit_log.h): `payload` is the entry serialized, its
+  // time set, and is stored byte for byte, only as entry `index`. If the log
+  // would give it another index (an earlier append failed, or another
+  // writer got there first) it is refused with FailedPrecondition, and so
+  // is the rest of its batch: nothing of that batch is written.
+  void AppendAtAsync(uint64_t index, std::string payload,
+                     std::function<void(absl::StatusOr<uint64_t>)> done);
 
   // Durable entries (the current tree size).
   uint64_t Size() const override;

@@ -6,20 +6,26 @@
 #include "absl/strings/str_cat.h"
 
 #include "audit/postgres/postgres_audit_log.h"
+#include "gateway/queued_audit_log.h"
 #include "gateway/store/postgres/postgres_store.h"
+#include "gateway/store/sqlite_store.h"
 
 namespace gatehouse {
 namespace {
 
-class PostgresJointCommit final : public JointCommit {
+// Over a log whose AppendWith runs a store write with the entry's index in
+// the entry's transaction: PostgresAuditLog with PostgresStore's writes, or
+// QueuedAuditLog with SqliteStore's.
+template <typename Log, typename StoreT>
+class JointCommitOn final : public JointCommit {
  public:
-  PostgresJointCommit(PostgresAuditLog* log, Auditor* auditor) : log_(log), auditor_(auditor) {}
+  JointCommitOn(Log* log, Auditor* auditor) : log_(log), auditor_(auditor) {}
 
   void AddToOutbox(v1::AuditEntry submitted, const v1::OutboxRecord& record,
                    const std::string& idempotency_key, int64_t now_ms,
                    OutboxStore::OutboxDone done) override {
-    Commit(std::move(submitted), PostgresStore::OutboxAddAt(record, idempotency_key, now_ms),
-           [done = std::move(done)](PostgresStore::OutboxAddResult r) {
+    Commit(std::move(submitted), StoreT::OutboxAddAt(record, idempotency_key, now_ms),
+           [done = std::move(done)](OutboxAddResult r) {
              done(std::move(r.first), r.second);
            });
   }
@@ -28,26 +34,37 @@ class PostgresJointCommit final : public JointCommit {
                     const std::string& envelope_sha256, ReceiptAt receipt_at,
                     MailboxStore::MailboxDone done) override {
     Commit(std::move(received),
-           PostgresStore::MailboxAddAt(record, envelope_sha256, std::move(receipt_at)),
+           StoreT::MailboxAddAt(record, envelope_sha256, std::move(receipt_at)),
            std::move(done));
   }
 
  private:
   // Appends `entry` with `write` in one write of the store's group; `done`
-  // gets the write's result from the group's status.
+  // gets the write's result from the group's status. A row refused as
+  // already held (AlreadyExists: a record id used before) withdraws the
+  // entry as Cancelled, so the Auditor does not count it as the log's
+  // failure, and its caller still gets AlreadyExists.
   template <typename R, typename Done>
-  void Commit(v1::AuditEntry entry, PostgresStore::IndexedWrite<R> write, Done done) {
+  void Commit(v1::AuditEntry entry, typename StoreT::template IndexedWrite<R> write, Done done) {
+    auto refused = std::make_shared<absl::Status>();
+    auto apply = [refused, apply = std::move(write.apply)](auto&&... args) -> absl::Status {
+      absl::Status status = apply(std::forward<decltype(args)>(args)...);
+      if (!absl::IsAlreadyExists(status)) return status;
+      *refused = status;
+      return absl::CancelledError(status.message());
+    };
     auditor_->RecordVia(
         std::move(entry),
-        [this, apply = std::move(write.apply)](const v1::AuditEntry& stamped,
-                                               Auditor::Done appended) {
+        [this, apply = std::move(apply)](const v1::AuditEntry& stamped, Auditor::Done appended) {
           log_->AppendWith(stamped, apply, std::move(appended));
         },
-        [result = std::move(write.result), done = std::move(done)](
-            absl::StatusOr<uint64_t> index) { done(result(index.status())); });
+        [refused, result = std::move(write.result), done = std::move(done)](
+            absl::StatusOr<uint64_t> index) {
+          done(result(refused->ok() ? index.status() : *refused));
+        });
   }
 
-  PostgresAuditLog* const log_;
+  Log* const log_;
   Auditor* const auditor_;
 };
 
@@ -62,9 +79,16 @@ absl::Status RetryableUnlessDuplicate(const absl::Status& status) {
 
 std::unique_ptr<JointCommit> MakeJointCommit(Store* store, audit::AuditTrail* log,
                                              Auditor* auditor) {
-  auto* postgres_log = dynamic_cast<PostgresAuditLog*>(log);
-  if (dynamic_cast<PostgresStore*>(store) == nullptr || postgres_log == nullptr) return nullptr;
-  return std::make_unique<PostgresJointCommit>(postgres_log, auditor);
+  if (auto* postgres_log = dynamic_cast<PostgresAuditLog*>(log);
+      postgres_log != nullptr && dynamic_cast<PostgresStore*>(store) != nullptr) {
+    return std::make_unique<JointCommitOn<PostgresAuditLog, PostgresStore>>(postgres_log,
+                                                                            auditor);
+  }
+  if (auto* queued_log = dynamic_cast<QueuedAuditLog*>(log);
+      queued_log != nullptr && dynamic_cast<SqliteStore*>(store) != nullptr) {
+    return std::make_unique<JointCommitOn<QueuedAuditLog, SqliteStore>>(queued_log, auditor);
+  }
+  return nullptr;
 }
 
 }  // namespace gatehouse

@@ -1,9 +1,11 @@
 // One commit a record: a record's audit entry and its store row (the
 // outbox's on the sender, the mailbox's on the receiver) made durable in one
 // transaction, so neither is ever kept without the other. Built where the
-// store and the audit log share a database (PostgreSQL: PostgresStore and
-// PostgresAuditLog); the SQLite store and the file log commit in turn
-// instead (gateway/outbound_commit.h, gateway/inbound_commit.h).
+// store numbers the log's entries in its own transactions: PostgreSQL
+// (PostgresStore and PostgresAuditLog, one database), and SQLite with the
+// file log kept through it (SqliteStore and QueuedAuditLog,
+// gateway/queued_audit_log.h). Elsewhere (a test's fakes) the two commit in
+// turn instead (gateway/outbound_commit.h, gateway/inbound_commit.h).
 //
 // What it changes, against the two commits in turn:
 //   - a lost COMMIT (outcome unknown) leaves the entry and the row both or
@@ -12,7 +14,9 @@
 //   - a record not stored (its key's earlier record, a copy already held, a
 //     store error) leaves no entry, so no DENIED entry has to say so;
 //   - the receipt, which names the entry's index, is signed inside the
-//     write (on the store's committer thread).
+//     write (on the store's committer thread);
+//   - a row refused as a record id already used (AlreadyExists) withdraws
+//     its entry without counting as a failure of the audit log.
 //
 // Example:
 //   std::unique_ptr<JointCommit> joint = MakeJointCommit(store, log, auditor);
@@ -32,6 +36,7 @@
 #include "gatehouse/v1/audit.pb.h"
 #include "gatehouse/v1/store.pb.h"
 #include "gateway/auditor.h"
+#include "gateway/store/record_adds.h"
 #include "gateway/store/store.h"
 
 namespace gatehouse {
@@ -47,7 +52,7 @@ class JointCommit {
                            const std::string& idempotency_key, int64_t now_ms,
                            OutboxStore::OutboxDone done) = 0;
   // The signed receipt naming the record's audit index.
-  using ReceiptAt = std::function<absl::StatusOr<v1::SignedReceipt>(uint64_t audit_index)>;
+  using ReceiptAt = ::gatehouse::ReceiptAt;
   // Appends `received` and stores `record` with the receipt `receipt_at`
   // makes in one transaction; `done` gets what
   // MailboxStore::AddToMailboxAsync gives. A copy already held (its first
@@ -66,8 +71,9 @@ class JointCommit {
 absl::Status RetryableUnlessDuplicate(const absl::Status& status);
 
 // The joint commit of `store` and `log` through `auditor` (which appends to
-// `log`), or nullptr where they cannot commit together (not both
-// PostgreSQL's). All three must outlive it.
+// `log`), or nullptr where they cannot commit together (neither both
+// PostgreSQL's nor a SqliteStore with a QueuedAuditLog). All three must
+// outlive it.
 std::unique_ptr<JointCommit> MakeJointCommit(Store* store, audit::AuditTrail* log,
                                              Auditor* auditor);
 

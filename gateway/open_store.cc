@@ -9,6 +9,7 @@
 #include "audit/audit_log.h"
 #include "audit/log_directory.h"
 #include "audit/postgres/postgres_audit_log.h"
+#include "gateway/queued_audit_log.h"
 #include "gateway/store/postgres/postgres_store.h"
 #include "gateway/store/sqlite_store.h"
 
@@ -88,6 +89,19 @@ absl::StatusOr<std::unique_ptr<audit::AuditTrail>> OpenAuditLog(
   if (!log.ok()) {
     return absl::Status(log.status().code(), absl::StrCat("audit log '", c.audit().dir(),
                                                           "': ", log.status().message()));
+  }
+  if (auto* sqlite = dynamic_cast<SqliteStore*>(store); sqlite != nullptr) {
+    // Entries are numbered in the store with the rows they speak of, and
+    // the file log follows (one commit a record: gateway/queued_audit_log.h).
+    absl::StatusOr<std::unique_ptr<QueuedAuditLog>> queued =
+        QueuedAuditLog::Open(sqlite, *std::move(log));
+    if (!queued.ok()) {
+      return absl::Status(queued.status().code(),
+                          absl::StrCat("audit log '", c.audit().dir(), "' with the store '",
+                                       c.data_dir(), "/gatehouse.db': ",
+                                       queued.status().message()));
+    }
+    return std::unique_ptr<audit::AuditTrail>(*std::move(queued));
   }
   return std::unique_ptr<audit::AuditTrail>(*std::move(log));
 }

@@ -55,7 +55,7 @@ for stage in $stages; do
       GATEHOUSE_BUILD_DIR="$build" CMAKE_BUILD_TYPE=Debug \
         GATEHOUSE_CMAKE_ARGS="-DGATEHOUSE_SANITIZE=thread" "$root/scripts/build.sh" \
         --target concurrency_test fault_proxy_test record_path_concurrency_test seal_queue_test group_commit_test \
-        postgres_audit_log_test postgres_joint_commit_test
+        postgres_audit_log_test postgres_joint_commit_test queued_audit_log_test
       echo "== ctest (tsan)"
       TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$build" --output-on-failure -L tsan
       continue

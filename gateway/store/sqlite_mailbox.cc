@@ -2,6 +2,7 @@
 // our systems acknowledge them; who sees which is MailboxReader's rule.
 #include <sqlite3.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -168,52 +169,65 @@ absl::StatusOr<std::set<std::string>> SqliteStore::HeldEnvelopes(
   return held;
 }
 
+namespace {
+
+// The copy already held into st->put, or (its receipt made by `receipt`
+// only then) the record inserted.
+absl::Status InsertMailbox(sqlite3* db, MailboxAdd* st,
+                           const std::function<absl::Status(MailboxAdd*)>& receipt) {
+  absl::StatusOr<MailboxSeen> held = FindMailboxOn(db, st->sender_org, st->record_id);
+  if (held.ok() && held->sender_org == st->sender_org) {
+    st->put = MailboxPut{false, *std::move(held)};
+    return absl::OkStatus();
+  }
+  if (!held.ok() && !absl::IsNotFound(held.status())) return held.status();
+  RETURN_IF_ERROR(receipt(st));
+  Stmt s(db, "INSERT INTO mailbox (sender_org, record_id, recipient_system, record, "
+             "envelope_sha256, receipt, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, st->sender_org);
+  s.Bind(2, st->record_id);
+  s.Bind(3, st->recipient_system);
+  s.BindBlob(4, st->record_bytes);
+  s.BindBlob(5, st->sha);
+  s.BindBlob(6, st->receipt.SerializeAsString());
+  s.Bind(7, st->received_ms);
+  RETURN_IF_ERROR(s.Done());
+  st->put = MailboxPut{true, MailboxSeen{st->sender_org, st->sha, st->receipt}};
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+SqliteStore::IndexedWrite<absl::StatusOr<MailboxPut>> SqliteStore::MailboxAddAt(
+    const v1::MailboxRecord& record, const std::string& envelope_sha256, ReceiptAt receipt_at) {
+  std::shared_ptr<MailboxAdd> st = NewMailboxAdd(record, envelope_sha256);
+  IndexedWrite<absl::StatusOr<MailboxPut>> w;
+  w.apply = [st, receipt_at = std::move(receipt_at)](sqlite3* db, uint64_t audit_index,
+                                                      int64_t*) -> absl::Status {
+    RETURN_IF_ERROR(InsertMailbox(db, st.get(), [&](MailboxAdd* add) -> absl::Status {
+      ASSIGN_OR_RETURN(add->receipt, receipt_at(audit_index));
+      return absl::OkStatus();
+    }));
+    if (st->put.inserted) return absl::OkStatus();
+    st->withdrawn = true;
+    return absl::CancelledError("store: withdrawn, a copy is held");
+  };
+  w.result = [st](absl::Status status) { return AnswerMailboxAdd(st.get(), status); };
+  return w;
+}
+
 void SqliteStore::AddToMailboxAsync(const v1::MailboxRecord& record,
                                     const std::string& envelope_sha256,
                                     const v1::SignedReceipt& receipt, MailboxDone done) {
-  struct State {
-    std::string sender_org, record_id, recipient_system, record_bytes, sha, receipt_bytes;
-    int64_t received_ms = 0;
-    v1::SignedReceipt receipt;
-    MailboxPut put;
-  };
-  auto st = std::make_shared<State>();
-  st->sender_org = record.sender_org();
-  st->record_id = record.record_id();
-  st->recipient_system = record.recipient_system();
-  st->record_bytes = record.SerializeAsString();
-  st->sha = envelope_sha256;
+  std::shared_ptr<MailboxAdd> st = NewMailboxAdd(record, envelope_sha256);
   st->receipt = receipt;
-  st->receipt_bytes = receipt.SerializeAsString();
-  st->received_ms = record.received_unix_ms();
   RunWriteAsync(
-      [st](sqlite3* db, int64_t*) -> absl::Status {
-        absl::StatusOr<MailboxSeen> held = FindMailboxOn(db, st->sender_org, st->record_id);
-        if (held.ok() && held->sender_org == st->sender_org) {
-          st->put = MailboxPut{false, *std::move(held)};
-          return absl::OkStatus();
-        }
-        if (!held.ok() && !absl::IsNotFound(held.status())) return held.status();
-        Stmt s(db, "INSERT INTO mailbox (sender_org, record_id, recipient_system, record, "
-                   "envelope_sha256, receipt, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
-        RETURN_IF_ERROR(s.ok());
-        s.Bind(1, st->sender_org);
-        s.Bind(2, st->record_id);
-        s.Bind(3, st->recipient_system);
-        s.BindBlob(4, st->record_bytes);
-        s.BindBlob(5, st->sha);
-        s.BindBlob(6, st->receipt_bytes);
-        s.Bind(7, st->received_ms);
-        RETURN_IF_ERROR(s.Done());
-        st->put = MailboxPut{true, MailboxSeen{st->sender_org, st->sha, st->receipt}};
-        return absl::OkStatus();
+      [st](sqlite3* db, int64_t*) {
+        return InsertMailbox(db, st.get(), [](MailboxAdd*) { return absl::OkStatus(); });
       },
       [st, done = std::move(done)](absl::Status status) {
-        if (!status.ok()) {
-          done(status);
-        } else {
-          done(std::move(st->put));
-        }
+        done(AnswerMailboxAdd(st.get(), std::move(status)));
       });
 }
 

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -58,72 +59,83 @@ absl::StatusOr<std::vector<OutboxEntry>> ReadOutboxRows(Stmt& s) {
   return out;
 }
 
+absl::StatusOr<OutboxEntry> GetOutboxOn(sqlite3* db, const std::string& record_id) {
+  Stmt s(db, (std::string(kOutboxColumns) + "WHERE record_id = ?").c_str());
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, record_id);
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) {
+    return absl::NotFoundError(absl::StrCat("no record ", record_id, " in the outbox"));
+  }
+  RETURN_IF_ERROR(s.Check(rc, "read"));
+  return ReadOutboxRow(s);
+}
+
+
+// The key's earlier record into st->result, or the record inserted.
+absl::Status InsertOutbox(sqlite3* db, OutboxAdd* st, int64_t* delta) {
+  st->inserted = false;
+  if (!st->key.empty()) {
+    Stmt find(db, "SELECT record_id FROM outbox WHERE sender_system = ? AND idempotency_key = ?");
+    RETURN_IF_ERROR(find.ok());
+    find.Bind(1, st->request.sender_system());
+    find.Bind(2, st->key);
+    int rc = find.Step();
+    if (rc == SQLITE_ROW) {
+      ASSIGN_OR_RETURN(st->result, GetOutboxOn(db, find.Text(0)));
+      return absl::OkStatus();
+    }
+    RETURN_IF_ERROR(find.Check(rc, "lookup"));
+  }
+  Stmt s(db, absl::StrCat("INSERT INTO outbox (record_id, sender_system, idempotency_key, "
+                          "record, state, next_attempt_ms, accepted_ms, change_seq) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ",
+                          kNextChange, ")")
+                 .c_str());
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, st->request.record_id());
+  s.Bind(2, st->request.sender_system());
+  if (st->key.empty()) {
+    s.BindNull(3);
+  } else {
+    s.Bind(3, st->key);
+  }
+  s.BindBlob(4, st->request.SerializeAsString());
+  s.Bind(5, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+  s.Bind(6, st->now_ms);
+  s.Bind(7, st->now_ms);
+  RETURN_IF_ERROR(s.Done());
+  *delta = 1;
+  st->inserted = true;
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+SqliteStore::IndexedWrite<OutboxAddResult> SqliteStore::OutboxAddAt(
+    const v1::OutboxRecord& request, const std::string& idempotency_key, int64_t now_ms) {
+  std::shared_ptr<OutboxAdd> st = NewOutboxAdd(request, idempotency_key, now_ms);
+  IndexedWrite<OutboxAddResult> w;
+  w.apply = [st](sqlite3* db, uint64_t audit_index, int64_t* delta) -> absl::Status {
+    st->request.set_audit_index(audit_index);
+    RETURN_IF_ERROR(InsertOutbox(db, st.get(), delta));
+    if (st->inserted) return absl::OkStatus();
+    st->withdrawn = true;
+    return absl::CancelledError("store: withdrawn, its idempotency key's record is held");
+  };
+  w.result = [st](absl::Status status) { return AnswerOutboxAdd(st.get(), status); };
+  return w;
+}
 
 void SqliteStore::AddToOutboxAsync(const v1::OutboxRecord& request,
                                    const std::string& idempotency_key, int64_t now_ms,
                                    OutboxDone done) {
-  struct State {
-    v1::OutboxRecord request;
-    std::string key;
-    std::string bytes;
-    OutboxEntry result;
-    bool inserted = false;
-  };
-  auto st = std::make_shared<State>();
-  st->request = request;
-  st->key = idempotency_key;
-  st->bytes = request.SerializeAsString();
+  std::shared_ptr<OutboxAdd> st = NewOutboxAdd(request, idempotency_key, now_ms);
   RunWriteAsync(
-      [this, st, now_ms](sqlite3* db, int64_t* delta) -> absl::Status {
-        st->inserted = false;
-        if (!st->key.empty()) {
-          Stmt find(db,
-                    "SELECT record_id FROM outbox WHERE sender_system = ? AND idempotency_key = ?");
-          RETURN_IF_ERROR(find.ok());
-          find.Bind(1, st->request.sender_system());
-          find.Bind(2, st->key);
-          int rc = find.Step();
-          if (rc == SQLITE_ROW) {
-            ASSIGN_OR_RETURN(st->result, GetOutboxOn(db, find.Text(0)));
-            return absl::OkStatus();
-          }
-          RETURN_IF_ERROR(find.Check(rc, "lookup"));
-        }
-        Stmt s(db, absl::StrCat("INSERT INTO outbox (record_id, sender_system, idempotency_key, "
-                                "record, state, next_attempt_ms, accepted_ms, change_seq) "
-                                "VALUES (?, ?, ?, ?, ?, ?, ?, ",
-                                kNextChange, ")")
-                       .c_str());
-        RETURN_IF_ERROR(s.ok());
-        s.Bind(1, st->request.record_id());
-        s.Bind(2, st->request.sender_system());
-        if (st->key.empty()) {
-          s.BindNull(3);
-        } else {
-          s.Bind(3, st->key);
-        }
-        s.BindBlob(4, st->bytes);
-        s.Bind(5, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
-        s.Bind(6, now_ms);
-        s.Bind(7, now_ms);
-        RETURN_IF_ERROR(s.Done());
-        *delta = 1;
-        st->inserted = true;
-        return absl::OkStatus();
-      },
-      [st, now_ms, done = std::move(done)](absl::Status status) {
-        if (!status.ok()) {
-          done(status, false);
-          return;
-        }
-        if (st->inserted) {
-          st->result = OutboxEntry();
-          st->result.record = std::move(st->request);
-          st->result.idempotency_key = std::move(st->key);
-          st->result.next_attempt_ms = now_ms;
-        }
-        done(std::move(st->result), st->inserted);
+      [st](sqlite3* db, int64_t* delta) { return InsertOutbox(db, st.get(), delta); },
+      [st, done = std::move(done)](absl::Status status) {
+        OutboxAddResult r = AnswerOutboxAdd(st.get(), std::move(status));
+        done(std::move(r.first), r.second);
       });
 }
 
@@ -303,18 +315,6 @@ absl::StatusOr<OutboxEntry> SqliteStore::FindByIdempotencyKey(const std::string&
 absl::StatusOr<OutboxEntry> SqliteStore::GetOutbox(const std::string& record_id) {
   std::lock_guard<std::mutex> lock(read_mu_);
   return GetOutboxOn(reader_, record_id);
-}
-
-absl::StatusOr<OutboxEntry> SqliteStore::GetOutboxOn(sqlite3* db, const std::string& record_id) {
-  Stmt s(db, (std::string(kOutboxColumns) + "WHERE record_id = ?").c_str());
-  RETURN_IF_ERROR(s.ok());
-  s.Bind(1, record_id);
-  int rc = s.Step();
-  if (rc == SQLITE_DONE) {
-    return absl::NotFoundError(absl::StrCat("no record ", record_id, " in the outbox"));
-  }
-  RETURN_IF_ERROR(s.Check(rc, "read"));
-  return ReadOutboxRow(s);
 }
 
 absl::StatusOr<int64_t> SqliteStore::OutboxDepth() {

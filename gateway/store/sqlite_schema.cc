@@ -97,6 +97,21 @@ CREATE INDEX outbox_unacknowledged ON outbox (state, checked_ms);
 ALTER TABLE mailbox ADD COLUMN fetched_ms INTEGER;
 ALTER TABLE outbox ADD COLUMN fetched_ms INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 7: one commit a record (gateway/queued_audit_log.h). Audit entries
+    // are numbered here, in the same transaction as the rows they speak
+    // of, and wait in audit_queue until the file audit log holds them.
+    // audit_sequence's one row is the next number; absent until the log
+    // this store goes with first numbers from it.
+    R"sql(
+CREATE TABLE audit_queue (
+  idx   INTEGER PRIMARY KEY,
+  entry BLOB NOT NULL
+);
+CREATE TABLE audit_sequence (
+  id   INTEGER PRIMARY KEY CHECK (id = 1),
+  next INTEGER NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = kBaseVersion + static_cast<int>(std::size(kMigrations));
 

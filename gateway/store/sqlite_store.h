@@ -27,14 +27,17 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <mutex>
 
 #include "absl/base/thread_annotations.h"
 #include "common/group_commit.h"
+#include "gateway/store/record_adds.h"
 #include "gateway/store/store.h"
 
 struct sqlite3;
@@ -114,6 +117,51 @@ class SqliteStore final : public Store {
   // Store.
   ChangeSignal* changes() override { return &changes_; }
 
+  // One commit a record (sqlite_audit_queue.cc; gateway/queued_audit_log.h
+  // keeps the file audit log in step): an audit entry is numbered here, in
+  // the group's transaction, together with the row it speaks of, and waits
+  // in the table audit_queue until the file log holds it.
+  //
+  // A write given the index of the entry it commits with; *queued_delta as
+  // for every write.
+  using IndexedApply =
+      std::function<absl::Status(sqlite3*, uint64_t audit_index, int64_t* queued_delta)>;
+  // A write with its index, and what its caller gets from the status of
+  // the write (Cancelled: withdrawn, see below).
+  template <typename R>
+  using IndexedWrite = IndexedWriteOf<IndexedApply, R>;
+  // The outbox add, the record's audit_index set to the entry's. An add that
+  // inserts nothing (its key's earlier record is held) fails with Cancelled,
+  // so that its entry is undone with it, and its result answers as
+  // AddToOutboxAsync does (the held record, inserted false).
+  static IndexedWrite<OutboxAddResult> OutboxAddAt(const v1::OutboxRecord& record,
+                                                   const std::string& idempotency_key,
+                                                   int64_t now_ms);
+  // The mailbox add with the receipt `receipt_at` signs for the entry's
+  // index (only if the record is not held yet). A copy already held:
+  // Cancelled, answered as AddToMailboxAsync does.
+  static IndexedWrite<absl::StatusOr<MailboxPut>> MailboxAddAt(const v1::MailboxRecord& record,
+                                                               const std::string& envelope_sha256,
+                                                               ReceiptAt receipt_at);
+  // In one write: numbers `entry` (an audit entry, serialized) with the next
+  // index, queues it, runs `with` (if set) with that index, and deletes the
+  // queued entries below `forget_below` (those the file log holds). `done`
+  // (on the committer thread, in index order across calls) gets the index
+  // once committed, or the error: then neither the entry nor `with`'s
+  // change is kept. FailedPrecondition before StartAuditSequence.
+  void QueueAuditEntryAsync(std::string entry, uint64_t forget_below, IndexedApply with,
+                            std::function<void(absl::StatusOr<uint64_t>)> done);
+  struct AuditQueue {
+    std::optional<uint64_t> next;  // the next index; none before StartAuditSequence
+    std::vector<std::pair<uint64_t, std::string>> entries;  // queued, by index
+  };
+  absl::StatusOr<AuditQueue> ReadAuditQueue();
+  // Numbers from `next` on, where nothing was numbered yet
+  // (FailedPrecondition otherwise).
+  absl::Status StartAuditSequence(uint64_t next);
+  // Deletes the queued entries below `below`.
+  absl::Status ForgetAuditEntries(uint64_t below);
+
  private:
   // One change, applied by the committer inside the group's transaction
   // under a savepoint of its own. It sets *queued_delta to the change it
@@ -137,7 +185,6 @@ class SqliteStore final : public Store {
   // back.
   absl::Status ApplyEach(std::vector<Apply>& batch, std::vector<absl::Status>* results,
                          std::vector<int64_t>* deltas);
-  absl::StatusOr<OutboxEntry> GetOutboxOn(sqlite3* db, const std::string& record_id);
 
   sqlite3* const writer_;  // used only by the committer thread (and Open)
 

@@ -600,8 +600,18 @@ TEST_F(ExchangeIntegrationTest, GatewaysCosignEachOthersCheckpointsAndCatchARewr
     return v.ok() && v->cosignatures_verified > 0;
   }));
 
-  // The council's operator rewrites history: a fresh log in place of the old.
+  // Its log alone removed, the council's gateway refuses to start: its
+  // store numbered entries the log no longer holds.
   cluster_.Stop("council-a");
+  std::filesystem::remove_all(cluster_.AuditDir("council-a"));
+  ASSERT_FALSE(cluster_.Restart("council-a"));
+  EXPECT_THAT(cluster_.Log("council-a"), HasSubstr("entries are lost"));
+  // The council's operator rewrites history: a fresh log and store in
+  // place of the old.
+  const std::string data_dir = cluster_.AuditDir("council-a") + "/..";
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(data_dir + "/gatehouse.db" + suffix);
+  }
   std::filesystem::remove_all(cluster_.AuditDir("council-a"));
   ASSERT_TRUE(cluster_.Restart("council-a"));
   for (int i = 0; i < 5; ++i) {

@@ -17,6 +17,8 @@
 #include "audit/audit_log.h"
 #include "gateway/auditor.h"
 #include "gateway/context.h"
+#include "gateway/joint_commit.h"
+#include "gateway/queued_audit_log.h"
 #include "envelope/envelope_codec.h"
 #include "envelope/keyset.h"
 #include "envelope/opener.h"
@@ -109,11 +111,17 @@ TEST(RecordPathConcurrencyTest, EveryRecordIsDeliveredOnceAndAuditedUnderConcurr
   options.signer = std::make_shared<const audit::NoteSigner>(
       *audit::NoteSigner::Generate("test/audit", audit::kSigTypeEd25519));
   options.checkpoint_interval = absl::Milliseconds(5);
-  absl::StatusOr<std::unique_ptr<audit::AuditLog>> log =
+  absl::StatusOr<std::unique_ptr<audit::AuditLog>> file_log =
       audit::AuditLog::Open(dir + "/audit", options);
+  ASSERT_TRUE(file_log.ok()) << file_log.status();
+  // Entries numbered with their rows in the store (one commit a record).
+  absl::StatusOr<std::unique_ptr<QueuedAuditLog>> log =
+      QueuedAuditLog::Open(store->get(), *std::move(file_log));
   ASSERT_TRUE(log.ok()) << log.status();
   Metrics metrics;
   Auditor auditor(log->get(), "nhs-trust-a", &metrics.audit_append_seconds());
+  std::unique_ptr<JointCommit> joint = MakeJointCommit(store->get(), log->get(), &auditor);
+  ASSERT_NE(joint, nullptr);
   FakePeer peer(council_keys);
   v1::GatewayConfig config;
   config.set_org_id("nhs-trust-a");
@@ -165,12 +173,14 @@ TEST(RecordPathConcurrencyTest, EveryRecordIsDeliveredOnceAndAuditedUnderConcurr
         v1::AuditEntry e;
         e.set_event(v1::AUDIT_EVENT_SUBMITTED);
         e.set_record_id(l.record_id);
-        ASSERT_TRUE(auditor.Append(e).ok());
-        bool inserted = false;
-        absl::StatusOr<OutboxEntry> entry = (*store)->AddToOutbox(rec, "", 1, &inserted);
+        std::promise<absl::StatusOr<OutboxEntry>> added;
+        joint->AddToOutbox(e, rec, "", 1, [&added](absl::StatusOr<OutboxEntry> a, bool) {
+          added.set_value(std::move(a));
+        });
+        absl::StatusOr<OutboxEntry> entry = added.get_future().get();
         ASSERT_TRUE(entry.ok()) << entry.status();
         sender->DeliverNow(*entry, [&](const OutboxEntry&) { ++answered; });
-        if (i % 10 == 0) (void)(*log)->CheckpointNow();
+        if (i % 10 == 0) (void)(*log)->file_log().CheckpointNow();
       }
     });
   }

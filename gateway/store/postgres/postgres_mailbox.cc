@@ -156,26 +156,6 @@ absl::StatusOr<std::set<std::string>> PostgresStore::HeldEnvelopes(
 namespace {
 
 // A mailbox add: the record, its receipt, and what the write found.
-struct MailboxAdd {
-  std::string sender_org, record_id, recipient_system, record_bytes, sha;
-  int64_t received_ms = 0;
-  v1::SignedReceipt receipt;
-  MailboxPut put;
-  bool withdrawn = false;  // not inserted, so its audit entry was undone with it
-};
-
-std::shared_ptr<MailboxAdd> NewMailboxAdd(const v1::MailboxRecord& record,
-                                          const std::string& envelope_sha256) {
-  auto st = std::make_shared<MailboxAdd>();
-  st->sender_org = record.sender_org();
-  st->record_id = record.record_id();
-  st->recipient_system = record.recipient_system();
-  st->record_bytes = record.SerializeAsString();
-  st->sha = envelope_sha256;
-  st->received_ms = record.received_unix_ms();
-  return st;
-}
-
 absl::Status InsertMailbox(PgConnection& c, MailboxAdd* st) {
   // Whether the record is already held is the unique key's to decide, so
   // two writers racing with one record keep one row.
@@ -198,13 +178,6 @@ absl::Status InsertMailbox(PgConnection& c, MailboxAdd* st) {
   ASSIGN_OR_RETURN(MailboxSeen held, FindMailboxOn(c, st->sender_org, st->record_id));
   st->put = MailboxPut{false, std::move(held)};
   return absl::OkStatus();
-}
-
-// What the caller of a mailbox add gets from the write's status; a
-// withdrawn add (MailboxAddAt) answers the copy already held.
-absl::StatusOr<MailboxPut> AnswerMailboxAdd(MailboxAdd* st, absl::Status status) {
-  if (!status.ok() && !(absl::IsCancelled(status) && st->withdrawn)) return status;
-  return std::move(st->put);
 }
 
 }  // namespace

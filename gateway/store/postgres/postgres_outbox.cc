@@ -105,16 +105,6 @@ absl::Status ChangeIfQueued(PgConnection& c, const std::string& set, PgParams pa
 namespace {
 
 // An outbox add: the record, and what the write found.
-struct OutboxAdd {
-  v1::OutboxRecord request;
-  std::string key;
-  std::string bytes;  // request, serialized
-  int64_t now_ms = 0;
-  OutboxEntry result;
-  bool inserted = false;
-  bool withdrawn = false;  // not inserted, so its audit entry was undone with it
-};
-
 absl::Status InsertOutbox(PgConnection& c, OutboxAdd* st) {
   // A key already used is decided by the unique key itself, so that two
   // writers racing with one key get one row; an id already used is still
@@ -148,30 +138,9 @@ absl::Status InsertOutbox(PgConnection& c, OutboxAdd* st) {
   return absl::OkStatus();
 }
 
-// What the caller of an outbox add gets from the write's status; a
-// withdrawn add (OutboxAddAt) answers the key's earlier record.
-std::pair<absl::StatusOr<OutboxEntry>, bool> AnswerOutboxAdd(OutboxAdd* st, absl::Status status) {
-  if (!status.ok() && !(absl::IsCancelled(status) && st->withdrawn)) return {status, false};
-  if (st->inserted) {
-    st->result.record = std::move(st->request);
-    st->result.idempotency_key = std::move(st->key);
-    st->result.next_attempt_ms = st->now_ms;
-  }
-  return {std::move(st->result), st->inserted};
-}
-
-std::shared_ptr<OutboxAdd> NewOutboxAdd(const v1::OutboxRecord& request,
-                                        const std::string& idempotency_key, int64_t now_ms) {
-  auto st = std::make_shared<OutboxAdd>();
-  st->request = request;
-  st->key = idempotency_key;
-  st->now_ms = now_ms;
-  return st;
-}
-
 }  // namespace
 
-PostgresStore::Write<PostgresStore::OutboxAddResult> PostgresStore::AddToOutboxWrite(
+PostgresStore::Write<OutboxAddResult> PostgresStore::AddToOutboxWrite(
     const v1::OutboxRecord& request, const std::string& idempotency_key, int64_t now_ms) {
   std::shared_ptr<OutboxAdd> st = NewOutboxAdd(request, idempotency_key, now_ms);
   st->bytes = request.SerializeAsString();
@@ -181,7 +150,7 @@ PostgresStore::Write<PostgresStore::OutboxAddResult> PostgresStore::AddToOutboxW
   return w;
 }
 
-PostgresStore::IndexedWrite<PostgresStore::OutboxAddResult> PostgresStore::OutboxAddAt(
+PostgresStore::IndexedWrite<OutboxAddResult> PostgresStore::OutboxAddAt(
     const v1::OutboxRecord& request, const std::string& idempotency_key, int64_t now_ms) {
   std::shared_ptr<OutboxAdd> st = NewOutboxAdd(request, idempotency_key, now_ms);
   IndexedWrite<OutboxAddResult> w;

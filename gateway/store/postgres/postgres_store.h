@@ -73,6 +73,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "common/group_commit.h"
+#include "gateway/store/record_adds.h"
 #include "gateway/store/store.h"
 
 namespace gatehouse {
@@ -219,12 +220,9 @@ class PostgresStore final : public Store {
   // `result` then still answers as the Async forms do (inserted false, the
   // row held). Any other error of `apply` or of the group is the result.
   template <typename R>
-  struct IndexedWrite {
-    std::function<absl::Status(postgres::PgConnection&, uint64_t audit_index)> apply;
-    std::function<R(absl::Status)> result;
-  };
-  using OutboxAddResult = std::pair<absl::StatusOr<OutboxEntry>, bool>;
-  using ReceiptAt = std::function<absl::StatusOr<v1::SignedReceipt>(uint64_t audit_index)>;
+  using IndexedWrite =
+      IndexedWriteOf<std::function<absl::Status(postgres::PgConnection&, uint64_t audit_index)>,
+                     R>;
   static IndexedWrite<OutboxAddResult> OutboxAddAt(const v1::OutboxRecord& record,
                                                    const std::string& idempotency_key,
                                                    int64_t now_ms);

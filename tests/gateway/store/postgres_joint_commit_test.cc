@@ -71,13 +71,12 @@ class JointCommitTest : public PostgresDatabaseTest {
   Added<R> Commit(const v1::AuditEntry& entry, PostgresStore::IndexedWrite<R> write) {
     return CommitAsync(entry, std::move(write)).get();
   }
-  std::future<Added<PostgresStore::OutboxAddResult>> AddOutboxAsync(const std::string& id,
+  std::future<Added<OutboxAddResult>> AddOutboxAsync(const std::string& id,
                                                                     const std::string& key) {
     return CommitAsync(Entry(v1::AUDIT_EVENT_SUBMITTED, id),
                        PostgresStore::OutboxAddAt(Request(id), key, 1));
   }
-  Added<PostgresStore::OutboxAddResult> AddOutbox(const std::string& id,
-                                                  const std::string& key = "") {
+  Added<OutboxAddResult> AddOutbox(const std::string& id, const std::string& key = "") {
     return AddOutboxAsync(id, key).get();
   }
   // A receipt naming the record and the index, "signed" by `sign_error`'s
@@ -85,18 +84,8 @@ class JointCommitTest : public PostgresDatabaseTest {
   Added<absl::StatusOr<MailboxPut>> AddMailbox(const std::string& id,
                                                absl::Status sign_error = absl::OkStatus()) {
     return Commit(Entry(v1::AUDIT_EVENT_RECEIVED, id),
-                  PostgresStore::MailboxAddAt(
-                      Record(id), "sha-" + id,
-                      [id, sign_error](uint64_t index) -> absl::StatusOr<v1::SignedReceipt> {
-                        if (!sign_error.ok()) return sign_error;
-                        v1::DeliveryReceipt r;
-                        r.set_record_id(id);
-                        r.set_audit_index(index);
-                        v1::SignedReceipt s;
-                        s.set_receipt(r.SerializeAsString());
-                        s.set_signature("signed");
-                        return s;
-                      }));
+                  PostgresStore::MailboxAddAt(Record(id), "sha-" + id,
+                                              ReceiptNaming(id, sign_error)));
   }
   // Entries, numbers taken, outbox rows, mailbox rows.
   std::string Counts() {
@@ -242,7 +231,7 @@ TEST_F(JointCommitTest, OneBatchOfSeveralKeepsWhatStoredAndNumbersItWithoutAGap)
   EXPECT_EQ(Counts(), "1 1 1 0");  // nothing committed while the lock is held
   ASSERT_TRUE((*holder)->Run("COMMIT").ok());
 
-  Added<PostgresStore::OutboxAddResult> a1 = r1.get(), a2 = r2.get(), a3 = r3.get(),
+  Added<OutboxAddResult> a1 = r1.get(), a2 = r2.get(), a3 = r3.get(),
                                         a4 = again.get();
   EXPECT_EQ(a1.index.value_or(0), 1u);
   EXPECT_TRUE(absl::IsCancelled(a2.index.status())) << a2.index.status();

@@ -200,7 +200,7 @@ TEST_F(SqliteStoreTest, ExistingDatabaseMigrates) {
     EXPECT_EQ((*changed)[0].record.record_id(), "");  // the row's record blob was empty
     EXPECT_GT((*changed)[0].change_seq, 0);
   }
-  EXPECT_EQ(QueryInt(old, "PRAGMA user_version"), 6);
+  EXPECT_EQ(QueryInt(old, "PRAGMA user_version"), 7);
   // Rows from before fetch times were kept have none.
   EXPECT_EQ(QueryInt(old, "SELECT COUNT(*) FROM mailbox WHERE fetched_ms IS NOT NULL"), 0);
   // And the migrated file opens again as it is.
@@ -232,11 +232,11 @@ TEST_F(SqliteStoreTest, AStoreOfANewerSchemaVersionIsRefusedAndLeftUnchanged) {
   store_.reset();
   const std::string newer = OtherPath("newer.db");
   ASSERT_EQ(RunSql(newer, kVersion2Schema), "");
-  ASSERT_EQ(RunSql(newer, "PRAGMA user_version = 7;"), "");
+  ASSERT_EQ(RunSql(newer, "PRAGMA user_version = 8;"), "");
   auto opened = SqliteStore::Open(newer);
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(opened.status().message().find("schema version 7"), std::string::npos);
-  EXPECT_EQ(QueryInt(newer, "PRAGMA user_version"), 7);
+  EXPECT_NE(opened.status().message().find("schema version 8"), std::string::npos);
+  EXPECT_EQ(QueryInt(newer, "PRAGMA user_version"), 8);
   EXPECT_EQ(QueryInt(newer, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'mailbox_ack'"), 0);
   Reopen();
 }

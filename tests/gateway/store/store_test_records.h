@@ -5,10 +5,13 @@
 #define GATEHOUSE_TESTS_GATEWAY_STORE_STORE_TEST_RECORDS_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "gatehouse/v1/peer.pb.h"
 #include "gatehouse/v1/store.pb.h"
 #include "gateway/store/outbox_store.h"
@@ -40,6 +43,21 @@ class StoreTestRecords {
     r.set_envelope("envelope-" + id);
     r.set_received_unix_ms(received_ms);
     return r;
+  }
+  // Signs, as a joint commit's ReceiptAt would, a receipt naming record
+  // `id` and its audit entry's index; or fails with `sign_error`.
+  static std::function<absl::StatusOr<v1::SignedReceipt>(uint64_t)> ReceiptNaming(
+      const std::string& id, absl::Status sign_error = absl::OkStatus()) {
+    return [id, sign_error](uint64_t index) -> absl::StatusOr<v1::SignedReceipt> {
+      if (!sign_error.ok()) return sign_error;
+      v1::DeliveryReceipt r;
+      r.set_record_id(id);
+      r.set_audit_index(index);
+      v1::SignedReceipt s;
+      s.set_receipt(r.SerializeAsString());
+      s.set_signature("signed");
+      return s;
+    };
   }
   static v1::SignedReceipt Receipt(const std::string& tag) {
     v1::SignedReceipt r;

@@ -1,0 +1,172 @@
+#include "gateway/queued_audit_log.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "audit/log_format.h"
+#include "common/log.h"
+#include "common/rendezvous.h"
+#include "common/status_macros.h"
+
+namespace gatehouse {
+
+absl::StatusOr<std::unique_ptr<QueuedAuditLog>> QueuedAuditLog::Open(
+    SqliteStore* store, std::unique_ptr<audit::AuditLog> log) {
+  std::unique_ptr<QueuedAuditLog> queued(new QueuedAuditLog(store, std::move(log)));
+  RETURN_IF_ERROR(queued->Recover());
+  return queued;
+}
+
+QueuedAuditLog::~QueuedAuditLog() { Close().IgnoreError(); }
+
+absl::Status QueuedAuditLog::Recover() {
+  const uint64_t size = log_->Size();
+  ASSIGN_OR_RETURN(SqliteStore::AuditQueue queue, store_->ReadAuditQueue());
+  if (!queue.next.has_value()) {
+    if (!queue.entries.empty()) {
+      return absl::DataLossError("the store holds queued audit entries but no audit numbering");
+    }
+    RETURN_IF_ERROR(store_->StartAuditSequence(size));
+    queue.next = size;
+  }
+  const uint64_t next = *queue.next;
+  if (next < size) {
+    return absl::DataLossError(absl::StrCat(
+        "the store numbers audit entries from ", next, " but the audit log holds ", size,
+        ": the store is not the one this log was kept with (an older copy?); nothing changed"));
+  }
+  // Queued entries the log holds already must be the log's, byte for byte.
+  std::vector<std::pair<uint64_t, std::string>> held, missing;
+  for (auto& e : queue.entries) (e.first < size ? held : missing).push_back(std::move(e));
+  if (!held.empty()) {
+    size_t i = 0;
+    absl::Status differs;
+    RETURN_IF_ERROR(log_->ForEachEntry(held.front().first, [&](uint64_t index,
+                                                              absl::string_view payload) {
+      if (i < held.size() && held[i].first == index) {
+        if (held[i].second != payload) {
+          differs = absl::DataLossError(absl::StrCat(
+              "audit entry ", index, " in the log differs from the one the store queued"));
+          return false;
+        }
+        ++i;
+      }
+      return i < held.size();
+    }));
+    RETURN_IF_ERROR(differs);
+  }
+  if (missing.size() != next - size ||
+      (!missing.empty() && (missing.front().first != size || missing.back().first != next - 1))) {
+    return absl::DataLossError(absl::StrCat(
+        "audit entries ", size, " to ", next - 1, " were numbered by the store but ",
+        missing.size(), " of them are queued and the log holds none: entries are lost"));
+  }
+  // Idle: nothing else appends yet. Each must land at its own index.
+  for (auto& [index, payload] : missing) {
+    Rendezvous<absl::StatusOr<uint64_t>> r;
+    log_->AppendAtAsync(index, std::move(payload), r.Callback());
+    RETURN_IF_ERROR(r.Wait().status());
+  }
+  RETURN_IF_ERROR(store_->ForgetAuditEntries(next));
+  std::lock_guard<std::mutex> lock(mu_);
+  integrated_ = next;
+  recovered_ = absl::StrCat("; ", missing.size(), " entries integrated from the store's queue");
+  return absl::OkStatus();
+}
+
+std::string QueuedAuditLog::RecoverySummary() const {
+  return absl::StrCat(log_->RecoverySummary(), recovered_);
+}
+
+void QueuedAuditLog::AppendAsync(const v1::AuditEntry& entry,
+                                 std::function<void(absl::StatusOr<uint64_t>)> done) {
+  AppendWith(entry, nullptr, std::move(done));
+}
+
+void QueuedAuditLog::AppendWith(const v1::AuditEntry& entry, SqliteStore::IndexedApply with,
+                                std::function<void(absl::StatusOr<uint64_t>)> done) {
+  std::string payload;
+  if (entry.time_unix_ns() == 0) {
+    v1::AuditEntry stamped = entry;
+    stamped.set_time_unix_ns(absl::GetCurrentTimeNanos());
+    stamped.SerializeToString(&payload);
+  } else {
+    entry.SerializeToString(&payload);
+  }
+  if (payload.empty() || payload.size() > audit::kMaxRecordSize) {
+    done(absl::InvalidArgumentError(absl::StrCat("audit entry serializes to ", payload.size(),
+                                                 " bytes; want 1 to ", audit::kMaxRecordSize)));
+    return;
+  }
+  uint64_t forget_below;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    absl::Status refused;
+    if (closed_) {
+      refused = absl::FailedPreconditionError("audit log closed");
+    } else if (!integrate_error_.ok()) {
+      refused = integrate_error_;
+    } else if (pending_ >= kMaxPending) {
+      refused = absl::UnavailableError(absl::StrCat(
+          "audit log: ", pending_, " entries wait for the file log; try again"));
+    }
+    if (!refused.ok()) {
+      done(refused);
+      return;
+    }
+    ++pending_;
+    forget_below = integrated_;
+  }
+  // The payload is copied into the write and kept here for the file log.
+  auto kept = std::make_shared<std::string>(payload);
+  store_->QueueAuditEntryAsync(
+      std::move(payload), forget_below, std::move(with),
+      [this, kept, done = std::move(done)](absl::StatusOr<uint64_t> index) {
+        if (index.ok()) {
+          Integrate(*index, std::move(*kept));
+        } else {
+          Finished();
+        }
+        done(std::move(index));
+      });
+}
+
+void QueuedAuditLog::Integrate(uint64_t index, std::string payload) {
+  log_->AppendAtAsync(index, std::move(payload), [this, index](absl::StatusOr<uint64_t> at) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (at.ok()) {
+        if (*at + 1 > integrated_) integrated_ = *at + 1;
+      } else if (integrate_error_.ok()) {
+        integrate_error_ = absl::UnavailableError(absl::StrCat(
+            "audit log: entry ", index, " could not be written to the file log (",
+            at.status().message(), "); it stays queued in the store, and appends are refused "
+            "until the gateway is restarted"));
+        LogError("audit log: integration stopped", {{"error", integrate_error_.ToString()}});
+      }
+    }
+    Finished();
+  });
+}
+
+void QueuedAuditLog::Finished() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (--pending_ == 0) idle_.notify_all();
+}
+
+absl::Status QueuedAuditLog::Close() {
+  uint64_t integrated;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (closed_) return absl::OkStatus();
+    closed_ = true;
+    idle_.wait(lock, [this] { return pending_ == 0; });
+    integrated = integrated_;
+  }
+  absl::Status forgotten = store_->ForgetAuditEntries(integrated);
+  absl::Status closed = log_->Close();
+  return closed.ok() ? forgotten : closed;
+}
+
+}  // namespace gatehouse
