@@ -219,7 +219,11 @@ absl::Status AuditLog::Recover() {
     RETURN_IF_ERROR(SyncDir(dir_));
   } else {
     ASSIGN_OR_RETURN(segment_, AppendFile::Open(segs.back().path, last_good_end, false));
-    if (last_good_end != last_file_size) RETURN_IF_ERROR(segment_->Sync());
+    // Synced even when nothing was cut: records a killed process wrote but
+    // did not sync may be in the page cache only, and once this log says it
+    // holds them its owner may rely on it (gateway/queued_audit_log.h
+    // forgets its queued copies).
+    RETURN_IF_ERROR(segment_->Sync());
   }
   if (have_cp_file) {
     ASSIGN_OR_RETURN(uint64_t cp_size_on_disk,
@@ -710,6 +714,14 @@ absl::Status AuditLog::AddCosignature(absl::string_view cosigned_note, const Not
   return absl::OkStatus();
 }
 
+void AuditLog::Abandon() {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    abandoned_ = true;
+  }
+  Close().IgnoreError();
+}
+
 absl::Status AuditLog::Close() {
   {
     std::unique_lock<std::mutex> lock(mu_);
@@ -728,7 +740,7 @@ absl::Status AuditLog::Close() {
   Hash root;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    if (size_ <= cp_size_ || !write_error_.ok()) return write_error_;
+    if (abandoned_ || size_ <= cp_size_ || !write_error_.ok()) return write_error_;
     size = size_;
     root = root_;
   }

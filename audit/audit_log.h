@@ -213,6 +213,10 @@ class AuditLog final : public AuditTrail {
   // before it, stops both threads, and signs a final checkpoint if entries
   // arrived since the last one. Idempotent.
   absl::Status Close() override;
+  // As Close, but signs no final checkpoint: for an owner that found the
+  // log disagreeing with its own records (gateway/queued_audit_log.h), so
+  // that nothing more is signed over it.
+  void Abandon();
 
  private:
   struct Writer;
@@ -253,6 +257,7 @@ class AuditLog final : public AuditTrail {
   Hash root_ ABSL_GUARDED_BY(mu_){};
   absl::Status write_error_ ABSL_GUARDED_BY(mu_);  // sticky
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool abandoned_ ABSL_GUARDED_BY(mu_) = false;  // Abandon: no final checkpoint
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::condition_variable cp_cv_;
   uint64_t cp_size_ ABSL_GUARDED_BY(mu_) = 0;

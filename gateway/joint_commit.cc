@@ -60,7 +60,10 @@ class JointCommitOn final : public JointCommit {
         },
         [refused, result = std::move(write.result), done = std::move(done)](
             absl::StatusOr<uint64_t> index) {
-          done(result(refused->ok() ? index.status() : *refused));
+          // Only a write withdrawn by the wrapper above answers its refusal;
+          // a group that failed after it (nothing kept) answers the group's.
+          const bool withdrawn = !refused->ok() && absl::IsCancelled(index.status());
+          done(result(withdrawn ? *refused : index.status()));
         });
   }
 

@@ -1,5 +1,6 @@
 #include "gateway/queued_audit_log.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -14,7 +15,14 @@ namespace gatehouse {
 absl::StatusOr<std::unique_ptr<QueuedAuditLog>> QueuedAuditLog::Open(
     SqliteStore* store, std::unique_ptr<audit::AuditLog> log) {
   std::unique_ptr<QueuedAuditLog> queued(new QueuedAuditLog(store, std::move(log)));
-  RETURN_IF_ERROR(queued->Recover());
+  if (absl::Status recovered = queued->Recover(); !recovered.ok()) {
+    // Nothing more is signed over a log that disagrees with the store, and
+    // the store forgets nothing.
+    queued->log_->Abandon();
+    std::lock_guard<std::mutex> lock(queued->mu_);
+    queued->closed_ = true;
+    return recovered;
+  }
   return queued;
 }
 
@@ -62,15 +70,21 @@ absl::Status QueuedAuditLog::Recover() {
         "audit entries ", size, " to ", next - 1, " were numbered by the store but ",
         missing.size(), " of them are queued and the log holds none: entries are lost"));
   }
-  // Idle: nothing else appends yet. Each must land at its own index.
+  // Idle: nothing else appends yet. Each must land at its own index; all
+  // are handed over at once, so they share the log's group commits (a batch
+  // after a refused one is refused too, never written elsewhere).
+  std::vector<std::unique_ptr<Rendezvous<absl::StatusOr<uint64_t>>>> appended;
   for (auto& [index, payload] : missing) {
-    Rendezvous<absl::StatusOr<uint64_t>> r;
-    log_->AppendAtAsync(index, std::move(payload), r.Callback());
-    RETURN_IF_ERROR(r.Wait().status());
+    appended.push_back(std::make_unique<Rendezvous<absl::StatusOr<uint64_t>>>());
+    log_->AppendAtAsync(index, std::move(payload), appended.back()->Callback());
   }
+  absl::Status integrated;  // every answer awaited: each callback holds its rendezvous
+  for (auto& r : appended) integrated.Update(r->Wait().status());
+  RETURN_IF_ERROR(integrated);
   RETURN_IF_ERROR(store_->ForgetAuditEntries(next));
   std::lock_guard<std::mutex> lock(mu_);
   integrated_ = next;
+  forget_sent_ = next;  // forgotten just above
   recovered_ = absl::StrCat("; ", missing.size(), " entries integrated from the store's queue");
   return absl::OkStatus();
 }
@@ -100,9 +114,9 @@ void QueuedAuditLog::AppendWith(const v1::AuditEntry& entry, SqliteStore::Indexe
     return;
   }
   uint64_t forget_below;
+  absl::Status refused;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    absl::Status refused;
     if (closed_) {
       refused = absl::FailedPreconditionError("audit log closed");
     } else if (!integrate_error_.ok()) {
@@ -111,12 +125,18 @@ void QueuedAuditLog::AppendWith(const v1::AuditEntry& entry, SqliteStore::Indexe
       refused = absl::UnavailableError(absl::StrCat(
           "audit log: ", pending_, " entries wait for the file log; try again"));
     }
-    if (!refused.ok()) {
-      done(refused);
-      return;
+    if (refused.ok()) {
+      ++pending_;
+      // Entries the file log holds are deleted by the first write after
+      // they are integrated, not by every write (should that write not
+      // commit, the next advance deletes them).
+      forget_below = integrated_ > forget_sent_ ? integrated_ : 0;
+      forget_sent_ = std::max(forget_sent_, integrated_);
     }
-    ++pending_;
-    forget_below = integrated_;
+  }
+  if (!refused.ok()) {
+    done(refused);  // outside the lock: `done` may append again
+    return;
   }
   // The payload is copied into the write and kept here for the file log.
   auto kept = std::make_shared<std::string>(payload);

@@ -128,6 +128,7 @@ class QueuedAuditLog final : public audit::AuditTrail {
   absl::Status integrate_error_ ABSL_GUARDED_BY(mu_);  // sticky
   int64_t pending_ ABSL_GUARDED_BY(mu_) = 0;  // appends not yet integrated or failed
   uint64_t integrated_ ABSL_GUARDED_BY(mu_) = 0;  // the file log's size, as integration saw it
+  uint64_t forget_sent_ ABSL_GUARDED_BY(mu_) = 0;  // the last forget_below handed to a write
 };
 
 }  // namespace gatehouse

@@ -104,7 +104,14 @@ absl::Status InsertOutbox(sqlite3* db, OutboxAdd* st, int64_t* delta) {
   s.Bind(5, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
   s.Bind(6, st->now_ms);
   s.Bind(7, st->now_ms);
-  RETURN_IF_ERROR(s.Done());
+  if (absl::Status done = s.Done(); !done.ok()) {
+    // As on PostgreSQL: a record id already used is the caller's to fix.
+    if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("store: record ", st->request.record_id(), " is already in the outbox"));
+    }
+    return done;
+  }
   *delta = 1;
   st->inserted = true;
   return absl::OkStatus();

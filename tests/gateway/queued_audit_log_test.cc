@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -28,6 +29,9 @@
 #include "audit/audit_log.h"
 #include "audit/log_directory.h"
 #include "audit/log_verifier.h"
+#include "gateway/auditor.h"
+#include "gateway/joint_commit.h"
+#include "gateway/metrics.h"
 #include "gateway/queued_audit_log.h"
 #include "gateway/store/sqlite_store.h"
 #include "gtest/gtest.h"
@@ -65,9 +69,12 @@ class QueuedAuditLogTest : public ::testing::Test, public StoreTestRecords {
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }
-  std::unique_ptr<audit::AuditLog> OpenFileLog() {
+  // The file log, signing checkpoints unless `unsigned_log`.
+  std::unique_ptr<audit::AuditLog> OpenFileLog(bool unsigned_log = false) {
+    audit::AuditLogOptions options;
+    if (!unsigned_log) options.signer = signer_;
     absl::StatusOr<std::unique_ptr<audit::AuditLog>> log =
-        audit::AuditLog::Open(LogDir(), audit::AuditLogOptions());
+        audit::AuditLog::Open(LogDir(), options);
     EXPECT_TRUE(log.ok()) << log.status();
     return log.ok() ? *std::move(log) : nullptr;
   }
@@ -157,6 +164,9 @@ class QueuedAuditLogTest : public ::testing::Test, public StoreTestRecords {
   }
 
   std::string dir_;
+  const std::shared_ptr<const audit::NoteSigner> signer_ =
+      std::make_shared<const audit::NoteSigner>(
+          *audit::NoteSigner::Generate("audit.nhs-trust-a.example", audit::kSigTypeEd25519));
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<QueuedAuditLog> log_;
 };
@@ -191,9 +201,9 @@ TEST_F(QueuedAuditLogTest, WithdrawnAndFailingAddsKeepNeitherEntryNorRowAndLeave
   ASSERT_TRUE(again.result.first.ok()) << again.result.first.status();
   EXPECT_FALSE(again.result.second);
   EXPECT_EQ(again.result.first->record.record_id(), "r1");
-  auto same_id = AddOutbox("r1");  // an id already used: an error
-  EXPECT_FALSE(same_id.index.ok());
-  EXPECT_FALSE(same_id.result.first.ok());
+  auto same_id = AddOutbox("r1");  // an id already used: the caller's to fix
+  EXPECT_EQ(same_id.index.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(same_id.result.first.status().code(), absl::StatusCode::kAlreadyExists);
   auto unsigned_copy = AddMailbox("m1", absl::InternalError("no key"));
   EXPECT_EQ(unsigned_copy.result.status().code(), absl::StatusCode::kInternal);
   auto first = AddMailbox("m1");
@@ -215,6 +225,30 @@ TEST_F(QueuedAuditLogTest, WithdrawnAndFailingAddsKeepNeitherEntryNorRowAndLeave
   EXPECT_EQ(FileEntry(*file, 0), "r1");
   EXPECT_EQ(FileEntry(*file, 1), "m1");
   EXPECT_EQ(FileEntry(*file, 2), "after");
+}
+
+// Through the gateway's joint commit: a record id already used answers
+// AlreadyExists, keeps no entry, and is no failure of the audit log (which
+// readiness would report).
+TEST_F(QueuedAuditLogTest, ARecordIdAlreadyUsedIsAlreadyExistsAndNoFailureOfTheLog) {
+  OpenBoth();
+  Metrics metrics;
+  Auditor auditor(log_.get(), "nhs-trust-a", &metrics.audit_append_seconds());
+  std::unique_ptr<JointCommit> joint = MakeJointCommit(store_.get(), log_.get(), &auditor);
+  ASSERT_NE(joint, nullptr);
+  auto add = [&](const std::string& id) {
+    std::promise<absl::StatusOr<OutboxEntry>> p;
+    joint->AddToOutbox(Entry(v1::AUDIT_EVENT_SUBMITTED, id), Request(id), "", 1,
+                       [&p](absl::StatusOr<OutboxEntry> e, bool) { p.set_value(std::move(e)); });
+    return p.get_future().get();
+  };
+  ASSERT_TRUE(add("r1").ok());
+  absl::StatusOr<OutboxEntry> again = add("r1");
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists) << again.status();
+  EXPECT_EQ(auditor.failures(), 0);
+  EXPECT_EQ(StoreCounts(), "1 1 1 0");  // one entry (queued or integrated), one row
+  CloseBoth();
+  EXPECT_EQ(OpenFileLog()->Size(), 1u);
 }
 
 TEST_F(QueuedAuditLogTest, ManyThreadsGetNumbersInTheOrderTheFileLogHoldsThem) {
@@ -315,17 +349,19 @@ TEST_F(QueuedAuditLogTest, AQueuedEntryThatDiffersFromTheLogsRefusesAndChangesNo
   ASSERT_TRUE(QueueOnly(Payload("a")).ok());
   ASSERT_TRUE(QueueOnly(Payload("b")).ok());
   {
-    std::unique_ptr<audit::AuditLog> file = OpenFileLog();
+    std::unique_ptr<audit::AuditLog> file = OpenFileLog(/*unsigned_log=*/true);
     std::promise<absl::StatusOr<uint64_t>> p;
     file->AppendAtAsync(0, Payload("not-a"), [&p](absl::StatusOr<uint64_t> i) { p.set_value(i); });
     ASSERT_TRUE(p.get_future().get().ok());
   }
-  absl::Status opened = OpenQueued();
+  absl::Status opened = OpenQueued();  // with the signer
   EXPECT_EQ(opened.code(), absl::StatusCode::kDataLoss) << opened;
   EXPECT_NE(opened.message().find("entry 0"), std::string::npos) << opened;
   EXPECT_EQ(StoreCounts(), "2 2 0 0");
   std::unique_ptr<audit::AuditLog> file = OpenFileLog();
   EXPECT_EQ(file->Size(), 1u);
+  // No checkpoint was signed over the entry that differs.
+  EXPECT_TRUE(file->CheckpointSizes().empty());
 }
 
 TEST_F(QueuedAuditLogTest, EntriesNumberedButNeitherQueuedNorLoggedRefuseToOpen) {
@@ -426,7 +462,8 @@ TEST_F(QueuedAuditLogTest, KilledAtRandomUnderLoadLosesNothingAnsweredAndDuplica
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited " << WEXITSTATUS(status);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << "child ended otherwise: status " << status;
     std::string out;
     char buf[4096];
     ssize_t n;
@@ -442,10 +479,12 @@ TEST_F(QueuedAuditLogTest, KilledAtRandomUnderLoadLosesNothingAnsweredAndDuplica
   OpenBoth();
   const uint64_t size = log_->Size();
   std::map<uint64_t, std::string> by_index;
+  std::set<std::string> audited;
   for (uint64_t i = 0; i < size; ++i) {
     absl::StatusOr<v1::AuditEntry> e = log_->ReadEntry(i);
     ASSERT_TRUE(e.ok()) << e.status();
-    ASSERT_TRUE(by_index.emplace(i, e->record_id()).second);
+    by_index[i] = e->record_id();
+    ASSERT_TRUE(audited.insert(e->record_id()).second) << e->record_id() << " audited twice";
     absl::StatusOr<OutboxEntry> row = store_->GetOutbox(e->record_id());
     ASSERT_TRUE(row.ok()) << "entry " << i << " names " << e->record_id() << ": " << row.status();
     EXPECT_EQ(row->record.audit_index(), i);
