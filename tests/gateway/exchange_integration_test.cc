@@ -623,11 +623,21 @@ TEST_F(ExchangeIntegrationTest, GatewaysCosignEachOthersCheckpointsAndCatchARewr
            std::string::npos;
   }));
   EXPECT_THAT(HttpGet(admin, "/metrics"),
-              HasSubstr("gatehouse_peer_checkpoints_total{peer=\"council-a\",result=\"inconsistent\"} 1"));
+              HasSubstr("gatehouse_peer_checkpoints_total{peer=\"council-a\",result=\"inconsistent\"}"));
   cluster_.Stop("nhs-trust-a");
+  // Each finding is alarmed once. The council's new log grows while the
+  // trust keeps asking (a round a second), so a later checkpoint of it can
+  // be a finding of its own ("shrank from 8 entries to 3", then "the
+  // checkpoint at 9 entries does not extend..."): how many depends on how
+  // many rounds ran before the trust stopped.
   auto alarms = Entries(cluster_, "nhs-trust-a", v1::AUDIT_EVENT_PEER_LOG_INCONSISTENT);
-  ASSERT_EQ(alarms.size(), 1u);
-  EXPECT_EQ(alarms[0].sender_org(), "council-a");
+  ASSERT_GE(alarms.size(), 1u);
+  std::set<std::string> findings;
+  for (const v1::AuditEntry& alarm : alarms) {
+    EXPECT_EQ(alarm.sender_org(), "council-a");
+    const std::string finding = alarm.reason().substr(0, alarm.reason().find("; offending"));
+    EXPECT_TRUE(findings.insert(finding).second) << "alarmed twice: " << finding;
+  }
 }
 
 // The sender rotates its signing key and the directory drops the old one:
