@@ -46,7 +46,6 @@ def write_export(path):
 
 
 def observe(s, work):
-    from selenium.webdriver.support.ui import Select
     path = os.path.join(work, "audit-export.jsonl")
     write_export(path)
     s.driver.find_element("id", "observe-upload").send_keys(path)
@@ -61,10 +60,10 @@ def observe(s, work):
     s.wait_for("observe-shadow", "shadow policy v2: no-permit")
     s.wait_for("observe-result", "1 decision(s) would change", "police-council-crime",
                "was denied, the draft permits")
-    Select(s.driver.find_element("id", "observe-rule")).select_by_value("medical-stays-in-health")
+    s.select("observe-rule", "medical-stays-in-health")
     bars = s.driver.find_elements("css selector", "#observe-chart rect")
     if {b.get_attribute("class") for b in bars} != {"bar-deny"}:
         fail("choosing a rule that only denies still draws permits")
-    Select(s.driver.find_element("id", "observe-rule")).select_by_value("")
+    s.select("observe-rule", "")
     s.driver.execute_script("document.getElementById('observe-panel').scrollIntoView();")
     s.shot("observe", "observe-panel")

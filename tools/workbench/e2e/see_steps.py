@@ -71,13 +71,11 @@ def see_comparison(s):
 
 
 def see_flows(s):
-    from selenium.webdriver.support.ui import Select
     s.driver.find_element("id", "see-type").send_keys("discharge_summary")
     s.driver.find_element("id", "see-purpose").send_keys("direct_care")
     s.driver.find_element("id", "see-run").click()
     s.wait_for("see-result", "nhs-trust-a", "council-a", "police-a")
-    Select(s.driver.find_element("id", "see-classification")).select_by_value(
-        "OFFICIAL-SENSITIVE")
+    s.select("see-classification", "OFFICIAL-SENSITIVE")
     s.wait_for("see-result", "at OFFICIAL-SENSITIVE")
     cell = s.driver.find_element(
         "css selector",
@@ -103,12 +101,11 @@ def see_flows(s):
 
 
 def see_sectors(s):
-    from selenium.webdriver.support.ui import Select
     before = s.cm("return cm.getValue();")
     s.cm("cm.setValue(arguments[0]);",
          before.replace("organisation police-a", SECOND_TRUST + "organisation police-a", 1)
          + TRUST_B_FORBID)
-    Select(s.driver.find_element("id", "see-axes")).select_by_value("sectors")
+    s.select("see-axes", "sectors")
     s.driver.find_element("id", "see-run").click()
     s.wait_for("see-result", "by sector", "health", "council", "police")
     click_when(s, '#see-grid td[data-sender-sector="health"][data-recipient-sector="council"]',
@@ -125,4 +122,4 @@ def see_sectors(s):
     member[0].click()
     s.wait_for("ask-result", "DENIED", "trust-b-not-to-councils")
     s.cm("cm.setValue(arguments[0]);", before)
-    Select(s.driver.find_element("id", "see-axes")).select_by_value("organisations")
+    s.select("see-axes", "organisations")

@@ -122,6 +122,21 @@ class Steps:
                 time.sleep(0.1)
         return self.driver.find_element("id", element_id).text
 
+    def select(self, element_id, value):
+        """Chooses `value` in the <select> `element_id`. Its options are
+        drawn again when an answer arrives, so an option found a moment ago
+        may be gone: it is looked up afresh until the choice lands."""
+        from selenium.common.exceptions import NoSuchElementException, \
+            StaleElementReferenceException
+        from selenium.webdriver.support.ui import Select
+        for _ in range(50):
+            try:
+                Select(self.driver.find_element("id", element_id)).select_by_value(value)
+                return
+            except (StaleElementReferenceException, NoSuchElementException):
+                time.sleep(0.1)
+        Select(self.driver.find_element("id", element_id)).select_by_value(value)
+
     def wait_for(self, element_id, *words):
         deadline = time.time() + STEP_TIMEOUT
         while time.time() < deadline:
