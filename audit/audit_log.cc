@@ -349,18 +349,30 @@ uint64_t AuditLog::Size() const {
   return size_;
 }
 
-absl::Status AuditLog::Prepare(const gatehouse::v1::AuditEntry& entry, Writer* w) const {
+absl::StatusOr<std::string> AuditLog::EntryPayload(const gatehouse::v1::AuditEntry& entry,
+                                                    const std::function<int64_t()>& clock_ns) {
+  std::string payload;
   if (entry.time_unix_ns() == 0) {
     gatehouse::v1::AuditEntry copy = entry;
-    copy.set_time_unix_ns(options_.clock_ns());
-    copy.SerializeToString(&w->payload);
+    copy.set_time_unix_ns(clock_ns());
+    copy.SerializeToString(&payload);
   } else {
-    entry.SerializeToString(&w->payload);
+    entry.SerializeToString(&payload);
   }
-  if (w->payload.empty() || w->payload.size() > kMaxRecordSize) {
-    return absl::InvalidArgumentError(absl::StrCat("audit entry serializes to ", w->payload.size(),
+  RETURN_IF_ERROR(CheckPayloadSize(payload));
+  return payload;
+}
+
+absl::Status AuditLog::CheckPayloadSize(const std::string& payload) {
+  if (payload.empty() || payload.size() > kMaxRecordSize) {
+    return absl::InvalidArgumentError(absl::StrCat("audit entry serializes to ", payload.size(),
                                                    " bytes; want 1 to ", kMaxRecordSize));
   }
+  return absl::OkStatus();
+}
+
+absl::Status AuditLog::Prepare(const gatehouse::v1::AuditEntry& entry, Writer* w) const {
+  ASSIGN_OR_RETURN(w->payload, EntryPayload(entry, options_.clock_ns));
   w->leaf = HashLeaf(w->payload);  // hashed on the caller's thread, in parallel
   return absl::OkStatus();
 }
@@ -384,9 +396,8 @@ void AuditLog::AppendAsync(const gatehouse::v1::AuditEntry& entry,
 
 void AuditLog::AppendAtAsync(uint64_t index, std::string payload,
                              std::function<void(absl::StatusOr<uint64_t>)> done) {
-  if (payload.empty() || payload.size() > kMaxRecordSize) {
-    done(absl::InvalidArgumentError(absl::StrCat("audit entry serializes to ", payload.size(),
-                                                 " bytes; want 1 to ", kMaxRecordSize)));
+  if (absl::Status size = CheckPayloadSize(payload); !size.ok()) {
+    done(size);
     return;
   }
   Writer w;

@@ -145,6 +145,12 @@ class AuditLog final : public AuditTrail {
   // is the rest of its batch: nothing of that batch is written.
   void AppendAtAsync(uint64_t index, std::string payload,
                      std::function<void(absl::StatusOr<uint64_t>)> done);
+  // What Append stores for `entry`: serialized, with `clock_ns()`'s time if
+  // it has none. InvalidArgument if it is empty or over 1 MiB
+  // (CheckPayloadSize).
+  static absl::StatusOr<std::string> EntryPayload(const gatehouse::v1::AuditEntry& entry,
+                                                  const std::function<int64_t()>& clock_ns);
+  static absl::Status CheckPayloadSize(const std::string& payload);
 
   // Durable entries (the current tree size).
   uint64_t Size() const override;

@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "audit/log_format.h"
 #include "common/log.h"
 #include "common/rendezvous.h"
 #include "common/status_macros.h"
@@ -100,19 +99,13 @@ void QueuedAuditLog::AppendAsync(const v1::AuditEntry& entry,
 
 void QueuedAuditLog::AppendWith(const v1::AuditEntry& entry, SqliteStore::IndexedApply with,
                                 std::function<void(absl::StatusOr<uint64_t>)> done) {
-  std::string payload;
-  if (entry.time_unix_ns() == 0) {
-    v1::AuditEntry stamped = entry;
-    stamped.set_time_unix_ns(absl::GetCurrentTimeNanos());
-    stamped.SerializeToString(&payload);
-  } else {
-    entry.SerializeToString(&payload);
-  }
-  if (payload.empty() || payload.size() > audit::kMaxRecordSize) {
-    done(absl::InvalidArgumentError(absl::StrCat("audit entry serializes to ", payload.size(),
-                                                 " bytes; want 1 to ", audit::kMaxRecordSize)));
+  absl::StatusOr<std::string> serialized =
+      audit::AuditLog::EntryPayload(entry, [] { return absl::GetCurrentTimeNanos(); });
+  if (!serialized.ok()) {
+    done(serialized.status());
     return;
   }
+  std::string payload = *std::move(serialized);
   uint64_t forget_below;
   absl::Status refused;
   {
