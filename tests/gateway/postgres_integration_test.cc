@@ -129,15 +129,25 @@ TEST_F(PostgresGatewayTest, PostgresCrashedUnderLoadLosesNothingAcceptedAndIsRej
   std::atomic<bool> stop{false};
   std::set<std::string> accepted;
   std::atomic<int> unavailable{0}, other{0};
+  // A Submit refused as unavailable is sent again with its idempotency key,
+  // as a stock client does: a COMMIT lost in the crash may have kept the
+  // record (the gateway cannot know, and says so), and the retry then finds
+  // it rather than adding a second one.
   std::thread load([&] {
-    for (int i = 0; !stop; ++i) {
+    bool retrying = false;
+    int retries_after_stop = 0;  // the database is back by then; bounded anyway
+    for (int i = 0; !stop || (retrying && ++retries_after_stop < 500);) {
+      v1::SubmitRequest req = SampleSubmit(absl::StrCat("{\"n\":", i, "}"));
+      req.set_idempotency_key(absl::StrCat("crash-load-", i));
       v1::SubmitResponse resp;
-      grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr,
-                            SampleSubmit(absl::StrCat("{\"n\":", i, "}")), &resp);
+      grpc::Status s = Call(&v1::Exchange::Stub::Submit, *ehr, req, &resp);
+      retrying = false;
       if (s.ok()) {
         accepted.insert(resp.receipt().record_id());
+        ++i;
       } else if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
         ++unavailable;
+        retrying = true;
       } else {
         ++other;
         ADD_FAILURE() << "Submit: " << s.error_code() << " " << s.error_message();
