@@ -3,15 +3,24 @@
 #include <utility>
 
 namespace gatehouse {
+namespace {
+
+v1::SignedReceipt Unsigned(v1::DeliveryReceipt receipt, uint64_t index) {
+  receipt.set_audit_index(index);
+  v1::SignedReceipt held;
+  held.set_receipt(receipt.SerializeAsString());
+  return held;
+}
+
+}  // namespace
 
 void InboundCommit::Commit(InboundPlan plan, const std::string& envelope_sha256,
                            MailboxStore::MailboxDone done) {
   if (joint_ != nullptr) {
     joint_->AddToMailbox(
         std::move(plan.entry), plan.record, envelope_sha256,
-        [signer = signer_, receipt = std::move(plan.receipt)](uint64_t index) mutable {
-          receipt.set_audit_index(index);
-          return signer(receipt);
+        [receipt = std::move(plan.receipt)](uint64_t index) {
+          return absl::StatusOr<v1::SignedReceipt>(Unsigned(receipt, index));
         },
         [done = std::move(done)](absl::StatusOr<MailboxPut> put) {
           if (!put.ok()) put = RetryableUnlessDuplicate(put.status());
@@ -27,13 +36,8 @@ void InboundCommit::Commit(InboundPlan plan, const std::string& envelope_sha256,
       done(absl::UnavailableError("this gateway cannot write its audit log; retry later"));
       return;
     }
-    plan.receipt.set_audit_index(*index);
-    absl::StatusOr<v1::SignedReceipt> signed_receipt = signer_(plan.receipt);
-    if (!signed_receipt.ok()) {
-      done(signed_receipt.status());
-      return;
-    }
-    mailbox_->AddToMailboxAsync(plan.record, envelope_sha256, *signed_receipt, std::move(done));
+    mailbox_->AddToMailboxAsync(plan.record, envelope_sha256,
+                                Unsigned(std::move(plan.receipt), *index), std::move(done));
   });
 }
 

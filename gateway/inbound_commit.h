@@ -1,14 +1,15 @@
 // The inbound record path's audit+store stage: an accepted delivery's
-// RECEIVED entry is made durable, the receipt is signed naming that entry's
-// index, then the record is stored in the mailbox with the receipt; each
-// step is started by the one before (no thread waits). Nothing is held that
-// was not audited first, and no receipt is signed for an entry the log
-// refused: the sender retries, and the receiver's de-duplication answers a
-// copy already held with its first receipt.
+// RECEIVED entry is made durable and the record is stored in the mailbox
+// with its receipt, naming that entry's index; with a joint commit both in
+// one write, else each step started by the one before (no thread waits).
+// Nothing is held that was not audited first. The receipt is stored
+// unsigned: it is signed when it is answered (PeerService), alone or with
+// the rest of its batch, so that no signature is made on the store's commit
+// thread and none for a record not durably held.
 //
-//   admit -> verify -> decide (record/inbound.h) -> commit (this) -> answer
+//   admit -> verify -> decide (record/inbound.h) -> commit (this) -> sign, answer
 //
-// Thread-safe if the sink, signer and store are.
+// Thread-safe if the sink and store are.
 #ifndef GATEHOUSE_GATEWAY_INBOUND_COMMIT_H_
 #define GATEHOUSE_GATEWAY_INBOUND_COMMIT_H_
 
@@ -26,28 +27,23 @@ namespace gatehouse {
 
 class InboundCommit {
  public:
-  // Signs a receipt with this gateway's signing key (gateway/receipt.h).
-  using Signer = std::function<absl::StatusOr<v1::SignedReceipt>(const v1::DeliveryReceipt&)>;
-
   // With `joint` (may be null), the entry and the row (with the receipt)
   // commit together (gateway/joint_commit.h); its errors are answered as
   // RetryableUnlessDuplicate says.
-  InboundCommit(AuditSink* audit, MailboxStore* mailbox, Signer signer,
-                JointCommit* joint = nullptr)
-      : audit_(audit), mailbox_(mailbox), signer_(std::move(signer)), joint_(joint) {}
+  InboundCommit(AuditSink* audit, MailboxStore* mailbox, JointCommit* joint = nullptr)
+      : audit_(audit), mailbox_(mailbox), joint_(joint) {}
 
-  // Audits plan.entry, signs plan.receipt with its index, stores
-  // plan.record (its envelope set) under `envelope_sha256`; `done` gets
-  // what the mailbox holds now and whether this call stored it (false: a
-  // copy already held), or Unavailable if it could not be audited, or the
-  // signer's or the store's error.
+  // Audits plan.entry, stores plan.record (its envelope set) under
+  // `envelope_sha256` with plan.receipt naming the entry's index, unsigned;
+  // `done` gets what the mailbox holds now and whether this call stored it
+  // (false: a copy already held, with the receipt it was stored with), or
+  // Unavailable if it could not be audited, or the store's error.
   void Commit(InboundPlan plan, const std::string& envelope_sha256,
               MailboxStore::MailboxDone done);
 
  private:
   AuditSink* const audit_;
   MailboxStore* const mailbox_;
-  const Signer signer_;
   JointCommit* const joint_;
 };
 

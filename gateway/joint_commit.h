@@ -51,7 +51,7 @@ class JointCommit {
   virtual void AddToOutbox(v1::AuditEntry submitted, const v1::OutboxRecord& record,
                            const std::string& idempotency_key, int64_t now_ms,
                            OutboxStore::OutboxDone done) = 0;
-  // The signed receipt naming the record's audit index.
+  // The receipt (stored unsigned) naming the record's audit index.
   using ReceiptAt = ::gatehouse::ReceiptAt;
   // Appends `received` and stores `record` with the receipt `receipt_at`
   // makes in one transaction; `done` gets what

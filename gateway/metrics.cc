@@ -115,6 +115,14 @@ std::string Metrics::Render(const std::vector<Gauge>& gauges) const {
                       Labels({{"peer", key.first}, {"result", key.second}}), "} ", n, "\n");
     }
   }
+  absl::StrAppend(&out,
+                  "# HELP gatehouse_deliver_batches_total DeliverBatch calls the outbox sent.\n"
+                  "# TYPE gatehouse_deliver_batches_total counter\n"
+                  "gatehouse_deliver_batches_total ", deliver_batches_.load(), "\n",
+                  "# HELP gatehouse_deliver_batch_records_total Envelopes those calls "
+                  "carried.\n"
+                  "# TYPE gatehouse_deliver_batch_records_total counter\n"
+                  "gatehouse_deliver_batch_records_total ", deliver_batch_records_.load(), "\n");
   audit_append_seconds_.Render("gatehouse_audit_append_seconds",
                                "Time from handing an audit entry over to it being durable "
                                "(the audit lag), seconds.", &out);

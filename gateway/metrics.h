@@ -74,6 +74,12 @@ class Metrics {
   // Counts a check of a peer's audit checkpoint by result.
   void CountPeerCheckpoint(absl::string_view peer, absl::string_view result);
 
+  // Counts one DeliverBatch call the outbox sent with `records` envelopes.
+  void CountDeliverBatch(size_t records) {
+    deliver_batches_.fetch_add(1, std::memory_order_relaxed);
+    deliver_batch_records_.fetch_add(records, std::memory_order_relaxed);
+  }
+
   Histogram& submit_seconds() { return submit_seconds_; }
   Histogram& audit_append_seconds() { return audit_append_seconds_; }
   Histogram& deliver_seconds() { return deliver_seconds_; }
@@ -95,6 +101,8 @@ class Metrics {
   Histogram submit_seconds_;
   Histogram audit_append_seconds_;
   Histogram deliver_seconds_;
+  std::atomic<uint64_t> deliver_batches_{0};
+  std::atomic<uint64_t> deliver_batch_records_{0};
 };
 
 }  // namespace gatehouse

@@ -16,7 +16,7 @@
 namespace gatehouse {
 namespace {
 
-constexpr int kMaxInFlight = 256;
+
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
@@ -48,7 +48,7 @@ void OutboxSender::Stop() {
   }
   if (thread_.joinable()) thread_.join();
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this] { return in_flight_.empty(); });
+  cv_.wait(lock, [this] { return in_flight_.empty() && calls_ == 0; });
 }
 
 void OutboxSender::Kick() {
@@ -91,7 +91,7 @@ void OutboxSender::Attempt(const OutboxEntry& entry, Done done) {
   if (absl::Status in_force = CheckTrustInForce(*ctx_, absl::Now()); !in_force.ok()) {
     // Stays queued; the retry loop resumes once a newer directory is loaded.
     Finish(entry, grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(in_force.message())),
-           v1::DeliverResponse(), 0, std::move(done));
+           v1::DeliverResponse(), 0, nullptr, std::move(done));
     return;
   }
   std::optional<v1::Organisation> peer = directory_->Find(to);
@@ -100,15 +100,15 @@ void OutboxSender::Attempt(const OutboxEntry& entry, Done done) {
            grpc::Status(grpc::StatusCode::UNAVAILABLE,
                         absl::StrCat("recipient organisation '", to,
                                      "' is not in the directory")),
-           v1::DeliverResponse(), 0, std::move(done));
+           v1::DeliverResponse(), 0, nullptr, std::move(done));
     return;
   }
   const absl::Time start = absl::Now();
-  auto finish = [this, entry, start, done = std::move(done)](
-                    grpc::Status status, const v1::DeliverResponse& response,
-                    int64_t retry_after_ms) mutable {
+  Outcome finish = [this, entry, start, done = std::move(done)](
+                       const grpc::Status& status, const v1::DeliverResponse& response,
+                       int64_t retry_after_ms, VerifiedBatches* verified) mutable {
     metrics_->deliver_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
-    Finish(entry, status, response, retry_after_ms, std::move(done));
+    Finish(entry, status, response, retry_after_ms, verified, std::move(done));
   };
   if (!entry.record.envelope_file().empty()) {
     // Streamed: sent from its spool file, with time for its size (at least
@@ -118,22 +118,26 @@ void OutboxSender::Attempt(const OutboxEntry& entry, Done done) {
     const uintmax_t size = std::filesystem::file_size(path, ec);
     const int64_t timeout =
         retry_.deliver_timeout_ms() + (ec ? 0 : static_cast<int64_t>(size >> 20) * 1000);
-    peers_->DeliverFile(*peer, path, timeout, std::move(finish));
+    peers_->DeliverFile(*peer, path, timeout,
+                        [finish = std::move(finish)](grpc::Status status,
+                                                     const v1::DeliverResponse& response,
+                                                     int64_t retry_after_ms) {
+                          finish(status, response, retry_after_ms, nullptr);
+                        });
     return;
   }
-  v1::DeliverRequest request;
-  request.set_envelope(entry.record.envelope());
-  peers_->Deliver(*peer, std::move(request), retry_.deliver_timeout_ms(), std::move(finish));
+  Send(*peer, entry.record.envelope(), std::move(finish));
 }
 
 absl::StatusOr<v1::DeliveryReceipt> OutboxSender::CheckReceipt(
-    const OutboxEntry& entry, const v1::DeliverResponse& response) const {
+    const OutboxEntry& entry, const v1::DeliverResponse& response,
+    VerifiedBatches* verified) const {
   const std::string& to = entry.record.labels().recipient_org();
   std::optional<v1::Organisation> peer = directory_->Find(to);
   if (!peer.has_value()) {
     return absl::UnavailableError(absl::StrCat(to, " is not in the directory"));
   }
-  ASSIGN_OR_RETURN(v1::DeliveryReceipt r, VerifyReceipt(response.receipt(), *peer));
+  ASSIGN_OR_RETURN(v1::DeliveryReceipt r, VerifyReceipt(response.receipt(), *peer, verified));
   if (r.record_id() != entry.record.record_id() || r.sender_org() != entry.record.sender_org() ||
       r.envelope_sha256() != (entry.record.envelope_file().empty()
                                   ? Sha256(entry.record.envelope())
@@ -146,13 +150,13 @@ absl::StatusOr<v1::DeliveryReceipt> OutboxSender::CheckReceipt(
 
 void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivered,
                           const v1::DeliverResponse& response, int64_t retry_after_ms,
-                          Done done) {
+                          VerifiedBatches* verified, Done done) {
   const std::string& id = entry.record.record_id();
   const std::string& to = entry.record.labels().recipient_org();
   grpc::Status status = delivered;
   absl::StatusOr<v1::DeliveryReceipt> receipt;
   if (status.ok()) {
-    receipt = CheckReceipt(entry, response);
+    receipt = CheckReceipt(entry, response, verified);
     if (!receipt.ok()) {
       // Not durable with a receipt we can show: try again.
       status = grpc::Status(grpc::StatusCode::UNAVAILABLE,

@@ -3,10 +3,17 @@
 // acknowledges it or refuses it for good. At-least-once: the peer
 // deduplicates by record id. At most one attempt per record is in flight.
 //
+// Records to one peer share its link: while fewer than kCallsPerPeer calls
+// to it are in flight a record goes at once (no added wait on an idle link);
+// otherwise it waits for the next call to end and goes with the others
+// waiting, up to kMaxDeliverBatch of them and 1 MiB, in one DeliverBatch. A
+// peer that does not know DeliverBatch gets each record by Deliver.
+//
 // Thread-safe. Start() once; Stop() waits for attempts in flight.
 #ifndef GATEHOUSE_GATEWAY_OUTBOX_SENDER_H_
 #define GATEHOUSE_GATEWAY_OUTBOX_SENDER_H_
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -21,6 +28,7 @@
 #include "absl/base/thread_annotations.h"
 #include "gatehouse/v1/config.pb.h"
 #include "gateway/context.h"
+#include "gateway/receipt.h"
 
 namespace gatehouse {
 
@@ -62,17 +70,52 @@ class OutboxSender {
   int64_t RetryDelayMs(int32_t attempts, int64_t retry_after_ms) const;
 
  private:
+  // Records in flight at once, all peers.
+  static constexpr int kMaxInFlight = 256;
+
+  // What an attempt's call came to: the status, the response, the peer's
+  // retry-after-ms (0 if none) and the batch signatures already checked
+  // (null outside a batch).
+  using Outcome = std::function<void(const grpc::Status&, const v1::DeliverResponse&,
+                                     int64_t retry_after_ms, VerifiedBatches*)>;
+  // A record waiting on its peer's link.
+  struct Queued {
+    std::string envelope;
+    Outcome outcome;
+  };
+  // The calls to one peer organisation.
+  struct Link {
+    int in_flight = 0;
+    std::deque<Queued> waiting;
+    // Until then, records go one a call: the peer said it has no DeliverBatch.
+    int64_t no_batches_until_ms = 0;
+  };
+
   void Run();
   void Attempt(const OutboxEntry& entry, Done done);
+  // Sends `envelope` on `peer`'s link (above); `outcome` gets its own answer.
+  void Send(const v1::Organisation& peer, std::string envelope, Outcome outcome);
+  // The next call's records from `link`, counted in flight; empty if none
+  // can start.
+  std::vector<Queued> NextCall(Link& link) ABSL_EXCLUSIVE_LOCKS_REQUIRED(links_mu_);
+  // Starts one call with `records`: Deliver for one, DeliverBatch for more.
+  void Call(const v1::Organisation& peer, std::vector<Queued> records);
+  // A call to `peer` ended: starts what its link can now send, then
+  // CallDone().
+  void CallEnded(const v1::Organisation& peer);
+  // A call's last step: Stop() waits for every call to get here.
+  void CallDone();
   // The peer's receipt, if it is signed by the recipient and is for this
   // record and envelope.
   absl::StatusOr<v1::DeliveryReceipt> CheckReceipt(const OutboxEntry& entry,
-                                                   const v1::DeliverResponse& response) const;
+                                                   const v1::DeliverResponse& response,
+                                                   VerifiedBatches* verified) const;
   // Callers waiting on `id`'s attempt; with `release`, the record is no
   // longer in flight.
   std::vector<Done> TakeWaiters(const std::string& id, bool release);
   void Finish(const OutboxEntry& entry, const grpc::Status& status,
-              const v1::DeliverResponse& response, int64_t retry_after_ms, Done done);
+              const v1::DeliverResponse& response, int64_t retry_after_ms,
+              VerifiedBatches* verified, Done done);
 
   const GatewayContext* const ctx_;
   Store* const store_;
@@ -89,6 +132,9 @@ class OutboxSender {
   std::map<std::string, std::vector<Done>> waiters_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool kicked_ ABSL_GUARDED_BY(mu_) = false;
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;  // Deliver and DeliverBatch calls started by Call()
+  std::mutex links_mu_;
+  std::map<std::string, Link> links_ ABSL_GUARDED_BY(links_mu_);  // by organisation
   std::thread thread_;
 };
 

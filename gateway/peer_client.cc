@@ -58,23 +58,29 @@ absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> PeerClient::StubFor(
   return e.stub;
 }
 
-std::shared_ptr<v1::Peer::Stub> PeerClient::StubOrFail(const v1::Organisation& peer,
-                                                       const DeliverCallback& done) {
+template <typename Response>
+std::shared_ptr<v1::Peer::Stub> PeerClient::StubOrFail(
+    const v1::Organisation& peer,
+    const std::function<void(grpc::Status, const Response&, int64_t)>& done) {
   absl::StatusOr<std::shared_ptr<v1::Peer::Stub>> stub = StubFor(peer);
   if (stub.ok()) return *std::move(stub);
   done(grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(stub.status().message())),
-       v1::DeliverResponse(), 0);
+       Response(), 0);
   return nullptr;
 }
 
-void PeerClient::Deliver(const v1::Organisation& peer, v1::DeliverRequest request,
-                         int64_t timeout_ms, DeliverCallback done) {
-  std::shared_ptr<v1::Peer::Stub> stub = StubOrFail(peer, done);
-  if (stub == nullptr) return;
+namespace {
+
+// Starts one unary Peer call on `stub`'s callback API; `done` gets the
+// outcome, the response and the peer's retry-after-ms trailer.
+template <typename Request, typename Response, typename Method>
+void StartUnary(std::shared_ptr<v1::Peer::Stub> stub, Method method, Request request,
+                int64_t timeout_ms,
+                std::function<void(grpc::Status, const Response&, int64_t)> done) {
   struct Call {
     grpc::ClientContext context;
-    v1::DeliverRequest request;
-    v1::DeliverResponse response;
+    Request request;
+    Response response;
     std::shared_ptr<v1::Peer::Stub> stub;  // keeps the channel alive
   };
   auto call = std::make_shared<Call>();
@@ -82,10 +88,35 @@ void PeerClient::Deliver(const v1::Organisation& peer, v1::DeliverRequest reques
   call->request = std::move(request);
   call->context.set_deadline(std::chrono::system_clock::now() +
                              std::chrono::milliseconds(timeout_ms));
-  stub->async()->Deliver(&call->context, &call->request, &call->response,
-                         [call, done = std::move(done)](grpc::Status status) {
-                           done(status, call->response, RetryAfterMs(call->context));
-                         });
+  (stub->async()->*method)(&call->context, &call->request, &call->response,
+                           [call, done = std::move(done)](grpc::Status status) {
+                             done(status, call->response, RetryAfterMs(call->context));
+                           });
+}
+
+}  // namespace
+
+void PeerClient::Deliver(const v1::Organisation& peer, v1::DeliverRequest request,
+                         int64_t timeout_ms, DeliverCallback done) {
+  std::shared_ptr<v1::Peer::Stub> stub = StubOrFail(peer, done);
+  if (stub == nullptr) return;
+  using Method = void (v1::Peer::Stub::async_interface::*)(
+      grpc::ClientContext*, const v1::DeliverRequest*, v1::DeliverResponse*,
+      std::function<void(grpc::Status)>);
+  StartUnary(std::move(stub), static_cast<Method>(&v1::Peer::Stub::async_interface::Deliver),
+             std::move(request), timeout_ms, std::move(done));
+}
+
+void PeerClient::DeliverBatch(const v1::Organisation& peer, v1::DeliverBatchRequest request,
+                              int64_t timeout_ms, BatchCallback done) {
+  std::shared_ptr<v1::Peer::Stub> stub = StubOrFail(peer, done);
+  if (stub == nullptr) return;
+  using Method = void (v1::Peer::Stub::async_interface::*)(
+      grpc::ClientContext*, const v1::DeliverBatchRequest*, v1::DeliverBatchResponse*,
+      std::function<void(grpc::Status)>);
+  StartUnary(std::move(stub),
+             static_cast<Method>(&v1::Peer::Stub::async_interface::DeliverBatch),
+             std::move(request), timeout_ms, std::move(done));
 }
 
 void PeerClient::DeliverFile(const v1::Organisation& peer, const std::string& path,

@@ -23,6 +23,9 @@
 
 namespace gatehouse {
 
+// The most envelopes one Peer.DeliverBatch carries.
+inline constexpr int kMaxDeliverBatch = 256;
+
 class PeerClient {
  public:
   // With `revocations`, a peer whose certificate they revoke is refused in
@@ -49,6 +52,13 @@ class PeerClient {
   virtual void Deliver(const v1::Organisation& peer, v1::DeliverRequest request,
                int64_t timeout_ms, DeliverCallback done);
 
+  using BatchCallback = std::function<void(grpc::Status, const v1::DeliverBatchResponse&,
+                                           int64_t retry_after_ms)>;
+  // Starts DeliverBatch to `peer`'s gateway, as Deliver. Virtual so that
+  // tests can stand in for the network.
+  virtual void DeliverBatch(const v1::Organisation& peer, v1::DeliverBatchRequest request,
+                            int64_t timeout_ms, BatchCallback done);
+
   // DeliverStream of the spooled envelope at `path` to `peer`'s gateway, in
   // kStreamMessageBytes messages, on a thread of its own (the file is read
   // as it is sent, so memory stays bounded). `done` runs once, on that
@@ -62,8 +72,10 @@ class PeerClient {
  private:
   // The stub for `peer`, or null once `done` has been told (Unavailable)
   // why there is none.
-  std::shared_ptr<v1::Peer::Stub> StubOrFail(const v1::Organisation& peer,
-                                             const DeliverCallback& done);
+  template <typename Response>
+  std::shared_ptr<v1::Peer::Stub> StubOrFail(
+      const v1::Organisation& peer,
+      const std::function<void(grpc::Status, const Response&, int64_t)>& done);
   struct Entry {
     std::string address;
     std::string identity;

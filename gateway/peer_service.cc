@@ -190,8 +190,25 @@ void PeerService::Commit(Pending pending, Finisher finish, v1::DeliverResponse* 
       });
 }
 
+absl::Status PeerService::SignReceipts(const std::vector<v1::DeliverResponse*>& answers) const {
+  std::vector<v1::SignedReceipt*> unsigned_receipts;
+  std::vector<std::string> bytes;
+  for (v1::DeliverResponse* a : answers) {
+    if (!a->has_receipt() || !a->receipt().signature().empty()) continue;
+    unsigned_receipts.push_back(a->mutable_receipt());
+    bytes.push_back(a->receipt().receipt());
+  }
+  if (bytes.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<v1::SignedReceipt> signed_receipts,
+                   gatehouse::SignReceipts(*ctx_->keys->Current()->keyset, bytes));
+  for (size_t i = 0; i < signed_receipts.size(); ++i) {
+    *unsigned_receipts[i] = std::move(signed_receipts[i]);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Identity> PeerService::Admit(grpc::ServerContextBase* context,
-                                            const TrustSnapshot& trust) {
+                                            const TrustSnapshot& trust, int deliveries) {
   absl::StatusOr<Identity> caller = Authenticate(context, *trust.directory);
   if (!caller.ok()) {
     // Summarised (one audit entry per caller and reason per interval), so
@@ -211,7 +228,7 @@ absl::StatusOr<Identity> PeerService::Admit(grpc::ServerContextBase* context,
   }
   // Over its rate a peer is told when to retry; counted and logged, not
   // audited, so that a flood cannot fill the audit log.
-  if (int64_t wait_ms = listener_limiter_.Take("", absl::ToUnixMillis(absl::Now()));
+  if (int64_t wait_ms = listener_limiter_.Take("", absl::ToUnixMillis(absl::Now()), deliveries);
       wait_ms > 0) {
     context->AddTrailingMetadata("retry-after-ms", absl::StrCat(wait_ms));
     ctx_->metrics->CountRefusal("peer", "RESOURCE_EXHAUSTED");
@@ -221,7 +238,8 @@ absl::StatusOr<Identity> PeerService::Admit(grpc::ServerContextBase* context,
             " deliveries a second from all peers; retry after ", wait_ms, " ms")),
         "RATE_LIMITED", absl::Milliseconds(wait_ms));
   }
-  if (int64_t wait_ms = limiter_.Take(caller->org, absl::ToUnixMillis(absl::Now())); wait_ms > 0) {
+  if (int64_t wait_ms = limiter_.Take(caller->org, absl::ToUnixMillis(absl::Now()), deliveries);
+      wait_ms > 0) {
     context->AddTrailingMetadata("retry-after-ms", absl::StrCat(wait_ms));
     ctx_->metrics->CountRefusal("peer", "RESOURCE_EXHAUSTED");
     return RetryLater(
@@ -257,10 +275,15 @@ grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* cont
     return reactor;
   }
   if (!s.ok() || pending.entry.event() == v1::AUDIT_EVENT_UNSPECIFIED) {
-    reactor->Finish(ToGrpcStatus(s));  // not a record's refusal, or a repeat answered
+    // Not a record's refusal, or a repeat answered with its receipt.
+    if (s.ok()) s = SignReceipts({response});
+    reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
-  Commit(std::move(pending), [reactor](const grpc::Status& st) { reactor->Finish(st); },
+  Commit(std::move(pending),
+         [this, reactor, response](const grpc::Status& st) {
+           reactor->Finish(st.ok() ? ToGrpcStatus(SignReceipts({response})) : st);
+         },
          response);
   return reactor;
 }

@@ -38,9 +38,10 @@ namespace gatehouse {
 // thread of gRPC's while it runs): it is for large records, few at a time,
 // and it writes and reads a spool file.
 using PeerServiceBase = v1::Peer::WithCallbackMethod_Deliver<
-    v1::Peer::WithCallbackMethod_GetCheckpoint<v1::Peer::WithCallbackMethod_PutCosignature<
-        v1::Peer::WithCallbackMethod_GetInclusionProof<
-            v1::Peer::WithCallbackMethod_GetAcknowledged<v1::Peer::Service>>>>>;
+    v1::Peer::WithCallbackMethod_DeliverBatch<
+        v1::Peer::WithCallbackMethod_GetCheckpoint<v1::Peer::WithCallbackMethod_PutCosignature<
+            v1::Peer::WithCallbackMethod_GetInclusionProof<
+                v1::Peer::WithCallbackMethod_GetAcknowledged<v1::Peer::Service>>>>>>;
 
 class PeerService final : public PeerServiceBase {
  public:
@@ -48,13 +49,15 @@ class PeerService final : public PeerServiceBase {
       : ctx_(ctx),
         limiter_(ctx->config->deliver_rate_per_org(), ctx->config->deliver_burst_per_org()),
         listener_limiter_(ctx->config->listener_rate(), ctx->config->listener_burst()),
-        commit_(ctx->auditor, ctx->store, [ctx](const v1::DeliveryReceipt& r) {
-          return SignReceipt(*ctx->keys->Current()->keyset, r);
-        }, ctx->joint) {}
+        commit_(ctx->auditor, ctx->store, ctx->joint) {}
 
   grpc::ServerUnaryReactor* Deliver(grpc::CallbackServerContext* context,
                                     const v1::DeliverRequest* request,
                                     v1::DeliverResponse* response) override;
+  // gateway/peer_batch.cc.
+  grpc::ServerUnaryReactor* DeliverBatch(grpc::CallbackServerContext* context,
+                                         const v1::DeliverBatchRequest* request,
+                                         v1::DeliverBatchResponse* response) override;
   grpc::ServerUnaryReactor* GetCheckpoint(grpc::CallbackServerContext* context,
                                           const v1::GetCheckpointRequest* request,
                                           v1::GetCheckpointResponse* response) override;
@@ -81,9 +84,14 @@ class PeerService final : public PeerServiceBase {
   absl::StatusOr<Identity> Authenticate(grpc::ServerContextBase* context) const {
     return Authenticate(context, *ctx_->directory->Snapshot());
   }
-  // Authenticate, trust in force and the limits, with the refusals
-  // summarised, logged and counted as Deliver does.
-  absl::StatusOr<Identity> Admit(grpc::ServerContextBase* context, const TrustSnapshot& trust);
+  // Authenticate, trust in force and the limits (`deliveries` of them, a
+  // batch's count), with the refusals summarised, logged and counted as
+  // Deliver does.
+  absl::StatusOr<Identity> Admit(grpc::ServerContextBase* context, const TrustSnapshot& trust,
+                                 int deliveries = 1);
+  // Signs the receipts in `answers` that are held unsigned (every one a
+  // commit stored), together: one signature for them all.
+  absl::Status SignReceipts(const std::vector<v1::DeliverResponse*>& answers) const;
   // A delivery that passed every check, to be audited, receipted and stored.
   struct Pending {
     v1::AuditEntry entry;           // RECEIVED
@@ -140,7 +148,8 @@ class PeerService final : public PeerServiceBase {
                             grpc::ServerReader<v1::DeliverChunk>* reader,
                             v1::DeliverResponse* response,
                             TrustSnapshot trust);
-  // Audits, signs the receipt and stores `pending`, then calls `finish`.
+  // Audits and stores `pending`, then calls `finish` with `response` holding
+  // its receipt, unsigned if this call stored it.
   void Commit(Pending pending, Finisher finish, v1::DeliverResponse* response);
   // Reports a refused delivery (gateway/refusal_reporter.h) and returns the
   // status to answer: the refusal's, or Unavailable if even the refusal
@@ -170,7 +179,7 @@ class PeerService final : public PeerServiceBase {
   RateLimiter limiter_;           // Deliver calls per peer organisation
   RateLimiter listener_limiter_;  // Deliver calls on the peer port, all peers
   Claims delivering_;  // records being delivered, by (sender, record id)
-  InboundCommit commit_;  // audit, receipt, then the mailbox
+  InboundCommit commit_;  // audit and the mailbox
 };
 
 }  // namespace gatehouse

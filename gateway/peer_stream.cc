@@ -21,7 +21,9 @@ grpc::Status PeerService::DeliverStream(grpc::ServerContext* context,
   TrustSnapshot trust = TrustOf(*ctx_);  // the whole delivery is decided against it
   absl::StatusOr<Identity> caller = Admit(context, trust);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  return ToGrpcStatus(AcceptStream(*caller, context, reader, response, std::move(trust)));
+  absl::Status s = AcceptStream(*caller, context, reader, response, std::move(trust));
+  if (s.ok()) s = SignReceipts({response});
+  return ToGrpcStatus(s);
 }
 
 absl::Status PeerService::AcceptStream(const Identity& caller, grpc::ServerContext* context,

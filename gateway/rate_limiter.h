@@ -26,19 +26,23 @@ class RateLimiter {
   RateLimiter(double rate, double burst)
       : rate_(rate), burst_(burst > 0 ? burst : std::max(rate, 1.0)) {}
 
-  // Takes a token for `key`: 0 if granted, else the milliseconds until one
-  // will be available (nothing is taken then).
-  int64_t Take(const std::string& key, int64_t now_ms) {
+  // Takes `n` tokens for `key` (a batch of n calls): 0 if granted, else the
+  // milliseconds until they will be (nothing is taken then). A batch larger
+  // than the burst is granted once the bucket is full, and leaves it in
+  // debt: later calls wait until the rate has paid for it, so the average
+  // rate holds whatever the batch sizes.
+  int64_t Take(const std::string& key, int64_t now_ms, double n = 1) {
     if (rate_ <= 0) return 0;
     std::lock_guard<std::mutex> lock(mu_);
     Bucket& b = buckets_.try_emplace(key, Bucket{burst_, now_ms}).first->second;
     b.tokens = std::min(burst_, b.tokens + (now_ms - b.last_ms) * rate_ / 1000.0);
     b.last_ms = now_ms;
-    if (b.tokens >= 1.0) {
-      b.tokens -= 1.0;
+    const double needed = std::min(n, burst_);
+    if (b.tokens >= needed) {
+      b.tokens -= n;
       return 0;
     }
-    return static_cast<int64_t>(std::ceil((1.0 - b.tokens) * 1000.0 / rate_));
+    return static_cast<int64_t>(std::ceil((needed - b.tokens) * 1000.0 / rate_));
   }
 
  private:

@@ -84,8 +84,53 @@ export function verificationKeysOf(file, org) {
 // to compute key ids, so each of the organisation's keys (a handful) is
 // tried instead of picking one by signed.key_id: the same guarantee, that
 // one of the receiver's keys signed.
+// RFC 9162 section 2.1.3.2: the root `path` leads to from `leaf` at `index`
+// in a tree of `size` leaves (RFC 6962 SHA-256 hashing).
+function batchRoot(index, size, leaf, path) {
+  if (index >= size) throw new Error("the receipt's batch index is outside its batch");
+  const sha256 = (...parts) => crypto.createHash("sha256").update(Buffer.concat(parts)).digest();
+  let [fn, sn, r] = [index, size - 1, leaf];
+  for (const p of path) {
+    if (sn === 0 || p.length !== 32) throw new Error("the receipt's batch path is malformed");
+    if (fn % 2 === 1 || fn === sn) {
+      r = sha256(Buffer.from([1]), p, r);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      r = sha256(Buffer.from([1]), r, p);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  if (sn !== 0) throw new Error("the receipt's batch path is malformed");
+  return r;
+}
+
+// The bytes a receipt's signature covers (peer.proto SignedReceipt): the
+// receipt's own for a receipt signed alone; for one signed with a batch,
+// the batch's size and the root its path leads to.
+export function signedMessage(signed) {
+  const own = Buffer.concat([Buffer.from("gatehouse.receipt.v1\0"), signed.receipt]);
+  const size = Number(signed.batch_size || 0);
+  const index = Number(signed.batch_index || 0);
+  const path = signed.batch_path || [];
+  if (size === 0) {
+    if (index !== 0 || path.length !== 0) {
+      throw new Error("a receipt signed alone carries a batch path");
+    }
+    return own;
+  }
+  const leaf = crypto.createHash("sha256").update(Buffer.concat([Buffer.from([0]), own])).digest();
+  const be = Buffer.alloc(8);
+  be.writeBigUInt64BE(BigInt(size));
+  return Buffer.concat([Buffer.from("gatehouse.receipt-batch.v1\0"), be,
+    batchRoot(index, size, leaf, path.map((p) => Buffer.from(p)))]);
+}
+
 export function checkReceipt(signed, verificationKeys, recordId, receiverOrg) {
-  const message = Buffer.concat([Buffer.from("gatehouse.receipt.v1\0"), signed.receipt]);
+  const message = signedMessage(signed);
   // An Ed25519 SubjectPublicKeyInfo is this prefix, then the 32-byte key.
   const spki = Buffer.from("302a300506032b6570032100", "hex");
   const verifies = verificationKeys.some((k) => crypto.verify(null, message,

@@ -132,6 +132,38 @@ const checks = {
       care.ack((await collect(care.fetchAll())).map((r) => r.record_id)));
   },
 
+  async "receipts signed with their batch verify alone"() {
+    // Records submitted at once reach the council in batches, whose
+    // receipts share one signature: each is checked alone by its path.
+    const keys = verificationKeysOf(args.directory, "council-a");
+    const batched = [];
+    await withClient(args.sender, "nhs-trust-a/ehr", async (ehr) => {
+      for (let attempt = 0; attempt < 3 && batched.length === 0; ++attempt) {
+        const receipts = await Promise.all(Array.from({ length: 48 }, (_, i) =>
+          ehr.submit(labels(), Buffer.from(`{"n":${i}}`), `node-batch-${attempt}-${i}`)));
+        for (const r of receipts) {
+          if (r.state !== "RECORD_STATE_DELIVERED") continue;  // no receipt yet
+          const checked = checkReceipt(r.signed_delivery, keys, r.record_id, "council-a");
+          assert.equal(Number(checked.audit_index), Number(r.delivery.audit_index));
+          if (Number(r.signed_delivery.batch_size || 0) > 1) batched.push(r);
+        }
+      }
+    });
+    assert.ok(batched.length > 0, "no receipt was signed with a batch");
+    const r = batched[0];
+    const forgedPath = { ...r.signed_delivery,
+      batch_path: r.signed_delivery.batch_path.map((p) => Buffer.from(p)) };
+    forgedPath.batch_path[0][0] ^= 1;
+    assert.throws(() => checkReceipt(forgedPath, keys, r.record_id, "council-a"),
+      /does not verify/);
+    const forgedIndex = { ...r.signed_delivery,
+      batch_index: (Number(r.signed_delivery.batch_index || 0) + 1) %
+        Number(r.signed_delivery.batch_size) };
+    assert.throws(() => checkReceipt(forgedIndex, keys, r.record_id, "council-a"));
+    await withClient(args.recipient, "council-a/care", async (care) =>
+      care.ack((await collect(care.fetchAll())).map((r) => r.record_id)));
+  },
+
   async "an unknown label value is INVALID_ARGUMENT naming the field and sends nothing"() {
     await withClient(args.sender, "nhs-trust-a/ehr", async (ehr) => {
       const before = (await ehr.status()).outbox_depth;

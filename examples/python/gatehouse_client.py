@@ -173,11 +173,49 @@ def key_id(public_key):
                            digest_size=16).digest()[:8]
 
 
+def _batch_root(index, size, leaf, path):
+    """RFC 9162 section 2.1.3.2: the root `path` leads to from `leaf` at
+    `index` in a tree of `size` leaves (RFC 6962 SHA-256 hashing)."""
+    if index >= size:
+        raise ValueError("the receipt's batch index is outside its batch")
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0 or len(p) != 32:
+            raise ValueError("the receipt's batch path is malformed")
+        if fn & 1 or fn == sn:
+            r = hashlib.sha256(b"\x01" + p + r).digest()
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = hashlib.sha256(b"\x01" + r + p).digest()
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ValueError("the receipt's batch path is malformed")
+    return r
+
+
+def signed_message(signed):
+    """The bytes a receipt's signature covers (peer.proto SignedReceipt):
+    the receipt's own for a receipt signed alone; for one signed with a
+    batch, the batch's size and the root its path leads to."""
+    own = b"gatehouse.receipt.v1\x00" + signed.receipt
+    if signed.batch_size == 0:
+        if signed.batch_index != 0 or len(signed.batch_path) != 0:
+            raise ValueError("a receipt signed alone carries a batch path")
+        return own
+    leaf = hashlib.sha256(b"\x00" + own).digest()
+    root = _batch_root(signed.batch_index, signed.batch_size, leaf, list(signed.batch_path))
+    return b"gatehouse.receipt-batch.v1\x00" + signed.batch_size.to_bytes(8, "big") + root
+
+
 def check_receipt(signed, verification_keys, record_id, receiver_org):
     """Checks a Receipt's signed_delivery against the receiving
     organisation's verification keys (Organisation.verification_keys in the
     directory) with libsodium (Debian's python3-nacl), and that it is the
-    receipt for `record_id` from `receiver_org`. Returns the parsed
+    receipt for `record_id` from `receiver_org`; a receipt signed with its
+    batch is checked by its path to the batch's root. Returns the parsed
     DeliveryReceipt; raises ValueError if any check fails."""
     from gatehouse.v1 import peer_pb2
     from nacl.exceptions import BadSignatureError
@@ -187,7 +225,7 @@ def check_receipt(signed, verification_keys, record_id, receiver_org):
     if not keys:
         raise ValueError("no verification key of %s has id %s" % (receiver_org, signed.key_id.hex()))
     try:
-        VerifyKey(keys[0]).verify(b"gatehouse.receipt.v1\x00" + signed.receipt, signed.signature)
+        VerifyKey(keys[0]).verify(signed_message(signed), signed.signature)
     except BadSignatureError as e:
         raise ValueError("the receipt's signature does not verify") from e
     receipt = peer_pb2.DeliveryReceipt.FromString(signed.receipt)

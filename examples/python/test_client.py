@@ -34,6 +34,16 @@ def labels(**changes):
     return base
 
 
+def council_entry():
+    """council-a as the signed directory the gateways use lists it (the
+    directory's own signature is the gateways' to check)."""
+    from gatehouse.v1 import directory_pb2, envelope_pb2
+    with open(ARGS.directory, "rb") as f:
+        signed_directory = envelope_pb2.SignedDirectory.FromString(f.read())
+    directory = directory_pb2.Directory.FromString(signed_directory.directory)
+    return [o for o in directory.organisations if o.org_id == "council-a"][0]
+
+
 def client(address, system):
     pki = ARGS.pki
     return gatehouse_client.Client(address, os.path.join(pki, "ca.crt"),
@@ -74,13 +84,7 @@ class StockPythonClientTest(unittest.TestCase):
             self.assertGreaterEqual(taken.acknowledged_unix_ms, taken.fetched_unix_ms)
 
     def test_delivery_receipt_verifies_against_the_directory(self):
-        # The council's verification keys, from the signed directory the
-        # gateways use (its own signature is the gateways' to check).
-        from gatehouse.v1 import directory_pb2, envelope_pb2
-        with open(ARGS.directory, "rb") as f:
-            signed_directory = envelope_pb2.SignedDirectory.FromString(f.read())
-        directory = directory_pb2.Directory.FromString(signed_directory.directory)
-        council = [o for o in directory.organisations if o.org_id == "council-a"][0]
+        council = council_entry()
         with client(ARGS.sender, "nhs-trust-a/ehr") as ehr:
             receipt = ehr.submit(labels(), b'{"note":"receipt"}', "py-receipt")
         self.assertEqual(receipt.state, 2, receipt)
@@ -97,6 +101,46 @@ class StockPythonClientTest(unittest.TestCase):
         with self.assertRaises(ValueError):  # a genuine receipt, but for another record
             gatehouse_client.check_receipt(receipt.signed_delivery, council.verification_keys,
                                            "0" * 32, "council-a")
+        with client(ARGS.recipient, "council-a/care") as care:  # leave the mailbox empty
+            care.ack([r.record_id for r in care.fetch_all()])
+
+    def test_receipts_signed_with_their_batch_verify_alone(self):
+        # Records submitted at once reach the council in batches, whose
+        # receipts share one signature: each is checked alone by its path.
+        from concurrent.futures import ThreadPoolExecutor
+        council = council_entry()
+        batched = []
+        with client(ARGS.sender, "nhs-trust-a/ehr") as ehr:
+            for attempt in range(3):
+                def submit(i, attempt=attempt):
+                    return ehr.submit(labels(), b'{"n":%d}' % i, "py-batch-%d-%d" % (attempt, i))
+                with ThreadPoolExecutor(max_workers=48) as pool:
+                    receipts = list(pool.map(submit, range(48)))
+                for r in receipts:
+                    if r.state != 2:  # not delivered within the call: no receipt yet
+                        continue
+                    checked = gatehouse_client.check_receipt(r.signed_delivery,
+                                                             council.verification_keys,
+                                                             r.record_id, "council-a")
+                    self.assertEqual(checked.audit_index, r.delivery.audit_index)
+                    if r.signed_delivery.batch_size > 1:
+                        batched.append(r)
+                if batched:
+                    break
+        self.assertTrue(batched, "no receipt was signed with a batch")
+        r = batched[0]
+        for change in ("path", "index", "size"):
+            forged = type(r.signed_delivery)()
+            forged.CopyFrom(r.signed_delivery)
+            if change == "path":
+                forged.batch_path[0] = bytes([forged.batch_path[0][0] ^ 1]) + forged.batch_path[0][1:]
+            elif change == "index":
+                forged.batch_index = (forged.batch_index + 1) % forged.batch_size
+            else:
+                forged.batch_size += 1
+            with self.assertRaises(ValueError, msg=change):
+                gatehouse_client.check_receipt(forged, council.verification_keys,
+                                               r.record_id, "council-a")
         with client(ARGS.recipient, "council-a/care") as care:  # leave the mailbox empty
             care.ack([r.record_id for r in care.fetch_all()])
 

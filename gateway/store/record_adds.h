@@ -37,7 +37,8 @@ struct IndexedWriteOf {
 };
 
 using OutboxAddResult = std::pair<absl::StatusOr<OutboxEntry>, bool>;
-// Signs the receipt naming the record's audit entry `audit_index`.
+// The receipt to store with a record, naming its audit entry `audit_index`
+// (InboundCommit stores it unsigned; the answer signs it).
 using ReceiptAt = std::function<absl::StatusOr<v1::SignedReceipt>(uint64_t audit_index)>;
 
 struct OutboxAdd {

@@ -235,18 +235,10 @@ InboundPlan Received(const std::string& id) {
   return p;
 }
 
-// Signs by copying the receipt into the signed form (what is checked here is
-// what gets signed, not the signature).
-absl::StatusOr<v1::SignedReceipt> FakeSign(const v1::DeliveryReceipt& r) {
-  v1::SignedReceipt s;
-  s.set_receipt(r.SerializeAsString());
-  return s;
-}
-
-TEST(InboundCommitTest, AuditedThenReceiptedWithTheEntrysIndexThenHeld) {
+TEST(InboundCommitTest, AuditedThenHeldWithAnUnsignedReceiptNamingTheEntrysIndex) {
   FakeAudit audit;
   FakeMailbox mailbox;
-  InboundCommit commit(&audit, &mailbox, FakeSign);
+  InboundCommit commit(&audit, &mailbox);
   absl::StatusOr<MailboxPut> put = absl::UnknownError("not called");
   commit.Commit(Received("r1"), "sha", [&put](absl::StatusOr<MailboxPut> p) { put = std::move(p); });
   ASSERT_TRUE(put.ok()) << put.status();
@@ -255,41 +247,26 @@ TEST(InboundCommitTest, AuditedThenReceiptedWithTheEntrysIndexThenHeld) {
   v1::DeliveryReceipt signed_for;
   ASSERT_TRUE(signed_for.ParseFromString(put->held.receipt.receipt()));
   EXPECT_EQ(signed_for.audit_index(), 100u);
+  // Signed when answered (PeerService), alone or with its batch.
+  EXPECT_TRUE(put->held.receipt.signature().empty());
   EXPECT_EQ(put->held.envelope_sha256, "sha");
 }
 
-TEST(InboundCommitTest, AnEntryTheLogRefusesIsNeitherReceiptedNorHeld) {
+TEST(InboundCommitTest, AnEntryTheLogRefusesIsNotHeld) {
   FakeAudit audit;
   audit.fail = absl::DataLossError("write failed");
   FakeMailbox mailbox;
-  int signed_count = 0;
-  InboundCommit commit(&audit, &mailbox, [&signed_count](const v1::DeliveryReceipt& r) {
-    ++signed_count;
-    return FakeSign(r);
-  });
+  InboundCommit commit(&audit, &mailbox);
   absl::StatusOr<MailboxPut> put = absl::UnknownError("not called");
   commit.Commit(Received("r1"), "sha", [&put](absl::StatusOr<MailboxPut> p) { put = std::move(p); });
   EXPECT_TRUE(absl::IsUnavailable(put.status())) << put.status();
-  EXPECT_EQ(signed_count, 0);
-  EXPECT_TRUE(mailbox.held.empty());
-}
-
-TEST(InboundCommitTest, ASignerThatFailsHoldsNothing) {
-  FakeAudit audit;
-  FakeMailbox mailbox;
-  InboundCommit commit(&audit, &mailbox, [](const v1::DeliveryReceipt&) {
-    return absl::StatusOr<v1::SignedReceipt>(absl::FailedPreconditionError("no signing key"));
-  });
-  absl::StatusOr<MailboxPut> put = absl::UnknownError("not called");
-  commit.Commit(Received("r1"), "sha", [&put](absl::StatusOr<MailboxPut> p) { put = std::move(p); });
-  EXPECT_TRUE(absl::IsFailedPrecondition(put.status())) << put.status();
   EXPECT_TRUE(mailbox.held.empty());
 }
 
 TEST(InboundCommitTest, ACopyAlreadyHeldAnswersTheFirstReceipt) {
   FakeAudit audit;
   FakeMailbox mailbox;
-  InboundCommit commit(&audit, &mailbox, FakeSign);
+  InboundCommit commit(&audit, &mailbox);
   absl::StatusOr<MailboxPut> first = absl::UnknownError("not called");
   absl::StatusOr<MailboxPut> second = absl::UnknownError("not called");
   commit.Commit(Received("r1"), "sha", [&](absl::StatusOr<MailboxPut> p) { first = std::move(p); });
@@ -357,7 +334,7 @@ TEST(InboundCommitTest, WithAJointCommitTheReceiptNamesTheIndexItGives) {
   FakeAudit audit;
   FakeMailbox mailbox;
   FakeJoint joint;
-  InboundCommit commit(&audit, &mailbox, FakeSign, &joint);
+  InboundCommit commit(&audit, &mailbox, &joint);
   absl::StatusOr<MailboxPut> put = absl::UnknownError("not called");
   commit.Commit(Received("r1"), "sha", [&put](absl::StatusOr<MailboxPut> p) { put = std::move(p); });
   ASSERT_TRUE(put.ok()) << put.status();
@@ -389,20 +366,6 @@ TEST(OutboundCommitTest, WithAJointCommitARefusalIsRetryableUnlessADuplicate) {
   EXPECT_TRUE(absl::IsAlreadyExists(out.entry.status())) << out.entry.status();
   EXPECT_TRUE(audit.recorded.empty());
   EXPECT_TRUE(audit.noted.empty());
-}
-
-TEST(InboundCommitTest, WithAJointCommitAFailingSignerIsRetryableAndHoldsNothing) {
-  FakeAudit audit;
-  FakeMailbox mailbox;
-  FakeJoint joint;
-  InboundCommit commit(&audit, &mailbox, [](const v1::DeliveryReceipt&) {
-    return absl::StatusOr<v1::SignedReceipt>(absl::InternalError("no signing key"));
-  }, &joint);
-  absl::StatusOr<MailboxPut> put = absl::UnknownError("not called");
-  commit.Commit(Received("r1"), "sha", [&put](absl::StatusOr<MailboxPut> p) { put = std::move(p); });
-  EXPECT_TRUE(absl::IsUnavailable(put.status())) << put.status();
-  EXPECT_TRUE(mailbox.held.empty());
-  EXPECT_TRUE(audit.recorded.empty());
 }
 
 }  // namespace

@@ -16,7 +16,9 @@
 
 #include <grpcpp/generic/generic_stub.h>
 
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "gateway/receipt.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -490,6 +492,125 @@ TEST_F(GatewayIntegrationTest, PeerDeliveryIsDeduplicatedAndReplaysRefused) {
   EXPECT_EQ(Call(&v1::Peer::Stub::Deliver, *nhs, req, &second).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 1);
+}
+
+// A batch is Deliver envelope by envelope: each is checked, decided and
+// stored alone, with an outcome of its own in order, and what a refused one
+// would have changed is not changed. The receipts of the records held share
+// one signature and each verifies alone; a copy already held answers with
+// its first receipt.
+TEST_F(GatewayIntegrationTest, ABatchIsDecidedEnvelopeByEnvelopeAndItsReceiptsShareOneSignature) {
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  const v1::Labels labels = SampleSubmit().labels();
+  auto nhs = cluster_.PeerClient("council-a", "nhs-trust-a/gateway");
+  // Two records held before: one to be replayed, one to be sent again.
+  const std::string replayed_id = "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0";
+  v1::DeliverRequest replayed;
+  replayed.set_envelope(
+      cluster_.SealAs("nhs-trust-a", "council-a", labels, "replayed", replayed_id, NowMs()));
+  v1::DeliverResponse first_answer;
+  ASSERT_TRUE(Call(&v1::Peer::Stub::Deliver, *nhs, replayed, &first_answer).ok());
+  v1::DeliverRequest first;
+  first.set_envelope(cluster_.SealAs("nhs-trust-a", "council-a", labels, "held",
+                                     "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1", NowMs()));
+  ASSERT_TRUE(Call(&v1::Peer::Stub::Deliver, *nhs, first, &first_answer).ok());
+
+  v1::DeliverBatchRequest batch;
+  batch.add_envelopes(cluster_.SealAs("nhs-trust-a", "council-a", labels, "one",
+                                      "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", NowMs()));
+  batch.add_envelopes(cluster_.SealAs("nhs-trust-a", "council-a", labels, "two",
+                                      "a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2", NowMs()));
+  batch.add_envelopes(  // a replay: a held record's id with other contents
+      cluster_.SealAs("nhs-trust-a", "council-a", labels, "other", replayed_id, NowMs()));
+  batch.add_envelopes(first.envelope());  // a copy of the held record
+  batch.add_envelopes(cluster_.SealAs("nhs-trust-a", "police-a", labels, "misrouted",
+                                      "a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3", NowMs()));
+  batch.add_envelopes("not an envelope");
+  batch.add_envelopes(cluster_.SealAs("nhs-trust-a", "council-a", labels, "three",
+                                      "a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4", NowMs()));
+  v1::DeliverBatchResponse answer;
+  grpc::Status s = Call(&v1::Peer::Stub::DeliverBatch, *nhs, batch, &answer);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(answer.outcomes_size(), 7);
+  const std::vector<int> codes = {grpc::StatusCode::OK, grpc::StatusCode::OK,
+                                  grpc::StatusCode::ALREADY_EXISTS, grpc::StatusCode::OK,
+                                  grpc::StatusCode::INVALID_ARGUMENT,
+                                  grpc::StatusCode::INVALID_ARGUMENT, grpc::StatusCode::OK};
+  for (int i = 0; i < 7; ++i) {
+    EXPECT_EQ(answer.outcomes(i).code(), codes[i]) << i << ": " << answer.outcomes(i).message();
+    EXPECT_EQ(answer.outcomes(i).has_response(), codes[i] == grpc::StatusCode::OK) << i;
+  }
+  EXPECT_THAT(answer.outcomes(2).message(), HasSubstr("replay refused"));
+  // The copy: marked, and answered with the receipt it was first given
+  // (signed now, with the batch).
+  EXPECT_TRUE(answer.outcomes(3).response().duplicate());
+  EXPECT_EQ(answer.outcomes(3).response().receipt().receipt(), first_answer.receipt().receipt());
+  // The four receipts: one signature, each receipt verifying alone.
+  v1::Organisation council;
+  const v1::Directory directory = cluster_.MakeDirectory();
+  for (const v1::Organisation& o : directory.organisations()) {
+    if (o.org_id() == "council-a") council = o;
+  }
+  const std::vector<std::string> ids = {
+      "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2",
+      "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1", "a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4"};
+  const std::vector<int> held_at = {0, 1, 3, 6};
+  for (size_t k = 0; k < held_at.size(); ++k) {
+    const v1::DeliverResponse& r = answer.outcomes(held_at[k]).response();
+    EXPECT_EQ(r.duplicate(), held_at[k] == 3);
+    EXPECT_EQ(r.receipt().batch_size(), 4u);
+    EXPECT_EQ(r.receipt().batch_index(), k);
+    EXPECT_EQ(r.receipt().signature(), answer.outcomes(0).response().receipt().signature());
+    absl::StatusOr<v1::DeliveryReceipt> checked = VerifyReceipt(r.receipt(), council);
+    ASSERT_TRUE(checked.ok()) << checked.status();
+    EXPECT_EQ(checked->record_id(), ids[k]);
+    EXPECT_EQ(checked->envelope_sha256(), Sha256(batch.envelopes(held_at[k])));
+  }
+  // A copy of a record the batch held, sent by Deliver: the same receipt,
+  // signed alone.
+  v1::DeliverRequest again;
+  again.set_envelope(batch.envelopes(0));
+  v1::DeliverResponse again_answer;
+  ASSERT_TRUE(Call(&v1::Peer::Stub::Deliver, *nhs, again, &again_answer).ok());
+  EXPECT_TRUE(again_answer.duplicate());
+  EXPECT_EQ(again_answer.receipt().receipt(), answer.outcomes(0).response().receipt().receipt());
+  EXPECT_EQ(again_answer.receipt().batch_size(), 0u);
+  EXPECT_TRUE(VerifyReceipt(again_answer.receipt(), council).ok());
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 5);
+  auto care = cluster_.Client("council-a", "council-a/care");
+  v1::FetchResponse got = FetchAll(*care);
+  std::set<std::string> payloads;
+  for (const auto& r : got.records()) payloads.insert(r.payload());
+  EXPECT_EQ(payloads, (std::set<std::string>{"replayed", "held", "one", "two", "three"}));
+}
+
+TEST_F(GatewayIntegrationTest, ABatchEmptyTooLargeOrNotFromAGatewayIsRefusedWhole) {
+  ASSERT_TRUE(cluster_.Start("council-a"));
+  auto nhs = cluster_.PeerClient("council-a", "nhs-trust-a/gateway");
+  v1::DeliverBatchRequest batch;
+  v1::DeliverBatchResponse answer;
+  grpc::Status s = Call(&v1::Peer::Stub::DeliverBatch, *nhs, batch, &answer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  const v1::Labels labels = SampleSubmit().labels();
+  for (int i = 0; i < 257; ++i) {
+    batch.add_envelopes(cluster_.SealAs("nhs-trust-a", "council-a", labels, "x",
+                                        absl::StrFormat("%032x", i + 1), NowMs()));
+  }
+  s = Call(&v1::Peer::Stub::DeliverBatch, *nhs, batch, &answer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("1 to 256"));
+  // A system certificate may not call it, nor another organisation's gateway
+  // deliver the trust's records by it.
+  batch.mutable_envelopes()->DeleteSubrange(1, 256);
+  auto system = cluster_.PeerClient("council-a", "nhs-trust-a/ehr");
+  EXPECT_EQ(Call(&v1::Peer::Stub::DeliverBatch, *system, batch, &answer).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  auto police = cluster_.PeerClient("council-a", "police-a/gateway");
+  s = Call(&v1::Peer::Stub::DeliverBatch, *police, batch, &answer);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(answer.outcomes_size(), 1);
+  EXPECT_EQ(answer.outcomes(0).code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
 }
 
 // Record ids are one sender's: our systems acknowledge by id, so another

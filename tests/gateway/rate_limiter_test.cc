@@ -20,6 +20,20 @@ TEST(RateLimiterTest, BurstThenRefusalWithWait) {
   EXPECT_EQ(limiter.Take("a", 500), 0);
 }
 
+// A batch of n calls (Peer.DeliverBatch) takes n tokens; one larger than
+// the burst goes once the bucket is full and leaves a debt that later calls
+// wait out, so the average rate holds.
+TEST(RateLimiterTest, ABatchTakesItsSizeAndOneOverTheBurstLeavesADebt) {
+  RateLimiter limiter(10, 20);  // 10 a second, bursts of 20
+  EXPECT_EQ(limiter.Take("a", 0, 15), 0);
+  EXPECT_EQ(limiter.Take("a", 0, 6), 100);  // 5 left: one more token takes 100 ms
+  EXPECT_EQ(limiter.Take("a", 100, 6), 0);
+  EXPECT_EQ(limiter.Take("a", 1000, 50), 1100);  // 9 of 20: full in 1.1 s
+  EXPECT_EQ(limiter.Take("a", 3000, 50), 0);    // full (20), so 50 go: 30 owed
+  EXPECT_EQ(limiter.Take("a", 3000), 3100);     // 31 tokens at 10/s before the next
+  EXPECT_EQ(limiter.Take("a", 6100), 0);
+}
+
 TEST(RateLimiterTest, KeysAreIndependent) {
   RateLimiter limiter(1, 1);
   EXPECT_EQ(limiter.Take("a", 0), 0);

@@ -35,41 +35,113 @@ namespace {
 constexpr int kThreads = 6;
 constexpr int kPerThread = 25;
 
-// Answers Deliver on a thread of its own after a short random delay: one in
-// three fails (UNAVAILABLE), the rest succeed with a receipt signed by the
-// recipient's keys. Counts successes per record.
+// Answers Deliver and DeliverBatch on a thread of its own after a short
+// random delay: one call in six fails whole (UNAVAILABLE), and one record
+// in three of the rest (UNAVAILABLE, for it alone); the others succeed with
+// receipts signed by the recipient's keys, a batch's together. Counts
+// successes per record.
 class FakePeer : public PeerClient {
  public:
-  explicit FakePeer(std::shared_ptr<const envelope::Keyset> keys)
-      : PeerClient(v1::TlsConfig(), 1 << 20), keys_(std::move(keys)) {}
+  // How the peer takes a DeliverBatch of more than one envelope: as a
+  // gateway of this version does, as one that has no such call
+  // (UNIMPLEMENTED), or as one whose message limit it is over
+  // (RESOURCE_EXHAUSTED, the call refused whole).
+  enum class Batches { kTaken, kUnimplemented, kTooLarge };
+
+  explicit FakePeer(std::shared_ptr<const envelope::Keyset> keys,
+                    Batches batches = Batches::kTaken)
+      : PeerClient(v1::TlsConfig(), 1 << 20), keys_(std::move(keys)), batches_(batches) {}
   ~FakePeer() override { Join(); }
 
-  void Deliver(const v1::Organisation&, v1::DeliverRequest request, int64_t,
+  void Deliver(const v1::Organisation& peer, v1::DeliverRequest request, int64_t timeout,
                DeliverCallback done) override {
+    v1::DeliverBatchRequest batch;
+    batch.add_envelopes(std::move(*request.mutable_envelope()));
+    Answer(peer, std::move(batch), timeout,
+                 [done = std::move(done)](grpc::Status s, const v1::DeliverBatchResponse& r,
+                                          int64_t) {
+                   if (s.ok() && r.outcomes(0).code() != 0) {
+                     s = grpc::Status(static_cast<grpc::StatusCode>(r.outcomes(0).code()),
+                                      r.outcomes(0).message());
+                   }
+                   done(s, s.ok() ? r.outcomes(0).response() : v1::DeliverResponse(), 0);
+                 });
+  }
+
+  void DeliverBatch(const v1::Organisation& peer, v1::DeliverBatchRequest request,
+                    int64_t timeout, BatchCallback done) override {
+    if (batches_ != Batches::kTaken) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++batches_refused_;
+      }
+      done(batches_ == Batches::kUnimplemented
+               ? grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no DeliverBatch here")
+               : grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "message too large"),
+           v1::DeliverBatchResponse(), 0);
+      return;
+    }
+    Answer(peer, std::move(request), timeout, std::move(done));
+  }
+
+  // Batches refused whole (kUnimplemented, kTooLarge).
+  int batches_refused() {
     std::lock_guard<std::mutex> lock(mu_);
-    const bool fail = rng_() % 3 == 0;
+    return batches_refused_;
+  }
+
+ private:
+  void Answer(const v1::Organisation&, v1::DeliverBatchRequest request, int64_t,
+              BatchCallback done) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const bool fail = rng_() % 6 == 0;
+    std::vector<bool> refused;
+    for (int i = 0; i < request.envelopes_size(); ++i) refused.push_back(rng_() % 3 == 0);
     const int delay_us = static_cast<int>(rng_() % 2000);
-    threads_.emplace_back([this, fail, delay_us, request = std::move(request),
+    ++calls_;
+    envelopes_ += request.envelopes_size();
+    threads_.emplace_back([this, fail, refused, delay_us, request = std::move(request),
                            done = std::move(done)] {
       std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
+      v1::DeliverBatchResponse resp;
       if (fail) {
-        done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "peer busy"), v1::DeliverResponse(), 0);
+        done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "peer busy"), resp, 0);
         return;
       }
-      absl::StatusOr<envelope::EnvelopeHeader> h = envelope::PeekHeader(request.envelope());
-      v1::DeliveryReceipt r;
-      r.set_record_id(h.ok() ? h->labels.record_id : "");
-      r.set_sender_org("nhs-trust-a");
-      r.set_receiver_org("council-a");
-      r.set_envelope_sha256(Sha256(request.envelope()));
-      v1::DeliverResponse resp;
-      *resp.mutable_receipt() = *SignReceipt(*keys_, r);
-      {
+      std::vector<std::string> receipts;
+      for (int i = 0; i < request.envelopes_size(); ++i) {
+        v1::DeliverOutcome* o = resp.add_outcomes();
+        if (refused[i]) {
+          o->set_code(grpc::StatusCode::UNAVAILABLE);
+          o->set_message("record busy");
+          continue;
+        }
+        absl::StatusOr<envelope::EnvelopeHeader> h = envelope::PeekHeader(request.envelopes(i));
+        v1::DeliveryReceipt r;
+        r.set_record_id(h.ok() ? h->labels.record_id : "");
+        r.set_sender_org("nhs-trust-a");
+        r.set_receiver_org("council-a");
+        r.set_envelope_sha256(Sha256(request.envelopes(i)));
+        receipts.push_back(r.SerializeAsString());
         std::lock_guard<std::mutex> lock(mu_);
         ++delivered_[r.record_id()];
       }
+      if (!receipts.empty()) {
+        std::vector<v1::SignedReceipt> signed_receipts = *SignReceipts(*keys_, receipts);
+        size_t next = 0;
+        for (v1::DeliverOutcome& o : *resp.mutable_outcomes()) {
+          if (o.code() == 0) *o.mutable_response()->mutable_receipt() = signed_receipts[next++];
+        }
+      }
       done(grpc::Status::OK, resp, 0);
     });
+  }
+
+ public:
+  // Calls answered and envelopes they carried, batches and single Delivers.
+  std::pair<int, int> Calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return {calls_, envelopes_};
   }
 
   void Join() {
@@ -91,9 +163,17 @@ class FakePeer : public PeerClient {
   std::mt19937 rng_{20261129};
   std::vector<std::thread> threads_;
   std::map<std::string, int> delivered_;
+  const Batches batches_;
+  int calls_ = 0;
+  int envelopes_ = 0;
+  int batches_refused_ = 0;
 };
 
-TEST(RecordPathConcurrencyTest, EveryRecordIsDeliveredOnceAndAuditedUnderConcurrency) {
+// Records submitted from several threads at once, through the joint commit
+// and the outbox sender to `peer`: every one delivered once, audited
+// SUBMITTED and DELIVERED, the outbox empty.
+void SubmitFromManyThreads(FakePeer::Batches batches, std::pair<int, int>* calls_out,
+                           int* refused_out) {
   const std::string dir = MakeTempDir();
   const absl::Time now = absl::Now();
   auto sender_keys = std::make_shared<const envelope::Keyset>(
@@ -122,7 +202,7 @@ TEST(RecordPathConcurrencyTest, EveryRecordIsDeliveredOnceAndAuditedUnderConcurr
   Auditor auditor(log->get(), "nhs-trust-a", &metrics.audit_append_seconds());
   std::unique_ptr<JointCommit> joint = MakeJointCommit(store->get(), log->get(), &auditor);
   ASSERT_NE(joint, nullptr);
-  FakePeer peer(council_keys);
+  FakePeer peer(council_keys, batches);
   v1::GatewayConfig config;
   config.set_org_id("nhs-trust-a");
   config.mutable_retry()->set_initial_backoff_ms(5);
@@ -198,6 +278,8 @@ TEST(RecordPathConcurrencyTest, EveryRecordIsDeliveredOnceAndAuditedUnderConcurr
   std::map<std::string, int> delivered = peer.delivered();
   EXPECT_EQ(static_cast<int>(delivered.size()), total);
   for (const auto& [id, n] : delivered) EXPECT_EQ(n, 1) << id;
+  *calls_out = peer.Calls();
+  *refused_out = peer.batches_refused();
   // Every record audited SUBMITTED, and DELIVERED once its receipt checked.
   for (int i = 0; i < 300 && (*log)->Size() < static_cast<uint64_t>(2 * total); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -207,6 +289,28 @@ TEST(RecordPathConcurrencyTest, EveryRecordIsDeliveredOnceAndAuditedUnderConcurr
   sender.reset();
   store->reset();
   std::filesystem::remove_all(dir);
+}
+
+TEST(RecordPathConcurrencyTest, EveryRecordIsDeliveredOnceAndAuditedUnderConcurrency) {
+  std::pair<int, int> calls;
+  int refused = 0;
+  SubmitFromManyThreads(FakePeer::Batches::kTaken, &calls, &refused);
+  // Records waiting on a busy link went together.
+  EXPECT_LT(calls.first, calls.second);
+  EXPECT_EQ(refused, 0);
+}
+
+// A peer with no DeliverBatch (an older gateway), or one whose message limit
+// a batch is over, refuses the call whole: its records go again one a call,
+// and none is given up as rejected.
+TEST(RecordPathConcurrencyTest, APeerThatRefusesBatchesWholeGetsEveryRecordByDeliver) {
+  for (FakePeer::Batches b : {FakePeer::Batches::kUnimplemented, FakePeer::Batches::kTooLarge}) {
+    std::pair<int, int> calls;
+    int refused = 0;
+    SubmitFromManyThreads(b, &calls, &refused);
+    EXPECT_GT(refused, 0) << "no batch was tried";
+    EXPECT_EQ(calls.first, calls.second) << "every answered call carried one record";
+  }
 }
 
 }  // namespace

@@ -168,7 +168,9 @@ TEST_F(PostgresAuditLogTest, EntriesNumberedTogetherEachGetTheirOwnNumber) {
     (*a)->log->AppendAsync(Entry(id), [&, id](absl::StatusOr<uint64_t> index) {
       std::lock_guard<std::mutex> lock(mu);
       EXPECT_TRUE(index.ok()) << index.status();
-      if (index.ok()) EXPECT_TRUE(told.emplace(*index, id).second) << *index << " twice";
+      if (index.ok()) {
+        EXPECT_TRUE(told.emplace(*index, id).second) << *index << " twice";
+      }
       if (--left == 0) all.set_value();
     });
   }
