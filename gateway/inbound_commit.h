@@ -4,8 +4,8 @@
 // one write, else each step started by the one before (no thread waits).
 // Nothing is held that was not audited first. The receipt is stored
 // unsigned: it is signed when it is answered (PeerService), alone or with
-// the rest of its batch, so that no signature is made on the store's commit
-// thread and none for a record not durably held.
+// the rest of its batch, so that a batch's receipts share one signature
+// and none is signed for a record not durably held.
 //
 //   admit -> verify -> decide (record/inbound.h) -> commit (this) -> sign, answer
 //

@@ -13,8 +13,8 @@
 //     sender's redelivery) never adds a second SUBMITTED or RECEIVED entry;
 //   - a record not stored (its key's earlier record, a copy already held, a
 //     store error) leaves no entry, so no DENIED entry has to say so;
-//   - the receipt, which names the entry's index, is signed inside the
-//     write (on the store's committer thread);
+//   - the receipt, which names the entry's index, is made inside the
+//     write and stored unsigned (it is signed when answered);
 //   - a row refused as a record id already used (AlreadyExists) withdraws
 //     its entry without counting as a failure of the audit log.
 //

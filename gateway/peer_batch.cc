@@ -45,8 +45,8 @@ class BatchAnswer {
       if (o.code() == grpc::StatusCode::OK) held.push_back(o.mutable_response());
     }
     if (absl::Status signed_all = sign_(held); !signed_all.ok()) {
-      // Held, but with no receipt to show: the sender retries each, and
-      // the copy already held is answered with its receipt then.
+      // Held, but with no receipt to show: Unavailable (SignReceipts), so
+      // the sender retries each, answered then as a copy already held.
       const grpc::Status failed = ToGrpcStatus(signed_all);
       for (v1::DeliverOutcome& o : *response_->mutable_outcomes()) {
         if (o.code() != grpc::StatusCode::OK) continue;
@@ -90,14 +90,7 @@ grpc::ServerUnaryReactor* PeerService::DeliverBatch(grpc::CallbackServerContext*
     v1::DeliverResponse* answer = batch->Answer(i);
     absl::Status s = Accept(*caller, request->envelopes(i), answer, &pending);
     if (pending.rejection.has_value()) {
-      // Settled once the refusal is audited; the record stays claimed until then.
-      Pending::Rejection& r = *pending.rejection;
-      ctx_->reporter->Report(r.refusal, {RefusalReporter::Direction::kInbound, caller->uri},
-                             std::move(r.base), r.policy_version,
-                             [settle, claim = std::move(pending.claim)](absl::Status st) mutable {
-                               claim.reset();
-                               settle(ToGrpcStatus(st));
-                             });
+      ReportRejection(*caller, &pending, settle);
       continue;
     }
     if (!s.ok() || pending.entry.event() == v1::AUDIT_EVENT_UNSPECIFIED) {

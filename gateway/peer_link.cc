@@ -19,6 +19,21 @@ constexpr size_t kMaxBatchBytes = 1 << 20;
 // one before it is offered a batch again (it may have been upgraded).
 constexpr int64_t kNoBatchesMs = 10 * 60 * 1000;
 
+bool RefusesTheBatch(const grpc::Status& status, int64_t retry_after_ms) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNIMPLEMENTED:
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::PERMISSION_DENIED:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return true;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return retry_after_ms <= 0;  // over a size limit, not a rate
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 void OutboxSender::Send(const v1::Organisation& peer, std::string envelope, Outcome outcome) {
@@ -79,13 +94,13 @@ void OutboxSender::Call(const v1::Organisation& peer, std::vector<Queued> record
                                                  int64_t retry_after_ms) mutable {
         const bool whole_call =
             !status.ok() || static_cast<size_t>(response.outcomes_size()) != records.size();
-        // The peer has no DeliverBatch (UNIMPLEMENTED), or refused the call
-        // for its size rather than for any record in it (RESOURCE_EXHAUSTED
-        // with no time to retry after: a message over its limit): each
-        // record goes again by Deliver, which answers for it alone.
-        const bool unbatch =
-            status.error_code() == grpc::StatusCode::UNIMPLEMENTED ||
-            (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED && retry_after_ms <= 0);
+        // A refusal of the call is never a refusal of its records: the peer
+        // has no DeliverBatch (UNIMPLEMENTED), or refused the batch itself
+        // (its size, its count, a proxy's rule) with a code that would give
+        // a record up. Each record goes again by Deliver, which answers for
+        // it alone. Refusals to retry later (UNAVAILABLE, a deadline, a rate
+        // limit with its retry-after) apply to every record as they are.
+        const bool unbatch = RefusesTheBatch(status, retry_after_ms);
         if (unbatch) {
           {
             std::lock_guard<std::mutex> lock(links_mu_);

@@ -199,10 +199,19 @@ absl::Status PeerService::SignReceipts(const std::vector<v1::DeliverResponse*>& 
     bytes.push_back(a->receipt().receipt());
   }
   if (bytes.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::vector<v1::SignedReceipt> signed_receipts,
-                   gatehouse::SignReceipts(*ctx_->keys->Current()->keyset, bytes));
-  for (size_t i = 0; i < signed_receipts.size(); ++i) {
-    *unsigned_receipts[i] = std::move(signed_receipts[i]);
+  absl::StatusOr<std::vector<v1::SignedReceipt>> signed_receipts =
+      gatehouse::SignReceipts(*ctx_->keys->Current()->keyset, bytes);
+  if (!signed_receipts.ok()) {
+    // Held, but with no receipt to show: never a refusal of the record,
+    // which a sender would give up on. Its retry is answered as a copy
+    // already held, with this receipt signed then.
+    LogError("receipt not signed", {{"error", signed_receipts.status().ToString()}});
+    return absl::UnavailableError(absl::StrCat(
+        "the record is held but its receipt could not be signed; retry: ",
+        signed_receipts.status().message()));
+  }
+  for (size_t i = 0; i < signed_receipts->size(); ++i) {
+    *unsigned_receipts[i] = std::move((*signed_receipts)[i]);
   }
   return absl::OkStatus();
 }
@@ -227,29 +236,38 @@ absl::StatusOr<Identity> PeerService::Admit(grpc::ServerContextBase* context,
     return absl::UnavailableError(in_force.message());
   }
   // Over its rate a peer is told when to retry; counted and logged, not
-  // audited, so that a flood cannot fill the audit log.
-  if (int64_t wait_ms = listener_limiter_.Take("", absl::ToUnixMillis(absl::Now()), deliveries);
-      wait_ms > 0) {
-    context->AddTrailingMetadata("retry-after-ms", absl::StrCat(wait_ms));
-    ctx_->metrics->CountRefusal("peer", "RESOURCE_EXHAUSTED");
-    return RetryLater(
-        absl::ResourceExhaustedError(absl::StrCat(
-            "this gateway's peer port is over its limit of ", ctx_->config->listener_rate(),
-            " deliveries a second from all peers; retry after ", wait_ms, " ms")),
-        "RATE_LIMITED", absl::Milliseconds(wait_ms));
+  // audited, so that a flood cannot fill the audit log. Its own limit
+  // first: a peer over it takes nothing from the port's, which all share.
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  std::string refused;
+  int64_t wait_ms = limiter_.Take(caller->org, now_ms, deliveries);
+  if (wait_ms > 0) {
+    refused = absl::StrCat("organisation ", caller->org, " is over its limit of ",
+                           ctx_->config->deliver_rate_per_org(), " deliveries a second");
+  } else if ((wait_ms = listener_limiter_.Take("", now_ms, deliveries)) > 0) {
+    limiter_.Give(caller->org, deliveries);  // not delivered: not counted
+    refused = absl::StrCat("this gateway's peer port is over its limit of ",
+                           ctx_->config->listener_rate(), " deliveries a second from all peers");
   }
-  if (int64_t wait_ms = limiter_.Take(caller->org, absl::ToUnixMillis(absl::Now()), deliveries);
-      wait_ms > 0) {
+  if (wait_ms > 0) {
     context->AddTrailingMetadata("retry-after-ms", absl::StrCat(wait_ms));
     ctx_->metrics->CountRefusal("peer", "RESOURCE_EXHAUSTED");
     return RetryLater(
-        absl::ResourceExhaustedError(absl::StrCat(
-            "organisation ", caller->org, " is over its limit of ",
-            ctx_->config->deliver_rate_per_org(), " deliveries a second; retry after ", wait_ms,
-            " ms")),
+        absl::ResourceExhaustedError(absl::StrCat(refused, "; retry after ", wait_ms, " ms")),
         "RATE_LIMITED", absl::Milliseconds(wait_ms));
   }
   return caller;
+}
+
+void PeerService::ReportRejection(const Identity& caller, Pending* pending, Finisher settle) {
+  Pending::Rejection& r = *pending->rejection;
+  ctx_->reporter->Report(
+      r.refusal, {RefusalReporter::Direction::kInbound, caller.uri}, std::move(r.base),
+      r.policy_version,
+      [settle = std::move(settle), claim = std::move(pending->claim)](absl::Status st) mutable {
+        claim.reset();
+        settle(ToGrpcStatus(st));
+      });
 }
 
 grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* context,
@@ -263,15 +281,7 @@ grpc::ServerUnaryReactor* PeerService::Deliver(grpc::CallbackServerContext* cont
   absl::Status s = Accept(*caller, request->envelope(), response, &pending);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (pending.rejection.has_value()) {
-    // Answered once the refusal is audited, on the audit log's thread; the
-    // record stays claimed until then.
-    Pending::Rejection& r = *pending.rejection;
-    ctx_->reporter->Report(r.refusal, {RefusalReporter::Direction::kInbound, caller->uri},
-                           std::move(r.base), r.policy_version,
-                           [reactor, claim = std::move(pending.claim)](absl::Status st) mutable {
-                             claim.reset();
-                             reactor->Finish(ToGrpcStatus(st));
-                           });
+    ReportRejection(*caller, &pending, [reactor](const grpc::Status& st) { reactor->Finish(st); });
     return reactor;
   }
   if (!s.ok() || pending.entry.event() == v1::AUDIT_EVENT_UNSPECIFIED) {

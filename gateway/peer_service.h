@@ -148,6 +148,10 @@ class PeerService final : public PeerServiceBase {
                             grpc::ServerReader<v1::DeliverChunk>* reader,
                             v1::DeliverResponse* response,
                             TrustSnapshot trust);
+  // Sends on the refusal Accept left in `pending` (Deliver's and
+  // DeliverBatch's): `settle` runs once it is audited, on the audit log's
+  // thread, and the record stays claimed until then.
+  void ReportRejection(const Identity& caller, Pending* pending, Finisher settle);
   // Audits and stores `pending`, then calls `finish` with `response` holding
   // its receipt, unsigned if this call stored it.
   void Commit(Pending pending, Finisher finish, v1::DeliverResponse* response);

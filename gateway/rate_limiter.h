@@ -45,6 +45,14 @@ class RateLimiter {
     return static_cast<int64_t>(std::ceil((needed - b.tokens) * 1000.0 / rate_));
   }
 
+  // Gives back `n` tokens Take granted for calls then refused elsewhere.
+  void Give(const std::string& key, double n) {
+    if (rate_ <= 0) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = buckets_.find(key);
+    if (it != buckets_.end()) it->second.tokens = std::min(burst_, it->second.tokens + n);
+  }
+
  private:
   struct Bucket {
     double tokens;

@@ -76,14 +76,6 @@ export function verificationKeysOf(file, org) {
   return found.verification_keys;
 }
 
-// Checks a Receipt's signed_delivery against the receiving organisation's
-// verification keys, and that it is the receipt for `recordId` from
-// `receiverOrg`; returns the decoded DeliveryReceipt, throws if any check
-// fails. Signed: "gatehouse.receipt.v1", a 0 byte, then the receipt bytes
-// (docs/clients.md, "Checking a receipt"). Node's crypto has no BLAKE2b-128
-// to compute key ids, so each of the organisation's keys (a handful) is
-// tried instead of picking one by signed.key_id: the same guarantee, that
-// one of the receiver's keys signed.
 // RFC 9162 section 2.1.3.2: the root `path` leads to from `leaf` at `index`
 // in a tree of `size` leaves (RFC 6962 SHA-256 hashing).
 function batchRoot(index, size, leaf, path) {
@@ -129,6 +121,13 @@ export function signedMessage(signed) {
     batchRoot(index, size, leaf, path.map((p) => Buffer.from(p)))]);
 }
 
+// Checks a Receipt's signed_delivery against the receiving organisation's
+// verification keys, and that it is the receipt for `recordId` from
+// `receiverOrg`; returns the decoded DeliveryReceipt, throws if any check
+// fails. Signed: signedMessage above (docs/clients.md, "Checking a
+// receipt"). Node's crypto has no BLAKE2b-128 to compute key ids, so each
+// of the organisation's keys (a handful) is tried instead of picking one by
+// signed.key_id: the same guarantee, that one of the receiver's keys signed.
 export function checkReceipt(signed, verificationKeys, recordId, receiverOrg) {
   const message = signedMessage(signed);
   // An Ed25519 SubjectPublicKeyInfo is this prefix, then the 32-byte key.

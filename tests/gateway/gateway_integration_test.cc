@@ -613,6 +613,40 @@ TEST_F(GatewayIntegrationTest, ABatchEmptyTooLargeOrNotFromAGatewayIsRefusedWhol
   EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
 }
 
+// A batch of n counts as n deliveries. A peer over its own limit is refused
+// before the port's limit, which all peers share, is touched: its refused
+// batches take nothing from another peer's.
+TEST_F(GatewayIntegrationTest, ABatchCountsAsItsSizeAndAPeerOverItsLimitTakesNothingFromOthers) {
+  ASSERT_TRUE(cluster_.Start("council-a", R"("deliverRatePerOrg": 0.01, "deliverBurstPerOrg": 2,
+                                             "listenerRate": 0.01, "listenerBurst": 10)"));
+  v1::DeliverBatchRequest five;
+  for (int i = 0; i < 5; ++i) five.add_envelopes("not an envelope");
+  v1::DeliverBatchResponse answer;
+  auto nhs = cluster_.PeerClient("council-a", "nhs-trust-a/gateway");
+  // A full bucket lets one batch over its burst through (2 of 2 tokens, 3
+  // owed): the port's bucket then holds 5 of 10.
+  grpc::Status s = Call(&v1::Peer::Stub::DeliverBatch, *nhs, five, &answer);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(answer.outcomes_size(), 5);
+  // Over its own limit now, however often it asks.
+  for (int i = 0; i < 3; ++i) {
+    s = Call(&v1::Peer::Stub::DeliverBatch, *nhs, five, &answer);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_THAT(s.error_message(), HasSubstr("organisation nhs-trust-a is over its limit"));
+  }
+  // The port still has the 5 the trust's refused batches did not take.
+  auto police = cluster_.PeerClient("council-a", "police-a/gateway");
+  s = Call(&v1::Peer::Stub::DeliverBatch, *police, five, &answer);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  // And then it is empty: a third gateway within its own limit is refused
+  // by the port's.
+  auto third = cluster_.PeerClient("council-a", "council-a/gateway");
+  s = Call(&v1::Peer::Stub::DeliverBatch, *third, five, &answer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(s.error_message(), HasSubstr("peer port is over its limit"));
+  EXPECT_EQ(cluster_.Count("council-a", "mailbox"), 0);
+}
+
 // Record ids are one sender's: our systems acknowledge by id, so another
 // organisation's record under an id already used is refused, and an Ack of
 // the first never takes the second.

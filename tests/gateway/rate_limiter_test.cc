@@ -34,6 +34,20 @@ TEST(RateLimiterTest, ABatchTakesItsSizeAndOneOverTheBurstLeavesADebt) {
   EXPECT_EQ(limiter.Take("a", 6100), 0);
 }
 
+// Tokens taken for calls refused by another limit are given back, never
+// past the burst.
+TEST(RateLimiterTest, GivenBackTokensCanBeTakenAgain) {
+  RateLimiter limiter(1, 4);
+  EXPECT_EQ(limiter.Take("a", 0, 4), 0);
+  EXPECT_GT(limiter.Take("a", 0), 0);
+  limiter.Give("a", 3);
+  EXPECT_EQ(limiter.Take("a", 0, 3), 0);
+  EXPECT_GT(limiter.Take("a", 0), 0);
+  limiter.Give("a", 100);
+  EXPECT_EQ(limiter.Take("a", 0, 4), 0);
+  EXPECT_GT(limiter.Take("a", 0), 0);
+}
+
 TEST(RateLimiterTest, KeysAreIndependent) {
   RateLimiter limiter(1, 1);
   EXPECT_EQ(limiter.Take("a", 0), 0);

@@ -159,10 +159,21 @@ TEST_F(ReceiptTest, ABatchSignatureCheckedOnceStillRefusesAReceiptItDoesNotCover
   v1::SignedReceipt changed = batch[1];
   changed.mutable_receipt()->back() ^= 1;
   EXPECT_EQ(Verify(changed, &seen), absl::StatusCode::kUnauthenticated);
-  // Nor does it vouch for the same root under another organisation.
-  v1::Organisation other_listed = other_.PublicEntry();
-  EXPECT_EQ(VerifyReceipt(batch[0], other_listed, &seen).status().code(),
-            absl::StatusCode::kUnauthenticated);
+  // Nor for the same root with another signature or key id: each is checked.
+  changed = batch[1];
+  (*changed.mutable_signature())[0] ^= 1;
+  EXPECT_EQ(Verify(changed, &seen), absl::StatusCode::kUnauthenticated);
+  changed = batch[1];
+  changed.set_key_id(std::string(8, 'k'));
+  EXPECT_EQ(Verify(changed, &seen), absl::StatusCode::kUnauthenticated);
+  // And the receipt itself is still read and checked after a remembered
+  // signature: one naming another receiver, in a batch signed by council-a,
+  // is refused though its batch's signature was checked before.
+  std::vector<std::string> mixed = Receipts(2);
+  mixed.push_back(Receipts(1, "council-b")[0]);
+  std::vector<v1::SignedReceipt> signed_mixed = *SignReceipts(council_, mixed);
+  EXPECT_EQ(Verify(signed_mixed[0], &seen), absl::StatusCode::kOk);
+  EXPECT_EQ(Verify(signed_mixed[2], &seen), absl::StatusCode::kUnauthenticated);
 }
 
 }  // namespace
