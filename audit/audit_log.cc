@@ -733,6 +733,11 @@ void AuditLog::Abandon() {
   Close().IgnoreError();
 }
 
+absl::Status AuditLog::Writable() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return write_error_;
+}
+
 absl::Status AuditLog::Close() {
   {
     std::unique_lock<std::mutex> lock(mu_);

@@ -156,6 +156,9 @@ class AuditLog final : public AuditTrail {
   uint64_t Size() const override;
   const RecoveryReport& recovery_report() const { return report_; }
   std::string RecoverySummary() const override { return report_.ToString(); }
+  // The failed fdatasync (or write not cut back) after which every append
+  // fails until the log is reopened; OK otherwise.
+  absl::Status Writable() const override;
   AuditLogStats stats() const override;
   // The origin (signer's name), or "" without a signer.
   std::string origin() const override;

@@ -68,6 +68,10 @@ class AuditTrail {
   // (a database restarting), rather than the log refusing every append
   // from then on (the file log after a failed fdatasync).
   virtual bool UnavailableIsTransient() const { return false; }
+  // OK while appends can succeed; else why every append is refused until
+  // something changes (a restart, or the log's own recovery). For the
+  // gateway's readiness.
+  virtual absl::Status Writable() const { return absl::OkStatus(); }
 
   // The newest signed checkpoint. NotFound if none has been signed.
   virtual absl::StatusOr<CheckpointNote> LatestCheckpointNote() const = 0;

@@ -36,6 +36,7 @@ void Auditor::RecordVia(v1::AuditEntry entry, const Appender& append, Done done)
       // Withdrawn with the write it was part of: nothing to audit.
     } else if (!index.ok()) {
       ++failures_;
+      last_failure_ns_.store(absl::GetCurrentTimeNanos());
       LogError("audit append failed", {{"event", event}, {"error", index.status().ToString()}});
     } else if (observed) {
       observer_(*index, *observed);

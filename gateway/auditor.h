@@ -86,6 +86,8 @@ class Auditor : public AuditSink {
   int64_t pending() const { return pending_.load(); }
   // Failed appends since start (each one a gap a refusal answered for).
   int64_t failures() const { return failures_.load(); }
+  // When the last append failed, Unix nanoseconds; 0 if none has.
+  int64_t last_failure_ns() const { return last_failure_ns_.load(); }
 
  private:
   // A callback for Record that holds `entry` if the log refuses it for want
@@ -98,6 +100,7 @@ class Auditor : public AuditSink {
   std::atomic<int64_t> pending_{0};
   Histogram* const append_seconds_;
   std::atomic<int64_t> failures_{0};
+  std::atomic<int64_t> last_failure_ns_{0};
 
   // Held notes: bounded, so a disk that stays full cannot take all memory
   // (past the bound an entry is dropped, logged and counted as a failure).

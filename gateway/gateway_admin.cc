@@ -6,6 +6,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gateway/gateway.h"
 #include "transport/tls.h"
 
@@ -64,15 +65,22 @@ std::vector<std::pair<std::string, std::string>> Gateway::ReadinessChecks() {
     absl::Status policy = policy_->CheckInForce(absl::Now());
     checks.push_back({"policy", policy.ok() ? "" : std::string(policy.message())});
   }
-  // Writable: no append has failed (the file log refuses every append after
-  // a write failure until it is reopened) and its directory is writable. A
-  // log in PostgreSQL has no sticky failure: the store check above says
-  // whether the database answers.
+  // Writable: the log does not refuse every append (the file log after a
+  // failed fdatasync, until the gateway restarts; the queued log while its
+  // integration is stopped, until it resumes), no append failed in the
+  // last minute (a full disk), and its directory is writable. A log in
+  // PostgreSQL has no such state: the store check above says whether the
+  // database answers.
   std::string audit_problem;
   const bool in_database = config_.store().has_postgres();
-  if (!in_database && auditor_->failures() > 0) {
-    audit_problem = absl::StrCat(auditor_->failures(), " audit append(s) failed; restart the "
-                                 "gateway once the disk is fixed");
+  const absl::Status writable = auditor_->log()->Writable();
+  const int64_t last_failure_ns = auditor_->last_failure_ns();
+  if (!in_database && !writable.ok()) {
+    audit_problem = std::string(writable.message());
+  } else if (!in_database && last_failure_ns != 0 &&
+             absl::GetCurrentTimeNanos() - last_failure_ns < int64_t{60} * 1000 * 1000 * 1000) {
+    audit_problem = absl::StrCat(auditor_->failures(), " audit append(s) failed since start, "
+                                 "the last under a minute ago (a full disk?)");
   } else if (!in_database && access(config_.audit().dir().c_str(), W_OK) != 0) {
     audit_problem = "the audit directory is not writable";
   }

@@ -14,7 +14,8 @@ namespace gatehouse {
 absl::StatusOr<std::unique_ptr<QueuedAuditLog>> QueuedAuditLog::Open(
     SqliteStore* store, std::unique_ptr<audit::AuditLog> log) {
   std::unique_ptr<QueuedAuditLog> queued(new QueuedAuditLog(store, std::move(log)));
-  if (absl::Status recovered = queued->Recover(); !recovered.ok()) {
+  size_t integrated = 0;
+  if (absl::Status recovered = queued->Recover(&integrated); !recovered.ok()) {
     // Nothing more is signed over a log that disagrees with the store, and
     // the store forgets nothing.
     queued->log_->Abandon();
@@ -22,12 +23,52 @@ absl::StatusOr<std::unique_ptr<QueuedAuditLog>> QueuedAuditLog::Open(
     queued->closed_ = true;
     return recovered;
   }
+  queued->recovered_ = absl::StrCat("; ", integrated, " entries integrated from the store's queue");
+  queued->resumer_ = std::thread([q = queued.get()] { q->ResumeLoop(); });
   return queued;
+}
+
+void QueuedAuditLog::ResumeLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!closed_) {
+    if (integrate_error_.ok() || pending_ > 0) {
+      wake_.wait(lock);
+      continue;
+    }
+    const absl::Time now = absl::Now();
+    if (now < resume_at_) {
+      wake_.wait_for(lock, absl::ToChronoNanoseconds(resume_at_ - now));
+      continue;
+    }
+    // Nothing is in flight and appends are refused: the queue is still.
+    lock.unlock();
+    size_t integrated = 0;
+    absl::Status resumed = Recover(&integrated);
+    lock.lock();
+    if (resumed.ok()) {
+      LogInfo("audit log: integration resumed",
+              {{"entries", std::to_string(integrated)}, {"after", integrate_error_.ToString()}});
+      integrate_error_ = absl::OkStatus();
+      resume_backoff_ = absl::Seconds(1);
+    } else {
+      resume_backoff_ = std::min(resume_backoff_ * 2, absl::Seconds(30));
+      resume_at_ = absl::Now() + resume_backoff_;
+      LogError("audit log: integration still stopped", {{"error", resumed.ToString()}});
+    }
+  }
+}
+
+absl::Status QueuedAuditLog::Writable() const {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!integrate_error_.ok()) return integrate_error_;
+  }
+  return log_->Writable();
 }
 
 QueuedAuditLog::~QueuedAuditLog() { Close().IgnoreError(); }
 
-absl::Status QueuedAuditLog::Recover() {
+absl::Status QueuedAuditLog::Recover(size_t* integrated_count) {
   const uint64_t size = log_->Size();
   ASSIGN_OR_RETURN(SqliteStore::AuditQueue queue, store_->ReadAuditQueue());
   if (!queue.next.has_value()) {
@@ -82,9 +123,9 @@ absl::Status QueuedAuditLog::Recover() {
   RETURN_IF_ERROR(integrated);
   RETURN_IF_ERROR(store_->ForgetAuditEntries(next));
   std::lock_guard<std::mutex> lock(mu_);
-  integrated_ = next;
-  forget_sent_ = next;  // forgotten just above
-  recovered_ = absl::StrCat("; ", missing.size(), " entries integrated from the store's queue");
+  integrated_ = std::max(integrated_, next);
+  forget_sent_ = std::max(forget_sent_, next);  // forgotten just above
+  *integrated_count = missing.size();
   return absl::OkStatus();
 }
 
@@ -155,8 +196,10 @@ void QueuedAuditLog::Integrate(uint64_t index, std::string payload) {
         integrate_error_ = absl::UnavailableError(absl::StrCat(
             "audit log: entry ", index, " could not be written to the file log (",
             at.status().message(), "); it stays queued in the store, and appends are refused "
-            "until the gateway is restarted"));
+            "until the file log takes it (tried again from 1 s on, or at the next start)"));
+        resume_at_ = absl::Now() + resume_backoff_;
         LogError("audit log: integration stopped", {{"error", integrate_error_.ToString()}});
+        wake_.notify_all();
       }
     }
     Finished();
@@ -165,7 +208,10 @@ void QueuedAuditLog::Integrate(uint64_t index, std::string payload) {
 
 void QueuedAuditLog::Finished() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (--pending_ == 0) idle_.notify_all();
+  if (--pending_ == 0) {
+    idle_.notify_all();
+    wake_.notify_all();
+  }
 }
 
 absl::Status QueuedAuditLog::Close() {
@@ -174,6 +220,11 @@ absl::Status QueuedAuditLog::Close() {
     std::unique_lock<std::mutex> lock(mu_);
     if (closed_) return absl::OkStatus();
     closed_ = true;
+    wake_.notify_all();
+  }
+  if (resumer_.joinable()) resumer_.join();  // a Recover in progress ends first
+  {
+    std::unique_lock<std::mutex> lock(mu_);
     idle_.wait(lock, [this] { return pending_ == 0; });
     integrated = integrated_;
   }

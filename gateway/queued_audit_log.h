@@ -21,8 +21,13 @@
 //     as on PostgreSQL (sequenced, then integrated). An entry waits in the
 //     store's queue for one file group commit, a few milliseconds.
 //   - A failed file append (a full disk, a failed fdatasync) stops
-//     integration, and every later append is refused (fail closed); what is
-//     queued stays in the store for the next start.
+//     integration, and every later append is refused (Unavailable: fail
+//     closed); what is queued stays in the store. Once the appends in
+//     flight have ended, a thread of its own tries Open's integration
+//     again (after 1 s, doubling to 30 s) and, when the file log takes
+//     every queued entry at its own index, appends are taken again. A file
+//     log whose tail is unknown (a failed fdatasync) refuses until the
+//     gateway is restarted; so does one that disagrees with the store.
 //
 // Example:
 //   ASSIGN_OR_RETURN(auto log, QueuedAuditLog::Open(sqlite_store, std::move(file_log)));
@@ -38,11 +43,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "audit/audit_log.h"
 #include "audit/audit_trail.h"
 #include "gateway/store/sqlite_store.h"
@@ -76,6 +83,9 @@ class QueuedAuditLog final : public audit::AuditTrail {
   void AppendAsync(const v1::AuditEntry& entry,
                    std::function<void(absl::StatusOr<uint64_t>)> done) override;
   uint64_t Size() const override { return log_->Size(); }
+  // Refused appends are tried again: integration resumes by itself.
+  bool UnavailableIsTransient() const override { return true; }
+  absl::Status Writable() const override;
   audit::AuditLogStats stats() const override { return log_->stats(); }
   std::string origin() const override { return log_->origin(); }
   std::string RecoverySummary() const override;
@@ -111,8 +121,12 @@ class QueuedAuditLog final : public audit::AuditTrail {
  private:
   QueuedAuditLog(SqliteStore* store, std::unique_ptr<audit::AuditLog> log)
       : store_(store), log_(std::move(log)) {}
-  // Appends the queued entries the file log lacks (Open's work).
-  absl::Status Recover();
+  // Appends the queued entries the file log lacks (Open's work, and
+  // Resume's); `*integrated` gets how many.
+  absl::Status Recover(size_t* integrated);
+  // The resuming thread (above): Recover() again once integration stopped
+  // and nothing is in flight, until it succeeds or the log is closed.
+  void ResumeLoop();
   // Hands entry `index` to the file log (on the store's committer thread,
   // in index order).
   void Integrate(uint64_t index, std::string payload);
@@ -129,6 +143,12 @@ class QueuedAuditLog final : public audit::AuditTrail {
   int64_t pending_ ABSL_GUARDED_BY(mu_) = 0;  // appends not yet integrated or failed
   uint64_t integrated_ ABSL_GUARDED_BY(mu_) = 0;  // the file log's size, as integration saw it
   uint64_t forget_sent_ ABSL_GUARDED_BY(mu_) = 0;  // the last forget_below handed to a write
+  // Resuming after integrate_error_: woken when it is set, when appends in
+  // flight end, and at Close.
+  std::condition_variable wake_;
+  absl::Time resume_at_ ABSL_GUARDED_BY(mu_);
+  absl::Duration resume_backoff_ ABSL_GUARDED_BY(mu_) = absl::Seconds(1);
+  std::thread resumer_;
 };
 
 }  // namespace gatehouse

@@ -35,6 +35,7 @@
 #include "gateway/queued_audit_log.h"
 #include "gateway/store/sqlite_store.h"
 #include "gtest/gtest.h"
+#include "tests/common/small_tmpfs.h"
 #include "tests/gateway/store/store_test_records.h"
 
 #if defined(__SANITIZE_THREAD__)
@@ -416,6 +417,60 @@ TEST_F(QueuedAuditLogTest, AFileLogThatFailsStopsAppendsAndKeepsTheEntryQueued) 
   ASSERT_TRUE(OpenQueued().ok());
   EXPECT_EQ(log_->Size(), 1u);
   EXPECT_EQ(FileEntry(log_->file_log(), 0), "kept");
+}
+
+// The file log's directory on a 256 KiB filesystem of the test's own: when
+// it fills, integration stops and appends are refused (Unavailable), the
+// entries answered kept queued in the store; once there is room again,
+// integration resumes by itself, without reopening: every answered entry is
+// in the file log at its own index, and appends are taken again.
+TEST_F(QueuedAuditLogTest, AFullDiskStopsIntegrationWhichResumesOnceThereIsRoom) {
+  std::filesystem::create_directories(LogDir());
+  std::string why;
+  std::unique_ptr<gatehouse::testing::SmallTmpfs> small =
+      gatehouse::testing::SmallTmpfs::Mount(LogDir(), "256k", &why);
+  if (small == nullptr) GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): " << why;
+  OpenBoth();
+  auto big_note = [this](const std::string& id) {
+    v1::AuditEntry e = Entry(v1::AUDIT_EVENT_DENIED, id);
+    e.set_reason(std::string(48 << 10, 'r'));
+    std::promise<absl::StatusOr<uint64_t>> p;
+    log_->AppendAsync(e, [&p](absl::StatusOr<uint64_t> i) { p.set_value(i); });
+    return p.get_future().get();
+  };
+  std::map<uint64_t, std::string> answered;
+  absl::Status refused;
+  for (int i = 0; i < 200 && refused.ok(); ++i) {
+    const std::string id = absl::StrCat("r", i);
+    absl::StatusOr<uint64_t> at = big_note(id);
+    if (at.ok()) {
+      answered[*at] = id;
+    } else {
+      refused = at.status();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // integration follows
+  }
+  ASSERT_TRUE(absl::IsUnavailable(refused)) << refused;
+  ASSERT_GT(answered.size(), 0u);
+  EXPECT_FALSE(log_->Writable().ok());
+  EXPECT_LT(log_->Size(), answered.size()) << "the disk filled with nothing left queued";
+  ASSERT_TRUE(small->Resize("64m"));
+  bool resumed = false;
+  for (int i = 0; i < 200 && !resumed; ++i) {  // the first retry is 1 s after the failure
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    resumed = log_->Writable().ok();
+  }
+  ASSERT_TRUE(resumed) << log_->Writable();
+  absl::StatusOr<uint64_t> after = Note("after");
+  ASSERT_TRUE(after.ok()) << after.status();
+  answered[*after] = "after";
+  CloseBoth();
+  // Everything answered, in the file log at the index it was told.
+  std::unique_ptr<audit::AuditLog> file = OpenFileLog();
+  ASSERT_NE(file, nullptr);
+  EXPECT_EQ(file->Size(), answered.size());
+  for (const auto& [index, id] : answered) EXPECT_EQ(FileEntry(*file, index), id) << index;
+  ASSERT_TRUE(file->Close().ok());
 }
 
 // A process adding records with their entries from two threads is
