@@ -3,7 +3,8 @@
 # (scripts/bench/gateways.sh), ghbench Submits at 1 KiB, then each gateway's
 # own counters from its admin port (records sealed and signed batches, audit
 # and store group commits and the time in them, audit-append, Submit and
-# Deliver latency sums). Prints figures;
+# Deliver latency sums, DeliverBatch calls and the records they carried).
+# Prints figures;
 # not a test. Used to compare one change before and after in the same
 # conditions; scripts/bench.sh is the full side-by-side run.
 #
@@ -48,6 +49,6 @@ for side in sender:$send_admin receiver:$recv_admin; do
   echo "${side%%:*}:"
   python3 -c "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())" \
     "http://127.0.0.1:${side#*:}/metrics" |
-    grep -E "^gatehouse_(sealed_records|seal_batches|audit_entries|audit_(batches|sync_seconds)_total|store_(commits|commit_seconds)_total|audit_append_seconds_(sum|count)|submit_seconds_(sum|count)|deliver_seconds_(sum|count))[ {]" |
+    grep -E "^gatehouse_(sealed_records|seal_batches|audit_entries|audit_(batches|sync_seconds)_total|store_(commits|commit_seconds)_total|audit_append_seconds_(sum|count)|submit_seconds_(sum|count)|deliver_seconds_(sum|count)|deliver_batches_total|deliver_batch_records_total)[ {]" |
     sed 's/^/  /'
 done
