@@ -735,6 +735,7 @@ void AuditLog::Abandon() {
 
 absl::Status AuditLog::Writable() const {
   std::lock_guard<std::mutex> lock(mu_);
+  if (closed_ && write_error_.ok()) return absl::FailedPreconditionError("audit log is closed");
   return write_error_;
 }
 

@@ -157,7 +157,8 @@ class AuditLog final : public AuditTrail {
   const RecoveryReport& recovery_report() const { return report_; }
   std::string RecoverySummary() const override { return report_.ToString(); }
   // The failed fdatasync (or write not cut back) after which every append
-  // fails until the log is reopened; OK otherwise.
+  // fails until the log is reopened, or FailedPrecondition once closed; OK
+  // otherwise.
   absl::Status Writable() const override;
   AuditLogStats stats() const override;
   // The origin (signer's name), or "" without a signer.

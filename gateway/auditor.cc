@@ -36,7 +36,12 @@ void Auditor::RecordVia(v1::AuditEntry entry, const Appender& append, Done done)
       // Withdrawn with the write it was part of: nothing to audit.
     } else if (!index.ok()) {
       ++failures_;
-      last_failure_ns_.store(absl::GetCurrentTimeNanos());
+      // The log's own trouble (a full disk, a failed write), not an entry
+      // refused for itself or a log closing.
+      if (!absl::IsInvalidArgument(index.status()) && !absl::IsFailedPrecondition(index.status()) &&
+          !absl::IsAlreadyExists(index.status())) {
+        last_failure_ns_.store(absl::GetCurrentTimeNanos());
+      }
       LogError("audit append failed", {{"event", event}, {"error", index.status().ToString()}});
     } else if (observed) {
       observer_(*index, *observed);
@@ -120,6 +125,9 @@ void Auditor::RetryHeld() {
     const absl::Time now = absl::Now();
     if (held_.empty() || now < retry_after_) return;
     retry_after_ = now + absl::Seconds(1);
+    // A log that refuses every append for now (its integration stopped)
+    // would refuse them all again: they wait for it, not for the clock.
+    if (!log_->Writable().ok()) return;
     again.swap(held_);
     any_held_.store(false, std::memory_order_relaxed);
   }

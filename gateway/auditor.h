@@ -86,7 +86,8 @@ class Auditor : public AuditSink {
   int64_t pending() const { return pending_.load(); }
   // Failed appends since start (each one a gap a refusal answered for).
   int64_t failures() const { return failures_.load(); }
-  // When the last append failed, Unix nanoseconds; 0 if none has.
+  // When an append last failed for the log's own trouble (not an entry
+  // refused for itself, nor a log closing), Unix nanoseconds; 0 if never.
   int64_t last_failure_ns() const { return last_failure_ns_.load(); }
 
  private:

@@ -43,8 +43,18 @@ void QueuedAuditLog::ResumeLoop() {
     // Nothing is in flight and appends are refused: the queue is still.
     lock.unlock();
     size_t integrated = 0;
-    absl::Status resumed = Recover(&integrated);
+    absl::Status resumed = log_->Writable();
+    if (resumed.ok()) resumed = Recover(&integrated);
     lock.lock();
+    if (!resumed.ok() && (!log_->Writable().ok() || absl::IsDataLoss(resumed))) {
+      // The file log's tail is unknown, or it disagrees with the store:
+      // only a restart (Open's checks) can tell what to do. Say so, once.
+      integrate_error_ = absl::UnavailableError(absl::StrCat(
+          "audit log: integration stopped and cannot resume (", resumed.message(),
+          "); appends are refused until the gateway is restarted"));
+      LogError("audit log: integration cannot resume", {{"error", resumed.ToString()}});
+      return;
+    }
     if (resumed.ok()) {
       LogInfo("audit log: integration resumed",
               {{"entries", std::to_string(integrated)}, {"after", integrate_error_.ToString()}});

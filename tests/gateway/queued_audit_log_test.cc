@@ -412,6 +412,15 @@ TEST_F(QueuedAuditLogTest, AFileLogThatFailsStopsAppendsAndKeepsTheEntryQueued) 
   }
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
   EXPECT_NE(refused.status().message().find("stays queued"), std::string::npos);
+  // A file log that refuses every append (here closed; a failed fdatasync
+  // alike) cannot be resumed into: said once, and appends stay refused.
+  bool final_said = false;
+  for (int i = 0; i < 100 && !final_said; ++i) {  // the first retry is 1 s after the failure
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    final_said = log_->Writable().message().find("restarted") != absl::string_view::npos;
+  }
+  EXPECT_TRUE(final_said) << log_->Writable();
+  EXPECT_TRUE(absl::IsUnavailable(Note("still refused").status()));
   log_.reset();
   EXPECT_EQ(StoreCounts().substr(0, 1), "1");
   ASSERT_TRUE(OpenQueued().ok());

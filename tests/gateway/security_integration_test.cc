@@ -122,6 +122,12 @@ TEST_F(SecurityIntegrationTest, ExpiredDirectoryStopsRecordsUntilANewerOneIsLoad
   // Records already received are still fetched.
   EXPECT_GE(FetchAll(*cluster_.Client("council-a", "council-a/care")).records_size(), 1);
   EXPECT_EQ(cluster_.Count("nhs-trust-a", "outbox"), outbox);
+  // The transition is audited by the gateway's watch (every second), not by
+  // the refused calls: wait for it before the restart, or under a slow
+  // build the restart can come first (seen under ASan).
+  ASSERT_TRUE(Eventually([&] {
+    return cluster_.Log("nhs-trust-a").find("directory or policy expired") != std::string::npos;
+  }));
 
   // Same rule after a restart on the expired file: it starts, paused.
   ASSERT_EQ(cluster_.Stop("nhs-trust-a"), 0);

@@ -64,7 +64,14 @@ TEST(ServiceLevelsIntegrationTest, AnOutageOfThePeerIsMeasuredLiveAndCountersign
   auto ehr = cluster.Client("nhs-trust-a", "nhs-trust-a/ehr");
   v1::SubmitResponse first;
   ASSERT_TRUE(Call(&v1::Exchange::Stub::Submit, *ehr, SampleSubmit("{\"n\":1}"), &first).ok());
-  ASSERT_EQ(first.receipt().state(), v1::RECORD_STATE_DELIVERED);
+  // Delivered before the outage: at once, or (a first attempt that met a
+  // peer still starting, seen under ASan) by the first retry, well within
+  // the 2 s objective.
+  if (first.receipt().state() != v1::RECORD_STATE_DELIVERED) {
+    ASSERT_TRUE(Eventually([&] {
+      return cluster.Count("nhs-trust-a", "outbox", "state = 2") == 1;
+    }, 2)) << first.receipt().DebugString();
+  }
 
   // The peer is down for about five seconds while a record waits.
   cluster.Stop("council-a");
