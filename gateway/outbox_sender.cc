@@ -20,9 +20,9 @@ namespace {
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
-// Codes after which a retry cannot succeed without someone changing
-// something: the peer refused the record itself.
-bool IsPermanent(grpc::StatusCode code) {
+}  // namespace
+
+bool OutboxSender::IsPermanent(grpc::StatusCode code) {
   switch (code) {
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::PERMISSION_DENIED:
@@ -34,8 +34,6 @@ bool IsPermanent(grpc::StatusCode code) {
       return false;
   }
 }
-
-}  // namespace
 
 void OutboxSender::Start() { thread_ = std::thread([this] { Run(); }); }
 

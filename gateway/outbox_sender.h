@@ -70,6 +70,9 @@ class OutboxSender {
   int64_t RetryDelayMs(int32_t attempts, int64_t retry_after_ms) const;
 
  private:
+  // Codes after which a retry cannot succeed without someone changing
+  // something: the peer refused the record itself.
+  static bool IsPermanent(grpc::StatusCode code);
   // Records in flight at once, all peers.
   static constexpr int kMaxInFlight = 256;
 

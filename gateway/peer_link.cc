@@ -19,21 +19,6 @@ constexpr size_t kMaxBatchBytes = 1 << 20;
 // one before it is offered a batch again (it may have been upgraded).
 constexpr int64_t kNoBatchesMs = 10 * 60 * 1000;
 
-bool RefusesTheBatch(const grpc::Status& status, int64_t retry_after_ms) {
-  switch (status.error_code()) {
-    case grpc::StatusCode::UNIMPLEMENTED:
-    case grpc::StatusCode::INVALID_ARGUMENT:
-    case grpc::StatusCode::PERMISSION_DENIED:
-    case grpc::StatusCode::FAILED_PRECONDITION:
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return true;
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return retry_after_ms <= 0;  // over a size limit, not a rate
-    default:
-      return false;
-  }
-}
-
 }  // namespace
 
 void OutboxSender::Send(const v1::Organisation& peer, std::string envelope, Outcome outcome) {
@@ -100,7 +85,10 @@ void OutboxSender::Call(const v1::Organisation& peer, std::vector<Queued> record
         // a record up. Each record goes again by Deliver, which answers for
         // it alone. Refusals to retry later (UNAVAILABLE, a deadline, a rate
         // limit with its retry-after) apply to every record as they are.
-        const bool unbatch = RefusesTheBatch(status, retry_after_ms);
+        const grpc::StatusCode code = status.error_code();
+        const bool unbatch = code == grpc::StatusCode::UNIMPLEMENTED ||
+                             (IsPermanent(code) &&  // a size limit, not a rate
+                              (code != grpc::StatusCode::RESOURCE_EXHAUSTED || retry_after_ms <= 0));
         if (unbatch) {
           {
             std::lock_guard<std::mutex> lock(links_mu_);
