@@ -23,7 +23,7 @@ CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWi
   -DGATEHOUSE_FUZZ_SECONDS="$seconds" >/dev/null
 cmake --build "$build" -j"$(nproc)" --target fuzz_all
 set +e
-ASAN_OPTIONS=detect_leaks=1 ctest --test-dir "$build" -L fuzz -R "$pattern" --output-on-failure \
+ASAN_OPTIONS=detect_leaks=1 ctest --test-dir "$build" -L fuzz -R "$pattern" --output-on-failure -j"$(nproc)" \
   --timeout $((seconds * 3 + 120)) -V >"$build/fuzz.log" 2>&1
 rc=$?
 set -e
