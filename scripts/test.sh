@@ -12,7 +12,9 @@
 # The suite runs once, under the sanitizers, not also on the optimised
 # build: two full builds and two runs of it did not fit CI's hour on two
 # cores. GATEHOUSE_TEST_STAGES=plain builds everything optimised and runs
-# the suite there. Each stage prints how long it took.
+# the suite there. The ASan build runs beside the smoke stage, at the lowest
+# CPU priority (the smoke stage mostly waits). Each stage prints how long it
+# took.
 # Exits non-zero on any failure.
 #
 #   scripts/test.sh                      # every stage CI runs
@@ -32,6 +34,16 @@ stages="${GATEHOUSE_TEST_STAGES:-programs smoke asan tsan fuzz}"
 # The sanitizer builds keep line tables only (-g1): reports still name file
 # and line, and the build is faster.
 sanitizer_debug_flags="-DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_C_FLAGS_DEBUG=-g1"
+
+# The ASan build, all of it: at the lowest CPU priority beside the smoke
+# stage (which mostly waits: demos, a failover drill), or as a stage alone.
+build_asan() {
+  GATEHOUSE_BUILD_DIR="$root/build-asan" CMAKE_BUILD_TYPE=Debug \
+    GATEHOUSE_CMAKE_ARGS="-DGATEHOUSE_SANITIZE=address,undefined $sanitizer_debug_flags" \
+    nice -n 19 "$root/scripts/build.sh"
+}
+asan_build_pid=""
+trap '[ -z "$asan_build_pid" ] || kill -- -"$asan_build_pid" 2>/dev/null || true' EXIT
 
 started=$SECONDS
 stage_started=$SECONDS
@@ -57,14 +69,25 @@ for stage in $stages; do
       ;;
     asan)
       build="$root/build-asan"
-      GATEHOUSE_BUILD_DIR="$build" CMAKE_BUILD_TYPE=Debug \
-        GATEHOUSE_CMAKE_ARGS="-DGATEHOUSE_SANITIZE=address,undefined $sanitizer_debug_flags" \
-        "$root/scripts/build.sh"
+      if [ -n "$asan_build_pid" ]; then
+        echo "== asan: waiting for its build (started beside the smoke stage)"
+        wait "$asan_build_pid" || { tail -60 "$root/build-asan.log"; echo "asan build failed" >&2; exit 1; }
+        asan_build_pid=""
+      else
+        build_asan
+      fi
       export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
       export LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp:print_suppressions=0"
       export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
       ;;
     smoke)
+      if [[ " $stages " == *" asan "* ]]; then
+        echo "== asan build started beside the smoke stage, at nice 19 (log: build-asan.log)"
+        set -m  # its own process group, so that an early exit can stop it whole
+        build_asan >"$root/build-asan.log" 2>&1 &
+        asan_build_pid=$!
+        set +m
+      fi
       echo "== smoke"
       GATEHOUSE_BUILD_DIR="${GATEHOUSE_BUILD_DIR:-$root/build}" "$root/scripts/smoke.sh"
       timed "$stage"
