@@ -25,6 +25,11 @@
 //     thread itself (from a `done`), it commits the item at once as a
 //     batch of one, since queueing would wait for this very thread.
 //
+// DeferWakes: a thread that queues several items in a row (a batch's
+// records, one after another) can hold back the wake of an idle committer
+// until it has queued them all, so they go in one batch (one transaction,
+// one sync) instead of the first alone (common/defer_wakes.h).
+//
 // Thread-safe. The commit function runs on the committer thread only (or a
 // `done` calling SubmitAndWait, which is that thread too), so the state it
 // touches needs no lock of its own. Result must be constructible from an
@@ -55,6 +60,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "common/defer_wakes.h"
 #include "common/one_shot.h"
 
 namespace gatehouse {
@@ -78,6 +84,9 @@ class GroupCommit {
     // An item's cost, computed when it is queued; null: 1 each, so
     // max_batch_cost counts items.
     std::function<size_t(const Item&)> cost;
+    // Run a batch's `done`s inside one DeferWakes: what they queue on other
+    // GroupCommits goes there together.
+    bool defer_wakes_in_done = false;
   };
 
   // Starts the committer thread; `commit` may be called from now on.
@@ -101,8 +110,9 @@ class GroupCommit {
       std::lock_guard<std::mutex> lock(mu_);
       if (!stopping_) {
         queue_.push_back(Pending{std::move(item), std::move(done), cost});
-        // The committer waits only on an empty queue.
-        if (queue_.size() == 1) wake_.notify_one();
+        // The committer waits only on an empty queue; in a DeferWakes
+        // scope it is woken at the scope's end (or the thread's next wait).
+        if (queue_.size() == 1 && !DeferWakes::Defer(&wake_)) wake_.notify_one();
         return;
       }
     }
@@ -142,6 +152,13 @@ class GroupCommit {
     if (thread_.joinable()) thread_.join();
   }
 
+  // True while the committer is asleep, waiting for an item (for tests:
+  // a queue's wake is only needed then).
+  bool Asleep() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return asleep_;
+  }
+
   // True on the committer thread (in the commit function or a `done`).
   bool OnCommitThread() const { return std::this_thread::get_id() == commit_id_; }
 
@@ -158,13 +175,19 @@ class GroupCommit {
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(mu_);
+        asleep_ = true;
         wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        asleep_ = false;
         if (queue_.empty()) return;  // stopping, and everything queued is done
         TakeBatch(&items, &dones);
       }
       std::vector<Result> results = CommitBatch(items);
       items.clear();
-      for (size_t i = 0; i < dones.size(); ++i) dones[i](std::move(results[i]));
+      {
+        std::optional<DeferWakes> defer;
+        if (options_.defer_wakes_in_done) defer.emplace();
+        for (size_t i = 0; i < dones.size(); ++i) dones[i](std::move(results[i]));
+      }
       dones.clear();
     }
   }
@@ -201,6 +224,7 @@ class GroupCommit {
   std::condition_variable wake_;  // queue_ became non-empty, or stopping_
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool asleep_ ABSL_GUARDED_BY(mu_) = false;
 
   std::thread::id commit_id_;  // set before Run starts (under mu_), then const
   std::mutex join_mu_;         // one Stop joins; the others wait for it

@@ -22,12 +22,15 @@
 #include <atomic>
 #include <cstdint>
 
+#include "common/defer_wakes.h"
+
 namespace gatehouse {
 
 class OneShot {
  public:
   // Returns once Notify has been called (at once if it already was).
   void Wait() {
+    DeferWakes::WakeNow();  // never wait for work this thread holds back
     while (state_.load(std::memory_order_acquire) == 0) {
       ::syscall(SYS_futex, &state_, FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr, 0);
     }

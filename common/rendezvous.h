@@ -18,6 +18,8 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "common/defer_wakes.h"
+
 namespace gatehouse {
 
 template <typename T>
@@ -34,6 +36,7 @@ class Rendezvous {
   }
   // Blocks until the callback has run; returns what it was given.
   T Wait() {
+    DeferWakes::WakeNow();  // never wait for work this thread holds back
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return done_; });
     return std::move(value_);

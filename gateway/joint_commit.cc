@@ -38,6 +38,13 @@ class JointCommitOn final : public JointCommit {
            std::move(done));
   }
 
+  void MarkDelivered(v1::AuditEntry delivered, const std::string& record_id,
+                     int64_t delivered_ms, const v1::SignedReceipt& receipt,
+                     OutboxStore::WriteDone done) override {
+    Commit(std::move(delivered), StoreT::MarkDeliveredAt(record_id, delivered_ms, receipt),
+           std::move(done));
+  }
+
  private:
   // Appends `entry` with `write` in one write of the store's group; `done`
   // gets the write's result from the group's status. A row refused as

@@ -1,6 +1,7 @@
 // One commit a record: a record's audit entry and its store row (the
-// outbox's on the sender, the mailbox's on the receiver) made durable in one
-// transaction, so neither is ever kept without the other. Built where the
+// outbox's on the sender, the mailbox's on the receiver; the outbox's mark
+// of delivery with its DELIVERED entry) made durable in one transaction, so
+// neither is ever kept without the other. Built where the
 // store numbers the log's entries in its own transactions: PostgreSQL
 // (PostgresStore and PostgresAuditLog, one database), and SQLite with the
 // file log kept through it (SqliteStore and QueuedAuditLog,
@@ -60,6 +61,15 @@ class JointCommit {
   virtual void AddToMailbox(v1::AuditEntry received, const v1::MailboxRecord& record,
                             const std::string& envelope_sha256, ReceiptAt receipt_at,
                             MailboxStore::MailboxDone done) = 0;
+  // Appends `delivered` and marks the outbox record `record_id` delivered
+  // with the peer's `receipt` in one transaction, so a crash never keeps
+  // the mark without its DELIVERED entry; `done` gets OK once both are
+  // durable. A record no longer queued (marked already) keeps no entry and
+  // answers OK; an error keeps neither (the record stays queued, and its
+  // next attempt gets the same receipt back from the peer).
+  virtual void MarkDelivered(v1::AuditEntry delivered, const std::string& record_id,
+                             int64_t delivered_ms, const v1::SignedReceipt& receipt,
+                             OutboxStore::WriteDone done) = 0;
 };
 
 // A joint commit's error as a stage answers it: every error but AlreadyExists

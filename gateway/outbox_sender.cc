@@ -46,7 +46,7 @@ void OutboxSender::Stop() {
   }
   if (thread_.joinable()) thread_.join();
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this] { return in_flight_.empty() && calls_ == 0; });
+  drained_.wait(lock, [this] { return in_flight_.empty() && calls_ == 0; });
 }
 
 void OutboxSender::Kick() {
@@ -184,28 +184,7 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivere
     }
     for (Done& w : TakeWaiters(id, /*release=*/false)) w(now);
     if (done) done(now);
-    // DELIVERED is audited once the store holds the record as delivered:
-    // a mark that failed means another attempt, and one entry, not two.
-    store_->MarkDeliveredAsync(id, now.delivered_ms, now.receipt,
-                               [this, id, now, e = std::move(e)](absl::Status s) mutable {
-      if (!s.ok()) {
-        LogError("outbox update failed", {{"record_id", id}, {"error", s.ToString()}});
-      } else {
-        ctx_->auditor->Note(std::move(e));
-        if (!now.record.envelope_file().empty()) {
-          // The peer holds the streamed envelope and the store says so: the
-          // spooled copy is no longer needed.
-          std::error_code ec;
-          std::filesystem::remove(ctx_->config->data_dir() + "/" + now.record.envelope_file(),
-                                  ec);
-        }
-      }
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        marking_.erase(id);
-      }
-      for (Done& w : TakeWaiters(id, /*release=*/true)) w(now);
-    });
+    MarkDelivered(now, std::move(e));
     return;
   } else {
     std::string error = absl::StrCat(
@@ -238,6 +217,49 @@ void OutboxSender::Finish(const OutboxEntry& entry, const grpc::Status& delivere
   for (Done& w : waiters) w(now);
 }
 
+void OutboxSender::MarkDelivered(const OutboxEntry& now, v1::AuditEntry delivered) {
+  const std::string& id = now.record.record_id();
+  // DELIVERED is audited with the mark, in one transaction where the store
+  // and the log commit together (gateway/joint_commit.h), or else once
+  // the store holds the mark: a mark that failed means another attempt,
+  // and one entry, not two.
+  auto marked = [this, id, now](absl::Status s) {
+    if (!s.ok()) {
+      LogError("outbox update failed", {{"record_id", id}, {"error", s.ToString()}});
+      // Still queued: its next attempt (the peer answers it with the same
+      // receipt) waits its backoff instead of following at once. A write of
+      // the store alone, which holds while the audit log refuses appends.
+      absl::Status later = store_->MarkAttemptFailed(
+          id, NowMs() + RetryDelayMs(now.attempts, 0),
+          absl::StrCat("the peer signed for it, but marking it delivered failed: ", s.message()));
+      if (!later.ok()) {
+        LogError("outbox update failed", {{"record_id", id}, {"error", later.ToString()}});
+      }
+    } else if (!now.record.envelope_file().empty()) {
+      // The peer holds the streamed envelope and the store says so: the
+      // spooled copy is no longer needed.
+      std::error_code ec;
+      std::filesystem::remove(ctx_->config->data_dir() + "/" + now.record.envelope_file(), ec);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      marking_.erase(id);
+    }
+    for (Done& w : TakeWaiters(id, /*release=*/true)) w(now);
+  };
+  if (ctx_->joint != nullptr) {
+    ctx_->joint->MarkDelivered(std::move(delivered), id, now.delivered_ms, now.receipt,
+                               std::move(marked));
+  } else {
+    store_->MarkDeliveredAsync(
+        id, now.delivered_ms, now.receipt,
+        [this, e = std::move(delivered), marked = std::move(marked)](absl::Status s) mutable {
+          if (s.ok()) ctx_->auditor->Note(std::move(e));
+          marked(std::move(s));
+        });
+  }
+}
+
 std::optional<OutboxEntry> OutboxSender::Delivering(const std::string& record_id) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = marking_.find(record_id);
@@ -250,7 +272,7 @@ std::vector<OutboxSender::Done> OutboxSender::TakeWaiters(const std::string& id,
   std::lock_guard<std::mutex> lock(mu_);
   if (release) {
     in_flight_.erase(id);
-    cv_.notify_all();
+    drained_.notify_all();  // not cv_: the retry loop has nothing to do about it
   }
   auto it = waiters_.find(id);
   if (it != waiters_.end()) {

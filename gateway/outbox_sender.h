@@ -119,6 +119,9 @@ class OutboxSender {
   void Finish(const OutboxEntry& entry, const grpc::Status& status,
               const v1::DeliverResponse& response, int64_t retry_after_ms,
               VerifiedBatches* verified, Done done);
+  // Marks a record the peer signed for delivered, with its DELIVERED entry
+  // `delivered`, then ends its attempt (the record's waiters get `now`).
+  void MarkDelivered(const OutboxEntry& now, v1::AuditEntry delivered);
 
   const GatewayContext* const ctx_;
   Store* const store_;
@@ -128,7 +131,8 @@ class OutboxSender {
   Metrics* const metrics_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;  // stopping_, kicked_ or in_flight_ changed
+  std::condition_variable cv_;       // stopping_ or kicked_ (the retry loop waits)
+  std::condition_variable drained_;  // in_flight_ or calls_ fell (Stop waits)
   std::set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, OutboxEntry> marking_ ABSL_GUARDED_BY(mu_);
   // Callers of DeliverNow waiting on an attempt the retry loop started.

@@ -3,9 +3,11 @@
 // are signed together, once, when the last envelope has settled.
 #include <atomic>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/defer_wakes.h"
 #include "gateway/peer_client.h"  // kMaxDeliverBatch
 #include "gateway/peer_service.h"
 #include "transport/grpc_status.h"
@@ -82,22 +84,31 @@ grpc::ServerUnaryReactor* PeerService::DeliverBatch(grpc::CallbackServerContext*
   auto batch = std::make_shared<BatchAnswer>(
       n, reactor, response,
       [this](const std::vector<v1::DeliverResponse*>& held) { return SignReceipts(held); });
+  // Each envelope is checked and opened first; then what is to be stored
+  // reaches the store's committer together: one transaction and one sync
+  // for the batch, and no other writer held back while envelopes open.
+  std::vector<std::pair<int, Pending>> to_store;
+  to_store.reserve(n);
   for (int i = 0; i < n; ++i) {
-    auto settle = [batch, i](const grpc::Status& st) { batch->Settle(i, st); };
     Pending pending;
     pending.answer_later = true;
     pending.trust = trust;
-    v1::DeliverResponse* answer = batch->Answer(i);
-    absl::Status s = Accept(*caller, request->envelopes(i), answer, &pending);
+    absl::Status s = Accept(*caller, request->envelopes(i), batch->Answer(i), &pending);
+    if (!pending.rejection.has_value() &&
+        (!s.ok() || pending.entry.event() == v1::AUDIT_EVENT_UNSPECIFIED)) {
+      batch->Settle(i, ToGrpcStatus(s));  // not a record's refusal, or a repeat with its receipt
+      continue;
+    }
+    to_store.emplace_back(i, std::move(pending));
+  }
+  DeferWakes defer;
+  for (auto& [i, pending] : to_store) {
+    auto settle = [batch, i = i](const grpc::Status& st) { batch->Settle(i, st); };
     if (pending.rejection.has_value()) {
       ReportRejection(*caller, &pending, settle);
-      continue;
+    } else {
+      Commit(std::move(pending), settle, batch->Answer(i));
     }
-    if (!s.ok() || pending.entry.event() == v1::AUDIT_EVENT_UNSPECIFIED) {
-      settle(ToGrpcStatus(s));  // not a record's refusal, or a repeat with its receipt
-      continue;
-    }
-    Commit(std::move(pending), settle, answer);
   }
   return reactor;
 }

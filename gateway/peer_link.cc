@@ -139,7 +139,7 @@ void OutboxSender::CallEnded(const v1::Organisation& peer) {
 void OutboxSender::CallDone() {
   std::lock_guard<std::mutex> lock(mu_);
   --calls_;
-  cv_.notify_all();  // the last use of this object by the call's thread
+  drained_.notify_all();  // the last use of this object by the call's thread
 }
 
 }  // namespace gatehouse

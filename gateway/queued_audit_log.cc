@@ -220,7 +220,9 @@ void QueuedAuditLog::Finished() {
   std::lock_guard<std::mutex> lock(mu_);
   if (--pending_ == 0) {
     idle_.notify_all();
-    wake_.notify_all();
+    // The resume loop waits for the appends in flight to end only once
+    // integration has stopped; otherwise it has nothing to do.
+    if (!integrate_error_.ok()) wake_.notify_all();
   }
 }
 

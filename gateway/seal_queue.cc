@@ -21,6 +21,9 @@ absl::StatusOr<std::unique_ptr<SealQueue>> SealQueue::Create(
   Batcher::Options batching;
   batching.stopped = absl::UnavailableError("the gateway is stopping; retry");
   batching.max_batch_cost = max_batch;  // each record costs 1
+  // A sealed batch's records reach the store's committer together, after
+  // the last one's callback: one transaction and one sync for the batch.
+  batching.defer_wakes_in_done = true;
   q->batcher_ = std::make_unique<Batcher>(
       [p = q.get()](std::vector<Item>& items) { return p->SealBatch(items); },
       std::move(batching));

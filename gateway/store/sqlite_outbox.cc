@@ -243,26 +243,55 @@ absl::StatusOr<int64_t> SqliteStore::NextAttemptMs() {
   return s.Int(0);
 }
 
+namespace {
+
+// Marks `record_id` delivered if it is queued; *delta is minus the rows it
+// changed (0 for a record in any other state, which is not an error).
+absl::Status UpdateDelivered(sqlite3* db, const std::string& record_id, int64_t delivered_ms,
+                             const std::string& receipt_bytes, int64_t* delta) {
+  Stmt s(db, absl::StrCat("UPDATE outbox SET state = ?, delivered_ms = ?, last_error = '', "
+                          "attempts = attempts + 1, receipt = ?, change_seq = ",
+                          kNextChange, " WHERE record_id = ? AND state = ?")
+                 .c_str());
+  RETURN_IF_ERROR(s.ok());
+  s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_DELIVERED));
+  s.Bind(2, delivered_ms);
+  s.BindBlob(3, receipt_bytes);
+  s.Bind(4, record_id);
+  s.Bind(5, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
+  RETURN_IF_ERROR(s.Done());
+  *delta = -sqlite3_changes(db);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 void SqliteStore::MarkDeliveredAsync(const std::string& record_id, int64_t delivered_ms,
                                      const v1::SignedReceipt& receipt, WriteDone done) {
   RunWriteAsync(
       [record_id, delivered_ms, receipt_bytes = receipt.SerializeAsString()](
-          sqlite3* db, int64_t* delta) -> absl::Status {
-        Stmt s(db, absl::StrCat("UPDATE outbox SET state = ?, delivered_ms = ?, last_error = '', "
-                                "attempts = attempts + 1, receipt = ?, change_seq = ",
-                                kNextChange, " WHERE record_id = ? AND state = ?")
-                       .c_str());
-        RETURN_IF_ERROR(s.ok());
-        s.Bind(1, static_cast<int64_t>(v1::RECORD_STATE_DELIVERED));
-        s.Bind(2, delivered_ms);
-        s.BindBlob(3, receipt_bytes);
-        s.Bind(4, record_id);
-        s.Bind(5, static_cast<int64_t>(v1::RECORD_STATE_QUEUED));
-        RETURN_IF_ERROR(s.Done());
-        *delta = -sqlite3_changes(db);
-        return absl::OkStatus();
+          sqlite3* db, int64_t* delta) {
+        return UpdateDelivered(db, record_id, delivered_ms, receipt_bytes, delta);
       },
       std::move(done));
+}
+
+SqliteStore::IndexedWrite<absl::Status> SqliteStore::MarkDeliveredAt(
+    const std::string& record_id, int64_t delivered_ms, const v1::SignedReceipt& receipt) {
+  IndexedWrite<absl::Status> w;
+  auto withdrawn = std::make_shared<bool>(false);
+  w.apply = [record_id, delivered_ms, receipt_bytes = receipt.SerializeAsString(), withdrawn](
+                sqlite3* db, uint64_t /*audit_index*/, int64_t* delta) -> absl::Status {
+    RETURN_IF_ERROR(UpdateDelivered(db, record_id, delivered_ms, receipt_bytes, delta));
+    if (*delta != 0) return absl::OkStatus();
+    *withdrawn = true;
+    return absl::CancelledError("store: withdrawn, the record is no longer queued");
+  };
+  // Only this write's own withdrawal answers OK.
+  w.result = [withdrawn](absl::Status status) {
+    return *withdrawn && absl::IsCancelled(status) ? absl::OkStatus() : status;
+  };
+  return w;
 }
 
 absl::Status SqliteStore::MarkDelivered(const std::string& record_id, int64_t delivered_ms,

@@ -143,6 +143,12 @@ class SqliteStore final : public Store {
   static IndexedWrite<absl::StatusOr<MailboxPut>> MailboxAddAt(const v1::MailboxRecord& record,
                                                                const std::string& envelope_sha256,
                                                                ReceiptAt receipt_at);
+  // MarkDelivered with the DELIVERED entry. A record no longer queued (marked
+  // already, or given up) withdraws the entry and answers OK, as
+  // MarkDelivered does for it.
+  static IndexedWrite<absl::Status> MarkDeliveredAt(const std::string& record_id,
+                                                    int64_t delivered_ms,
+                                                    const v1::SignedReceipt& receipt);
   // In one write: numbers `entry` (an audit entry, serialized) with the next
   // index, queues it, runs `with` (if set) with that index, and deletes the
   // queued entries below `forget_below` (those the file log holds). `done`

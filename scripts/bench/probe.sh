@@ -3,7 +3,8 @@
 # (scripts/bench/gateways.sh), ghbench Submits at 1 KiB, then each gateway's
 # own counters from its admin port (records sealed and signed batches, audit
 # and store group commits and the time in them, audit-append, Submit and
-# Deliver latency sums, DeliverBatch calls and the records they carried).
+# Deliver latency sums, DeliverBatch calls and the records they carried),
+# and each gateway's context switches a record (its threads' wake-ups).
 # Prints figures;
 # not a test. Used to compare one change before and after in the same
 # conditions; scripts/bench.sh is the full side-by-side run.
@@ -39,12 +40,23 @@ BENCH_GATEWAY_HOOK=add_admin
 pki="$run/pki"
 "$root/certs/gen-dev-pki.sh" "$pki" >/dev/null
 gw_start "$run/gw" "$pki"
+# Context switches of all a gateway's threads so far (each is a thread
+# going to sleep or being preempted: about one wake-up each).
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s + 0}'; }
+submits() {
+  python3 -c "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())" \
+    "http://127.0.0.1:$send_admin/metrics" | awk '/^gatehouse_submit_seconds_count/ {print $2}'
+}
+sw_send0=$(switches "$GW_SEND_PID") sw_recv0=$(switches "$GW_RECV_PID") n0=$(submits)
 # shellcheck disable=SC2086  # EXTRA is a list of flags
 "$bin/tools/ghbench/ghbench" --mode submit --target "127.0.0.1:$GW_CLIENT_PORT" \
   --to "$GW_RECEIVER" --type care_plan --classification OFFICIAL-SENSITIVE --caveat PERSONAL \
   --purpose direct_care --ca "$pki/ca.crt" --cert "$pki/$GW_CLIENT_CERT.crt" \
   --key "$pki/$GW_CLIENT_CERT.key" --payload 1024 --concurrency "${CONC:-64}" --warmup 2 \
   --duration "${DUR:-8}" --watch-pid "$GW_SEND_PID" --watch-pid "$GW_RECV_PID" ${EXTRA:-}
+sw_send1=$(switches "$GW_SEND_PID") sw_recv1=$(switches "$GW_RECV_PID") n1=$(submits)
+awk -v n=$((n1 - n0)) -v s=$((sw_send1 - sw_send0)) -v r=$((sw_recv1 - sw_recv0)) 'BEGIN {
+  if (n > 0) printf "context switches a record (threads of the run, warm-up included): sender %.1f, receiver %.1f\n", s / n, r / n }'
 for side in sender:$send_admin receiver:$recv_admin; do
   echo "${side%%:*}:"
   python3 -c "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())" \

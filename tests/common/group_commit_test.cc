@@ -1,10 +1,12 @@
 // GroupCommit: items queued while a batch commits form the next batch; each
 // item gets its own result exactly once, in order; Stop commits what was
 // queued before it and refuses what comes after, even while a batch is
-// committing; a `done` may queue again, wait again, or stop.
+// committing; a `done` may queue again, wait again, or stop. DeferWakes
+// holds an idle committer's wake to the end of a scope, never past a wait.
 #include "common/group_commit.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -13,6 +15,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/defer_wakes.h"
+#include "common/rendezvous.h"
 #include "gtest/gtest.h"
 
 namespace gatehouse {
@@ -289,6 +293,113 @@ TEST(GroupCommitTest, UnderManyThreadsAndAStopNoItemIsLostOrDoubled) {
   std::lock_guard<std::mutex> lock(mu);
   EXPECT_EQ(std::set<int>(committed.begin(), committed.end()).size(), committed.size());
   EXPECT_EQ(std::set<int>(committed.begin(), committed.end()), ok);
+}
+
+// DeferWakes: items queued in a scope reach an idle committer together, at
+// the scope's end; a wait inside a scope never waits for what it holds back.
+// (A committer that is not asleep takes what is queued without a wake, so
+// these tests wait for it to be asleep first.)
+void AwaitAsleep(Queue& q) {
+  for (int i = 0; i < 10000 && !q.Asleep(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(q.Asleep());
+}
+// True once `n` results have come back, within 10 s (a committer never
+// woken never answers: false).
+bool AwaitResults(Results& r, size_t n) {
+  for (int i = 0; i < 10000 && r.got().size() < n; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return r.got().size() >= n;
+}
+
+TEST(DeferWakesTest, ItemsQueuedInAScopeGoToAnIdleCommitterAsOneBatchAtItsEnd) {
+  Committer c;
+  Results r;
+  Queue q(c.Fn());
+  AwaitAsleep(q);
+  {
+    DeferWakes outer;
+    {
+      DeferWakes inner;
+      for (int i = 0; i < 5; ++i) q.Submit(i, r.For(i));
+    }  // not the outermost scope: still held back
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_TRUE(c.batches().empty()) << "the committer was woken inside the scope";
+  }
+  EXPECT_TRUE(AwaitResults(r, 5)) << "the scope's end did not wake the committer";
+  q.Stop();
+  EXPECT_EQ(c.batches(), (std::vector<std::vector<int>>{{0, 1, 2, 3, 4}}));
+  EXPECT_EQ(r.got().size(), 5u);
+}
+
+TEST(DeferWakesTest, WaitingInsideAScopeWakesWhatItHeldBack) {
+  Committer c;
+  Results r;
+  Queue q(c.Fn());
+  AwaitAsleep(q);
+  DeferWakes defer;
+  q.Submit(1, r.For(1));
+  absl::StatusOr<int> waited = q.SubmitAndWait(2);  // would never return if 1 held it
+  ASSERT_TRUE(waited.ok()) << waited.status();
+  EXPECT_EQ(*waited, 20);
+  q.Submit(3, r.For(3));
+  Rendezvous<absl::StatusOr<int>> rendezvous;
+  q.Submit(4, rendezvous.Callback());
+  absl::StatusOr<int> four = rendezvous.Wait();
+  ASSERT_TRUE(four.ok()) << four.status();
+  EXPECT_EQ(*four, 40);
+  q.Stop();
+  // 1 and 2 in one batch (both were queued before the wait woke it); 3 and
+  // 4 after, together or not (the committer may not be asleep again yet).
+  std::vector<std::vector<int>> batches = c.batches();
+  ASSERT_FALSE(batches.empty());
+  EXPECT_EQ(batches[0], (std::vector<int>{1, 2}));
+  std::vector<int> rest;
+  for (size_t i = 1; i < batches.size(); ++i) {
+    rest.insert(rest.end(), batches[i].begin(), batches[i].end());
+  }
+  EXPECT_EQ(rest, (std::vector<int>{3, 4}));
+}
+
+TEST(DeferWakesTest, ABatchsDoneCallbacksQueueOnTheNextCommitterTogether) {
+  Committer second_c;
+  Results r;
+  Queue second(second_c.Fn());
+  Queue::Options options;
+  options.defer_wakes_in_done = true;
+  Committer first_c;
+  Queue first(first_c.Fn(), options);
+  AwaitAsleep(first);
+  AwaitAsleep(second);
+  {
+    DeferWakes defer;  // so that the first committer takes all three at once
+    for (int i = 0; i < 3; ++i) {
+      first.Submit(i, [&, i](absl::StatusOr<int>) {
+        second.Submit(i, r.For(i));
+        // The second committer is idle: without the scope it would take
+        // item 0 alone while the first still runs these callbacks.
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      });
+    }
+  }
+  EXPECT_TRUE(AwaitResults(r, 3)) << "the callbacks' scope did not wake the second committer";
+  first.Stop();
+  second.Stop();
+  EXPECT_EQ(first_c.batches(), (std::vector<std::vector<int>>{{0, 1, 2}}));
+  EXPECT_EQ(second_c.batches(), (std::vector<std::vector<int>>{{0, 1, 2}}));
+}
+
+TEST(DeferWakesTest, WithoutAScopeTheCommitterStartsAtOnce) {
+  Committer c;
+  Queue q(c.Fn());
+  c.Hold();
+  q.Submit(1, [](absl::StatusOr<int>) {});
+  c.AwaitEntered(1);  // would hang if the wake were held back
+  c.Release();
+  q.Stop();
+  EXPECT_EQ(c.batches(), (std::vector<std::vector<int>>{{1}}));
 }
 
 }  // namespace

@@ -309,6 +309,11 @@ class FakeJoint : public JointCommit {
     }
     done(MailboxPut{true, MailboxSeen{"nhs-trust-a", sha, *receipt}});
   }
+  void MarkDelivered(v1::AuditEntry delivered, const std::string&, int64_t,
+                     const v1::SignedReceipt&, OutboxStore::WriteDone done) override {
+    entries.push_back(std::move(delivered));
+    done(absl::OkStatus());
+  }
   absl::Status fail;  // what AddToOutbox answers, if set
   std::vector<v1::AuditEntry> entries;
 };

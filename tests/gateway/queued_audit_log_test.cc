@@ -194,6 +194,38 @@ TEST_F(QueuedAuditLogTest, AnOutboxRowAndItsEntryCommitTogetherAndTheFileLogFoll
   EXPECT_EQ(StoreCounts(), "0 2 1 0");  // closed: nothing left queued
 }
 
+TEST_F(QueuedAuditLogTest, ADeliveredMarkAndItsEntryCommitTogetherAndASecondMarkKeepsNoEntry) {
+  OpenBoth();
+  ASSERT_TRUE(AddOutbox("r1").index.ok());
+  const v1::SignedReceipt receipt = Receipt("peer");
+  auto marked = Commit(Entry(v1::AUDIT_EVENT_DELIVERED, "r1"),
+                       SqliteStore::MarkDeliveredAt("r1", 77, receipt));
+  ASSERT_TRUE(marked.index.ok()) << marked.index.status();
+  EXPECT_EQ(*marked.index, 1u);
+  EXPECT_TRUE(marked.result.ok()) << marked.result;
+  ExpectDelivered(*store_, "r1", 77, "peer");
+  EXPECT_EQ(StoreCounts().substr(2), "2 0 0");  // next number 2, nothing queued to send
+  // Marked again (a second attempt's answer): OK, no second entry, no gap.
+  auto again = Commit(Entry(v1::AUDIT_EVENT_DELIVERED, "r1"),
+                      SqliteStore::MarkDeliveredAt("r1", 88, receipt));
+  EXPECT_TRUE(absl::IsCancelled(again.index.status())) << again.index.status();
+  EXPECT_TRUE(again.result.ok()) << again.result;
+  // A record the store does not hold: the same, nothing kept.
+  auto unknown = Commit(Entry(v1::AUDIT_EVENT_DELIVERED, "no-such-record"),
+                        SqliteStore::MarkDeliveredAt("no-such-record", 88, receipt));
+  EXPECT_TRUE(absl::IsCancelled(unknown.index.status())) << unknown.index.status();
+  ExpectDelivered(*store_, "r1", 77, "peer");
+  EXPECT_EQ(StoreCounts().substr(2), "2 0 0");
+  CloseBoth();
+  std::unique_ptr<audit::AuditLog> file = OpenFileLog();
+  ASSERT_NE(file, nullptr);
+  ASSERT_EQ(file->Size(), 2u);
+  absl::StatusOr<v1::AuditEntry> delivered = file->ReadEntry(1);
+  ASSERT_TRUE(delivered.ok()) << delivered.status();
+  EXPECT_EQ(delivered->event(), v1::AUDIT_EVENT_DELIVERED);
+  EXPECT_EQ(delivered->record_id(), "r1");
+}
+
 TEST_F(QueuedAuditLogTest, WithdrawnAndFailingAddsKeepNeitherEntryNorRowAndLeaveNoGap) {
   OpenBoth();
   ASSERT_TRUE(AddOutbox("r1", "key-1").index.ok());

@@ -88,16 +88,23 @@ absl::Status Change(PgConnection& c, const std::string& sql, const PgParams& par
 // parameters are `params`) to `record_id` if it is queued, and ends its
 // delivery lease; a record in any other state (or none) is left as it is,
 // and that is not an error.
-absl::Status ChangeIfQueued(PgConnection& c, const std::string& set, PgParams params,
-                            const std::string& record_id) {
+// Returns the rows changed (0 or 1).
+absl::StatusOr<int64_t> CountIfQueued(PgConnection& c, const std::string& set, PgParams params,
+                                      const std::string& record_id) {
   const int n = params.size();
   params.Text(record_id).Int(StateNumber(v1::RECORD_STATE_QUEUED));
   // Settled: whichever store held the lease lets it go.
-  return Change(c,
-                absl::StrCat("UPDATE outbox SET ", set,
-                             ", lease_owner = NULL, lease_until_ms = 0 WHERE record_id = $", n + 1,
-                             " AND state = $", n + 2),
-                params);
+  ASSIGN_OR_RETURN(PgResult r,
+                   c.Exec(absl::StrCat("UPDATE outbox SET ", set,
+                                       ", lease_owner = NULL, lease_until_ms = 0 WHERE record_id = $",
+                                       n + 1, " AND state = $", n + 2),
+                          params));
+  return r.affected();
+}
+
+absl::Status ChangeIfQueued(PgConnection& c, const std::string& set, PgParams params,
+                            const std::string& record_id) {
+  return CountIfQueued(c, set, std::move(params), record_id).status();
 }
 
 }  // namespace
@@ -286,22 +293,50 @@ absl::StatusOr<int64_t> PostgresStore::NextAttemptMs() {
   });
 }
 
+namespace {
+
+// Marks `record_id` delivered if it is queued; the rows changed (0 or 1).
+absl::StatusOr<int64_t> SetDelivered(PgConnection& c, const std::string& record_id,
+                                     int64_t delivered_ms, const std::string& receipt_bytes) {
+  return CountIfQueued(c,
+                       absl::StrCat("state = $1, delivered_ms = $2, last_error = '', "
+                                    "attempts = attempts + 1, receipt = $3, change_seq = ",
+                                    kNextChange),
+                       PgParams()
+                           .Int(StateNumber(v1::RECORD_STATE_DELIVERED))
+                           .Int(delivered_ms)
+                           .Bytes(receipt_bytes),
+                       record_id);
+}
+
+}  // namespace
+
 PostgresStore::Write<absl::Status> PostgresStore::MarkDeliveredWrite(
     const std::string& record_id, int64_t delivered_ms, const v1::SignedReceipt& receipt) {
   Write<absl::Status> w;
   w.apply = [record_id, delivered_ms,
              receipt_bytes = receipt.SerializeAsString()](PgConnection& c) {
-    return ChangeIfQueued(c,
-                          absl::StrCat("state = $1, delivered_ms = $2, last_error = '', "
-                                       "attempts = attempts + 1, receipt = $3, change_seq = ",
-                                       kNextChange),
-                          PgParams()
-                              .Int(StateNumber(v1::RECORD_STATE_DELIVERED))
-                              .Int(delivered_ms)
-                              .Bytes(receipt_bytes),
-                          record_id);
+    return SetDelivered(c, record_id, delivered_ms, receipt_bytes).status();
   };
   w.result = [](absl::Status s) { return s; };
+  return w;
+}
+
+PostgresStore::IndexedWrite<absl::Status> PostgresStore::MarkDeliveredAt(
+    const std::string& record_id, int64_t delivered_ms, const v1::SignedReceipt& receipt) {
+  IndexedWrite<absl::Status> w;
+  auto withdrawn = std::make_shared<bool>(false);
+  w.apply = [record_id, delivered_ms, receipt_bytes = receipt.SerializeAsString(), withdrawn](
+                PgConnection& c, uint64_t /*audit_index*/) -> absl::Status {
+    ASSIGN_OR_RETURN(int64_t changed, SetDelivered(c, record_id, delivered_ms, receipt_bytes));
+    if (changed != 0) return absl::OkStatus();
+    *withdrawn = true;
+    return absl::CancelledError("store: withdrawn, the record is no longer queued");
+  };
+  // Only this write's own withdrawal answers OK.
+  w.result = [withdrawn](absl::Status status) {
+    return *withdrawn && absl::IsCancelled(status) ? absl::OkStatus() : status;
+  };
   return w;
 }
 

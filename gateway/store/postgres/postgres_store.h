@@ -229,6 +229,11 @@ class PostgresStore final : public Store {
   static IndexedWrite<absl::StatusOr<MailboxPut>> MailboxAddAt(const v1::MailboxRecord& record,
                                                                const std::string& envelope_sha256,
                                                                ReceiptAt receipt_at);
+  // MarkDelivered with the DELIVERED entry; a record no longer queued
+  // withdraws the entry and answers OK (SqliteStore::MarkDeliveredAt).
+  static IndexedWrite<absl::Status> MarkDeliveredAt(const std::string& record_id,
+                                                    int64_t delivered_ms,
+                                                    const v1::SignedReceipt& receipt);
   // A new connection to the store's database, with its settings.
   absl::StatusOr<std::unique_ptr<postgres::PgConnection>> Connect() const;
   // The pool the store's reads use (PgPool::Read), for reads of the same

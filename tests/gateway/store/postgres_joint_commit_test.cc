@@ -116,6 +116,33 @@ TEST_F(JointCommitTest, AnOutboxRowAndItsEntryCommitTogether) {
   EXPECT_EQ(Counts(), "1 1 1 0");
 }
 
+TEST_F(JointCommitTest, ADeliveredMarkAndItsEntryCommitTogetherAndASecondMarkKeepsNoEntry) {
+  ASSERT_TRUE(AddOutbox("r1").index.ok());
+  const v1::SignedReceipt receipt = Receipt("peer");
+  auto marked = Commit(Entry(v1::AUDIT_EVENT_DELIVERED, "r1"),
+                       PostgresStore::MarkDeliveredAt("r1", 77, receipt));
+  ASSERT_TRUE(marked.index.ok()) << marked.index.status();
+  EXPECT_EQ(*marked.index, 1u);
+  EXPECT_TRUE(marked.result.ok()) << marked.result;
+  ExpectDelivered(*store_, "r1", 77, "peer");
+  absl::StatusOr<v1::AuditEntry> entry = log_->ReadEntry(1);
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_EQ(entry->event(), v1::AUDIT_EVENT_DELIVERED);
+  EXPECT_EQ(entry->record_id(), "r1");
+  EXPECT_EQ(Counts(), "2 2 1 0");
+  // Marked again (a second attempt's answer), or a record not held: OK, no
+  // entry kept, no number taken.
+  auto again = Commit(Entry(v1::AUDIT_EVENT_DELIVERED, "r1"),
+                      PostgresStore::MarkDeliveredAt("r1", 88, receipt));
+  EXPECT_TRUE(absl::IsCancelled(again.index.status())) << again.index.status();
+  EXPECT_TRUE(again.result.ok()) << again.result;
+  auto unknown = Commit(Entry(v1::AUDIT_EVENT_DELIVERED, "no-such-record"),
+                        PostgresStore::MarkDeliveredAt("no-such-record", 88, receipt));
+  EXPECT_TRUE(absl::IsCancelled(unknown.index.status())) << unknown.index.status();
+  ExpectDelivered(*store_, "r1", 77, "peer");
+  EXPECT_EQ(Counts(), "2 2 1 0");
+}
+
 TEST_F(JointCommitTest, ARepeatedKeyAnswersTheFirstRecordAndKeepsNoSecondEntry) {
   ASSERT_TRUE(AddOutbox("r1", "key-1").index.ok());
   auto again = AddOutbox("r2", "key-1");

@@ -64,6 +64,16 @@ class StoreTestRecords {
     r.set_receipt("receipt-" + tag);
     return r;
   }
+  // Expects `store` to hold `id` delivered at `delivered_ms` with the
+  // receipt Receipt(tag).
+  static void ExpectDelivered(OutboxStore& store, const std::string& id, int64_t delivered_ms,
+                              const std::string& tag) {
+    absl::StatusOr<OutboxEntry> held = store.GetOutbox(id);
+    ASSERT_TRUE(held.ok()) << held.status();
+    EXPECT_EQ(held->state, v1::RECORD_STATE_DELIVERED);
+    EXPECT_EQ(held->delivered_ms, delivered_ms);
+    EXPECT_EQ(held->receipt.receipt(), "receipt-" + tag);
+  }
   // Adds `threads` * `each` records to `outbox`, from `threads` threads at
   // once, each expecting every add of its own to succeed.
   static void AddFromManyThreads(OutboxStore& outbox, int threads, int each) {
