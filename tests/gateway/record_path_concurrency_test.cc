@@ -174,11 +174,42 @@ class FakePeer : public PeerClient {
   int batches_refused_ = 0;
 };
 
+// The joint commit, but its first `fail` marks of delivery fail (as a
+// store or log refusing would): each keeps neither mark nor entry.
+class FailingMarks : public JointCommit {
+ public:
+  FailingMarks(JointCommit* real, int fail) : real_(real), fail_(fail) {}
+  void AddToOutbox(v1::AuditEntry submitted, const v1::OutboxRecord& record,
+                   const std::string& key, int64_t now_ms, OutboxStore::OutboxDone done) override {
+    real_->AddToOutbox(std::move(submitted), record, key, now_ms, std::move(done));
+  }
+  void AddToMailbox(v1::AuditEntry received, const v1::MailboxRecord& record,
+                    const std::string& sha, ReceiptAt receipt_at,
+                    MailboxStore::MailboxDone done) override {
+    real_->AddToMailbox(std::move(received), record, sha, std::move(receipt_at), std::move(done));
+  }
+  void MarkDelivered(v1::AuditEntry delivered, const std::string& record_id, int64_t ms,
+                     const v1::SignedReceipt& receipt, OutboxStore::WriteDone done) override {
+    if (fail_.fetch_sub(1) > 0) {
+      done(absl::UnavailableError("the store refuses this write"));
+      return;
+    }
+    real_->MarkDelivered(std::move(delivered), record_id, ms, receipt, std::move(done));
+  }
+
+ private:
+  JointCommit* const real_;
+  std::atomic<int> fail_;
+};
+
 // Records submitted from several threads at once, through the joint commit
-// and the outbox sender to `peer`: every one delivered once, audited
-// SUBMITTED and DELIVERED, the outbox empty.
+// and the outbox sender to `peer`: every one delivered, audited SUBMITTED
+// and DELIVERED (with its mark, in one write), the outbox empty. Each of the
+// first `fail_marks` marks of delivery fails: its record is sent once more
+// (after a backoff) and still audited DELIVERED once; otherwise every record
+// is sent once.
 void SubmitFromManyThreads(FakePeer::Batches batches, std::pair<int, int>* calls_out,
-                           int* refused_out) {
+                           int* refused_out, int fail_marks = 0) {
   const std::string dir = MakeTempDir();
   const absl::Time now = absl::Now();
   auto sender_keys = std::make_shared<const envelope::Keyset>(
@@ -220,6 +251,8 @@ void SubmitFromManyThreads(FakePeer::Batches batches, std::pair<int, int>* calls
   ctx.auditor = &auditor;
   ctx.metrics = &metrics;
   ctx.peers = &peer;
+  FailingMarks marks(joint.get(), fail_marks);
+  ctx.joint = &marks;
   auto sender = std::make_unique<OutboxSender>(&ctx);
   sender->Start();
 
@@ -282,7 +315,14 @@ void SubmitFromManyThreads(FakePeer::Batches batches, std::pair<int, int>* calls
   EXPECT_EQ(*(*store)->OutboxDepth(), 0);
   std::map<std::string, int> delivered = peer.delivered();
   EXPECT_EQ(static_cast<int>(delivered.size()), total);
-  for (const auto& [id, n] : delivered) EXPECT_EQ(n, 1) << id;
+  int sent = 0;
+  for (const auto& [id, n] : delivered) {
+    sent += n;
+    if (fail_marks == 0) {
+      EXPECT_EQ(n, 1) << id;
+    }
+  }
+  EXPECT_EQ(sent, total + fail_marks);  // one more send for each failed mark
   *calls_out = peer.Calls();
   *refused_out = peer.batches_refused();
   // Every record audited SUBMITTED, and DELIVERED once its receipt checked.
@@ -303,6 +343,15 @@ TEST(RecordPathConcurrencyTest, EveryRecordIsDeliveredOnceAndAuditedUnderConcurr
   // Records waiting on a busy link went together.
   EXPECT_LT(calls.first, calls.second);
   EXPECT_EQ(refused, 0);
+}
+
+// A mark of delivery that fails keeps neither the mark nor its DELIVERED
+// entry and backs the record off: it is sent again, marked, and audited
+// DELIVERED once (the log holds exactly two entries a record).
+TEST(RecordPathConcurrencyTest, AFailedMarkOfDeliverySendsTheRecordAgainAndAuditsItOnce) {
+  std::pair<int, int> calls;
+  int refused = 0;
+  SubmitFromManyThreads(FakePeer::Batches::kTaken, &calls, &refused, /*fail_marks=*/25);
 }
 
 // A peer with no DeliverBatch (an older gateway), one whose message limit a
