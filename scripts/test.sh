@@ -46,7 +46,6 @@ asan_build_pid=""
 trap '[ -z "$asan_build_pid" ] || kill -- -"$asan_build_pid" 2>/dev/null || true' EXIT
 
 started=$SECONDS
-stage_started=$SECONDS
 timed() { echo "== $1: $((SECONDS - stage_started)) s (all stages so far: $((SECONDS - started)) s)"; }
 
 for stage in $stages; do
