@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <memory>
 #include <string>
@@ -255,7 +256,7 @@ TEST_F(SqliteStoreTest, AStoreOfANewerSchemaVersionIsRefusedAndLeftUnchanged) {
 // file in SQLite's temporary directory, and still does its work.
 TEST_F(SqliteStoreTest, AWriteOfManyPagesKeepsItsSavepointJournalInMemory) {
   const std::string temp = dir_.Sub("sqlite-temp");
-  ASSERT_EQ(std::system(("mkdir " + temp).c_str()), 0);
+  ASSERT_TRUE(std::filesystem::create_directory(temp));
   sqlite3_temp_directory = sqlite3_mprintf("%s", temp.c_str());
   absl::Cleanup restore = [] {
     sqlite3_free(sqlite3_temp_directory);
